@@ -1,0 +1,5 @@
+"""`python -m invoicesync`."""
+
+from invoicesync.cli import main
+
+main()

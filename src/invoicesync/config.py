@@ -1,0 +1,274 @@
+"""Settings: flag > `INVOICESYNC_*` environment > `config.toml` > default.
+
+The config file holds no secrets (client secret and tokens live in the token store or the
+environment); a file that tries to hold one is rejected rather than silently used, because a
+secret in a dotfile ends up in backups and screen shares.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomli_w
+
+from invoicesync.errors import ConfigError
+
+APP_NAME = "invoicesync"
+ENVIRONMENTS = ("production", "sandbox", "local")
+DEFAULT_REDIRECT_PORT = 8765
+DEFAULT_LOCAL_PORT = 8770
+# Intuit's documented OAuth Playground redirect: an HTTPS page users can register for the manual
+# flow without hosting anything (users-and-peers §5.3).
+PLAYGROUND_REDIRECT = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
+
+_SECRET_KEYS = {"client_secret", "refresh_token", "access_token"}
+_KNOWN_KEYS = {
+    "environment",
+    "realm_id",
+    "client_id",
+    "source",
+    "token_file",
+    "api_url",
+    "auth_url",
+    "token_url",
+    "revoke_url",
+    "connect",
+    "csv",
+    "push",
+}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The four URLs an environment implies; each can be overridden on its own."""
+
+    api_url: str
+    auth_url: str
+    token_url: str
+    revoke_url: str
+
+
+_INTUIT_AUTH = "https://appcenter.intuit.com/connect/oauth2"
+_INTUIT_TOKEN = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+_INTUIT_REVOKE = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+
+
+def local_endpoints(base: str) -> Endpoints:
+    """Endpoints of our own sandbox served at `base` (see `invoicesync sandbox serve`)."""
+    base = base.rstrip("/")
+    return Endpoints(
+        api_url=base,
+        auth_url=f"{base}/connect/oauth2",
+        token_url=f"{base}/oauth2/v1/tokens/bearer",
+        revoke_url=f"{base}/v2/oauth2/tokens/revoke",
+    )
+
+
+DEFAULT_ENDPOINTS: dict[str, Endpoints] = {
+    "production": Endpoints(
+        "https://quickbooks.api.intuit.com", _INTUIT_AUTH, _INTUIT_TOKEN, _INTUIT_REVOKE
+    ),
+    "sandbox": Endpoints(
+        "https://sandbox-quickbooks.api.intuit.com", _INTUIT_AUTH, _INTUIT_TOKEN, _INTUIT_REVOKE
+    ),
+    "local": local_endpoints(f"http://localhost:{DEFAULT_LOCAL_PORT}"),
+}
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How CSV sources are read: canonical field name -> column header in the file."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    """Push policy. `doc_numbers`: "source" uses the invoice number as QBO DocNumber when the
+    company allows custom numbers; "qbo" always lets QuickBooks number the invoice."""
+
+    doc_numbers: str = "source"
+    write_marker: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about where and how to work."""
+
+    app_dir: Path
+    config_path: Path
+    environment: str = "sandbox"
+    endpoints: Endpoints = DEFAULT_ENDPOINTS["sandbox"]
+    client_id: str | None = None
+    client_secret: str | None = None
+    realm_id: str | None = None
+    refresh_token_seed: str | None = None
+    token_file: Path | None = None
+    source: Path | None = None
+    non_interactive: bool = False
+    redirect_port: int = DEFAULT_REDIRECT_PORT
+    redirect_uri: str | None = None
+    csv: CsvOptions = field(default_factory=CsvOptions)
+    push: PushOptions = field(default_factory=PushOptions)
+
+    @property
+    def state_db(self) -> Path:
+        return self.app_dir / "state.db"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.app_dir / "logs"
+
+
+def default_app_dir(env: Mapping[str, str]) -> Path:
+    """`INVOICESYNC_HOME`, else the platform's per-user config dir."""
+    home = env.get("INVOICESYNC_HOME")
+    if home:
+        return Path(home).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def _line_of(error: tomllib.TOMLDecodeError) -> str:
+    match = re.search(r"line (\d+)", str(error))
+    return match.group(1) if match else "?"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse `config.toml`; a missing file is an empty config, a malformed one exit 8."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}:{_line_of(exc)}: invalid TOML: {exc}; fix the file or pass --config"
+        ) from None
+    leaked = sorted(_SECRET_KEYS & data.keys())
+    if leaked:
+        raise ConfigError(
+            f"{path}: {', '.join(leaked)} must not be stored in config.toml; remove it and use "
+            "`invoicesync connect` or the INVOICESYNC_CLIENT_SECRET / INVOICESYNC_REFRESH_TOKEN "
+            "environment variables"
+        )
+    unknown = sorted(data.keys() - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+    return data
+
+
+def _str(data: Mapping[str, Any], key: str, path: Path) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{path}: {key} must be a non-empty string")
+    return value
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(
+    *,
+    env: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+    source: Path | None = None,
+    environment: str | None = None,
+    non_interactive: bool = False,
+) -> Settings:
+    """Resolve settings from flags (arguments), environment, config file and defaults."""
+    env = os.environ if env is None else env
+    app_dir = default_app_dir(env)
+    path = config_path or app_dir / "config.toml"
+    if config_path is not None and not config_path.exists():
+        raise ConfigError(f"{config_path}: config file not found; check --config")
+    data = read_config_file(path)
+
+    def pick(key: str, env_key: str) -> str | None:
+        return env.get(env_key) or _str(data, key, path)
+
+    env_name = environment or pick("environment", "INVOICESYNC_ENVIRONMENT") or "sandbox"
+    if env_name not in ENVIRONMENTS:
+        raise ConfigError(f"unknown environment {env_name!r}: use one of {', '.join(ENVIRONMENTS)}")
+    base = DEFAULT_ENDPOINTS[env_name]
+    endpoints = Endpoints(
+        api_url=pick("api_url", "INVOICESYNC_API_URL") or base.api_url,
+        auth_url=pick("auth_url", "INVOICESYNC_AUTH_URL") or base.auth_url,
+        token_url=pick("token_url", "INVOICESYNC_TOKEN_URL") or base.token_url,
+        revoke_url=pick("revoke_url", "INVOICESYNC_REVOKE_URL") or base.revoke_url,
+    )
+
+    connect = data.get("connect", {})
+    if not isinstance(connect, dict):
+        raise ConfigError(f"{path}: [connect] must be a table")
+    port = connect.get("port", DEFAULT_REDIRECT_PORT)
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"{path}: connect.port must be a port number (1-65535)")
+    redirect_uri = _str(connect, "redirect_uri", path)
+
+    csv_table = data.get("csv", {})
+    columns = csv_table.get("columns", {}) if isinstance(csv_table, dict) else None
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        raise ConfigError(f"{path}: [csv.columns] must map field names to column names")
+
+    push_table = data.get("push", {})
+    if not isinstance(push_table, dict):
+        raise ConfigError(f"{path}: [push] must be a table")
+    doc_numbers = push_table.get("doc_numbers", "source")
+    if doc_numbers not in {"source", "qbo"}:
+        raise ConfigError(f'{path}: push.doc_numbers must be "source" or "qbo"')
+    write_marker = push_table.get("write_marker", True)
+    if not isinstance(write_marker, bool):
+        raise ConfigError(f"{path}: push.write_marker must be true or false")
+
+    src = source or (Path(s) if (s := pick("source", "INVOICESYNC_SOURCE")) is not None else None)
+    token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
+    return Settings(
+        app_dir=app_dir,
+        config_path=path,
+        environment=env_name,
+        endpoints=endpoints,
+        client_id=pick("client_id", "INVOICESYNC_CLIENT_ID"),
+        client_secret=env.get("INVOICESYNC_CLIENT_SECRET") or None,
+        realm_id=pick("realm_id", "INVOICESYNC_REALM_ID"),
+        refresh_token_seed=env.get("INVOICESYNC_REFRESH_TOKEN") or None,
+        token_file=Path(token_file).expanduser() if token_file else None,
+        source=src,
+        non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
+        redirect_port=port,
+        redirect_uri=redirect_uri,
+        csv=CsvOptions(columns=dict(columns)),
+        push=PushOptions(doc_numbers=doc_numbers, write_marker=write_marker),
+    )
+
+
+def save_config_values(path: Path, values: Mapping[str, Any]) -> None:
+    """Merge `values` into the config file (written with tomli-w, atomically, never secrets)."""
+    bad = _SECRET_KEYS & values.keys()
+    if bad:  # a programming error, not a user error
+        raise ValueError(f"refusing to write secrets to config: {sorted(bad)}")
+    data = read_config_file(path)
+    data.update({k: v for k, v in values.items() if v is not None})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    """A copy of `settings` with some fields replaced (used by `connect` and the demo)."""
+    return replace(settings, **changes)

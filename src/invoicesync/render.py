@@ -1,0 +1,126 @@
+"""Terminal output: data on stdout (tables, JSON), messages and progress on stderr.
+
+Only this module and `cli.py` import rich. Consoles are created per call so that they follow
+whatever `sys.stdout`/`sys.stderr` are at the time (tests swap them), and rich's own detection
+gives colour only on a TTY and honours `NO_COLOR`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from invoicesync.errors import redact
+
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """`--quiet`: suppress informational messages and progress (errors still print)."""
+    global _quiet
+    _quiet = quiet
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out() -> Console:
+    return Console(highlight=False)
+
+
+def info(message: str) -> None:
+    if not _quiet:
+        _err().print(escape(redact(message)))
+
+
+def success(message: str) -> None:
+    if not _quiet:
+        _err().print(f"[green]✓[/green] {escape(redact(message))}")
+
+
+def warn(message: str) -> None:
+    _err().print(f"[yellow]warning:[/yellow] {escape(redact(message))}")
+
+
+def error(message: str, details: Sequence[str] = ()) -> None:
+    console = _err()
+    console.print(f"[red]error:[/red] {escape(redact(message))}")
+    for line in details:
+        console.print(f"  {escape(redact(line))}")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def emit_json(data: Any) -> None:
+    """Stable JSON on stdout: money as strings (exact decimals), keys in a fixed order."""
+    sys.stdout.write(redact(json.dumps(data, indent=2, default=_default, ensure_ascii=False)))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def emit_text(text: str) -> None:
+    sys.stdout.write(redact(text) + "\n")
+    sys.stdout.flush()
+
+
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    right: Sequence[str] = (),
+) -> None:
+    """A rich table on stdout (it is the command's data); cells are escaped, never markup."""
+    t = Table(title=title, title_justify="left", show_lines=False)
+    for name in columns:
+        t.add_column(name, justify="right" if name in right else "left", overflow="fold")
+    for row in rows:
+        t.add_row(*(escape(redact("" if cell is None else str(cell))) for cell in row))
+    _out().print(t)
+
+
+class ProgressReporter:
+    """Progress on stderr, only on a TTY and never with --quiet; a no-op otherwise."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._task: Any = None
+
+    def start(self, total: int, description: str) -> None:
+        if self._progress is not None:
+            self._task = self._progress.add_task(description, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, n)
+
+
+@contextmanager
+def progress() -> Iterator[ProgressReporter]:
+    console = _err()
+    if _quiet or not console.is_terminal:
+        yield ProgressReporter(None)
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        yield ProgressReporter(bar)

@@ -1,0 +1,67 @@
+"""Serve a `Sandbox` over HTTP on loopback, for end-to-end tests, the demo and users' scripts."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from invoicesync.sandbox.app import DROP, Request, Sandbox
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the sandbox keeps its own request log."""
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(
+            method=self.command,
+            path=url.path,
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        response = self.server.sandbox.handle(request)
+        if response is DROP:
+            # The work is committed; the client never hears about it.
+            self.close_connection = True
+            return
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    do_GET = _serve
+    do_POST = _serve
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__((host, port), _Handler)
+        self.sandbox = sandbox
+        sandbox.base_url = self.url
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{name}:{port}"
+
+
+def start_in_thread(sandbox: Sandbox, port: int = 0) -> SandboxServer:
+    """Start a loopback server in a daemon thread; call `.shutdown()` to stop it."""
+    server = SandboxServer(sandbox, port=port)
+    thread = threading.Thread(target=server.serve_forever, name="invoicesync-sandbox", daemon=True)
+    thread.start()
+    return server

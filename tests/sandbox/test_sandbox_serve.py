@@ -1,0 +1,86 @@
+"""`invoicesync sandbox serve` over loopback, as a user's script would use it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from invoicesync.sandbox import Sandbox, start_in_thread
+
+
+@pytest.mark.loopback
+def test_serve_prints_env_and_answers_over_loopback() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoicesync", "sandbox", "serve", "--port", "0", "--auto-approve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(7)]
+        env = dict(line.removeprefix("export ").split("=", 1) for line in lines)
+        assert env["INVOICESYNC_ENVIRONMENT"] == "local"
+        base = env["INVOICESYNC_API_URL"]
+        assert base.startswith("http://127.0.0.1:")
+        doc = httpx.get(f"{base}/.well-known/openid_configuration", timeout=5).json()
+        assert doc["token_endpoint"] == env["INVOICESYNC_TOKEN_URL"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.loopback
+def test_dropped_connection_over_loopback_after_commit() -> None:
+    sandbox = Sandbox(["us"], auto_approve=True)
+    server = start_in_thread(sandbox)
+    try:
+        http = httpx.Client(base_url=server.url, timeout=5)
+        code_redirect = http.get(
+            "/connect/oauth2",
+            params={
+                "client_id": "local-client-id",
+                "response_type": "code",
+                "scope": "com.intuit.quickbooks.accounting",
+                "redirect_uri": "http://localhost:1/cb",
+                "state": "s",
+            },
+        )
+        code = httpx.URL(code_redirect.headers["location"]).params["code"]
+        token = http.post(
+            "/oauth2/v1/tokens/bearer",
+            auth=("local-client-id", "local-client-secret"),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": "http://localhost:1/cb",
+            },
+        ).json()["access_token"]
+        sandbox.faults.drop_next_writes = 1
+        body = {
+            "CustomerRef": {"value": "1"},
+            "Line": [
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": 10,
+                    "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+                }
+            ],
+        }
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.post(
+                f"/v3/company/{sandbox.company().realm_id}/invoice",
+                headers={"Authorization": f"Bearer {token}"},
+                json=body,
+            )
+        time.sleep(0.05)
+        assert len(sandbox.company().entities["Invoice"]) == 2  # seeded + the committed one
+    finally:
+        server.shutdown()
+        server.server_close()
