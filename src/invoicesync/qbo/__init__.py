@@ -1,0 +1,6 @@
+"""QuickBooks Online client. Imports nothing else from invoicesync (design §3)."""
+
+from invoicesync.qbo.client import Limits, QBOClient, RateLimiter, RetryPolicy
+from invoicesync.qbo.errors import QBOError
+
+__all__ = ["Limits", "QBOClient", "QBOError", "RateLimiter", "RetryPolicy"]

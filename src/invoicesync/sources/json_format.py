@@ -1,0 +1,148 @@
+"""Canonical JSON: one invoice object, an array of them, or JSON Lines (`.jsonl`, `.ndjson`)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from invoicesync.models import LocalInvoice
+from invoicesync.sources.base import Problems, Record
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows here")
+
+
+def _decoder() -> json.JSONDecoder:
+    return json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def read_json(path: Path, text: str, problems: Problems) -> list[Record]:
+    """Records with the line each invoice object starts on."""
+    name = str(path)
+    if path.suffix.lower() in {".jsonl", ".ndjson"}:
+        return _read_lines(name, text, problems)
+    decoder = _decoder()
+    pos = _skip_ws(text, 0)
+    records: list[Record] = []
+    try:
+        if text.startswith("[", pos):
+            pos = _skip_ws(text, pos + 1)
+            if text.startswith("]", pos):
+                return []
+            while True:
+                start = pos
+                value, pos = decoder.raw_decode(text, pos)
+                records.append(_record(value, name, _line_of(text, start), problems))
+                pos = _skip_ws(text, pos)
+                if text.startswith(",", pos):
+                    pos = _skip_ws(text, pos + 1)
+                    continue
+                if text.startswith("]", pos):
+                    pos = _skip_ws(text, pos + 1)
+                    break
+                raise json.JSONDecodeError("Expecting ',' or ']'", text, pos)
+        else:
+            start = pos
+            value, pos = decoder.raw_decode(text, pos)
+            records.append(_record(value, name, _line_of(text, start), problems))
+            pos = _skip_ws(text, pos)
+        if pos != len(text):
+            raise json.JSONDecodeError("Extra data after the invoices", text, pos)
+    except json.JSONDecodeError as exc:
+        problems.errors.append(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}")
+    except (ValueError, RecursionError) as exc:
+        problems.errors.append(f"{name}:{_line_of(text, pos)}: invalid JSON: {exc}")
+    return [r for r in records if r.data]
+
+
+def _read_lines(name: str, text: str, problems: Problems) -> list[Record]:
+    records = []
+    decoder = _decoder()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = decoder.decode(raw)
+        except json.JSONDecodeError as exc:
+            problems.errors.append(f"{name}:{number}: invalid JSON: {exc.msg}")
+            continue
+        except (ValueError, RecursionError) as exc:
+            problems.errors.append(f"{name}:{number}: invalid JSON: {exc}")
+            continue
+        record = _record(value, name, number, problems)
+        if record.data:
+            records.append(record)
+    return records
+
+
+def _record(value: Any, name: str, line: int, problems: Problems) -> Record:
+    if not isinstance(value, dict):
+        problems.errors.append(
+            f"{name}:{line}: expected an invoice object, got {type(value).__name__}"
+        )
+        return Record({}, name, line)
+    return Record(value, name, line)
+
+
+def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:
+    """The canonical JSON form of an invoice (money as strings, exact)."""
+    out: dict[str, Any] = {"number": invoice.number}
+    customer = {k: v for k, v in vars(invoice.customer).items() if v is not None}
+    out["customer"] = customer
+    out["issue_date"] = invoice.issue_date.isoformat()
+    if invoice.due_date:
+        out["due_date"] = invoice.due_date.isoformat()
+    out["currency"] = invoice.currency
+    optional = {
+        "exchange_rate": invoice.exchange_rate,
+        "payment_terms": invoice.payment_terms,
+        "tax_code": invoice.tax_code,
+        "po_number": invoice.po_number,
+        "note": invoice.note,
+    }
+    out.update(
+        {k: str(v) if isinstance(v, Decimal) else v for k, v in optional.items() if v is not None}
+    )
+    if invoice.tax_calculation != "exclusive":
+        out["tax_calculation"] = invoice.tax_calculation
+    if invoice.status != "sent":
+        out["status"] = invoice.status
+    out["lines"] = []
+    for line in invoice.lines:
+        item: dict[str, Any] = {}
+        for key, value in vars(line).items():
+            if value is None:
+                continue
+            item[key] = (
+                value.isoformat()
+                if hasattr(value, "isoformat")
+                else (str(value) if isinstance(value, Decimal) else value)
+            )
+        out["lines"].append(item)
+    if invoice.adjustments:
+        out["adjustments"] = [
+            {
+                k: str(v) if isinstance(v, Decimal) else v
+                for k, v in vars(a).items()
+                if v is not None
+            }
+            for a in invoice.adjustments
+        ]
+    if invoice.totals:
+        out["totals"] = {k: str(v) for k, v in vars(invoice.totals).items() if v is not None}
+    if invoice.source:
+        out["source"] = {k: v for k, v in vars(invoice.source).items() if v is not None}
+    return out
