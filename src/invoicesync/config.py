@@ -95,7 +95,6 @@ class PushOptions:
     company allows custom numbers; "qbo" always lets QuickBooks number the invoice."""
 
     doc_numbers: str = "source"
-    write_marker: bool = True
 
 
 @dataclass(frozen=True)
@@ -231,9 +230,6 @@ def load_settings(
     doc_numbers = push_table.get("doc_numbers", "source")
     if doc_numbers not in {"source", "qbo"}:
         raise ConfigError(f'{path}: push.doc_numbers must be "source" or "qbo"')
-    write_marker = push_table.get("write_marker", True)
-    if not isinstance(write_marker, bool):
-        raise ConfigError(f"{path}: push.write_marker must be true or false")
 
     src = source or (Path(s) if (s := pick("source", "INVOICESYNC_SOURCE")) is not None else None)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
@@ -252,7 +248,7 @@ def load_settings(
         redirect_port=port,
         redirect_uri=redirect_uri,
         csv=CsvOptions(columns=dict(columns)),
-        push=PushOptions(doc_numbers=doc_numbers, write_marker=write_marker),
+        push=PushOptions(doc_numbers=doc_numbers),
     )
 
 

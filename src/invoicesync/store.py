@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,10 +24,8 @@ import filelock
 from invoicesync.errors import InvoiceSyncError, LockHeld
 from invoicesync.models import Link
 
-
-def _m001(db: sqlite3.Connection) -> None:
-    db.executescript(
-        """
+# Append-only: never edit a migration that has shipped; add the next one.
+_M001 = """
         CREATE TABLE links (
             realm_id TEXT NOT NULL,
             invoice_number TEXT NOT NULL,
@@ -71,11 +69,9 @@ def _m001(db: sqlite3.Connection) -> None:
             kind TEXT NOT NULL,
             detail TEXT NOT NULL
         );
-        """
-    )
+"""
 
-
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001]
+MIGRATIONS: list[str] = [_M001]
 
 
 def now_iso() -> str:
@@ -133,10 +129,11 @@ class Store:
                 f"{self.path} was written by a newer invoicesync (schema {version}); upgrade "
                 "invoicesync"
             )
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
-                migration(self.db)
-                self.db.execute(f"PRAGMA user_version = {number}")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits on its own, so the script carries its own transaction.
+            self.db.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

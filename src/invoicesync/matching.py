@@ -1,0 +1,180 @@
+"""Pure: why a name did not match, and how well a QBO invoice matches a local one.
+
+Protemos says only that the name "should perfectly match". We say what is different: letter
+case, spaces, a typographic apostrophe, a sub-customer path, an inactive record.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
+
+
+def normalize(name: str) -> str:
+    """Compare-only form: NFKC, straight quotes, single spaces, no edge spaces, casefolded."""
+    text = unicodedata.normalize("NFKC", name).translate(_QUOTES)
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+@dataclass(frozen=True)
+class Named:
+    """A QBO record that has a name: DisplayName/Name, its full path, and whether it is active."""
+
+    id: str
+    name: str
+    full_name: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class NearMatch:
+    name: str
+    reason: str
+
+
+def difference(wanted: str, found: str) -> str:
+    """Why two names that normalise alike are still different."""
+
+    def spaced(text: str) -> str:
+        return re.sub(r"\s+", " ", text).strip()
+
+    reasons = []
+    if wanted != wanted.strip() or found != found.strip():
+        reasons.append("leading or trailing spaces")
+    if re.search(r"\s{2,}", wanted.strip()) or re.search(r"\s{2,}", found.strip()):
+        reasons.append("double spaces")
+    if any(c in wanted for c in "\u2019\u2018") and "'" in found:
+        reasons.append("typographic apostrophe ’ where QuickBooks has '")
+    elif "'" in wanted and any(c in found for c in "\u2019\u2018"):
+        reasons.append("straight apostrophe ' where QuickBooks has ’")
+    if any(c in wanted + found for c in "\u201c\u201d"):
+        reasons.append("typographic double quotes")
+    if (
+        spaced(wanted.translate(_QUOTES)) != spaced(found.translate(_QUOTES))
+        and spaced(wanted.translate(_QUOTES)).casefold()
+        == spaced(found.translate(_QUOTES)).casefold()
+    ):
+        reasons.append("letter case")
+    if not reasons:
+        reasons.append("Unicode form (look-alike characters)")
+    return "differs by " + ", ".join(reasons)
+
+
+def find_exact(wanted: str, records: Sequence[Named], *, by_path: bool) -> Named | None:
+    """Exact match on the full path (if `by_path`, e.g. 'Parent:Child') or on the name."""
+    for record in records:
+        key = record.full_name if by_path else record.name
+        if key == wanted:
+            return record
+    return None
+
+
+def near_matches(wanted: str, records: Sequence[Named], limit: int = 3) -> list[NearMatch]:
+    """The closest existing names to `wanted`, each with the reason it is not a match."""
+    found: list[NearMatch] = []
+    target = normalize(wanted)
+    leaf = wanted.rsplit(":", 1)[-1]
+    for r in records:
+        if r.full_name == wanted or r.name == wanted:
+            if not r.active:
+                found.append(NearMatch(r.full_name, "is inactive in QuickBooks; reactivate it"))
+            elif ":" in r.full_name and r.name == wanted:
+                found.append(
+                    NearMatch(r.full_name, f"is a sub-customer: use the path {r.full_name!r}")
+                )
+            continue
+        if normalize(r.full_name) == target or normalize(r.name) == target:
+            other = r.full_name if normalize(r.full_name) == target else r.name
+            reason = difference(wanted, other)
+            if not r.active:
+                reason += "; also inactive"
+            found.append(NearMatch(r.full_name, reason))
+        elif ":" in wanted and normalize(r.name) == normalize(leaf) and ":" in r.full_name:
+            found.append(NearMatch(r.full_name, "same name under another parent"))
+    if len(found) < limit:
+        pool = {normalize(r.full_name): r for r in records if r.active}
+        for key in difflib.get_close_matches(target, list(pool), n=limit, cutoff=0.75):
+            name = pool[key].full_name
+            if all(m.name != name for m in found):
+                found.append(NearMatch(name, "similar name"))
+    return found[:limit]
+
+
+# --- candidate scoring ---------------------------------------------------------------------------
+
+WEIGHTS = {"doc_number": 40, "customer": 25, "total": 20, "date": 10, "currency": 5}
+STRONG = 70
+MARGIN = 20
+
+
+@dataclass(frozen=True)
+class Score:
+    points: int
+    reasons: tuple[str, ...]
+
+
+def score(
+    *,
+    number: str,
+    customer_id: str | None,
+    total: Decimal,
+    issue_date: date,
+    currency: str,
+    qbo_doc: str | None,
+    qbo_customer_id: str | None,
+    qbo_total: Decimal | None,
+    qbo_date: str | None,
+    qbo_currency: str | None,
+    marker_number: str | None,
+) -> Score:
+    """0-100: how likely the QBO invoice is this local invoice, with the reasons."""
+    if marker_number == number:
+        return Score(100, ("carries our marker for this invoice",))
+    points = 0
+    reasons: list[str] = []
+    if qbo_doc and qbo_doc == number:
+        points += WEIGHTS["doc_number"]
+        reasons.append("same DocNumber")
+    if customer_id and qbo_customer_id == customer_id:
+        points += WEIGHTS["customer"]
+        reasons.append("same customer")
+    elif qbo_customer_id:
+        reasons.append("different customer")
+    if qbo_total is not None and abs(qbo_total - total) <= Decimal("0.01"):
+        points += WEIGHTS["total"]
+        reasons.append("same total")
+    elif qbo_total is not None:
+        reasons.append(f"total {qbo_total} vs {total}")
+    if qbo_date:
+        days = abs((date.fromisoformat(qbo_date) - issue_date).days)
+        if days == 0:
+            points += WEIGHTS["date"]
+            reasons.append("same date")
+        elif days <= 7:
+            points += WEIGHTS["date"] // 2
+            reasons.append(f"{days} day{'s' if days != 1 else ''} apart")
+        else:
+            reasons.append(f"{days} days apart")
+    if qbo_currency == currency:
+        points += WEIGHTS["currency"]
+    elif qbo_currency:
+        reasons.append(f"currency {qbo_currency} vs {currency}")
+    if marker_number and marker_number != number:
+        points = min(points, 10)
+        reasons.append(f"carries our marker for {marker_number}")
+    return Score(points, tuple(reasons))
+
+
+def unambiguous_best(scores: Iterable[int]) -> bool:
+    """`link --best` may pick the top candidate only if it is strong and clearly ahead."""
+    ordered = sorted(scores, reverse=True)
+    if not ordered or ordered[0] < STRONG:
+        return False
+    return len(ordered) == 1 or ordered[0] - ordered[1] >= MARGIN
