@@ -45,9 +45,11 @@ class World:
 
     def run(self, *args: str, input: str | None = None) -> Result:
         result = CliRunner().invoke(
-            app, list(args), obj=AppState(transport=self.transport, browser=self.browser),
+            app,
+            list(args),
+            obj=AppState(transport=self.transport, browser=self.browser),
             input=input,
-        )  # fmt: skip
+        )
         self.outputs += [result.stdout, result.stderr]
         return result
 
@@ -55,8 +57,10 @@ class World:
         self.sandbox.auto_approve = True
         first = next(iter(self.sandbox.companies))
         if realm != first:  # the consent page picks the first company when auto-approving
-            self.sandbox.companies = {realm: self.sandbox.companies[realm],
-                                      **{k: v for k, v in self.sandbox.companies.items() if k != realm}}  # fmt: skip
+            self.sandbox.companies = {
+                realm: self.sandbox.companies[realm],
+                **{k: v for k, v in self.sandbox.companies.items() if k != realm},
+            }
         result = self.run("connect", "--manual")
         assert result.exit_code == 0, result.stderr
         return result

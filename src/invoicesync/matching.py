@@ -96,10 +96,13 @@ def near_matches(wanted: str, records: Sequence[Named], limit: int = 3) -> list[
             if not r.active:
                 reason += "; also inactive"
             found.append(NearMatch(r.full_name, reason))
+        elif ":" not in wanted and ":" in r.full_name and r.full_name.rsplit(":", 1)[1] == wanted:
+            found.append(NearMatch(r.full_name, f"is a sub-customer: use the path {r.full_name!r}"))
         elif ":" in wanted and normalize(r.name) == normalize(leaf) and ":" in r.full_name:
             found.append(NearMatch(r.full_name, "same name under another parent"))
     if len(found) < limit:
-        pool = {normalize(r.full_name): r for r in records if r.active}
+        pool = {normalize(r.name): r for r in records if r.active}
+        pool.update({normalize(r.full_name): r for r in records if r.active})
         for key in difflib.get_close_matches(target, list(pool), n=limit, cutoff=0.75):
             name = pool[key].full_name
             if all(m.name != name for m in found):
