@@ -465,6 +465,9 @@ def invoices(
                             "doc_number": r.link.doc_number,
                             "origin": r.link.origin,
                             "linked_at": r.link.linked_at,
+                            "qbo_state": r.link.last_state,
+                            "qbo_balance": r.link.last_balance,
+                            "checked_at": r.link.last_checked_at,
                         },
                         "invoice": to_canonical(r.invoice),
                     }
@@ -475,7 +478,17 @@ def invoices(
         return
     render.table(
         None,
-        ["Invoice", "Customer", "Date", "Currency", "Total", "Status", "QBO id", "DocNumber"],
+        [
+            "Invoice",
+            "Customer",
+            "Date",
+            "Currency",
+            "Total",
+            "Status",
+            "QBO id",
+            "DocNumber",
+            "In QuickBooks",
+        ],
         [
             (
                 r.invoice.number,
@@ -486,6 +499,7 @@ def invoices(
                 r.invoice.status,
                 r.link.qbo_id if r.link else "",
                 (r.link.doc_number or "") if r.link else "",
+                (r.link.last_state or "linked") if r.link else "",
             )
             for r in rows
         ],

@@ -140,6 +140,9 @@ class Link:
     total: Decimal | None
     currency: str | None
     marker_written: bool = False
+    last_state: str | None = None  # what `reconcile` last saw: ok, paid, changed, voided, ...
+    last_balance: Decimal | None = None
+    last_checked_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,14 @@ _M001 = """
         );
 """
 
-MIGRATIONS: list[str] = [_M001]
+# What `reconcile` last saw in QuickBooks, so `invoices` can show paid/voided/deleted offline.
+_M002 = """
+        ALTER TABLE links ADD COLUMN last_state TEXT;
+        ALTER TABLE links ADD COLUMN last_balance TEXT;
+        ALTER TABLE links ADD COLUMN last_checked_at TEXT;
+"""
+
+MIGRATIONS: list[str] = [_M001, _M002]
 
 
 def now_iso() -> str:
@@ -160,12 +167,16 @@ class Store:
             total=Decimal(row[7]) if row[7] is not None else None,
             currency=row[8],
             marker_written=bool(row[9]),
+            last_state=row[10],
+            last_balance=Decimal(row[11]) if row[11] is not None else None,
+            last_checked_at=row[12],
         )
 
-    _LINK_COLUMNS = (
+    _INSERT_COLUMNS = (
         "realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, sync_token, total, "
         "currency, marker_written"
     )
+    _LINK_COLUMNS = _INSERT_COLUMNS + ", last_state, last_balance, last_checked_at"
 
     def link(self, realm_id: str, number: str) -> Link | None:
         row = self.db.execute(
@@ -201,7 +212,7 @@ class Store:
         with self.transaction() as db:
             try:
                 db.execute(
-                    f"INSERT INTO links ({self._LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO links ({self._INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         link.realm_id,
                         link.invoice_number,
@@ -236,7 +247,15 @@ class Store:
             )
 
     def update_link(self, realm_id: str, number: str, **fields: Any) -> None:
-        allowed = {"sync_token", "total", "marker_written", "doc_number"}
+        allowed = {
+            "sync_token",
+            "total",
+            "marker_written",
+            "doc_number",
+            "last_state",
+            "last_balance",
+            "last_checked_at",
+        }
         assert set(fields) <= allowed, fields
         sets = ", ".join(f"{k} = ?" for k in fields)
         values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
@@ -244,6 +263,21 @@ class Store:
             db.execute(
                 f"UPDATE links SET {sets} WHERE realm_id = ? AND invoice_number = ?",
                 (*values, realm_id, number),
+            )
+
+    def record_observations(
+        self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
+    ) -> None:
+        """Store what reconcile saw: (invoice number, state, balance) per link, one transaction."""
+        stamp = now_iso()
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE links SET last_state = ?, last_balance = ?, last_checked_at = ? "
+                "WHERE realm_id = ? AND invoice_number = ?",
+                [
+                    (state, None if bal is None else str(bal), stamp, realm_id, number)
+                    for number, state, bal in seen
+                ],
             )
 
     def remove_link(self, realm_id: str, number: str, event: dict[str, Any]) -> int:

@@ -1361,8 +1361,9 @@ def reconcile(
             continue
         total = Decimal(str(hit.get("TotalAmt", "0")))
         balance = Decimal(str(hit.get("Balance", "0")))
-        details = []
+        details: list[str] = []
         state = "ok"
+        edited = ln.sync_token is not None and str(hit.get("SyncToken")) != ln.sync_token
         if (
             total == 0
             and (ln.total or 0) != 0
@@ -1370,20 +1371,23 @@ def reconcile(
         ):
             state = "voided"
             details.append("the QuickBooks invoice was voided")
-        else:
-            if ln.sync_token is not None and str(hit.get("SyncToken")) != ln.sync_token:
-                state = "changed"
-                details.append(
-                    f"edited in QuickBooks since linked (SyncToken {ln.sync_token} → "
-                    f"{hit.get('SyncToken')})"
-                )
-            if ln.total is not None and total != ln.total:
-                state = "changed"
-                details.append(f"total {ln.total} → {total}")
-            if balance == 0 and total > 0:
-                state = "paid" if state == "ok" else state
-                details.append("paid in full")
+        elif ln.total is not None and total != ln.total:
+            state = "changed"
+            details.append(f"total {ln.total} → {total}")
+        elif balance == 0 and total > 0:
+            state = "paid"
+            details.append("paid in full")
+        elif 0 < balance < total:
+            state = "partly paid"
+            details.append(f"{total - balance} of {total} paid")
+        elif edited:
+            state = "changed"
+            details.append(
+                f"edited in QuickBooks since linked (SyncToken {ln.sync_token} → "
+                f"{hit.get('SyncToken')})"
+            )
         report.drifts.append(Drift(ln.invoice_number, ln.qbo_id, state, details, balance))
+    store.record_observations(s.realm_id, [(d.invoice, d.state, d.balance) for d in report.drifts])
     return report
 
 
