@@ -623,16 +623,11 @@ def _render_push(report: Any, json_: bool) -> None:
         right=["Total"],
     )
     if report.dry_run:
-        import json as _json
-
         from invoicesync.qbo.client import dumps
 
         for r in report.results:
             if r.payload is not None:
-                render.emit_text(
-                    f"# {r.invoice}\n"
-                    + _json.dumps(_json.loads(dumps(r.payload)), indent=2, ensure_ascii=False)
-                )
+                render.emit_text(f"# {r.invoice}\n" + dumps(r.payload, indent=2))
     for r in report.results:
         for problem in r.problems:
             render.info(f"{r.invoice}: {problem}")
@@ -856,6 +851,46 @@ def reconcile(
     for d in report.drifts:
         states[d.state] = states.get(d.state, 0) + 1
     render.info(", ".join(f"{v} {k}" for k, v in sorted(states.items())))
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="Keep the demo's files in this folder.")
+    ] = None,
+) -> None:
+    """The whole story against a throw-away local sandbox: no account, browser or network."""
+    from invoicesync.demo import run_demo
+
+    state = _state(ctx)
+    command = typer.main.get_command(app)
+
+    def invoke(args: list[str], browser: Any) -> int:
+        global_args = ["--quiet"] if state.quiet else []
+        try:
+            result = command.main(
+                args=global_args + args,
+                prog_name="invoicesync",
+                standalone_mode=False,
+                obj=AppState(browser=browser),
+            )
+        except typer.Exit as exc:
+            return int(exc.exit_code)
+        except Exception as exc:  # usage errors of the vendored click carry their own code
+            show = getattr(exc, "show", None)
+            if show is None or not hasattr(exc, "exit_code"):
+                raise
+            show()
+            return int(exc.exit_code)
+        return int(result) if isinstance(result, int) else 0
+
+    code = run_demo(invoke, keep)
+    if code:
+        raise typer.Exit(code)
 
 
 def main() -> NoReturn:

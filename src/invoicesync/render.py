@@ -8,6 +8,7 @@ gives colour only on a TTY and honours `NO_COLOR`.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,7 +36,9 @@ def _err() -> Console:
 
 
 def _out() -> Console:
-    return Console(highlight=False)
+    # Piped data should not be cut to 80 columns; a terminal keeps its own width.
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+    return Console(highlight=False, width=width)
 
 
 def info(message: str) -> None:
@@ -86,8 +89,15 @@ def table(
 ) -> None:
     """A rich table on stdout (it is the command's data); cells are escaped, never markup."""
     t = Table(title=title, title_justify="left", show_lines=False)
-    for name in columns:
-        t.add_column(name, justify="right" if name in right else "left", overflow="fold")
+    for i, name in enumerate(columns):
+        last = i == len(columns) - 1
+        # Identifiers and amounts never wrap; the last (free-text) column takes what is left.
+        t.add_column(
+            name,
+            justify="right" if name in right else "left",
+            overflow="fold",
+            no_wrap=not last,
+        )
     for row in rows:
         t.add_row(*(escape(redact("" if cell is None else str(cell))) for cell in row))
     _out().print(t)

@@ -44,11 +44,11 @@ class _Encoder(json.JSONEncoder):
         return super().default(o)
 
 
-_MARK = re.compile(r'\{"__decimal__": "(-?[0-9.]+)"\}')
+_MARK = re.compile(r'\{\s*"__decimal__": "(-?[0-9.]+)"\s*\}')
 
 
-def dumps(data: Any) -> str:
-    return _MARK.sub(r"\1", json.dumps(data, cls=_Encoder, ensure_ascii=False))
+def dumps(data: Any, indent: int | None = None) -> str:
+    return _MARK.sub(r"\1", json.dumps(data, cls=_Encoder, ensure_ascii=False, indent=indent))
 
 
 def loads(text: str) -> Any:

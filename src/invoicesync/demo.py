@@ -1,0 +1,193 @@
+"""`invoicesync demo`: the whole story against a throw-away local sandbox, in a few seconds.
+
+It runs the real commands, in-process, against a sandbox served on loopback, with an app dir
+and a token file in a temporary folder: nothing touches the user's config or keyring, and
+nothing is left behind unless `--keep` names a folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from invoicesync import render
+from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
+
+ENV_KEYS = (
+    "INVOICESYNC_HOME",
+    "INVOICESYNC_ENVIRONMENT",
+    "INVOICESYNC_API_URL",
+    "INVOICESYNC_AUTH_URL",
+    "INVOICESYNC_TOKEN_URL",
+    "INVOICESYNC_REVOKE_URL",
+    "INVOICESYNC_CLIENT_ID",
+    "INVOICESYNC_CLIENT_SECRET",
+    "INVOICESYNC_TOKEN_FILE",
+    "INVOICESYNC_SOURCE",
+    "INVOICESYNC_REALM_ID",
+    "INVOICESYNC_REFRESH_TOKEN",
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    say: str
+    args: tuple[str, ...]
+    expect: int = 0
+
+
+def _data(*parts: str) -> Path:
+    return Path(str(resources.files("invoicesync").joinpath("data", *parts)))
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+    for key in ENV_KEYS:
+        os.environ.pop(key, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _browser(url: str) -> str:
+    """A headless browser: the sandbox auto-approves, so following redirects is consent."""
+    return str(httpx.get(url, follow_redirects=True, timeout=10).url)
+
+
+def run_demo(invoke: Callable[[list[str], Any], int], keep: Path | None = None) -> int:
+    """Run every step; `invoke(args, browser)` runs one CLI command and returns its exit code."""
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="invoicesync-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(["us"], auto_approve=True)
+    server = start_in_thread(sandbox)
+    try:
+        source = work / "invoices.json"
+        shutil.copy(_data("samples", "us", "invoices.json"), source)
+        extras = work / "extras.json"
+        shutil.copy(_data("demo", "extras.json"), extras)
+        url = server.url
+        env = {
+            "INVOICESYNC_HOME": str(work / "app"),
+            "INVOICESYNC_ENVIRONMENT": "local",
+            "INVOICESYNC_API_URL": url,
+            "INVOICESYNC_AUTH_URL": f"{url}/connect/oauth2",
+            "INVOICESYNC_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
+            "INVOICESYNC_REVOKE_URL": f"{url}/v2/oauth2/tokens/revoke",
+            "INVOICESYNC_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "INVOICESYNC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+            "INVOICESYNC_TOKEN_FILE": str(work / "app" / "tokens.json"),
+            "INVOICESYNC_SOURCE": str(source),
+        }
+        with _environment(env):
+            return _run_steps(invoke, sandbox, url, work, source, extras, keep)
+    finally:
+        server.shutdown()
+        server.server_close()
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_steps(
+    invoke: Callable[[list[str], Any], int],
+    sandbox: Sandbox,
+    url: str,
+    work: Path,
+    source: Path,
+    extras: Path,
+    keep: Path | None,
+) -> int:
+    if True:
+        company = sandbox.company()
+        render.info(
+            f"invoicesync demo: a local QuickBooks sandbox ({company.name}) is running on {url}; "
+            f"working in {work}"
+        )
+        steps = [
+            Step(
+                "Connect through the real OAuth code flow (the sandbox approves it for you).",
+                ("connect", "--port", "0"),
+            ),
+            Step("Which company, which tokens, how many links.", ("status",)),
+            Step(
+                "The month's invoices exported from Protemos (JSON; CSV works too).", ("invoices",)
+            ),
+            Step(
+                "See exactly what would be sent, without writing anything.",
+                ("push", "INV-2026-0104", "--dry-run"),
+            ),
+            Step("Push every sent invoice: one batch request, exactly once.", ("push", "--all")),
+            Step("Run it again: nothing is duplicated.", ("push", "--all")),
+            Step(
+                "A client whose name differs from QuickBooks by an apostrophe: nothing is sent, "
+                "and you learn why.",
+                ("--source", str(extras), "push", "INV-2026-0112"),
+                5,
+            ),
+            Step(
+                "An invoice someone already typed into QuickBooks by hand: find it.",
+                ("--source", str(extras), "list-candidates", "INV-2026-0111"),
+            ),
+            Step(
+                "Link it (our marker is written into the QuickBooks invoice).",
+                ("--source", str(extras), "link", "INV-2026-0111", "1"),
+            ),
+            Step(
+                "Unlink it: the QuickBooks invoice stays, only the link goes.",
+                ("unlink", "INV-2026-0111"),
+            ),
+        ]
+        failures = 0
+        for step in steps:
+            failures += _step(invoke, step)
+        render.info("\nMeanwhile the customer pays INV-2026-0101 in QuickBooks.")
+        links = {inv.get("DocNumber"): inv["Id"] for inv in company.entities["Invoice"].values()}
+        if "INV-2026-0101" in links:
+            company.record_payment(str(links["INV-2026-0101"]))
+        failures += _step(
+            invoke, Step("Check every linked invoice for payments and edits.", ("reconcile",))
+        )
+        render.info(
+            "\nNext, against your own company:\n"
+            "  1. Create an app at developer.intuit.com and note its client id and secret\n"
+            "  2. invoicesync connect --environment sandbox   (or --environment production)\n"
+            "  3. invoicesync --source ./export.json push --all --dry-run\n"
+            "  4. invoicesync --source ./export.json push --all\n"
+            "Docs: docs/getting-started.md"
+        )
+        if failures:
+            render.error(f"{failures} demo step(s) did not behave as expected; please report it")
+            return 1
+        render.success("Demo finished" + (f"; files kept in {work}" if keep else "."))
+        return 0
+
+
+def _step(invoke: Callable[[list[str], Any], int], step: Step) -> int:
+    render.info(f"\n# {step.say}")
+    render.info("$ invoicesync " + " ".join(_short(a) for a in step.args))
+    code = invoke(list(step.args), _browser)
+    if code != step.expect:
+        render.warn(f"exit code {code}, expected {step.expect}")
+        return 1
+    if code:
+        render.info(f"(exit code {code}, as documented)")
+    return 0
+
+
+def _short(arg: str) -> str:
+    return Path(arg).name if os.sep in arg else arg

@@ -1,0 +1,234 @@
+"""connect, status, refresh and disconnect end to end over loopback against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import keyring
+import keyring.backends.fail
+import pytest
+from typer.testing import CliRunner, Result
+
+from invoicesync.cli import AppState, app
+from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
+from tests.conftest import MemoryKeyring
+
+pytestmark = pytest.mark.loopback
+
+
+class Live:
+    def __init__(self, sandbox: Sandbox, url: str) -> None:
+        self.sandbox = sandbox
+        self.url = url
+        self.outputs: list[str] = []
+
+    @staticmethod
+    def browser(url: str) -> str:
+        response = httpx.get(url, follow_redirects=True, timeout=10)
+        return str(response.url)
+
+    def run(self, *args: str, input: str | None = None) -> Result:
+        result = CliRunner().invoke(
+            app, list(args), obj=AppState(browser=self.browser), input=input
+        )
+        self.outputs += [result.stdout, result.stderr]
+        return result
+
+    def secrets(self) -> list[str]:
+        tokens = [DEFAULT_CLIENT_SECRET]
+        for grant in self.sandbox.oauth.grants:
+            tokens.append(grant.refresh_token)
+            tokens += list(grant.superseded)
+        tokens += list(self.sandbox.oauth.access)
+        return tokens
+
+
+@pytest.fixture
+def live(monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+    sandbox = Sandbox(["us"], auto_approve=True, rotation_grace=0)
+    server = start_in_thread(sandbox)
+    url = server.url
+    for key, value in {
+        "INVOICESYNC_ENVIRONMENT": "local",
+        "INVOICESYNC_API_URL": url,
+        "INVOICESYNC_AUTH_URL": f"{url}/connect/oauth2",
+        "INVOICESYNC_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
+        "INVOICESYNC_REVOKE_URL": f"{url}/v2/oauth2/tokens/revoke",
+        "INVOICESYNC_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "INVOICESYNC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+    }.items():
+        monkeypatch.setenv(key, value)
+    live = Live(sandbox, url)
+    yield live
+    server.shutdown()
+    server.server_close()
+    leaked = [s for s in live.secrets() if any(s in out for out in live.outputs)]
+    assert not leaked, "a token or secret appeared in the output"
+
+
+def test_connect_status_refresh_rotation_disconnect(
+    live: Live, memory_keyring: MemoryKeyring
+) -> None:
+    result = live.run("connect", "--port", "0")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "Connected to Lingua Franca Translations LLC (realm 9130350000000001, local)"
+        in result.stderr
+    )
+    assert "http://127.0.0.1:" in result.stderr  # the authorize URL is always printed
+    key = ("invoicesync", "local:9130350000000001:refresh_token")
+    first = memory_keyring.entries[key]
+
+    status = live.run("status", "--json")
+    assert status.exit_code == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["company_name"] == "Lingua Franca Translations LLC"
+    assert data["token_store"] == "OS keyring (service 'invoicesync')"
+    second = memory_keyring.entries[key]
+    assert second != first  # rotated by the refresh, and persisted
+
+    # An expired access token mid-run: one refresh, one replay, no error.
+    httpx.post(f"{live.url}/_sandbox/expire-access-tokens")
+    before = live.sandbox.oauth.refresh_count
+    assert live.run("status").exit_code == 0
+    assert live.sandbox.oauth.refresh_count == before + 1
+
+    gone = live.run("disconnect")
+    assert gone.exit_code == 0
+    assert "tokens revoked and deleted" in gone.stderr
+    assert key not in memory_keyring.entries
+    assert all(g.revoked for g in live.sandbox.oauth.grants)
+    assert live.run("disconnect").exit_code == 0  # idempotent
+    assert live.run("status").exit_code == 4
+
+
+def test_refresh_on_401_replays_the_request(live: Live, tmp_path: Path) -> None:
+    assert live.run("connect", "--port", "0").exit_code == 0
+    from invoicesync import sync
+    from invoicesync.config import load_settings
+
+    with sync.session(load_settings()) as s:
+        s.client.company_info()
+        httpx.post(f"{live.url}/_sandbox/expire-access-tokens")
+        assert s.client.company_info()["CompanyName"] == "Lingua Franca Translations LLC"
+        statuses = [
+            e.status
+            for e in live.sandbox.requests
+            if e.path.endswith("/companyinfo/9130350000000001")
+        ]
+        assert statuses[-2:] == [401, 200]
+
+
+def test_revoked_connection_exits_4_with_the_fix(live: Live) -> None:
+    assert live.run("connect", "--port", "0").exit_code == 0
+    for grant in live.sandbox.oauth.grants:
+        grant.revoked = True
+    result = live.run("status")
+    assert result.exit_code == 4
+    assert "invalid_grant" in result.stderr and "invoicesync connect" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_callback_listener_rejects_a_wrong_state() -> None:
+    from invoicesync.auth import CallbackListener
+
+    listener = CallbackListener(0, "expected")
+    listener.start()
+    base = f"http://127.0.0.1:{listener.port}"
+    bad = httpx.get(f"{base}/callback?code=c&state=forged&realmId=1", timeout=5)
+    assert bad.status_code == 400
+    assert httpx.get(f"{base}/other", timeout=5).status_code == 404
+    good = httpx.get(f"{base}/callback?code=c&state=expected&realmId=1", timeout=5)
+    assert good.status_code == 200
+    assert listener.wait(5).code == "c"
+    assert listener.server.server_address[0] == "127.0.0.1"
+
+
+def test_token_file_store_is_private(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_file = tmp_path / "ci" / "tokens.json"
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(token_file))
+    assert live.run("connect", "--port", "0").exit_code == 0
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert (
+        stat.S_IMODE((Path(os.environ["INVOICESYNC_HOME"]) / "connection.json").stat().st_mode)
+        == 0o600
+    )
+    assert live.run("status").exit_code == 0
+    assert "token file" in live.run("status").stdout
+
+
+def test_broken_keyring_is_a_message_not_a_traceback(live: Live) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    result = live.run("connect", "--port", "0")
+    assert result.exit_code == 4
+    assert (
+        "the OS keyring is not usable" in result.stderr
+        and "INVOICESYNC_TOKEN_FILE" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_ci_seed_moves_into_the_token_file_and_survives_rotation(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
+) -> None:
+    assert live.run("connect", "--port", "0").exit_code == 0
+    seed = memory_keyring.entries[("invoicesync", "local:9130350000000001:refresh_token")]
+    # A CI runner: no keyring, a seed in the environment, a writable token file.
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    monkeypatch.setenv("INVOICESYNC_REFRESH_TOKEN", seed)
+    monkeypatch.setenv("INVOICESYNC_REALM_ID", "9130350000000001")
+    token_file = tmp_path / "tokens.json"
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(token_file))
+    for _ in range(3):  # the seed is superseded after the first run; the file carries on
+        assert live.run("status").exit_code == 0
+    assert json.loads(token_file.read_text())["local:9130350000000001:refresh_token"] != seed
+
+
+def test_env_seed_without_store_warns_that_rotation_is_lost(
+    live: Live, monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
+) -> None:
+    assert live.run("connect", "--port", "0").exit_code == 0
+    seed = memory_keyring.entries[("invoicesync", "local:9130350000000001:refresh_token")]
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    monkeypatch.setenv("INVOICESYNC_REFRESH_TOKEN", seed)
+    monkeypatch.setenv("INVOICESYNC_REALM_ID", "9130350000000001")
+    result = live.run("status")
+    assert result.exit_code == 0
+    assert "rotated the refresh token but it could not be saved" in result.stderr
+
+
+def test_two_processes_refreshing_at_once_both_succeed(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_file = tmp_path / "tokens.json"
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(token_file))
+    assert live.run("connect", "--port", "0").exit_code == 0
+    env = {**os.environ}
+    for _round in range(3):
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "invoicesync", "status", "--json"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        outs = [p.communicate(timeout=60) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], [o[1] for o in outs]
+        live.outputs += [o for pair in outs for o in pair]
+    # What is stored is the one the server currently accepts.
+    stored = json.loads(token_file.read_text())["local:9130350000000001:refresh_token"]
+    [grant] = live.sandbox.oauth.grants
+    assert stored == grant.refresh_token
+    assert live.run("status").exit_code == 0

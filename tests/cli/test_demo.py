@@ -1,0 +1,41 @@
+"""`invoicesync demo` end to end: the newcomer's first five seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from invoicesync.cli import app
+
+
+@pytest.mark.loopback
+def test_demo_runs_the_whole_story_and_leaves_nothing(tmp_path: Path, isolated_env: Path) -> None:
+    before = set(Path("/tmp").glob("invoicesync-demo-*"))
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    for expected in (
+        "Connected to Lingua Franca Translations LLC",
+        "8 created",
+        "8 skipped",
+        "differs by typographic apostrophe ’ where QuickBooks has '",
+        "(exit code 5, as documented)",
+        "Linked INV-2026-0111 to QuickBooks invoice 1",
+        "Unlinked INV-2026-0111",
+        "7 ok, 1 paid",
+        "invoicesync connect --environment sandbox",
+        "Demo finished.",
+    ):
+        assert expected in out, expected
+    assert set(Path("/tmp").glob("invoicesync-demo-*")) == before
+    assert not isolated_env.exists()  # the user's app dir was never touched
+
+
+@pytest.mark.loopback
+def test_demo_keep_leaves_the_files(tmp_path: Path) -> None:
+    keep = tmp_path / "kept"
+    result = CliRunner().invoke(app, ["demo", "--keep", str(keep)])
+    assert result.exit_code == 0
+    assert (keep / "app" / "state.db").exists() and (keep / "invoices.json").exists()
