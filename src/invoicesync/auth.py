@@ -421,7 +421,7 @@ class TokenManager:
                 )
         now = self.clock()
         self._access = str(body["access_token"])
-        self._expires_at = now + float(body.get("expires_in", 3600))
+        self._expires_at = now + int(body.get("expires_in", 3600))
         self.refreshes += 1
         stamp = datetime.fromtimestamp(now, UTC)
         self.connection.last_refresh_at = stamp.isoformat(timespec="seconds")
@@ -442,6 +442,13 @@ class TokenManager:
             self.client_secret,
             {"grant_type": "refresh_token", "refresh_token": refresh_token},
         )
+
+    def seed_access(self, token: str, expires_in: int) -> None:
+        """Use an access token obtained elsewhere (the code exchange in `connect`)."""
+        with self._mutex:
+            self._access = token
+            self._expires_at = self.clock() + expires_in
+            self.refreshes += 1
 
     @property
     def access_expires_at(self) -> float:

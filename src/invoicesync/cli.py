@@ -216,7 +216,11 @@ def sandbox_serve(
         bool, typer.Option("--auto-approve", help="Skip the consent page (scripts, CI).")
     ] = False,
 ) -> None:
-    """Serve a local QuickBooks Online on 127.0.0.1 until interrupted."""
+    """Serve a local QuickBooks Online on 127.0.0.1 until interrupted.
+
+    Prints `export` lines for the environment, including a realm id and refresh token for the
+    first company, so `invoicesync` (or your script) can use it without connecting.
+    """
     from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Limits, Sandbox
     from invoicesync.sandbox.server import SandboxServer
 
@@ -244,6 +248,10 @@ def sandbox_serve(
             f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0"
         ) from None
     url = server.url
+    # A ready connection to the first company, so scripts and CI need no browser: these are
+    # sandbox-only credentials.
+    first = next(iter(sandbox.companies.values()))
+    grant = sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, first.realm_id)
     render.emit_text(
         "\n".join(
             [
@@ -254,6 +262,8 @@ def sandbox_serve(
                 f"export INVOICESYNC_REVOKE_URL={url}/v2/oauth2/tokens/revoke",
                 f"export INVOICESYNC_CLIENT_ID={DEFAULT_CLIENT_ID}",
                 f"export INVOICESYNC_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}",
+                f"export INVOICESYNC_REALM_ID={first.realm_id}",
+                f"export INVOICESYNC_REFRESH_TOKEN={grant.refresh_token}",
             ]
         )
     )

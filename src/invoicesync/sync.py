@@ -256,8 +256,7 @@ def connect(
         settings, realm_id=realm, client_id=client_id, client_secret=client_secret
     )
     with session(s_settings, transport=transport) as s:
-        s.manager._access = str(tokens["access_token"])
-        s.manager._expires_at = s.manager.clock() + float(tokens.get("expires_in", 3600))
+        s.manager.seed_access(str(tokens["access_token"]), int(tokens.get("expires_in", 3600)))
         try:
             info = s.client.company_info()
         except qerr.QBOError as exc:

@@ -24,13 +24,23 @@ def test_serve_prints_env_and_answers_over_loopback() -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline().strip() for _ in range(7)]
+        lines = [proc.stdout.readline().strip() for _ in range(9)]
         env = dict(line.removeprefix("export ").split("=", 1) for line in lines)
         assert env["INVOICESYNC_ENVIRONMENT"] == "local"
         base = env["INVOICESYNC_API_URL"]
         assert base.startswith("http://127.0.0.1:")
         doc = httpx.get(f"{base}/.well-known/openid_configuration", timeout=5).json()
         assert doc["token_endpoint"] == env["INVOICESYNC_TOKEN_URL"]
+        # The printed connection works as is: a script (here, invoicesync) needs nothing else.
+        status = subprocess.run(
+            [sys.executable, "-m", "invoicesync", "status", "--json"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert status.returncode == 0, status.stderr
+        assert '"company_name": "Lingua Franca Translations LLC"' in status.stdout
     finally:
         proc.terminate()
         proc.wait(timeout=10)

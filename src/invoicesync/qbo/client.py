@@ -75,7 +75,7 @@ def backoff(attempt: int, policy: RetryPolicy, jitter: float) -> float:
 def throttle_delay(response: httpx.Response, policy: RetryPolicy) -> float:
     retry_after = response.headers.get("retry-after", "")
     if retry_after.strip().isdigit():
-        return float(retry_after)
+        return int(retry_after)
     return policy.throttle_wait
 
 

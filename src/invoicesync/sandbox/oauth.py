@@ -91,6 +91,14 @@ class OAuthServer:
         self.codes[code] = Code(client_id, realm_id, redirect_uri, self.clock() + CODE_TTL)
         return code
 
+    def issue_grant(self, client_id: str, realm_id: str) -> Grant:
+        """A consented connection without the browser dance (for `sandbox serve` and CI)."""
+        now = self.clock()
+        grant = Grant(client_id, realm_id, "", now, now + HARD_TTL)
+        self.grants.append(grant)
+        self._rotate(grant)
+        return grant
+
     # --- token endpoint ---------------------------------------------------------------------
 
     def _client(self, headers: dict[str, str], form: dict[str, str]) -> str:
