@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ _KNOWN_KEYS = {
     "connect",
     "csv",
     "push",
+    "timeout",
 }
 
 
@@ -114,6 +116,7 @@ class Settings:
     non_interactive: bool = False
     redirect_port: int = DEFAULT_REDIRECT_PORT
     redirect_uri: str | None = None
+    timeout: float = 60.0
     csv: CsvOptions = field(default_factory=CsvOptions)
     push: PushOptions = field(default_factory=PushOptions)
 
@@ -231,6 +234,16 @@ def load_settings(
     if doc_numbers not in {"source", "qbo"}:
         raise ConfigError(f'{path}: push.doc_numbers must be "source" or "qbo"')
 
+    raw_timeout = env.get("INVOICESYNC_TIMEOUT") or data.get("timeout", 60)
+    try:
+        timeout = Decimal(str(raw_timeout))
+    except InvalidOperation:
+        timeout = Decimal(0)
+    if not 0 < timeout <= 600:
+        raise ConfigError(
+            f"timeout must be a number of seconds between 0 and 600, not {raw_timeout!r}"
+        )
+
     src = source or (Path(s) if (s := pick("source", "INVOICESYNC_SOURCE")) is not None else None)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
@@ -247,6 +260,7 @@ def load_settings(
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,
         redirect_uri=redirect_uri,
+        timeout=int(timeout * 1000) / 1000,
         csv=CsvOptions(columns=dict(columns)),
         push=PushOptions(doc_numbers=doc_numbers),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -51,6 +52,8 @@ from invoicesync.sources import open_source
 from invoicesync.store import JournalEntry, LinkExists, Store, now_iso
 
 BATCH_SIZE = 30
+WORKERS = 4  # batch requests in flight; QBO allows 10 concurrent per realm
+Outcomes = dict[str, "dict[str, Any] | qerr.QBOError"]
 
 
 class Progress(Protocol):
@@ -140,13 +143,14 @@ def open_session(
     conn = _connection(settings)
     store = choose_store(settings, conn.realm_id)
     secret = _client_secret(settings, store)
-    http = httpx.Client(transport=transport, timeout=30.0)
+    http = httpx.Client(transport=transport, timeout=settings.timeout)
     manager = TokenManager(settings, conn, store, secret, http=http)
     client = client_factory(
         base_url=settings.endpoints.api_url,
         realm_id=conn.realm_id,
         auth=QBOAuth(manager),
         transport=transport,
+        timeout=settings.timeout,
     )
     return Session(settings, conn, manager, client, transport)
 
@@ -657,8 +661,15 @@ class _Pusher:
     """One push run. Keeps the exactly-once protocol in one place (design §4.6)."""
 
     def __init__(
-        self, s: Session, *, dry_run: bool, adopt_existing: bool, progress: Progress
+        self,
+        s: Session,
+        *,
+        dry_run: bool,
+        adopt_existing: bool,
+        progress: Progress,
+        workers: int = WORKERS,
     ) -> None:
+        self.workers = workers
         self.s = s
         self.client = s.client
         self.realm = s.realm_id
@@ -757,10 +768,8 @@ class _Pusher:
                 )
             return
         self.progress.start(len(ready), "Pushing invoices")
-        for start in range(0, len(ready), BATCH_SIZE):
-            chunk = ready[start : start + BATCH_SIZE]
-            self._create_chunk(chunk, payloads, generations, use_doc, catalog)
-            self.progress.advance(len(chunk))
+        chunks = [ready[i : i + BATCH_SIZE] for i in range(0, len(ready), BATCH_SIZE)]
+        self._create_all(chunks, payloads, generations, use_doc)
 
     # -- duplicate guard --------------------------------------------------------------------
 
@@ -877,69 +886,112 @@ class _Pusher:
 
     # -- creating ----------------------------------------------------------------------------
 
-    def _create_chunk(
+    def _create_all(
         self,
-        chunk: list[tuple[LocalInvoice, mapping.Refs]],
+        chunks: list[list[tuple[LocalInvoice, mapping.Refs]]],
         payloads: dict[str, dict[str, Any]],
         generations: dict[str, int],
         use_doc: bool,
-        catalog: Catalog,
     ) -> None:
-        entries = [
-            JournalEntry(
-                self.realm,
-                inv.number,
-                generations.get(inv.number, 0),
-                request_id(self.realm, inv.number, generations.get(inv.number, 0)),
-                "pending",
-                inv.number if use_doc else None,
-                None,
-                None,
-            )
-            for inv, _ in chunk
-        ]
-        self.store.journal_intents(entries)  # committed before anything is sent
-        rids = {e.invoice_number: e.request_id for e in entries}
-        outcomes: dict[str, dict[str, Any] | qerr.QBOError] = {}
-        try:
-            if len(chunk) == 1:
-                inv = chunk[0][0]
-                try:
-                    outcomes[inv.number] = self.client.create(
-                        "Invoice", payloads[inv.number], requestid=rids[inv.number]
-                    )
-                except qerr.ValidationError as exc:
-                    outcomes[inv.number] = exc
-            else:
-                items = [
-                    {"bId": str(i + 1), "operation": "create", "Invoice": payloads[inv.number]}
-                    for i, (inv, _) in enumerate(chunk)
-                ]
-                answers = self.client.batch(
-                    items, requestid=batch_request_id([rids[inv.number] for inv, _ in chunk])
-                )
-                for (inv, _), answer in zip(chunk, answers, strict=True):
-                    if "Invoice" in answer:
-                        outcomes[inv.number] = answer["Invoice"]
+        """Send chunks with bounded concurrency. Only HTTP runs in the workers: journal intents
+        are committed here before a chunk is submitted, and outcomes are applied here, so the
+        SQLite connection stays on one thread and a crash at any point leaves a journal that
+        the next run can resolve."""
+        queue = list(chunks)
+        in_flight: dict[
+            Future[Outcomes], tuple[list[tuple[LocalInvoice, mapping.Refs]], dict[str, str]]
+        ] = {}
+        fatal: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            while queue or in_flight:
+                while queue and fatal is None and len(in_flight) < self.workers:
+                    chunk = queue.pop(0)
+                    rids = self._journal(chunk, generations, use_doc)
+                    in_flight[pool.submit(self._send, chunk, payloads, rids)] = (chunk, rids)
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk, rids = in_flight.pop(future)
+                    try:
+                        outcomes = future.result()
+                    except (qerr.QBOConnectionError, qerr.ServerError) as exc:
+                        # Uncertain: the creates may have happened. The client already retried
+                        # with the same requestid; look the invoices up before saying anything.
+                        self._resolve_uncertain(chunk, rids, use_doc, exc)
+                    except BaseException as exc:  # fatal for the run: stop submitting
+                        fatal = fatal or exc
                     else:
-                        ftype, errs = qerr.fault_errors(answer)
-                        outcomes[inv.number] = qerr.error_from_fault(
-                            ftype,
-                            errs or [{"Message": "no answer for this item"}],
-                            status=400,
-                            intuit_tid=None,
-                        )
-        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
-            # Uncertain: the create may have happened. The client already retried with the same
-            # requestid; now look the invoices up before declaring anything.
-            self._resolve_uncertain(chunk, rids, use_doc, exc)
-            return
+                        for inv, _ in chunk:
+                            outcome = outcomes[inv.number]
+                            if isinstance(outcome, qerr.QBOError):
+                                self._handle_fault(inv, outcome, rids[inv.number])
+                            else:
+                                self._record(inv, outcome, rids[inv.number], "created")
+                    self.progress.advance(len(chunk))
+        if fatal is not None:
+            raise fatal
+
+    def _journal(
+        self,
+        chunk: list[tuple[LocalInvoice, mapping.Refs]],
+        generations: dict[str, int],
+        use_doc: bool,
+    ) -> dict[str, str]:
+        entries = []
         for inv, _ in chunk:
-            outcome = outcomes[inv.number]
-            if isinstance(outcome, qerr.QBOError):
-                self._handle_fault(inv, outcome, rids[inv.number])
+            gen = generations.get(inv.number, 0)
+            entries.append(
+                JournalEntry(
+                    self.realm,
+                    inv.number,
+                    gen,
+                    request_id(self.realm, inv.number, gen),
+                    "pending",
+                    inv.number if use_doc else None,
+                    None,
+                    None,
+                )
+            )
+        self.store.journal_intents(entries)  # committed before anything is sent
+        return {e.invoice_number: e.request_id for e in entries}
+
+    def _send(
+        self,
+        chunk: list[tuple[LocalInvoice, mapping.Refs]],
+        payloads: dict[str, dict[str, Any]],
+        rids: dict[str, str],
+    ) -> Outcomes:
+        """HTTP only (runs in a worker): one create, or one batch of up to 30."""
+        outcomes: Outcomes = {}
+        if len(chunk) == 1:
+            inv = chunk[0][0]
+            try:
+                outcomes[inv.number] = self.client.create(
+                    "Invoice", payloads[inv.number], requestid=rids[inv.number]
+                )
+            except qerr.ValidationError as exc:
+                outcomes[inv.number] = exc
+            return outcomes
+        items = [
+            {"bId": str(i + 1), "operation": "create", "Invoice": payloads[inv.number]}
+            for i, (inv, _) in enumerate(chunk)
+        ]
+        answers = self.client.batch(
+            items, requestid=batch_request_id([rids[inv.number] for inv, _ in chunk])
+        )
+        for (inv, _), answer in zip(chunk, answers, strict=True):
+            if "Invoice" in answer:
+                outcomes[inv.number] = answer["Invoice"]
             else:
-                self._record(inv, outcome, rids[inv.number], "created")
+                ftype, errs = qerr.fault_errors(answer)
+                outcomes[inv.number] = qerr.error_from_fault(
+                    ftype,
+                    errs or [{"Message": "no answer for this item"}],
+                    status=400,
+                    intuit_tid=None,
+                )
+        return outcomes
 
     def _record(self, inv: LocalInvoice, qbo: dict[str, Any], rid: str, status: str) -> None:
         link = _link_from(inv, self.realm, qbo, "pushed")
