@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest bench docs clean
+.PHONY: test demo lint typecheck pytest bench docs soak reliability clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "invoicesync needs Python 3.11 or newer")'
@@ -32,6 +32,13 @@ test: lint typecheck pytest
 
 demo: $(STAMP)
 	$(BIN)/invoicesync demo
+
+# The reliability suite alone, and its long form (more seeds, more invoices).
+reliability: $(STAMP)
+	$(BIN)/pytest tests/reliability $(PYTEST_ARGS)
+
+soak: $(STAMP)
+	INVOICESYNC_SOAK=1 $(BIN)/pytest tests/reliability -q --durations=10 $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/command_reference.py

@@ -12,6 +12,8 @@ import keyring.backend
 import keyring.errors
 import pytest
 
+from tests.helpers import World, make_world
+
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A dict-backed keyring that behaves like real backends on delete of a missing entry."""
@@ -63,3 +65,15 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> World:
+    return make_world(monkeypatch, isolated_env)
+
+
+@pytest.fixture
+def us(world: World) -> World:
+    world.connect()
+    world.source("us")
+    return world

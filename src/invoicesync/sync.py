@@ -138,14 +138,14 @@ def open_session(
     settings: Settings,
     *,
     transport: httpx.BaseTransport | None = None,
-    client_factory: Callable[..., QBOClient] = QBOClient,
+    client_factory: Callable[..., QBOClient] | None = None,
 ) -> Session:
     conn = _connection(settings)
     store = choose_store(settings, conn.realm_id)
     secret = _client_secret(settings, store)
     http = httpx.Client(transport=transport, timeout=settings.timeout)
     manager = TokenManager(settings, conn, store, secret, http=http)
-    client = client_factory(
+    client = (client_factory or QBOClient)(
         base_url=settings.endpoints.api_url,
         realm_id=conn.realm_id,
         auth=QBOAuth(manager),

@@ -87,6 +87,8 @@ class Faults:
     drop_rate: float = 0.0  # cut the connection after a write committed
     drop_next_writes: int = 0
     drop_requestids: set[str] = field(default_factory=set)
+    slow_rate: float = 0.0  # answer `slow_ms` late, after the work committed (client timeouts)
+    slow_ms: float = 0.0
     seed: int = 0
 
 
@@ -444,7 +446,10 @@ class Sandbox:
                 if wrote and response.status == 200 and self._should_drop(requestid):
                     entry.dropped = True
                     return DROP
-                return response
+                slow = self.faults.slow_rate and self._rng.random() < self.faults.slow_rate
+            if slow:
+                time.sleep(self.faults.slow_ms / 1000.0)
+            return response
         finally:
             with self.lock:
                 self._inflight[realm] -= 1

@@ -52,6 +52,14 @@ class SandboxServer(ThreadingHTTPServer):
         self.sandbox = sandbox
         sandbox.base_url = self.url
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that died mid-request (killed, timed out) is expected here; say nothing."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]

@@ -1,0 +1,58 @@
+"""Crash safety: SIGKILL or SIGINT a real `push --all` at random points, then re-run."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+
+import pytest
+
+from invoicesync.sandbox import Faults
+from tests.reliability.conftest import SOAK, Live, assert_exactly_once, month
+
+SEEDS = 100 if SOAK else 20
+N = 500 if SOAK else 200
+pytestmark = pytest.mark.loopback
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_sigkill_anywhere_then_rerun_creates_each_invoice_once(live: Live, seed: int) -> None:
+    rng = random.Random(seed)
+    live.reset_company()
+    records = month(N, seed)
+    live.write_source(records)
+    live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
+    proc = live.popen("push", "--all")
+    time.sleep(rng.uniform(0.25, 1.4))
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    numbers = [r["number"] for r in records]
+    if (live.home / "state.db").exists():
+        assert_exactly_once(numbers, live.invoices(), live.home, complete=False)
+    rerun = live.run("push", "--all")
+    assert rerun.returncode == 0, rerun.stderr
+    assert "Traceback" not in rerun.stderr
+    assert_exactly_once(numbers, live.invoices(), live.home)
+
+
+@pytest.mark.parametrize("seed", range(SEEDS // 4))
+def test_sigint_exits_130_with_consistent_state(live: Live, seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    live.reset_company()
+    records = month(N, seed)
+    live.write_source(records)
+    live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
+    proc = live.popen("push", "--all")
+    time.sleep(rng.uniform(0.5, 1.4))
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 130), err
+    assert "Traceback" not in err
+    if proc.returncode == 130:
+        assert "interrupted" in err
+    numbers = [r["number"] for r in records]
+    assert_exactly_once(numbers, live.invoices(), live.home, complete=False)
+    rerun = live.run("push", "--all")
+    assert rerun.returncode == 0, rerun.stderr
+    assert_exactly_once(numbers, live.invoices(), live.home)

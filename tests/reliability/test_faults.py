@@ -1,0 +1,120 @@
+"""Faults: 5xx, dropped connections after commit, 429 bursts, answers past the client's timeout.
+
+Every invoice ends created exactly once, or reported failed with a reason and created on the
+next run.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from invoicesync import sync
+from invoicesync.qbo.client import Limits as ClientLimits
+from invoicesync.qbo.client import QBOClient, RateLimiter
+from invoicesync.sandbox import Faults, Limits
+from tests.helpers import World, make_world
+from tests.reliability.conftest import SOAK, US, Live, assert_exactly_once, month
+
+N = 500 if SOAK else 200
+SEEDS = range(10 if SOAK else 3)
+
+
+@pytest.fixture
+def us(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> World:
+    world = make_world(monkeypatch, isolated_env, ("us",))
+    world.connect()
+    # Retries sleep for real in production; here they only need to let the sandbox clock move.
+    # The client's own limiter paces real time; these tests exercise the faults, not the pacing.
+    monkeypatch.setattr(
+        sync,
+        "QBOClient",
+        functools.partial(QBOClient, sleep=lambda s: None, limiter=RateLimiter(ClientLimits.off())),
+    )
+    return world
+
+
+def source(world: World, records: list[dict[str, Any]]) -> list[str]:
+    path = world.home.parent / "month.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    world.monkeypatch.setenv("INVOICESYNC_SOURCE", str(path))
+    return [r["number"] for r in records]
+
+
+def push_until_done(world: World, numbers: list[str], runs: int = 4) -> list[int]:
+    codes = []
+    for _ in range(runs):
+        result = world.run("push", "--all", "--json")
+        codes.append(result.exit_code)
+        assert "Traceback" not in result.stderr
+        if result.exit_code in (3, 7):  # failures must say why
+            data = json.loads(result.stdout)
+            for r in data["results"]:
+                if r["status"] == "failed":
+                    assert r["message"], r
+        if result.exit_code == 0:
+            break
+    assert codes[-1] == 0, codes
+    assert_exactly_once(numbers, list(world.invoices()), world.home)
+    return codes
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("batch", "rate"), [(1, 0.05), (30, 0.4)])
+def test_server_errors_and_drops_after_commit(
+    us: World, seed: int, batch: int, rate: float
+) -> None:
+    """Single creates at the 5% of the issue; batches (7 writes for 200) at a rate that bites."""
+    us.monkeypatch.setattr(sync, "BATCH_SIZE", batch)
+    numbers = source(us, month(N, seed))
+    us.sandbox.set_faults(Faults(error_rate=rate, drop_rate=rate, seed=seed))
+    push_until_done(us, numbers)
+    assert any(e.dropped for e in us.sandbox.requests), "the fault was not exercised"
+    assert any(e.status in (500, 503) for e in us.sandbox.requests)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_429_bursts(us: World, seed: int) -> None:
+    numbers = source(us, month(N, seed))
+    # The sandbox allows less than the client's own limiter expects: 429s come in bursts.
+    us.sandbox.limits = Limits(
+        enabled=True, per_second=3, per_minute=500, batch_per_minute=40, xml_rate=0.5
+    )
+    us.sandbox.time_scale = 50.0
+    us.sandbox._rng.seed(seed)
+    # The client waits 60 s on a 429, as Intuit asks; here a millisecond stands for a second,
+    # which on the sandbox clock (50x) is still longer than the window it waits for.
+    us.monkeypatch.setattr(
+        sync,
+        "QBOClient",
+        functools.partial(
+            QBOClient, sleep=lambda s: time.sleep(s / 1000), limiter=RateLimiter(ClientLimits.off())
+        ),
+    )
+    push_until_done(us, numbers)
+    assert any(e.throttled for e in us.sandbox.requests), "no 429 was provoked"
+
+
+@pytest.mark.loopback
+def test_answers_past_the_client_timeout(live: Live) -> None:
+    """Over a real socket, some answers arrive after the client gave up (work committed)."""
+    records = month(60, 7)
+    live.write_source(records)
+    live.env["INVOICESYNC_TIMEOUT"] = "0.4"
+    live.sandbox.set_faults(Faults(slow_rate=0.3, slow_ms=900, seed=7))
+    codes = []
+    for _ in range(5):
+        done = live.run("push", "--all")
+        codes.append(done.returncode)
+        assert "Traceback" not in done.stderr
+        if done.returncode == 0:
+            break
+    assert codes[-1] == 0, (codes, done.stderr)
+    assert_exactly_once([r["number"] for r in records], live.invoices(), live.home)
+    assert any(e.requestid for e in live.sandbox.requests)
+    _ = US
