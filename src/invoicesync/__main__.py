@@ -1,5 +1,5 @@
 """`python -m invoicesync`."""
 
-from invoicesync.cli import main
+from invoicesync import main
 
 main()

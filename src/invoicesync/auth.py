@@ -531,6 +531,8 @@ class CallbackListener:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+
             def log_message(self, format: str, *args: object) -> None:
                 """Silent: nothing about the redirect belongs in the user's terminal."""
 

@@ -435,8 +435,10 @@ def _named(
 
 
 def company_context(client: QBOClient) -> mapping.CompanyContext:
-    info = client.company_info()
-    prefs = client.preferences()
+    return company_context_from(client.company_info(), client.preferences())
+
+
+def company_context_from(info: dict[str, Any], prefs: dict[str, Any]) -> mapping.CompanyContext:
     currency = prefs.get("CurrencyPrefs", {})
     return mapping.CompanyContext(
         country=str(info.get("Country") or "US"),
@@ -447,26 +449,35 @@ def company_context(client: QBOClient) -> mapping.CompanyContext:
 
 
 def load_catalog(client: QBOClient, invoices: Sequence[LocalInvoice]) -> Catalog:
-    """Company context and every kind of reference the batch uses, one paged query per kind."""
-    catalog = Catalog(company_context(client))
-    customers = client.query("select * from Customer where Active IN (true, false)")
+    """Company context and every kind of reference the batch uses, one paged query per kind,
+    all in flight at once (they are independent reads)."""
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        info = pool.submit(client.company_info)
+        prefs = pool.submit(client.preferences)
+        customers_f = pool.submit(
+            client.query, "select * from Customer where Active IN (true, false)"
+        )
+        items_f = pool.submit(client.query, "select * from Item where Active IN (true, false)")
+        terms_f = (
+            pool.submit(client.query, "select * from Term where Active IN (true, false)")
+            if any(i.payment_terms for i in invoices)
+            else None
+        )
+        codes_f = pool.submit(client.query, "select * from TaxCode")
+        ctx = company_context_from(info.result(), prefs.result())
+        catalog = Catalog(ctx)
+        customers = customers_f.result()
+        items = items_f.result()
+        terms = terms_f.result() if terms_f else []
+        codes = codes_f.result()
     catalog.customers = _named(customers, "DisplayName", "FullyQualifiedName")
     catalog.customer_currency = {
-        str(c["Id"]): str((c.get("CurrencyRef") or {}).get("value") or catalog.ctx.home_currency)
+        str(c["Id"]): str((c.get("CurrencyRef") or {}).get("value") or ctx.home_currency)
         for c in customers
     }
-    catalog.items = _named(
-        client.query("select * from Item where Active IN (true, false)"),
-        "Name",
-        "FullyQualifiedName",
-    )
-    if any(i.payment_terms for i in invoices):
-        catalog.terms = _named(
-            client.query("select * from Term where Active IN (true, false)"), "Name"
-        )
-    needs_tax = not catalog.ctx.us or any(i.tax_code for i in invoices)
-    if needs_tax:
-        catalog.tax_codes = _named(client.query("select * from TaxCode"), "Name")
+    catalog.items = _named(items, "Name", "FullyQualifiedName")
+    catalog.terms = _named(terms, "Name")
+    catalog.tax_codes = _named(codes, "Name")
     return catalog
 
 

@@ -289,6 +289,23 @@ def test_sparse_update_retries_once_on_stale_sync_token(
     assert last == {"Id": "5", "SyncToken": "3", "sparse": True, "PrivateNote": "x"}
 
 
+def test_rate_limiter_counts_from_when_a_request_left() -> None:
+    """A request held back (here: by a token refresh) before sending is stamped when it leaves,
+    so the window it starts is not shorter than the server's."""
+    now = [0.0]
+    limiter = RateLimiter(
+        Limits(per_second=1, per_minute=500, guard=0.0),
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+    )
+    first = limiter.acquire()
+    now[0] = 0.4  # the refresh took 0.4 s
+    limiter.stamp(first)
+    limiter.release(first)
+    limiter.release(limiter.acquire())
+    assert now[0] == pytest.approx(1.4)
+
+
 def test_rate_limiter_spaces_requests() -> None:
     now = [0.0]
     waits: list[float] = []
@@ -297,9 +314,10 @@ def test_rate_limiter_spaces_requests() -> None:
         waits.append(s)
         now[0] += s
 
-    limiter = RateLimiter(Limits(per_second=2, per_minute=500), clock=lambda: now[0], sleep=sleep)
+    limiter = RateLimiter(
+        Limits(per_second=2, per_minute=500, guard=0.25), clock=lambda: now[0], sleep=sleep
+    )
     for _ in range(5):
-        limiter.acquire()
-        limiter.release()
-    assert now[0] == pytest.approx(2.0)
-    assert len(waits) == 2
+        limiter.release(limiter.acquire())
+    assert now[0] == pytest.approx(2.5)  # two full 1.25 s windows before the fifth request
+    assert waits == [pytest.approx(1.25), pytest.approx(1.25)]

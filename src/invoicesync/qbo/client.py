@@ -30,6 +30,7 @@ from invoicesync.qbo import query as qq
 
 MINOR_VERSION = 75  # the only behaviour Intuit serves since 2025-08-01 (quickbooks-api.md §1.3)
 USER_AGENT = "invoicesync"
+POST_QUERY_OVER = 1500  # characters; longer queries are sent as a POST body
 
 
 # --- JSON with exact decimals --------------------------------------------------------------------
@@ -84,17 +85,28 @@ def throttle_delay(response: httpx.Response, policy: RetryPolicy) -> float:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-realm budgets (quickbooks-api.md §7), kept a little under the published values."""
+    """Per-realm budgets (quickbooks-api.md §7), the published values."""
 
     concurrent: int = 10
     per_second: int = 10
     per_minute: int = 500
     batch_per_minute: int = 40
     time_scale: float = 1.0  # >1 when talking to a sandbox whose clock runs faster
+    guard: float = 0.15  # seconds added to every window: tolerance for delay jitter
 
     @classmethod
     def off(cls) -> Limits:
         return cls(10**9, 10**9, 10**9, 10**9)
+
+
+@dataclass
+class Ticket:
+    """One request's place in the windows. `t` is when it actually left (stamped by an httpx
+    event hook after the auth flow, so a token refresh before sending does not skew it)."""
+
+    t: float
+    batch: bool
+    done: bool = False
 
 
 @dataclass
@@ -108,47 +120,61 @@ class RateLimiter:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._inflight = 0
-        self._second: deque[float] = deque()
-        self._minute: deque[float] = deque()
-        self._batch: deque[float] = deque()
+        self._tickets: deque[Ticket] = deque()
         self.waited = 0.0
 
     def _wait_needed(self, now: float, is_batch: bool) -> float:
         scale = self.limits.time_scale
+        # Requests we space over a window can reach the server closer together (network and
+        # server delays vary), so every window is kept `guard` seconds longer than QBO's.
+        guard = self.limits.guard
+        minute = 60.0 / scale + guard
+        while self._tickets and self._tickets[0].done and self._tickets[0].t <= now - minute:
+            self._tickets.popleft()
         checks = [
-            (self._second, 1.0 / scale, self.limits.per_second),
-            (self._minute, 60.0 / scale, self.limits.per_minute),
+            (1.0 / scale + guard, self.limits.per_second, False),
+            (minute, self.limits.per_minute, False),
         ]
         if is_batch:
-            checks.append((self._batch, 60.0 / scale, self.limits.batch_per_minute))
-        wait = 0.0
-        for window, span, cap in checks:
-            while window and window[0] <= now - span:
-                window.popleft()
-            if len(window) >= cap:
-                wait = max(wait, window[0] + span - now)
-        if self._inflight >= self.limits.concurrent:
-            wait = max(wait, 0.005)
+            checks.append((minute, self.limits.batch_per_minute, True))
+        wait = 0.005 if self._inflight >= self.limits.concurrent else 0.0
+        for span, cap, batch_only in checks:
+            pending = 0
+            inside: list[float] = []
+            for ticket in self._tickets:
+                if batch_only and not ticket.batch:
+                    continue
+                if not ticket.done:
+                    pending += 1  # will be stamped at or after now
+                elif ticket.t > now - span:
+                    inside.append(ticket.t)
+            over = pending + len(inside) - cap + 1
+            if over > 0:
+                inside.sort()
+                wait = max(wait, inside[over - 1] + span - now if over <= len(inside) else 0.005)
         return wait
 
-    def acquire(self, is_batch: bool = False) -> None:
+    def acquire(self, is_batch: bool = False) -> Ticket:
         while True:
             with self._lock:
                 now = self.clock()
                 wait = self._wait_needed(now, is_batch)
                 if wait <= 0:
                     self._inflight += 1
-                    self._second.append(now)
-                    self._minute.append(now)
-                    if is_batch:
-                        self._batch.append(now)
-                    return
+                    ticket = Ticket(now, is_batch)
+                    self._tickets.append(ticket)
+                    return ticket
             self.waited += wait
             self.sleep(wait)
 
-    def release(self) -> None:
+    def stamp(self, ticket: Ticket) -> None:
+        with self._lock:
+            ticket.t = max(ticket.t, self.clock())
+
+    def release(self, ticket: Ticket) -> None:
         with self._lock:
             self._inflight -= 1
+            ticket.done = True
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -194,7 +220,13 @@ class QBOClient:
             transport=transport,
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            event_hooks={"request": [self._on_send]},
         )
+
+    def _on_send(self, request: httpx.Request) -> None:
+        ticket = request.extensions.get("invoicesync_ticket")
+        if isinstance(ticket, Ticket):
+            self.limiter.stamp(ticket)
 
     def close(self) -> None:
         self._http.close()
@@ -240,7 +272,7 @@ class QBOClient:
         while True:
             attempt += 1
             self.stats.count(kind)
-            self.limiter.acquire(is_batch=kind == "batch")
+            ticket = self.limiter.acquire(is_batch=kind == "batch")
             try:
                 response = self._http.request(
                     method,
@@ -248,6 +280,7 @@ class QBOClient:
                     params=query,
                     content=content.encode("utf-8") if content is not None else None,
                     headers=headers,
+                    extensions={"invoicesync_ticket": ticket},
                 )
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
@@ -261,7 +294,7 @@ class QBOClient:
                     uncertain=is_write and sent,
                 ) from None
             finally:
-                self.limiter.release()
+                self.limiter.release(ticket)
             if response.status_code == 429:
                 self.stats.throttled += 1
                 if attempt < self.retry.max_attempts:
@@ -302,7 +335,11 @@ class QBOClient:
         return dict(self.request("GET", "preferences")["Preferences"])
 
     def query_page(self, statement: str) -> list[dict[str, Any]]:
-        data = self.request("GET", "query", params={"query": statement}, kind="query")
+        if len(statement) > POST_QUERY_OVER:
+            # Long IN (...) lists go in the body, as python-quickbooks does: URLs have limits.
+            data = self.request("POST", "query", text=statement, kind="query")
+        else:
+            data = self.request("GET", "query", params={"query": statement}, kind="query")
         response = data.get("QueryResponse", {})
         rows = next((v for k, v in response.items() if isinstance(v, list)), [])
         return [dict(r) for r in rows]

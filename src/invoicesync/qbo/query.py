@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 PAGE_SIZE = 1000  # QBO's maximum MAXRESULTS
-IN_CHUNK = 100  # values per IN (...) clause; keeps URLs short
+IN_CHUNK = 1000  # values per IN (...) clause: one page; long queries are POSTed
 UNQUERYABLE = frozenset("\u2018\u2019\u201c\u201d")
 
 

@@ -288,6 +288,7 @@ class Company:
         self._now = now
         self.entities: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KNOWN_FIELDS}
         self.deleted: list[tuple[str, str, str]] = []  # (entity, id, LastUpdatedTime)
+        self._docs: dict[str, list[str]] = {}  # DocNumber -> invoice ids (the 6140 check)
         self._next_id: dict[str, int] = {}
         self._seed(seed)
 
@@ -525,7 +526,22 @@ class Company:
         built["Id"] = self._new_id(entity)
         self._stamped(built)
         self.entities[entity][built["Id"]] = built
+        self._index(entity, None, built)
         return copy.deepcopy(built)
+
+    def _index(
+        self, entity: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+    ) -> None:
+        if entity != "Invoice":
+            return
+        if old is not None and old.get("DocNumber"):
+            ids = self._docs.get(old["DocNumber"], [])
+            if old["Id"] in ids:
+                ids.remove(old["Id"])
+            if not ids:
+                self._docs.pop(old["DocNumber"], None)
+        if new is not None and new.get("DocNumber"):
+            self._docs.setdefault(new["DocNumber"], []).append(new["Id"])
 
     def update(
         self, entity: str, body: Mapping[str, Any], *, allow_duplicate_doc: bool = False
@@ -569,6 +585,7 @@ class Company:
         rebuilt["MetaData"] = dict(current["MetaData"])
         rebuilt["domain"], rebuilt["sparse"] = "QBO", False
         self._touch(rebuilt)
+        self._index(entity, current, rebuilt)
         self.entities[entity][entity_id] = rebuilt
         return copy.deepcopy(rebuilt)
 
@@ -622,6 +639,7 @@ class Company:
             raise AssertionError("unreachable")
         self._check_sync_token(entity, current, body)
         del self.entities[entity][entity_id]
+        self._index(entity, current, None)
         self.deleted.append((entity, entity_id, self._stamp()))
         return {"domain": "QBO", "status": "Deleted", "Id": entity_id}
 
@@ -799,17 +817,16 @@ class Company:
                     f"Length of the field exceeds {DOC_NUMBER_MAX} chars",
                     element="DocNumber",
                 )
-            if not allow_duplicate_doc:
-                for other in self.entities["Invoice"].values():
-                    if other["Id"] != updating and other.get("DocNumber") == doc:
-                        raise Fault(
-                            "6140",
-                            "Duplicate Document Number Error",
-                            "Duplicate Document Number Error : You must specify a different "
-                            "number. This number has already been used. "
-                            f"DocNumber={doc} is assigned to TxnType=Invoice with "
-                            f"TxnId={other['Id']}",
-                        )
+            owners = [i for i in self._docs.get(doc, []) if i != updating]
+            if owners and not allow_duplicate_doc:
+                raise Fault(
+                    "6140",
+                    "Duplicate Document Number Error",
+                    "Duplicate Document Number Error : You must specify a different "
+                    "number. This number has already been used. "
+                    f"DocNumber={doc} is assigned to TxnType=Invoice with "
+                    f"TxnId={owners[0]}",
+                )
             data["DocNumber"] = doc
             self._bump_doc_sequence(doc)
         else:
@@ -854,10 +871,7 @@ class Company:
         return data
 
     def _next_doc(self) -> str:
-        while any(
-            i.get("DocNumber") == str(self.next_doc_number)
-            for i in self.entities["Invoice"].values()
-        ):
+        while str(self.next_doc_number) in self._docs:
             self.next_doc_number += 1
         value = str(self.next_doc_number)
         self.next_doc_number += 1
