@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from invoicesync.cli import AppState, app
+from invoicesync.config import local_environment
 from invoicesync.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -84,14 +85,6 @@ def make_world(
     monkeypatch: pytest.MonkeyPatch, home: Path, companies: tuple[str, ...] = ("us", "uk")
 ) -> World:
     sandbox = Sandbox(list(companies), auto_approve=True, base_url=BASE)
-    for key, value in {
-        "INVOICESYNC_ENVIRONMENT": "local",
-        "INVOICESYNC_API_URL": BASE,
-        "INVOICESYNC_AUTH_URL": f"{BASE}/connect/oauth2",
-        "INVOICESYNC_TOKEN_URL": f"{BASE}/oauth2/v1/tokens/bearer",
-        "INVOICESYNC_REVOKE_URL": f"{BASE}/v2/oauth2/tokens/revoke",
-        "INVOICESYNC_CLIENT_ID": DEFAULT_CLIENT_ID,
-        "INVOICESYNC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-    }.items():
+    for key, value in local_environment(BASE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).items():
         monkeypatch.setenv(key, value)
     return World(sandbox, home, monkeypatch)

@@ -221,6 +221,7 @@ def sandbox_serve(
     Prints `export` lines for the environment, including a realm id and refresh token for the
     first company, so `invoicesync` (or your script) can use it without connecting.
     """
+    from invoicesync.config import local_environment
     from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Limits, Sandbox
     from invoicesync.sandbox.server import SandboxServer
 
@@ -252,21 +253,12 @@ def sandbox_serve(
     # sandbox-only credentials.
     first = next(iter(sandbox.companies.values()))
     grant = sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, first.realm_id)
-    render.emit_text(
-        "\n".join(
-            [
-                "export INVOICESYNC_ENVIRONMENT=local",
-                f"export INVOICESYNC_API_URL={url}",
-                f"export INVOICESYNC_AUTH_URL={url}/connect/oauth2",
-                f"export INVOICESYNC_TOKEN_URL={url}/oauth2/v1/tokens/bearer",
-                f"export INVOICESYNC_REVOKE_URL={url}/v2/oauth2/tokens/revoke",
-                f"export INVOICESYNC_CLIENT_ID={DEFAULT_CLIENT_ID}",
-                f"export INVOICESYNC_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}",
-                f"export INVOICESYNC_REALM_ID={first.realm_id}",
-                f"export INVOICESYNC_REFRESH_TOKEN={grant.refresh_token}",
-            ]
-        )
-    )
+    env = {
+        **local_environment(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+        "INVOICESYNC_REALM_ID": first.realm_id,
+        "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
+    }
+    render.emit_text("\n".join(f"export {k}={v}" for k, v in env.items()))
     companies = ", ".join(f"{c.name} ({c.realm_id})" for c in sandbox.companies.values())
     render.info(f"Local QuickBooks sandbox on {url} with {companies}. Ctrl-C to stop.")
     try:

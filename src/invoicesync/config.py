@@ -73,6 +73,21 @@ def local_endpoints(base: str) -> Endpoints:
     )
 
 
+def local_environment(base_url: str, client_id: str, client_secret: str) -> dict[str, str]:
+    """The `INVOICESYNC_*` variables that point invoicesync at a local sandbox (what
+    `invoicesync sandbox serve` prints, and what the demo sets)."""
+    endpoints = local_endpoints(base_url)
+    return {
+        "INVOICESYNC_ENVIRONMENT": "local",
+        "INVOICESYNC_API_URL": endpoints.api_url,
+        "INVOICESYNC_AUTH_URL": endpoints.auth_url,
+        "INVOICESYNC_TOKEN_URL": endpoints.token_url,
+        "INVOICESYNC_REVOKE_URL": endpoints.revoke_url,
+        "INVOICESYNC_CLIENT_ID": client_id,
+        "INVOICESYNC_CLIENT_SECRET": client_secret,
+    }
+
+
 DEFAULT_ENDPOINTS: dict[str, Endpoints] = {
     "production": Endpoints(
         "https://quickbooks.api.intuit.com", _INTUIT_AUTH, _INTUIT_TOKEN, _INTUIT_REVOKE

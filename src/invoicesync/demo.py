@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from invoicesync import render
+from invoicesync.config import local_environment
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 
 ENV_KEYS = (
@@ -83,14 +84,8 @@ def run_demo(invoke: Callable[[list[str], Any], int], keep: Path | None = None) 
         shutil.copy(_data("demo", "extras.json"), extras)
         url = server.url
         env = {
+            **local_environment(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
             "INVOICESYNC_HOME": str(work / "app"),
-            "INVOICESYNC_ENVIRONMENT": "local",
-            "INVOICESYNC_API_URL": url,
-            "INVOICESYNC_AUTH_URL": f"{url}/connect/oauth2",
-            "INVOICESYNC_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
-            "INVOICESYNC_REVOKE_URL": f"{url}/v2/oauth2/tokens/revoke",
-            "INVOICESYNC_CLIENT_ID": DEFAULT_CLIENT_ID,
-            "INVOICESYNC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
             "INVOICESYNC_TOKEN_FILE": str(work / "app" / "tokens.json"),
             "INVOICESYNC_SOURCE": str(source),
         }

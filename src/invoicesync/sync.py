@@ -795,29 +795,12 @@ class _Pusher:
         """Find QBO invoices that already are (or claim) these invoices before creating any."""
         if not ready:
             return ready
-        found: dict[str, dict[str, Any]] = {}
-        if use_doc:
-            numbers = [inv.number for inv, _ in ready if qq.queryable(inv.number)]
-            for chunk in qq.chunks(numbers):
-                for row in self.client.query(qq.select("Invoice", [("DocNumber", "IN", chunk)])):
-                    found.setdefault(str(row.get("DocNumber")), row)
+        found = self._by_doc_number([inv for inv, _ in ready]) if use_doc else {}
         # Invoices an interrupted run may have created: look for our marker among that
         # customer's invoices of that date (also covers QBO-assigned numbers).
-        suspects = [
-            (inv, refs) for inv, refs in ready if inv.number in pending and inv.number not in found
-        ]
-        if suspects:
-            ids = [refs.customer_id for _, refs in suspects]
-            dates = [inv.issue_date.isoformat() for inv, _ in suspects]
-            for id_chunk in qq.chunks(ids):
-                for date_chunk in qq.chunks(dates):
-                    stmt = qq.select(
-                        "Invoice", [("CustomerRef", "IN", id_chunk), ("TxnDate", "IN", date_chunk)]
-                    )
-                    for row in self.client.query(stmt):
-                        mark = mapping.marker_of(row.get("PrivateNote"))
-                        if mark and mark not in found:
-                            found[mark] = row
+        suspects = [(i, r) for i, r in ready if i.number in pending and i.number not in found]
+        for mark, row in self._by_marker(suspects).items():
+            found.setdefault(mark, row)
         owners = {ln.qbo_id: ln.invoice_number for ln in linked.values()}
         remaining: list[tuple[LocalInvoice, mapping.Refs]] = []
         for inv, refs in ready:
@@ -845,6 +828,33 @@ class _Pusher:
                     f"{inv.number} {qbo_id}` or re-run push with --adopt-existing",
                 )
         return remaining
+
+    def _by_doc_number(self, invoices: Sequence[LocalInvoice]) -> dict[str, dict[str, Any]]:
+        """QBO invoices carrying these numbers as DocNumber, one query per 1,000."""
+        found: dict[str, dict[str, Any]] = {}
+        numbers = [inv.number for inv in invoices if qq.queryable(inv.number)]
+        for part in qq.chunks(numbers):
+            for row in self.client.query(qq.select("Invoice", [("DocNumber", "IN", part)])):
+                found.setdefault(str(row.get("DocNumber")), row)
+        return found
+
+    def _by_marker(
+        self, pairs: Sequence[tuple[LocalInvoice, mapping.Refs]]
+    ) -> dict[str, dict[str, Any]]:
+        """Our invoices (by marker) among these customers' invoices of these dates."""
+        found: dict[str, dict[str, Any]] = {}
+        if not pairs:
+            return found
+        ids = [refs.customer_id for _, refs in pairs]
+        dates = [inv.issue_date.isoformat() for inv, _ in pairs]
+        for id_part in qq.chunks(ids):
+            for date_part in qq.chunks(dates):
+                where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
+                for row in self.client.query(qq.select("Invoice", where)):
+                    mark = mapping.marker_of(row.get("PrivateNote"))
+                    if mark:
+                        found.setdefault(mark, row)
+        return found
 
     def _fail(self, inv: LocalInvoice, code: int, message: str) -> None:
         self.results[inv.number] = PushResult(
@@ -1069,25 +1079,14 @@ class _Pusher:
         found: dict[str, dict[str, Any]] = {}
         try:
             if use_doc:
-                numbers = [inv.number for inv, _ in chunk if qq.queryable(inv.number)]
-                for part in qq.chunks(numbers):
-                    for row in self.client.query(qq.select("Invoice", [("DocNumber", "IN", part)])):
-                        if mapping.marker_of(row.get("PrivateNote")) == row.get("DocNumber"):
-                            found[str(row["DocNumber"])] = row
+                found = {
+                    number: row
+                    for number, row in self._by_doc_number([inv for inv, _ in chunk]).items()
+                    if mapping.marker_of(row.get("PrivateNote")) == number
+                }
             missing = [(inv, refs) for inv, refs in chunk if inv.number not in found]
-            if missing:
-                ids = [refs.customer_id for _, refs in missing]
-                dates = [inv.issue_date.isoformat() for inv, _ in missing]
-                for id_part in qq.chunks(ids):
-                    for date_part in qq.chunks(dates):
-                        stmt = qq.select(
-                            "Invoice",
-                            [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)],
-                        )
-                        for row in self.client.query(stmt):
-                            mark = mapping.marker_of(row.get("PrivateNote"))
-                            if mark:
-                                found.setdefault(mark, row)
+            for mark, row in self._by_marker(missing).items():
+                found.setdefault(mark, row)
         except qerr.QBOError:
             pass  # leave the rest pending; the next run resolves them
         for inv, _ in chunk:

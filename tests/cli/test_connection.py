@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from invoicesync.cli import AppState, app
+from invoicesync.config import local_environment
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 from tests.conftest import MemoryKeyring
 
@@ -55,15 +56,7 @@ def live(monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     sandbox = Sandbox(["us"], auto_approve=True, rotation_grace=0)
     server = start_in_thread(sandbox)
     url = server.url
-    for key, value in {
-        "INVOICESYNC_ENVIRONMENT": "local",
-        "INVOICESYNC_API_URL": url,
-        "INVOICESYNC_AUTH_URL": f"{url}/connect/oauth2",
-        "INVOICESYNC_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
-        "INVOICESYNC_REVOKE_URL": f"{url}/v2/oauth2/tokens/revoke",
-        "INVOICESYNC_CLIENT_ID": DEFAULT_CLIENT_ID,
-        "INVOICESYNC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-    }.items():
+    for key, value in local_environment(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).items():
         monkeypatch.setenv(key, value)
     live = Live(sandbox, url)
     yield live

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from invoicesync.config import local_environment
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 from invoicesync.store import Store
 
@@ -31,11 +32,7 @@ def env(tmp_path: Path, isolated_env: Path) -> Iterator[dict[str, str]]:
     yield {
         **os.environ,
         "INVOICESYNC_HOME": str(isolated_env),
-        "INVOICESYNC_ENVIRONMENT": "local",
-        "INVOICESYNC_API_URL": url,
-        "INVOICESYNC_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
-        "INVOICESYNC_CLIENT_ID": DEFAULT_CLIENT_ID,
-        "INVOICESYNC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        **local_environment(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
         "INVOICESYNC_REALM_ID": "9130350000000001",
         "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
         "INVOICESYNC_TOKEN_FILE": str(tmp_path / "tokens.json"),

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from invoicesync.config import local_environment
 from invoicesync.mapping import marker_of
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 from invoicesync.sandbox.company import Company, builtin_company, load_seed
@@ -118,13 +119,7 @@ def live(tmp_path: Path, isolated_env: Path) -> Iterator[Live]:
     env = {
         **os.environ,
         "INVOICESYNC_HOME": str(isolated_env),
-        "INVOICESYNC_ENVIRONMENT": "local",
-        "INVOICESYNC_API_URL": url,
-        "INVOICESYNC_AUTH_URL": f"{url}/connect/oauth2",
-        "INVOICESYNC_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
-        "INVOICESYNC_REVOKE_URL": f"{url}/v2/oauth2/tokens/revoke",
-        "INVOICESYNC_CLIENT_ID": DEFAULT_CLIENT_ID,
-        "INVOICESYNC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        **local_environment(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
         "INVOICESYNC_REALM_ID": US,
         "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
         "INVOICESYNC_TOKEN_FILE": str(tmp_path / "tokens.json"),

@@ -55,7 +55,8 @@ INVOICE_FIELDS = {
     "totals",
     "source",
 }
-LINE_FIELDS = {
+# In the order CSV columns use.
+LINE_FIELD_ORDER = (
     "service",
     "description",
     "quantity",
@@ -67,7 +68,8 @@ LINE_FIELDS = {
     "source_language",
     "target_language",
     "service_date",
-}
+)
+LINE_FIELDS = set(LINE_FIELD_ORDER)
 ADJUSTMENT_FIELDS = {"description", "amount", "service", "tax", "tax_rate"}
 CUSTOMER_FIELDS = {"name", "email", "tax_id", "country"}
 TOTALS_FIELDS = {"subtotal", "tax", "total"}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from invoicesync.models import LocalInvoice
-from invoicesync.sources.base import Problems, Record
+from invoicesync.sources.base import LINE_FIELD_ORDER, Problems, Record
 
 INVOICE_COLUMNS = (
     "number",
@@ -38,20 +38,7 @@ INVOICE_COLUMNS = (
     "source_id",
     "source_url",
 )
-LINE_COLUMNS = (
-    "kind",
-    "service",
-    "description",
-    "quantity",
-    "unit",
-    "unit_price",
-    "amount",
-    "tax",
-    "tax_rate",
-    "source_language",
-    "target_language",
-    "service_date",
-)
+LINE_COLUMNS = ("kind", *LINE_FIELD_ORDER)
 COLUMNS = INVOICE_COLUMNS + LINE_COLUMNS
 _MAX_FIELD = 1_000_000
 
