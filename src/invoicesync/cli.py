@@ -614,6 +614,12 @@ def _render_push(report: Any, json_: bool) -> None:
             }
         )
         return
+    if not report.results:
+        render.info(
+            "Nothing to push: no sent or paid invoices in the source (with --since, none "
+            "issued since that date)."
+        )
+        return
     title = "Push plan (dry run: nothing was written)" if report.dry_run else "Push results"
     render.table(
         title,

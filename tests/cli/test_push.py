@@ -382,3 +382,12 @@ def test_invalid_source_exits_8_and_sends_nothing(us: World) -> None:
     assert result.exit_code == 8
     assert "currency: 'dollars' is not an ISO 4217 code" in result.stderr
     assert [e for e in us.sandbox.requests if e.kind != "oauth"] == []
+
+
+def test_nothing_to_push_is_exit_0_with_a_message(us: World) -> None:
+    write_source(us, [invoice("D-1", "Contoso Ltd", status="draft")])
+    result = us.run("push", "--all")
+    assert result.exit_code == 0
+    assert "Nothing to push" in result.stderr and result.stdout == ""
+    since = us.run("push", "--all", "--since", "2030-01-01")
+    assert since.exit_code == 0 and "Nothing to push" in since.stderr
