@@ -168,3 +168,11 @@ def test_invoices_lists_source_with_link_state(us: World) -> None:
     numbers = [r["number"] for r in unlinked["invoices"]]
     assert "INV-2026-0101" not in numbers and "INV-2026-0108" in numbers
     assert unlinked["schema"] == "invoicesync.invoices/1"
+
+
+def test_verbose_logs_each_quickbooks_answer_with_its_intuit_tid(us: World) -> None:
+    result = us.run("--verbose", "status")
+    assert result.exit_code == 0
+    assert "GET companyinfo/9130350000000001 -> 200 (intuit_tid " in result.stderr
+    quiet = us.run("status")
+    assert "intuit_tid" not in quiet.stderr

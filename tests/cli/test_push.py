@@ -391,3 +391,13 @@ def test_nothing_to_push_is_exit_0_with_a_message(us: World) -> None:
     assert "Nothing to push" in result.stderr and result.stdout == ""
     since = us.run("push", "--all", "--since", "2030-01-01")
     assert since.exit_code == 0 and "Nothing to push" in since.stderr
+
+
+def test_since_limits_all_to_recent_invoices(us: World) -> None:
+    result = us.json("push", "--all", "--since", "2026-10-15")
+    assert [r["invoice"] for r in result["results"]] == [
+        "INV-2026-0106",
+        "INV-2026-0107",
+        "INV-2026-0110",
+    ]
+    assert {r["status"] for r in result["results"]} == {"created"}

@@ -13,6 +13,7 @@ the exception, not the way we find the limits.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 import threading
@@ -28,6 +29,7 @@ import httpx
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
 
+log = logging.getLogger(__name__)
 MINOR_VERSION = 75  # the only behaviour Intuit serves since 2025-08-01 (quickbooks-api.md §1.3)
 USER_AGENT = "invoicesync"
 POST_QUERY_OVER = 1500  # characters; longer queries are sent as a POST body
@@ -295,6 +297,14 @@ class QBOClient:
                 ) from None
             finally:
                 self.limiter.release(ticket)
+            log.debug(
+                "%s %s -> %s (intuit_tid %s, attempt %d)",
+                method,
+                path,
+                response.status_code,
+                response.headers.get("intuit_tid", "-"),
+                attempt,
+            )
             if response.status_code == 429:
                 self.stats.throttled += 1
                 if attempt < self.retry.max_attempts:
