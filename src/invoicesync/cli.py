@@ -447,7 +447,7 @@ def invoices(
     from invoicesync.sources.json_format import to_canonical
 
     state = _state(ctx)
-    rows = sync.invoice_rows(state.settings(), unlinked=unlinked)
+    rows = sync.invoice_rows(state.settings(), unlinked=unlinked, warn=render.warn)
     if json_:
         render.emit_json(
             {
@@ -554,7 +554,7 @@ def push(
             raise UsageError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
     if since is not None and not all_:
         raise UsageError("--since goes with --all")
-    local = sync.load_invoices(settings)
+    local = sync.load_invoices(settings, render.warn)
     lock = contextlib.nullcontext() if dry_run else state_lock(settings.app_dir, wait=wait)
     with lock, _session(state) as s, render.progress() as bar:
         report = sync.push(
@@ -659,7 +659,7 @@ def list_candidates(
 
     state = _state(ctx)
     settings = state.settings()
-    local = sync.load_invoices(settings)
+    local = sync.load_invoices(settings, render.warn)
     with _session(state) as s:
         inv, found = sync.list_candidates(s, local, number, limit=limit)
     if json_:
@@ -738,7 +738,7 @@ def link(
 
     state = _state(ctx)
     settings = state.settings()
-    local = sync.load_invoices(settings)
+    local = sync.load_invoices(settings, render.warn)
     interactive = state.interactive and not json_
 
     def pick(candidates: list[Any]) -> str | None:
@@ -825,7 +825,7 @@ def reconcile(
 
     state = _state(ctx)
     settings = state.settings()
-    local = sync.load_invoices(settings) if rebuild else []
+    local = sync.load_invoices(settings, render.warn) if rebuild else []
     with state_lock(settings.app_dir, wait=wait), _session(state) as s:
         report = sync.reconcile(s, rebuild=rebuild, invoices=local)
     if json_:

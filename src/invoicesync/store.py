@@ -246,25 +246,6 @@ class Store:
                 },
             )
 
-    def update_link(self, realm_id: str, number: str, **fields: Any) -> None:
-        allowed = {
-            "sync_token",
-            "total",
-            "marker_written",
-            "doc_number",
-            "last_state",
-            "last_balance",
-            "last_checked_at",
-        }
-        assert set(fields) <= allowed, fields
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
-        with self.transaction() as db:
-            db.execute(
-                f"UPDATE links SET {sets} WHERE realm_id = ? AND invoice_number = ?",
-                (*values, realm_id, number),
-            )
-
     def record_observations(
         self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
     ) -> None:
@@ -366,12 +347,6 @@ class Store:
             "INSERT INTO events (at, realm_id, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
             (now_iso(), realm_id, number, kind, json.dumps(detail, default=str, sort_keys=True)),
         )
-
-    def record_event(
-        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
-    ) -> None:
-        with self.transaction() as db:
-            self._event(db, realm_id, number, kind, detail)
 
     def events(self, realm_id: str) -> list[tuple[str, str | None, str, dict[str, Any]]]:
         rows = self.db.execute(

@@ -13,7 +13,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -358,15 +357,16 @@ def status(s: Session) -> StatusReport:
 # --- invoices ------------------------------------------------------------------------------------
 
 
-def load_invoices(settings: Settings, source: Path | None = None) -> list[LocalInvoice]:
-    src = open_source(source or settings.source, csv_columns=settings.csv.columns)
-    return src.invoices()
-
-
-def source_warnings(settings: Settings) -> list[str]:
+def load_invoices(
+    settings: Settings, warn: Callable[[str], None] | None = None
+) -> list[LocalInvoice]:
+    """All source invoices (exit 8 on any invalid record); unknown fields go to `warn`."""
     src = open_source(settings.source, csv_columns=settings.csv.columns)
-    src.invoices()
-    return src.warnings
+    invoices = src.invoices()
+    if warn is not None:
+        for message in src.warnings:
+            warn(message)
+    return invoices
 
 
 @dataclass
@@ -375,9 +375,11 @@ class InvoiceRow:
     link: Link | None
 
 
-def invoice_rows(settings: Settings, *, unlinked: bool = False) -> list[InvoiceRow]:
+def invoice_rows(
+    settings: Settings, *, unlinked: bool = False, warn: Callable[[str], None] | None = None
+) -> list[InvoiceRow]:
     """Source invoices with their link state (read locally; no QuickBooks call)."""
-    invoices = load_invoices(settings)
+    invoices = load_invoices(settings, warn)
     conn = Connection.load(settings.app_dir)
     realm = settings.realm_id or (conn.realm_id if conn else None)
     links: dict[str, Link] = {}

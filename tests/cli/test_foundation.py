@@ -176,3 +176,16 @@ def test_verbose_logs_each_quickbooks_answer_with_its_intuit_tid(us: World) -> N
     assert "GET companyinfo/9130350000000001 -> 200 (intuit_tid " in result.stderr
     quiet = us.run("status")
     assert "intuit_tid" not in quiet.stderr
+
+
+def test_unknown_fields_are_shown_as_warnings(us: World) -> None:
+    path = us.home.parent / "extra-fields.json"
+    path.write_text(
+        '[{"number": "W-1", "customer": {"name": "Contoso Ltd", "vat": "x"}, "colour": "red",'
+        ' "issue_date": "2026-10-01", "currency": "USD", "totals": {"grand": "1"},'
+        ' "lines": [{"service": "Translation", "quantity": "1", "unit_price": "1", "note": "?"}]}]'
+    )
+    result = us.run("--source", str(path), "invoices")
+    assert result.exit_code == 0
+    for field in ("colour", "customer.vat", "lines[1].note", "totals.grand"):
+        assert f"invoice W-1: {field}: unknown field, ignored" in result.stderr, field

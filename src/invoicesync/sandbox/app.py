@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -729,7 +729,3 @@ class SandboxTransport(httpx.BaseTransport):
         return httpx.Response(
             response.status, headers=response.headers, content=response.body, request=request
         )
-
-
-def transport_factory(sandbox: Sandbox) -> Callable[[], httpx.BaseTransport]:
-    return lambda: SandboxTransport(sandbox)

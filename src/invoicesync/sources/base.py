@@ -349,6 +349,10 @@ def build_invoice(record: Record, problems: Problems) -> LocalInvoice | None:
         except _Bad as exc:
             err("totals", str(exc))
             raw_totals = {}
+        for unknown in sorted(set(raw_totals) - TOTALS_FIELDS):
+            problems.warnings.append(
+                f"{record.where()}: {label}: totals.{unknown}: unknown field, ignored"
+            )
         values = {
             k: get(f"totals.{k}", _decimal, raw_totals.get(k), money=True)
             for k in ("subtotal", "tax", "total")
@@ -359,6 +363,10 @@ def build_invoice(record: Record, problems: Problems) -> LocalInvoice | None:
     if data.get("source") is not None:
         try:
             raw_source = _object(data["source"], "system and id")
+            for unknown in sorted(set(raw_source) - SOURCE_FIELDS):
+                problems.warnings.append(
+                    f"{record.where()}: {label}: source.{unknown}: unknown field, ignored"
+                )
             system = _name(raw_source.get("system"))
             sid = _name(raw_source.get("id"))
             url = _name(raw_source.get("url"), required=False)
