@@ -189,3 +189,30 @@ def test_unknown_fields_are_shown_as_warnings(us: World) -> None:
     assert result.exit_code == 0
     for field in ("colour", "customer.vat", "lines[1].note", "totals.grand"):
         assert f"invoice W-1: {field}: unknown field, ignored" in result.stderr, field
+
+
+def test_status_warns_when_the_refresh_token_expires_soon(us: World) -> None:
+    import json as _json
+
+    from invoicesync.errors import EXIT_OK
+
+    path = us.home / "connection.json"
+    data = _json.loads(path.read_text())
+    data["refresh_expires_at"] = "2000-01-01T00:00:00+00:00"
+    path.write_text(_json.dumps(data))
+    # The refresh in `status` renews it; a connection whose expiry stays near must warn:
+    from invoicesync import auth
+
+    original = auth.TokenManager._refresh_under_lock
+
+    def keep_old_expiry(self: auth.TokenManager) -> None:
+        original(self)
+        self.connection.refresh_expires_at = "2000-01-01T00:00:00+00:00"
+
+    us.monkeypatch.setattr(auth.TokenManager, "_refresh_under_lock", keep_old_expiry)
+    result = us.run("status")
+    assert result.exit_code == EXIT_OK
+    assert (
+        "the refresh token expires in 0 days; run `invoicesync connect` to reconnect"
+        in result.stderr
+    )

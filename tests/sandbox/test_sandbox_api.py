@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -657,3 +658,74 @@ def test_request_log_records_calls(api: Api, sb: Sandbox) -> None:
     api.query("select * from Term")
     last = sb.requests[-1]
     assert (last.kind, last.status, last.realm_id) == ("query", 200, US)
+
+
+def test_more_than_ten_concurrent_requests_get_429(sb: Sandbox) -> None:
+    import threading
+
+    sb.limits = Limits(enabled=True, per_second=1000, per_minute=10000, concurrent=10)
+    sb.set_faults(Faults(latency_ms=300))
+    api = Api(sb)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        status = api.query("select * from Term").status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=one) for _ in range(14)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(200) == 10 and statuses.count(429) == 4
+
+
+def test_batch_requests_over_forty_a_minute_get_429(sb: Sandbox) -> None:
+    sb.limits = Limits(enabled=True, per_second=1000, per_minute=10000, batch_per_minute=40)
+    sb.time_scale = 0.0001
+    api = Api(sb)
+    query = {"BatchItemRequest": [{"bId": "1", "Query": "select * from Term"}]}
+    statuses = [api.post("batch", query).status_code for _ in range(42)]
+    assert statuses == [200] * 40 + [429, 429]
+    assert api.query("select * from Term").status_code == 200  # other requests still pass
+
+
+def test_company_file_in_json(tmp_path: Path) -> None:
+    seed = {
+        "company": {"realm_id": "42", "name": "JSON Co", "country": "CA", "home_currency": "CAD"},
+        "tax_rates": [{"name": "GST", "rate": "5"}],
+        "tax_codes": [{"name": "GST", "rates": ["GST"]}],
+        "items": [{"name": "Translation"}],
+        "customers": [{"name": "Maple Ltd"}],
+    }
+    path = tmp_path / "company.json"
+    path.write_text(json.dumps(seed))
+    sandbox = Sandbox([path], auto_approve=True)
+    company = sandbox.company("42")
+    assert (company.name, company.country, company.home_currency) == ("JSON Co", "CA", "CAD")
+    assert [c["DisplayName"] for c in company.entities["Customer"].values()] == ["Maple Ltd"]
+
+
+def test_update_and_delete_other_entities(api: Api) -> None:
+    customer = api.get("customer/6").json()["Customer"]
+    renamed = api.post(
+        "customer",
+        {
+            "Id": "6",
+            "SyncToken": customer["SyncToken"],
+            "sparse": True,
+            "PrimaryEmailAddr": {"Address": "new@northwind.example"},
+        },
+    )
+    assert renamed.json()["Customer"]["PrimaryEmailAddr"]["Address"] == "new@northwind.example"
+    assert renamed.json()["Customer"]["DisplayName"] == "Northwind Traders"
+    item = api.post("item", {"Name": "Glossary"}).json()["Item"]
+    gone = api.post("item", {"Id": item["Id"], "SyncToken": "0"}, operation="delete")
+    assert gone.json()["Item"]["status"] == "Deleted"
+    term = api.get("taxcode/TAX")
+    assert term.json()["TaxCode"]["Name"] == "TAX"
+    assert api.get("preferences").json()["Preferences"]["CurrencyPrefs"]["HomeCurrency"] == {
+        "value": "USD"
+    }
