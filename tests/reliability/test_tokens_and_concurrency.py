@@ -76,7 +76,7 @@ def test_revocation_mid_run_exits_4_and_leaves_nothing_half_written(
 def test_two_pushes_at_once_never_double_work(live: Live) -> None:
     records = month(200, 11)
     live.write_source(records)
-    live.sandbox.set_faults(Faults(latency_ms=200))
+    live.sandbox.set_faults(Faults(latency_ms=500))  # the first run lasts ~4 s
     first = live.popen("push", "--all")
     time.sleep(0.8)
     second = live.run("push", "--all")
@@ -106,7 +106,7 @@ def test_second_push_waits_with_wait_and_then_has_nothing_to_do(live: Live) -> N
 def test_link_while_push_runs_is_refused_with_9(live: Live) -> None:
     records = month(150, 13)
     live.write_source(records)
-    live.sandbox.set_faults(Faults(latency_ms=200))
+    live.sandbox.set_faults(Faults(latency_ms=500))
     push = live.popen("push", "--all")
     time.sleep(0.8)
     link = live.run("link", records[0]["number"], "1")
