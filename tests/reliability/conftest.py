@@ -24,6 +24,21 @@ from invoicesync.sandbox.company import Company, builtin_company, load_seed
 from invoicesync.store import Store
 
 SOAK = os.environ.get("INVOICESYNC_SOAK") == "1"
+# Figures for docs/reliability.md, printed at the end of the run.
+STATS: dict[str, int] = {}
+
+
+def count(key: str, n: int = 1) -> None:
+    STATS[key] = STATS.get(key, 0) + n
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if STATS:
+        terminalreporter.section("reliability figures")
+        for key, value in sorted(STATS.items()):
+            terminalreporter.write_line(f"{key}: {value}")
+
+
 US = "9130350000000001"
 CUSTOMERS = [
     "Acme Localization Inc.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import time
@@ -9,7 +10,7 @@ import time
 import pytest
 
 from invoicesync.sandbox import Faults
-from tests.reliability.conftest import SOAK, Live, assert_exactly_once, month
+from tests.reliability.conftest import SOAK, Live, assert_exactly_once, count, month
 
 SEEDS = 100 if SOAK else 20
 N = 500 if SOAK else 200
@@ -28,12 +29,23 @@ def test_sigkill_anywhere_then_rerun_creates_each_invoice_once(live: Live, seed:
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     numbers = [r["number"] for r in records]
+    before = len(live.invoices()) - 1  # the seeded hand-entered invoice
     if (live.home / "state.db").exists():
         assert_exactly_once(numbers, live.invoices(), live.home, complete=False)
-    rerun = live.run("push", "--all")
+    rerun = live.run("push", "--all", "--json")
     assert rerun.returncode == 0, rerun.stderr
     assert "Traceback" not in rerun.stderr
     assert_exactly_once(numbers, live.invoices(), live.home)
+    summary = json.loads(rerun.stdout)["summary"]
+    count("kill runs")
+    count("invoices verified exactly once", N)
+    count("kills after some invoices existed in QuickBooks", int(0 < before < N))
+    count("kills before any invoice was created", int(before == 0))
+    count("kills after every invoice was created", int(before == N))
+    count(
+        "invoices adopted on re-run (created before the kill, not yet linked)",
+        summary.get("adopted", 0),
+    )
 
 
 @pytest.mark.parametrize("seed", range(SEEDS // 4))
@@ -56,3 +68,5 @@ def test_sigint_exits_130_with_consistent_state(live: Live, seed: int) -> None:
     rerun = live.run("push", "--all")
     assert rerun.returncode == 0, rerun.stderr
     assert_exactly_once(numbers, live.invoices(), live.home)
+    count("SIGINT runs")
+    count("SIGINT runs that exited 130", int(proc.returncode == 130))

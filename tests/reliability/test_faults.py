@@ -19,7 +19,7 @@ from invoicesync.qbo.client import Limits as ClientLimits
 from invoicesync.qbo.client import QBOClient, RateLimiter
 from invoicesync.sandbox import Faults, Limits
 from tests.helpers import World, make_world
-from tests.reliability.conftest import SOAK, US, Live, assert_exactly_once, month
+from tests.reliability.conftest import SOAK, US, Live, assert_exactly_once, count, month
 
 N = 500 if SOAK else 200
 SEEDS = range(10 if SOAK else 3)
@@ -61,6 +61,12 @@ def push_until_done(world: World, numbers: list[str], runs: int = 4) -> list[int
             break
     assert codes[-1] == 0, codes
     assert_exactly_once(numbers, list(world.invoices()), world.home)
+    count("fault runs")
+    count("invoices verified exactly once under faults", len(numbers))
+    count("re-runs needed after faults", len(codes) - 1)
+    count("connections dropped after commit", sum(e.dropped for e in world.sandbox.requests))
+    count("5xx answers", sum(e.status in (500, 503) for e in world.sandbox.requests))
+    count("429 answers", sum(e.throttled for e in world.sandbox.requests))
     return codes
 
 
