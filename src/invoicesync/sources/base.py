@@ -208,8 +208,15 @@ def build_invoice(record: Record, problems: Problems) -> LocalInvoice | None:
             err(fld, str(exc), index)
             return None
 
-    for unknown in sorted(set(data) - INVOICE_FIELDS):
-        problems.warnings.append(f"{record.where()}: {label}: {unknown}: unknown field, ignored")
+    def unknown_fields(
+        raw: Mapping[str, Any], allowed: set[str], prefix: str = "", index: int | None = None
+    ) -> None:
+        for name in sorted(set(raw) - allowed):
+            problems.warnings.append(
+                f"{record.where(index)}: {label}: {prefix}{name}: unknown field, ignored"
+            )
+
+    unknown_fields(data, INVOICE_FIELDS)
 
     num = get("number", _name, number)
     if num is not None and len(num) > DOC_NUMBER_MAX:
@@ -223,10 +230,7 @@ def build_invoice(record: Record, problems: Problems) -> LocalInvoice | None:
         name = get("customer.name", _name, raw_customer)
         customer = Customer(name) if name else None
     elif isinstance(raw_customer, Mapping):
-        for unknown in sorted(set(raw_customer) - CUSTOMER_FIELDS):
-            problems.warnings.append(
-                f"{record.where()}: {label}: customer.{unknown}: unknown field, ignored"
-            )
+        unknown_fields(raw_customer, CUSTOMER_FIELDS, "customer.")
         name = get("customer.name", _name, raw_customer.get("name"))
         email = get("customer.email", _name, raw_customer.get("email"), required=False)
         if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
@@ -270,10 +274,7 @@ def build_invoice(record: Record, problems: Problems) -> LocalInvoice | None:
         if not isinstance(raw, Mapping):
             err(prefix, "must be an object", i)
             continue
-        for unknown in sorted(set(raw) - LINE_FIELDS):
-            problems.warnings.append(
-                f"{record.where(i)}: {label}: {prefix}.{unknown}: unknown field, ignored"
-            )
+        unknown_fields(raw, LINE_FIELDS, f"{prefix}.", i)
         service = get(f"{prefix}.service", _name, raw.get("service"), index=i)
         qty = get(f"{prefix}.quantity", _decimal, raw.get("quantity"), required=True, index=i)
         price = get(f"{prefix}.unit_price", _decimal, raw.get("unit_price"), required=True, index=i)
@@ -326,10 +327,7 @@ def build_invoice(record: Record, problems: Problems) -> LocalInvoice | None:
         if not isinstance(raw, Mapping):
             err(prefix, "must be an object", index)
             continue
-        for unknown in sorted(set(raw) - ADJUSTMENT_FIELDS):
-            problems.warnings.append(
-                f"{record.where(index)}: {label}: {prefix}.{unknown}: unknown field, ignored"
-            )
+        unknown_fields(raw, ADJUSTMENT_FIELDS, f"{prefix}.", index)
         desc = get(f"{prefix}.description", _name, raw.get("description"), index=index)
         amount = get(
             f"{prefix}.amount", _decimal, raw.get("amount"), required=True, money=True, index=index
@@ -349,10 +347,7 @@ def build_invoice(record: Record, problems: Problems) -> LocalInvoice | None:
         except _Bad as exc:
             err("totals", str(exc))
             raw_totals = {}
-        for unknown in sorted(set(raw_totals) - TOTALS_FIELDS):
-            problems.warnings.append(
-                f"{record.where()}: {label}: totals.{unknown}: unknown field, ignored"
-            )
+        unknown_fields(raw_totals, TOTALS_FIELDS, "totals.")
         values = {
             k: get(f"totals.{k}", _decimal, raw_totals.get(k), money=True)
             for k in ("subtotal", "tax", "total")
@@ -363,10 +358,7 @@ def build_invoice(record: Record, problems: Problems) -> LocalInvoice | None:
     if data.get("source") is not None:
         try:
             raw_source = _object(data["source"], "system and id")
-            for unknown in sorted(set(raw_source) - SOURCE_FIELDS):
-                problems.warnings.append(
-                    f"{record.where()}: {label}: source.{unknown}: unknown field, ignored"
-                )
+            unknown_fields(raw_source, SOURCE_FIELDS, "source.")
             system = _name(raw_source.get("system"))
             sid = _name(raw_source.get("id"))
             url = _name(raw_source.get("url"), required=False)

@@ -15,12 +15,8 @@ from typing import Any
 from invoicesync.models import LocalInvoice
 from invoicesync.sources.base import LINE_FIELD_ORDER, Problems, Record
 
-INVOICE_COLUMNS = (
-    "number",
-    "customer_name",
-    "customer_email",
-    "customer_tax_id",
-    "customer_country",
+# Invoice fields that map one to one onto the canonical record.
+PLAIN_COLUMNS = (
     "issue_date",
     "due_date",
     "currency",
@@ -31,6 +27,14 @@ INVOICE_COLUMNS = (
     "status",
     "po_number",
     "note",
+)
+INVOICE_COLUMNS = (
+    "number",
+    "customer_name",
+    "customer_email",
+    "customer_tax_id",
+    "customer_country",
+    *PLAIN_COLUMNS,
     "subtotal",
     "tax_total",
     "total",
@@ -112,18 +116,7 @@ def _to_record(
             if v.get(f"customer_{k}") is not None
         },
     }
-    for key in (
-        "issue_date",
-        "due_date",
-        "currency",
-        "exchange_rate",
-        "payment_terms",
-        "tax_code",
-        "tax_calculation",
-        "status",
-        "po_number",
-        "note",
-    ):
+    for key in PLAIN_COLUMNS:
         if v.get(key) is not None:
             data[key] = v[key]
     totals = {
