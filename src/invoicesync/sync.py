@@ -798,10 +798,11 @@ class _Pusher:
         if not ready:
             return ready
         found = self._by_doc_number([inv for inv, _ in ready]) if use_doc else {}
-        # Invoices an interrupted run may have created: look for our marker among that
-        # customer's invoices of that date (also covers QBO-assigned numbers).
-        suspects = [(i, r) for i, r in ready if i.number in pending and i.number not in found]
-        for mark, row in self._by_marker(suspects).items():
+        # Invoices an earlier run created (crashed, or its database is gone: a CI runner) that
+        # the DocNumber does not find: QuickBooks numbered them, or someone renumbered them.
+        # Our marker finds them among those customers' invoices of those dates: one paged query.
+        unseen = [(i, r) for i, r in ready if i.number not in found]
+        for mark, row in self._by_marker(unseen).items():
             found.setdefault(mark, row)
         owners = {ln.qbo_id: ln.invoice_number for ln in linked.values()}
         remaining: list[tuple[LocalInvoice, mapping.Refs]] = []
@@ -837,7 +838,9 @@ class _Pusher:
         numbers = [inv.number for inv in invoices if qq.queryable(inv.number)]
         for part in qq.chunks(numbers):
             for row in self.client.query(qq.select("Invoice", [("DocNumber", "IN", part)])):
-                found.setdefault(str(row.get("DocNumber")), row)
+                number = str(row.get("DocNumber"))
+                if number not in found or mapping.marker_of(row.get("PrivateNote")) == number:
+                    found[number] = row  # a duplicated DocNumber: prefer the one that is ours
         return found
 
     def _by_marker(

@@ -401,3 +401,17 @@ def test_since_limits_all_to_recent_invoices(us: World) -> None:
         "INV-2026-0110",
     ]
     assert {r["status"] for r in result["results"]} == {"created"}
+
+
+@pytest.mark.parametrize("custom_numbers", [True, False])
+def test_lost_database_never_duplicates(us: World, custom_numbers: bool) -> None:
+    """A CI runner loses state.db between runs: the next push finds its own invoices."""
+    us.sandbox.company(US).custom_txn_numbers = custom_numbers
+    assert us.run("push", "--all").exit_code == 0
+    before = len(us.invoices())
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (us.home / name).unlink(missing_ok=True)
+    again = us.json("push", "--all")
+    assert len(us.invoices()) == before
+    assert {r["status"] for r in again["results"]} == {"adopted"}
+    assert all("interrupted run" in r["message"] for r in again["results"])
