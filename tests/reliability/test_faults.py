@@ -78,7 +78,10 @@ def test_server_errors_and_drops_after_commit(
     """Single creates at the 5% of the issue; batches (7 writes for 200) at a rate that bites."""
     us.monkeypatch.setattr(sync, "BATCH_SIZE", batch)
     numbers = source(us, month(N, seed))
-    us.sandbox.set_faults(Faults(error_rate=rate, drop_rate=rate, seed=seed))
+    # One of each for certain (a seeded rate alone may miss 7 batch writes), then at random.
+    us.sandbox.set_faults(
+        Faults(error_rate=rate, drop_rate=rate, error_next=1, drop_next_writes=1, seed=seed)
+    )
     push_until_done(us, numbers)
     assert any(e.dropped for e in us.sandbox.requests), "the fault was not exercised"
     assert any(e.status in (500, 503) for e in us.sandbox.requests)

@@ -84,6 +84,7 @@ class Faults:
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     error_rate: float = 0.0  # 500/503 before doing any work
+    error_next: int = 0  # the next N API requests get a 500/503 (deterministic)
     drop_rate: float = 0.0  # cut the connection after a write committed
     drop_next_writes: int = 0
     drop_requestids: set[str] = field(default_factory=set)
@@ -406,7 +407,10 @@ class Sandbox:
         try:
             self._latency()  # inside the admitted window: slow requests count as concurrent
             with self.lock:
-                if self.faults.error_rate and self._rng.random() < self.faults.error_rate:
+                if self.faults.error_next > 0 or (
+                    self.faults.error_rate and self._rng.random() < self.faults.error_rate
+                ):
+                    self.faults.error_next = max(0, self.faults.error_next - 1)
                     status = self._rng.choice([500, 503])
                     entry.status = status
                     return self._fault_response(
