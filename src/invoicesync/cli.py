@@ -427,7 +427,7 @@ def status(ctx: typer.Context, json_: JSON_OPT = False) -> None:
         ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(report.links.items())) or "none"),
         ("Interrupted pushes", str(report.pending)),
     ]
-    render.table("invoicesync status", ["", ""], rows)
+    render.table("invoicesync status", ["", ""], rows, header=False)
     _warn_all(report.warnings)
 
 

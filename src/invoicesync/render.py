@@ -86,9 +86,10 @@ def table(
     rows: Sequence[Sequence[Any]],
     *,
     right: Sequence[str] = (),
+    header: bool = True,
 ) -> None:
     """A rich table on stdout (it is the command's data); cells are escaped, never markup."""
-    t = Table(title=title, title_justify="left", show_lines=False)
+    t = Table(title=title, title_justify="left", show_lines=False, show_header=header)
     for i, name in enumerate(columns):
         last = i == len(columns) - 1
         # Identifiers and amounts never wrap; the last (free-text) column takes what is left.
