@@ -586,6 +586,14 @@ def request_id(realm_id: str, number: str, generation: int) -> str:
     return f"is1-{digest[:32]}"
 
 
+def marker_request_id(action: str, realm_id: str, number: str, qbo: dict[str, Any]) -> str:
+    """For writing or removing our marker: keyed on the target invoice and its SyncToken, so a
+    retry of the same write is replayed but a write to another invoice (or a later version of
+    the same one) is never answered with an earlier write's response."""
+    key = f"{action}\x1f{realm_id}\x1f{number}\x1f{qbo['Id']}\x1f{qbo.get('SyncToken')}"
+    return f"{action}-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
 def batch_request_id(item_ids: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(item_ids).encode()).hexdigest()[:32]
 
@@ -1308,13 +1316,12 @@ def link(
     if write_marker and mark != number:
         if mark is not None:
             warnings.append(f"QuickBooks invoice carries the marker of {mark}; it was replaced")
-        gen = store.generation(s.realm_id, number)
         try:
             row = client.sparse_update(
                 "Invoice",
                 str(row["Id"]),
                 {"PrivateNote": mapping.with_marker(row.get("PrivateNote"), number)},
-                requestid=f"lk1-{request_id(s.realm_id, number, gen)[4:30]}",
+                requestid=marker_request_id("lk1", s.realm_id, number, row),
                 sync_token=str(row["SyncToken"]),
             )
             marker_written = True
@@ -1362,12 +1369,11 @@ def unlink(s: Session, number: str) -> UnlinkResult:
         try:
             row = s.client.read("Invoice", existing.qbo_id)
             if mapping.marker_of(row.get("PrivateNote")) == number:
-                gen = store.generation(s.realm_id, number)
                 s.client.sparse_update(
                     "Invoice",
                     existing.qbo_id,
                     {"PrivateNote": mapping.without_marker(row.get("PrivateNote"))},
-                    requestid=f"ul1-{request_id(s.realm_id, number, gen)[4:30]}",
+                    requestid=marker_request_id("ul1", s.realm_id, number, row),
                     sync_token=str(row["SyncToken"]),
                 )
                 removed = True

@@ -222,3 +222,32 @@ def test_rebuild_from_empty_database_restores_every_link(us: World) -> None:
     after = {r["number"]: (r["link"] or {}).get("qbo_id") for r in us.json("invoices")["invoices"]}
     assert after == before
     assert us.json("reconcile", "--rebuild")["rebuilt"] == []  # never overwrites
+
+
+def test_relinking_after_a_crash_never_replays_the_first_marker_write(us: World) -> None:
+    """A link wrote its marker, then the process died before storing the link. Linking the
+    same invoice to another QBO invoice must update that invoice, not replay the first write."""
+    with_extra(us, CONTOSO_EXTRA)
+    assert us.run("link", "INV-2026-0111", "1").exit_code == 0
+    s = store(us)
+    s.db.execute("DELETE FROM links")  # the crash: marker written, link not stored, same generation
+    s.close()
+    company = us.sandbox.company(US)
+    other = company.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": "7"},
+            "TxnDate": "2026-10-23",
+            "Line": [
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": 420,
+                    "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+                }
+            ],
+        },
+    )
+    result = us.json("link", "INV-2026-0111", other["Id"])
+    assert result["qbo_id"] == other["Id"]
+    assert marker_of(qbo(us, other["Id"])["PrivateNote"]) == "INV-2026-0111"
+    assert store(us).link(US, "INV-2026-0111").qbo_id == other["Id"]  # type: ignore[union-attr]
