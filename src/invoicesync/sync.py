@@ -79,7 +79,6 @@ class Session:
     connection: Connection
     manager: TokenManager
     client: QBOClient
-    transport: httpx.BaseTransport | None = None
     _store: Store | None = None
 
     @property
@@ -151,7 +150,7 @@ def open_session(
         transport=transport,
         timeout=settings.timeout,
     )
-    return Session(settings, conn, manager, client, transport)
+    return Session(settings, conn, manager, client)
 
 
 @contextlib.contextmanager
@@ -769,7 +768,7 @@ class _Pusher:
         pending = (
             {e.invoice_number: e for e in store.journal(self.realm, "pending")} if store else {}
         )
-        ready = self._duplicate_guard(ready, catalog, use_doc, linked, pending)
+        ready = self._duplicate_guard(ready, use_doc, linked, pending)
         payloads = {
             inv.number: mapping.invoice_payload(
                 inv, refs, ctx, doc_number=use_doc, marker_note=True
@@ -797,7 +796,6 @@ class _Pusher:
     def _duplicate_guard(
         self,
         ready: list[tuple[LocalInvoice, mapping.Refs]],
-        catalog: Catalog,
         use_doc: bool,
         linked: dict[str, Link],
         pending: dict[str, JournalEntry],
@@ -829,7 +827,8 @@ class _Pusher:
                     f"{hit.get('DocNumber')}) is already linked to {owners[qbo_id]}",
                 )
             elif ours or self.adopt_existing:
-                self._adopt(inv, hit, ours, pending.get(inv.number))
+                entry = pending.get(inv.number)
+                self._adopt(inv, hit, ours, entry.request_id if entry else None)
             else:
                 self._fail(
                     inv,
@@ -880,8 +879,9 @@ class _Pusher:
         )
 
     def _adopt(
-        self, inv: LocalInvoice, row: dict[str, Any], ours: bool, entry: JournalEntry | None
+        self, inv: LocalInvoice, row: dict[str, Any], ours: bool, request: str | None
     ) -> None:
+        """Link an existing QBO invoice; `request` is the journal entry this closes, if any."""
         if self.dry_run:
             self.results[inv.number] = PushResult(
                 inv.number,
@@ -897,7 +897,7 @@ class _Pusher:
         try:
             self.store.add_link(
                 link,
-                request_id=entry.request_id if entry else None,
+                request_id=request,
                 event={"qbo_id": link.qbo_id, "adopted": True, "ours": ours},
             )
         except LinkExists:
@@ -1064,8 +1064,7 @@ class _Pusher:
             except qerr.QBOError:
                 row = None
             if row is not None and mapping.marker_of(row.get("PrivateNote")) == inv.number:
-                self._adopt(inv, row, True, None)
-                self.store.journal_failed(self.realm, rid, "adopted after 6140")
+                self._adopt(inv, row, True, rid)
                 return
             message = (
                 f"DocNumber {inv.number} is already used by QuickBooks transaction "

@@ -415,3 +415,47 @@ def test_lost_database_never_duplicates(us: World, custom_numbers: bool) -> None
     assert len(us.invoices()) == before
     assert {r["status"] for r in again["results"]} == {"adopted"}
     assert all("interrupted run" in r["message"] for r in again["results"])
+
+
+def test_docnumber_taken_by_our_own_invoice_mid_run_is_adopted(us: World) -> None:
+    """Between the duplicate guard's query and the create, our invoice appears (another run);
+    QBO answers 6140 naming it, and push adopts it and closes the journal entry."""
+    import httpx
+
+    from invoicesync.sandbox import SandboxTransport
+
+    sandbox = us.sandbox
+    number = "INV-2026-0106"
+
+    class Racing(SandboxTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and request.url.path.endswith("/invoice"):
+                sandbox.company(US).create(
+                    "Invoice",
+                    {
+                        "CustomerRef": {"value": "6"},
+                        "DocNumber": number,
+                        "PrivateNote": f"[invoicesync {number}]",
+                        "Line": [
+                            {
+                                "DetailType": "SalesItemLineDetail",
+                                "Amount": "166.25",
+                                "SalesItemLineDetail": {
+                                    "ItemRef": {"value": "4"},
+                                    "Qty": "95",
+                                    "UnitPrice": "1.75",
+                                },
+                            }
+                        ],
+                    },
+                )
+            return super().handle_request(request)
+
+    us.monkeypatch.setattr(World, "transport", property(lambda self: Racing(sandbox)))
+    result = us.json("push", number)
+    assert result["results"][0]["status"] == "adopted"
+    assert [i.get("DocNumber") for i in us.invoices()].count(number) == 1
+    s = Store.open(us.home / "state.db")
+    [entry] = s.journal(US)
+    s.close()
+    assert (entry.state, entry.qbo_id) == ("done", result["results"][0]["qbo_id"])
