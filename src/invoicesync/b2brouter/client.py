@@ -137,6 +137,7 @@ class B2BRouterClient:
         self.account = account
         self.is_test = is_test_key(api_key)
         self.api_version = api_version
+        self.page_limit = PAGE_LIMIT
         self.retry = retry or RetryPolicy()
         self._sleep, self._jitter = sleep, jitter
         self._http = httpx.Client(
@@ -217,7 +218,7 @@ class B2BRouterClient:
         offset = 0
         while True:
             data = self._request(
-                "GET", path, params={**params, "offset": offset, "limit": PAGE_LIMIT}
+                "GET", path, params={**params, "offset": offset, "limit": self.page_limit}
             )
             items = data.get(key) if isinstance(data, dict) else None
             if not isinstance(items, list):
