@@ -92,7 +92,7 @@ class DuplicateNumberError(ValidationError):
 
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "").strip()
-    return float(int(value)) if value.isdigit() else None
+    return int(value) if value.isdigit() else None
 
 
 def from_response(response: httpx.Response, *, write: bool = False) -> B2BRouterError:
