@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from invoicesync.b2brouter import (
@@ -216,3 +217,27 @@ def test_create_contact_then_match(client: B2BRouterClient) -> None:
         name="Nuevo S.L.", email="n@x.example", tax_id="ESB2", country="es"
     )
     assert client.match_contact(tax_id="ESB2", country="ES", name="Nuevo S.L.").contact == made
+
+
+def test_a_success_that_is_not_json_is_a_clear_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"<html>maintenance</html>")
+
+    with (
+        B2BRouterClient("test_k", "1", base_url=BASE, transport=httpx.MockTransport(handler)) as c,
+        pytest.raises(berr.B2BRouterError) as exc,
+    ):
+        c.get_account()
+    assert str(exc.value) == ("B2BRouter answered HTTP 200 with a body that is not JSON (HTTP 200)")
+
+
+def test_an_error_without_b2brouters_shape_keeps_status_and_snippet() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, content=b"Not Found")
+
+    with (
+        B2BRouterClient("test_k", "1", base_url=BASE, transport=httpx.MockTransport(handler)) as c,
+        pytest.raises(berr.NotFoundError) as exc,
+    ):
+        c.get_invoice(3)
+    assert str(exc.value) == "B2BRouter answered HTTP 404: Not Found (HTTP 404)"

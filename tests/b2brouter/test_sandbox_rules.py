@@ -273,3 +273,17 @@ def test_rounding_settings_change_the_totals(http: httpx.Client, sandbox: B2BRou
     assert (tight["subtotal"], tight["taxes"][0]["amount"], tight["total"]) == (0.26, 0.06, 0.32)
     assert Decimal(str(tight["total"])) == Decimal("0.32")
     assert http.post("/_sandbox/accounts/211/settings", json={"bogus": 1}).status_code == 400
+
+
+@pytest.mark.parametrize("bad_id", ["²", "٣", "1" * 30, "-1", "1.0"])
+def test_odd_ids_are_resource_missing(http: httpx.Client, bad_id: str) -> None:
+    assert err(http.get(f"/invoices/{bad_id}")) == (404, "resource_missing")
+    assert err(http.get(f"/accounts/{bad_id}")) == (404, "resource_missing")
+
+
+def test_numeric_tin_scheme_is_accepted(http: httpx.Client) -> None:
+    made = http.post(
+        "/accounts/211/contacts",
+        json={"contact": {"name": "N", "email": "n@x.example", "tin_scheme": 9920}},
+    )
+    assert made.json()["contact"]["tin_scheme"] == "9920"

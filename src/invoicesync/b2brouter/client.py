@@ -198,7 +198,7 @@ class B2BRouterClient:
                 ) from None
             else:
                 if response.is_success:
-                    return loads(response.content) if response.content else {}
+                    return self._json(response)
                 error = berr.from_response(response, write=not idempotent)
                 retryable = isinstance(error, berr.ThrottledError) or (
                     idempotent and isinstance(error, berr.ServerError)
@@ -209,6 +209,18 @@ class B2BRouterClient:
                     self._sleep(min(error.retry_after, 60.0))
                     continue
             self._sleep(self._backoff(attempt))
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        if not response.content:
+            return {}
+        try:
+            return loads(response.content)
+        except ValueError:
+            raise berr.B2BRouterError(
+                f"B2BRouter answered HTTP {response.status_code} with a body that is not JSON",
+                status=response.status_code,
+            ) from None
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.retry.max_delay, self.retry.base_delay * 2.0 ** (attempt - 1))

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from invoicesync.b2brouter_sandbox.model import ApiError
+from invoicesync.b2brouter_sandbox.model import ApiError, is_id
 from invoicesync.b2brouter_sandbox.money import ROUNDING_METHODS
 
 if TYPE_CHECKING:
@@ -58,12 +58,12 @@ def admin(sb: B2BRouterSandbox, method: str, path: str, body: bytes) -> tuple[in
                 net.force_state(each, "sent")
             return 200, {"sent": [i.id for i in sent]}
         if len(parts) == 3 and parts[0] == "invoices" and parts[2] == "state" and method == "POST":
-            invoice = net.invoices.get(int(parts[1])) if parts[1].isdigit() else None
+            invoice = net.invoices.get(int(parts[1])) if is_id(parts[1]) else None
             if invoice is None:
                 return 404, {"error": "no such invoice"}
             net.force_state(invoice, str(spec.get("state")), spec.get("paid_date"))
             return 200, {"invoice": net.invoice_json(invoice)}
-        if len(parts) >= 2 and parts[0] == "accounts" and parts[1].isdigit():
+        if len(parts) >= 2 and parts[0] == "accounts" and is_id(parts[1]):
             account = net.accounts.get(int(parts[1]))
             if account is None:
                 return 404, {"error": "no such account"}

@@ -54,6 +54,11 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message, "type": kind}}
 
 
+def is_id(text: str) -> bool:
+    """An id in a path: ASCII digits only (int() would take other scripts' digits too)."""
+    return text.isascii() and text.isdigit() and len(text) < 19
+
+
 def not_found(what: str) -> ApiError:
     return ApiError(404, "resource_missing", f"{what} not found or not accessible")
 

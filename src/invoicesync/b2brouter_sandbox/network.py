@@ -23,6 +23,7 @@ from invoicesync.b2brouter_sandbox.model import (
     Contact,
     Invoice,
     account_from_seed,
+    is_id,
     not_found,
 )
 
@@ -77,19 +78,19 @@ class Network:
     # --- access ---------------------------------------------------------------------------------
 
     def account_for(self, key: ApiKey, account_id: str) -> Account:
-        account = self.accounts.get(int(account_id)) if account_id.isdigit() else None
+        account = self.accounts.get(int(account_id)) if is_id(account_id) else None
         if account is None or account.id not in key.accounts:
             raise not_found("account")
         return account
 
     def contact_for(self, key: ApiKey, contact_id: str) -> Contact:
-        contact = self.contacts.get(int(contact_id)) if contact_id.isdigit() else None
+        contact = self.contacts.get(int(contact_id)) if is_id(contact_id) else None
         if contact is None or contact.account_id not in key.accounts:
             raise not_found("contact")
         return contact
 
     def invoice_for(self, key: ApiKey, invoice_id: str) -> Invoice:
-        invoice = self.invoices.get(int(invoice_id)) if invoice_id.isdigit() else None
+        invoice = self.invoices.get(int(invoice_id)) if is_id(invoice_id) else None
         if invoice is None or invoice.account_id not in key.accounts:
             raise not_found("invoice")
         return invoice

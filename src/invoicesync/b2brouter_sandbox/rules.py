@@ -158,7 +158,10 @@ def contact_fields(raw: dict[str, Any], prefix: str, *, require_email: bool) -> 
     ContactService::create); an inline invoice contact needs a name."""
     fields: dict[str, Any] = {}
     for key in CONTACT_FIELDS:
-        fields[key] = text(raw.get(key), f"{prefix}.{key}")
+        value = raw.get(key)
+        if key == "tin_scheme" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # B2BRouter's own examples answer the scheme as a number
+        fields[key] = text(value, f"{prefix}.{key}")
     if fields["name"] is None:
         raise blank(f"{prefix}.name")
     if require_email and fields["email"] is None:
