@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -287,3 +288,21 @@ def test_numeric_tin_scheme_is_accepted(http: httpx.Client) -> None:
         json={"contact": {"name": "N", "email": "n@x.example", "tin_scheme": 9920}},
     )
     assert made.json()["contact"]["tin_scheme"] == "9920"
+
+
+def test_seed_files_are_checked(tmp_path: Path) -> None:
+    seed = tmp_path / "mine.toml"
+    seed.write_text(
+        '[account]\nid = 7\nname = "Mine"\nenvironment = "production"\n'
+        '[[api_keys]]\nkey = "test_wrong_env"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="a test key cannot open a production account"):
+        B2BRouterSandbox([seed])
+    seed.write_text('[account]\nid = 7\nname = "Mine"\nrounding_method = "up"\n', "utf-8")
+    with pytest.raises(ValueError, match="unknown rounding_method"):
+        B2BRouterSandbox([str(seed)])
+    with pytest.raises(ValueError, match="no built-in B2BRouter sandbox account 'xx'"):
+        B2BRouterSandbox(["xx"])
+    with pytest.raises(ValueError, match="seeded twice"):
+        B2BRouterSandbox(["es", "es"])
