@@ -53,3 +53,13 @@ def test_connection_dropped_after_commit_over_loopback(server: B2BRouterServer) 
         assert exc.value.uncertain
         [found] = client.find_by_number("INV-9")
         assert found.total == client.get_invoice(found.id).total
+
+
+@pytest.mark.loopback
+def test_default_connection_opens_the_first_account(server: B2BRouterServer) -> None:
+    key, account = server.sandbox.default_connection()
+    assert (key, account) == (ES_KEY, "211")
+    with B2BRouterClient(key, account, base_url=server.url, timeout=5) as client:
+        assert client.get_account().name == "Traducciones Babel S.L."
+    fr_only = B2BRouterSandbox(["fr"])
+    assert fr_only.default_connection() == ("local_fr_live_key", "212")

@@ -306,3 +306,13 @@ def test_seed_files_are_checked(tmp_path: Path) -> None:
         B2BRouterSandbox(["xx"])
     with pytest.raises(ValueError, match="seeded twice"):
         B2BRouterSandbox(["es", "es"])
+
+
+def test_default_connection_needs_a_usable_key(tmp_path: Path) -> None:
+    seed = tmp_path / "mine.toml"
+    seed.write_text(
+        '[account]\nid = 7\nname = "Mine"\n[[api_keys]]\nkey = "test_old"\nexpired = true\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="no usable API key opens account 7"):
+        B2BRouterSandbox([seed]).default_connection()

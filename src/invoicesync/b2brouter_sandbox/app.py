@@ -273,6 +273,16 @@ class B2BRouterSandbox:
                 return 200, {"invoice": doc}
         raise not_found(f"{m} {path}")
 
+    def default_connection(self) -> tuple[str, str]:
+        """(API key, account id) that open the first seeded account: what `sandbox serve`
+        prints so a script can connect with nothing else."""
+        with self.lock:
+            first = next(iter(self.network.accounts))
+            for key in self.network.keys.values():
+                if first in key.accounts and not key.expired:
+                    return key.key, str(first)
+        raise ValueError(f"no usable API key opens account {first}")
+
     def log(self) -> list[dict[str, Any]]:
         with self.lock:
             return [asdict(e) for e in self.requests]
