@@ -19,7 +19,7 @@ from invoicesync.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     Faults,
-    Limits,
+    RateLimits,
     Sandbox,
     SandboxTransport,
 )
@@ -506,7 +506,7 @@ def test_void_zeroes_amounts(api: Api) -> None:
 
 
 def test_over_per_second_limit_is_429_3001(sb: Sandbox) -> None:
-    sb.limits = Limits(enabled=True, per_second=3, per_minute=500)
+    sb.limits = RateLimits(enabled=True, per_second=3, per_minute=500)
     sb.time_scale = 0.0001  # freeze the window so the test does not depend on speed
     api = Api(sb)
     statuses = [api.query("select * from Term").status_code for _ in range(5)]
@@ -517,7 +517,7 @@ def test_over_per_second_limit_is_429_3001(sb: Sandbox) -> None:
 
 
 def test_throttle_can_answer_in_xml(sb: Sandbox) -> None:
-    sb.limits = Limits(enabled=True, per_second=1, xml_rate=1.0)
+    sb.limits = RateLimits(enabled=True, per_second=1, xml_rate=1.0)
     sb.time_scale = 0.0001
     api = Api(sb)
     api.query("select * from Term")
@@ -663,7 +663,7 @@ def test_request_log_records_calls(api: Api, sb: Sandbox) -> None:
 def test_more_than_ten_concurrent_requests_get_429(sb: Sandbox) -> None:
     import threading
 
-    sb.limits = Limits(enabled=True, per_second=1000, per_minute=10000, concurrent=10)
+    sb.limits = RateLimits(enabled=True, per_second=1000, per_minute=10000, concurrent=10)
     sb.set_faults(Faults(latency_ms=300))
     api = Api(sb)
     statuses: list[int] = []
@@ -683,7 +683,7 @@ def test_more_than_ten_concurrent_requests_get_429(sb: Sandbox) -> None:
 
 
 def test_batch_requests_over_forty_a_minute_get_429(sb: Sandbox) -> None:
-    sb.limits = Limits(enabled=True, per_second=1000, per_minute=10000, batch_per_minute=40)
+    sb.limits = RateLimits(enabled=True, per_second=1000, per_minute=10000, batch_per_minute=40)
     sb.time_scale = 0.0001
     api = Api(sb)
     query = {"BatchItemRequest": [{"bId": "1", "Query": "select * from Term"}]}

@@ -1,0 +1,44 @@
+"""`/_sandbox/...`: unauthenticated helpers for tests and users' scripts (loopback only)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from invoicesync.sandbox.injection import Faults
+from invoicesync.sandbox.wire import Request, Response, dumps, json_response
+
+if TYPE_CHECKING:
+    from invoicesync.sandbox.app import Sandbox
+
+_OK = {"ok": True}
+
+
+def serve_admin(sandbox: Sandbox, request: Request, path: str) -> Response:
+    parts = path.split("/")[2:]
+    post = request.method == "POST"
+    with sandbox.lock:
+        if parts == ["requests"]:
+            return json_response(200, [e.__dict__ for e in sandbox.requests])
+        if parts == ["faults"] and post:
+            spec = json.loads(request.body or b"{}")
+            spec["drop_requestids"] = set(spec.get("drop_requestids", []))
+            sandbox.set_faults(Faults(**spec))
+            return json_response(200, _OK)
+        if parts == ["expire-access-tokens"] and post:
+            sandbox.oauth.expire_access_tokens()
+            return json_response(200, _OK)
+        if len(parts) >= 2 and parts[0] == "realms" and parts[1] in sandbox.companies:
+            company = sandbox.companies[parts[1]]
+            if parts[2:] == ["state"]:
+                return Response(200, dumps(company.entities), {})
+            if len(parts) == 5 and parts[2] == "invoices" and parts[4] == "pay":
+                return json_response(200, company.record_payment(parts[3]))
+            if parts[2:] == ["preferences"] and post:
+                prefs = json.loads(request.body or b"{}")
+                if "custom_txn_numbers" in prefs:
+                    company.custom_txn_numbers = bool(prefs["custom_txn_numbers"])
+                if "multicurrency" in prefs:
+                    company.multicurrency = bool(prefs["multicurrency"])
+                return json_response(200, _OK)
+    return json_response(404, {"error": "not_found"})

@@ -1,0 +1,186 @@
+"""Invoice rules: references, currency, DocNumber, dates and terms, lines, tax, void, payments.
+
+Follows quickbooks-api.md §3–§4; where it says UNVERIFIED the choice is listed in
+docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from invoicesync.sandbox.errors import (
+    Fault,
+    business_error,
+    inactive_reference,
+    invalid_property,
+    invalid_reference,
+    required_missing,
+)
+from invoicesync.sandbox.lines import build_lines_and_tax
+from invoicesync.sandbox.schema import CURRENCY_NAMES
+from invoicesync.sandbox.values import q2, ref, to_decimal
+
+if TYPE_CHECKING:
+    from invoicesync.sandbox.company import Company
+
+DOC_NUMBER_MAX = 21
+COMPUTED = ("TotalAmt", "Balance", "HomeTotalAmt", "HomeBalance")
+
+
+def build_invoice(
+    company: Company, data: dict[str, Any], *, allow_duplicate_doc: bool = False, updating: str = ""
+) -> dict[str, Any]:
+    customer = _customer(company, data)
+    _currency(company, data, customer)
+    _doc_number(company, data, allow_duplicate_doc=allow_duplicate_doc, updating=updating)
+    _dates_and_terms(company, data, customer)
+    build_lines_and_tax(company, data)
+    data.setdefault("EmailStatus", "NotSet")
+    data.setdefault("PrintStatus", "NotSet")
+    data.setdefault("Deposit", Decimal("0"))
+    data.setdefault("LinkedTxn", [])
+    data.setdefault("ApplyTaxAfterDiscount", False)
+    data["Balance"] = data["TotalAmt"]
+    if "ExchangeRate" in data:
+        data["HomeTotalAmt"] = q2(data["TotalAmt"] * data["ExchangeRate"])
+        data["HomeBalance"] = data["HomeTotalAmt"]
+    return data
+
+
+def _customer(company: Company, data: dict[str, Any]) -> dict[str, Any]:
+    cust_id = ref(data.get("CustomerRef"))
+    if not cust_id:
+        raise required_missing("CustomerRef")
+    lines = data.get("Line")
+    if not isinstance(lines, list) or not lines:
+        raise required_missing("Line")
+    customer = company.entities["Customer"].get(cust_id)
+    if customer is None:
+        raise invalid_reference("Names", cust_id)
+    if not customer.get("Active", True):
+        raise inactive_reference()
+    data["CustomerRef"] = {"value": cust_id, "name": customer["DisplayName"]}
+    return customer
+
+
+def _currency(company: Company, data: dict[str, Any], customer: dict[str, Any]) -> None:
+    own = customer["CurrencyRef"]["value"]
+    currency = ref(data.get("CurrencyRef")) or own
+    if currency != company.home_currency and not company.multicurrency:
+        raise business_error(
+            f"You can't use {currency} because multicurrency is not turned on for this company."
+        )
+    if currency != own:
+        raise business_error(
+            f"The currency of the transaction ({currency}) must match the currency of the "
+            f"customer ({own})."
+        )
+    data["CurrencyRef"] = {"value": currency, "name": CURRENCY_NAMES.get(currency, currency)}
+    if currency == company.home_currency:
+        data.pop("ExchangeRate", None)
+        return
+    rate = data.get("ExchangeRate")
+    data["ExchangeRate"] = (
+        to_decimal(rate, "ExchangeRate")
+        if rate is not None
+        else company.exchange_rates.get(currency, Decimal("1"))
+    )
+
+
+def _doc_number(
+    company: Company, data: dict[str, Any], *, allow_duplicate_doc: bool, updating: str
+) -> None:
+    doc = data.get("DocNumber")
+    if doc == "AUTO_GENERATE" or (doc in (None, "") and not company.custom_txn_numbers):
+        doc = company.next_doc()
+    if doc in (None, ""):
+        data.pop("DocNumber", None)
+        return
+    doc = str(doc)
+    if len(doc) > DOC_NUMBER_MAX:
+        raise Fault(
+            "2050",
+            "Length exceeds limit",
+            f"Length of the field exceeds {DOC_NUMBER_MAX} chars",
+            element="DocNumber",
+        )
+    owners = [i for i in company.doc_owners(doc) if i != updating]
+    if owners and not allow_duplicate_doc:
+        raise Fault(
+            "6140",
+            "Duplicate Document Number Error",
+            "Duplicate Document Number Error : You must specify a different "
+            "number. This number has already been used. "
+            f"DocNumber={doc} is assigned to TxnType=Invoice with "
+            f"TxnId={owners[0]}",
+        )
+    data["DocNumber"] = doc
+    company.bump_doc_sequence(doc)
+
+
+def _dates_and_terms(company: Company, data: dict[str, Any], customer: dict[str, Any]) -> None:
+    txn_date = data.get("TxnDate") or company.today().isoformat()
+    try:
+        date.fromisoformat(str(txn_date))
+    except ValueError:
+        raise invalid_property(f"TxnDate is invalid: {txn_date}") from None
+    data["TxnDate"] = txn_date
+    term_id = ref(data.get("SalesTermRef"))
+    if term_id is None:
+        term_id = ref(customer.get("SalesTermRef"))
+        if term_id is None and company.default_terms:
+            term_id = company.id_by_name("Term", company.default_terms)
+    if term_id is not None:
+        term = company.entities["Term"].get(term_id)
+        if term is None:
+            raise invalid_reference("Term", term_id)
+        if not term.get("Active", True):
+            raise inactive_reference()
+        data["SalesTermRef"] = {"value": term_id, "name": term["Name"]}
+    if not data.get("DueDate"):
+        days = company.entities["Term"][term_id]["DueDays"] if term_id else 0
+        data["DueDate"] = (date.fromisoformat(txn_date) + timedelta(days=days)).isoformat()
+
+
+def strip_computed(merged: dict[str, Any]) -> None:
+    """Before an update is rebuilt: server-computed fields are recomputed from the writable ones."""
+    for computed in COMPUTED:
+        merged.pop(computed, None)
+    merged["Line"] = [
+        ln for ln in merged.get("Line", []) if ln.get("DetailType") != "SubTotalLineDetail"
+    ]
+
+
+def carry_payments(current: dict[str, Any], rebuilt: dict[str, Any]) -> None:
+    """After an update is rebuilt: what was paid stays paid."""
+    paid = current["TotalAmt"] - current["Balance"]
+    rebuilt["Balance"] = max(rebuilt["TotalAmt"] - paid, Decimal("0.00"))
+    if current.get("LinkedTxn"):
+        rebuilt["LinkedTxn"] = current["LinkedTxn"]
+
+
+def void(current: dict[str, Any]) -> None:
+    """Zero the amounts of a voided invoice (representation UNVERIFIED, see docs/sandbox.md)."""
+    for line in current["Line"]:
+        line["Amount"] = Decimal("0.00")
+        detail = line.get("SalesItemLineDetail")
+        if detail and "Qty" in detail:
+            detail["Qty"] = Decimal("0")
+    current["TotalAmt"] = Decimal("0.00")
+    current["Balance"] = Decimal("0.00")
+    current["TxnTaxDetail"] = {"TotalTax": Decimal("0.00")}
+    current["PrivateNote"] = "Voided"
+    if "HomeTotalAmt" in current:
+        current["HomeTotalAmt"] = Decimal("0.00")
+        current["HomeBalance"] = Decimal("0.00")
+
+
+def apply_payment(current: dict[str, Any], amount: Decimal | None) -> None:
+    """Reduce the balance by a payment (all of it when `amount` is None)."""
+    pay = current["Balance"] if amount is None else min(amount, current["Balance"])
+    current["Balance"] = current["Balance"] - pay
+    current.setdefault("LinkedTxn", []).append(
+        {"TxnId": str(900000 + len(current["LinkedTxn"])), "TxnType": "Payment"}
+    )

@@ -1,0 +1,163 @@
+"""Company files: reading them and filling a new company from one (docs/sandbox.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from invoicesync.sandbox.values import q2
+
+if TYPE_CHECKING:
+    from invoicesync.sandbox.company import Company
+
+
+def load_seed(path: Path) -> dict[str, Any]:
+    """Read a company file (TOML or JSON)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        data: dict[str, Any] = json.loads(text)
+        return data
+    return tomllib.loads(text)
+
+
+def builtin_company(name: str) -> Path:
+    """Path of a shipped company file: `us` or `uk`."""
+    if not re.fullmatch(r"[a-z]+", name):
+        raise ValueError(name)
+    return Path(__file__).with_name("companies") / f"{name}.toml"
+
+
+def seed_company(company: Company, seed: Mapping[str, Any]) -> None:
+    """Create the seed's entities through the same rules as API writes."""
+    _company_info(company)
+    _tax(company, seed)
+    for term in seed.get("terms", []):
+        company.create(
+            "Term",
+            {
+                "Name": term["name"],
+                "DueDays": term.get("due_days", 0),
+                "Active": term.get("active", True),
+            },
+        )
+    for item in seed.get("items", []):
+        body: dict[str, Any] = {
+            "Name": item["name"],
+            "Type": item.get("type", "Service"),
+            "Active": item.get("active", True),
+        }
+        if "unit_price" in item:
+            body["UnitPrice"] = Decimal(str(item["unit_price"]))
+        if "description" in item:
+            body["Description"] = item["description"]
+        company.create("Item", body)
+    for cust in seed.get("customers", []):
+        _customer(company, cust)
+    for inv in seed.get("invoices", []):
+        _invoice(company, inv)
+
+
+def _company_info(company: Company) -> None:
+    company.entities["CompanyInfo"]["1"] = company.stamped(
+        {
+            "Id": "1",
+            "CompanyName": company.name,
+            "LegalName": company.name,
+            "Country": company.country,
+            "CompanyAddr": {
+                "Country": {"US": "USA", "GB": "GBR"}.get(company.country, company.country)
+            },
+            "SupportedLanguages": "en",
+        }
+    )
+
+
+def _tax(company: Company, seed: Mapping[str, Any]) -> None:
+    for rate in seed.get("tax_rates", []):
+        rid = company.new_id("TaxRate")
+        company.entities["TaxRate"][rid] = company.stamped(
+            {
+                "Id": rid,
+                "Name": rate["name"],
+                "RateValue": Decimal(str(rate["rate"])),
+                "Active": True,
+                "Description": rate.get("description", rate["name"]),
+            }
+        )
+    rates_by_name = {r["Name"]: r["Id"] for r in company.entities["TaxRate"].values()}
+    for code in seed.get("tax_codes", []):
+        cid = str(code.get("id") or company.new_id("TaxCode"))
+        details = [
+            {
+                "TaxRateRef": {"value": rates_by_name[n], "name": n},
+                "TaxTypeApplicable": "TaxOnAmount",
+                "TaxOrder": 0,
+            }
+            for n in code.get("rates", [])
+        ]
+        company.entities["TaxCode"][cid] = company.stamped(
+            {
+                "Id": cid,
+                "Name": code["name"],
+                "Description": code.get("description", ""),
+                "Active": code.get("active", True),
+                "Taxable": bool(details) or cid == "TAX",
+                "TaxGroup": len(details) > 1,
+                "SalesTaxRateList": {"TaxRateDetail": details},
+            }
+        )
+
+
+def _customer(company: Company, cust: Mapping[str, Any]) -> None:
+    body: dict[str, Any] = {"DisplayName": cust["name"]}
+    if cust.get("email"):
+        body["PrimaryEmailAddr"] = {"Address": cust["email"]}
+    if cust.get("currency"):
+        body["CurrencyRef"] = {"value": cust["currency"]}
+    if cust.get("terms"):
+        body["SalesTermRef"] = {"value": company.id_by_name("Term", cust["terms"])}
+    if cust.get("parent"):
+        parent = company.customer_by_fqn(cust["parent"])
+        body["ParentRef"] = {"value": parent["Id"]}
+        body["Job"] = True
+    created = company.create("Customer", body)
+    company.entities["Customer"][created["Id"]]["Active"] = cust.get("active", True)
+
+
+def _invoice(company: Company, inv: Mapping[str, Any]) -> None:
+    cust = company.customer_by_fqn(inv["customer"])
+    lines = []
+    for line in inv.get("lines", []):
+        qty, price = Decimal(str(line["quantity"])), Decimal(str(line["unit_price"]))
+        detail: dict[str, Any] = {
+            "ItemRef": {"value": company.id_by_name("Item", line["service"])},
+            "Qty": qty,
+            "UnitPrice": price,
+        }
+        if line.get("tax"):
+            detail["TaxCodeRef"] = {"value": company.id_by_name("TaxCode", line["tax"])}
+        lines.append(
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": q2(qty * price),
+                "Description": line.get("description", ""),
+                "SalesItemLineDetail": detail,
+            }
+        )
+    body: dict[str, Any] = {
+        "CustomerRef": {"value": cust["Id"]},
+        "TxnDate": inv["date"],
+        "Line": lines,
+    }
+    if inv.get("doc_number"):
+        body["DocNumber"] = inv["doc_number"]
+    if inv.get("currency"):
+        body["CurrencyRef"] = {"value": inv["currency"]}
+    if inv.get("private_note"):
+        body["PrivateNote"] = inv["private_note"]
+    company.create("Invoice", body)
