@@ -21,9 +21,15 @@ def serve_admin(sandbox: Sandbox, request: Request, path: str) -> Response:
         if parts == ["requests"]:
             return json_response(200, [e.__dict__ for e in sandbox.requests])
         if parts == ["faults"] and post:
-            spec = json.loads(request.body or b"{}")
-            spec["drop_requestids"] = set(spec.get("drop_requestids", []))
-            sandbox.set_faults(Faults(**spec))
+            try:
+                spec = json.loads(request.body or b"{}")
+                spec["drop_requestids"] = set(spec.get("drop_requestids", []))
+                faults = Faults(**spec)
+            except (ValueError, TypeError, AttributeError) as exc:
+                return json_response(
+                    400, {"error": "invalid_faults", "error_description": str(exc)}
+                )
+            sandbox.set_faults(faults)
             return json_response(200, _OK)
         if parts == ["expire-access-tokens"] and post:
             sandbox.oauth.expire_access_tokens()

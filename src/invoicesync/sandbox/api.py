@@ -41,12 +41,9 @@ def serve_api(sandbox: Sandbox, request: Request, parts: list[str], entry: LogEn
         entry.status = refused.status
         return refused
     is_batch = len(parts) > 2 and parts[2] == "batch"
-    with sandbox.lock:
-        admitted = sandbox.limiter.admit(sandbox.limits, realm, is_batch, sandbox.clock())
-        xml = not admitted and throttle_as_xml(sandbox.limits, sandbox._rng)
-    if not admitted:
-        entry.status, entry.throttled = 429, True
-        throttled = throttle_response(sandbox.now(), xml=xml)
+    throttled = _throttle(sandbox, realm, is_batch)
+    if throttled is not None:
+        entry.status, entry.throttled = throttled.status, True
         throttled.headers["intuit_tid"] = tid
         return throttled
     try:
@@ -60,6 +57,23 @@ def serve_api(sandbox: Sandbox, request: Request, parts: list[str], entry: LogEn
     finally:
         with sandbox.lock:
             sandbox.limiter.release(realm)
+
+
+def _throttle(sandbox: Sandbox, realm: str, is_batch: bool) -> Response | None:
+    """An injected throttle, or the limits' 429; None when the request is admitted."""
+    with sandbox.lock:
+        f = sandbox.faults
+        if injection.take_throttle(f):
+            return throttle_response(
+                sandbox.now(),
+                xml=f.throttle_format == "xml",
+                status=f.throttle_status,
+                code=f.throttle_code,
+            )
+        if sandbox.limiter.admit(sandbox.limits, realm, is_batch, sandbox.clock()):
+            return None
+        xml = throttle_as_xml(sandbox.limits, sandbox._rng)
+    return throttle_response(sandbox.now(), xml=xml)
 
 
 def _authenticate(sandbox: Sandbox, request: Request, realm: str, tid: str) -> Response | None:

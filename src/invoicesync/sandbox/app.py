@@ -31,7 +31,7 @@ from invoicesync.sandbox.company import Company
 from invoicesync.sandbox.injection import Faults
 from invoicesync.sandbox.limits import RateLimiter, RateLimits
 from invoicesync.sandbox.oauth import OAuthError, OAuthServer
-from invoicesync.sandbox.seeding import builtin_company, load_seed
+from invoicesync.sandbox.seeding import CompanyFileError, builtin_company, load_seed
 from invoicesync.sandbox.wire import DROP, Request, Response, dumps, json_response
 
 __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "LogEntry", "Sandbox", "dumps"]
@@ -82,7 +82,13 @@ class Sandbox:
         self.lock = threading.RLock()
         self.companies: dict[str, Company] = {}
         for spec in companies or ["us"]:
-            self.add_company(load_seed(_company_path(spec)))
+            path = _company_path(spec)
+            try:
+                self.add_company(load_seed(path))
+            except CompanyFileError as exc:
+                raise CompanyFileError(f"{path.name}: {exc}") from None
+            except (KeyError, TypeError) as exc:
+                raise CompanyFileError(f"{path.name}: missing or invalid field {exc}") from None
         self.oauth = OAuthServer(
             dict(clients or {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET}),
             self.clock,

@@ -16,15 +16,16 @@ from typing import Any, Protocol
 from invoicesync.sandbox import invoices, names
 from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.errors import (
+    business_error,
     deleted_object,
     not_found,
     required_missing,
     stale_object,
     unsupported,
 )
+from invoicesync.sandbox.pacific import PACIFIC
 from invoicesync.sandbox.schema import KNOWN_FIELDS, WRITABLE
 from invoicesync.sandbox.seeding import builtin_company, load_seed, seed_company
-from invoicesync.sandbox.wire import PACIFIC
 
 __all__ = ["Company", "builtin_company", "load_seed"]
 
@@ -70,6 +71,7 @@ class Company:
         self.deleted: list[tuple[str, str, str]] = []  # (entity, id, LastUpdatedTime)
         self._docs: dict[str, list[str]] = {}  # DocNumber -> invoice ids (the 6140 check)
         self._next_id: dict[str, int] = {}
+        self._prefs_meta = {"SyncToken": "0", "CreateTime": "", "LastUpdatedTime": ""}
         seed_company(self, seed)
 
     # --- time, ids, stamps ----------------------------------------------------------------
@@ -130,10 +132,12 @@ class Company:
             self.next_doc_number = int(doc) + 1
 
     def preferences(self) -> dict[str, Any]:
-        now = self.stamp()
+        meta = self._prefs_meta
+        if not meta["CreateTime"]:
+            meta["CreateTime"] = meta["LastUpdatedTime"] = self.stamp()
         prefs: dict[str, Any] = {
             "Id": "1",
-            "SyncToken": "0",
+            "SyncToken": meta["SyncToken"],
             "domain": "QBO",
             "sparse": False,
             "SalesFormsPrefs": {
@@ -146,13 +150,36 @@ class Company:
                 "HomeCurrency": {"value": self.home_currency},
             },
             "TaxPrefs": {"UsingSalesTax": bool(self.entities["TaxCode"])},
-            "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
+            "MetaData": {
+                "CreateTime": meta["CreateTime"],
+                "LastUpdatedTime": meta["LastUpdatedTime"],
+            },
         }
         if self.default_terms:
             prefs["SalesFormsPrefs"]["DefaultTerms"] = {
                 "value": self.id_by_name("Term", self.default_terms)
             }
         return prefs
+
+    def update_preferences(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /preferences`: custom transaction numbers on/off, multicurrency on (only)."""
+        current = self.preferences()
+        if "SyncToken" not in body:
+            raise required_missing("SyncToken")
+        if str(body["SyncToken"]) != current["SyncToken"]:
+            raise stale_object("Preferences")
+        sales = body.get("SalesFormsPrefs") or {}
+        currency = body.get("CurrencyPrefs") or {}
+        if "MultiCurrencyEnabled" in currency:
+            wanted = currency["MultiCurrencyEnabled"] is True
+            if self.multicurrency and not wanted:
+                raise business_error("Multicurrency cannot be turned off once it is on.")
+            self.multicurrency = wanted
+        if "CustomTxnNumbers" in sales:
+            self.custom_txn_numbers = sales["CustomTxnNumbers"] is True
+        self._prefs_meta["SyncToken"] = str(int(current["SyncToken"]) + 1)
+        self._prefs_meta["LastUpdatedTime"] = self.stamp()
+        return self.preferences()
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -166,7 +193,11 @@ class Company:
         if parsed.entity not in KNOWN_FIELDS:
             raise qlang.validation_error(f"Entity {parsed.entity} not found")
         page, total = qlang.execute(parsed, self.rows(parsed.entity), KNOWN_FIELDS[parsed.entity])
-        return parsed.entity, [copy.deepcopy(dict(r)) for r in page], total, parsed
+        rows = [copy.deepcopy(dict(r)) for r in page]
+        if not parsed.star:  # a property list: those named, plus what identifies the row
+            keep = {*parsed.properties, "Id", "SyncToken", "domain"}
+            rows = [{k: v for k, v in r.items() if k in keep} | {"sparse": True} for r in rows]
+        return parsed.entity, rows, total, parsed
 
     def read(self, entity: str, entity_id: str) -> dict[str, Any]:
         if entity == "Preferences":

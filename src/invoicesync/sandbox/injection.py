@@ -20,7 +20,21 @@ class Faults:
     drop_requestids: set[str] = field(default_factory=set)
     slow_rate: float = 0.0  # answer `slow_ms` late, after the work committed (client timeouts)
     slow_ms: float = 0.0
+    # The next N API requests are throttled, in the form chosen: HTTP 429 (today) or 403 (the
+    # gateway before December 2016), a JSON or an XML body, code "3001" or "003001".
+    throttle_next: int = 0
+    throttle_status: int = 429
+    throttle_format: str = "json"
+    throttle_code: str = "3001"
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.throttle_status not in (429, 403):
+            raise ValueError("throttle_status must be 429 or 403")
+        if self.throttle_format not in ("json", "xml"):
+            raise ValueError("throttle_format must be json or xml")
+        if self.throttle_code not in ("3001", "003001"):
+            raise ValueError("throttle_code must be 3001 or 003001")
 
 
 def latency_seconds(faults: Faults, rng: random.Random) -> float:
@@ -60,3 +74,11 @@ def take_slow(faults: Faults, rng: random.Random) -> float:
     if faults.slow_rate and rng.random() < faults.slow_rate:
         return faults.slow_ms / 1000.0
     return 0.0
+
+
+def take_throttle(faults: Faults) -> bool:
+    """Whether this request is throttled by injection (before any work)."""
+    if faults.throttle_next > 0:
+        faults.throttle_next -= 1
+        return True
+    return False

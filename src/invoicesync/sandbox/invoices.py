@@ -39,14 +39,22 @@ def build_invoice(
     build_lines_and_tax(company, data)
     data.setdefault("EmailStatus", "NotSet")
     data.setdefault("PrintStatus", "NotSet")
-    data.setdefault("Deposit", Decimal("0"))
+    if "Deposit" in data:  # only when the request set one
+        data["Deposit"] = q2(to_decimal(data["Deposit"], "Deposit"))
+        if not 0 <= data["Deposit"] <= data["TotalAmt"]:
+            raise business_error("The deposit must be between zero and the invoice total.")
     data.setdefault("LinkedTxn", [])
     data.setdefault("ApplyTaxAfterDiscount", False)
-    data["Balance"] = data["TotalAmt"]
+    data["Balance"] = data["TotalAmt"] - data.get("Deposit", Decimal("0"))
+    set_home_amounts(data)
+    return data
+
+
+def set_home_amounts(data: dict[str, Any]) -> None:
+    """Multicurrency companies carry home-currency totals on every transaction."""
     if "ExchangeRate" in data:
         data["HomeTotalAmt"] = q2(data["TotalAmt"] * data["ExchangeRate"])
-        data["HomeBalance"] = data["HomeTotalAmt"]
-    return data
+        data["HomeBalance"] = q2(data["Balance"] * data["ExchangeRate"])
 
 
 def _customer(company: Company, data: dict[str, Any]) -> dict[str, Any]:
@@ -78,8 +86,11 @@ def _currency(company: Company, data: dict[str, Any], customer: dict[str, Any]) 
             f"customer ({own})."
         )
     data["CurrencyRef"] = {"value": currency, "name": CURRENCY_NAMES.get(currency, currency)}
-    if currency == company.home_currency:
+    if not company.multicurrency:
         data.pop("ExchangeRate", None)
+        return
+    if currency == company.home_currency:
+        data["ExchangeRate"] = Decimal("1")
         return
     rate = data.get("ExchangeRate")
     data["ExchangeRate"] = (
@@ -87,6 +98,8 @@ def _currency(company: Company, data: dict[str, Any], customer: dict[str, Any]) 
         if rate is not None
         else company.exchange_rates.get(currency, Decimal("1"))
     )
+    if data["ExchangeRate"] <= 0:
+        raise invalid_property("ExchangeRate must be greater than zero", "ExchangeRate")
 
 
 def _doc_number(
@@ -106,8 +119,10 @@ def _doc_number(
             f"Length of the field exceeds {DOC_NUMBER_MAX} chars",
             element="DocNumber",
         )
+    # With custom transaction numbers off, QuickBooks numbers invoices itself and takes a
+    # supplied number as it is, without a duplicate check (quickbooks-api.md §3.4).
     owners = [i for i in company.doc_owners(doc) if i != updating]
-    if owners and not allow_duplicate_doc:
+    if owners and company.custom_txn_numbers and not allow_duplicate_doc:
         raise Fault(
             "6140",
             "Duplicate Document Number Error",
@@ -121,12 +136,8 @@ def _doc_number(
 
 
 def _dates_and_terms(company: Company, data: dict[str, Any], customer: dict[str, Any]) -> None:
-    txn_date = data.get("TxnDate") or company.today().isoformat()
-    try:
-        date.fromisoformat(str(txn_date))
-    except ValueError:
-        raise invalid_property(f"TxnDate is invalid: {txn_date}") from None
-    data["TxnDate"] = txn_date
+    data["TxnDate"] = txn_date = str(data.get("TxnDate") or company.today().isoformat())
+    _check_date(data, "TxnDate")
     term_id = ref(data.get("SalesTermRef"))
     if term_id is None:
         term_id = ref(customer.get("SalesTermRef"))
@@ -139,9 +150,24 @@ def _dates_and_terms(company: Company, data: dict[str, Any], customer: dict[str,
         if not term.get("Active", True):
             raise inactive_reference()
         data["SalesTermRef"] = {"value": term_id, "name": term["Name"]}
-    if not data.get("DueDate"):
+    if data.get("DueDate"):
+        _check_date(data, "DueDate")
+    else:
         days = company.entities["Term"][term_id]["DueDays"] if term_id else 0
-        data["DueDate"] = (date.fromisoformat(txn_date) + timedelta(days=days)).isoformat()
+        try:
+            due = date.fromisoformat(txn_date) + timedelta(days=days)
+        except OverflowError:
+            raise invalid_property(
+                f"DueDate is invalid: {txn_date} plus {days} days is past 9999-12-31", "DueDate"
+            ) from None
+        data["DueDate"] = due.isoformat()
+
+
+def _check_date(data: dict[str, Any], field: str) -> None:
+    try:
+        date.fromisoformat(str(data[field]))
+    except ValueError:
+        raise invalid_property(f"{field} is invalid: {data[field]}", field) from None
 
 
 def strip_computed(merged: dict[str, Any]) -> None:
@@ -155,10 +181,12 @@ def strip_computed(merged: dict[str, Any]) -> None:
 
 def carry_payments(current: dict[str, Any], rebuilt: dict[str, Any]) -> None:
     """After an update is rebuilt: what was paid stays paid."""
-    paid = current["TotalAmt"] - current["Balance"]
-    rebuilt["Balance"] = max(rebuilt["TotalAmt"] - paid, Decimal("0.00"))
+    paid = current["TotalAmt"] - current["Balance"] - current.get("Deposit", Decimal("0"))
+    deposit = rebuilt.get("Deposit", Decimal("0"))
+    rebuilt["Balance"] = max(rebuilt["TotalAmt"] - deposit - paid, Decimal("0.00"))
     if current.get("LinkedTxn"):
         rebuilt["LinkedTxn"] = current["LinkedTxn"]
+    set_home_amounts(rebuilt)
 
 
 def void(current: dict[str, Any]) -> None:
@@ -172,9 +200,8 @@ def void(current: dict[str, Any]) -> None:
     current["Balance"] = Decimal("0.00")
     current["TxnTaxDetail"] = {"TotalTax": Decimal("0.00")}
     current["PrivateNote"] = "Voided"
-    if "HomeTotalAmt" in current:
-        current["HomeTotalAmt"] = Decimal("0.00")
-        current["HomeBalance"] = Decimal("0.00")
+    current.pop("Deposit", None)
+    set_home_amounts(current)
 
 
 def apply_payment(current: dict[str, Any], amount: Decimal | None) -> None:
@@ -184,3 +211,4 @@ def apply_payment(current: dict[str, Any], amount: Decimal | None) -> None:
     current.setdefault("LinkedTxn", []).append(
         {"TxnId": str(900000 + len(current["LinkedTxn"])), "TxnType": "Payment"}
     )
+    set_home_amounts(current)

@@ -31,6 +31,7 @@ def build_lines_and_tax(company: Company, data: dict[str, Any]) -> None:
     out: list[dict[str, Any]] = []
     subtotal = ZERO
     by_code: dict[str, Decimal] = {}
+    discounts: list[dict[str, Any]] = []
     for raw in data["Line"]:
         line = dict(raw)
         kind = line.get("DetailType")
@@ -40,11 +41,20 @@ def build_lines_and_tax(company: Company, data: dict[str, Any]) -> None:
             code = _sales_line(company, line)
             subtotal += line["Amount"]
             by_code[code] = by_code.get(code, ZERO) + line["Amount"]
+        elif kind == "DiscountLineDetail":
+            discounts.append(line)
+            continue
         else:
             raise invalid_property(f"Unsupported line DetailType: {kind}")
         line.update({"Id": str(len(out) + 1), "LineNum": len(out) + 1})
         out.append(line)
     out.append({"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
+    discount = _discount(discounts, subtotal)
+    for line in discounts:  # QuickBooks lists the discount after the subtotal
+        line.update({"Id": str(len(out)), "LineNum": len(out)})
+        out.append(line)
+    if discount and data.get("ApplyTaxAfterDiscount"):
+        by_code = {c: q2(net - net * discount / subtotal) for c, net in by_code.items()}
     data["Line"] = out
     inclusive = data.get("GlobalTaxCalculation") == "TaxInclusive"
     if company.country == "US":
@@ -54,7 +64,31 @@ def build_lines_and_tax(company: Company, data: dict[str, Any]) -> None:
         data["GlobalTaxCalculation"] = "TaxInclusive" if inclusive else "TaxExcluded"
         data["TxnTaxDetail"] = _vat(company, by_code, inclusive)
     total_tax = data["TxnTaxDetail"]["TotalTax"]
-    data["TotalAmt"] = subtotal if inclusive else subtotal + total_tax
+    data["TotalAmt"] = (subtotal if inclusive else subtotal + total_tax) - discount
+
+
+def _discount(lines: list[dict[str, Any]], subtotal: Decimal) -> Decimal:
+    """The discount lines' amount (percent of the subtotal, or a fixed amount), half-up."""
+    if len(lines) > 1:
+        raise business_error("Only one discount line is allowed on a transaction.")
+    if not lines:
+        return ZERO
+    line = lines[0]
+    detail = dict(line.get("DiscountLineDetail") or {})
+    if detail.get("PercentBased"):
+        percent = to_decimal(detail.get("DiscountPercent"), "DiscountPercent")
+        if not 0 <= percent <= 100:
+            raise invalid_property("DiscountPercent must be between 0 and 100", "DiscountPercent")
+        amount = q2(subtotal * percent / 100)
+        detail["DiscountPercent"] = percent
+    else:
+        amount = q2(to_decimal(line.get("Amount"), "Amount"))
+        detail["PercentBased"] = False
+    if amount < 0 or amount > subtotal:
+        raise business_error("The discount must be between zero and the subtotal.")
+    line["Amount"] = amount
+    line["DiscountLineDetail"] = detail
+    return amount
 
 
 def _sales_line(company: Company, line: dict[str, Any]) -> str:

@@ -50,7 +50,7 @@ def build_customer(
                 "6240",
                 "Duplicate Name Exists Error",
                 "The name supplied already exists. : Another customer, vendor or employee "
-                "is already using this \\nname. Please use a different name.",
+                "is already using this \nname. Please use a different name.",
             )
     data["DisplayName"] = display
     data.setdefault("Active", True)

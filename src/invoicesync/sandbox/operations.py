@@ -15,8 +15,9 @@ from typing import Any
 from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.company import Company
 from invoicesync.sandbox.errors import Fault, invalid_property, unsupported
+from invoicesync.sandbox.pacific import PACIFIC
 from invoicesync.sandbox.schema import CDC_ENTITIES, ENTITY_NAMES, WRITABLE
-from invoicesync.sandbox.wire import PACIFIC, Request, Response, envelope, fault_response
+from invoicesync.sandbox.wire import Request, Response, envelope, fault_response
 
 BATCH_MAX_ITEMS = 30
 
@@ -54,6 +55,9 @@ class Operations:
             raise self.unsupported(request)
         if request.method == "GET":
             return envelope({name: self._read(request, parts, name)}, self.now), False
+        if request.method == "POST" and len(parts) == 3 and name == "Preferences":
+            result = self.company.update_preferences(_json_object(request.body))
+            return envelope({name: result}, self.now), True
         if request.method == "POST" and len(parts) == 3 and name in WRITABLE:
             result = self.write(name, _json_object(request.body), request.query)
             return envelope({name: result}, self.now), True

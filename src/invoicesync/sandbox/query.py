@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from invoicesync.sandbox.pacific import PACIFIC
 
 
 class QueryError(Exception):
@@ -44,6 +47,10 @@ class Condition:
 class Query:
     entity: str
     count: bool = False
+    # Properties named after SELECT: `SELECT Id, Name` → ("Id", "Name"); `SELECT *, Sku` → all
+    # properties (None) and ("Sku",) checked to exist.
+    properties: tuple[str, ...] = ()
+    star: bool = True
     where: list[Condition] = field(default_factory=list)
     order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     start: int = 1
@@ -148,22 +155,12 @@ class _Parser:
 
     def parse(self) -> Query:
         self.expect_word("SELECT")
-        count = False
-        kind, value, col = self.take()
-        if value == "*":
-            pass
-        elif kind == "word" and value.upper() == "COUNT":
-            self.expect_punct("(")
-            self.expect_punct("*")
-            self.expect_punct(")")
-            count = True
-        else:
-            raise parse_error(f'Encountered "{value}" at line 1, column {col}. Was expecting "*"')
+        count, star, properties = self.selection()
         self.expect_word("FROM")
         kind, entity, col = self.take()
         if kind != "word":
             raise parse_error(f'Encountered "{entity}" at line 1, column {col}.')
-        query = Query(entity=entity, count=count)
+        query = Query(entity=entity, count=count, properties=properties, star=star)
         tok = self.peek()
         if tok and tok[0] == "word" and tok[1].upper() == "WHERE":
             self.take()
@@ -191,6 +188,26 @@ class _Parser:
                     'Was expecting one of: <EOF> <AND> "maxresults" "orderby" "startposition"'
                 )
         return query
+
+    def selection(self) -> tuple[bool, bool, tuple[str, ...]]:
+        """`*`, `COUNT(*)`, `*, Prop, …` or `Prop, …`: (count, star, properties)."""
+        kind, value, col = self.take()
+        if kind == "word" and value.upper() == "COUNT":
+            self.expect_punct("(")
+            self.expect_punct("*")
+            self.expect_punct(")")
+            return True, True, ()
+        star = value == "*"
+        if not star and kind != "word":
+            raise parse_error(f'Encountered "{value}" at line 1, column {col}. Was expecting "*"')
+        properties = [] if star else [value]
+        while (tok := self.peek()) and tok[1] == ",":
+            self.take()
+            kind, value, col = self.take()
+            if kind != "word":
+                raise parse_error(f'Encountered "{value}" at line 1, column {col}.')
+            properties.append(value)
+        return False, star, tuple(properties)
 
     def condition(self) -> Condition:
         kind, name, col = self.take()
@@ -268,9 +285,16 @@ def _compare(actual: Any, op: str, literal: str) -> bool:
         except InvalidOperation:
             return False
         left: Any = Decimal(actual)
+    elif op != "LIKE" and (moment := instant(str(actual))) is not None:
+        # Timestamps compare as instants: `01:30-08:00` is after `01:50-07:00` (DST fall-back).
+        # A plain date against a timestamp means midnight, Pacific.
+        other = instant(literal if "T" in literal else literal.strip() + "T00:00:00")
+        if other is None:
+            return False
+        left, lit = moment, other
     else:
         # String comparisons are case-insensitive (UNVERIFIED for the real service; see
-        # docs/sandbox.md). Dates and ISO timestamps compare correctly as strings.
+        # docs/sandbox.md). Plain dates compare correctly as strings.
         left, lit = str(actual).casefold(), literal.casefold()
         if op == "LIKE":
             pattern = "^" + ".*".join(re.escape(p) for p in lit.split("%")) + "$"
@@ -298,7 +322,44 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         return (0, "")
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return (1, Decimal(value))
-    return (2, str(value).casefold())
+    moment = instant(str(value))
+    if moment is not None:
+        return (2, moment)
+    return (3, str(value).casefold())
+
+
+_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def instant(text: str) -> Decimal | None:
+    """Seconds on one axis for an ISO timestamp (None if `text` is not one).
+
+    Computed from day ordinals, not `datetime` arithmetic, so 9999-12-31 with a negative
+    offset does not overflow. No offset means Pacific time, the company's clock.
+    """
+    m = _DATETIME.fullmatch(text.strip())
+    if m is None:
+        return None
+    year, month, day, hour, minute = (int(g) for g in m.groups()[:5])
+    second = int(m.group(6) or 0)
+    try:
+        wall = datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    zone = m.group(8)
+    if zone is None:
+        offset = PACIFIC.utcoffset(wall)
+        shift = int(offset.total_seconds()) if offset is not None else 0
+    elif zone == "Z":
+        shift = 0
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        shift = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    seconds = wall.toordinal() * 86400 + hour * 3600 + minute * 60 + second - shift
+    return Decimal(seconds) + Decimal(m.group(7) or "0")
 
 
 def execute(
@@ -308,7 +369,8 @@ def execute(
 ) -> tuple[list[Mapping[str, Any]], int]:
     """Filter, order and page `rows`; returns (page, total matching). Unknown fields are 4001."""
     known = set(known_fields)
-    for name in [c.field for c in query.where] + [f for f, _ in query.order]:
+    named = [c.field for c in query.where] + [f for f, _ in query.order] + list(query.properties)
+    for name in named:
         if name.split(".")[0] not in known:
             raise validation_error(f"Property {name} not found for Entity {query.entity}")
     matching = [r for r in rows if all(_matches(r, c) for c in query.where)]

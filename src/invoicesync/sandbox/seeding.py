@@ -10,10 +10,26 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from invoicesync.sandbox.errors import Fault
 from invoicesync.sandbox.values import q2
 
 if TYPE_CHECKING:
     from invoicesync.sandbox.company import Company
+
+
+class CompanyFileError(ValueError):
+    """A company file QuickBooks would refuse, said in one line (no traceback)."""
+
+
+def create(company: Company, kind: str, body: dict[str, Any], label: str) -> dict[str, Any]:
+    """Create a seed entity through the API rules; a refusal names the record."""
+    try:
+        return company.create(kind, body)
+    except Fault as fault:
+        hint = ""
+        if fault.code == "2040":
+            hint = " (':' is reserved for sub-customers: give the child `parent = \"…\"`)"
+        raise CompanyFileError(f"{kind} {label!r}: {fault.detail}{hint}") from None
 
 
 def load_seed(path: Path) -> dict[str, Any]:
@@ -37,14 +53,12 @@ def seed_company(company: Company, seed: Mapping[str, Any]) -> None:
     _company_info(company)
     _tax(company, seed)
     for term in seed.get("terms", []):
-        company.create(
-            "Term",
-            {
-                "Name": term["name"],
-                "DueDays": term.get("due_days", 0),
-                "Active": term.get("active", True),
-            },
-        )
+        term_body: dict[str, Any] = {
+            "Name": term["name"],
+            "DueDays": term.get("due_days", 0),
+            "Active": term.get("active", True),
+        }
+        create(company, "Term", term_body, term["name"])
     for item in seed.get("items", []):
         body: dict[str, Any] = {
             "Name": item["name"],
@@ -55,7 +69,7 @@ def seed_company(company: Company, seed: Mapping[str, Any]) -> None:
             body["UnitPrice"] = Decimal(str(item["unit_price"]))
         if "description" in item:
             body["Description"] = item["description"]
-        company.create("Item", body)
+        create(company, "Item", body, item["name"])
     for cust in seed.get("customers", []):
         _customer(company, cust)
     for inv in seed.get("invoices", []):
@@ -125,7 +139,7 @@ def _customer(company: Company, cust: Mapping[str, Any]) -> None:
         parent = company.customer_by_fqn(cust["parent"])
         body["ParentRef"] = {"value": parent["Id"]}
         body["Job"] = True
-    created = company.create("Customer", body)
+    created = create(company, "Customer", body, cust["name"])
     company.entities["Customer"][created["Id"]]["Active"] = cust.get("active", True)
 
 
@@ -160,4 +174,4 @@ def _invoice(company: Company, inv: Mapping[str, Any]) -> None:
         body["CurrencyRef"] = {"value": inv["currency"]}
     if inv.get("private_note"):
         body["PrivateNote"] = inv["private_note"]
-    company.create("Invoice", body)
+    create(company, "Invoice", body, str(inv.get("doc_number") or inv["date"]))

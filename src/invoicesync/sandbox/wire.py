@@ -7,20 +7,13 @@ answers live in one place (quickbooks-api.md §1.6, §5).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from invoicesync.sandbox.errors import Fault
-
-try:
-    from zoneinfo import ZoneInfo
-
-    PACIFIC: Any = ZoneInfo("America/Los_Angeles")
-except Exception:  # pragma: no cover - platforms without a tz database
-    PACIFIC = timezone(timedelta(hours=-8))
+from invoicesync.sandbox.pacific import PACIFIC
 
 JSON = "application/json;charset=UTF-8"
 
@@ -44,20 +37,62 @@ class Response:
 DROP = Response(status=-1)
 
 
-class _JSONEncoder(json.JSONEncoder):
-    def default(self, o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return {"__decimal__": str(o)}
-        return super().default(o)
+# Money fields QuickBooks writes like a Java double: `275.0`, `477.5`, `0` (quickbooks-api.md
+# §3.5: `"TotalAmt":100.0`, `"Deposit":0`, `"TotalTax":0`). Other numbers (Qty, UnitPrice,
+# TaxPercent, ExchangeRate) come without a forced decimal: `"Qty": 1`, `"UnitPrice": 275`.
+AMOUNT_KEYS = frozenset(
+    {
+        "Amount",
+        "TotalAmt",
+        "Balance",
+        "BalanceWithJobs",
+        "HomeTotalAmt",
+        "HomeBalance",
+        "Deposit",
+        "TotalTax",
+        "NetAmountTaxable",
+        "UnappliedAmt",
+        "RemainingCredit",
+    }
+)
 
 
-_DECIMAL_MARK = re.compile(r'\{"__decimal__": "(-?[0-9.]+)"\}')
+def qbo_number(value: Decimal, *, amount: bool) -> str:
+    """`Decimal("275.00")` → `275.0` (amount) or `275`; zero → `0`; never an exponent."""
+    if value == 0:
+        return "0"
+    text = format(value.normalize(), "f")
+    if amount and "." not in text:
+        text += ".0"
+    return text
+
+
+def _encode(data: Any, key: str, out: list[str]) -> None:
+    """A small JSON writer: json.dumps cannot write a Decimal as an exact number."""
+    if isinstance(data, Decimal):
+        out.append(qbo_number(data, amount=key in AMOUNT_KEYS))
+    elif isinstance(data, dict):
+        out.append("{")
+        for i, (k, v) in enumerate(data.items()):
+            out.append(", " if i else "")
+            out.append(json.dumps(str(k), ensure_ascii=False) + ": ")
+            _encode(v, str(k), out)
+        out.append("}")
+    elif isinstance(data, (list, tuple)):
+        out.append("[")
+        for i, v in enumerate(data):
+            out.append(", " if i else "")
+            _encode(v, key, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(data, ensure_ascii=False))
 
 
 def dumps(data: Any) -> bytes:
-    """JSON with exact decimal numbers (QBO sends amounts as JSON numbers)."""
-    text = json.dumps(data, cls=_JSONEncoder, ensure_ascii=False)
-    return _DECIMAL_MARK.sub(r"\1", text).encode("utf-8")
+    """JSON with exact decimal numbers, spelled as QuickBooks spells them."""
+    out: list[str] = []
+    _encode(data, "", out)
+    return "".join(out).encode("utf-8")
 
 
 def qbo_time(now: datetime) -> str:
@@ -105,26 +140,29 @@ def gateway_fault(
     return Response(status, dumps(body), {"content-type": "application/json", "intuit_tid": tid})
 
 
-THROTTLE_MESSAGE = "message=ThrottleExceeded; errorCode=003001; statusCode=429"
 THROTTLE_DETAIL = "The request limit was reached.  Try again later"
 
 
-def throttle_response(now: datetime, *, xml: bool) -> Response:
-    """429 with Fault 3001, as JSON or as the XML the real gateway often sends instead."""
+def throttle_response(
+    now: datetime, *, xml: bool, status: int = 429, code: str = "3001"
+) -> Response:
+    """Fault 3001 (type SERVICE) at 429, or at 403 as before December 2016; JSON or the XML
+    the real gateway often sends even to JSON clients (quickbooks-api.md §5.3, §7)."""
+    message = f"message=ThrottleExceeded; errorCode=003001; statusCode={status}"
     if xml:
         body = (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="'
             + now.astimezone(PACIFIC).isoformat()
-            + '"><Fault type="SERVICE"><Error code="3001" element="">'
-            f"<Message>{THROTTLE_MESSAGE}</Message>"
+            + f'"><Fault type="SERVICE"><Error code="{code}" element="">'
+            f"<Message>{message}</Message>"
             f"<Detail>{THROTTLE_DETAIL}</Detail>"
             "</Error></Fault></IntuitResponse>"
         ).encode()
-        return Response(429, body, {"content-type": "application/xml"})
-    fault = Fault("3001", THROTTLE_MESSAGE, THROTTLE_DETAIL, status=429, fault_type="SERVICE")
+        return Response(status, body, {"content-type": "application/xml"})
+    fault = Fault(code, message, THROTTLE_DETAIL, status=status, fault_type="SERVICE")
     return Response(
-        429,
+        status,
         dumps(fault.body() | {"time": qbo_time(now)}),
         {"content-type": "application/json"},
     )
