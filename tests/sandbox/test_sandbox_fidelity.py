@@ -4,6 +4,7 @@ hostile dates and company files. Plain httpx, never invoicesync's client."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from invoicesync.sandbox import Faults, Sandbox
 from invoicesync.sandbox.seeding import CompanyFileError
@@ -322,3 +324,68 @@ def test_invalid_json_body_is_a_fault_not_a_crash(api: Api) -> None:
     r = api.http.post(api.url("invoice"), headers=api.headers, content=b"{not json")
     assert r.status_code == 400 and fault(r)["code"] == "500"
     assert isinstance(httpx.Response(200).status_code, int)
+
+
+# --- documents: PDF and send -------------------------------------------------------------------
+
+
+def test_invoice_pdf_is_a_valid_pdf_with_the_invoice_facts(api: Api) -> None:
+    created = api.post("invoice", invoice(DocNumber="PDF-(1)\\x", customer="3")).json()["Invoice"]
+    r = api.http.get(
+        api.url(f"invoice/{created['Id']}/pdf"),
+        headers={**api.headers, "Accept": "application/pdf"},
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF-1.4") and r.content.rstrip().endswith(b"%%EOF")
+    text = PdfReader(io.BytesIO(r.content)).pages[0].extract_text()
+    assert "Invoice PDF-(1)\\x" in text and "Müller Übersetzungen GmbH" in text
+    assert "Total: 25.00 EUR" in text and "Balance due: 25.00 EUR" in text
+    missing = api.http.get(api.url("invoice/9999/pdf"), headers=api.headers)
+    assert fault(missing)["code"] == "610"
+
+
+def test_send_records_the_email_and_marks_the_invoice(api: Api, sb: Sandbox) -> None:
+    created = api.post("invoice", invoice()).json()["Invoice"]
+    r = api.http.post(
+        api.url(f"invoice/{created['Id']}/send"),
+        headers={**api.headers, "Content-Type": "application/octet-stream"},
+    )
+    assert r.status_code == 200, r.text
+    sent = r.json()["Invoice"]
+    assert sent["EmailStatus"] == "EmailSent" and sent["SyncToken"] == "1"
+    assert sent["BillEmail"] == {"Address": "ap@acme-localization.example"}  # the customer's
+    assert sent["DeliveryInfo"]["DeliveryType"] == "Email"
+    to = api.http.post(
+        api.url(f"invoice/{created['Id']}/send"),
+        params={"sendTo": "other@example.org"},
+        headers=api.headers,
+    )
+    assert to.json()["Invoice"]["BillEmail"] == {"Address": "other@example.org"}
+    log = api.http.get(f"/_sandbox/realms/{US}/sent").json()
+    assert [e["To"] for e in log] == ["ap@acme-localization.example", "other@example.org"]
+    bad = api.http.post(
+        api.url(f"invoice/{created['Id']}/send"), params={"sendTo": "nope"}, headers=api.headers
+    )
+    assert (fault(bad)["code"], fault(bad)["element"]) == ("2010", "sendTo")
+
+
+def test_send_without_any_address_is_refused(api: Api) -> None:
+    created = api.post("invoice", invoice(customer="4")).json()["Invoice"]  # Globex: no e-mail
+    r = api.http.post(api.url(f"invoice/{created['Id']}/send"), headers=api.headers)
+    assert fault(r)["code"] == "2020"
+
+
+def test_default_filled_lines_keep_their_amount(api: Api) -> None:
+    body = invoice(
+        Line=[
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": 100,
+                "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 0, "UnitPrice": 0},
+            }
+        ]
+    )
+    body |= {"TotalAmt": "", "Balance": 0, "HomeTotalAmt": 0, "TxnDate": "", "DueDate": ""}
+    created = api.post("invoice", body).json()["Invoice"]
+    assert (created["TotalAmt"], created["Balance"], created["HomeTotalAmt"]) == (100, 100, 100)
+    assert "Qty" not in created["Line"][0]["SalesItemLineDetail"]

@@ -38,6 +38,8 @@ def serve_admin(sandbox: Sandbox, request: Request, path: str) -> Response:
             company = sandbox.companies[parts[1]]
             if parts[2:] == ["state"]:
                 return Response(200, dumps(company.entities), {})
+            if parts[2:] == ["sent"]:
+                return json_response(200, company.sent)
             if len(parts) == 5 and parts[2] == "invoices" and parts[4] == "pay":
                 return json_response(200, company.record_payment(parts[3]))
             if parts[2:] == ["preferences"] and post:

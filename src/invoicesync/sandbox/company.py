@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from invoicesync.sandbox import invoices, names
+from invoicesync.sandbox import invoices, names, pdf
 from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.errors import (
     business_error,
@@ -71,6 +71,7 @@ class Company:
         self.deleted: list[tuple[str, str, str]] = []  # (entity, id, LastUpdatedTime)
         self._docs: dict[str, list[str]] = {}  # DocNumber -> invoice ids (the 6140 check)
         self._next_id: dict[str, int] = {}
+        self.sent: list[dict[str, str]] = []  # e-mails the send operation "sent"
         self._prefs_meta = {"SyncToken": "0", "CreateTime": "", "LastUpdatedTime": ""}
         seed_company(self, seed)
 
@@ -319,3 +320,14 @@ class Company:
         invoices.apply_payment(current, amount)
         self.touch(current)
         return copy.deepcopy(current)
+
+    def send(self, invoice_id: str, send_to: str | None) -> dict[str, Any]:
+        """The invoice send operation (`POST /invoice/{id}/send`)."""
+        current = self._current("Invoice", invoice_id)
+        self.sent.append(invoices.send(self, current, send_to))
+        self.touch(current)
+        return copy.deepcopy(current)
+
+    def pdf(self, entity: str, entity_id: str) -> bytes:
+        """`GET /{entity}/{id}/pdf`: a PDF of the transaction."""
+        return pdf.render(self.name, entity, self._current(entity, entity_id))

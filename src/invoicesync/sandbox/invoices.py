@@ -6,6 +6,7 @@ docs/sandbox.md.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ COMPUTED = ("TotalAmt", "Balance", "HomeTotalAmt", "HomeBalance")
 def build_invoice(
     company: Company, data: dict[str, Any], *, allow_duplicate_doc: bool = False, updating: str = ""
 ) -> dict[str, Any]:
+    for computed in COMPUTED:  # read-only: what a client sends here is ignored
+        data.pop(computed, None)
     customer = _customer(company, data)
     _currency(company, data, customer)
     _doc_number(company, data, allow_duplicate_doc=allow_duplicate_doc, updating=updating)
@@ -212,3 +215,26 @@ def apply_payment(current: dict[str, Any], amount: Decimal | None) -> None:
         {"TxnId": str(900000 + len(current["LinkedTxn"])), "TxnType": "Payment"}
     )
     set_home_amounts(current)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def send(company: Company, current: dict[str, Any], send_to: str | None) -> dict[str, str]:
+    """QuickBooks e-mails the invoice: EmailStatus EmailSent, DeliveryInfo, and BillEmail set
+    to `sendTo` when given. Returns the record of the e-mail (the sandbox sends nothing)."""
+    if send_to is not None:
+        if not _EMAIL.fullmatch(send_to):
+            raise invalid_property(f"Invalid email address: {send_to}", "sendTo")
+        current["BillEmail"] = {"Address": send_to}
+    address = (current.get("BillEmail") or {}).get("Address")
+    if not address:
+        customer = company.entities["Customer"].get(current["CustomerRef"]["value"], {})
+        address = (customer.get("PrimaryEmailAddr") or {}).get("Address")
+        if not address:
+            raise required_missing("BillEmail")
+        current["BillEmail"] = {"Address": address}
+    sent_at = company.stamp()
+    current["EmailStatus"] = "EmailSent"
+    current["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": sent_at}
+    return {"TxnId": current["Id"], "To": address, "SentAt": sent_at}

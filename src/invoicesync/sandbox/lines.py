@@ -105,6 +105,12 @@ def _sales_line(company: Company, line: dict[str, Any]) -> str:
     detail["ItemRef"] = {"value": item_id, "name": item["Name"]}
     qty = to_decimal(detail["Qty"], "Qty") if "Qty" in detail else None
     price = to_decimal(detail["UnitPrice"], "UnitPrice") if "UnitPrice" in detail else None
+    if qty == 0 and price == 0 and "Amount" in line:
+        # A client that fills every field with defaults (python-quickbooks sends Qty 0 and
+        # UnitPrice 0 beside the Amount): the amount stands, as QuickBooks takes it.
+        qty = price = None
+        detail.pop("Qty")
+        detail.pop("UnitPrice")
     if price is None and qty is not None and "UnitPrice" in item:
         price = item["UnitPrice"]
     amount = to_decimal(line["Amount"], "Amount") if "Amount" in line else None

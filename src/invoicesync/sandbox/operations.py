@@ -16,7 +16,7 @@ from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.company import Company
 from invoicesync.sandbox.errors import Fault, invalid_property, unsupported
 from invoicesync.sandbox.pacific import PACIFIC
-from invoicesync.sandbox.schema import CDC_ENTITIES, ENTITY_NAMES, WRITABLE
+from invoicesync.sandbox.schema import CDC_ENTITIES, ENTITY_NAMES, PDF_ENTITIES, WRITABLE
 from invoicesync.sandbox.wire import Request, Response, envelope, fault_response
 
 BATCH_MAX_ITEMS = 30
@@ -53,6 +53,8 @@ class Operations:
         name = ENTITY_NAMES.get(entity_path)
         if name is None:
             raise self.unsupported(request)
+        if len(parts) == 5 and name in PDF_ENTITIES:
+            return self._document(request, parts, name)
         if request.method == "GET":
             return envelope({name: self._read(request, parts, name)}, self.now), False
         if request.method == "POST" and len(parts) == 3 and name == "Preferences":
@@ -61,6 +63,16 @@ class Operations:
         if request.method == "POST" and len(parts) == 3 and name in WRITABLE:
             result = self.write(name, _json_object(request.body), request.query)
             return envelope({name: result}, self.now), True
+        raise self.unsupported(request)
+
+    def _document(self, request: Request, parts: list[str], name: str) -> tuple[Response, bool]:
+        """`GET …/{id}/pdf` and `POST …/invoice/{id}/send`."""
+        if parts[4] == "pdf" and request.method == "GET":
+            body = self.company.pdf(name, parts[3])
+            return Response(200, body, {"content-type": "application/pdf"}), False
+        if parts[4] == "send" and request.method == "POST" and name == "Invoice":
+            sent = self.company.send(parts[3], request.query.get("sendTo"))
+            return envelope({name: sent}, self.now), True
         raise self.unsupported(request)
 
     def _read(self, request: Request, parts: list[str], name: str) -> dict[str, Any]:

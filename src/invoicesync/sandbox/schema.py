@@ -14,6 +14,7 @@ ENTITY_NAMES = {
 }
 WRITABLE = {"Invoice", "Customer", "Item", "Term"}
 CDC_ENTITIES = {"Invoice", "Customer", "Item", "Term"}
+PDF_ENTITIES = {"Invoice"}
 
 CURRENCY_NAMES = {
     "USD": "United States Dollar",
@@ -54,6 +55,7 @@ KNOWN_FIELDS: dict[str, set[str]] = {
         "ApplyTaxAfterDiscount",
         "BillAddr",
         "ShipAddr",
+        "DeliveryInfo",
     },
     "Customer": _COMMON
     | {
