@@ -615,9 +615,15 @@ def test_update_and_delete_other_entities(api: Api) -> None:
     )
     assert renamed.json()["Customer"]["PrimaryEmailAddr"]["Address"] == "new@northwind.example"
     assert renamed.json()["Customer"]["DisplayName"] == "Northwind Traders"
-    item = api.post("item", {"Name": "Glossary"}).json()["Item"]
-    gone = api.post("item", {"Id": item["Id"], "SyncToken": "0"}, operation="delete")
-    assert gone.json()["Item"]["status"] == "Deleted"
+    item = api.post("item", {"Name": "Glossary", "IncomeAccountRef": {"value": "1"}})
+    assert item.json()["Item"]["IncomeAccountRef"] == {"value": "1", "name": "Services"}
+    created = item.json()["Item"]
+    refused = api.post("item", {"Id": created["Id"], "SyncToken": "0"}, operation="delete")
+    assert fault(refused)["code"] == "500"  # names are made inactive, never deleted
+    inactive = api.post(
+        "item", {"Id": created["Id"], "SyncToken": "0", "sparse": True, "Active": False}
+    )
+    assert inactive.json()["Item"]["Active"] is False
     term = api.get("taxcode/TAX")
     assert term.json()["TaxCode"]["Name"] == "TAX"
     assert api.get("preferences").json()["Preferences"]["CurrencyPrefs"]["HomeCurrency"] == {

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from invoicesync.sandbox.errors import Fault
 from invoicesync.sandbox.injection import Faults
 from invoicesync.sandbox.wire import Request, Response, dumps, json_response
 
 if TYPE_CHECKING:
     from invoicesync.sandbox.app import Sandbox
+    from invoicesync.sandbox.company import Company
 
 _OK = {"ok": True}
 
@@ -40,8 +43,13 @@ def serve_admin(sandbox: Sandbox, request: Request, path: str) -> Response:
                 return Response(200, dumps(company.entities), {})
             if parts[2:] == ["sent"]:
                 return json_response(200, company.sent)
-            if len(parts) == 5 and parts[2] == "invoices" and parts[4] == "pay":
-                return json_response(200, company.record_payment(parts[3]))
+            if len(parts) == 5 and parts[2] == "invoices" and parts[4] == "pay" and post:
+                return _pay(company, parts[3], request.body)
+            if len(parts) == 5 and parts[2] == "attachables" and parts[4] == "content":
+                content = company.files.get(parts[3])
+                if content is not None:
+                    kind = company.entities["Attachable"][parts[3]]["ContentType"]
+                    return Response(200, content, {"content-type": kind})
             if parts[2:] == ["preferences"] and post:
                 prefs = json.loads(request.body or b"{}")
                 if "custom_txn_numbers" in prefs:
@@ -50,3 +58,25 @@ def serve_admin(sandbox: Sandbox, request: Request, path: str) -> Response:
                     company.multicurrency = bool(prefs["multicurrency"])
                 return json_response(200, _OK)
     return json_response(404, {"error": "not_found"})
+
+
+def _pay(company: Company, invoice_id: str, raw: bytes) -> Response:
+    """`{"amount": "…", "method": "…", "reference": "…", "date": "YYYY-MM-DD"}`, all optional:
+    the customer pays the invoice (all of its balance without `amount`)."""
+    try:
+        spec = json.loads(raw or b"{}")
+        if not isinstance(spec, dict):
+            raise TypeError("the body must be a JSON object")
+        amount = Decimal(str(spec["amount"])) if spec.get("amount") is not None else None
+        invoice = company.record_payment(
+            invoice_id,
+            amount,
+            method=str(spec.get("method", "")),
+            reference=str(spec.get("reference", "")),
+            txn_date=str(spec.get("date", "")),
+        )
+    except Fault as fault:
+        return json_response(400, fault.body())
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        return json_response(400, {"error": "invalid_payment", "error_description": str(exc)})
+    return json_response(200, invoice)

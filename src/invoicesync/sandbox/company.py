@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from invoicesync.sandbox import invoices, names, pdf
+from invoicesync.sandbox import attachments, invoices, names, payments, pdf
 from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.errors import (
     business_error,
@@ -24,7 +25,7 @@ from invoicesync.sandbox.errors import (
     unsupported,
 )
 from invoicesync.sandbox.pacific import PACIFIC
-from invoicesync.sandbox.schema import KNOWN_FIELDS, WRITABLE
+from invoicesync.sandbox.schema import KNOWN_FIELDS, NAME_LISTS, TRANSACTIONS, WRITABLE
 from invoicesync.sandbox.seeding import builtin_company, load_seed, seed_company
 
 __all__ = ["Company", "builtin_company", "load_seed"]
@@ -41,13 +42,35 @@ class _Builder(Protocol):
     ) -> dict[str, Any]: ...
 
 
-BUILDERS: dict[str, _Builder] = {
-    "Invoice": invoices.build_invoice,
-    "Customer": names.build_customer,
-    "Item": names.build_item,
-    "Term": names.build_term,
+_Revise = Callable[[dict[str, Any], dict[str, Any]], None]
+_Settle = Callable[["Company", Mapping[str, Any] | None, Mapping[str, Any] | None], None]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What QuickBooks does for one entity: `build` checks and fills a create or an update;
+    `revise(current, rebuilt)` carries what an update cannot change (payments received);
+    `settle(company, old, new)` moves the effects on other entities (a payment's balances)."""
+
+    build: _Builder
+    revise: _Revise | None = None
+    settle: _Settle | None = None
+
+
+RULES: dict[str, Rules] = {
+    "Invoice": Rules(invoices.build_invoice, revise=invoices.carry_payments),
+    "CreditMemo": Rules(invoices.build_credit_memo, revise=invoices.carry_payments),
+    "Payment": Rules(payments.build_payment, settle=payments.settle),
+    "Customer": Rules(names.build_customer),
+    "Vendor": Rules(names.build_vendor),
+    "Employee": Rules(names.build_employee),
+    "Item": Rules(names.build_item),
+    "Term": Rules(names.build_term),
+    "Account": Rules(names.build_account),
+    "Attachable": Rules(attachments.build_attachable),
 }
 _NOT_COPIED_ON_SPARSE = {"Id", "SyncToken", "sparse", "MetaData", "domain"}
+_NUMBERED = {"Invoice", "CreditMemo"}
 
 
 class Company:
@@ -69,7 +92,9 @@ class Company:
         self._now = now
         self.entities: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KNOWN_FIELDS}
         self.deleted: list[tuple[str, str, str]] = []  # (entity, id, LastUpdatedTime)
-        self._docs: dict[str, list[str]] = {}  # DocNumber -> invoice ids (the 6140 check)
+        # DocNumber -> (entity, id) of invoices and credit memos (the 6140 check)
+        self._docs: dict[str, list[tuple[str, str]]] = {}
+        self.files: dict[str, bytes] = {}  # Attachable id -> uploaded content
         self._next_id: dict[str, int] = {}
         self.sent: list[dict[str, str]] = []  # e-mails the send operation "sent"
         self._prefs_meta = {"SyncToken": "0", "CreateTime": "", "LastUpdatedTime": ""}
@@ -116,7 +141,7 @@ class Company:
                 return entity
         raise KeyError(f"seed refers to unknown customer {fqn!r}")
 
-    def doc_owners(self, doc: str) -> list[str]:
+    def doc_owners(self, doc: str) -> list[tuple[str, str]]:
         return list(self._docs.get(doc, []))
 
     def next_doc(self) -> str:
@@ -193,12 +218,16 @@ class Company:
         parsed = qlang.parse(text)
         if parsed.entity not in KNOWN_FIELDS:
             raise qlang.validation_error(f"Entity {parsed.entity} not found")
-        page, total = qlang.execute(parsed, self.rows(parsed.entity), KNOWN_FIELDS[parsed.entity])
-        rows = [copy.deepcopy(dict(r)) for r in page]
+        rows = self.rows(parsed.entity)
+        if parsed.entity in NAME_LISTS and not any(c.field == "Active" for c in parsed.where):
+            # Name lists answer with active records unless the query asks about `Active`.
+            rows = [r for r in rows if r.get("Active", True)]
+        page, total = qlang.execute(parsed, rows, KNOWN_FIELDS[parsed.entity])
+        found = [copy.deepcopy(dict(r)) for r in page]
         if not parsed.star:  # a property list: those named, plus what identifies the row
             keep = {*parsed.properties, "Id", "SyncToken", "domain"}
-            rows = [{k: v for k, v in r.items() if k in keep} | {"sparse": True} for r in rows]
-        return parsed.entity, rows, total, parsed
+            found = [{k: v for k, v in r.items() if k in keep} | {"sparse": True} for r in found]
+        return parsed.entity, found, total, parsed
 
     def read(self, entity: str, entity_id: str) -> dict[str, Any]:
         if entity == "Preferences":
@@ -239,26 +268,29 @@ class Company:
         data = copy.deepcopy(dict(body))
         data.pop("Id", None)
         data.pop("SyncToken", None)
-        built = BUILDERS[entity](self, data, allow_duplicate_doc=allow_duplicate_doc)
+        rules = RULES[entity]
+        built = rules.build(self, data, allow_duplicate_doc=allow_duplicate_doc)
         built["Id"] = self.new_id(entity)
         self.stamped(built)
         self.entities[entity][built["Id"]] = built
         self._index(entity, None, built)
+        if rules.settle:
+            rules.settle(self, None, built)
         return copy.deepcopy(built)
 
     def _index(
         self, entity: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
     ) -> None:
-        if entity != "Invoice":
+        if entity not in _NUMBERED:
             return
         if old is not None and old.get("DocNumber"):
-            ids = self._docs.get(old["DocNumber"], [])
-            if old["Id"] in ids:
-                ids.remove(old["Id"])
-            if not ids:
+            owners = self._docs.get(old["DocNumber"], [])
+            if (entity, old["Id"]) in owners:
+                owners.remove((entity, old["Id"]))
+            if not owners:
                 self._docs.pop(old["DocNumber"], None)
         if new is not None and new.get("DocNumber"):
-            self._docs.setdefault(new["DocNumber"], []).append(new["Id"])
+            self._docs.setdefault(new["DocNumber"], []).append((entity, new["Id"]))
 
     def _for_write(self, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """The stored entity an update/void/delete names, its SyncToken checked (5010)."""
@@ -275,6 +307,7 @@ class Company:
     def update(
         self, entity: str, body: Mapping[str, Any], *, allow_duplicate_doc: bool = False
     ) -> dict[str, Any]:
+        """Full update (omitted writable fields are cleared) or sparse (`"sparse": true`)."""
         current = self._for_write(entity, body)
         entity_id = current["Id"]
         if body.get("sparse") is True:
@@ -284,42 +317,90 @@ class Company:
                     merged[key] = copy.deepcopy(value)
         else:
             merged = {k: copy.deepcopy(v) for k, v in body.items() if k != "MetaData"}
-        if entity == "Invoice":
-            invoices.strip_computed(merged)
-        rebuilt = BUILDERS[entity](
+        if "Line" in merged:
+            merged["Line"] = [
+                ln for ln in merged["Line"] if ln.get("DetailType") != "SubTotalLineDetail"
+            ]
+        rules = RULES[entity]
+        rebuilt = rules.build(
             self, merged, allow_duplicate_doc=allow_duplicate_doc, updating=entity_id
         )
-        if entity == "Invoice":
-            invoices.carry_payments(current, rebuilt)
-        rebuilt["Id"] = entity_id
-        rebuilt["SyncToken"] = current["SyncToken"]
-        rebuilt["MetaData"] = dict(current["MetaData"])
-        rebuilt["domain"], rebuilt["sparse"] = "QBO", False
-        self.touch(rebuilt)
-        self._index(entity, current, rebuilt)
-        self.entities[entity][entity_id] = rebuilt
-        return copy.deepcopy(rebuilt)
+        if rules.revise:
+            rules.revise(current, rebuilt)
+        return self._replace(entity, current, rebuilt)
 
-    def void(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        current = self._for_write("Invoice", body)
-        invoices.void(current)
-        self.touch(current)
-        return copy.deepcopy(current)
+    def _replace(self, entity: str, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        new["Id"] = current["Id"]
+        new["SyncToken"] = current["SyncToken"]
+        new["MetaData"] = dict(current["MetaData"])
+        new["domain"], new["sparse"] = "QBO", False
+        self.touch(new)
+        self._index(entity, current, new)
+        self.entities[entity][current["Id"]] = new
+        settle = RULES[entity].settle
+        if settle:
+            settle(self, current, new)
+        return copy.deepcopy(new)
+
+    def void(self, body: Mapping[str, Any], entity: str = "Invoice") -> dict[str, Any]:
+        """Invoices: `?operation=void`; payments: `?operation=update&include=void`."""
+        current = self._for_write(entity, body)
+        voided = copy.deepcopy(current)
+        if entity == "Invoice":
+            invoices.void(voided)
+        elif entity == "Payment":
+            payments.void(voided)
+        else:
+            raise unsupported(f"Operation void on {entity} is not supported.")
+        return self._replace(entity, current, voided)
 
     def delete(self, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Transactions only: names are made inactive, never deleted (2010 otherwise)."""
+        if entity not in TRANSACTIONS | {"Attachable"}:
+            raise unsupported(f"Operation delete on {entity} is not supported.")
         current = self._for_write(entity, body)
+        if entity != "Payment" and any(
+            t.get("TxnType") == "Payment" for t in current.get("LinkedTxn", [])
+        ):
+            raise business_error(
+                "This transaction has payments applied. Delete the payments first."
+            )
         entity_id = current["Id"]
         del self.entities[entity][entity_id]
+        self.files.pop(entity_id, None)
         self._index(entity, current, None)
+        settle = RULES[entity].settle
+        if settle:
+            settle(self, current, None)
         self.deleted.append((entity, entity_id, self.stamp()))
         return {"domain": "QBO", "status": "Deleted", "Id": entity_id}
 
-    def record_payment(self, invoice_id: str, amount: Decimal | None = None) -> dict[str, Any]:
-        """Apply a payment (admin helper: payments are outside invoicesync's API surface)."""
+    def record_payment(
+        self,
+        invoice_id: str,
+        amount: Decimal | None = None,
+        *,
+        method: str = "",
+        reference: str = "",
+        txn_date: str = "",
+    ) -> dict[str, Any]:
+        """Admin helper: the customer pays (all of the balance when `amount` is None). Creates
+        a real Payment, as QuickBooks' "Receive payment" does; returns the invoice."""
         current = self._current("Invoice", invoice_id)
-        invoices.apply_payment(current, amount)
-        self.touch(current)
-        return copy.deepcopy(current)
+        pay = current["Balance"] if amount is None else amount
+        body: dict[str, Any] = {
+            "CustomerRef": current["CustomerRef"],
+            "TotalAmt": pay,
+            "Line": [{"Amount": pay, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}],
+        }
+        if method:
+            body["PaymentMethodRef"] = {"value": method, "name": method}
+        if reference:
+            body["PaymentRefNum"] = reference
+        if txn_date:
+            body["TxnDate"] = txn_date
+        self.create("Payment", body)
+        return copy.deepcopy(self._current("Invoice", invoice_id))
 
     def send(self, invoice_id: str, send_to: str | None) -> dict[str, Any]:
         """The invoice send operation (`POST /invoice/{id}/send`)."""

@@ -30,14 +30,13 @@ DOC_NUMBER_MAX = 21
 COMPUTED = ("TotalAmt", "Balance", "HomeTotalAmt", "HomeBalance")
 
 
+TXN_TYPE_NAMES = {"Invoice": "Invoice", "CreditMemo": "Credit Memo"}
+
+
 def build_invoice(
     company: Company, data: dict[str, Any], *, allow_duplicate_doc: bool = False, updating: str = ""
 ) -> dict[str, Any]:
-    for computed in COMPUTED:  # read-only: what a client sends here is ignored
-        data.pop(computed, None)
-    customer = _customer(company, data)
-    _currency(company, data, customer)
-    _doc_number(company, data, allow_duplicate_doc=allow_duplicate_doc, updating=updating)
+    customer = _sales_form(company, "Invoice", data, allow_duplicate_doc, updating)
     _dates_and_terms(company, data, customer)
     build_lines_and_tax(company, data)
     data.setdefault("EmailStatus", "NotSet")
@@ -51,6 +50,37 @@ def build_invoice(
     data["Balance"] = data["TotalAmt"] - data.get("Deposit", Decimal("0"))
     set_home_amounts(data)
     return data
+
+
+def build_credit_memo(
+    company: Company, data: dict[str, Any], *, allow_duplicate_doc: bool = False, updating: str = ""
+) -> dict[str, Any]:
+    """A credit note: an invoice's rules without terms; its total is credit to apply."""
+    _sales_form(company, "CreditMemo", data, allow_duplicate_doc, updating)
+    data.pop("SalesTermRef", None)
+    data.pop("DueDate", None)
+    data["TxnDate"] = str(data.get("TxnDate") or company.today().isoformat())
+    _check_date(data, "TxnDate")
+    build_lines_and_tax(company, data)
+    data.setdefault("EmailStatus", "NotSet")
+    data.setdefault("PrintStatus", "NotSet")
+    data.setdefault("ApplyTaxAfterDiscount", False)
+    data["LinkedTxn"] = []
+    data["Balance"] = data["RemainingCredit"] = data["TotalAmt"]
+    set_home_amounts(data)
+    return data
+
+
+def _sales_form(
+    company: Company, kind: str, data: dict[str, Any], allow_duplicate_doc: bool, updating: str
+) -> dict[str, Any]:
+    """What invoices and credit memos share: customer, currency, DocNumber."""
+    for computed in (*COMPUTED, "RemainingCredit"):  # read-only: what a client sends is ignored
+        data.pop(computed, None)
+    customer = _customer(company, data)
+    _currency(company, data, customer)
+    _doc_number(company, kind, data, allow_duplicate_doc=allow_duplicate_doc, updating=updating)
+    return customer
 
 
 def set_home_amounts(data: dict[str, Any]) -> None:
@@ -106,7 +136,7 @@ def _currency(company: Company, data: dict[str, Any], customer: dict[str, Any]) 
 
 
 def _doc_number(
-    company: Company, data: dict[str, Any], *, allow_duplicate_doc: bool, updating: str
+    company: Company, kind: str, data: dict[str, Any], *, allow_duplicate_doc: bool, updating: str
 ) -> None:
     doc = data.get("DocNumber")
     if doc == "AUTO_GENERATE" or (doc in (None, "") and not company.custom_txn_numbers):
@@ -124,15 +154,18 @@ def _doc_number(
         )
     # With custom transaction numbers off, QuickBooks numbers invoices itself and takes a
     # supplied number as it is, without a duplicate check (quickbooks-api.md §3.4).
-    owners = [i for i in company.doc_owners(doc) if i != updating]
+    # The check spans invoices and credit memos (a collision with a credit memo is reported
+    # in the wild: quickbooks-api.md §3.4).
+    owners = [(e, i) for e, i in company.doc_owners(doc) if (e, i) != (kind, updating)]
     if owners and company.custom_txn_numbers and not allow_duplicate_doc:
+        owner_kind, owner_id = owners[0]
         raise Fault(
             "6140",
             "Duplicate Document Number Error",
             "Duplicate Document Number Error : You must specify a different "
             "number. This number has already been used. "
-            f"DocNumber={doc} is assigned to TxnType=Invoice with "
-            f"TxnId={owners[0]}",
+            f"DocNumber={doc} is assigned to TxnType={TXN_TYPE_NAMES[owner_kind]} with "
+            f"TxnId={owner_id}",
         )
     data["DocNumber"] = doc
     company.bump_doc_sequence(doc)
@@ -186,14 +219,25 @@ def carry_payments(current: dict[str, Any], rebuilt: dict[str, Any]) -> None:
     """After an update is rebuilt: what was paid stays paid."""
     paid = current["TotalAmt"] - current["Balance"] - current.get("Deposit", Decimal("0"))
     deposit = rebuilt.get("Deposit", Decimal("0"))
-    rebuilt["Balance"] = max(rebuilt["TotalAmt"] - deposit - paid, Decimal("0.00"))
+    if rebuilt["TotalAmt"] - deposit < paid:
+        raise business_error(
+            f"The total cannot be less than the {paid} already paid on this transaction."
+        )
+    rebuilt["Balance"] = rebuilt["TotalAmt"] - deposit - paid
     if current.get("LinkedTxn"):
         rebuilt["LinkedTxn"] = current["LinkedTxn"]
     set_home_amounts(rebuilt)
 
 
 def void(current: dict[str, Any]) -> None:
-    """Zero the amounts of a voided invoice (representation UNVERIFIED, see docs/sandbox.md)."""
+    """Zero the amounts of a voided invoice (representation UNVERIFIED, see docs/sandbox.md).
+
+    An invoice with payments or credits applied is refused: QuickBooks would unlink them,
+    which the sandbox does not model (docs/sandbox.md)."""
+    if any(t.get("TxnType") == "Payment" for t in current.get("LinkedTxn", [])):
+        raise business_error(
+            "This invoice has payments applied. Delete or change the payments before voiding it."
+        )
     for line in current["Line"]:
         line["Amount"] = Decimal("0.00")
         detail = line.get("SalesItemLineDetail")
@@ -202,18 +246,9 @@ def void(current: dict[str, Any]) -> None:
     current["TotalAmt"] = Decimal("0.00")
     current["Balance"] = Decimal("0.00")
     current["TxnTaxDetail"] = {"TotalTax": Decimal("0.00")}
-    current["PrivateNote"] = "Voided"
+    note = current.get("PrivateNote")
+    current["PrivateNote"] = f"Voided - {note}" if note else "Voided"
     current.pop("Deposit", None)
-    set_home_amounts(current)
-
-
-def apply_payment(current: dict[str, Any], amount: Decimal | None) -> None:
-    """Reduce the balance by a payment (all of it when `amount` is None)."""
-    pay = current["Balance"] if amount is None else min(amount, current["Balance"])
-    current["Balance"] = current["Balance"] - pay
-    current.setdefault("LinkedTxn", []).append(
-        {"TxnId": str(900000 + len(current["LinkedTxn"])), "TxnType": "Payment"}
-    )
     set_home_amounts(current)
 
 

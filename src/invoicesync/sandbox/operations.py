@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from invoicesync.sandbox import attachments
 from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.company import Company
 from invoicesync.sandbox.errors import Fault, invalid_property, unsupported
@@ -50,6 +51,8 @@ class Operations:
             return self.batch(request)
         if entity_path == "cdc" and request.method == "GET":
             return envelope(self.cdc(request), self.now), False
+        if entity_path in ("upload", "download"):
+            return self._files(request, parts)
         name = ENTITY_NAMES.get(entity_path)
         if name is None:
             raise self.unsupported(request)
@@ -63,6 +66,20 @@ class Operations:
         if request.method == "POST" and len(parts) == 3 and name in WRITABLE:
             result = self.write(name, _json_object(request.body), request.query)
             return envelope({name: result}, self.now), True
+        raise self.unsupported(request)
+
+    def _files(self, request: Request, parts: list[str]) -> tuple[Response, bool]:
+        """`POST /upload` (multipart) and `GET /download/{id}` (the file's temporary URL)."""
+        if parts[2] == "upload" and request.method == "POST" and len(parts) == 3:
+            content_type = request.headers.get("content-type", "")
+            made = attachments.upload(self.company, content_type, request.body, self.base_url)
+            result = {"AttachableResponse": [{"Attachable": a} for a in made]}
+            return envelope(result, self.now), True
+        if parts[2] == "download" and request.method == "GET" and len(parts) == 4:
+            found = self.company.read("Attachable", parts[3])
+            if "TempDownloadUri" in found:
+                url = found["TempDownloadUri"].encode()
+                return Response(200, url, {"content-type": "text/plain"}), False
         raise self.unsupported(request)
 
     def _document(self, request: Request, parts: list[str], name: str) -> tuple[Response, bool]:
@@ -93,9 +110,12 @@ class Operations:
 
     def write(self, name: str, body: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
         operation = params.get("operation")
-        allow_dup = "allowduplicatedocnum" in params.get("include", "").split(",")
+        include = params.get("include", "").split(",")
+        allow_dup = "allowduplicatedocnum" in include
         if operation == "void" and name == "Invoice":
             return self.company.void(body)
+        if operation == "update" and "void" in include and name == "Payment":
+            return self.company.void(body, "Payment")
         if operation == "delete":
             return self.company.delete(name, body)
         if operation not in (None, "update"):

@@ -264,14 +264,24 @@ _MISSING = object()
 
 
 def _lookup(entity: Mapping[str, Any], path: str) -> Any:
-    value: Any = entity
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    if isinstance(value, Mapping) and "value" in value:  # reference fields compare by id
-        return value["value"]
-    return value
+    values = _lookup_all(entity, path.split("."))
+    return values[0] if values else _MISSING
+
+
+def _lookup_all(value: Any, parts: list[str]) -> list[Any]:
+    """Every value at `parts`, walking into lists (`AttachableRef.EntityRef.value`)."""
+    if isinstance(value, list):
+        return [v for item in value for v in _lookup_all(item, parts)]
+    if not parts:
+        if isinstance(value, Mapping) and "value" in value:  # reference fields compare by id
+            return [value["value"]]
+        return [value]
+    if not isinstance(value, Mapping):
+        return []
+    key = next((k for k in value if k.casefold() == parts[0].casefold()), None)
+    if key is None:
+        return []
+    return _lookup_all(value[key], parts[1:])
 
 
 def _compare(actual: Any, op: str, literal: str) -> bool:
@@ -311,10 +321,10 @@ def _compare(actual: Any, op: str, literal: str) -> bool:
 
 
 def _matches(entity: Mapping[str, Any], cond: Condition) -> bool:
-    actual = _lookup(entity, cond.field)
+    found = _lookup_all(entity, cond.field.split(".")) or [_MISSING]
     if cond.op == "IN":
-        return any(_compare(actual, "=", v) for v in cond.values)
-    return _compare(actual, cond.op, cond.values[0])
+        return any(_compare(a, "=", v) for a in found for v in cond.values)
+    return any(_compare(a, cond.op, cond.values[0]) for a in found)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

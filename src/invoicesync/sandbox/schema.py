@@ -4,17 +4,27 @@ from __future__ import annotations
 
 ENTITY_NAMES = {
     "invoice": "Invoice",
+    "creditmemo": "CreditMemo",
+    "payment": "Payment",
     "customer": "Customer",
+    "vendor": "Vendor",
+    "employee": "Employee",
     "item": "Item",
     "term": "Term",
+    "account": "Account",
+    "attachable": "Attachable",
     "taxcode": "TaxCode",
     "taxrate": "TaxRate",
     "companyinfo": "CompanyInfo",
     "preferences": "Preferences",
 }
-WRITABLE = {"Invoice", "Customer", "Item", "Term"}
-CDC_ENTITIES = {"Invoice", "Customer", "Item", "Term"}
-PDF_ENTITIES = {"Invoice"}
+TRANSACTIONS = {"Invoice", "CreditMemo", "Payment"}
+PEOPLE = ("Customer", "Vendor", "Employee")  # DisplayName is unique across the three
+WRITABLE = TRANSACTIONS | set(PEOPLE) | {"Item", "Term", "Account", "Attachable"}
+CDC_ENTITIES = WRITABLE
+PDF_ENTITIES = {"Invoice", "CreditMemo"}
+# Whose rows a query returns only when active, unless the WHERE clause names `Active`.
+NAME_LISTS = set(PEOPLE) | {"Item", "Term", "Account"}
 
 CURRENCY_NAMES = {
     "USD": "United States Dollar",
@@ -57,6 +67,46 @@ KNOWN_FIELDS: dict[str, set[str]] = {
         "ShipAddr",
         "DeliveryInfo",
     },
+    "CreditMemo": _COMMON
+    | {
+        "DocNumber",
+        "TxnDate",
+        "CustomerRef",
+        "Line",
+        "TxnTaxDetail",
+        "CurrencyRef",
+        "ExchangeRate",
+        "CustomerMemo",
+        "PrivateNote",
+        "BillEmail",
+        "TotalAmt",
+        "Balance",
+        "RemainingCredit",
+        "HomeTotalAmt",
+        "HomeBalance",
+        "EmailStatus",
+        "PrintStatus",
+        "GlobalTaxCalculation",
+        "LinkedTxn",
+        "ApplyTaxAfterDiscount",
+        "BillAddr",
+    },
+    "Payment": _COMMON
+    | {
+        "TxnDate",
+        "CustomerRef",
+        "Line",
+        "TotalAmt",
+        "UnappliedAmt",
+        "CurrencyRef",
+        "ExchangeRate",
+        "PaymentMethodRef",
+        "PaymentRefNum",
+        "DepositToAccountRef",
+        "PrivateNote",
+        "LinkedTxn",
+        "ProcessPayment",
+    },
     "Customer": _COMMON
     | {
         "DisplayName",
@@ -92,6 +142,35 @@ KNOWN_FIELDS: dict[str, set[str]] = {
         "Sku",
     },
     "Term": _COMMON | {"Name", "Active", "Type", "DueDays"},
+    "Account": _COMMON
+    | {
+        "Name",
+        "AccountType",
+        "AccountSubType",
+        "Classification",
+        "Active",
+        "FullyQualifiedName",
+        "CurrentBalance",
+        "CurrencyRef",
+        "SubAccount",
+        "ParentRef",
+        "AcctNum",
+        "Description",
+    },
+    "Vendor": _COMMON
+    | {"DisplayName", "CompanyName", "GivenName", "FamilyName", "PrimaryEmailAddr", "Active"},
+    "Employee": _COMMON | {"DisplayName", "GivenName", "FamilyName", "PrimaryEmailAddr", "Active"},
+    "Attachable": _COMMON
+    | {
+        "FileName",
+        "ContentType",
+        "Size",
+        "Note",
+        "AttachableRef",
+        "FileAccessUri",
+        "TempDownloadUri",
+        "Category",
+    },
     "TaxCode": _COMMON
     | {"Name", "Description", "Active", "Taxable", "TaxGroup", "SalesTaxRateList", "Hidden"},
     "TaxRate": _COMMON | {"Name", "RateValue", "Active", "AgencyRef", "Description"},

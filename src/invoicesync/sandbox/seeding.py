@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoicesync.sandbox.errors import Fault
+from invoicesync.sandbox.names import INCOME_TYPES
+from invoicesync.sandbox.names import NEEDS_INCOME_ACCOUNT as INCOME_ITEM_TYPES
 from invoicesync.sandbox.values import q2
 
 if TYPE_CHECKING:
@@ -52,6 +54,11 @@ def seed_company(company: Company, seed: Mapping[str, Any]) -> None:
     """Create the seed's entities through the same rules as API writes."""
     _company_info(company)
     _tax(company, seed)
+    for account in seed.get("accounts") or DEFAULT_ACCOUNTS:
+        account_body = {"Name": account["name"], "AccountType": account["type"]}
+        if "active" in account:
+            account_body["Active"] = account["active"]
+        create(company, "Account", account_body, account["name"])
     for term in seed.get("terms", []):
         term_body: dict[str, Any] = {
             "Name": term["name"],
@@ -65,6 +72,9 @@ def seed_company(company: Company, seed: Mapping[str, Any]) -> None:
             "Type": item.get("type", "Service"),
             "Active": item.get("active", True),
         }
+        if body["Type"] in INCOME_ITEM_TYPES:
+            account = item.get("income_account") or _first_income_account(company)
+            body["IncomeAccountRef"] = {"value": company.id_by_name("Account", account)}
         if "unit_price" in item:
             body["UnitPrice"] = Decimal(str(item["unit_price"]))
         if "description" in item:
@@ -72,8 +82,32 @@ def seed_company(company: Company, seed: Mapping[str, Any]) -> None:
         create(company, "Item", body, item["name"])
     for cust in seed.get("customers", []):
         _customer(company, cust)
+    for kind in ("Vendor", "Employee"):
+        for person in seed.get(f"{kind.lower()}s", []):
+            person_body = {"DisplayName": person["name"], "Active": person.get("active", True)}
+            create(company, kind, person_body, person["name"])
     for inv in seed.get("invoices", []):
         _invoice(company, inv)
+
+
+# A new QuickBooks company comes with a chart of accounts; a company file without
+# `[[accounts]]` gets these (names as QuickBooks Online's defaults).
+DEFAULT_ACCOUNTS = (
+    {"name": "Services", "type": "Income"},
+    {"name": "Sales of Product Income", "type": "Income"},
+    {"name": "Discounts given", "type": "Income"},
+    {"name": "Accounts Receivable (A/R)", "type": "Accounts Receivable"},
+    {"name": "Undeposited Funds", "type": "Other Current Asset"},
+    {"name": "Checking", "type": "Bank"},
+    {"name": "Office Supplies", "type": "Expense"},
+)
+
+
+def _first_income_account(company: Company) -> str:
+    for account in company.entities["Account"].values():
+        if account["AccountType"] in INCOME_TYPES and account.get("Active", True):
+            return str(account["Name"])
+    raise CompanyFileError('items need an income account: add one with type = "Income"')
 
 
 def _company_info(company: Company) -> None:
