@@ -19,6 +19,9 @@ from quickbooks import QuickBooks
 from quickbooks.batch import batch_create
 from quickbooks.cdc import change_data_capture
 from quickbooks.exceptions import QuickbooksException
+from quickbooks.objects.attachable import Attachable
+from quickbooks.objects.base import AttachableRef, LinkedTxn
+from quickbooks.objects.creditmemo import CreditMemo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import (
     DiscountLine,
@@ -28,7 +31,9 @@ from quickbooks.objects.detailline import (
 )
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
+from quickbooks.objects.payment import Payment, PaymentLine
 from quickbooks.objects.term import Term
+from quickbooks.objects.vendor import Vendor
 
 from invoicesync.sandbox import (
     DEFAULT_CLIENT_ID,
@@ -178,3 +183,72 @@ def test_send_and_pdf(qb: QuickBooks, served: tuple[Sandbox, SandboxServer]) -> 
     reader = PdfReader(io.BytesIO(pdf))
     text = reader.pages[0].extract_text()
     assert "Invoice PQB-1" in text and "O'Brien & Partners LLP" in text and "75.0" in text
+
+
+def _linked(kind: str, txn_id: str) -> LinkedTxn:
+    link = LinkedTxn()
+    link.TxnId = txn_id
+    link.TxnType = kind
+    return link
+
+
+def _payment_line(amount: int, kind: str, txn_id: str) -> PaymentLine:
+    line = PaymentLine()
+    line.Amount = amount
+    line.LinkedTxn.append(_linked(kind, txn_id))
+    return line
+
+
+def test_credit_memo_payments_and_void(qb: QuickBooks) -> None:
+    invoice = _invoice(qb, 100)
+    item = Item.filter(Name="Translation", qb=qb)[0]
+    credit_line = SalesItemLine()
+    credit_line.Amount = 30
+    credit_line.SalesItemLineDetail = SalesItemLineDetail()
+    credit_line.SalesItemLineDetail.ItemRef = item.to_ref()
+    memo = CreditMemo()
+    memo.CustomerRef = invoice.CustomerRef
+    memo.Line.append(credit_line)
+    memo = memo.save(qb=qb)
+    assert memo.RemainingCredit == 30.0
+    apply_credit = Payment()
+    apply_credit.CustomerRef = invoice.CustomerRef
+    apply_credit.TotalAmt = 0
+    apply_credit.Line = [
+        _payment_line(30, "Invoice", invoice.Id),
+        _payment_line(30, "CreditMemo", memo.Id),
+    ]
+    apply_credit.save(qb=qb)
+    assert Invoice.get(invoice.Id, qb=qb).Balance == 70.0
+    assert CreditMemo.get(memo.Id, qb=qb).RemainingCredit == 0
+    cash = Payment()
+    cash.CustomerRef = invoice.CustomerRef
+    cash.TotalAmt = 70
+    cash.PaymentRefNum = "WIRE-7"
+    cash.Line = [_payment_line(70, "Invoice", invoice.Id)]
+    cash = cash.save(qb=qb)
+    assert Invoice.get(invoice.Id, qb=qb).Balance == 0
+    assert [p.PaymentRefNum for p in Payment.filter(PaymentRefNum="WIRE-7", qb=qb)] == ["WIRE-7"]
+    cash.void(qb=qb)  # operation=update&include=void, sparse
+    assert Invoice.get(invoice.Id, qb=qb).Balance == 70.0
+
+
+def test_attachment_upload_and_names(qb: QuickBooks) -> None:
+    invoice = _invoice(qb, 40)
+    attachment = Attachable()
+    ref = AttachableRef()
+    ref.EntityRef = invoice.to_ref()
+    ref.EntityRef.type = "Invoice"
+    attachment.AttachableRef.append(ref)
+    attachment.FileName = "protemos-INV-7.pdf"
+    attachment.ContentType = "application/pdf"
+    attachment._FileBytes = b"%PDF-1.4 from protemos"
+    saved = attachment.save(qb=qb)
+    assert (saved.FileName, saved.Size) == ("protemos-INV-7.pdf", 22)
+    found = Attachable.where(f"AttachableRef.EntityRef.value = '{invoice.Id}'", qb=qb)
+    assert [a.Id for a in found] == [saved.Id]
+    vendor = Vendor()
+    vendor.DisplayName = "Acme Localization Inc."  # a customer's name
+    with pytest.raises(QuickbooksException) as caught:
+        vendor.save(qb=qb)
+    assert caught.value.error_code == 6240

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from invoicesync.sandbox import attachments, invoices, names, payments, pdf
+from invoicesync.sandbox import attachments, invoices, names, payments, pdf, preferences
 from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.errors import (
     business_error,
@@ -97,7 +97,7 @@ class Company:
         self.files: dict[str, bytes] = {}  # Attachable id -> uploaded content
         self._next_id: dict[str, int] = {}
         self.sent: list[dict[str, str]] = []  # e-mails the send operation "sent"
-        self._prefs_meta = {"SyncToken": "0", "CreateTime": "", "LastUpdatedTime": ""}
+        self.prefs_meta = {"SyncToken": "0", "CreateTime": "", "LastUpdatedTime": ""}
         seed_company(self, seed)
 
     # --- time, ids, stamps ----------------------------------------------------------------
@@ -158,54 +158,11 @@ class Company:
             self.next_doc_number = int(doc) + 1
 
     def preferences(self) -> dict[str, Any]:
-        meta = self._prefs_meta
-        if not meta["CreateTime"]:
-            meta["CreateTime"] = meta["LastUpdatedTime"] = self.stamp()
-        prefs: dict[str, Any] = {
-            "Id": "1",
-            "SyncToken": meta["SyncToken"],
-            "domain": "QBO",
-            "sparse": False,
-            "SalesFormsPrefs": {
-                "CustomTxnNumbers": self.custom_txn_numbers,
-                "AllowDeposit": True,
-                "AllowDiscount": True,
-            },
-            "CurrencyPrefs": {
-                "MultiCurrencyEnabled": self.multicurrency,
-                "HomeCurrency": {"value": self.home_currency},
-            },
-            "TaxPrefs": {"UsingSalesTax": bool(self.entities["TaxCode"])},
-            "MetaData": {
-                "CreateTime": meta["CreateTime"],
-                "LastUpdatedTime": meta["LastUpdatedTime"],
-            },
-        }
-        if self.default_terms:
-            prefs["SalesFormsPrefs"]["DefaultTerms"] = {
-                "value": self.id_by_name("Term", self.default_terms)
-            }
-        return prefs
+        return preferences.read(self)
 
     def update_preferences(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /preferences`: custom transaction numbers on/off, multicurrency on (only)."""
-        current = self.preferences()
-        if "SyncToken" not in body:
-            raise required_missing("SyncToken")
-        if str(body["SyncToken"]) != current["SyncToken"]:
-            raise stale_object("Preferences")
-        sales = body.get("SalesFormsPrefs") or {}
-        currency = body.get("CurrencyPrefs") or {}
-        if "MultiCurrencyEnabled" in currency:
-            wanted = currency["MultiCurrencyEnabled"] is True
-            if self.multicurrency and not wanted:
-                raise business_error("Multicurrency cannot be turned off once it is on.")
-            self.multicurrency = wanted
-        if "CustomTxnNumbers" in sales:
-            self.custom_txn_numbers = sales["CustomTxnNumbers"] is True
-        self._prefs_meta["SyncToken"] = str(int(current["SyncToken"]) + 1)
-        self._prefs_meta["LastUpdatedTime"] = self.stamp()
-        return self.preferences()
+        return preferences.update(self, body)
 
     # --- reads ----------------------------------------------------------------------------
 
