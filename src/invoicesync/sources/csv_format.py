@@ -9,11 +9,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from invoicesync.models import LocalInvoice
 from invoicesync.sources.base import LINE_FIELD_ORDER, Problems, Record
+from invoicesync.sources.fields import safe
 
 # Invoice fields that map one to one onto the canonical record.
 PLAIN_COLUMNS = (
@@ -27,7 +27,10 @@ PLAIN_COLUMNS = (
     "status",
     "po_number",
     "note",
+    "type",
+    "credit_for",
 )
+ATTACHMENT_SEPARATOR = "|"
 INVOICE_COLUMNS = (
     "number",
     "customer_name",
@@ -41,6 +44,7 @@ INVOICE_COLUMNS = (
     "source_system",
     "source_id",
     "source_url",
+    "attachments",
 )
 LINE_COLUMNS = ("kind", *LINE_FIELD_ORDER)
 COLUMNS = INVOICE_COLUMNS + LINE_COLUMNS
@@ -48,9 +52,9 @@ _MAX_FIELD = 1_000_000
 
 
 def read_csv(
-    path: Path, text: str, problems: Problems, columns: Mapping[str, str] | None = None
+    name: str, text: str, problems: Problems, columns: Mapping[str, str] | None = None
 ) -> list[Record]:
-    name = str(path)
+    """Records, one per invoice number, with the line of every row."""
     if text.startswith("\ufeff"):
         text = text[1:]
     header_line = text.split("\n", 1)[0]
@@ -104,8 +108,8 @@ def _to_record(
         for col in INVOICE_COLUMNS:
             if row.get(col, "") != first.get(col, ""):
                 problems.errors.append(
-                    f"{name}:{line}: invoice {number}: {col}: differs from the first row of this "
-                    f"invoice (line {first_line})"
+                    f"{name}:{line}: invoice {safe(number)}: {col}: differs from the first row of "
+                    f"this invoice (line {first_line})"
                 )
     v = {k: (x if x != "" else None) for k, x in first.items()}
     data: dict[str, Any] = {
@@ -126,6 +130,8 @@ def _to_record(
     }
     if totals:
         data["totals"] = totals
+    if (paths := v.get("attachments")) is not None:
+        data["attachments"] = [p.strip() for p in paths.split(ATTACHMENT_SEPARATOR) if p.strip()]
     if v.get("source_system") or v.get("source_id"):
         data["source"] = {
             k: v.get(f"source_{k}")
@@ -153,7 +159,7 @@ def _to_record(
             line_numbers.append(line)
         else:
             problems.errors.append(
-                f"{name}:{line}: invoice {number}: kind: {kind!r} must be line or adjustment"
+                f"{name}:{line}: invoice {safe(number)}: kind: {kind!r} must be line or adjustment"
             )
     data["lines"] = lines
     if adjustments:
@@ -187,6 +193,9 @@ def csv_rows(invoice: LocalInvoice) -> list[dict[str, str]]:
         if invoice.tax_calculation == "exclusive"
         else invoice.tax_calculation,
         "status": "" if invoice.status == "sent" else invoice.status,
+        "type": "" if invoice.type == "invoice" else invoice.type,
+        "credit_for": s(invoice.credit_for),
+        "attachments": ATTACHMENT_SEPARATOR.join(a.name for a in invoice.attachments),
         "po_number": s(invoice.po_number),
         "note": s(invoice.note),
         "subtotal": s(invoice.totals.subtotal if invoice.totals else None),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from invoicesync.models import LocalInvoice
@@ -42,13 +41,13 @@ def _skip_ws(text: str, pos: int) -> int:
     return pos
 
 
-def read_json(path: Path, text: str, problems: Problems) -> list[Record]:
-    """Records with the line each invoice object starts on."""
-    name = str(path)
-    if path.suffix.lower() in {".jsonl", ".ndjson"}:
+def read_json(name: str, text: str, problems: Problems, *, lines: bool = False) -> list[Record]:
+    """Records with the line each invoice object starts on (and the document, so a problem
+    can name its field's own line); `lines`: JSON Lines, one object per line."""
+    if lines:
         return _read_lines(name, text, problems)
     decoder = _decoder()
-    lines = _Lines(text)
+    at = _Lines(text)
     pos = _skip_ws(text, 0)
     records: list[Record] = []
     try:
@@ -59,7 +58,7 @@ def read_json(path: Path, text: str, problems: Problems) -> list[Record]:
             while True:
                 start = pos
                 value, pos = decoder.raw_decode(text, pos)
-                records.append(_record(value, name, lines.at(start), problems))
+                records.append(_record(value, name, at.at(start), problems, text, start))
                 pos = _skip_ws(text, pos)
                 if text.startswith(",", pos):
                     pos = _skip_ws(text, pos + 1)
@@ -71,21 +70,23 @@ def read_json(path: Path, text: str, problems: Problems) -> list[Record]:
         else:
             start = pos
             value, pos = decoder.raw_decode(text, pos)
-            records.append(_record(value, name, lines.at(start), problems))
+            records.append(_record(value, name, at.at(start), problems, text, start))
             pos = _skip_ws(text, pos)
         if pos != len(text):
             raise json.JSONDecodeError("Extra data after the invoices", text, pos)
     except json.JSONDecodeError as exc:
         problems.errors.append(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}")
     except (ValueError, RecursionError) as exc:
-        problems.errors.append(f"{name}:{lines.at(pos)}: invalid JSON: {exc}")
+        problems.errors.append(f"{name}:{at.at(pos)}: invalid JSON: {exc}")
     return [r for r in records if r.data]
 
 
 def _read_lines(name: str, text: str, problems: Problems) -> list[Record]:
     records = []
     decoder = _decoder()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a line: splitlines() would also split at U+2028 and friends, which a
+    # JSON string may hold (and the validator then refuses with a clear message).
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
@@ -102,13 +103,15 @@ def _read_lines(name: str, text: str, problems: Problems) -> list[Record]:
     return records
 
 
-def _record(value: Any, name: str, line: int, problems: Problems) -> Record:
+def _record(
+    value: Any, name: str, line: int, problems: Problems, text: str | None = None, start: int = 0
+) -> Record:
     if not isinstance(value, dict):
         problems.errors.append(
             f"{name}:{line}: expected an invoice object, got {type(value).__name__}"
         )
         return Record({}, name, line)
-    return Record(value, name, line)
+    return Record(value, name, line, text=text, offset=start)
 
 
 def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:
@@ -159,4 +162,10 @@ def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:
         out["totals"] = {k: str(v) for k, v in vars(invoice.totals).items() if v is not None}
     if invoice.source:
         out["source"] = {k: v for k, v in vars(invoice.source).items() if v is not None}
+    if invoice.type != "invoice":
+        out["type"] = invoice.type
+    if invoice.credit_for is not None:
+        out["credit_for"] = invoice.credit_for
+    if invoice.attachments:
+        out["attachments"] = [a.name for a in invoice.attachments]
     return out
