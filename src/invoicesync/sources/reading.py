@@ -45,7 +45,16 @@ def files(path: Path) -> list[Path]:
         if not found:
             raise SourceError(f"{_show(path)}: no .json, .jsonl or .csv files in this folder")
         return found
+    _require_regular(path, mode)
     return [path]
+
+
+def _require_regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
+        raise SourceError(
+            f"{_show(path)}: {kind}, not a regular file; to read a pipe use --source -"
+        )
 
 
 def _show(path: Path) -> str:
@@ -72,18 +81,14 @@ def _mode(path: Path, shown: Path) -> int:
 def read_file(path: Path) -> bytes:
     """A regular file's bytes. Opened without blocking and checked on the open descriptor, so a
     FIFO swapped in after a check is still refused rather than waited on."""
-    _mode(path, path)
+    _require_regular(path, _mode(path, path))
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise SourceError(f"{_show(path)}: cannot read: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as file:
         mode = os.fstat(file.fileno())
-        if not stat.S_ISREG(mode.st_mode):
-            kind = "a folder" if stat.S_ISDIR(mode.st_mode) else "a FIFO, device or socket"
-            raise SourceError(
-                f"{_show(path)}: {kind}, not a regular file; to read a pipe use --source -"
-            )
+        _require_regular(path, mode.st_mode)
         if mode.st_size > MAX_FILE_BYTES:
             raise SourceError(f"{_show(path)}: larger than 512 MiB; split the export")
         return file.read()
