@@ -4,7 +4,7 @@ standard input (`-`)."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from invoicesync.sources.base import InvoiceSource, Problems, Record, raise_if_i
 from invoicesync.sources.csv_format import read_csv
 from invoicesync.sources.fields import safe
 from invoicesync.sources.json_format import read_json
-from invoicesync.sources.validate import validate_records
+from invoicesync.sources.validate import Validator
 
 FORMATS = ("json", "csv")
 STDIN = reading.STDIN
@@ -85,17 +85,17 @@ class FileSource(InvoiceSource):
     def invoices(self) -> list[LocalInvoice]:
         if self._invoices is None:
             problems = Problems()
-            records: list[Record] = []
-            bases: dict[str, Path | None] = {}
+            validator = Validator()
             with _no_gc():
                 for source in self._inputs(problems):
-                    bases[source.name] = source.base
+                    records: Iterable[Record]
                     if source.fmt == "csv":
-                        records += read_csv(source.name, source.text, problems, self.csv_columns)
+                        records = read_csv(source.name, source.text, problems, self.csv_columns)
                     else:
                         lines = source.fmt == "jsonl"
-                        records += read_json(source.name, source.text, problems, lines=lines)
-                invoices, more = validate_records(records, bases)
+                        records = read_json(source.name, source.text, problems, lines=lines)
+                    validator.add(records, source.base)
+                invoices, more = validator.finish()
             problems.errors += more.errors
             problems.warnings += more.warnings
             self._warnings = problems.warnings

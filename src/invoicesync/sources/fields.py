@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from functools import cache
+from decimal import Decimal
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -26,8 +26,8 @@ MONEY_PLACES = 2
 MAX_PLACES = 7
 VAT_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O", "L", "M")  # EN 16931 (UNCL5305 subset)
 
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Characters refused in text: C0/C1 controls (ESC starts terminal escape sequences), the bidi
 # embeddings, overrides and isolates (text that reads differently than it is), and the Unicode
@@ -56,71 +56,118 @@ def _describe(ch: str) -> str:
     return f"U+{ord(ch):04X} {name} ({safe(ch)})"
 
 
-def text(value: Any, *, required: bool = False, max_len: int = 4000, one_line: bool = False) -> Any:
+def text(value: Any, required: bool = False, max_len: int = 4000, one_line: bool = False) -> Any:
     """A string without refused characters; None when absent or blank (unless required)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if type(value) is str and value and not value.isspace():  # the common case, first
+        bad = (_BAD_IN_NAME if one_line else _BAD_IN_TEXT).search(value)
+        if bad is not None:
+            ch = bad.group()
+            what = "must be on one line" if ch == "\n" else "contains a refused character"
+            raise Bad(f"{what}: {_describe(ch)} at character {bad.start() + 1}; remove it")
+        if len(value) > max_len:
+            raise Bad(f"is longer than {max_len} characters")
+        return value
+    if value is None or isinstance(value, str):
         if required:
             raise Bad("is required")
         return None
-    if type(value) is not str:
-        raise Bad(f"must be a string, not {type(value).__name__}")
-    bad = (_BAD_IN_NAME if one_line else _BAD_IN_TEXT).search(value)
-    if bad is not None:
-        what = "must be on one line" if bad.group() == "\n" else "contains a refused character"
-        raise Bad(f"{what}: {_describe(bad.group())} at character {bad.start() + 1}; remove it")
-    if len(value) > max_len:
-        raise Bad(f"is longer than {max_len} characters")
-    return value
+    raise Bad(f"must be a string, not {type(value).__name__}")
 
 
-def name(value: Any, *, required: bool = True, max_len: int = 500) -> Any:
+_GOOD_NAMES: dict[str, None] = {}  # names already accepted: exports repeat them all the time
+
+
+def name(value: Any, required: bool = True, max_len: int = 500) -> Any:
     """A one-line string: names, numbers, codes."""
-    return text(value, required=required, max_len=max_len, one_line=True)
+    if type(value) is str and max_len == 500:
+        if value in _GOOD_NAMES:
+            return value
+        checked = text(value, required, 500, True)
+        if checked is not None and len(_GOOD_NAMES) < 65536:
+            _GOOD_NAMES[checked] = None
+        return checked
+    return text(value, required, max_len, True)
+
+
+def optional_name(value: Any) -> Any:
+    return text(value, False, 500, True)
 
 
 def decimal(
-    value: Any, *, required: bool = False, places: int = MAX_PLACES, limit: Decimal = MAX_AMOUNT
+    value: Any, required: bool = False, places: int = MAX_PLACES, limit: Decimal = MAX_AMOUNT
 ) -> Any:
     """An exact decimal written plainly, with at most `places` decimals and |x| <= `limit`."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    kind = type(value)
+    if kind is str and places == MAX_PLACES and limit is MAX_AMOUNT:
+        number = _GOOD_NUMBERS.get(value)  # quantities and prices repeat across an export
+        if number is None:
+            number = _number(value.strip(), places, limit) if value.strip() else None
+            if number is not None and len(_GOOD_NUMBERS) < 65536:
+                _GOOD_NUMBERS[value] = number
+        if number is None and required:
+            raise Bad("is required")
+        return number
+    if kind is str:
+        raw = value.strip()
+        if not raw:
+            if required:
+                raise Bad("is required")
+            return None
+    elif kind is Decimal or kind is int:
+        raw = str(value)
+    elif value is None:
         if required:
             raise Bad("is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise Bad(f"must be a number, not {type(value).__name__}")
-    raw = value.strip() if isinstance(value, str) else str(value)
+    else:
+        raise Bad(f"must be a number, not {kind.__name__}")
+    return _number(raw, places, limit)
+
+
+_GOOD_NUMBERS: dict[str, Decimal] = {}  # keyed on the exact text: "1.0" and "1.00" stay apart
+
+
+@lru_cache(maxsize=65536)
+def _number(raw: str, places: int, limit: Decimal) -> Decimal:
+    """Parse and check a number's text. Cached: an export repeats its prices and quantities,
+    and a cache keyed on the exact text keeps `1.0` and `1.00` apart."""
     if _PLAIN_NUMBER.fullmatch(raw) is None:
         raise Bad(f"{raw[:60]!r} is not a plain decimal number (no exponents, NaN or separators)")
     if len(raw) > 60:
         raise Bad(f"{raw[:20]}… has {len(raw)} digits; that is not an amount QuickBooks takes")
-    try:
-        number = Decimal(raw)
-    except InvalidOperation:  # pragma: no cover - the regex admits only valid numbers
-        raise Bad(f"{raw!r} is not a number") from None
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
+    number = Decimal(raw)
+    dot = raw.find(".")
+    if dot >= 0 and len(raw) - dot - 1 > places:
         exponent = number.normalize().as_tuple().exponent  # 1.50000000 is 1.5
-    if isinstance(exponent, int) and -exponent > places:
-        raise Bad(
-            f"{raw} has too many decimal places ({-exponent}); at most {places} "
-            + ("(cents)" if places == MONEY_PLACES else "are kept by QuickBooks")
-        )
-    if abs(number) > limit:
+        if isinstance(exponent, int) and -exponent > places:
+            raise Bad(
+                f"{raw} has too many decimal places ({-exponent}); at most {places} "
+                + ("(cents)" if places == MONEY_PLACES else "are kept by QuickBooks")
+            )
+    if len(raw) > 10 and abs(number) > limit:  # 10 characters are at most 9,999,999,999
         raise Bad(f"{raw} is too large; QuickBooks takes at most {limit:,} here")
     return number
 
 
-def money(value: Any, *, required: bool = False) -> Any:
-    return decimal(value, required=required, places=MONEY_PLACES)
+def money(value: Any, required: bool = False) -> Any:
+    return decimal(value, required, MONEY_PLACES)
 
 
-def parse_date(value: Any, *, required: bool = False) -> Any:
+def parse_date(value: Any, required: bool = False) -> Any:
     if value is None or value == "":
         if required:
             raise Bad("is required")
         return None
-    if not isinstance(value, str) or _DATE.fullmatch(value) is None:
+    if type(value) is not str:
         raise Bad(f"{str(value)[:40]!r} is not a date (YYYY-MM-DD)")
+    return _date(value)
+
+
+@lru_cache(maxsize=4096)
+def _date(value: str) -> date:
+    """Cached: a month's invoices share a few dozen dates."""
+    if _DATE.fullmatch(value) is None:
+        raise Bad(f"{value[:40]!r} is not a date (YYYY-MM-DD)")
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -128,7 +175,7 @@ def parse_date(value: Any, *, required: bool = False) -> Any:
 
 
 def email(value: Any) -> Any:
-    address = name(value, required=False)
+    address = optional_name(value)
     if address is not None and _EMAIL.fullmatch(address) is None:
         raise Bad(f"{address!r} is not an e-mail address")
     return address
@@ -150,7 +197,7 @@ def currency(value: Any) -> Any:
 
 
 def country(value: Any) -> Any:
-    code = name(value, required=False)
+    code = optional_name(value)
     if code is not None and code not in _codes("iso3166.txt"):
         raise Bad(f"{code!r} is not an ISO 3166 alpha-2 country code (two capital letters)")
     return code

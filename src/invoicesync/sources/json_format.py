@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -35,42 +37,44 @@ class _Lines:
         return self.line
 
 
+_WS = re.compile(r"[ \t\r\n]*")
+
+
 def _skip_ws(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]
 
 
-def read_json(name: str, text: str, problems: Problems, *, lines: bool = False) -> list[Record]:
-    """Records with the line each invoice object starts on (and the document, so a problem
-    can name its field's own line); `lines`: JSON Lines, one object per line."""
+def read_json(name: str, text: str, problems: Problems, *, lines: bool = False) -> Iterator[Record]:
+    """Records, as they are parsed, with the line each invoice object starts on (and the
+    document, so a problem can name its field's own line); `lines`: JSON Lines."""
     if lines:
-        return _read_lines(name, text, problems)
+        yield from _read_lines(name, text, problems)
+        return
     decoder = _decoder()
     at = _Lines(text)
     pos = _skip_ws(text, 0)
-    records: list[Record] = []
     try:
         if text.startswith("[", pos):
             pos = _skip_ws(text, pos + 1)
             if text.startswith("]", pos):
-                return []
-            while True:
-                start = pos
-                value, pos = decoder.raw_decode(text, pos)
-                records.append(_record(value, name, at.at(start), problems, text, start))
-                pos = _skip_ws(text, pos)
-                if text.startswith(",", pos):
-                    pos = _skip_ws(text, pos + 1)
-                    continue
-                if text.startswith("]", pos):
-                    pos = _skip_ws(text, pos + 1)
-                    break
-                raise json.JSONDecodeError("Expecting ',' or ']'", text, pos)
+                pos = _skip_ws(text, pos + 1)
+            else:
+                while True:
+                    start = pos
+                    value, pos = decoder.raw_decode(text, pos)
+                    yield from _record(value, name, at.at(start), problems, text, start)
+                    pos = _skip_ws(text, pos)
+                    if text.startswith(",", pos):
+                        pos = _skip_ws(text, pos + 1)
+                        continue
+                    if text.startswith("]", pos):
+                        pos = _skip_ws(text, pos + 1)
+                        break
+                    raise json.JSONDecodeError("Expecting ',' or ']'", text, pos)
         else:
             start = pos
             value, pos = decoder.raw_decode(text, pos)
-            records.append(_record(value, name, at.at(start), problems, text, start))
+            yield from _record(value, name, at.at(start), problems, text, start)
             pos = _skip_ws(text, pos)
         if pos != len(text):
             raise json.JSONDecodeError("Extra data after the invoices", text, pos)
@@ -78,11 +82,9 @@ def read_json(name: str, text: str, problems: Problems, *, lines: bool = False) 
         problems.errors.append(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}")
     except (ValueError, RecursionError) as exc:
         problems.errors.append(f"{name}:{at.at(pos)}: invalid JSON: {exc}")
-    return [r for r in records if r.data]
 
 
-def _read_lines(name: str, text: str, problems: Problems) -> list[Record]:
-    records = []
+def _read_lines(name: str, text: str, problems: Problems) -> Iterator[Record]:
     decoder = _decoder()
     # Only "\n" ends a line: splitlines() would also split at U+2028 and friends, which a
     # JSON string may hold (and the validator then refuses with a clear message).
@@ -97,21 +99,19 @@ def _read_lines(name: str, text: str, problems: Problems) -> list[Record]:
         except (ValueError, RecursionError) as exc:
             problems.errors.append(f"{name}:{number}: invalid JSON: {exc}")
             continue
-        record = _record(value, name, number, problems)
-        if record.data:
-            records.append(record)
-    return records
+        yield from _record(value, name, number, problems)
 
 
 def _record(
     value: Any, name: str, line: int, problems: Problems, text: str | None = None, start: int = 0
-) -> Record:
-    if not isinstance(value, dict):
+) -> Iterator[Record]:
+    """The record for one parsed value (none, with a problem, if it is not an object)."""
+    if type(value) is not dict:
         problems.errors.append(
             f"{name}:{line}: expected an invoice object, got {type(value).__name__}"
         )
-        return Record({}, name, line)
-    return Record(value, name, line, text=text, offset=start)
+    elif value:
+        yield Record(value, name, line, text=text, offset=start)
 
 
 def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:

@@ -7,7 +7,7 @@ invoices and the same messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,8 @@ from invoicesync.sources.base import (
 )
 
 TOLERANCE = Decimal("0.01")
-_LINE_TEXTS = ("description", "unit", "source_language", "target_language")
+_D, _SL, _TL = "description", "source_language", "target_language"
+_CALCULATIONS = ("exclusive", "inclusive")
 
 
 def _show(path: FieldPath) -> str:
@@ -52,14 +53,18 @@ def _show(path: FieldPath) -> str:
 class _Check:
     """One record's validation: collects its problems with their locations."""
 
+    __slots__ = ("base", "ok", "problems", "record")
+
     def __init__(self, record: Record, problems: Problems, base: Path | None) -> None:
         self.record = record
         self.problems = problems
         self.base = base
         self.ok = True
-        number = record.data.get("number")
-        shown = f.safe(number) if isinstance(number, str) and number.strip() else "?"
-        self.label = f"invoice {shown}"
+
+    @property
+    def label(self) -> str:
+        number = self.record.data.get("number")
+        return f"invoice {f.safe(number) if isinstance(number, str) and number.strip() else '?'}"
 
     def err(self, path: FieldPath, message: str) -> None:
         self.ok = False
@@ -67,12 +72,17 @@ class _Check:
             f"{self.record.where(path)}: {self.label}: {_show(path)}: {message}"
         )
 
-    def get(self, path: FieldPath, parser: Callable[..., Any], value: Any, **kw: Any) -> Any:
+    def get(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
+        """`parser(value, *args)`, or None with the problem recorded at `path`."""
         try:
-            return parser(value, **kw)
+            return parser(value, *args)
         except f.Bad as exc:
             self.err(path, str(exc))
             return None
+
+    def opt(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
+        """An optional field: absent costs nothing (most fields of most records are absent)."""
+        return None if value is None else self.get(path, parser, value, *args)
 
     def unknown(self, raw: Mapping[str, Any], allowed: set[str], path: FieldPath = ()) -> None:
         if raw.keys() <= allowed:
@@ -92,6 +102,22 @@ class _Check:
         return value
 
 
+# Optional invoice fields: parser and its extra arguments. Only the fields a record has are
+# parsed, so an absent field costs nothing.
+_OPTIONAL: dict[str, tuple[Any, ...]] = {
+    "due_date": (f.parse_date,),
+    "exchange_rate": (f.decimal,),
+    "payment_terms": (f.optional_name,),
+    "tax_code": (f.optional_name,),
+    "po_number": (f.optional_name,),
+    "note": (f.text, False, 1000),
+    "credit_for": (f.optional_name,),
+    "type": (f.one_of, INVOICE_TYPES, "invoice"),
+    "status": (f.one_of, STATUSES, "sent"),
+    "tax_calculation": (f.one_of, _CALCULATIONS, "exclusive"),
+}
+
+
 def build_invoice(
     record: Record, problems: Problems, base: Path | None = None
 ) -> LocalInvoice | None:
@@ -105,53 +131,41 @@ def build_invoice(
         c.err(
             ("number",), f"is {len(num)} characters; QuickBooks allows at most {f.DOC_NUMBER_MAX}"
         )
-    customer = _customer(c, data.get("customer"))
-    issue = c.get(("issue_date",), f.parse_date, data.get("issue_date"), required=True)
-    due = c.get(("due_date",), f.parse_date, data.get("due_date"))
-    if issue and due and due < issue:
-        c.err(("due_date",), f"{due} is before issue_date {issue}")
-    kind = c.get(("type",), f.one_of, data.get("type"), allowed=INVOICE_TYPES, default="invoice")
-    credit_for = c.get(("credit_for",), f.name, data.get("credit_for"), required=False)
-    if credit_for is not None and kind == "invoice":
-        c.err(("credit_for",), 'is only for credit notes (type "credit_note")')
-    elif credit_for is not None and credit_for == num:
-        c.err(("credit_for",), "a credit note cannot credit itself")
-    lines = _lines(c, data.get("lines"))
-    adjustments = _adjustments(c, data.get("adjustments"), data.get("lines"))
+    optional: dict[str, Any] = {}
+    for key in _OPTIONAL.keys() & data.keys():
+        if (value := data[key]) is not None:
+            parser, *args = _OPTIONAL[key]
+            optional[key] = c.get((key,), parser, value, *args)
+    issue = c.get(("issue_date",), f.parse_date, data.get("issue_date"), True)
     invoice = LocalInvoice(
         number=num,
-        customer=customer,  # type: ignore[arg-type]
+        customer=_customer(c, data.get("customer")),  # type: ignore[arg-type]
         issue_date=issue,
         currency=c.get(("currency",), f.currency, data.get("currency")),
-        lines=lines,
-        due_date=due,
-        exchange_rate=c.get(("exchange_rate",), f.decimal, data.get("exchange_rate")),
-        payment_terms=c.get(("payment_terms",), f.name, data.get("payment_terms"), required=False),
-        tax_code=c.get(("tax_code",), f.name, data.get("tax_code"), required=False),
-        tax_calculation=c.get(
-            ("tax_calculation",),
-            f.one_of,
-            data.get("tax_calculation"),
-            allowed=("exclusive", "inclusive"),
-            default="exclusive",
-        ),
-        status=c.get(("status",), f.one_of, data.get("status"), allowed=STATUSES, default="sent"),
-        po_number=c.get(("po_number",), f.name, data.get("po_number"), required=False),
-        note=c.get(("note",), f.text, data.get("note"), max_len=1000),
-        adjustments=adjustments,
+        lines=_lines(c, data.get("lines")),
+        adjustments=_adjustments(c, data.get("adjustments")),
         totals=_totals(c, data.get("totals")),
         source=_source(c, data.get("source")),
         origin=record.where(),
-        type=kind or "invoice",
-        credit_for=credit_for,
         attachments=_attachments(c, data.get("attachments")),
+        **optional,
     )
+    _check_header(c, invoice)
+    if c.ok:
+        _check_amounts(c, invoice)
+    return invoice if c.ok else None
+
+
+def _check_header(c: _Check, invoice: LocalInvoice) -> None:
+    """Rules between header fields."""
+    if invoice.due_date and invoice.issue_date and invoice.due_date < invoice.issue_date:
+        c.err(("due_date",), f"{invoice.due_date} is before issue_date {invoice.issue_date}")
     if invoice.exchange_rate is not None and invoice.exchange_rate <= 0:
         c.err(("exchange_rate",), "must be greater than 0")
-    if not c.ok:
-        return None
-    _check_amounts(c, invoice)
-    return invoice if c.ok else None
+    if invoice.credit_for is not None and not invoice.is_credit_note:
+        c.err(("credit_for",), 'is only for credit notes (type "credit_note")')
+    elif invoice.credit_for is not None and invoice.credit_for == invoice.number:
+        c.err(("credit_for",), "a credit note cannot credit itself")
 
 
 def _customer(c: _Check, raw: Any) -> Customer | None:
@@ -161,23 +175,48 @@ def _customer(c: _Check, raw: Any) -> Customer | None:
         return None
     if isinstance(raw, str):
         name = c.get(("customer", "name"), f.name, raw)
-        return Customer(name) if name else None
+        return _shared(Customer(name)) if name else None
     if not isinstance(raw, Mapping):
         c.err(path, "must be an object with a name")
         return None
     c.unknown(raw, CUSTOMER_FIELDS, path)
     name = c.get((*path, "name"), f.name, raw.get("name"))
-    email = c.get((*path, "email"), f.email, raw.get("email"))
-    tax_id = c.get((*path, "tax_id"), f.name, raw.get("tax_id"), required=False, max_len=50)
-    country = c.get((*path, "country"), f.country, raw.get("country"))
-    return Customer(name, email, tax_id, country) if name else None
+    email = c.opt((*path, "email"), f.email, raw.get("email"))
+    tax_id = c.opt((*path, "tax_id"), f.name, raw.get("tax_id"), False, 50)
+    country = c.opt((*path, "country"), f.country, raw.get("country"))
+    if not name:
+        return None
+    return _shared(Customer(name, email, tax_id, country))
+
+
+_SHARED: dict[Any, Any] = {}  # equal frozen values, kept once: a big export repeats them
+
+
+def _shared(value: Customer) -> Customer:
+    """One object for equal customers (frozen, so sharing is safe): 100,000 invoices of a
+    few hundred clients hold a few hundred `Customer`s."""
+    if len(_SHARED) >= 65536:
+        return value
+    return _SHARED.setdefault(value, value)  # type: ignore[no-any-return]
+
+
+def _amount(qty: Decimal, price: Decimal) -> Decimal:
+    """quantity × unit_price, half-up to cents, kept once per pair (the result is the same
+    whichever way equal inputs were written: it is always quantized to cents)."""
+    key = (qty, price)
+    amount = _SHARED.get(key)
+    if amount is None:
+        amount = round_money(qty * price)
+        if len(_SHARED) < 65536:
+            _SHARED[key] = amount
+    return amount
 
 
 def _tax(c: _Check, path: FieldPath, raw: Mapping[str, Any]) -> tuple[Any, Any]:
     """A line's `tax` (QuickBooks tax code name, or an EN 16931 VAT category) and `tax_rate`,
     with the category's rate rules (EN 16931 BR-S-05, BR-Z-05, BR-E-05, BR-O-05…)."""
-    tax = c.get((*path, "tax"), f.name, raw.get("tax"), required=False)
-    rate = c.get((*path, "tax_rate"), f.decimal, raw.get("tax_rate"))
+    tax = c.opt((*path, "tax"), f.optional_name, raw.get("tax"))
+    rate = c.opt((*path, "tax_rate"), f.decimal, raw.get("tax_rate"))
     if rate is not None and not 0 <= rate <= 100:
         c.err((*path, "tax_rate"), f"{rate} must be a percentage between 0 and 100")
     if tax in VAT_CATEGORIES:
@@ -197,26 +236,36 @@ def _lines(c: _Check, raw_lines: Any) -> tuple[Line, ...]:
         c.err(("lines",), "at least one line is required")
         return ()
     lines = []
+    get = c.get
     for i, raw in enumerate(raw_lines):
         path: FieldPath = ("lines", i)
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             c.err(path, "must be an object")
             continue
         c.unknown(raw, LINE_FIELDS, path)
-        service = c.get((*path, "service"), f.name, raw.get("service"))
-        qty = c.get((*path, "quantity"), f.decimal, raw.get("quantity"), required=True)
-        price = c.get((*path, "unit_price"), f.decimal, raw.get("unit_price"), required=True)
-        amount = c.get((*path, "amount"), f.money, raw.get("amount"))
-        tax, rate = _tax(c, path, raw)
-        texts = [c.get((*path, k), f.text, raw.get(k)) for k in _LINE_TEXTS]
-        day = c.get((*path, "service_date"), f.parse_date, raw.get("service_date"))
+        # Absent optional fields cost one dict lookup: this loop runs for every line of a
+        # 100,000-invoice export.
+        service = get((*path, "service"), f.name, raw.get("service"))
+        qty = get((*path, "quantity"), f.decimal, raw.get("quantity"), True)
+        price = get((*path, "unit_price"), f.decimal, raw.get("unit_price"), True)
+        amount = None if (v := raw.get("amount")) is None else get((*path, "amount"), f.money, v)
+        tax, rate = _tax(c, path, raw) if "tax" in raw or "tax_rate" in raw else (None, None)
+        desc = None if (v := raw.get("description")) is None else get((*path, _D), f.text, v)
+        unit = None if (v := raw.get("unit")) is None else get((*path, "unit"), f.text, v)
+        source_language = c.opt((*path, _SL), f.text, raw.get(_SL)) if _SL in raw else None
+        target_language = c.opt((*path, _TL), f.text, raw.get(_TL)) if _TL in raw else None
+        day = (
+            None
+            if (v := raw.get("service_date")) is None
+            else get((*path, "service_date"), f.parse_date, v)
+        )
         if qty is not None and qty <= 0:
             c.err((*path, "quantity"), f"{qty} must be greater than 0")
         if price is not None and price < 0:
             c.err((*path, "unit_price"), f"{price} must not be negative (use an adjustment)")
         if qty is None or price is None:
             continue
-        expected = round_money(qty * price)
+        expected = _amount(qty, price)
         if abs(expected) > f.MAX_AMOUNT:
             c.err(
                 (*path, "amount"),
@@ -230,26 +279,14 @@ def _lines(c: _Check, raw_lines: Any) -> tuple[Line, ...]:
                 "(rounded half-up to cents)",
             )
         if service:
-            desc, unit, source_language, target_language = texts
             lines.append(
-                Line(
-                    service,
-                    qty,
-                    price,
-                    expected,
-                    desc,
-                    unit,
-                    tax,
-                    rate,
-                    source_language,
-                    target_language,
-                    day,
-                )
-            )
+                Line(service, qty, price, expected, desc, unit, tax, rate,
+                     source_language, target_language, day)
+            )  # fmt: skip
     return tuple(lines)
 
 
-def _adjustments(c: _Check, raw_adjustments: Any, raw_lines: Any) -> tuple[Adjustment, ...]:
+def _adjustments(c: _Check, raw_adjustments: Any) -> tuple[Adjustment, ...]:
     if raw_adjustments is None or raw_adjustments == []:
         return ()
     if not isinstance(raw_adjustments, list):
@@ -263,7 +300,7 @@ def _adjustments(c: _Check, raw_adjustments: Any, raw_lines: Any) -> tuple[Adjus
             continue
         c.unknown(raw, ADJUSTMENT_FIELDS, path)
         desc = c.get((*path, "description"), f.name, raw.get("description"))
-        amount = c.get((*path, "amount"), f.money, raw.get("amount"), required=True)
+        amount = c.get((*path, "amount"), f.money, raw.get("amount"), True)
         service = c.get((*path, "service"), f.name, raw.get("service"))
         tax, rate = _tax(c, path, raw)
         if amount is not None and amount == 0:
@@ -289,7 +326,7 @@ def _source(c: _Check, raw: Any) -> SourceRef | None:
     c.unknown(source, SOURCE_FIELDS, ("source",))
     system = c.get(("source", "system"), f.name, source.get("system"))
     sid = c.get(("source", "id"), f.name, source.get("id"))
-    url = c.get(("source", "url"), f.name, source.get("url"), required=False)
+    url = c.opt(("source", "url"), f.optional_name, source.get("url"))
     return SourceRef(system, sid, url) if system and sid else None
 
 
@@ -314,7 +351,11 @@ def _attachments(c: _Check, raw: Any) -> tuple[Any, ...]:
 
 def _check_amounts(c: _Check, invoice: LocalInvoice) -> None:
     """Invoice-level sums: within QuickBooks' limit, not negative, and as the totals state."""
-    subtotal, total = invoice.subtotal, invoice.total
+    subtotal = invoice.subtotal
+    taxed = any(ln.tax_rate is not None for ln in invoice.lines) or any(
+        a.tax_rate is not None for a in invoice.adjustments
+    )
+    total = invoice.total if taxed else subtotal  # no rates: no tax of ours to add
     for name, value in (("subtotal", subtotal), ("total", total)):
         if abs(value) > f.MAX_AMOUNT:
             c.err(
@@ -352,30 +393,37 @@ def _check_totals(c: _Check, invoice: LocalInvoice, totals: Totals) -> None:
             )
 
 
-def validate_records(
-    records: list[Record], bases: Mapping[str, Path | None] | None = None
-) -> tuple[list[LocalInvoice], Problems]:
-    """Build every record, then check across the source: numbers unique, credit notes point
-    at an invoice of the same customer and currency when that invoice is in the source."""
-    problems = Problems()
-    invoices: list[LocalInvoice] = []
-    seen: dict[str, str] = {}
-    bases = bases or {}
-    for record in records:
-        invoice = build_invoice(record, problems, bases.get(record.file))
-        number = record.data.get("number")
-        if isinstance(number, str) and number in seen:
-            problems.errors.append(
-                f"{record.where(('number',))}: invoice {f.safe(number)}: number: duplicate of "
-                f"the invoice at {seen[number]}"
-            )
-            invoice = None
-        elif isinstance(number, str):
-            seen[number] = record.where()
-        if invoice is not None:
-            invoices.append(invoice)
-    _check_credit_notes(invoices, problems)
-    return invoices, problems
+class Validator:
+    """Validates records as they are read, so a big file's raw records never all exist at
+    once; checks across the source (unique numbers, credit notes) span every file added."""
+
+    def __init__(self) -> None:
+        self.problems = Problems()
+        self.invoices: list[LocalInvoice] = []
+        self._seen: dict[str, str] = {}
+
+    def add(self, records: Iterable[Record], base: Path | None) -> None:
+        """Validate `records`; `base` is the folder their attachment paths start from."""
+        problems, invoices, seen = self.problems, self.invoices, self._seen
+        for record in records:
+            invoice = build_invoice(record, problems, base)
+            number = record.data.get("number")
+            if type(number) is not str:
+                pass
+            elif number in seen:
+                problems.errors.append(
+                    f"{record.where(('number',))}: invoice {f.safe(number)}: number: duplicate "
+                    f"of the invoice at {seen[number]}"
+                )
+                continue
+            else:
+                seen[number] = record.where()
+            if invoice is not None:
+                invoices.append(invoice)
+
+    def finish(self) -> tuple[list[LocalInvoice], Problems]:
+        _check_credit_notes(self.invoices, self.problems)
+        return self.invoices, self.problems
 
 
 def _check_credit_notes(invoices: list[LocalInvoice], problems: Problems) -> None:
