@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = 300.0  # seconds; an in-flight entry this old is a request whose process died
 MAX_HOLD = 900.0  # seconds; no throttle hold is longer (the client caps Retry-After at 600)
-ANNOUNCE_FROM = 1.0  # seconds; shorter pacing waits are not worth a message
+ANNOUNCE_FROM = 5.0  # seconds; shorter waits (pacing, a first back-off) are not worth a message
 WaitHook = Callable[[float, str], None]
 BUDGET_USED = "QuickBooks' request budget for this company is used up"
 THROTTLED = "QuickBooks is throttling this company"
