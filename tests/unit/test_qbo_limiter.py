@@ -170,3 +170,11 @@ def test_the_client_shares_its_budget_through_budget_dir(
     book: Book = FileLedger(budget, REALM).transact(lambda b: b)
     assert [(e.done, e.batch) for e in book.entries] == [(True, False)]
     assert httpx.URL(url) == httpx_mock.get_requests()[0].url
+
+
+def test_an_unusable_directory_leaves_the_budget_in_memory(clock: Clock, tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x", encoding="utf-8")
+    lim = limiter(clock, PER_MINUTE_3, not_a_dir / "budget")
+    send(lim, 3)
+    assert lim.delay() == 60.0  # still paced, by this process alone

@@ -203,17 +203,8 @@ class QBOClient:
         while True:
             attempt += 1
             last = attempt >= self.retry.max_attempts
-            self.stats.count(kind)
-            ticket = self.limiter.acquire(is_batch=kind == "batch")
             try:
-                response = self._http.request(
-                    method,
-                    self._url(path),
-                    params=query,
-                    content=content,
-                    headers=headers,
-                    extensions={"invoicesync_ticket": ticket},
-                )
+                response = self._send(method, path, query, content, headers, kind)
             except httpx.TransportError as exc:
                 if not last:
                     self._pause(backoff(attempt, self.retry, self.jitter()), unavailable(0))
@@ -224,32 +215,62 @@ class QBOClient:
                     f"{type(exc).__name__}: {exc}",
                     uncertain=is_write and sent,
                 ) from None
-            finally:
-                self.limiter.release(ticket)
-            log.debug(
-                "%s %s -> %s (intuit_tid %s, attempt %d)",
-                method,
-                path,
-                response.status_code,
-                response.headers.get("intuit_tid", "-"),
-                attempt,
-            )
             data = qerr.parse_body(response.text)
             failure = self._failure(response, data)
             if failure is None:
                 return data if data is not None else {}
             if isinstance(failure, qerr.ThrottledError):
                 self.stats.throttled += 1
-                if not last:
-                    wait = throttle_delay(response, self.retry, self.clock())
-                    self.limiter.hold(wait)
-                    self._pause(wait, THROTTLED)
-                    continue
-            elif isinstance(failure, qerr.ServerError) and not last:
-                delay = backoff(attempt, self.retry, self.jitter())
-                self._pause(delay, unavailable(response.status_code))
-                continue
-            raise failure
+            if last or not self._wait_to_retry(failure, response, attempt):
+                raise failure
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        content: bytes | None,
+        headers: Mapping[str, str],
+        kind: str,
+    ) -> httpx.Response:
+        """One attempt, inside the request budget."""
+        self.stats.count(kind)
+        ticket = self.limiter.acquire(is_batch=kind == "batch")
+        try:
+            response = self._http.request(
+                method,
+                self._url(path),
+                params=query,
+                content=content,
+                headers=headers,
+                extensions={"invoicesync_ticket": ticket},
+            )
+        finally:
+            self.limiter.release(ticket)
+        log.debug(
+            "%s %s -> %s (intuit_tid %s)",
+            method,
+            path,
+            response.status_code,
+            response.headers.get("intuit_tid", "-"),
+        )
+        return response
+
+    def _wait_to_retry(
+        self, failure: qerr.QBOError, response: httpx.Response, attempt: int
+    ) -> bool:
+        """Wait as the failure asks and say whether to try again: throttling waits as long as
+        QuickBooks asked (and holds other senders on the ledger), unavailability backs off."""
+        if isinstance(failure, qerr.ThrottledError):
+            wait = throttle_delay(response, self.retry, self.clock())
+            self.limiter.hold(wait)
+            self._pause(wait, THROTTLED)
+            return True
+        if isinstance(failure, qerr.ServerError):
+            delay = backoff(attempt, self.retry, self.jitter())
+            self._pause(delay, unavailable(response.status_code))
+            return True
+        return False
 
     @staticmethod
     def _failure(response: httpx.Response, data: Any) -> qerr.QBOError | None:

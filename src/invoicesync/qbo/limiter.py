@@ -14,6 +14,7 @@ wait QuickBooks asked for is over.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -79,7 +80,7 @@ class Book:
     hold_by: str = ""  # the limiter that was throttled waits by itself; the others are held
 
 
-def wait_needed(book: Book, now: float, is_batch: bool, limits: Limits, me: str = "") -> float:
+def wait_needed(book: Book, now: float, is_batch: bool, limits: Limits, me: str) -> float:
     """Seconds until one more request fits every window (0 if it fits now), for limiter `me`."""
     scale = limits.time_scale
     minute = 60.0 / scale + limits.guard
@@ -163,17 +164,25 @@ class FileLedger:
     def __init__(self, directory: Path, realm_id: str) -> None:
         if not realm_id.isalnum():
             raise ValueError(f"realm id {realm_id!r} is not a QuickBooks realm id")
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(OSError):  # if it cannot exist, `transact` falls back
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = directory / f"{realm_id}.budget"
         self._thread_lock = threading.Lock()
         self._file_lock = filelock.FileLock(directory / f"{realm_id}.budget.lock", mode=0o600)
+        self._fallback = MemoryLedger()
 
     def transact(self, change: Callable[[Book], T]) -> T:
-        with self._thread_lock, self._file_lock:
-            book = self._load()
-            result = change(book)
-            self._save(book)
-            return result
+        """Under the file lock; if the directory cannot be used (read-only, not a directory),
+        this process keeps its own book rather than failing a request over advice."""
+        try:
+            with self._thread_lock, self._file_lock:
+                book = self._load()
+                result = change(book)
+                self._save(book)
+                return result
+        except OSError as exc:
+            log.debug("request budget file %s unusable (%s); keeping it in memory", self.path, exc)
+            return self._fallback.transact(change)
 
     def _load(self) -> Book:
         try:
