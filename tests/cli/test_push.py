@@ -363,14 +363,14 @@ def test_quickbooks_unavailable_exits_7(us: World) -> None:
     us.sandbox.set_faults(Faults(error_rate=1.0))
     import functools
 
-    from invoicesync import sync
     from invoicesync.qbo import QBOClient, RateLimiter
     from invoicesync.qbo.client import Limits
+    from invoicesync.usecases import session
 
     slept: list[float] = []  # the back-off is recorded, not waited for
     no_pacing = RateLimiter(Limits.off(), sleep=slept.append)
     us.monkeypatch.setattr(
-        sync, "QBOClient", functools.partial(QBOClient, sleep=slept.append, limiter=no_pacing)
+        session, "QBOClient", functools.partial(QBOClient, sleep=slept.append, limiter=no_pacing)
     )
     result = us.run("push", "INV-2026-0101")
     assert result.exit_code == 7, result.stderr

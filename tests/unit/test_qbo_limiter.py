@@ -155,8 +155,10 @@ def test_entries_from_the_future_count_as_sent_now(clock: Clock, tmp_path: Path)
 
 
 def test_a_realm_id_cannot_name_another_file(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="realm id"):
-        FileLedger(tmp_path, "../../etc/passwd")
+    ledger = FileLedger(tmp_path / "budget", "../../x")
+    ledger.transact(lambda book: book.entries.append(Entry("e", 0.0, False)))
+    assert ledger.path.parent == tmp_path / "budget" and ledger.path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["budget"]
 
 
 def test_the_client_shares_its_budget_through_budget_dir(

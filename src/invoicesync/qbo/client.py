@@ -18,6 +18,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,6 +140,8 @@ class QBOClient:
             on_wait=on_wait,
         )
         self.stats = Stats()
+        self._announce_lock = threading.Lock()
+        self._announced = ("", 0.0)  # the last wait announced, and when it ends
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             auth=auth,
@@ -168,7 +171,14 @@ class QBOClient:
         return f"/v3/company/{self.realm_id}/{path}"
 
     def _pause(self, seconds: float, reason: str) -> None:
-        if seconds >= ANNOUNCE_FROM or reason == THROTTLED:
+        """Sleep, announcing the wait unless it is short or the same wait is already announced
+        (requests in flight together are throttled together: one message, not ten)."""
+        now = self.clock()
+        with self._announce_lock:
+            fresh = reason != self._announced[0] or now >= self._announced[1]
+            if fresh:
+                self._announced = (reason, now + seconds)
+        if fresh and (seconds >= ANNOUNCE_FROM or reason == THROTTLED):
             self.on_wait(seconds, reason)
         self.sleep(seconds)
 

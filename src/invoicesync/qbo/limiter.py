@@ -15,6 +15,7 @@ wait QuickBooks asked for is over.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = 300.0  # seconds; an in-flight entry this old is a request whose process died
 MAX_HOLD = 900.0  # seconds; no throttle hold is longer (the client caps Retry-After at 600)
+STAMP_FROM = 0.002  # seconds between admission and sending that are worth re-stamping
 ANNOUNCE_FROM = 5.0  # seconds; shorter waits (pacing, a first back-off) are not worth a message
 WaitHook = Callable[[float, str], None]
 BUDGET_USED = "QuickBooks' request budget for this company is used up"
@@ -162,13 +164,13 @@ class FileLedger:
     is advisory: an unreadable file is an empty book (the worst outcome is a 429, handled)."""
 
     def __init__(self, directory: Path, realm_id: str) -> None:
-        if not realm_id.isalnum():
-            raise ValueError(f"realm id {realm_id!r} is not a QuickBooks realm id")
+        # Realm ids are digits; anything else is hashed so that it cannot name another file.
+        name = realm_id if realm_id.isascii() and realm_id.isalnum() else _digest(realm_id)
         with contextlib.suppress(OSError):  # if it cannot exist, `transact` falls back
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = directory / f"{realm_id}.budget"
+        self.path = directory / f"{name}.budget"
         self._thread_lock = threading.Lock()
-        self._file_lock = filelock.FileLock(directory / f"{realm_id}.budget.lock", mode=0o600)
+        self._file_lock = filelock.FileLock(directory / f"{name}.budget.lock", mode=0o600)
         self._fallback = MemoryLedger()
 
     def transact(self, change: Callable[[Book], T]) -> T:
@@ -176,49 +178,48 @@ class FileLedger:
         this process keeps its own book rather than failing a request over advice."""
         try:
             with self._thread_lock, self._file_lock:
-                book = self._load()
-                result = change(book)
-                self._save(book)
+                # Rewritten in place, not replaced: a rename per request cost milliseconds, and
+                # a torn write only loses advice (an unreadable book is an empty one).
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "r+b") as file:
+                    book = _parse(file.read())
+                    result = change(book)
+                    file.seek(0)
+                    file.write(_dump(book))
+                    file.truncate()
                 return result
         except OSError as exc:
             log.debug("request budget file %s unusable (%s); keeping it in memory", self.path, exc)
             return self._fallback.transact(change)
 
-    def _load(self) -> Book:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return Book(
-                [Entry(str(i), _time(t), bool(b), bool(d), int(p)) for i, t, b, d, p in data["e"]],
-                _time(data["hold"]),
-                str(data["by"]),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return Book()
 
-    def _save(self, book: Book) -> None:
-        rows = [[e.id, e.t, e.batch, e.done, e.pid] for e in book.entries]
-        text = json.dumps(
-            {"e": rows, "hold": book.hold_until, "by": book.hold_by}, separators=(",", ":")
-        )
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, self.path)
+def _parse(data: bytes) -> Book:
+    try:
+        doc = json.loads(data)
+        # `+ 0.0` refuses anything but a number, as a malformed file must be refused.
+        entries = [Entry(str(i), t + 0.0, bool(b), bool(d), int(p)) for i, t, b, d, p in doc["e"]]
+        return Book(entries, doc["hold"] + 0.0, str(doc["by"]))
+    except (ValueError, KeyError, TypeError):
+        return Book()
 
 
-def _time(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"not a time: {value!r}")
-    return value
+def _dump(book: Book) -> bytes:
+    rows = [[e.id, e.t, e.batch, e.done, e.pid] for e in book.entries]
+    doc = {"e": rows, "hold": book.hold_until, "by": book.hold_by}
+    return json.dumps(doc, separators=(",", ":")).encode("ascii")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass
 class Ticket:
-    """A request admitted by the limiter; `id` finds its entry in the ledger."""
+    """A request admitted by the limiter at `t`; `id` finds its entry in the ledger."""
 
     id: str
     batch: bool
+    t: float
 
 
 def log_wait(seconds: float, reason: str) -> None:
@@ -270,7 +271,7 @@ class RateLimiter:
                     return wait, THROTTLED if held else BUDGET_USED, None
                 entry = Entry(uuid.uuid4().hex[:16], now, is_batch)
                 book.entries.append(entry)
-                return 0.0, "", Ticket(entry.id, is_batch)
+                return 0.0, "", Ticket(entry.id, is_batch, now)
 
             wait, reason, ticket = self.ledger.transact(admit)
             if ticket is not None:
@@ -301,7 +302,8 @@ class RateLimiter:
         def leave(entry: Entry, now: float) -> None:
             entry.t = max(entry.t, now)
 
-        self._update(ticket, leave)
+        if self.clock() - ticket.t > STAMP_FROM:  # else the admission time is close enough
+            self._update(ticket, leave)
 
     def release(self, ticket: Ticket) -> None:
         def finish(entry: Entry, now: float) -> None:
