@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import wire
 
 
@@ -102,3 +104,25 @@ def test_xml_empty_query_and_cdc_answers_have_json_shapes() -> None:
 def test_what_is_not_intuit_xml_gives_nothing_or_no_fault(text: str) -> None:
     parsed = wire.parse_xml(text)
     assert parsed is None or "Fault" not in parsed
+
+
+@given(st.text(max_size=300), st.sampled_from([200, 400, 403, 429, 500, 503]))
+def test_any_body_becomes_data_or_an_error_never_a_crash(body: str, status: int) -> None:
+    parsed = qerr.parse_body(body)
+    assert parsed is None or isinstance(parsed, dict | list | str | int | Decimal | bool)
+    err = qerr.from_response(httpx.Response(status, text=body))
+    assert isinstance(err, qerr.QBOError) and "\n" not in str(err)
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("<>/=\"' FaultErorcdMsgDtailxmn&;!-[]")), max_size=200)
+)
+def test_xml_like_garbage_never_crashes_the_reader(body: str) -> None:
+    parsed = wire.parse_xml("<" + body)
+    assert parsed is None or isinstance(parsed, dict)
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, "<a>" * 5_000 + "</a>" * 5_000])
+def test_absurd_nesting_is_no_answer_not_a_crash(body: str) -> None:
+    assert qerr.parse_body(body) is None
+    assert isinstance(qerr.from_response(httpx.Response(200, text=body)), qerr.QBOError)

@@ -251,7 +251,7 @@ def parse_body(text: str) -> Any:
         return None
     try:
         return wire.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting no real answer has
         return wire.parse_xml(text)
 
 

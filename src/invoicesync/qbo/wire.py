@@ -167,9 +167,9 @@ def parse_xml(text: str) -> dict[str, Any] | None:
     try:
         # Safe: without a DOCTYPE (refused above) there are no entities to expand or fetch.
         root = ET.fromstring(text)  # noqa: S314
-    except ET.ParseError:
+        converted = _convert(root)
+    except (ET.ParseError, RecursionError):  # not well formed, or nested as no answer is
         return _faults_by_pattern(text)
-    converted = _convert(root)
     if not isinstance(converted, dict):
         return None
     if _local(root.tag) == "Fault":
