@@ -147,6 +147,11 @@ class Settings:
     def log_dir(self) -> Path:
         return self.app_dir / "logs"
 
+    @property
+    def budget_dir(self) -> Path:
+        """Where runs on this machine share each company's QuickBooks request budget."""
+        return self.app_dir / "budget"
+
 
 def default_app_dir(env: Mapping[str, str]) -> Path:
     """`INVOICESYNC_HOME`, else the platform's per-user config dir."""

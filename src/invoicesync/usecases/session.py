@@ -19,6 +19,7 @@ from invoicesync.errors import NotConnected, register_secret
 from invoicesync.ledger.base import Ledger
 from invoicesync.ledger.quickbooks import QuickBooksLedger
 from invoicesync.qbo import QBOClient
+from invoicesync.qbo.limiter import log_wait, wait_message
 from invoicesync.store import Store, now_iso, state_lock
 
 
@@ -116,7 +117,10 @@ def open_session(
     *,
     transport: httpx.BaseTransport | None = None,
     client_factory: Callable[..., QBOClient] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Session:
+    """`notify` receives "QuickBooks is throttling this company; waiting 60 s" and the like
+    whenever the client waits on QuickBooks (default: a logging warning)."""
     conn = current_connection(settings)
     store = choose_store(settings, conn.realm_id)
     secret = _client_secret(settings, store)
@@ -128,6 +132,8 @@ def open_session(
         auth=QBOAuth(manager),
         transport=transport,
         timeout=settings.timeout,
+        budget_dir=settings.budget_dir,
+        on_wait=log_wait if notify is None else lambda s, why: notify(wait_message(s, why)),
     )
     return Session(settings, conn, manager, client)
 
