@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from invoicesync.mapping import marker_of
+from invoicesync.qbo.marker import marker_of
 from tests.helpers import World
 
 GOOD_LINE = {"service": "Translation", "quantity": "10", "unit_price": "0.12"}
@@ -208,7 +208,8 @@ HOSTILE_NAMES = [
 def test_hostile_names_push_correctly(us: World, name: str) -> None:
     company = us.sandbox.company()
     customer = company.create("Customer", {"DisplayName": name})
-    item = company.create("Item", {"Name": f"Svc {name}"[:100]})
+    income = {"value": company.id_by_name("Account", "Services")}  # QBO requires one
+    item = company.create("Item", {"Name": f"Svc {name}"[:100], "IncomeAccountRef": income})
     number = "Q'1\\x%"  # quotes, backslash and percent in the DocNumber too
     path = us.home.parent / "hostile.json"
     path.write_text(
