@@ -98,6 +98,8 @@ class SqlStore(ABC):
                 raise
             self._exec("COMMIT")
             return
+        if self._group_count == 0:  # begun at the first write, so an idle group holds no lock
+            self._exec(self._BEGIN)
         self._exec("SAVEPOINT outcome")
         try:
             yield
@@ -105,13 +107,18 @@ class SqlStore(ABC):
             # PostgreSQL aborts the whole transaction on an error; undo just this write.
             self._exec("ROLLBACK TO SAVEPOINT outcome")
             self._exec("RELEASE SAVEPOINT outcome")
+            self._group_count += 1
             raise
         self._exec("RELEASE SAVEPOINT outcome")
         self._group_count += 1
         if durable or self._group_count >= self._group_size:
-            self._exec("COMMIT")
-            self._exec(self._BEGIN)
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the outcomes `grouped()` holds so far (nothing to do outside a group)."""
+        if self._group_count:
             self._group_count = 0
+            self._exec("COMMIT")
 
     @contextlib.contextmanager
     def grouped(self, size: int = DEFAULT_GROUP_SIZE) -> Iterator[None]:
@@ -123,24 +130,27 @@ class SqlStore(ABC):
         outcomes of the open group are lost but their intents are durable and pending, so the
         next run's duplicate guard finds those invoices in QuickBooks (by DocNumber or marker)
         and adopts them, closing the intents: late, never duplicated. Outcomes recorded before
-        an exception are facts, so they are committed when the block ends either way."""
+        an exception are facts, so they are committed when the block ends either way.
+
+        While outcomes wait, their transaction holds the write lock: on SQLite other writers
+        to the same file wait (the run lock already keeps other runs out); on PostgreSQL only
+        writers of the same rows do."""
         if self._group_size:  # nested: join the outer group
             yield
             return
-        self._exec(self._BEGIN)
         self._group_size, self._group_count = max(1, size), 0
         try:
             yield
         except BaseException:
-            self._group_size = 0
             try:
-                self._exec("COMMIT")
+                self.flush()
             except Exception:
                 with contextlib.suppress(Exception):
                     self._exec("ROLLBACK")
             raise
-        self._group_size = 0
-        self._exec("COMMIT")
+        finally:
+            self._group_size = 0
+        self.flush()
 
     # --- links ------------------------------------------------------------------------------
 

@@ -183,17 +183,25 @@ class SQLiteStore(SqlStore):
         return self.db.execute(sql, params)
 
     def _migrate(self) -> None:
-        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        if version > len(MIGRATIONS):
-            raise InvoiceSyncError(
-                f"{self.path} was written by a newer invoicesync (schema {version}); upgrade "
-                "invoicesync"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            # executescript commits on its own, so the script carries its own transaction.
-            self.db.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
+        """Apply missing migrations in one write transaction that re-reads the version, so
+        processes opening a fresh file at the same moment migrate it once."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+            if version > len(MIGRATIONS):
+                raise InvoiceSyncError(
+                    f"{self.path} was written by a newer invoicesync (schema {version}); "
+                    "upgrade invoicesync"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def run_lock(self, *, wait: float | None = None) -> contextlib.AbstractContextManager[None]:
         return state_lock(self.path.parent, wait=wait)
