@@ -163,6 +163,10 @@ class PostgresStore(SqlStore):
             raise
         return store
 
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        return self.conn
+
     def describe(self) -> str:
         return f"{redact_url(self.url)} (schema {self.schema})"
 

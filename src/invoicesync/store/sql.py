@@ -72,6 +72,11 @@ class SqlStore(ABC):
         row = self._exec(sql, params).fetchone()
         return None if row is None else row[0]
 
+    @property
+    @abstractmethod
+    def connection(self) -> Any:
+        """The driver's connection (sqlite3 or psycopg)."""
+
     @abstractmethod
     def describe(self) -> str: ...
 
@@ -84,15 +89,16 @@ class SqlStore(ABC):
     # --- transactions -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self, *, durable: bool = False) -> Iterator[None]:
+    def transaction(self, *, durable: bool = False) -> Iterator[Any]:
         """One transaction; inside `grouped()` a savepoint in the group's transaction instead.
+        Yields the backend's connection, for bulk loads (the store benchmark).
 
         `durable=True` marks writes other runs must see at once or that must survive a crash
         before the caller acts (intents, claims): they commit the group so far with them."""
         if not self._group_size:
             self._exec(self._BEGIN)
             try:
-                yield
+                yield self.connection
             except BaseException:
                 self._exec("ROLLBACK")
                 raise
@@ -102,7 +108,7 @@ class SqlStore(ABC):
             self._exec(self._BEGIN)
         self._exec("SAVEPOINT outcome")
         try:
-            yield
+            yield self.connection
         except BaseException:
             # PostgreSQL aborts the whole transaction on an error; undo just this write.
             self._exec("ROLLBACK TO SAVEPOINT outcome")

@@ -173,6 +173,10 @@ class SQLiteStore(SqlStore):
         if (version == 0 and tables) or (version > 0 and not tables >= _OUR_TABLES):
             raise _refuse(self.path, "holds tables that are not invoicesync's")
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        return self.db
+
     def describe(self) -> str:
         return str(self.path)
 
