@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import platform
 import random
 import signal
 import time
@@ -170,3 +171,11 @@ def test_a_crash_mid_group_loses_outcomes_never_intents(backend: Backend) -> Non
         "INV-4": "pending",
     }
     assert [ln.invoice_number for ln in store.links(REALM)] == ["INV-0", "INV-1"]
+
+
+def test_a_claim_records_its_host_and_process_by_default(backend: Backend) -> None:
+    store = backend.open()
+    store.claim(REALM, ["INV-1"], "run-a")
+    (claim,) = store.claims(REALM)
+    assert claim.holder == f"{platform.node()}:{os.getpid()}"
+    assert (claim.realm_id, claim.invoice_number, claim.run_id) == (REALM, "INV-1", "run-a")

@@ -146,3 +146,14 @@ def test_a_dropped_connection_is_exit_7_and_nothing_leaks(pg_url: str) -> None:
     assert "lost the connection to the state database" in str(err.value)
     assert PASSWORD not in str(err.value)
     store.close()
+
+
+def test_text_with_nul_is_refused_with_exit_8_and_the_store_goes_on(pg_url: str) -> None:
+    store = opened(pg_url)
+    with pytest.raises(InvalidInput) as err:
+        store.add_link(link("INV\x00-1", "1"))
+    assert err.value.exit_code == EXIT_INVALID_INPUT
+    assert "cannot store text containing NUL characters" in str(err.value)
+    store.add_link(link("INV-1", "1"))
+    assert [ln.invoice_number for ln in store.links(REALM)] == ["INV-1"]
+    store.close()

@@ -176,6 +176,14 @@ class PostgresStore(SqlStore):
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         try:
             return self.conn.execute(sql.replace("?", "%s"), params or None)
+        except psycopg.DataError as exc:
+            if "NUL" not in str(exc):
+                raise
+            # SQLite stores any string; PostgreSQL text cannot hold U+0000.
+            raise InvalidInput(
+                "the shared state database cannot store text containing NUL characters; "
+                "remove them from the invoice number or note"
+            ) from None
         except psycopg.OperationalError as exc:
             if not self.conn.broken:
                 raise

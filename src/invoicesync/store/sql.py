@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import platform
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -334,7 +336,8 @@ class SqlStore(ABC):
         ttl: int = DEFAULT_CLAIM_TTL,
         holder: str = "",
     ) -> set[str]:
-        """Claim invoice numbers for `run_id`; returns the ones this run now holds.
+        """Claim invoice numbers for `run_id`; returns the ones this run now holds. `holder`
+        (default: host name and process id) is recorded to tell users who holds what.
 
         The rule, enforced by one atomic upsert per number: a number is free, already held by
         this run, or held by another run whose claim has expired (its `expires_at`, on the
@@ -346,6 +349,7 @@ class SqlStore(ABC):
         Numbers are claimed in sorted order in one transaction, so two runs claiming
         overlapping sets cannot deadlock, and the claim is committed before this returns."""
         held: set[str] = set()
+        holder = holder or f"{platform.node()}:{os.getpid()}"
         with self.transaction(durable=True):
             for number in sorted(set(numbers)):
                 row = self._exec(

@@ -12,6 +12,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ class SQLiteStore(SqlStore):
             db = sqlite3.connect(path, timeout=30, isolation_level=None)
             store = cls(db, path)
             store._check_ours()
-            db.execute("PRAGMA journal_mode=WAL")
+            store._use_wal()
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             store._migrate()
@@ -159,19 +160,37 @@ class SQLiteStore(SqlStore):
         return store
 
     def _check_ours(self) -> None:
-        """Refuse an SQLite file that some other program owns (before we write anything)."""
-        app_id = int(self.db.execute("PRAGMA application_id").fetchone()[0])
+        """Refuse an SQLite file that some other program owns (before we write anything).
+        One read transaction: another process may be migrating the file at this moment."""
+        self.db.execute("BEGIN")
+        try:
+            app_id = int(self.db.execute("PRAGMA application_id").fetchone()[0])
+            version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+            tables = {
+                str(r[0])
+                for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        finally:
+            self.db.execute("COMMIT")
         if app_id == APPLICATION_ID:
             return
         if app_id != 0:
             raise _refuse(self.path, "belongs to another application")
-        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        tables = {
-            str(r[0])
-            for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
         if (version == 0 and tables) or (version > 0 and not tables >= _OUR_TABLES):
             raise _refuse(self.path, "holds tables that are not invoicesync's")
+
+    def _use_wal(self) -> None:
+        """Switch a new file to WAL. The switch needs the file to itself and SQLite does not
+        wait for that (no busy handler), so processes opening a new file together retry."""
+        for _ in range(300):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                time.sleep(0.1)
+        self.db.execute("PRAGMA journal_mode=WAL")
 
     @property
     def connection(self) -> sqlite3.Connection:
