@@ -28,30 +28,7 @@ from invoicesync.store.contract import (
     chunks_of,
     now_iso,
 )
-
-_INSERT_COLUMNS = (
-    "realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, sync_token, total, "
-    "currency, marker_written"
-)
-_LINK_COLUMNS = _INSERT_COLUMNS + ", last_state, last_balance, last_checked_at"
-
-
-def _link(row: Sequence[Any]) -> Link:
-    return Link(
-        realm_id=row[0],
-        invoice_number=row[1],
-        qbo_id=row[2],
-        doc_number=row[3],
-        origin=row[4],
-        linked_at=row[5],
-        sync_token=row[6],
-        total=Decimal(row[7]) if row[7] is not None else None,
-        currency=row[8],
-        marker_written=bool(row[9]),
-        last_state=row[10],
-        last_balance=Decimal(row[11]) if row[11] is not None else None,
-        last_checked_at=row[12],
-    )
+from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
 
 
 class SqlStore(ABC):
@@ -164,24 +141,24 @@ class SqlStore(ABC):
 
     def link(self, realm_id: str, number: str) -> Link | None:
         row = self._exec(
-            f"SELECT {_LINK_COLUMNS} FROM links WHERE realm_id = ? AND invoice_number = ?",
+            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND invoice_number = ?",
             (realm_id, number),
         ).fetchone()
-        return _link(row) if row else None
+        return link_from_row(row) if row else None
 
     def link_for_qbo(self, realm_id: str, qbo_id: str) -> Link | None:
         row = self._exec(
-            f"SELECT {_LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ?",
+            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ?",
             (realm_id, qbo_id),
         ).fetchone()
-        return _link(row) if row else None
+        return link_from_row(row) if row else None
 
     def links(self, realm_id: str) -> list[Link]:
         rows = self._exec(
-            f"SELECT {_LINK_COLUMNS} FROM links WHERE realm_id = ? ORDER BY invoice_number",
+            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? ORDER BY invoice_number",
             (realm_id,),
         ).fetchall()
-        return [_link(r) for r in rows]
+        return [link_from_row(r) for r in rows]
 
     def count_links(self, realm_id: str) -> dict[str, int]:
         rows = self._exec(
@@ -196,7 +173,7 @@ class SqlStore(ABC):
         with self.transaction():
             try:
                 self._exec(
-                    f"INSERT INTO links ({_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO links ({INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         link.realm_id,
                         link.invoice_number,
