@@ -157,3 +157,10 @@ def test_text_with_nul_is_refused_with_exit_8_and_the_store_goes_on(pg_url: str)
     store.add_link(link("INV-1", "1"))
     assert [ln.invoice_number for ln in store.links(REALM)] == ["INV-1"]
     store.close()
+
+
+def test_a_percent_encoded_password_is_registered_both_ways(postgres_server: PgServer) -> None:
+    url = f"postgresql://ann:pg%40Secret-77@/books?host={postgres_server.socket_dir}/absent"
+    with pytest.raises(ConfigError):
+        PostgresStore.open(url)
+    assert redact("pg%40Secret-77 or pg@Secret-77") == "*** or ***"

@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 import psycopg.errors
@@ -109,7 +110,9 @@ def _register_password(url: str) -> None:
     for pattern in (_USERINFO_PASSWORD, _QUERY_PASSWORD):
         for match in pattern.finditer(url):
             whole, prefix = match.group(0), match.group(1)
-            register_secret(whole[len(prefix) :].rstrip("@"))
+            secret = whole[len(prefix) :].rstrip("@")
+            register_secret(secret)
+            register_secret(unquote(secret))  # as a driver message would spell it
 
 
 class StateUnavailable(InvoiceSyncError):
