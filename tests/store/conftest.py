@@ -14,6 +14,7 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -88,7 +89,7 @@ def postgres_server() -> Iterator[PgServer]:
         pg = PgServer(base)
         _wait_ready(pg, server, log)
         yield pg
-        server.terminate()  # SIGTERM: smart shutdown once the tests' connections are closed
+        server.send_signal(signal.SIGINT)  # fast shutdown: ends any connection a test left
         server.wait(timeout=60)
     finally:
         shutil.rmtree(base, ignore_errors=True)
