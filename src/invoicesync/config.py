@@ -44,6 +44,7 @@ _KNOWN_KEYS = {
     "csv",
     "push",
     "timeout",
+    "state_url",
 }
 
 
@@ -138,6 +139,8 @@ class Settings:
     timeout: float = 60.0
     csv: CsvOptions = field(default_factory=CsvOptions)
     push: PushOptions = field(default_factory=PushOptions)
+    # PostgreSQL shared state ("postgresql://…"); None keeps the SQLite file in the app dir.
+    state_url: str | None = field(default=None, repr=False)
 
     @property
     def state_db(self) -> Path:
@@ -206,6 +209,29 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+_STATE_URL_PASSWORD = re.compile(r"://[^/?#@:]*:[^/?#@]*@|[?&]password=", re.IGNORECASE)
+
+
+def _state_url(env: Mapping[str, str], data: Mapping[str, Any], path: Path) -> str | None:
+    """`INVOICESYNC_STATE_URL` or `state_url`: a PostgreSQL URL, or None for SQLite.
+
+    A password may come from the environment, PGPASSWORD or ~/.pgpass, never from config.toml
+    (the file holds no secrets); messages never repeat the URL, which may carry one."""
+    from_env = env.get("INVOICESYNC_STATE_URL")
+    url = from_env or _str(data, "state_url", path)
+    if url is None:
+        return None
+    where = "INVOICESYNC_STATE_URL" if from_env else f"{path}: state_url"
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f'{where} must be a PostgreSQL URL ("postgresql://user@host/db")')
+    if not from_env and _STATE_URL_PASSWORD.search(url):
+        raise ConfigError(
+            f"{where} must not contain a password; use INVOICESYNC_STATE_URL, PGPASSWORD "
+            "or ~/.pgpass for it"
+        )
+    return url
+
+
 def load_settings(
     *,
     env: Mapping[str, str] | None = None,
@@ -271,6 +297,7 @@ def load_settings(
             f"timeout must be a number of seconds between 0 and 600, not {raw_timeout!r}"
         )
 
+    state_url = _state_url(env, data, path)
     src = source or (Path(s) if (s := pick("source", "INVOICESYNC_SOURCE")) is not None else None)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
@@ -290,6 +317,7 @@ def load_settings(
         timeout=int(timeout * 1000) / 1000,
         csv=CsvOptions(columns=dict(columns)),
         push=PushOptions(doc_numbers=doc_numbers, writers=writers),
+        state_url=state_url,
     )
 
 

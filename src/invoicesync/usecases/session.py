@@ -20,7 +20,7 @@ from invoicesync.ledger.base import Ledger
 from invoicesync.ledger.quickbooks import QuickBooksLedger
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo.limiter import log_wait, wait_message
-from invoicesync.store import Store, now_iso, state_lock
+from invoicesync.store import StateStore, existing_store, now_iso, open_store, state_lock
 
 
 class Progress(Protocol):
@@ -47,7 +47,7 @@ class Session:
     manager: TokenManager
     client: QBOClient
     ledger: Ledger = field(init=False)
-    _store: Store | None = None
+    _store: StateStore | None = None
 
     def __post_init__(self) -> None:
         send_numbers = self.settings.push.doc_numbers == "source"
@@ -58,19 +58,23 @@ class Session:
         return self.connection.realm_id
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StateStore:
+        """The configured state (SQLite in the app dir, or PostgreSQL with `state_url`)."""
         if self._store is None:
-            self._store = Store.open(self.settings.state_db)
+            self._store = open_store(self.settings)
         return self._store
 
-    def existing_store(self) -> Store | None:
+    def existing_store(self) -> StateStore | None:
         """The store if it exists already (dry runs and reads must not create one)."""
-        if self._store is None and not self.settings.state_db.exists():
-            return None
-        return self.store
+        if self._store is None:
+            self._store = existing_store(self.settings)
+        return self._store
 
     def locked(self, wait: float | None) -> contextlib.AbstractContextManager[None]:
-        """The state lock for a command that writes links (exit 9, or wait `wait` seconds)."""
+        """The state lock for a command that writes links (exit 9, or wait `wait` seconds):
+        the app dir's file lock, or with a shared PostgreSQL state its advisory lock."""
+        if self.settings.state_url:
+            return self.store.run_lock(wait=wait)
         return state_lock(self.settings.app_dir, wait=wait)
 
     @property
