@@ -206,15 +206,6 @@ def _check_date(data: dict[str, Any], field: str) -> None:
         raise invalid_property(f"{field} is invalid: {data[field]}", field) from None
 
 
-def strip_computed(merged: dict[str, Any]) -> None:
-    """Before an update is rebuilt: server-computed fields are recomputed from the writable ones."""
-    for computed in COMPUTED:
-        merged.pop(computed, None)
-    merged["Line"] = [
-        ln for ln in merged.get("Line", []) if ln.get("DetailType") != "SubTotalLineDetail"
-    ]
-
-
 def carry_payments(current: dict[str, Any], rebuilt: dict[str, Any]) -> None:
     """After an update is rebuilt: what was paid stays paid."""
     paid = current["TotalAmt"] - current["Balance"] - current.get("Deposit", Decimal("0"))
