@@ -27,6 +27,7 @@ from invoicesync.sandbox.errors import (
 from invoicesync.sandbox.pacific import PACIFIC
 from invoicesync.sandbox.schema import KNOWN_FIELDS, NAME_LISTS, TRANSACTIONS, WRITABLE
 from invoicesync.sandbox.seeding import builtin_company, load_seed, seed_company
+from invoicesync.sandbox.values import listing
 
 __all__ = ["Company", "builtin_company", "load_seed"]
 
@@ -276,7 +277,9 @@ class Company:
             merged = {k: copy.deepcopy(v) for k, v in body.items() if k != "MetaData"}
         if "Line" in merged:
             merged["Line"] = [
-                ln for ln in merged["Line"] if ln.get("DetailType") != "SubTotalLineDetail"
+                ln
+                for ln in listing(merged["Line"], "Line")
+                if ln.get("DetailType") != "SubTotalLineDetail"
             ]
         rules = RULES[entity]
         rebuilt = rules.build(
