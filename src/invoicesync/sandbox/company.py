@@ -26,7 +26,12 @@ from invoicesync.sandbox.errors import (
 )
 from invoicesync.sandbox.pacific import PACIFIC
 from invoicesync.sandbox.schema import KNOWN_FIELDS, NAME_LISTS, TRANSACTIONS, WRITABLE
-from invoicesync.sandbox.seeding import builtin_company, load_seed, seed_company
+from invoicesync.sandbox.seeding import (
+    CompanyFileError,
+    builtin_company,
+    load_seed,
+    seed_company,
+)
 from invoicesync.sandbox.values import listing
 
 __all__ = ["Company", "builtin_company", "load_seed"]
@@ -80,6 +85,8 @@ class Company:
     def __init__(self, seed: Mapping[str, Any], now: Callable[[], datetime]) -> None:
         info = seed.get("company", {})
         self.realm_id = str(info.get("realm_id", "9130350000000001"))
+        if not self.realm_id.isdigit():
+            raise CompanyFileError(f"realm_id must be digits, not {self.realm_id!r}")
         self.name = str(info.get("name", "Sandbox Company"))
         self.country = str(info.get("country", "US"))
         self.home_currency = str(info.get("home_currency", "USD"))
@@ -134,13 +141,13 @@ class Company:
         for entity in self.entities[kind].values():
             if entity.get("Name") == name:
                 return str(entity["Id"])
-        raise KeyError(f"seed refers to unknown {kind} {name!r}")
+        raise KeyError(f"unknown {kind} {name!r}")
 
     def customer_by_fqn(self, fqn: str) -> dict[str, Any]:
         for entity in self.entities["Customer"].values():
             if entity.get("FullyQualifiedName") == fqn:
                 return entity
-        raise KeyError(f"seed refers to unknown customer {fqn!r}")
+        raise KeyError(f"unknown customer {fqn!r}")
 
     def doc_owners(self, doc: str) -> list[tuple[str, str]]:
         return list(self._docs.get(doc, []))
