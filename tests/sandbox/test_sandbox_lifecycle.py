@@ -174,6 +174,23 @@ def test_payment_reduces_the_balance_and_links_both_ways(api: Api) -> None:
     assert payment["Id"] in [r["Id"] for r in rows]
 
 
+def test_payment_deposit_account_must_exist(api: Api) -> None:
+    body = {"CustomerRef": {"value": "1"}, "TotalAmt": "5"}
+    checking = next(
+        a for a in api.rows("select * from Account", "Account") if a["Name"] == "Checking"
+    )
+    ok = created(
+        api.post("payment", body | {"DepositToAccountRef": {"value": checking["Id"]}}), "Payment"
+    )
+    assert ok["DepositToAccountRef"] == {"value": checking["Id"], "name": "Checking"}
+    assert ok["UnappliedAmt"] == 5
+    assert (
+        fault(api.post("payment", body | {"DepositToAccountRef": {"value": "999"}}))["code"]
+        == "2500"
+    )
+    assert fault(api.post("payment", body | {"TxnDate": "2026-02-30"}))["code"] == "2010"
+
+
 @pytest.mark.parametrize(
     ("customer", "total", "amount", "code"),
     [

@@ -63,6 +63,12 @@ def build_payment(
         data.pop("ExchangeRate", None)
     data["TxnDate"] = str(data.get("TxnDate") or company.today().isoformat())
     check_date(data, "TxnDate")
+    deposit_to = ref(data.get("DepositToAccountRef"))
+    if deposit_to is not None:
+        account = company.entities["Account"].get(deposit_to)
+        if account is None:
+            raise invalid_reference("Accounts", deposit_to)
+        data["DepositToAccountRef"] = {"value": deposit_to, "name": account["Name"]}
     data["TotalAmt"] = total
     before = applied(company.entities["Payment"].get(updating)) if updating else {}
     invoices, credits = _check_lines(company, data, cust_id, before)
