@@ -33,6 +33,7 @@ import httpx
 
 from invoicesync.config import Endpoints, Settings
 from invoicesync.errors import (
+    EXIT_NOT_CONNECTED,
     ConfigError,
     InvoiceSyncError,
     NotConnected,
@@ -119,7 +120,7 @@ def _atomic_write(path: Path, text: str) -> None:
 class StoreUnavailable(InvoiceSyncError):
     """The keyring is missing or broken; callers fall back or explain."""
 
-    exit_code = 4
+    exit_code = EXIT_NOT_CONNECTED
 
 
 class TokenStore(ABC):

@@ -1,6 +1,6 @@
 """Terminal output: data on stdout (tables, JSON), messages and progress on stderr.
 
-Only this module and `cli.py` import rich. Consoles are created per call so that they follow
+Only the `cli` package imports rich. Consoles are created per call so that they follow
 whatever `sys.stdout`/`sys.stderr` are at the time (tests swap them), and rich's own detection
 gives colour only on a TTY and honours `NO_COLOR`.
 """
@@ -20,15 +20,19 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from invoicesync.cli.views import TableView
 from invoicesync.errors import redact
 
 _quiet = False
+_json_written = False
 
 
-def set_quiet(quiet: bool) -> None:
-    """`--quiet`: suppress informational messages and progress (errors still print)."""
-    global _quiet
+def start_run(quiet: bool) -> None:
+    """A command starts: `--quiet` suppresses informational messages and progress (errors
+    still print), and no JSON document has been written yet."""
+    global _quiet, _json_written
     _quiet = quiet
+    _json_written = False
 
 
 def _err() -> Console:
@@ -68,8 +72,15 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def json_written() -> bool:
+    """Whether this run already wrote its JSON document (a run writes exactly one)."""
+    return _json_written
+
+
 def emit_json(data: Any) -> None:
     """Stable JSON on stdout: money as strings (exact decimals), keys in a fixed order."""
+    global _json_written
+    _json_written = True
     sys.stdout.write(redact(json.dumps(data, indent=2, default=_default, ensure_ascii=False)))
     sys.stdout.write("\n")
     sys.stdout.flush()
@@ -102,6 +113,11 @@ def table(
     for row in rows:
         t.add_row(*(escape(redact("" if cell is None else str(cell))) for cell in row))
     _out().print(t)
+
+
+def show(view: TableView) -> None:
+    """Draw a table view (cli.views) on stdout."""
+    table(view.title, view.columns, view.rows, right=view.right, header=view.header)
 
 
 class ProgressReporter:
