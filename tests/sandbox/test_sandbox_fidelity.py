@@ -16,8 +16,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from invoicesync.sandbox import Faults, Sandbox
-from invoicesync.sandbox.seeding import CompanyFileError
+from invoicesync.sandbox import CompanyFileError, Faults, Sandbox
 from tests.sandbox.support import US, Api, fault, invoice, line
 
 # --- numbers, optional fields, multicurrency -------------------------------------------------
