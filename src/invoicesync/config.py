@@ -20,6 +20,7 @@ import platformdirs
 import tomli_w
 
 from invoicesync.errors import ConfigError
+from invoicesync.files import read_text, write_atomic
 
 APP_NAME = "invoicesync"
 ENVIRONMENTS = ("production", "sandbox", "local")
@@ -159,12 +160,9 @@ def _line_of(error: tomllib.TOMLDecodeError) -> str:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse `config.toml`; a missing file is an empty config, a malformed one exit 8."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_text(path)
+    if text is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -288,10 +286,7 @@ def save_config_values(path: Path, values: Mapping[str, Any]) -> None:
         raise ValueError(f"refusing to write secrets to config: {sorted(bad)}")
     data = read_config_file(path)
     data.update({k: v for k, v in values.items() if v is not None})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, tomli_w.dumps(data))
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:
