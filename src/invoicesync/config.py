@@ -128,6 +128,7 @@ class Settings:
     realm_id: str | None = None
     refresh_token_seed: str | None = None
     token_file: Path | None = None
+    lock_dir: Path | None = None  # None: the platform's per-user cache dir (see auth.stores)
     source: Path | None = None
     non_interactive: bool = False
     redirect_port: int = DEFAULT_REDIRECT_PORT
@@ -269,6 +270,7 @@ def load_settings(
         realm_id=pick("realm_id", "INVOICESYNC_REALM_ID"),
         refresh_token_seed=env.get("INVOICESYNC_REFRESH_TOKEN") or None,
         token_file=Path(token_file).expanduser() if token_file else None,
+        lock_dir=Path(lock).expanduser() if (lock := env.get("INVOICESYNC_LOCK_DIR")) else None,
         source=src,
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,

@@ -97,6 +97,16 @@ def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
     raise UnsafeFile(f"{target}: could not create a private temp file beside it")
 
 
+def probe_writable(path: Path) -> None:
+    """Prove that `write_atomic(path, ...)` would succeed, without touching `path`: refuse a
+    link, create the directory, create and remove a private temp file beside it."""
+    check_target(path)
+    ensure_dir(path.parent)
+    fd, tmp = _create_temp(path, 0o600)
+    os.close(fd)
+    tmp.unlink()
+
+
 def _fsync_dir(directory: Path) -> None:
     """Make the rename durable; platforms that cannot open a directory skip it."""
     with contextlib.suppress(OSError):

@@ -19,6 +19,7 @@ from typer.testing import CliRunner, Result
 from invoicesync.cli import AppState, app
 from invoicesync.config import local_environment
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
+from tests.cli.shared_keyring import entry
 from tests.conftest import MemoryKeyring
 
 pytestmark = pytest.mark.loopback
@@ -79,19 +80,21 @@ def test_connect_status_refresh_rotation_disconnect(
     key = ("invoicesync", "local:9130350000000001:refresh_token")
     first = memory_keyring.entries[key]
 
+    before = live.sandbox.oauth.refresh_count
     status = live.run("status", "--json")
     assert status.exit_code == 0, status.stderr
     data = json.loads(status.stdout)
     assert data["company_name"] == "Lingua Franca Translations LLC"
     assert data["token_store"] == "OS keyring (service 'invoicesync')"
-    second = memory_keyring.entries[key]
-    assert second != first  # rotated by the refresh, and persisted
+    assert data["access_expires_at"]  # the access token from connect, reused
+    assert live.sandbox.oauth.refresh_count == before
+    assert memory_keyring.entries[key] == first
 
     # An expired access token mid-run: one refresh, one replay, no error.
     httpx.post(f"{live.url}/_sandbox/expire-access-tokens")
-    before = live.sandbox.oauth.refresh_count
     assert live.run("status").exit_code == 0
     assert live.sandbox.oauth.refresh_count == before + 1
+    assert memory_keyring.entries[key] != first  # rotated by the refresh, and persisted
 
     gone = live.run("disconnect")
     assert gone.exit_code == 0
@@ -225,3 +228,70 @@ def test_two_processes_refreshing_at_once_both_succeed(
     [grant] = live.sandbox.oauth.grants
     assert stored == grant.refresh_token
     assert live.run("status").exit_code == 0
+
+
+US = "9130350000000001"
+REPO = Path(__file__).parents[2]
+
+
+def shared_token_env(live: Live, tmp_path: Path, shared: str) -> dict[str, str]:
+    """The environment of hosts' homes that share one token: the same keyring entry (a keyring
+    shared between processes, as the OS one is) or the same token file."""
+    grant = live.sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, US)
+    env = {**os.environ, "INVOICESYNC_REALM_ID": US, "PYTHONPATH": str(REPO)}
+    if shared == "keyring":
+        directory = tmp_path / "keyring"
+        directory.mkdir()
+        env["PYTHON_KEYRING_BACKEND"] = "tests.cli.shared_keyring.SharedKeyring"
+        env["INVOICESYNC_TEST_KEYRING"] = str(directory)
+        entry(directory, "invoicesync", f"local:{US}:refresh_token").write_text(grant.refresh_token)
+    else:
+        token_file = tmp_path / "shared" / "tokens.json"
+        token_file.parent.mkdir()
+        token_file.write_text(json.dumps({f"local:{US}:refresh_token": grant.refresh_token}))
+        env["INVOICESYNC_TOKEN_FILE"] = str(token_file)
+    return env
+
+
+def run_in_homes(live: Live, env: dict[str, str], homes: list[Path]) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "invoicesync", "status", "--json"],
+            env={**env, "INVOICESYNC_HOME": str(home)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for home in homes
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    live.outputs += [o for pair in outs for o in pair]
+    codes = [p.returncode for p in procs]
+    assert codes == [0] * len(homes), [err for _out, err in outs]
+
+
+@pytest.mark.parametrize("shared", ["keyring", "token_file"])
+def test_homes_sharing_one_token_never_race_a_rotation(
+    live: Live, tmp_path: Path, shared: str
+) -> None:
+    """Four homes (four hosts' cron jobs) share one keyring entry or one token file and refresh
+    at the same moment under strict rotation (a superseded token is refused at once). The
+    refresh lock belongs to the token, so they take turns: no spurious exit 4."""
+    env = shared_token_env(live, tmp_path, shared)
+    homes = [tmp_path / f"home{i}" for i in range(4)]
+    for _round in range(3):
+        httpx.post(f"{live.url}/_sandbox/expire-access-tokens")
+        run_in_homes(live, env, homes)
+    # One refresh per round: the first home refreshes, the others take the token it stored.
+    assert live.sandbox.oauth.refresh_count == 3
+    [grant] = live.sandbox.oauth.grants
+    if shared == "keyring":
+        stored = entry(
+            Path(env["INVOICESYNC_TEST_KEYRING"]), "invoicesync", f"local:{US}:refresh_token"
+        )
+        assert stored.read_text() == grant.refresh_token
+    else:
+        data = json.loads(Path(env["INVOICESYNC_TOKEN_FILE"]).read_text())
+        assert data[f"local:{US}:refresh_token"] == grant.refresh_token
+    assert not grant.revoked
