@@ -63,7 +63,7 @@ def read_text(path: Path) -> str | None:
     refused (exit 8) rather than read forever."""
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise UnsafeFile(f"{path}: cannot read the file ({exc.strerror})") from None

@@ -5,6 +5,8 @@
 - `endpoint`: Intuit's token and revocation endpoints.
 - `tokens`: access tokens for API calls, refreshed under a cross-process lock.
 - `codeflow`: the authorization-code flow and its loopback listener.
+- `lifecycle`: what connect, status and disconnect must know: is the store usable, is there a
+  connection, where are tokens really stored.
 """
 
 from invoicesync.auth.codeflow import (
@@ -16,6 +18,14 @@ from invoicesync.auth.codeflow import (
 )
 from invoicesync.auth.connection import Connection, reconnect_hint
 from invoicesync.auth.endpoint import revoke
+from invoicesync.auth.lifecycle import (
+    DisconnectReport,
+    check_token_store,
+    is_connected,
+    remember_token_file,
+    require_connection,
+    revoke_and_delete,
+)
 from invoicesync.auth.stores import (
     EnvStore,
     FileStore,
@@ -29,6 +39,7 @@ from invoicesync.auth.tokens import QBOAuth, TokenManager
 __all__ = [
     "CallbackListener",
     "Connection",
+    "DisconnectReport",
     "EnvStore",
     "FileStore",
     "KeyringStore",
@@ -37,10 +48,15 @@ __all__ = [
     "TokenManager",
     "TokenStore",
     "authorize_url",
+    "check_token_store",
     "choose_store",
     "exchange_code",
+    "is_connected",
     "new_state",
     "parse_callback",
     "reconnect_hint",
+    "remember_token_file",
+    "require_connection",
     "revoke",
+    "revoke_and_delete",
 ]

@@ -3,6 +3,7 @@ per entry), else a read-only env seed (design §4.3)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -164,6 +165,12 @@ class FileStore(TokenStore):
 
     def describe(self) -> str:
         return f"token file {self.path}"
+
+    def remove_if_empty(self) -> None:
+        """Remove the file once it holds no token (after `disconnect`)."""
+        if not self._read():
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
 
     def check_writable(self) -> None:
         self._read()  # a token file that exists must be ours to read
