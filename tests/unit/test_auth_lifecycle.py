@@ -170,3 +170,17 @@ def test_remember_token_file_saves_an_absolute_path_atomically(
     assert load_settings().token_file == tmp_path / "relative" / "tokens.json"
     assert auth.remember_token_file(load_settings()) == tmp_path / "relative" / "tokens.json"
     assert auth.remember_token_file(with_overrides(settings, token_file=None)) is None
+
+
+def test_the_disconnect_command_leaves_no_access_token_behind(
+    world: World, memory_keyring: MemoryKeyring, tmp_path: Path
+) -> None:
+    world.connect()
+    assert ("invoicesync", f"local:{US}:access_token") in memory_keyring.entries
+    assert world.run("disconnect").exit_code == 0
+    assert memory_keyring.entries == {}
+    store = auth.FileStore(tmp_path / "tokens.json", f"local:{US}:")
+    store.set("refresh_token", "RT1-refresh-secret")
+    store.save_access("access-secret", 1_800_000_000)
+    store.delete("refresh_token")
+    assert json.loads((tmp_path / "tokens.json").read_text()) == {}

@@ -279,3 +279,17 @@ def test_check_writable_reports_each_store_before_the_browser(
         FileStore(tmp_path / "file" / "tokens.json", PREFIX).check_writable()
     with pytest.raises(NotConnected, match="no writable token store"):
         EnvStore("RT1-seed", PREFIX, tmp_path).check_writable()
+
+
+def test_an_unusable_lock_dir_is_a_clear_error_before_any_token_request(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    endpoint = TokenEndpoint()
+    s = settings(tmp_path, refresh_token_seed="RT1-seed-value", lock_dir=tmp_path / "a-file")
+    with pytest.raises(files.UnsafeFile) as caught:
+        manager(s, choose_store(s, US), endpoint).access_token()
+    assert caught.value.exit_code == EXIT_INVALID_INPUT
+    assert str(caught.value).startswith(f"cannot take the token refresh lock {tmp_path}/a-file/")
+    assert "INVOICESYNC_LOCK_DIR" in str(caught.value)
+    assert endpoint.calls == []

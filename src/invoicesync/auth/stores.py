@@ -42,8 +42,15 @@ class TokenStore(ABC):
     @abstractmethod
     def set(self, key: str, value: str) -> None: ...
 
+    def delete(self, key: str) -> None:
+        """Delete one secret. Deleting the refresh token deletes the access token cached with
+        it: an access token never outlives the connection it came from."""
+        self._remove(key)
+        if key == "refresh_token":
+            self._remove(ACCESS_KEY)
+
     @abstractmethod
-    def delete(self, key: str) -> None: ...
+    def _remove(self, key: str) -> None: ...
 
     @abstractmethod
     def describe(self) -> str:
@@ -104,7 +111,7 @@ class KeyringStore(TokenStore):
         register_secret(value)
         self._call(lambda: keyring.set_password(SERVICE, f"{self.prefix}{key}", value))
 
-    def delete(self, key: str) -> None:
+    def _remove(self, key: str) -> None:
         import keyring
 
         self._call(lambda: keyring.delete_password(SERVICE, f"{self.prefix}{key}"))
@@ -158,7 +165,7 @@ class FileStore(TokenStore):
         data[f"{self.prefix}{key}"] = value
         write_atomic(self.path, json.dumps(data, indent=2))
 
-    def delete(self, key: str) -> None:
+    def _remove(self, key: str) -> None:
         data = self._read()
         if data.pop(f"{self.prefix}{key}", None) is not None:
             write_atomic(self.path, json.dumps(data, indent=2))
@@ -194,7 +201,7 @@ class EnvStore(TokenStore):
         register_secret(value)
         self.seed = value if key == "refresh_token" else self.seed
 
-    def delete(self, key: str) -> None:
+    def _remove(self, key: str) -> None:
         return None
 
     def describe(self) -> str:

@@ -94,19 +94,33 @@ class TokenManager:
         return True
 
     def _refresh_locked(self, stale: str | None) -> None:
-        ensure_dir(self.store.lock_file.parent)
-        lock = filelock.FileLock(str(self.store.lock_file), timeout=self.lock_timeout)
+        lock = self._take_lock()
         try:
-            with lock:
-                # Whoever held the lock before us (another thread, process or home sharing
-                # this token) may have refreshed already: use theirs, do not rotate again.
-                if not self._adopt_stored(avoid=stale):
-                    self._refresh_under_lock()
+            # Whoever held the lock before us (another thread, process or home sharing this
+            # token) may have refreshed already: use theirs, do not rotate again.
+            if not self._adopt_stored(avoid=stale):
+                self._refresh_under_lock()
+        finally:
+            lock.release()
+
+    def _take_lock(self) -> filelock.BaseFileLock:
+        path = self.store.lock_file
+        lock = filelock.FileLock(str(path), timeout=self.lock_timeout)
+        try:
+            ensure_dir(path.parent)
+            lock.acquire()
         except filelock.Timeout:
             raise QuickBooksUnavailable(
                 "another invoicesync process has been refreshing the QuickBooks token for "
                 f"{self.lock_timeout:.0f}s; try again"
             ) from None
+        except (UnsafeFile, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise UnsafeFile(
+                f"cannot take the token refresh lock {path} ({reason}); make {path.parent} "
+                "writable (for the keyring, or set INVOICESYNC_LOCK_DIR to a writable directory)"
+            ) from None
+        return lock
 
     def _current_refresh_token(self) -> str:
         token = self.store.get("refresh_token")
