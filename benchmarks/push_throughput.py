@@ -50,12 +50,13 @@ def floor_seconds(batch: int, other: int, latency: float) -> float:
 
 
 def child(args: argparse.Namespace) -> None:
-    from invoicesync import sync
     from invoicesync.config import load_settings
     from invoicesync.qbo import errors as qerr
     from invoicesync.qbo import query as qq
     from invoicesync.qbo.client import Limits, QBOClient, RateLimiter, RetryPolicy
     from invoicesync.sources import open_source
+    from invoicesync.usecases.push import PushRequest, push
+    from invoicesync.usecases.session import session
 
     scale = args.scale
     limiter = RateLimiter(Limits(time_scale=scale))
@@ -67,9 +68,9 @@ def child(args: argparse.Namespace) -> None:
     settings = load_settings()
     local = open_source(Path(args.source)).invoices()
     started = time.perf_counter()
-    with sync.session(settings, client_factory=factory) as s:
+    with session(settings, client_factory=factory) as s:
         if args.mode == "ours":
-            report = sync.push(s, invoices=local, all_=True)
+            report = push(s, local, PushRequest(all_=True))
             failed = len(report.failed)
         else:  # a typical integration: per-invoice lookups, sequential single creates
             failed = 0

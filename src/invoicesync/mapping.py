@@ -6,50 +6,16 @@ exactly as QBO checks them (Qty × UnitPrice, half-up to cents), so QBO never an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from invoicesync.models import Adjustment, Line, LocalInvoice
+from invoicesync.qbo.marker import marker
+from invoicesync.qbo.rows import CompanyFacts
 
-MARKER_RE = re.compile(r"\[invoicesync ([^\]]+)\]")
 US_LINE_CODES = ("TAX", "NON")
-
-
-def marker(number: str) -> str:
-    """The tag we put in PrivateNote so an invoice can be recognised as ours later."""
-    return f"[invoicesync {number}]"
-
-
-def marker_of(private_note: str | None) -> str | None:
-    """The invoice number in our marker, if the note carries one."""
-    match = MARKER_RE.search(private_note or "")
-    return match.group(1) if match else None
-
-
-def with_marker(private_note: str | None, number: str) -> str:
-    note = MARKER_RE.sub("", private_note or "").strip()
-    return f"{marker(number)} {note}".strip()
-
-
-def without_marker(private_note: str | None) -> str:
-    return MARKER_RE.sub("", private_note or "").strip()
-
-
-@dataclass(frozen=True)
-class CompanyContext:
-    """What the pre-flight learned about the company."""
-
-    country: str
-    home_currency: str
-    multicurrency: bool
-    custom_txn_numbers: bool
-
-    @property
-    def us(self) -> bool:
-        return self.country in {"US", "USA"}
 
 
 @dataclass(frozen=True)
@@ -75,7 +41,7 @@ def describe(line: Line) -> str:
     return f"{base} ({', '.join(extras)})" if extras else base
 
 
-def _line_tax(tax: str | None, refs: Refs, ctx: CompanyContext) -> dict[str, str]:
+def _line_tax(tax: str | None, refs: Refs, ctx: CompanyFacts) -> dict[str, str]:
     if ctx.us:
         return {"value": (tax or "NON").upper()}
     assert tax is not None, "pre-flight guarantees a tax code on non-US lines"
@@ -90,7 +56,7 @@ def _sales_line(
     description: str,
     tax: str | None,
     refs: Refs,
-    ctx: CompanyContext,
+    ctx: CompanyFacts,
     service_date: str | None = None,
 ) -> dict[str, Any]:
     detail: dict[str, Any] = {
@@ -109,14 +75,14 @@ def _sales_line(
     }
 
 
-def _adjustment_line(adj: Adjustment, refs: Refs, ctx: CompanyContext) -> dict[str, Any]:
+def _adjustment_line(adj: Adjustment, refs: Refs, ctx: CompanyFacts) -> dict[str, Any]:
     return _sales_line(
         adj.service, Decimal("1"), adj.amount, adj.amount, adj.description, adj.tax, refs, ctx
     )
 
 
 def invoice_payload(
-    invoice: LocalInvoice, refs: Refs, ctx: CompanyContext, *, doc_number: bool, marker_note: bool
+    invoice: LocalInvoice, refs: Refs, ctx: CompanyFacts, *, doc_number: bool, marker_note: bool
 ) -> dict[str, Any]:
     """The body of `POST /invoice`."""
     lines = [

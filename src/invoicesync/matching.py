@@ -13,6 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol, TypeVar
+
+from invoicesync.models import CENT
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
 
@@ -23,14 +26,17 @@ def normalize(name: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
-@dataclass(frozen=True)
-class Named:
-    """A QBO record that has a name: DisplayName/Name, its full path, and whether it is active."""
+class Named(Protocol):
+    """A record that has a name: DisplayName/Name, its full path, and whether it is active."""
 
-    id: str
-    name: str
-    full_name: str
-    active: bool = True
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,10 @@ def difference(wanted: str, found: str) -> str:
     return "differs by " + ", ".join(reasons)
 
 
-def find_exact(wanted: str, records: Sequence[Named], *, by_path: bool) -> Named | None:
+N = TypeVar("N", bound=Named)
+
+
+def find_exact(wanted: str, records: Sequence[N], *, by_path: bool) -> N | None:
     """Exact match on the full path (if `by_path`, e.g. 'Parent:Child') or on the name."""
     for record in records:
         key = record.full_name if by_path else record.name
@@ -150,7 +159,7 @@ def score(
         reasons.append("same customer")
     elif qbo_customer_id:
         reasons.append("different customer")
-    if qbo_total is not None and abs(qbo_total - total) <= Decimal("0.01"):
+    if qbo_total is not None and abs(qbo_total - total) <= CENT:
         points += WEIGHTS["total"]
         reasons.append("same total")
     elif qbo_total is not None:

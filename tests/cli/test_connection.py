@@ -107,10 +107,10 @@ def test_connect_status_refresh_rotation_disconnect(
 
 def test_refresh_on_401_replays_the_request(live: Live, tmp_path: Path) -> None:
     assert live.run("connect", "--port", "0").exit_code == 0
-    from invoicesync import sync
     from invoicesync.config import load_settings
+    from invoicesync.usecases.session import session
 
-    with sync.session(load_settings()) as s:
+    with session(load_settings()) as s:
         s.client.company_info()
         httpx.post(f"{live.url}/_sandbox/expire-access-tokens")
         assert s.client.company_info()["CompanyName"] == "Lingua Franca Translations LLC"

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from invoicesync import __version__, sync
+from invoicesync import __version__
 from invoicesync.cli import app
 from invoicesync.config import DEFAULT_ENDPOINTS, load_settings
 from invoicesync.errors import ConfigError
+from invoicesync.usecases import invoices as invoices_usecase
 from tests.helpers import World
 
 COMMANDS = [
@@ -96,7 +97,7 @@ def test_unexpected_error_exits_1_without_traceback_unless_verbose(
     from invoicesync.errors import register_secret
 
     register_secret("RT1-secret-value")
-    monkeypatch.setattr(sync, "invoice_rows", boom)
+    monkeypatch.setattr(invoices_usecase, "invoice_rows", boom)
     quiet = us.run("invoices")
     assert quiet.exit_code == 1
     assert "unexpected error (RuntimeError)" in quiet.stderr and "--verbose" in quiet.stderr
@@ -110,7 +111,7 @@ def test_interrupt_exits_130(us: World, monkeypatch: pytest.MonkeyPatch) -> None
     def interrupted(*a: object, **k: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sync, "invoice_rows", interrupted)
+    monkeypatch.setattr(invoices_usecase, "invoice_rows", interrupted)
     result = us.run("invoices")
     assert result.exit_code == 130
     assert "interrupted" in result.stderr

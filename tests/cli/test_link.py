@@ -6,9 +6,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.mapping import marker_of
+from invoicesync.qbo.marker import marker_of
 from invoicesync.store import Store
-from invoicesync.sync import request_id
+from invoicesync.usecases.push_report import request_id
 from tests.helpers import US, World
 
 CONTOSO_EXTRA = {

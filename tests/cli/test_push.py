@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from invoicesync.mapping import describe, marker_of
+from invoicesync.mapping import describe
 from invoicesync.models import LocalInvoice
+from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import Faults
 from invoicesync.sources import open_source
 from invoicesync.store import JournalEntry, Store, state_lock
-from invoicesync.sync import request_id
+from invoicesync.usecases.push_report import request_id
 from tests.helpers import SAMPLES, UK, US, World
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from invoicesync.config import local_environment
-from invoicesync.mapping import marker_of
+from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 from invoicesync.sandbox.company import Company, builtin_company, load_seed
 from invoicesync.store import Store

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from invoicesync import sync
+from invoicesync.ledger import quickbooks
 from invoicesync.qbo.client import Limits as ClientLimits
 from invoicesync.qbo.client import QBOClient, RateLimiter
 from invoicesync.sandbox import Faults, Limits
+from invoicesync.usecases import session
 from tests.helpers import World, make_world
 from tests.reliability.conftest import SOAK, US, Live, assert_exactly_once, count, month
 
@@ -32,7 +33,7 @@ def us(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> World:
     # Retries sleep for real in production; here they only need to let the sandbox clock move.
     # The client's own limiter paces real time; these tests exercise the faults, not the pacing.
     monkeypatch.setattr(
-        sync,
+        session,
         "QBOClient",
         functools.partial(QBOClient, sleep=lambda s: None, limiter=RateLimiter(ClientLimits.off())),
     )
@@ -76,7 +77,7 @@ def test_server_errors_and_drops_after_commit(
     us: World, seed: int, batch: int, rate: float
 ) -> None:
     """Single creates at the 5% of the issue; batches (7 writes for 200) at a rate that bites."""
-    us.monkeypatch.setattr(sync, "BATCH_SIZE", batch)
+    us.monkeypatch.setattr(quickbooks, "BATCH_SIZE", batch)
     numbers = source(us, month(N, seed))
     # One of each for certain (a seeded rate alone may miss 7 batch writes), then at random.
     us.sandbox.set_faults(
@@ -99,7 +100,7 @@ def test_429_bursts(us: World, seed: int) -> None:
     # The client waits 60 s on a 429, as Intuit asks; here a millisecond stands for a second,
     # which on the sandbox clock (50x) is still longer than the window it waits for.
     us.monkeypatch.setattr(
-        sync,
+        session,
         "QBOClient",
         functools.partial(
             QBOClient, sleep=lambda s: time.sleep(s / 1000), limiter=RateLimiter(ClientLimits.off())

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from invoicesync import sync
 from invoicesync.sandbox import DEFAULT_CLIENT_SECRET
+from invoicesync.usecases import connection
 from tests.helpers import World
 
 
@@ -47,7 +47,7 @@ def test_no_secret_anywhere_after_a_full_session(
         raise RuntimeError(f"boom with {every_token(us)[-1]}")
 
     with monkeypatch.context() as m:
-        m.setattr(sync, "status", crash)
+        m.setattr(connection, "status", crash)
         assert us.run("--verbose", "status").exit_code == 1  # traceback, redacted
     for grant in us.sandbox.oauth.grants:
         grant.revoked = True

@@ -10,6 +10,7 @@
 """
 
 from invoicesync.auth.codeflow import (
+    Callback,
     CallbackListener,
     authorize_url,
     exchange_code,
@@ -37,6 +38,7 @@ from invoicesync.auth.stores import (
 from invoicesync.auth.tokens import QBOAuth, TokenManager
 
 __all__ = [
+    "Callback",
     "CallbackListener",
     "Connection",
     "DisconnectReport",

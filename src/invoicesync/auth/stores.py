@@ -15,7 +15,13 @@ from typing import Any
 import platformdirs
 
 from invoicesync.config import APP_NAME, Settings
-from invoicesync.errors import ConfigError, InvoiceSyncError, NotConnected, register_secret
+from invoicesync.errors import (
+    EXIT_NOT_CONNECTED,
+    ConfigError,
+    InvoiceSyncError,
+    NotConnected,
+    register_secret,
+)
 from invoicesync.files import probe_writable, read_text, write_atomic
 
 SERVICE = "invoicesync"
@@ -26,7 +32,7 @@ PROBE_KEY = "probe"
 class StoreUnavailable(InvoiceSyncError):
     """The keyring is missing or broken; callers fall back or explain."""
 
-    exit_code = 4
+    exit_code = EXIT_NOT_CONNECTED
 
 
 class TokenStore(ABC):

@@ -1,6 +1,6 @@
 """Terminal output: data on stdout (tables, JSON), messages and progress on stderr.
 
-Only this module and `cli.py` import rich. Consoles are created per call so that they follow
+Only the `cli` package imports rich. Consoles are created per call so that they follow
 whatever `sys.stdout`/`sys.stderr` are at the time (tests swap them), and rich's own detection
 gives colour only on a TTY and honours `NO_COLOR`.
 """
@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from invoicesync.cli.views import TableView
 from invoicesync.errors import redact
 
 _quiet = False
@@ -102,6 +103,11 @@ def table(
     for row in rows:
         t.add_row(*(escape(redact("" if cell is None else str(cell))) for cell in row))
     _out().print(t)
+
+
+def show(view: TableView) -> None:
+    """Draw a table view (cli.views) on stdout."""
+    table(view.title, view.columns, view.rows, right=view.right, header=view.header)
 
 
 class ProgressReporter:

@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
-from invoicesync import render
+from invoicesync.cli import render
 from invoicesync.config import local_environment
+from invoicesync.errors import EXIT_PREREQUISITE, EXIT_UNEXPECTED
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 
 ENV_KEYS = (
@@ -90,7 +91,7 @@ def run_demo(invoke: Callable[[list[str], Any], int], keep: Path | None = None) 
             "INVOICESYNC_SOURCE": str(source),
         }
         with _environment(env):
-            return _run_steps(invoke, sandbox, url, work, source, extras, keep)
+            return _run_steps(invoke, sandbox, url, work, extras, keep)
     finally:
         server.shutdown()
         server.server_close()
@@ -98,78 +99,79 @@ def run_demo(invoke: Callable[[list[str], Any], int], keep: Path | None = None) 
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _steps(extras: Path) -> list[Step]:
+    """The story, in the order a new user meets it."""
+    return [
+        Step(
+            "Connect through the real OAuth code flow (the sandbox approves it for you).",
+            ("connect", "--port", "0"),
+        ),
+        Step("Which company, which tokens, how many links.", ("status",)),
+        Step("The month's invoices exported from Protemos (JSON; CSV works too).", ("invoices",)),
+        Step(
+            "See exactly what would be sent, without writing anything.",
+            ("push", "INV-2026-0104", "--dry-run"),
+        ),
+        Step("Push every sent invoice: one batch request, exactly once.", ("push", "--all")),
+        Step("Run it again: nothing is duplicated.", ("push", "--all")),
+        Step(
+            "A client whose name differs from QuickBooks by an apostrophe: nothing is sent, "
+            "and you learn why.",
+            ("--source", str(extras), "push", "INV-2026-0112"),
+            EXIT_PREREQUISITE,
+        ),
+        Step(
+            "An invoice someone already typed into QuickBooks by hand: find it.",
+            ("--source", str(extras), "list-candidates", "INV-2026-0111"),
+        ),
+        Step(
+            "Link it (our marker is written into the QuickBooks invoice).",
+            ("--source", str(extras), "link", "INV-2026-0111", "1"),
+        ),
+        Step(
+            "Unlink it: the QuickBooks invoice stays, only the link goes.",
+            ("unlink", "INV-2026-0111"),
+        ),
+    ]
+
+
+NEXT_STEPS = (
+    "\nNext, against your own company:\n"
+    "  1. Create an app at developer.intuit.com and note its client id and secret\n"
+    "  2. invoicesync connect --environment sandbox   (or --environment production)\n"
+    "  3. invoicesync --source ./export.json push --all --dry-run\n"
+    "  4. invoicesync --source ./export.json push --all\n"
+    "Docs: docs/getting-started.md"
+)
+
+
 def _run_steps(
     invoke: Callable[[list[str], Any], int],
     sandbox: Sandbox,
     url: str,
     work: Path,
-    source: Path,
     extras: Path,
     keep: Path | None,
 ) -> int:
-    if True:
-        company = sandbox.company()
-        render.info(
-            f"invoicesync demo: a local QuickBooks sandbox ({company.name}) is running on {url}; "
-            f"working in {work}"
-        )
-        steps = [
-            Step(
-                "Connect through the real OAuth code flow (the sandbox approves it for you).",
-                ("connect", "--port", "0"),
-            ),
-            Step("Which company, which tokens, how many links.", ("status",)),
-            Step(
-                "The month's invoices exported from Protemos (JSON; CSV works too).", ("invoices",)
-            ),
-            Step(
-                "See exactly what would be sent, without writing anything.",
-                ("push", "INV-2026-0104", "--dry-run"),
-            ),
-            Step("Push every sent invoice: one batch request, exactly once.", ("push", "--all")),
-            Step("Run it again: nothing is duplicated.", ("push", "--all")),
-            Step(
-                "A client whose name differs from QuickBooks by an apostrophe: nothing is sent, "
-                "and you learn why.",
-                ("--source", str(extras), "push", "INV-2026-0112"),
-                5,
-            ),
-            Step(
-                "An invoice someone already typed into QuickBooks by hand: find it.",
-                ("--source", str(extras), "list-candidates", "INV-2026-0111"),
-            ),
-            Step(
-                "Link it (our marker is written into the QuickBooks invoice).",
-                ("--source", str(extras), "link", "INV-2026-0111", "1"),
-            ),
-            Step(
-                "Unlink it: the QuickBooks invoice stays, only the link goes.",
-                ("unlink", "INV-2026-0111"),
-            ),
-        ]
-        failures = 0
-        for step in steps:
-            failures += _step(invoke, step)
-        render.info("\nMeanwhile the customer pays INV-2026-0101 in QuickBooks.")
-        links = {inv.get("DocNumber"): inv["Id"] for inv in company.entities["Invoice"].values()}
-        if "INV-2026-0101" in links:
-            company.record_payment(str(links["INV-2026-0101"]))
-        failures += _step(
-            invoke, Step("Check every linked invoice for payments and edits.", ("reconcile",))
-        )
-        render.info(
-            "\nNext, against your own company:\n"
-            "  1. Create an app at developer.intuit.com and note its client id and secret\n"
-            "  2. invoicesync connect --environment sandbox   (or --environment production)\n"
-            "  3. invoicesync --source ./export.json push --all --dry-run\n"
-            "  4. invoicesync --source ./export.json push --all\n"
-            "Docs: docs/getting-started.md"
-        )
-        if failures:
-            render.error(f"{failures} demo step(s) did not behave as expected; please report it")
-            return 1
-        render.success("Demo finished" + (f"; files kept in {work}" if keep else "."))
-        return 0
+    company = sandbox.company()
+    render.info(
+        f"invoicesync demo: a local QuickBooks sandbox ({company.name}) is running on {url}; "
+        f"working in {work}"
+    )
+    failures = sum(_step(invoke, step) for step in _steps(extras))
+    render.info("\nMeanwhile the customer pays INV-2026-0101 in QuickBooks.")
+    links = {inv.get("DocNumber"): inv["Id"] for inv in company.entities["Invoice"].values()}
+    if "INV-2026-0101" in links:
+        company.record_payment(str(links["INV-2026-0101"]))
+    failures += _step(
+        invoke, Step("Check every linked invoice for payments and edits.", ("reconcile",))
+    )
+    render.info(NEXT_STEPS)
+    if failures:
+        render.error(f"{failures} demo step(s) did not behave as expected; please report it")
+        return EXIT_UNEXPECTED
+    render.success("Demo finished" + (f"; files kept in {work}" if keep else "."))
+    return 0
 
 
 def _step(invoke: Callable[[list[str], Any], int], step: Step) -> int:

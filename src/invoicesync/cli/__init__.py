@@ -1,0 +1,16 @@
+"""The command line: parse, call a use case, render. One module per command group.
+
+app          the Typer app, global options, the error boundary, `main`
+options      shared options and the session helper
+views        each report as its JSON document and table rows (typed)
+render       rich tables, progress, JSON on stdout; messages on stderr
+connection   connect, disconnect, status
+invoices     invoices, push
+link         list-candidates, link, unlink, reconcile
+sandbox      sandbox serve, demo (demo_story tells the story)
+"""
+
+from invoicesync.cli import connection, invoices, link, sandbox
+from invoicesync.cli.app import AppState, app, main
+
+__all__ = ["AppState", "app", "connection", "invoices", "link", "main", "sandbox"]

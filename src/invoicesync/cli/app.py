@@ -1,0 +1,197 @@
+"""The Typer application: global options, the error boundary, and the entry point.
+
+The error boundary is the one place an `InvoiceSyncError` becomes a message and its exit
+code. Heavy modules (httpx, the sandbox, sqlite) are imported inside commands so that
+`invoicesync --version` and `--help` start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from invoicesync import __version__
+from invoicesync.cli import render
+from invoicesync.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_UNEXPECTED,
+    InvoiceSyncError,
+    UsageError,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from invoicesync.config import Settings
+
+
+@dataclass
+class AppState:
+    """Global options, shared by every command through the click context."""
+
+    config_path: Path | None = None
+    source: Path | None = None
+    verbose: bool = False
+    quiet: bool = False
+    non_interactive: bool = False
+    # Seams for tests and the demo: an httpx transport for QuickBooks and Intuit, and the
+    # function that opens the authorize URL.
+    transport: Any = None
+    browser: Any = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def interactive(self) -> bool:
+        return (
+            sys.stdin.isatty() and not self.non_interactive and not self.settings().non_interactive
+        )
+
+    def settings(self) -> Settings:
+        from invoicesync.config import load_settings
+
+        if self._settings is None:
+            interactive = sys.stdin.isatty() and not self.non_interactive
+            self._settings = load_settings(
+                config_path=self.config_path,
+                source=self.source,
+                non_interactive=not interactive,
+            )
+        return self._settings
+
+
+class InvoiceSyncGroup(TyperGroup):
+    """Runs every command (nested ones too) inside the error boundary."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InvoiceSyncError as exc:
+            render.error(exc.message, exc.details)
+            _debug_traceback(ctx)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            render.error("interrupted; state is consistent, re-run the command to continue")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith(("click", "typer")):
+                raise
+            render.error(
+                f"unexpected error ({type(exc).__name__}): {exc}. This is a bug: rerun with "
+                "--verbose and report it"
+            )
+            _debug_traceback(ctx)
+            raise typer.Exit(EXIT_UNEXPECTED) from None
+
+
+def _debug_traceback(ctx: Any) -> None:
+    state = ctx.find_object(AppState)
+    if state is not None and state.verbose:
+        sys.stderr.write(redact(traceback.format_exc()))
+
+
+app = typer.Typer(
+    cls=InvoiceSyncGroup,
+    name="invoicesync",
+    help="Push invoices into QuickBooks Online exactly once, and keep them linked.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"invoicesync {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file (default: app dir/config.toml).")
+    ] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="Source invoices: a file or folder (JSON, JSONL, CSV)."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks (redacted).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only errors and data; no progress.")
+    ] = False,
+    non_interactive: Annotated[
+        bool,
+        typer.Option(
+            "--non-interactive",
+            help="Never prompt (also INVOICESYNC_NON_INTERACTIVE=1; implied without a TTY).",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Global options apply to every command."""
+    if verbose and quiet:
+        raise UsageError("--verbose and --quiet cannot be used together")
+    seeded = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    ctx.obj = AppState(
+        config_path=config,
+        source=source,
+        verbose=verbose,
+        quiet=quiet,
+        non_interactive=non_interactive,
+        transport=seeded.transport,
+        browser=seeded.browser,
+    )
+    render.set_quiet(quiet)
+    _logging(verbose)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger().handlers[0].addFilter(_RedactFilter())
+
+
+class _RedactFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def state_of(ctx: typer.Context) -> AppState:
+    state = ctx.find_object(AppState)
+    if state is None:  # pragma: no cover - the callback always runs first
+        state = AppState()
+    return state
+
+
+def main() -> NoReturn:
+    """Console-script entry point."""
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    try:
+        app()
+    except KeyboardInterrupt:
+        render.error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(0)  # pragma: no cover - typer exits itself

@@ -1,0 +1,145 @@
+"""`connect`, `disconnect`, `status`."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from invoicesync.cli import render, views
+from invoicesync.cli.app import AppState, app, state_of
+from invoicesync.cli.options import JSON_OPT, opened_session, warn_all
+from invoicesync.errors import NotConnected, UsageError
+
+if TYPE_CHECKING:
+    from invoicesync.usecases.connection import Browser
+
+
+@app.command()
+def connect(
+    ctx: typer.Context,
+    environment: Annotated[
+        str | None,
+        typer.Option("--environment", help="production, sandbox (Intuit's) or local (ours)."),
+    ] = None,
+    manual: Annotated[
+        bool,
+        typer.Option(
+            "--manual",
+            help="Paste the redirect URL instead of a local listener (default for production).",
+        ),
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port of the local redirect listener.")
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="The Intuit app's client id.")
+    ] = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the URL but do not open a browser.")
+    ] = False,
+) -> None:
+    """Connect to a QuickBooks company (OAuth 2.0 authorization code flow)."""
+    from invoicesync.config import load_settings
+    from invoicesync.usecases import connection
+
+    state = state_of(ctx)
+    settings = state.settings()
+    if environment:
+        settings = load_settings(
+            config_path=state.config_path,
+            source=state.source,
+            environment=environment,
+            non_interactive=settings.non_interactive,
+        )
+    cid, secret = _credentials(state, client_id or settings.client_id, settings.client_secret)
+    manual = manual or (settings.environment == "production" and port is None)
+    if manual and not state.interactive and state.browser is None:
+        raise UsageError("--manual needs a terminal to paste the redirect URL into")
+    result = connection.connect(
+        settings,
+        client_id=cid,
+        client_secret=secret,
+        manual=manual,
+        port=settings.redirect_port if port is None else port,
+        browser=_browser(state, no_browser),
+        transport=state.transport,
+    )
+    render.success(
+        f"Connected to {result.company_name} (realm {result.realm_id}, {result.environment}); "
+        f"tokens stored in the {result.store}"
+    )
+
+
+def _credentials(state: AppState, cid: str | None, secret: str | None) -> tuple[str, str]:
+    """The Intuit app's id and secret: from flags or settings, else asked on a terminal."""
+    if not cid:
+        if not state.interactive:
+            raise NotConnected("no client id: pass --client-id or set INVOICESYNC_CLIENT_ID")
+        cid = str(typer.prompt("Intuit app client id", err=True))
+    if not secret:
+        if not state.interactive:
+            raise NotConnected(
+                "no client secret: set INVOICESYNC_CLIENT_SECRET (it is never a flag)"
+            )
+        secret = str(typer.prompt("Intuit app client secret", hide_input=True, err=True))
+    return cid, secret
+
+
+def _browser(state: AppState, no_browser: bool) -> Browser:
+    """How `connect` shows the authorize URL, opens it, and gets the redirect back."""
+    import webbrowser
+
+    from invoicesync.usecases.connection import Browser
+
+    def show(url: str) -> None:
+        render.info("Open this address to authorize invoicesync:")
+        sys.stderr.write(url + "\n")
+        sys.stderr.flush()
+
+    def ask(url: str) -> str:
+        if state.browser is not None:
+            return str(state.browser(url))
+        return str(typer.prompt("Paste the full address your browser was sent to", err=True))
+
+    def browse(url: str) -> None:
+        if state.browser is not None:
+            state.browser(url)
+        elif not no_browser:
+            webbrowser.open(url)
+
+    return Browser(show_url=show, open_url=browse, ask_redirect=ask)
+
+
+@app.command()
+def disconnect(ctx: typer.Context) -> None:
+    """Revoke the connection at Intuit and delete the stored tokens (idempotent)."""
+    from invoicesync.usecases import connection
+
+    state = state_of(ctx)
+    result = connection.disconnect(state.settings(), transport=state.transport)
+    if not result.was_connected:
+        render.info("Not connected; nothing to do.")
+        return
+    if result.revoked:
+        render.success(f"Disconnected from realm {result.realm_id}; tokens revoked and deleted.")
+    else:
+        render.warn(
+            "could not confirm the revocation with Intuit; local tokens were deleted. Remove the "
+            "app under QuickBooks > Settings > Apps to be sure."
+        )
+
+
+@app.command()
+def status(ctx: typer.Context, json_: JSON_OPT = False) -> None:
+    """Company, environment, token expiry, link counts and warnings."""
+    from invoicesync.usecases import connection
+
+    with opened_session(state_of(ctx)) as opened:
+        report = connection.status(opened)
+    if json_:
+        render.emit_json(views.status_document(report))
+        return
+    render.show(views.status_table(report))
+    warn_all(report.warnings)

@@ -1,0 +1,112 @@
+"""`invoices` and `push`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from invoicesync.cli import render, views
+from invoicesync.cli.app import app, state_of
+from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
+from invoicesync.errors import UsageError
+
+if TYPE_CHECKING:
+    from invoicesync.usecases.push_report import PushReport
+
+
+@app.command()
+def invoices(
+    ctx: typer.Context,
+    json_: JSON_OPT = False,
+    unlinked: Annotated[
+        bool, typer.Option("--unlinked", help="Only invoices not linked yet.")
+    ] = False,
+) -> None:
+    """List source invoices with their link state (no QuickBooks call)."""
+    from invoicesync.usecases.invoices import invoice_rows
+
+    rows = invoice_rows(state_of(ctx).settings(), unlinked=unlinked, warn=render.warn)
+    if json_:
+        render.emit_json(views.invoices_document(rows))
+        return
+    render.show(views.invoices_table(rows))
+    if not rows:
+        render.info("No invoices." if not unlinked else "Every invoice is linked.")
+
+
+@app.command()
+def push(
+    ctx: typer.Context,
+    numbers: Annotated[list[str] | None, typer.Argument(help="Invoice numbers to push.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every sent or paid invoice not yet linked.")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="With --all: only invoices issued on or after DATE."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Resolve and print the plan and payloads; write nothing."),
+    ] = False,
+    adopt_existing: Annotated[
+        bool,
+        typer.Option(
+            "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
+        ),
+    ] = False,
+    json_: JSON_OPT = False,
+    wait: WAIT_OPT = None,
+) -> None:
+    """Create QuickBooks invoices from source invoices, exactly once."""
+    from datetime import date
+
+    from invoicesync.usecases.invoices import load_invoices
+    from invoicesync.usecases.push import PushRequest
+    from invoicesync.usecases.push import push as run_push
+
+    state = state_of(ctx)
+    since_date = None
+    if since is not None:
+        try:
+            since_date = date.fromisoformat(since)
+        except ValueError:
+            raise UsageError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
+        if not all_:
+            raise UsageError("--since goes with --all")
+    local = load_invoices(state.settings(), render.warn)
+    request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait)
+    with opened_session(state) as opened, render.progress() as bar:
+        report = run_push(opened, local, request, bar)
+        warn_all(opened.warnings)
+    if json_:
+        render.emit_json(views.push_document(report))
+    else:
+        _show_push(report)
+    if report.fatal is not None:
+        render.error(report.fatal.message)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _show_push(report: PushReport) -> None:
+    if not report.results:
+        render.info(
+            "Nothing to push: no sent or paid invoices in the source (with --since, none "
+            "issued since that date)."
+        )
+        return
+    render.show(views.push_table(report))
+    if report.dry_run:
+        from invoicesync.qbo.client import dumps
+
+        for r in report.results:
+            if r.payload is not None:
+                render.emit_text(f"# {r.invoice}\n" + dumps(r.payload, indent=2))
+    for r in report.results:
+        for problem in r.problems:
+            render.info(f"{r.invoice}: {problem}")
+    counts = report.counts()
+    if counts:
+        render.info(views.counts_line(counts))

@@ -1,0 +1,159 @@
+"""`list-candidates`, `link`, `unlink`, `reconcile`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from invoicesync.cli import render, views
+from invoicesync.cli.app import app, state_of
+from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
+from invoicesync.errors import UsageError
+
+if TYPE_CHECKING:
+    from invoicesync.models import Candidate, LocalInvoice
+
+
+@app.command("list-candidates")
+def list_candidates(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="The local invoice number.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="At most N rows.")] = 10,
+    json_: JSON_OPT = False,
+) -> None:
+    """QuickBooks invoices that could be this invoice, best first, with the reasons."""
+    from invoicesync.usecases import link as usecase
+    from invoicesync.usecases.invoices import load_invoices
+
+    state = state_of(ctx)
+    local = load_invoices(state.settings(), render.warn)
+    with opened_session(state) as opened:
+        inv, found = usecase.list_candidates(opened, local, number, limit=limit)
+    if json_:
+        render.emit_json(views.candidates_document(inv, found))
+    elif not found:
+        render.info(
+            f"No QuickBooks invoice looks like {number} (same DocNumber, or same customer "
+            f"within {usecase.CANDIDATE_WINDOW_DAYS} days)."
+        )
+    else:
+        render.show(views.candidates_table(inv, found))
+
+
+def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
+    """On a terminal: show the candidates and ask which one to link."""
+
+    def pick(candidates: list[Candidate]) -> str | None:
+        render.show(views.candidates_table(inv, candidates))
+        answer: str = typer.prompt(
+            "Link to which row (number, or QBO id; empty to cancel)",
+            default="",
+            show_default=False,
+            err=True,
+        ).strip()
+        if not answer:
+            return None
+        if answer.isdigit() and 1 <= int(answer) <= len(candidates):
+            return candidates[int(answer) - 1].qbo_id
+        if any(c.qbo_id == answer for c in candidates):
+            return answer
+        raise UsageError(f"{answer!r} is not a row number or a candidate's QBO id")
+
+    return pick
+
+
+@app.command()
+def link(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="The local invoice number.")],
+    qbo_id: Annotated[str | None, typer.Argument(help="The QuickBooks invoice id.")] = None,
+    doc_number: Annotated[
+        str | None, typer.Option("--doc-number", help="Find the QBO invoice by DocNumber.")
+    ] = None,
+    best: Annotated[
+        bool, typer.Option("--best", help="Take the top candidate if it is strong and unambiguous.")
+    ] = False,
+    no_marker: Annotated[
+        bool, typer.Option("--no-marker", help="Do not write our marker into the QBO invoice.")
+    ] = False,
+    json_: JSON_OPT = False,
+    wait: WAIT_OPT = None,
+) -> None:
+    """Link a local invoice to an existing QuickBooks invoice."""
+    from invoicesync.usecases import link as usecase
+    from invoicesync.usecases.invoices import find_invoice, load_invoices
+
+    state = state_of(ctx)
+    local = load_invoices(state.settings(), render.warn)
+    pick = None
+    if state.interactive and not json_:
+        pick = _picker(find_invoice(local, number))
+    request = usecase.LinkRequest(number, qbo_id, doc_number, best, pick, not no_marker, wait)
+    with opened_session(state) as opened:
+        result = usecase.link(opened, local, request)
+    if json_:
+        render.emit_json(views.link_document(result))
+    else:
+        render.success(
+            f"Linked {result.invoice} to QuickBooks invoice {result.qbo_id} "
+            f"(DocNumber {result.doc_number or '-'}, {views.shown(result.total)} "
+            f"{result.currency or ''})"
+        )
+    warn_all(result.warnings)
+
+
+@app.command()
+def unlink(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="The local invoice number.")],
+    json_: JSON_OPT = False,
+    wait: WAIT_OPT = None,
+) -> None:
+    """Remove a link; the QuickBooks invoice itself is left untouched (idempotent)."""
+    from invoicesync.usecases import link as usecase
+
+    with opened_session(state_of(ctx)) as opened:
+        result = usecase.unlink(opened, number, wait=wait)
+    if json_:
+        render.emit_json(views.unlink_document(result))
+    elif not result.was_linked:
+        render.info(f"{number} is not linked; nothing to do.")
+    else:
+        extra = " and removed our marker from it" if result.marker_removed else ""
+        render.success(
+            f"Unlinked {number} from QuickBooks invoice {result.qbo_id}{extra}. The "
+            "QuickBooks invoice itself was not changed or deleted; a later push "
+            "creates a new one."
+        )
+    warn_all(result.warnings)
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    json_: JSON_OPT = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Recreate missing links from QuickBooks first.")
+    ] = False,
+    wait: WAIT_OPT = None,
+) -> None:
+    """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking."""
+    from invoicesync.usecases import reconcile as usecase
+    from invoicesync.usecases.invoices import load_invoices
+
+    state = state_of(ctx)
+    local = load_invoices(state.settings(), render.warn) if rebuild else []
+    with opened_session(state) as opened:
+        report = usecase.reconcile(opened, rebuild=rebuild, invoices=local, wait=wait)
+    if json_:
+        render.emit_json(views.reconcile_document(report))
+        return
+    for ln in report.rebuilt:
+        render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks invoice {ln.qbo_id}")
+    if not report.drifts:
+        render.info("No links to check.")
+        return
+    render.show(views.reconcile_table(report))
+    render.info(views.counts_line(report.counts()))

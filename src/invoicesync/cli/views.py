@@ -1,0 +1,312 @@
+"""Each report as its `--json` document and as table rows. Typed; no rendering here.
+
+The documents are a contract (docs/json.md): field names and order change only with a new
+schema version. Money is a string in the currency's minor units (`"477.50"`), whatever form
+QuickBooks used (`477.5`, `0`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from invoicesync.models import Candidate, LocalInvoice
+    from invoicesync.usecases.connection import StatusReport
+    from invoicesync.usecases.invoices import InvoiceRow
+    from invoicesync.usecases.link import LinkResult, UnlinkResult
+    from invoicesync.usecases.push_report import PushReport
+    from invoicesync.usecases.reconcile import ReconcileReport
+
+JSONValue: TypeAlias = "str | int | bool | list[JSONValue] | dict[str, JSONValue] | None"
+Document = dict[str, JSONValue]
+
+# ISO 4217 currencies whose minor unit is not 2 digits; every other code has 2.
+_ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND"
+_MINOR_UNITS = {
+    **dict.fromkeys(_ZERO_DECIMAL.split(), 0),
+    **dict.fromkeys(_THREE_DECIMAL.split(), 3),
+    "CLF": 4,
+    "UYW": 4,
+}
+
+
+def money(value: Decimal | None, currency: str | None = None) -> str | None:
+    """An amount as an exact string in the currency's minor units (half-up, as QBO rounds)."""
+    if value is None:
+        return None
+    places = _MINOR_UNITS.get(currency or "", 2)
+    return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def shown(value: Decimal | None) -> str:
+    """An amount for a table: grouped thousands, two decimals, blank when unknown."""
+    return "" if value is None else f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class TableView:
+    title: str | None
+    columns: Sequence[str]
+    rows: Sequence[tuple[str, ...]]
+    right: Sequence[str] = ()
+    header: bool = True
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+def status_document(r: StatusReport) -> Document:
+    return {
+        "schema": "invoicesync.status/1",
+        "environment": r.environment,
+        "realm_id": r.realm_id,
+        "company_name": r.company_name,
+        "country": r.country,
+        "token_store": r.token_store,
+        "access_expires_at": r.access_expires_at,
+        "refresh_expires_at": r.refresh_expires_at,
+        "hard_expires_at": r.hard_expires_at,
+        "links": dict(r.links),
+        "pending": r.pending,
+        "warnings": list(r.warnings),
+    }
+
+
+def status_table(r: StatusReport) -> TableView:
+    rows = [
+        ("Company", f"{r.company_name} ({r.country or '?'})"),
+        ("Realm", r.realm_id),
+        ("Environment", r.environment),
+        ("Tokens stored in", r.token_store),
+        ("Access token valid until", r.access_expires_at or "-"),
+        ("Refresh token valid until", r.refresh_expires_at or "unknown"),
+        ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
+        ("Interrupted pushes", str(r.pending)),
+    ]
+    return TableView("invoicesync status", ["", ""], rows, header=False)
+
+
+# --- invoices ----------------------------------------------------------------------------------
+
+
+def invoices_document(rows: Sequence[InvoiceRow]) -> Document:
+    from invoicesync.sources.json_format import to_canonical
+
+    out: list[JSONValue] = []
+    for r in rows:
+        inv, ln = r.invoice, r.link
+        link: JSONValue = None
+        if ln is not None:
+            link = {
+                "qbo_id": ln.qbo_id,
+                "doc_number": ln.doc_number,
+                "origin": ln.origin,
+                "linked_at": ln.linked_at,
+                "qbo_state": ln.last_state,
+                "qbo_balance": money(ln.last_balance, ln.currency or inv.currency),
+                "checked_at": ln.last_checked_at,
+            }
+        canonical: JSONValue = to_canonical(inv)
+        out.append(
+            {
+                "number": inv.number,
+                "customer": inv.customer.name,
+                "issue_date": inv.issue_date.isoformat(),
+                "currency": inv.currency,
+                "total": money(inv.total, inv.currency),
+                "status": inv.status,
+                "link": link,
+                "invoice": canonical,
+            }
+        )
+    return {"schema": "invoicesync.invoices/1", "invoices": out}
+
+
+def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
+    columns = ["Invoice", "Customer", "Date", "Currency", "Total", "Status", "QBO id"]
+    columns += ["DocNumber", "In QuickBooks"]
+    body = [
+        (
+            r.invoice.number,
+            r.invoice.customer.name,
+            r.invoice.issue_date.isoformat(),
+            r.invoice.currency,
+            shown(r.invoice.total),
+            r.invoice.status,
+            r.link.qbo_id if r.link else "",
+            (r.link.doc_number or "") if r.link else "",
+            (r.link.last_state or "linked") if r.link else "",
+        )
+        for r in rows
+    ]
+    return TableView(None, columns, body, right=["Total"])
+
+
+# --- push --------------------------------------------------------------------------------------
+
+
+def push_document(report: PushReport) -> Document:
+    results: list[JSONValue] = []
+    for r in report.results:
+        item: Document = {
+            "invoice": r.invoice,
+            "status": r.status,
+            "qbo_id": r.qbo_id,
+            "doc_number": r.doc_number,
+            "total": money(r.total, r.currency),
+            "currency": r.currency,
+            "message": r.message,
+            "problems": list(r.problems),
+            "warnings": list(r.warnings),
+        }
+        if report.dry_run:
+            payload: JSONValue = _plain(r.payload)
+            item["payload"] = payload
+        results.append(item)
+    summary: JSONValue = dict(report.counts())
+    return {
+        "schema": "invoicesync.push/1",
+        "realm_id": report.realm_id,
+        "dry_run": report.dry_run,
+        "summary": summary,
+        "results": results,
+    }
+
+
+def _plain(value: object) -> JSONValue:
+    """A QuickBooks payload as JSON values; exact decimals become plain decimal strings."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def push_table(report: PushReport) -> TableView:
+    title = "Push plan (dry run: nothing was written)" if report.dry_run else "Push results"
+    rows = [
+        (r.invoice, r.status, r.qbo_id or "", r.doc_number or "", shown(r.total), r.message)
+        for r in report.results
+    ]
+    columns = ["Invoice", "Status", "QBO id", "DocNumber", "Total", "Message"]
+    return TableView(title, columns, rows, right=["Total"])
+
+
+# --- candidates, link, unlink ------------------------------------------------------------------
+
+
+def candidates_document(inv: LocalInvoice, found: Sequence[Candidate]) -> Document:
+    candidates: list[JSONValue] = [
+        {
+            "qbo_id": c.qbo_id,
+            "doc_number": c.doc_number,
+            "txn_date": c.txn_date,
+            "customer": c.customer,
+            "total": money(c.total, c.currency),
+            "balance": money(c.balance, c.currency),
+            "currency": c.currency,
+            "score": c.score,
+            "reasons": list(c.reasons),
+            "linked_to": c.linked_to,
+            "has_marker": c.has_marker,
+        }
+        for c in found
+    ]
+    return {"schema": "invoicesync.candidates/1", "invoice": inv.number, "candidates": candidates}
+
+
+def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView:
+    title = (
+        f"Candidates for {inv.number} ({inv.customer.name}, {inv.issue_date}, "
+        f"{shown(inv.total)} {inv.currency})"
+    )
+    columns = ["#", "Score", "QBO id", "DocNumber", "Date", "Customer", "Total", "Balance"]
+    columns += ["Linked to", "Why"]
+    rows = [
+        (
+            str(i),
+            str(c.score),
+            c.qbo_id,
+            c.doc_number or "",
+            c.txn_date or "",
+            c.customer or "",
+            shown(c.total),
+            shown(c.balance),
+            c.linked_to or "",
+            "; ".join(c.reasons),
+        )
+        for i, c in enumerate(found, start=1)
+    ]
+    return TableView(title, columns, rows, right=["Score", "Total", "Balance"])
+
+
+def link_document(r: LinkResult) -> Document:
+    return {
+        "schema": "invoicesync.link/1",
+        "invoice": r.invoice,
+        "qbo_id": r.qbo_id,
+        "doc_number": r.doc_number,
+        "total": money(r.total, r.currency),
+        "currency": r.currency,
+        "warnings": list(r.warnings),
+        "marker_written": r.marker_written,
+    }
+
+
+def unlink_document(r: UnlinkResult) -> Document:
+    return {
+        "schema": "invoicesync.unlink/1",
+        "invoice": r.invoice,
+        "was_linked": r.was_linked,
+        "qbo_id": r.qbo_id,
+        "marker_removed": r.marker_removed,
+        "generation": r.generation,
+        "warnings": list(r.warnings),
+    }
+
+
+# --- reconcile ---------------------------------------------------------------------------------
+
+
+def reconcile_document(report: ReconcileReport) -> Document:
+    rebuilt: list[JSONValue] = [
+        {"invoice": ln.invoice_number, "qbo_id": ln.qbo_id, "doc_number": ln.doc_number}
+        for ln in report.rebuilt
+    ]
+    links: list[JSONValue] = [
+        {
+            "invoice": d.invoice,
+            "qbo_id": d.qbo_id,
+            "state": d.state,
+            "details": list(d.details),
+            "balance": money(d.balance),
+        }
+        for d in report.drifts
+    ]
+    return {
+        "schema": "invoicesync.reconcile/1",
+        "realm_id": report.realm_id,
+        "rebuilt": rebuilt,
+        "links": links,
+    }
+
+
+def reconcile_table(report: ReconcileReport) -> TableView:
+    rows = [
+        (d.invoice, d.qbo_id, d.state, shown(d.balance), "; ".join(d.details))
+        for d in report.drifts
+    ]
+    columns = ["Invoice", "QBO id", "State", "Balance", "Details"]
+    return TableView("Linked invoices in QuickBooks", columns, rows, right=["Balance"])
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))

@@ -1,0 +1,154 @@
+"""The accounting target as the use cases see it: the ledger seam.
+
+QuickBooks implements it today (`ledger.quickbooks`); an e-invoicing network can implement it
+without the use cases changing. It is as small as the use cases need: pre-flight a batch,
+find what already exists, create, read, mark, and the few searches `link` and `reconcile` use.
+Fatal failures (not connected, unavailable) are raised as `InvoiceSyncError`s with their exit
+codes; a definitive refusal of one invoice is returned as a `Refusal` value so a batch goes on;
+a write whose outcome is unknown raises `Uncertain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from invoicesync.errors import EXIT_PARTIAL
+from invoicesync.matching import NearMatch
+from invoicesync.models import LocalInvoice
+
+
+class RemoteInvoice(Protocol):
+    """An invoice as the target holds it (read only)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def doc_number(self) -> str | None: ...
+    @property
+    def customer_id(self) -> str | None: ...
+    @property
+    def customer_name(self) -> str | None: ...
+    @property
+    def total(self) -> Decimal | None: ...
+    @property
+    def balance(self) -> Decimal | None: ...
+    @property
+    def currency(self) -> str | None: ...
+    @property
+    def sync_token(self) -> str | None: ...
+    @property
+    def txn_date(self) -> str | None: ...
+    @property
+    def private_note(self) -> str | None: ...
+    @property
+    def marker(self) -> str | None: ...
+    @property
+    def voided(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One unresolved reference of one invoice, with the closest names and the reason."""
+
+    kind: str  # customer, item, term, tax code, currency
+    wanted: str
+    reason: str
+    suggestions: tuple[NearMatch, ...] = ()
+
+    def text(self) -> str:
+        hint = "; ".join(f"{m.name!r} ({m.reason})" for m in self.suggestions)
+        return f"{self.kind} {self.wanted!r}: {self.reason}" + (
+            f"; closest: {hint}" if hint else ""
+        )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One invoice resolved against the target and ready to send."""
+
+    invoice: LocalInvoice
+    payload: dict[str, Any]
+    customer_id: str
+    doc_number: str | None  # the number we send, if the target takes ours
+
+    @property
+    def number(self) -> str:
+        return self.invoice.number
+
+
+@dataclass
+class Preparation:
+    """Pre-flight of a batch: drafts for what resolved, problems for what did not."""
+
+    drafts: list[Draft] = field(default_factory=list)
+    problems: dict[str, list[Problem]] = field(default_factory=dict)
+    sends_numbers: bool = False  # the target keeps our invoice numbers (a duplicate check)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The target definitively refused one invoice: nothing was created."""
+
+    message: str
+    exit_code: int = EXIT_PARTIAL
+    code: str | None = None
+    detail: str | None = None
+    element: str | None = None
+    intuit_tid: str | None = None
+    owner_id: str | None = None  # for a duplicate number: the transaction that has it
+
+    @property
+    def number_taken(self) -> bool:
+        return self.owner_id is not None
+
+
+class Uncertain(Exception):
+    """A write may or may not have happened (dropped connection, 5xx after retries)."""
+
+
+class Gone(Exception):
+    """The target no longer has the record (deleted)."""
+
+
+@dataclass(frozen=True)
+class Company:
+    """The target's account as `status` and `connect` show it."""
+
+    name: str
+    country: str | None
+
+
+class Ledger(Protocol):
+    """What the use cases need from an accounting target."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def requests(self) -> Mapping[str, int]: ...
+    @property
+    def batch_size(self) -> int: ...
+
+    def company(self) -> Company: ...
+    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation: ...
+    def find_existing(
+        self, drafts: Sequence[Draft], *, by_number: bool
+    ) -> Mapping[str, RemoteInvoice]: ...
+    def create(
+        self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
+    ) -> Mapping[str, RemoteInvoice | Refusal]: ...
+    def read(self, remote_id: str) -> RemoteInvoice: ...
+    def read_many(self, remote_ids: Sequence[str]) -> Mapping[str, RemoteInvoice]: ...
+    def customer_id(self, name: str) -> str | None: ...
+    def customer_ids(self) -> Mapping[str, str]: ...
+    def with_number(self, number: str) -> Sequence[RemoteInvoice]: ...
+    def near(self, customer_id: str, lo: str, hi: str) -> Sequence[RemoteInvoice]: ...
+    def between(self, lo: str, hi: str) -> Sequence[RemoteInvoice]: ...
+    def searchable(self, number: str) -> bool: ...
+    def set_marker(
+        self, remote: RemoteInvoice, number: str | None, request_id: str
+    ) -> RemoteInvoice: ...

@@ -1,0 +1,181 @@
+"""QuickBooks pre-flight: the reference data for a batch, and each invoice's names resolved.
+
+Reads only. One paged query per kind of reference for the whole batch, all in flight at once
+(design §4.6 step 2), and every unresolved name reported with its closest matches and the
+reason, so a user fixes everything in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from invoicesync import mapping, matching
+from invoicesync.ledger.base import Problem
+from invoicesync.models import LocalInvoice
+from invoicesync.qbo import QBOClient
+from invoicesync.qbo.rows import CompanyFacts, NamedRow
+
+ALL_CUSTOMERS = "select * from Customer where Active IN (true, false)"
+ALL_ITEMS = "select * from Item where Active IN (true, false)"
+ALL_TERMS = "select * from Term where Active IN (true, false)"
+ALL_TAX_CODES = "select * from TaxCode"
+
+
+@dataclass
+class Catalog:
+    """Reference data for a whole batch."""
+
+    facts: CompanyFacts
+    customers: list[NamedRow] = field(default_factory=list)
+    items: list[NamedRow] = field(default_factory=list)
+    terms: list[NamedRow] = field(default_factory=list)
+    tax_codes: list[NamedRow] = field(default_factory=list)
+
+    def customer_currency(self, customer_id: str) -> str:
+        for row in self.customers:
+            if row.id == customer_id:
+                return row.currency or self.facts.home_currency
+        return self.facts.home_currency
+
+
+def customers(client: QBOClient) -> list[NamedRow]:
+    return [NamedRow.from_row(r, "DisplayName") for r in client.query(ALL_CUSTOMERS)]
+
+
+def load_catalog(client: QBOClient, invoices: Sequence[LocalInvoice]) -> Catalog:
+    """Company facts and every kind of reference the batch uses, all queries in flight at once
+    (they are independent reads)."""
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        info = pool.submit(client.company_info)
+        prefs = pool.submit(client.preferences)
+        customers_f = pool.submit(customers, client)
+        items_f = pool.submit(client.query, ALL_ITEMS)
+        terms_f = (
+            pool.submit(client.query, ALL_TERMS) if any(i.payment_terms for i in invoices) else None
+        )
+        codes_f = pool.submit(client.query, ALL_TAX_CODES)
+        return Catalog(
+            CompanyFacts.from_rows(info.result(), prefs.result()),
+            customers_f.result(),
+            [NamedRow.from_row(r) for r in items_f.result()],
+            [NamedRow.from_row(r) for r in terms_f.result()] if terms_f else [],
+            [NamedRow.from_row(r) for r in codes_f.result()],
+        )
+
+
+class _Resolver:
+    """Resolves one invoice's names, collecting every problem rather than stopping at one."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.problems: list[Problem] = []
+
+    def find(
+        self, kind: str, wanted: str, records: list[NamedRow], by_path: bool = False
+    ) -> str | None:
+        hit = matching.find_exact(wanted, records, by_path=by_path)
+        if hit is not None and hit.active:
+            return hit.id
+        if hit is not None:
+            self.problems.append(Problem(kind, wanted, "is inactive in QuickBooks; reactivate it"))
+            return None
+        near = tuple(matching.near_matches(wanted, records))
+        self.problems.append(Problem(kind, wanted, "not found in QuickBooks", near))
+        return None
+
+    def items(self, invoice: LocalInvoice) -> dict[str, str]:
+        found: dict[str, str] = {}
+        services = [ln.service for ln in invoice.lines] + [a.service for a in invoice.adjustments]
+        for service in dict.fromkeys(services):
+            item_id = self.find("item", service, self.catalog.items, by_path=":" in service)
+            if item_id:
+                found[service] = item_id
+        return found
+
+    def us_tax(self, invoice: LocalInvoice) -> str | None:
+        for tax in _taxes(invoice):
+            if tax is not None and tax.upper() not in mapping.US_LINE_CODES:
+                self.problems.append(
+                    Problem(
+                        "tax code",
+                        tax,
+                        "US invoice lines take TAX or NON; put the sales tax code in the "
+                        "invoice's tax_code",
+                    )
+                )
+        if invoice.tax_code:
+            return self.find("tax code", invoice.tax_code, self.catalog.tax_codes)
+        return None
+
+    def line_taxes(self, invoice: LocalInvoice) -> dict[str, str]:
+        if invoice.tax_code:
+            self.problems.append(
+                Problem(
+                    "tax code",
+                    invoice.tax_code,
+                    "tax_code is for US companies; non-US companies take a tax code on every line",
+                )
+            )
+        found: dict[str, str] = {}
+        for index, tax in enumerate(_taxes(invoice), start=1):
+            if tax is None:
+                self.problems.append(
+                    Problem(
+                        "tax code",
+                        f"line {index}",
+                        "missing: non-US companies need a tax code on every line",
+                    )
+                )
+            elif tax not in found:
+                code_id = self.find("tax code", tax, self.catalog.tax_codes)
+                if code_id:
+                    found[tax] = code_id
+        return found
+
+    def currency(self, invoice: LocalInvoice, customer_id: str | None) -> None:
+        facts = self.catalog.facts
+        if invoice.currency != facts.home_currency and not facts.multicurrency:
+            self.problems.append(
+                Problem(
+                    "currency",
+                    invoice.currency,
+                    f"the company's currency is {facts.home_currency} and multicurrency is off",
+                )
+            )
+        if customer_id:
+            billed = self.catalog.customer_currency(customer_id)
+            if billed != invoice.currency:
+                self.problems.append(
+                    Problem(
+                        "currency",
+                        invoice.currency,
+                        f"customer {invoice.customer.name!r} is billed in {billed} in QuickBooks",
+                    )
+                )
+
+
+def _taxes(invoice: LocalInvoice) -> list[str | None]:
+    return [ln.tax for ln in invoice.lines] + [a.tax for a in invoice.adjustments]
+
+
+def resolve(invoice: LocalInvoice, catalog: Catalog) -> tuple[mapping.Refs | None, list[Problem]]:
+    """Every reference of one invoice, or every problem with its closest names and reasons."""
+    r = _Resolver(catalog)
+    name = invoice.customer.name
+    customer_id = r.find("customer", name, catalog.customers, by_path=":" in name)
+    items = r.items(invoice)
+    term_id = (
+        r.find("term", invoice.payment_terms, catalog.terms) if invoice.payment_terms else None
+    )
+    txn_tax: str | None = None
+    tax_codes: dict[str, str] = {}
+    if catalog.facts.us:
+        txn_tax = r.us_tax(invoice)
+    else:
+        tax_codes = r.line_taxes(invoice)
+    r.currency(invoice, customer_id)
+    if r.problems or customer_id is None:
+        return None, r.problems
+    return mapping.Refs(customer_id, items, term_id, tax_codes, txn_tax), []

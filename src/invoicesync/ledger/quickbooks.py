@@ -1,0 +1,293 @@
+"""QuickBooks Online as a ledger: the one adapter between the use cases and `qbo/`.
+
+Every QuickBooks error becomes an `InvoiceSyncError` with its exit code here (`translate`), or
+a per-invoice `Refusal`; every row becomes a typed `QBOInvoice`. The use cases never see a raw
+dict or a `qbo.errors` class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+
+from invoicesync import mapping, matching
+from invoicesync.errors import (
+    EXIT_CONFLICT,
+    EXIT_PARTIAL,
+    EXIT_PREREQUISITE,
+    InvoiceSyncError,
+    NotConnected,
+    QuickBooksUnavailable,
+)
+from invoicesync.ledger import qbo_preflight as preflight
+from invoicesync.ledger.base import (
+    Company,
+    Draft,
+    Gone,
+    Preparation,
+    Refusal,
+    RemoteInvoice,
+    Uncertain,
+)
+from invoicesync.models import LocalInvoice
+from invoicesync.qbo import QBOClient
+from invoicesync.qbo import errors as qerr
+from invoicesync.qbo import query as qq
+from invoicesync.qbo.marker import with_marker, without_marker
+from invoicesync.qbo.rows import NamedRow, QBOInvoice
+
+BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
+
+
+def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
+    """A QuickBooks error as the user-facing error with the documented exit code."""
+    if isinstance(exc, qerr.AuthError):
+        return NotConnected(
+            f"QuickBooks refused the token while {what} ({exc}); "
+            "run `invoicesync connect` to reconnect"
+        )
+    if isinstance(exc, qerr.ForbiddenError):
+        return NotConnected(
+            f"QuickBooks refused access while {what} ({exc}): the token belongs to another "
+            "environment or company; check INVOICESYNC_ENVIRONMENT and reconnect"
+        )
+    if isinstance(exc, (qerr.ThrottledError, qerr.ServerError, qerr.QBOConnectionError)):
+        return QuickBooksUnavailable(
+            f"QuickBooks is unavailable while {what}: {exc}; safe to re-run later"
+        )
+    return InvoiceSyncError(f"QuickBooks rejected a request while {what}: {exc}")
+
+
+def refusal(exc: qerr.QBOError) -> Refusal:
+    """A definitive refusal of one invoice, with QuickBooks' own reason and our exit code."""
+    if isinstance(exc, qerr.DuplicateDocNumber):
+        code, owner = EXIT_CONFLICT, exc.txn_id
+    elif isinstance(exc, (qerr.NotFoundError, qerr.InvalidReferenceError)):
+        code, owner = EXIT_PREREQUISITE, None
+    elif isinstance(exc, qerr.StaleObjectError):
+        code, owner = EXIT_CONFLICT, None
+    else:
+        code, owner = EXIT_PARTIAL, None
+    return Refusal(
+        message=str(exc),
+        exit_code=code,
+        code=exc.code,
+        detail=exc.detail,
+        element=exc.element,
+        intuit_tid=exc.intuit_tid,
+        owner_id=owner,
+    )
+
+
+@contextlib.contextmanager
+def translating(what: str) -> Iterator[None]:
+    try:
+        yield
+    except qerr.QBOError as exc:
+        raise translate(exc, what) from None
+
+
+class QuickBooksLedger:
+    """The `Ledger` for one QuickBooks company."""
+
+    def __init__(self, client: QBOClient, realm_id: str, *, send_numbers: bool) -> None:
+        self.client = client
+        self.realm_id = realm_id
+        self.send_numbers = send_numbers  # settings: push.doc_numbers == "source"
+
+    @property
+    def account_id(self) -> str:
+        return self.realm_id
+
+    @property
+    def batch_size(self) -> int:
+        return BATCH_SIZE
+
+    @property
+    def requests(self) -> Mapping[str, int]:
+        return dict(self.client.stats.requests)
+
+    def company(self) -> Company:
+        with translating("reading the company's details"):
+            info = self.client.company_info()
+        country = info.get("Country")
+        return Company(str(info.get("CompanyName") or ""), str(country) if country else None)
+
+    # --- push ----------------------------------------------------------------------------------
+
+    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
+        with translating("pushing"):
+            catalog = preflight.load_catalog(self.client, invoices)
+        facts = catalog.facts
+        use_doc = self.send_numbers and facts.custom_txn_numbers
+        prep = Preparation(sends_numbers=use_doc)
+        for inv in invoices:
+            refs, problems = preflight.resolve(inv, catalog)
+            if refs is None:
+                prep.problems[inv.number] = problems
+                continue
+            payload = mapping.invoice_payload(
+                inv, refs, facts, doc_number=use_doc, marker_note=True
+            )
+            prep.drafts.append(
+                Draft(inv, payload, refs.customer_id, inv.number if use_doc else None)
+            )
+        return prep
+
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, QBOInvoice]:
+        """QuickBooks invoices that are (or claim to be) these drafts: by DocNumber, then, for
+        the rest, by our marker among those customers' invoices of those dates (one paged
+        query), which finds invoices QuickBooks numbered itself or someone renumbered."""
+        with translating("pushing"):
+            found = self._by_doc_number([d.number for d in drafts]) if by_number else {}
+            unseen = [d for d in drafts if d.number not in found]
+            for mark, row in self._by_marker(unseen).items():
+                found.setdefault(mark, row)
+        return found
+
+    def _by_doc_number(self, numbers: Sequence[str]) -> dict[str, QBOInvoice]:
+        found: dict[str, QBOInvoice] = {}
+        for part in qq.chunks(n for n in numbers if qq.queryable(n)):
+            for row in self._invoices([("DocNumber", "IN", part)]):
+                number = str(row.doc_number)
+                if number not in found or row.marker == number:
+                    found[number] = row  # a duplicated DocNumber: prefer the one that is ours
+        return found
+
+    def _by_marker(self, drafts: Sequence[Draft]) -> dict[str, QBOInvoice]:
+        found: dict[str, QBOInvoice] = {}
+        if not drafts:
+            return found
+        ids = [d.customer_id for d in drafts]
+        dates = [d.invoice.issue_date.isoformat() for d in drafts]
+        for id_part in qq.chunks(ids):
+            for date_part in qq.chunks(dates):
+                where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
+                for row in self._invoices(where):
+                    if row.marker:
+                        found.setdefault(row.marker, row)
+        return found
+
+    def _invoices(self, where: Sequence[tuple[str, str, str | Sequence[str]]]) -> list[QBOInvoice]:
+        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select("Invoice", where))]
+
+    def create(
+        self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
+    ) -> dict[str, QBOInvoice | Refusal]:
+        """One create, or one batch of up to 30. Raises `Uncertain` when the outcome of the
+        whole request is unknown; refusals of single invoices come back as values."""
+        try:
+            if len(drafts) == 1:
+                return {drafts[0].number: self._create_one(drafts[0], request_ids)}
+            return self._create_batch(drafts, request_ids)
+        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
+            raise Uncertain(str(exc)) from None
+        except qerr.QBOError as exc:
+            raise translate(exc, "pushing") from None
+
+    def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
+        try:
+            row = self.client.create("Invoice", draft.payload, requestid=request_ids[draft.number])
+        except qerr.ValidationError as exc:
+            return refusal(exc)
+        return QBOInvoice.from_row(row)
+
+    def _create_batch(
+        self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
+    ) -> dict[str, QBOInvoice | Refusal]:
+        items = [
+            {"bId": str(i + 1), "operation": "create", "Invoice": d.payload}
+            for i, d in enumerate(drafts)
+        ]
+        answers = self.client.batch(
+            items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
+        )
+        out: dict[str, QBOInvoice | Refusal] = {}
+        for draft, answer in zip(drafts, answers, strict=True):
+            if "Invoice" in answer:
+                out[draft.number] = QBOInvoice.from_row(answer["Invoice"])
+                continue
+            ftype, errs = qerr.fault_errors(answer)
+            out[draft.number] = refusal(
+                qerr.error_from_fault(
+                    ftype,
+                    errs or [{"Message": "no answer for this item"}],
+                    status=400,
+                    intuit_tid=None,
+                )
+            )
+        return out
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def read(self, remote_id: str) -> QBOInvoice:
+        try:
+            return QBOInvoice.from_row(self.client.read("Invoice", remote_id))
+        except qerr.NotFoundError:
+            raise Gone(remote_id) from None
+        except qerr.QBOError as exc:
+            raise translate(exc, "reading the QuickBooks invoice") from None
+
+    def read_many(self, remote_ids: Sequence[str]) -> dict[str, QBOInvoice]:
+        found: dict[str, QBOInvoice] = {}
+        with translating("reconciling"):
+            for part in qq.chunks(remote_ids):
+                for row in self._invoices([("Id", "IN", part)]):
+                    found[row.id] = row
+        return found
+
+    def customer_id(self, name: str) -> str | None:
+        hit = matching.find_exact(name, self._customers(), by_path=":" in name)
+        return hit.id if hit else None
+
+    def customer_ids(self) -> dict[str, str]:
+        return {c.full_name: c.id for c in self._customers()}
+
+    def _customers(self) -> list[NamedRow]:
+        with translating("reading customers"):
+            return list(preflight.customers(self.client))
+
+    def searchable(self, number: str) -> bool:
+        return qq.queryable(number)
+
+    def with_number(self, number: str) -> list[QBOInvoice]:
+        with translating("looking for candidates"):
+            return self._invoices([("DocNumber", "=", number)])
+
+    def near(self, customer_id: str, lo: str, hi: str) -> list[QBOInvoice]:
+        where = [("CustomerRef", "=", customer_id), ("TxnDate", ">=", lo), ("TxnDate", "<=", hi)]
+        with translating("looking for candidates"):
+            return self._invoices(where)
+
+    def between(self, lo: str, hi: str) -> list[QBOInvoice]:
+        with translating("reconciling"):
+            return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)])
+
+    # --- marker --------------------------------------------------------------------------------
+
+    def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> QBOInvoice:
+        """Write our marker for `number` into the invoice (or remove it, for None)."""
+        note = (
+            with_marker(remote.private_note, number)
+            if number
+            else without_marker(remote.private_note)
+        )
+        try:
+            row = self.client.sparse_update(
+                "Invoice",
+                remote.id,
+                {"PrivateNote": note},
+                requestid=request_id,
+                sync_token=remote.sync_token,
+            )
+        except qerr.NotFoundError:
+            raise Gone(remote.id) from None
+        except qerr.QBOError as exc:
+            raise translate(exc, "writing our marker into the QuickBooks invoice") from None
+        return QBOInvoice.from_row(row)
+
+
+def batch_request_id(item_ids: Sequence[str]) -> str:
+    """A batch's requestid from its items' ids: a retry of the same batch is replayed."""
+    return hashlib.sha256("\x1f".join(item_ids).encode()).hexdigest()[:32]

@@ -1,0 +1,141 @@
+"""Typed read views of the QuickBooks rows the product reads.
+
+QuickBooks answers with loosely typed JSON (`TotalAmt` as `477.5` or `0`, references as
+`{"value": …, "name": …}`, optional everything). Every field the use cases read is taken out
+here, once, so nothing else indexes raw dicts or converts amounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from invoicesync.qbo.marker import marker_of
+
+
+def _ref(row: Mapping[str, Any], key: str, part: str = "value") -> str | None:
+    ref = row.get(key)
+    if isinstance(ref, Mapping) and ref.get(part) is not None:
+        return str(ref[part])
+    return None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class QBOInvoice:
+    """An Invoice (or CreditMemo) as QuickBooks returned it, with the fields we read."""
+
+    id: str
+    doc_number: str | None
+    customer_id: str | None
+    customer_name: str | None
+    total: Decimal | None
+    balance: Decimal | None
+    currency: str | None
+    sync_token: str | None
+    txn_date: str | None
+    due_date: str | None
+    private_note: str | None
+    updated_at: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QBOInvoice:
+        meta = row.get("MetaData")
+        return cls(
+            id=str(row["Id"]),
+            doc_number=_text(row.get("DocNumber")),
+            customer_id=_ref(row, "CustomerRef"),
+            customer_name=_ref(row, "CustomerRef", "name"),
+            total=_decimal(row.get("TotalAmt")),
+            balance=_decimal(row.get("Balance")),
+            currency=_ref(row, "CurrencyRef"),
+            sync_token=_text(row.get("SyncToken")),
+            txn_date=_text(row.get("TxnDate")),
+            due_date=_text(row.get("DueDate")),
+            private_note=_text(row.get("PrivateNote")),
+            updated_at=_text(meta.get("LastUpdatedTime")) if isinstance(meta, Mapping) else None,
+        )
+
+    @property
+    def marker(self) -> str | None:
+        """The invoice number in our marker, if this invoice carries one."""
+        return marker_of(self.private_note)
+
+    @property
+    def voided(self) -> bool:
+        """UNVERIFIED how QuickBooks shows a voided invoice in a read (quickbooks-api.md):
+        amounts zeroed and a PrivateNote beginning with "Voided". Read as a hint only; callers
+        also compare with the total they knew."""
+        return self.total == 0 and (self.private_note or "").startswith("Voided")
+
+    @property
+    def status(self) -> str:
+        """open, partly paid, paid or voided, from the amounts QuickBooks keeps."""
+        total, balance = self.total or Decimal(0), self.balance or Decimal(0)
+        if self.voided:
+            return "voided"
+        if total > 0 and balance == 0:
+            return "paid"
+        if 0 < balance < total:
+            return "partly paid"
+        return "open"
+
+
+@dataclass(frozen=True)
+class NamedRow:
+    """A Customer, Item, Term or TaxCode: what name resolution needs."""
+
+    id: str
+    name: str
+    full_name: str
+    active: bool
+    currency: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], name_key: str = "Name") -> NamedRow:
+        name = str(row.get(name_key) or row.get("Name") or "")
+        return cls(
+            id=str(row["Id"]),
+            name=name,
+            full_name=str(row.get("FullyQualifiedName") or name),
+            active=bool(row.get("Active", True)),
+            currency=_ref(row, "CurrencyRef"),
+        )
+
+
+@dataclass(frozen=True)
+class CompanyFacts:
+    """CompanyInfo and Preferences: what the mapping and the guard need to know."""
+
+    name: str
+    country: str | None
+    home_currency: str
+    multicurrency: bool
+    custom_txn_numbers: bool
+
+    @classmethod
+    def from_rows(cls, info: Mapping[str, Any], prefs: Mapping[str, Any]) -> CompanyFacts:
+        currency = prefs.get("CurrencyPrefs") or {}
+        sales = prefs.get("SalesFormsPrefs") or {}
+        return cls(
+            name=str(info.get("CompanyName") or ""),
+            country=_text(info.get("Country")),
+            home_currency=_ref(currency, "HomeCurrency") or "USD",
+            multicurrency=bool(currency.get("MultiCurrencyEnabled", False)),
+            custom_txn_numbers=bool(sales.get("CustomTxnNumbers", False)),
+        )
+
+    @property
+    def us(self) -> bool:
+        """A US company (sales tax per transaction); a company that names no country is
+        treated as one, as QuickBooks' own US default does."""
+        return self.country in {None, "US", "USA"}

@@ -1,0 +1,11 @@
+"""Use cases, one module per command group. Each returns a plain result; the CLI renders it.
+
+    session      a connected target (ledger), tokens, the state store and its lock
+    connection   connect, disconnect, status
+    invoices     load the source, list invoices with their link state
+    push         select → push_plan.plan() (reads only) → push_execute.execute()
+    link         list-candidates, link, unlink
+    reconcile    drift of linked invoices, rebuilding lost links
+
+No printing here: progress goes through `session.Progress`, warnings into the results.
+"""

@@ -1,0 +1,56 @@
+"""Source invoices: loading them, finding one, and listing them with their link state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from invoicesync.auth import Connection
+from invoicesync.config import Settings
+from invoicesync.errors import UsageError
+from invoicesync.models import Link, LocalInvoice
+from invoicesync.sources import open_source
+from invoicesync.store import Store
+
+Warn = Callable[[str], None]
+
+
+def load_invoices(settings: Settings, warn: Warn | None = None) -> list[LocalInvoice]:
+    """All source invoices (exit 8 on any invalid record); unknown fields go to `warn`."""
+    src = open_source(settings.source, csv_columns=settings.csv.columns)
+    invoices = src.invoices()
+    if warn is not None:
+        for message in src.warnings:
+            warn(message)
+    return invoices
+
+
+def find_invoice(invoices: Sequence[LocalInvoice], number: str) -> LocalInvoice:
+    for inv in invoices:
+        if inv.number == number:
+            return inv
+    raise UsageError(f"{number} is not in the source; `invoicesync invoices` lists what is there")
+
+
+@dataclass
+class InvoiceRow:
+    invoice: LocalInvoice
+    link: Link | None
+
+
+def invoice_rows(
+    settings: Settings, *, unlinked: bool = False, warn: Warn | None = None
+) -> list[InvoiceRow]:
+    """Source invoices with their link state (read locally; no QuickBooks call)."""
+    invoices = load_invoices(settings, warn)
+    conn = Connection.load(settings.app_dir)
+    realm = settings.realm_id or (conn.realm_id if conn else None)
+    links: dict[str, Link] = {}
+    if realm and settings.state_db.exists():
+        store = Store.open(settings.state_db)
+        try:
+            links = {link.invoice_number: link for link in store.links(realm)}
+        finally:
+            store.close()
+    rows = [InvoiceRow(inv, links.get(inv.number)) for inv in invoices]
+    return [r for r in rows if r.link is None] if unlinked else rows

@@ -1,0 +1,268 @@
+"""Candidates, link and unlink: tie a local invoice to an invoice the target already has."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from decimal import Decimal
+
+from invoicesync import matching
+from invoicesync.errors import Conflict, InvoiceSyncError, UsageError
+from invoicesync.ledger.base import Gone, RemoteInvoice
+from invoicesync.models import CENT, Candidate, LocalInvoice
+from invoicesync.store import LinkExists
+from invoicesync.usecases.invoices import find_invoice
+from invoicesync.usecases.push_report import link_from
+from invoicesync.usecases.session import Session
+
+CANDIDATE_WINDOW_DAYS = 30  # same customer within this many days of the issue date
+
+
+def marker_request_id(action: str, realm_id: str, number: str, remote: RemoteInvoice) -> str:
+    """For writing or removing our marker: keyed on the target invoice and its SyncToken, so a
+    retry of the same write is replayed but a write to another invoice (or a later version of
+    the same one) is never answered with an earlier write's response."""
+    key = f"{action}\x1f{realm_id}\x1f{number}\x1f{remote.id}\x1f{remote.sync_token}"
+    return f"{action}-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+def _candidate(
+    remote: RemoteInvoice, inv: LocalInvoice, customer_id: str | None, owners: dict[str, str]
+) -> Candidate:
+    sc = matching.score(
+        number=inv.number,
+        customer_id=customer_id,
+        total=inv.total,
+        issue_date=inv.issue_date,
+        currency=inv.currency,
+        qbo_doc=remote.doc_number,
+        qbo_customer_id=remote.customer_id,
+        qbo_total=remote.total,
+        qbo_date=remote.txn_date,
+        qbo_currency=remote.currency,
+        marker_number=remote.marker,
+    )
+    return Candidate(
+        qbo_id=remote.id,
+        doc_number=remote.doc_number,
+        txn_date=remote.txn_date,
+        customer=remote.customer_name,
+        total=remote.total,
+        balance=remote.balance,
+        currency=remote.currency,
+        score=sc.points,
+        reasons=sc.reasons,
+        linked_to=owners.get(remote.id),
+        has_marker=remote.marker is not None,
+    )
+
+
+def list_candidates(
+    session: Session, invoices: Sequence[LocalInvoice], number: str, *, limit: int = 10
+) -> tuple[LocalInvoice, list[Candidate]]:
+    """Target invoices that could be `number`: same DocNumber anywhere, or same customer
+    within `CANDIDATE_WINDOW_DAYS`, best first."""
+    inv = find_invoice(invoices, number)
+    ledger = session.ledger
+    customer_id = ledger.customer_id(inv.customer.name)
+    rows: dict[str, RemoteInvoice] = {}
+    if ledger.searchable(inv.number):
+        rows.update((r.id, r) for r in ledger.with_number(inv.number))
+    if customer_id:
+        window = timedelta(days=CANDIDATE_WINDOW_DAYS)
+        lo, hi = (inv.issue_date - window).isoformat(), (inv.issue_date + window).isoformat()
+        rows.update((r.id, r) for r in ledger.near(customer_id, lo, hi))
+    store = session.existing_store()
+    owners = {ln.qbo_id: ln.invoice_number for ln in store.links(session.realm_id)} if store else {}
+    found = [_candidate(r, inv, customer_id, owners) for r in rows.values()]
+    found.sort(key=lambda c: (-c.score, c.txn_date or "", c.qbo_id))
+    return inv, found[:limit]
+
+
+@dataclass
+class LinkResult:
+    invoice: str
+    qbo_id: str
+    doc_number: str | None
+    total: Decimal | None
+    currency: str | None
+    warnings: list[str]
+    marker_written: bool
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    number: str
+    qbo_id: str | None = None
+    doc_number: str | None = None
+    best: bool = False
+    pick: Callable[[list[Candidate]], str | None] | None = None
+    write_marker: bool = True
+    wait: float | None = None
+
+
+def _by_doc_number(session: Session, doc_number: str) -> str:
+    ledger = session.ledger
+    if not ledger.searchable(doc_number):
+        raise UsageError(
+            f"DocNumber {doc_number!r} cannot be searched in QuickBooks; "
+            "pass the QuickBooks invoice id instead"
+        )
+    rows = ledger.with_number(doc_number)
+    if not rows:
+        raise UsageError(f"no QuickBooks invoice has DocNumber {doc_number}")
+    if len(rows) > 1:
+        ids = ", ".join(r.id for r in rows)
+        raise Conflict(
+            f"several QuickBooks invoices have DocNumber {doc_number} (ids {ids}); link by id"
+        )
+    return rows[0].id
+
+
+def _chosen_candidate(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -> str:
+    """`--best`, or the person's pick on a terminal, among the free candidates."""
+    _, candidates = list_candidates(session, invoices, req.number, limit=10)
+    free = [c for c in candidates if c.linked_to is None]
+    if req.best:
+        if not free or not matching.unambiguous_best([c.score for c in free]):
+            contenders = ", ".join(f"{c.qbo_id} (score {c.score})" for c in free[:5])
+            raise Conflict(
+                f"no unambiguous best candidate for {req.number}"
+                + (f": {contenders}; link by id" if contenders else "")
+            )
+        return free[0].qbo_id
+    if req.pick is not None and free:
+        picked = req.pick(free)
+        if picked is None:
+            raise UsageError("nothing chosen; no link was made")
+        return picked
+    raise UsageError(
+        "give the QuickBooks invoice id, --doc-number N or --best (or run in a terminal to "
+        "pick from the candidates)"
+    )
+
+
+def _target(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -> RemoteInvoice:
+    if sum(bool(x) for x in (req.qbo_id, req.doc_number, req.best)) > 1:
+        raise UsageError("give one of QBO_ID, --doc-number or --best")
+    if req.doc_number is not None:
+        qbo_id = _by_doc_number(session, req.doc_number)
+    elif req.best or req.qbo_id is None:
+        qbo_id = _chosen_candidate(session, invoices, req)
+    else:
+        qbo_id = req.qbo_id
+    try:
+        return session.ledger.read(qbo_id)
+    except Gone:
+        raise UsageError(f"QuickBooks has no invoice with id {qbo_id} (deleted?)") from None
+
+
+def _differences(inv: LocalInvoice, remote: RemoteInvoice) -> list[str]:
+    warnings = []
+    customer = remote.customer_name
+    if customer and customer not in {inv.customer.name, inv.customer.name.rsplit(":", 1)[-1]}:
+        warnings.append(
+            f"customer differs: QuickBooks has {customer!r}, the source {inv.customer.name!r}"
+        )
+    total = remote.total or Decimal(0)
+    if abs(total - inv.total) > CENT:
+        warnings.append(f"total differs: QuickBooks {total}, source {inv.total}")
+    if remote.currency and remote.currency != inv.currency:
+        warnings.append(f"currency differs: QuickBooks {remote.currency}, source {inv.currency}")
+    return warnings
+
+
+def _write_marker(
+    session: Session, remote: RemoteInvoice, number: str, warnings: list[str]
+) -> tuple[RemoteInvoice, bool]:
+    mark = remote.marker
+    if mark == number:
+        return remote, True
+    if mark is not None:
+        warnings.append(f"QuickBooks invoice carries the marker of {mark}; it was replaced")
+    rid = marker_request_id("lk1", session.realm_id, number, remote)
+    try:
+        return session.ledger.set_marker(remote, number, rid), True
+    except (Gone, InvoiceSyncError) as exc:
+        warnings.append(f"could not write the marker into QuickBooks ({exc}); link kept")
+        return remote, False
+
+
+def link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -> LinkResult:
+    """Link a local invoice to an existing target invoice, under the state lock."""
+    with session.locked(req.wait):
+        return _link(session, invoices, req)
+
+
+def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -> LinkResult:
+    inv = find_invoice(invoices, req.number)
+    store, realm = session.store, session.realm_id
+    existing = store.link(realm, req.number)
+    if existing is not None:
+        raise Conflict(
+            f"{req.number} is already linked to QuickBooks invoice {existing.qbo_id}; "
+            f"`invoicesync unlink {req.number}` first"
+        )
+    remote = _target(session, invoices, req)
+    owner = store.link_for_qbo(realm, remote.id)
+    if owner is not None:
+        raise Conflict(
+            f"QuickBooks invoice {remote.id} is already linked to {owner.invoice_number}"
+        )
+    warnings = _differences(inv, remote)
+    marker_written = False
+    if req.write_marker:
+        remote, marker_written = _write_marker(session, remote, req.number, warnings)
+    elif remote.marker == req.number:
+        marker_written = True
+    record = replace(link_from(inv, realm, remote, "linked"), marker_written=marker_written)
+    try:
+        store.add_link(record, event={"qbo_id": record.qbo_id, "warnings": warnings})
+    except LinkExists:
+        raise Conflict(
+            f"{req.number} or QuickBooks invoice {record.qbo_id} was linked meanwhile"
+        ) from None
+    return LinkResult(
+        req.number,
+        record.qbo_id,
+        record.doc_number,
+        record.total,
+        record.currency,
+        warnings,
+        marker_written,
+    )
+
+
+@dataclass
+class UnlinkResult:
+    invoice: str
+    was_linked: bool
+    qbo_id: str | None = None
+    marker_removed: bool = False
+    generation: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def unlink(session: Session, number: str, *, wait: float | None = None) -> UnlinkResult:
+    """Remove a link (and our marker); the target invoice itself is left alone. Idempotent."""
+    with session.locked(wait):
+        store, realm = session.store, session.realm_id
+        existing = store.link(realm, number)
+        if existing is None:
+            return UnlinkResult(number, False)
+        warnings = []
+        removed = False
+        if existing.marker_written:
+            try:
+                remote = session.ledger.read(existing.qbo_id)
+                if remote.marker == number:
+                    rid = marker_request_id("ul1", realm, number, remote)
+                    session.ledger.set_marker(remote, None, rid)
+                    removed = True
+            except Gone:
+                warnings.append(f"QuickBooks invoice {existing.qbo_id} no longer exists")
+        event = {"qbo_id": existing.qbo_id, "marker_removed": removed}
+        generation = store.remove_link(realm, number, event)
+        return UnlinkResult(number, True, existing.qbo_id, removed, generation, warnings)

@@ -1,0 +1,184 @@
+"""Push, second half: journal, then send (design §4.6 steps 4–5).
+
+Only HTTP runs in worker threads. Journal intents are committed on the main thread before a
+chunk is submitted, and outcomes are applied on the main thread, so the store's connection
+stays on one thread and a crash at any point leaves a journal the next run can resolve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from invoicesync.errors import EXIT_CONFLICT, EXIT_UNAVAILABLE, InvoiceSyncError
+from invoicesync.ledger.base import Draft, Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.models import LocalInvoice
+from invoicesync.store import JournalEntry, LinkExists
+from invoicesync.usecases.push_plan import Adoption, PushPlan
+from invoicesync.usecases.push_report import (
+    PushResult,
+    check_total,
+    failed,
+    link_from,
+    request_id,
+)
+from invoicesync.usecases.session import Progress, Session
+
+WORKERS = 4  # batch requests in flight; QuickBooks allows 10 concurrent per company
+
+Outcomes = Mapping[str, RemoteInvoice | Refusal]
+
+
+class Executor:
+    """Carries out one `PushPlan`; results go into the plan's result map."""
+
+    def __init__(self, session: Session, plan: PushPlan, progress: Progress) -> None:
+        self.session = session
+        self.ledger = session.ledger
+        self.store = session.store
+        self.plan = plan
+        self.realm = plan.realm_id
+        self.results = plan.results
+        self.progress = progress
+
+    def run(self) -> None:
+        for adoption in self.plan.adoptions:
+            self.adopt(adoption)
+        drafts = self.plan.creates
+        if not drafts:
+            return
+        self.progress.start(len(drafts), "Pushing invoices")
+        size = self.ledger.batch_size
+        chunks = [drafts[i : i + size] for i in range(0, len(drafts), size)]
+        self.create_all(chunks)
+
+    def adopt(self, a: Adoption) -> None:
+        """Link an existing target invoice, closing the journal entry it answers, if any."""
+        inv = a.invoice
+        link = link_from(inv, self.realm, a.remote, "pushed" if a.ours else "linked")
+        try:
+            self.store.add_link(
+                link,
+                request_id=a.request_id,
+                event={"qbo_id": link.qbo_id, "adopted": True, "ours": a.ours},
+            )
+        except LinkExists:
+            self._fail(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} is already linked")
+            return
+        why = "created by an interrupted run" if a.ours else "existing invoice adopted"
+        result = PushResult(
+            inv.number, "adopted", link.qbo_id, link.doc_number, link.total, link.currency, why
+        )
+        check_total(inv, link, result)
+        self.results[inv.number] = result
+
+    def create_all(self, chunks: list[list[Draft]]) -> None:
+        """Send chunks with bounded concurrency; stop submitting at the first fatal error."""
+        queue = list(chunks)
+        in_flight: dict[Future[Outcomes], tuple[list[Draft], dict[str, str]]] = {}
+        fatal: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            while queue or in_flight:
+                while queue and fatal is None and len(in_flight) < WORKERS:
+                    chunk = queue.pop(0)
+                    rids = self.journal(chunk)
+                    in_flight[pool.submit(self.ledger.create, chunk, rids)] = (chunk, rids)
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk, rids = in_flight.pop(future)
+                    try:
+                        outcomes = future.result()
+                    except Uncertain as exc:
+                        # The creates may have happened; the client already retried with the
+                        # same requestid. Look the invoices up before saying anything.
+                        self.resolve_uncertain(chunk, rids, str(exc))
+                    except BaseException as exc:
+                        fatal = fatal or exc
+                    else:
+                        self.apply(chunk, outcomes, rids)
+                    self.progress.advance(len(chunk))
+        if fatal is not None:
+            raise fatal
+
+    def journal(self, chunk: Sequence[Draft]) -> dict[str, str]:
+        """Commit the intents of a chunk before it is sent."""
+        entries = []
+        for d in chunk:
+            gen = self.plan.generations.get(d.number, 0)
+            rid = request_id(self.realm, d.number, gen)
+            entries.append(
+                JournalEntry(self.realm, d.number, gen, rid, "pending", d.doc_number, None, None)
+            )
+        self.store.journal_intents(entries)
+        return {e.invoice_number: e.request_id for e in entries}
+
+    def apply(self, chunk: Sequence[Draft], outcomes: Outcomes, rids: Mapping[str, str]) -> None:
+        for d in chunk:
+            outcome = outcomes[d.number]
+            if isinstance(outcome, Refusal):
+                self.refused(d.invoice, outcome, rids[d.number])
+            else:
+                self.record(d.invoice, outcome, rids[d.number])
+
+    def record(self, inv: LocalInvoice, remote: RemoteInvoice, rid: str) -> None:
+        link = link_from(inv, self.realm, remote, "pushed")
+        try:
+            self.store.add_link(link, request_id=rid)
+        except LinkExists:
+            message = (
+                f"QuickBooks invoice {link.qbo_id} was created but another link exists; "
+                "run `invoicesync reconcile`"
+            )
+            self._fail(inv, EXIT_CONFLICT, message)
+            return
+        result = PushResult(
+            inv.number, "created", link.qbo_id, link.doc_number, link.total, link.currency
+        )
+        check_total(inv, link, result)
+        self.results[inv.number] = result
+
+    def refused(self, inv: LocalInvoice, refusal: Refusal, rid: str) -> None:
+        if refusal.owner_id:
+            # Someone took the number between our guard query and the create.
+            try:
+                owner: RemoteInvoice | None = self.ledger.read(refusal.owner_id)
+            except (Gone, InvoiceSyncError):
+                owner = None
+            if owner is not None and owner.marker == inv.number:
+                self.adopt(Adoption(inv, owner, True, rid))
+                return
+            message = (
+                f"DocNumber {inv.number} is already used by QuickBooks transaction "
+                f"{refusal.owner_id}; link it or change the number"
+            )
+        else:
+            message = f"QuickBooks rejected the invoice: {refusal.message}"
+        self.store.journal_failed(self.realm, rid, refusal.message)
+        self._fail(inv, refusal.exit_code, message)
+
+    def resolve_uncertain(
+        self, chunk: Sequence[Draft], rids: Mapping[str, str], cause: str
+    ) -> None:
+        try:
+            found = self.ledger.find_existing(chunk, by_number=self.plan.sends_numbers)
+        except InvoiceSyncError:
+            found = {}  # leave them pending; the next run resolves them
+        for d in chunk:
+            hit = found.get(d.number)
+            if hit is not None and hit.marker == d.number:
+                self.record(d.invoice, hit, rids[d.number])
+            else:
+                message = (
+                    f"outcome unknown ({cause}); re-run push: it will find or create this "
+                    "invoice exactly once"
+                )
+                self._fail(d.invoice, EXIT_UNAVAILABLE, message)
+
+    def _fail(self, inv: LocalInvoice, code: int, message: str) -> None:
+        self.results[inv.number] = failed(inv, code, message)
+
+
+def execute(session: Session, plan: PushPlan, progress: Progress) -> None:
+    Executor(session, plan, progress).run()

@@ -1,0 +1,152 @@
+"""Push, first half: the plan. Reads only (design §4.6 steps 1–3).
+
+Skips what is linked, pre-flights the rest against the target, and runs the duplicate guard:
+an invoice the target already has is adopted (ours from an interrupted run, or with
+`--adopt-existing`), refused as a conflict, or left to create. `--dry-run` is this plan shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE
+from invoicesync.ledger.base import Draft, RemoteInvoice
+from invoicesync.models import Link, LocalInvoice
+from invoicesync.usecases.push_report import PushResult, failed
+from invoicesync.usecases.session import Session
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """An existing target invoice that will be linked instead of creating one."""
+
+    invoice: LocalInvoice
+    remote: RemoteInvoice
+    ours: bool  # carries our marker: created by an earlier run of ours
+    request_id: str | None  # the pending journal entry this closes, if any
+
+
+@dataclass
+class PushPlan:
+    """Everything a push will do, decided before anything is written."""
+
+    realm_id: str
+    results: dict[str, PushResult]  # decided already: skipped, failed
+    adoptions: list[Adoption] = field(default_factory=list)
+    creates: list[Draft] = field(default_factory=list)
+    sends_numbers: bool = False
+    generations: dict[str, int] = field(default_factory=dict)
+
+    def preview(self) -> None:
+        """Fill the results with what would happen (a dry run)."""
+        for a in self.adoptions:
+            inv, remote = a.invoice, a.remote
+            self.results[inv.number] = PushResult(
+                inv.number,
+                "planned",
+                remote.id,
+                remote.doc_number,
+                inv.total,
+                inv.currency,
+                message="would adopt the existing QuickBooks invoice",
+            )
+        for d in self.creates:
+            inv = d.invoice
+            self.results[inv.number] = PushResult(
+                inv.number,
+                "planned",
+                doc_number=d.doc_number,
+                total=inv.total,
+                currency=inv.currency,
+                payload=d.payload,
+                message="would be created",
+            )
+
+
+def _skip_linked(
+    chosen: Sequence[LocalInvoice], linked: dict[str, Link], results: dict[str, PushResult]
+) -> list[LocalInvoice]:
+    todo = []
+    for inv in chosen:
+        link = linked.get(inv.number)
+        if link is None:
+            todo.append(inv)
+            continue
+        results[inv.number] = PushResult(
+            inv.number,
+            "skipped",
+            link.qbo_id,
+            link.doc_number,
+            link.total,
+            link.currency,
+            message=f"already linked to QuickBooks invoice {link.qbo_id}",
+        )
+    return todo
+
+
+def plan(
+    session: Session,
+    chosen: Sequence[LocalInvoice],
+    results: dict[str, PushResult],
+    *,
+    adopt_existing: bool,
+) -> PushPlan:
+    realm = session.realm_id
+    store = session.existing_store()
+    linked = {ln.invoice_number: ln for ln in store.links(realm)} if store else {}
+    result = PushPlan(realm, results)
+    todo = _skip_linked(chosen, linked, results)
+    if not todo:
+        return result
+    prep = session.ledger.prepare(todo)
+    for inv in todo:
+        problems = prep.problems.get(inv.number)
+        if problems:
+            texts = [p.text() for p in problems]
+            message = "missing in QuickBooks: " + "; ".join(texts)
+            results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
+    result.sends_numbers = prep.sends_numbers
+    result.generations = store.generations(realm) if store else {}
+    pending = (
+        {e.invoice_number: e.request_id for e in store.journal(realm, "pending")} if store else {}
+    )
+    _guard(session, result, prep.drafts, linked, pending, adopt_existing)
+    return result
+
+
+def _guard(
+    session: Session,
+    result: PushPlan,
+    drafts: list[Draft],
+    linked: dict[str, Link],
+    pending: dict[str, str],
+    adopt_existing: bool,
+) -> None:
+    """Find target invoices that already are (or claim) these invoices before creating any."""
+    if not drafts:
+        return
+    found = session.ledger.find_existing(drafts, by_number=result.sends_numbers)
+    owners = {ln.qbo_id: ln.invoice_number for ln in linked.values()}
+    for draft in drafts:
+        inv = draft.invoice
+        hit = found.get(inv.number)
+        if hit is None:
+            result.creates.append(draft)
+            continue
+        ours = hit.marker == inv.number
+        if hit.id in owners:
+            message = (
+                f"QuickBooks invoice {hit.id} (DocNumber {hit.doc_number}) is already linked "
+                f"to {owners[hit.id]}"
+            )
+            result.results[inv.number] = failed(inv, EXIT_CONFLICT, message)
+        elif ours or adopt_existing:
+            result.adoptions.append(Adoption(inv, hit, ours, pending.get(inv.number)))
+        else:
+            message = (
+                f"DocNumber {inv.number} already belongs to QuickBooks invoice {hit.id} "
+                "created outside invoicesync; link it with `invoicesync link "
+                f"{inv.number} {hit.id}` or re-run push with --adopt-existing"
+            )
+            result.results[inv.number] = failed(inv, EXIT_CONFLICT, message)

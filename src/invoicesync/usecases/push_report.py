@@ -1,0 +1,106 @@
+"""What a push reports, per invoice and for the run, and the pieces both halves share."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from invoicesync.errors import EXIT_PARTIAL, EXIT_UNEXPECTED, InvoiceSyncError
+from invoicesync.ledger.base import RemoteInvoice
+from invoicesync.models import Link, LocalInvoice
+from invoicesync.store import now_iso
+
+
+def request_id(realm_id: str, number: str, generation: int) -> str:
+    """Deterministic per (realm, invoice, generation): a re-run replays, never duplicates."""
+    digest = hashlib.sha256(f"{realm_id}\x1f{number}\x1f{generation}".encode()).hexdigest()
+    return f"is1-{digest[:32]}"
+
+
+@dataclass
+class PushResult:
+    invoice: str
+    status: str  # created, adopted, skipped, failed, planned
+    qbo_id: str | None = None
+    doc_number: str | None = None
+    total: Decimal | None = None
+    currency: str | None = None
+    message: str = ""
+    exit_code: int = 0
+    problems: list[str] = field(default_factory=list)
+    payload: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def failed(inv: LocalInvoice, code: int, message: str, problems: Sequence[str] = ()) -> PushResult:
+    return PushResult(
+        inv.number,
+        "failed",
+        total=inv.total,
+        currency=inv.currency,
+        message=message,
+        exit_code=code,
+        problems=list(problems),
+    )
+
+
+@dataclass
+class PushReport:
+    realm_id: str
+    dry_run: bool
+    results: list[PushResult]
+    fatal: InvoiceSyncError | None = None
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    @property
+    def failed(self) -> list[PushResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        """The run's exit code: the fatal error's, a lone invoice's own, or 3 for a batch."""
+        if self.fatal is not None:
+            return self.fatal.exit_code
+        failures = self.failed
+        if not failures:
+            return 0
+        if len(self.results) == 1:
+            return failures[0].exit_code or EXIT_UNEXPECTED
+        return EXIT_PARTIAL
+
+
+def link_from(invoice: LocalInvoice, realm: str, remote: RemoteInvoice, origin: str) -> Link:
+    return Link(
+        realm_id=realm,
+        invoice_number=invoice.number,
+        qbo_id=remote.id,
+        doc_number=remote.doc_number,
+        origin=origin,
+        linked_at=now_iso(),
+        sync_token=remote.sync_token,
+        total=remote.total,
+        currency=remote.currency,
+        marker_written=remote.marker == invoice.number,
+    )
+
+
+def check_total(inv: LocalInvoice, link: Link, result: PushResult) -> None:
+    """Warn when QuickBooks' total is not the source's (or, without source tax, below it)."""
+    if link.total is not None and inv.tax is not None and link.total != inv.total:
+        result.warnings.append(
+            f"QuickBooks total {link.total} differs from the source total {inv.total}"
+        )
+    elif link.total is not None and inv.tax is None and link.total < inv.subtotal:
+        result.warnings.append(
+            f"QuickBooks total {link.total} is below the source subtotal {inv.subtotal}"
+        )
+    result.message = "; ".join([m for m in [result.message, *result.warnings] if m])

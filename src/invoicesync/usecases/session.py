@@ -1,0 +1,141 @@
+"""A connected session: the target (a ledger), the token manager, and the local state.
+
+Opened once per command. The state lock is taken here too (`locked`), so the use cases, not
+the CLI, decide which commands write state and therefore hold it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from invoicesync.auth import Connection, QBOAuth, TokenManager, TokenStore, choose_store
+from invoicesync.config import Settings
+from invoicesync.errors import NotConnected, register_secret
+from invoicesync.ledger.base import Ledger
+from invoicesync.ledger.quickbooks import QuickBooksLedger
+from invoicesync.qbo import QBOClient
+from invoicesync.store import Store, now_iso, state_lock
+
+
+class Progress(Protocol):
+    """Where a long use case reports progress (the CLI draws it on a terminal)."""
+
+    def start(self, total: int, description: str) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+
+
+class NoProgress:
+    def start(self, total: int, description: str) -> None:
+        return None
+
+    def advance(self, n: int = 1) -> None:
+        return None
+
+
+@dataclass
+class Session:
+    """A connected QuickBooks company plus local state."""
+
+    settings: Settings
+    connection: Connection
+    manager: TokenManager
+    client: QBOClient
+    ledger: Ledger = field(init=False)
+    _store: Store | None = None
+
+    def __post_init__(self) -> None:
+        send_numbers = self.settings.push.doc_numbers == "source"
+        self.ledger = QuickBooksLedger(self.client, self.realm_id, send_numbers=send_numbers)
+
+    @property
+    def realm_id(self) -> str:
+        return self.connection.realm_id
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.settings.state_db)
+        return self._store
+
+    def existing_store(self) -> Store | None:
+        """The store if it exists already (dry runs and reads must not create one)."""
+        if self._store is None and not self.settings.state_db.exists():
+            return None
+        return self.store
+
+    def locked(self, wait: float | None) -> contextlib.AbstractContextManager[None]:
+        """The state lock for a command that writes links (exit 9, or wait `wait` seconds)."""
+        return state_lock(self.settings.app_dir, wait=wait)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.manager.warnings)
+
+    def close(self) -> None:
+        self.client.close()
+        self.manager.http.close()
+        if self._store is not None:
+            self._store.close()
+
+
+def current_connection(settings: Settings) -> Connection:
+    """The connection from connection.json, with env/config values taking precedence."""
+    conn = Connection.load(settings.app_dir)
+    realm = settings.realm_id or (conn.realm_id if conn else None)
+    client_id = settings.client_id or (conn.client_id if conn else None)
+    if not realm or not client_id:
+        raise NotConnected(
+            "not connected to QuickBooks: run `invoicesync connect` (or set "
+            "INVOICESYNC_CLIENT_ID, INVOICESYNC_CLIENT_SECRET, INVOICESYNC_REALM_ID and "
+            "INVOICESYNC_REFRESH_TOKEN for CI)"
+        )
+    if conn is None or conn.realm_id != realm or conn.environment != settings.environment:
+        conn = Connection(settings.environment, realm, client_id, now_iso())
+    conn.client_id = client_id
+    return conn
+
+
+def _client_secret(settings: Settings, store: TokenStore) -> str:
+    secret = settings.client_secret or store.get("client_secret")
+    if not secret:
+        raise NotConnected(
+            "the Intuit app's client secret is missing: set INVOICESYNC_CLIENT_SECRET or run "
+            "`invoicesync connect`"
+        )
+    register_secret(secret)
+    return secret
+
+
+def open_session(
+    settings: Settings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    client_factory: Callable[..., QBOClient] | None = None,
+) -> Session:
+    conn = current_connection(settings)
+    store = choose_store(settings, conn.realm_id)
+    secret = _client_secret(settings, store)
+    http = httpx.Client(transport=transport, timeout=settings.timeout)
+    manager = TokenManager(settings, conn, store, secret, http=http)
+    client = (client_factory or QBOClient)(
+        base_url=settings.endpoints.api_url,
+        realm_id=conn.realm_id,
+        auth=QBOAuth(manager),
+        transport=transport,
+        timeout=settings.timeout,
+    )
+    return Session(settings, conn, manager, client)
+
+
+@contextlib.contextmanager
+def session(settings: Settings, **kw: Any) -> Iterator[Session]:
+    opened = open_session(settings, **kw)
+    try:
+        yield opened
+    finally:
+        opened.close()
