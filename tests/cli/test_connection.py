@@ -21,6 +21,7 @@ from invoicesync.config import local_environment
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 from tests.cli.shared_keyring import entry
 from tests.conftest import MemoryKeyring
+from tests.helpers import World
 
 pytestmark = pytest.mark.loopback
 
@@ -295,3 +296,59 @@ def test_homes_sharing_one_token_never_race_a_rotation(
         data = json.loads(Path(env["INVOICESYNC_TOKEN_FILE"]).read_text())
         assert data[f"local:{US}:refresh_token"] == grant.refresh_token
     assert not grant.revoked
+
+
+def test_connect_checks_the_token_store_before_the_browser(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16.2: a store that cannot save is found before the consent, not after it."""
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    broken = world.run("connect", "--manual")
+    assert broken.exit_code == 4
+    assert "the OS keyring is not usable" in broken.stderr and "Traceback" not in broken.stderr
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(tmp_path / "a-file" / "tokens.json"))
+    unwritable = world.run("connect", "--manual")
+    assert unwritable.exit_code == 8
+    assert f"{tmp_path / 'a-file'}: cannot create the directory" in unwritable.stderr
+    assert world.sandbox.requests == []  # no authorize page, no code exchanged
+    assert "Open this address" not in broken.stderr + unwritable.stderr
+
+
+def test_disconnect_says_where_it_deleted_tokens_and_status_then_says_not_connected(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16.1 and 16.3: connected with a token file, disconnected without the variable."""
+    token_file = tmp_path / "ci" / "tokens.json"
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(token_file))
+    world.connect()
+    monkeypatch.delenv("INVOICESYNC_TOKEN_FILE")
+    gone = world.run("disconnect")
+    assert gone.exit_code == 0, gone.stderr
+    assert f"tokens revoked and deleted (token file {token_file})" in gone.stderr
+    assert not token_file.exists()
+    assert all(g.revoked for g in world.sandbox.oauth.grants)
+    status = world.run("status")
+    assert status.exit_code == 4
+    assert "not connected to QuickBooks: run `invoicesync connect`" in status.stderr
+    assert "client secret" not in status.stderr
+    again = world.run("disconnect")
+    assert again.exit_code == 0 and "Not connected; nothing to do." in again.stderr
+
+
+def test_disconnect_exits_4_naming_tokens_it_could_not_delete(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "real-tokens.json"
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(real))
+    world.connect()
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(link))
+    result = world.run("disconnect")
+    assert result.exit_code == 4
+    assert f"tokens are still stored in token file {link}: {link} is a symbolic link" in (
+        result.stderr
+    )
+    assert "revoked and deleted" not in result.stderr
+    assert f"local:{US}:refresh_token" in json.loads(real.read_text())

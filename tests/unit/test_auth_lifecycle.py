@@ -36,8 +36,8 @@ def test_disconnect_finds_the_token_file_config_names_when_the_env_no_longer_doe
     """Issue 16.1: connected with INVOICESYNC_TOKEN_FILE, disconnected without it."""
     token_file = tmp_path / "ci" / "tokens.json"
     connect_with_token_file(world, token_file)
-    assert auth.remember_token_file(load_settings()) == token_file  # what `connect` does
     world.monkeypatch.delenv("INVOICESYNC_TOKEN_FILE")
+    assert load_settings().token_file == token_file  # `connect` saved it to config.toml
     report = disconnect(world)
     assert report.found == [f"token file {token_file}"]
     assert report.deleted == report.found and report.remaining == []
@@ -117,22 +117,24 @@ def test_not_connected_after_disconnect_though_config_and_env_name_the_company(
     world: World,
 ) -> None:
     world.connect()
-    assert auth.is_connected(load_settings())
+    assert auth.has_refresh_token(load_settings(), auth.choose_store(load_settings(), US))
     disconnect(world)
     settings = load_settings()
     assert settings.realm_id == US and settings.client_secret  # config.toml and env remain
-    assert not auth.is_connected(settings)
-    with pytest.raises(NotConnected, match=r"^not connected to QuickBooks: run `invoicesync"):
-        auth.require_connection(settings)
+    assert not auth.has_refresh_token(settings, auth.choose_store(settings, US))
+    result = world.run("status")
+    assert result.exit_code == EXIT_NOT_CONNECTED
+    assert result.stderr.startswith("error: not connected to QuickBooks: run `invoicesync connect`")
+    assert "client secret" not in result.stderr
 
 
-def test_a_ci_seed_is_a_connection_and_no_realm_is_none(world: World) -> None:
-    assert not auth.is_connected(load_settings())
+def test_a_ci_seed_is_a_connection(world: World) -> None:
     world.monkeypatch.setenv("INVOICESYNC_REALM_ID", US)
-    assert not auth.is_connected(load_settings())
+    settings = load_settings()
+    assert not auth.has_refresh_token(settings, auth.choose_store(settings, US))
     world.monkeypatch.setenv("INVOICESYNC_REFRESH_TOKEN", "RT1-a-seed")
-    assert auth.is_connected(load_settings())
-    auth.require_connection(load_settings())
+    settings = load_settings()
+    assert auth.has_refresh_token(settings, auth.choose_store(settings, US))
 
 
 def test_the_token_store_is_checked_before_the_browser(
@@ -154,22 +156,25 @@ def test_the_token_store_is_checked_before_the_browser(
     assert world.sandbox.requests == []  # nothing was asked of Intuit
 
 
-def test_remember_token_file_saves_an_absolute_path_atomically(
+def test_connect_saves_the_token_file_as_an_absolute_path_atomically(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world.connect()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", "relative/tokens.json")
+    assert auth.token_file_setting(load_settings()) == {
+        "token_file": str(tmp_path / "relative" / "tokens.json")
+    }
+    world.connect()
     settings = load_settings()
-    assert auth.remember_token_file(settings) == tmp_path / "relative" / "tokens.json"
     saved = read_config_file(settings.config_path)
     assert saved["token_file"] == str(tmp_path / "relative" / "tokens.json")
-    assert saved["realm_id"] == US  # the rest of config.toml is kept
+    assert saved["realm_id"] == US
     assert stat.S_IMODE(settings.config_path.stat().st_mode) == 0o600
     monkeypatch.delenv("INVOICESYNC_TOKEN_FILE")
+    monkeypatch.chdir(world.home.parent)  # another directory: the saved path still holds
     assert load_settings().token_file == tmp_path / "relative" / "tokens.json"
-    assert auth.remember_token_file(load_settings()) == tmp_path / "relative" / "tokens.json"
-    assert auth.remember_token_file(with_overrides(settings, token_file=None)) is None
+    assert world.run("status").exit_code == 0
+    assert auth.token_file_setting(with_overrides(settings, token_file=None)) == {}
 
 
 def test_the_disconnect_command_leaves_no_access_token_behind(

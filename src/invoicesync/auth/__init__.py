@@ -5,8 +5,8 @@
 - `endpoint`: Intuit's token and revocation endpoints.
 - `tokens`: access tokens for API calls, refreshed under a cross-process lock.
 - `codeflow`: the authorization-code flow and its loopback listener.
-- `lifecycle`: what connect, status and disconnect must know: is the store usable, is there a
-  connection, where are tokens really stored.
+- `lifecycle`: what connect, disconnect and every command's start must know: is the store
+  usable, is there a connection, where are tokens really stored.
 """
 
 from invoicesync.auth.codeflow import (
@@ -22,10 +22,10 @@ from invoicesync.auth.endpoint import revoke
 from invoicesync.auth.lifecycle import (
     DisconnectReport,
     check_token_store,
-    is_connected,
-    remember_token_file,
-    require_connection,
+    has_refresh_token,
+    not_connected,
     revoke_and_delete,
+    token_file_setting,
 )
 from invoicesync.auth.stores import (
     EnvStore,
@@ -53,12 +53,12 @@ __all__ = [
     "check_token_store",
     "choose_store",
     "exchange_code",
-    "is_connected",
+    "has_refresh_token",
     "new_state",
+    "not_connected",
     "parse_callback",
     "reconnect_hint",
-    "remember_token_file",
-    "require_connection",
     "revoke",
     "revoke_and_delete",
+    "token_file_setting",
 ]

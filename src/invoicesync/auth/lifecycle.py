@@ -1,6 +1,6 @@
-"""Connect, disconnect and status at the token layer: the facts those commands must tell the
-truth about (issue 16): is the token store usable before the browser is opened, is there a
-connection at all, and where are tokens really stored when disconnecting."""
+"""Connect, disconnect and every command's start, at the token layer: the facts they must tell
+the truth about: is the token store usable before the browser opens, is there a connection at
+all, and where are tokens really stored when disconnecting."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from invoicesync.auth.stores import (
     ACCESS_KEY,
     FileStore,
     KeyringStore,
-    StoreUnavailable,
     TokenStore,
     choose_store,
     lock_dir,
 )
-from invoicesync.config import Settings, read_config_file, save_config_values
+from invoicesync.config import Settings, read_config_file
 from invoicesync.errors import ConfigError, InvoiceSyncError, NotConnected
 
 TOKEN_KEYS = ("refresh_token", "client_secret", ACCESS_KEY)
@@ -41,54 +40,42 @@ def check_token_store(settings: Settings) -> str:
     return store.describe()
 
 
-def remember_token_file(settings: Settings) -> Path | None:
-    """After connecting with a token file, save its absolute path as `token_file` in
-    config.toml so later commands (and `disconnect`) find it without the environment."""
+def token_file_setting(settings: Settings) -> dict[str, str]:
+    """What `connect` adds to config.toml when it stored tokens in a token file: its absolute
+    path as `token_file`, so later commands (and `disconnect`) find it without the
+    environment variable that named it."""
     if settings.token_file is None:
-        return None
-    path = settings.token_file.expanduser().absolute()
-    if read_config_file(settings.config_path).get("token_file") != str(path):
-        save_config_values(settings.config_path, {"token_file": str(path)})
-    return path
+        return {}
+    return {"token_file": str(settings.token_file.expanduser().absolute())}
 
 
-# --- status --------------------------------------------------------------------------------------
+# --- every command -------------------------------------------------------------------------------
 
 
-def _load_connection(settings: Settings) -> Connection | None:
-    with contextlib.suppress(ConfigError):
-        return Connection.load(settings.app_dir)
-    return None
+def not_connected() -> NotConnected:
+    """The one 'not connected' error (exit 4): never connected, or disconnected since."""
+    return NotConnected(
+        "not connected to QuickBooks: run `invoicesync connect` (or set "
+        "INVOICESYNC_CLIENT_ID, INVOICESYNC_CLIENT_SECRET, INVOICESYNC_REALM_ID and "
+        "INVOICESYNC_REFRESH_TOKEN for CI)"
+    )
 
 
-def is_connected(settings: Settings) -> bool:
-    """True when a refresh token is available for the configured company: in the token store,
-    or as the CI seed. False after `disconnect`, even though config.toml still names the
-    company and the environment may still hold the client id and secret."""
-    conn = _load_connection(settings)
-    realm = settings.realm_id or (conn.realm_id if conn else None)
-    if not realm:
-        return False
-    if settings.refresh_token_seed:
-        return True
-    try:
-        return bool(choose_store(settings, realm).get("refresh_token"))
-    except StoreUnavailable:
-        return False
-
-
-def require_connection(settings: Settings) -> None:
-    """Raise the one clear 'not connected' error (exit 4) when `is_connected` is False; call it
-    before asking for a client secret, which a disconnected home no longer has."""
-    if not is_connected(settings):
-        raise NotConnected(
-            "not connected to QuickBooks: run `invoicesync connect` (or set "
-            "INVOICESYNC_CLIENT_ID, INVOICESYNC_CLIENT_SECRET, INVOICESYNC_REALM_ID and "
-            "INVOICESYNC_REFRESH_TOKEN for CI)"
-        )
+def has_refresh_token(settings: Settings, store: TokenStore) -> bool:
+    """Whether there is a connection to use: a refresh token in the store, or the CI seed.
+    False after `disconnect`, although config.toml still names the company and the
+    environment may still hold the client id and secret."""
+    return bool(settings.refresh_token_seed or store.get("refresh_token"))
 
 
 # --- disconnect ----------------------------------------------------------------------------------
+
+
+def _load_connection(settings: Settings) -> Connection | None:
+    """connection.json if readable; a garbled one must not stop a disconnect."""
+    with contextlib.suppress(ConfigError):
+        return Connection.load(settings.app_dir)
+    return None
 
 
 @dataclass

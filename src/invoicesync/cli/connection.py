@@ -118,17 +118,21 @@ def disconnect(ctx: typer.Context) -> None:
     from invoicesync.usecases import connection
 
     state = state_of(ctx)
-    result = connection.disconnect(state.settings(), transport=state.transport)
-    if not result.was_connected:
+    report = connection.disconnect(state.settings(), transport=state.transport)
+    warn_all([f"could not look for tokens in {place}" for place in report.unchecked])
+    if not report.was_connected:
         render.info("Not connected; nothing to do.")
         return
-    if result.revoked:
-        render.success(f"Disconnected from realm {result.realm_id}; tokens revoked and deleted.")
-    else:
+    places = "; ".join(report.deleted) or "none were stored"
+    if report.revoked is False:
         render.warn(
-            "could not confirm the revocation with Intuit; local tokens were deleted. Remove the "
-            "app under QuickBooks > Settings > Apps to be sure."
+            f"could not confirm the revocation with Intuit ({report.revoke_problem}); local "
+            f"tokens were deleted ({places}). Remove the app under QuickBooks > Settings > Apps "
+            "to be sure."
         )
+        return
+    revoked = "tokens revoked and deleted" if report.revoked else "no token to revoke"
+    render.success(f"Disconnected from realm {report.realm_id}; {revoked} ({places}).")
 
 
 @app.command()
