@@ -352,3 +352,15 @@ def test_disconnect_exits_4_naming_tokens_it_could_not_delete(
     )
     assert "revoked and deleted" not in result.stderr
     assert f"local:{US}:refresh_token" in json.loads(real.read_text())
+
+
+def test_disconnect_in_ci_revokes_the_seed_and_says_nothing_was_stored(world: World) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    grant = world.sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, US)
+    world.monkeypatch.setenv("INVOICESYNC_REALM_ID", US)
+    world.monkeypatch.setenv("INVOICESYNC_REFRESH_TOKEN", grant.refresh_token)
+    result = world.run("disconnect")
+    assert result.exit_code == 0, result.stderr
+    assert f"realm {US}; token revoked (none was stored in this home)" in result.stderr
+    assert "could not look for tokens in OS keyring" in result.stderr
+    assert grant.revoked

@@ -94,7 +94,7 @@ class DisconnectReport:
 
     @property
     def was_connected(self) -> bool:
-        return bool(self.found) or self.had_connection_file
+        return bool(self.found) or self.had_connection_file or self.revoked is not None
 
     def error(self) -> NotConnected | None:
         """The exit-4 error to raise when tokens remain stored, naming every place."""

@@ -13,6 +13,7 @@ from invoicesync.cli.options import JSON_OPT, opened_session, warn_all
 from invoicesync.errors import NotConnected, UsageError
 
 if TYPE_CHECKING:
+    from invoicesync.auth import DisconnectReport
     from invoicesync.usecases.connection import Browser
 
 
@@ -123,16 +124,26 @@ def disconnect(ctx: typer.Context) -> None:
     if not report.was_connected:
         render.info("Not connected; nothing to do.")
         return
-    places = "; ".join(report.deleted) or "none were stored"
+    places = "; ".join(report.deleted)
     if report.revoked is False:
         render.warn(
             f"could not confirm the revocation with Intuit ({report.revoke_problem}); local "
-            f"tokens were deleted ({places}). Remove the app under QuickBooks > Settings > Apps "
-            "to be sure."
+            f"tokens were deleted ({places or 'none were stored'}). Remove the app under "
+            "QuickBooks > Settings > Apps to be sure."
         )
         return
-    revoked = "tokens revoked and deleted" if report.revoked else "no token to revoke"
-    render.success(f"Disconnected from realm {report.realm_id}; {revoked} ({places}).")
+    render.success(f"Disconnected from realm {report.realm_id}; {_what_happened(report)}.")
+
+
+def _what_happened(report: DisconnectReport) -> str:
+    places = "; ".join(report.deleted)
+    if report.revoked and places:
+        return f"tokens revoked and deleted ({places})"
+    if report.revoked:
+        return "token revoked (none was stored in this home)"
+    if places:
+        return f"tokens deleted ({places}); none to revoke"
+    return "connection file deleted; no tokens were stored"
 
 
 @app.command()
