@@ -147,7 +147,8 @@ HOSTILE_NAMES = [
 def test_hostile_names_push_correctly(us: World, name: str) -> None:
     company = us.sandbox.company()
     customer = company.create("Customer", {"DisplayName": name})
-    item = company.create("Item", {"Name": f"Svc {name}"[:100]})
+    income = {"value": company.id_by_name("Account", "Services")}  # QBO requires one
+    item = company.create("Item", {"Name": f"Svc {name}"[:100], "IncomeAccountRef": income})
     number = "Q'1\\x%"  # quotes, backslash and percent in the DocNumber too
     path = us.home.parent / "hostile.json"
     path.write_text(
