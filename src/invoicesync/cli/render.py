@@ -14,15 +14,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from invoicesync.cli.views import TableView
 from invoicesync.errors import redact
+
+if TYPE_CHECKING:  # rich is imported when something is printed: `--help` never loads it
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from invoicesync.cli.views import TableView
 
 _quiet = False
 _json_written = False
@@ -37,12 +37,16 @@ def start_run(quiet: bool) -> None:
 
 
 def _err() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _out() -> Console:
     # Piped data should not be cut to 80 columns; a terminal keeps its own width.
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+    from rich.console import Console
+
     return Console(highlight=False, width=width)
 
 
@@ -66,6 +70,8 @@ def terminal_safe(text: str) -> str:
 
 
 def _markup(text: str) -> str:
+    from rich.markup import escape
+
     return escape(terminal_safe(text))
 
 
@@ -124,6 +130,8 @@ def table(
     header: bool = True,
 ) -> None:
     """A rich table on stdout (it is the command's data); cells are escaped, never markup."""
+    from rich.table import Table
+
     shown_title = _markup(title) if title is not None else None
     t = Table(title=shown_title, title_justify="left", show_lines=False, show_header=header)
     for i, name in enumerate(columns):
@@ -167,6 +175,14 @@ def progress() -> Iterator[ProgressReporter]:
     if _quiet or not console.is_terminal:
         yield ProgressReporter(None)
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
