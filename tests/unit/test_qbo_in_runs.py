@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 
+import pytest
+
+from invoicesync.ledger import quickbooks
 from invoicesync.qbo import QBOClient, RateLimiter
 from invoicesync.qbo.limiter import FileLedger, Limits
 from invoicesync.sandbox import Limits as SandboxLimits
@@ -49,3 +52,22 @@ def test_throttling_is_announced_on_stderr_and_exits_7_when_it_persists(us: Worl
     assert lines.count("warning: QuickBooks is throttling this company; waiting 60 s") == 1
     assert "safe to re-run later" in result.stderr
     assert 60.0 in slept
+
+
+def test_batches_used_up_leave_the_rest_of_the_minute_to_single_creates(
+    us: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Our numbers, so batches are safe. One batch a minute, of three: the first three invoices
+    # go in it, the other five go alone at once instead of waiting a minute for the next batch (issue 21).
+    monkeypatch.setattr(quickbooks, "BATCH_SIZE", 3)
+    slept: list[float] = []
+    one_batch = RateLimiter(Limits(batch_per_minute=1), sleep=slept.append)
+    monkeypatch.setattr(session, "QBOClient", functools.partial(QBOClient, limiter=one_batch))
+    us.sandbox.requests.clear()
+    result = us.run("push", "--all")
+    assert result.exit_code == 0, result.stderr
+    batches = [e for e in us.sandbox.requests if e.kind == "batch"]
+    singles = [e for e in us.sandbox.requests if e.kind == "invoice" and e.method == "POST"]
+    assert (len(batches), len(singles)) == (1, 5)
+    # No wait for a batch window (a minute); only the 10-a-second pacing may sleep.
+    assert result.stderr.endswith("8 created\n") and max(slept, default=0) < 1.5

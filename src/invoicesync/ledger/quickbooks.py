@@ -104,6 +104,12 @@ class QuickBooksLedger:
     def batch_size(self) -> int:
         return BATCH_SIZE
 
+    def batch_held(self, reserved: int) -> bool:
+        """Whether the 40 batches a minute are used up, counting `reserved` batches handed to
+        workers that may not have reached the limiter yet (counted twice once they have: the
+        caller only switches to single creates a moment early)."""
+        return self.client.limiter.batch_room() <= reserved
+
     @property
     def requests(self) -> Mapping[str, int]:
         return dict(self.client.stats.requests)

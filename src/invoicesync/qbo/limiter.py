@@ -258,6 +258,19 @@ class RateLimiter:
 
         return self.ledger.transact(look)
 
+    def batch_room(self) -> int:
+        """Batch requests the minute window still admits (in-flight ones count as sent): a
+        caller that has used them up sends single requests with the rest of the 500 a minute."""
+
+        def look(book: Book) -> int:
+            now = self.clock()
+            prune(book, now, self.limits)
+            span = 60.0 / self.limits.time_scale + self.limits.guard
+            used = sum(1 for e in book.entries if e.batch and (not e.done or e.t > now - span))
+            return self.limits.batch_per_minute - used
+
+        return self.ledger.transact(look)
+
     def acquire(self, is_batch: bool = False) -> Ticket:
         announced = False
         while True:

@@ -7,6 +7,7 @@ stays on one thread and a crash at any point leaves a journal the next run can r
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -23,7 +24,10 @@ from invoicesync.usecases.push_report import (
 )
 from invoicesync.usecases.session import Progress, Session
 
-WORKERS = 4  # batch requests in flight; QuickBooks allows 10 concurrent per company
+WORKERS = 4  # requests in flight without batching; QuickBooks allows 10 concurrent per company
+# With batching, batches and the single creates that use the rest of the 500 a minute overlap:
+# more in flight, still under the 10 concurrent (the limiter enforces that across processes).
+WORKERS_MIXED = 8
 
 Outcomes = Mapping[str, RemoteInvoice | Refusal]
 
@@ -47,9 +51,20 @@ class Executor:
         if not drafts:
             return
         self.progress.start(len(drafts), "Pushing invoices")
+        # Outcomes commit in groups; each intent is committed before its request leaves, so a
+        # crash loses only outcomes the next run's lookup recovers (store.contract).
+        with self.store.grouped():
+            self.create_all(deque(drafts))
+
+    def take(self, queue: deque[Draft], batches_in_flight: int) -> list[Draft]:
+        """The invoices of the next request. Without batching: up to 30 single creates and
+        their one copy check. With batching: a batch of up to 30, unless the 40 batches a minute
+        are what holds it back; then one single create, which uses the rest of QuickBooks' 500
+        requests a minute (1,660 invoices a minute instead of 1,200: issue 21)."""
         size = self.ledger.batch_size
-        chunks = [drafts[i : i + size] for i in range(0, len(drafts), size)]
-        self.create_all(chunks)
+        if self.plan.batch and len(queue) > 1 and self.ledger.batch_held(batches_in_flight):
+            size = 1
+        return [queue.popleft() for _ in range(min(size, len(queue)))]
 
     def adopt(self, a: Adoption) -> None:
         """Link an existing target invoice, closing the journal entry it answers, if any."""
@@ -71,15 +86,16 @@ class Executor:
         check_total(inv, link, result)
         self.results[inv.number] = result
 
-    def create_all(self, chunks: list[list[Draft]]) -> None:
-        """Send chunks with bounded concurrency; stop submitting at the first fatal error."""
-        queue = list(chunks)
+    def create_all(self, queue: deque[Draft]) -> None:
+        """Send with bounded concurrency; stop submitting at the first fatal error."""
         in_flight: dict[Future[Outcomes], tuple[list[Draft], dict[str, str]]] = {}
         fatal: BaseException | None = None
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        workers = WORKERS_MIXED if self.plan.batch else WORKERS
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             while queue or in_flight:
-                while queue and fatal is None and len(in_flight) < WORKERS:
-                    chunk = queue.pop(0)
+                while queue and fatal is None and len(in_flight) < workers:
+                    batches = sum(len(c) > 1 for c, _ in in_flight.values())
+                    chunk = self.take(queue, batches)
                     rids = self.journal(chunk)
                     task = pool.submit(self._create, chunk, rids)
                     in_flight[task] = (chunk, rids)
