@@ -32,6 +32,7 @@ class Catalog:
     items: list[NamedRow] = field(default_factory=list)
     terms: list[NamedRow] = field(default_factory=list)
     tax_codes: list[NamedRow] = field(default_factory=list)
+    synced: str | None = None  # the server's time of these answers (qbo_cache's CDC start)
 
     def customer_currency(self, customer_id: str) -> str:
         for row in self.customers:
@@ -44,24 +45,29 @@ def customers(client: QBOClient) -> list[NamedRow]:
     return [NamedRow.from_row(r, "DisplayName") for r in client.query(ALL_CUSTOMERS)]
 
 
-def load_catalog(client: QBOClient, invoices: Sequence[LocalInvoice]) -> Catalog:
-    """Company facts and every kind of reference the batch uses, all queries in flight at once
-    (they are independent reads)."""
+def load_catalog(
+    client: QBOClient, invoices: Sequence[LocalInvoice], *, all_kinds: bool = False
+) -> Catalog:
+    """Company facts and every kind of reference the batch uses (`all_kinds`: every kind, for
+    the cache), all queries in flight at once (they are independent reads). Preferences are
+    read first-hand for the server's time, where a later CDC refresh starts."""
     with ThreadPoolExecutor(max_workers=6) as pool:
         info = pool.submit(client.company_info)
-        prefs = pool.submit(client.preferences)
+        prefs = pool.submit(client.request, "GET", "preferences")
         customers_f = pool.submit(customers, client)
         items_f = pool.submit(client.query, ALL_ITEMS)
-        terms_f = (
-            pool.submit(client.query, ALL_TERMS) if any(i.payment_terms for i in invoices) else None
-        )
+        wants_terms = all_kinds or any(i.payment_terms for i in invoices)
+        terms_f = pool.submit(client.query, ALL_TERMS) if wants_terms else None
         codes_f = pool.submit(client.query, ALL_TAX_CODES)
+        answer = prefs.result()
+        synced = answer.get("time")
         return Catalog(
-            CompanyFacts.from_rows(info.result(), prefs.result()),
+            CompanyFacts.from_rows(info.result(), answer["Preferences"]),
             customers_f.result(),
             [NamedRow.from_row(r) for r in items_f.result()],
             [NamedRow.from_row(r) for r in terms_f.result()] if terms_f else [],
             [NamedRow.from_row(r) for r in codes_f.result()],
+            synced if isinstance(synced, str) and all_kinds else None,
         )
 
 

@@ -20,6 +20,7 @@ from invoicesync.errors import (
     NotConnected,
     QuickBooksUnavailable,
 )
+from invoicesync.ledger import qbo_cache
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
     Company,
@@ -30,6 +31,7 @@ from invoicesync.ledger.base import (
     RemoteInvoice,
     Uncertain,
 )
+from invoicesync.ledger.qbo_cache import CatalogCache
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
@@ -91,10 +93,18 @@ def translating(what: str) -> Iterator[None]:
 class QuickBooksLedger:
     """The `Ledger` for one QuickBooks company."""
 
-    def __init__(self, client: QBOClient, realm_id: str, *, send_numbers: bool) -> None:
+    def __init__(
+        self,
+        client: QBOClient,
+        realm_id: str,
+        *,
+        send_numbers: bool,
+        cache: CatalogCache | None = None,
+    ) -> None:
         self.client = client
         self.realm_id = realm_id
         self.send_numbers = send_numbers  # settings: push.doc_numbers == "source"
+        self.cache = cache
 
     @property
     def account_id(self) -> str:
@@ -124,7 +134,21 @@ class QuickBooksLedger:
 
     def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
         with translating("pushing"):
-            catalog = preflight.load_catalog(self.client, invoices)
+            catalog, cached = self._catalog(invoices)
+            prep = self._resolve(invoices, catalog)
+            if prep.problems and cached and self.cache is not None:
+                # Tax codes and company facts are not in CDC: look again before saying missing.
+                self.cache.drop()
+                prep = self._resolve(invoices, self._catalog(invoices)[0])
+        return prep
+
+    def _catalog(self, invoices: Sequence[LocalInvoice]) -> tuple[preflight.Catalog, bool]:
+        """The catalog and whether it came from the cache (refreshed by one CDC request)."""
+        if self.cache is None:
+            return preflight.load_catalog(self.client, invoices), False
+        return qbo_cache.load_catalog(self.client, self.cache, invoices)
+
+    def _resolve(self, invoices: Sequence[LocalInvoice], catalog: preflight.Catalog) -> Preparation:
         facts = catalog.facts
         use_doc = self.send_numbers and facts.custom_txn_numbers
         prep = Preparation(sends_numbers=use_doc)
@@ -183,13 +207,24 @@ class QuickBooksLedger:
         so we do not rely on it alone)."""
         try:
             if batch and len(drafts) > 1:
-                return self._create_batch(drafts, request_ids)
-            created = {d.number: self._create_one(d, request_ids) for d in drafts}
+                created = self._create_batch(drafts, request_ids)
+            else:
+                created = {d.number: self._create_one(d, request_ids) for d in drafts}
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.QBOError as exc:
             raise translate(exc, "pushing") from None
+        self._check_cache(drafts, created)
         return created if batch else self._one_copy_each(drafts, created)
+
+    def _check_cache(self, drafts: Sequence[Draft], outcomes: Mapping[str, object]) -> None:
+        """Drop the cached catalog when an answer contradicts it: a refusal naming a reference
+        (it may be a cached id that is gone), or a DocNumber not as sent (the company's
+        numbering changed). The next pre-flight then reads everything afresh."""
+        if self.cache is None:
+            return
+        if any(_contradicts(d, outcomes.get(d.number)) for d in drafts):
+            self.cache.drop()
 
     def _one_copy_each(
         self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal]
@@ -342,6 +377,12 @@ class QuickBooksLedger:
         except qerr.QBOError as exc:
             raise translate(exc, "writing our marker into the QuickBooks invoice") from None
         return QBOInvoice.from_row(row)
+
+
+def _contradicts(draft: Draft, outcome: object) -> bool:
+    if isinstance(outcome, Refusal):
+        return outcome.code in qbo_cache.REFERENCE_CODES
+    return isinstance(outcome, QBOInvoice) and draft.doc_number not in (None, outcome.doc_number)
 
 
 def _id_order(row: QBOInvoice) -> tuple[int, str]:

@@ -25,6 +25,7 @@ from invoicesync.auth import (
 from invoicesync.config import Settings
 from invoicesync.errors import NotConnected, register_secret
 from invoicesync.ledger.base import Ledger
+from invoicesync.ledger.qbo_cache import CatalogCache
 from invoicesync.ledger.quickbooks import QuickBooksLedger
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo.limiter import log_wait, wait_message
@@ -59,7 +60,10 @@ class Session:
 
     def __post_init__(self) -> None:
         send_numbers = self.settings.push.doc_numbers == "source"
-        self.ledger = QuickBooksLedger(self.client, self.realm_id, send_numbers=send_numbers)
+        cache = CatalogCache(self.settings.app_dir, self.realm_id)
+        self.ledger = QuickBooksLedger(
+            self.client, self.realm_id, send_numbers=send_numbers, cache=cache
+        )
 
     @property
     def realm_id(self) -> str:
