@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -113,6 +113,26 @@ def emit_json(data: Any) -> None:
     _json_written = True
     sys.stdout.write(redact(json.dumps(data, indent=2, default=_default, ensure_ascii=False)))
     sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def emit_json_stream(head: dict[str, Any], key: str, items: Iterable[Any]) -> None:
+    """A JSON document too big to build at once (100,000 invoices): `head`'s fields, then
+    `key`'s list written as it is produced, one item a line (the C encoder: an indented dump
+    goes through Python's and takes seconds). Each chunk is redacted like `emit_json`."""
+    global _json_written
+    _json_written = True
+    write = sys.stdout.write
+    opening = json.dumps(head, indent=2, ensure_ascii=False)[:-2]  # without "\n}"
+    write(redact(f'{opening},\n  "{key}": ['))
+    sep, chunk = "\n    ", []
+    for item in items:
+        chunk.append(sep + json.dumps(item, default=_default, ensure_ascii=False))
+        sep = ",\n    "
+        if len(chunk) == 1000:
+            write(redact("".join(chunk)))
+            chunk = []
+    write(redact("".join(chunk)) + ("\n  ]\n}\n" if sep != "\n    " else "]\n}\n"))
     sys.stdout.flush()
 
 

@@ -94,36 +94,39 @@ def status_table(r: StatusReport) -> TableView:
 
 
 def invoices_document(rows: Sequence[InvoiceRow]) -> Document:
+    return {"schema": INVOICES_SCHEMA, "invoices": [invoice_entry(r) for r in rows]}
+
+
+INVOICES_SCHEMA = "invoicesync.invoices/1"
+
+
+def invoice_entry(r: InvoiceRow) -> JSONValue:
+    """One invoice of the `invoices` document (streamed one at a time: cli.invoices)."""
     from invoicesync.sources.json_format import to_canonical
 
-    out: list[JSONValue] = []
-    for r in rows:
-        inv, ln = r.invoice, r.link
-        link: JSONValue = None
-        if ln is not None:
-            link = {
-                "qbo_id": ln.qbo_id,
-                "doc_number": ln.doc_number,
-                "origin": ln.origin,
-                "linked_at": ln.linked_at,
-                "qbo_state": ln.last_state,
-                "qbo_balance": money(ln.last_balance, ln.currency or inv.currency),
-                "checked_at": ln.last_checked_at,
-            }
-        canonical: JSONValue = to_canonical(inv)
-        out.append(
-            {
-                "number": inv.number,
-                "customer": inv.customer.name,
-                "issue_date": inv.issue_date.isoformat(),
-                "currency": inv.currency,
-                "total": money(inv.total, inv.currency),
-                "status": inv.status,
-                "link": link,
-                "invoice": canonical,
-            }
-        )
-    return {"schema": "invoicesync.invoices/1", "invoices": out}
+    inv, ln = r.invoice, r.link
+    link: JSONValue = None
+    if ln is not None:
+        link = {
+            "qbo_id": ln.qbo_id,
+            "doc_number": ln.doc_number,
+            "origin": ln.origin,
+            "linked_at": ln.linked_at,
+            "qbo_state": ln.last_state,
+            "qbo_balance": money(ln.last_balance, ln.currency or inv.currency),
+            "checked_at": ln.last_checked_at,
+        }
+    canonical: JSONValue = to_canonical(inv)
+    return {
+        "number": inv.number,
+        "customer": inv.customer.name,
+        "issue_date": inv.issue_date.isoformat(),
+        "currency": inv.currency,
+        "total": money(inv.total, inv.currency),
+        "status": inv.status,
+        "link": link,
+        "invoice": canonical,
+    }
 
 
 def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
