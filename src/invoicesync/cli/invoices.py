@@ -58,7 +58,9 @@ def show_invoices(rows: Sequence[InvoiceRow], *, asked: bool) -> None:
     if len(rows) <= TABLE_ROWS or (asked and sys.stdout.isatty()):
         render.show(views.invoices_table(rows))
     elif not sys.stdout.isatty():
-        sys.stdout.write(plain_lines(views.invoices_table(rows)))
+        for start in range(0, len(rows), TABLE_ROWS):  # a chunk at a time: flat memory
+            view = views.invoices_table(rows[start : start + TABLE_ROWS])
+            sys.stdout.write(plain_lines(view.rows, view.columns if start == 0 else None))
         sys.stdout.flush()
     else:
         render.show(views.invoices_table(rows[:TABLE_ROWS]))
@@ -72,10 +74,10 @@ def show_invoices(rows: Sequence[InvoiceRow], *, asked: bool) -> None:
 _SEP = "\ue000"
 
 
-def plain_lines(view: views.TableView) -> str:
-    """Tab-separated lines, a header first: every cell terminal-safe and redacted, in one pass
-    over the whole text (per cell it would cost seconds at 100,000 rows)."""
-    lines = [_SEP.join(map(_cell, row)) for row in (view.columns, *view.rows)]
+def plain_lines(rows: Sequence[Sequence[str]], header: Sequence[str] | None) -> str:
+    """Tab-separated lines (the header first, if given): every cell terminal-safe and
+    redacted, in one pass over the text (per cell it would cost seconds at 100,000 rows)."""
+    lines = [_SEP.join(map(_cell, row)) for row in ([header] if header else []) + list(rows)]
     return render.terminal_safe("\n".join(lines)).replace(_SEP, "\t") + "\n"
 
 
