@@ -24,9 +24,9 @@ from invoicesync.usecases.push_report import (
 )
 from invoicesync.usecases.session import Progress, Session
 
-WORKERS = 4  # requests in flight without batching; QuickBooks allows 10 concurrent per company
-# With batching, batches and the single creates that use the rest of the 500 a minute overlap:
-# more in flight, still under the 10 concurrent (the limiter enforces that across processes).
+WORKERS = 4  # requests in flight; QuickBooks allows 10 concurrent per company
+# Single creates sent while the batch budget is used up: more in flight to use the 500 a minute,
+# still under the 10 concurrent (the limiter enforces that across processes).
 WORKERS_MIXED = 8
 
 Outcomes = Mapping[str, RemoteInvoice | Refusal]
@@ -56,14 +56,19 @@ class Executor:
         with self.store.grouped():
             self.create_all(deque(drafts))
 
-    def take(self, queue: deque[Draft], batches_in_flight: int) -> list[Draft]:
-        """The invoices of the next request. Without batching: up to 30 single creates and
-        their one copy check. With batching: a batch of up to 30, unless the 40 batches a minute
-        are what holds it back; then one single create, which uses the rest of QuickBooks' 500
-        requests a minute (1,660 invoices a minute instead of 1,200: issue 21)."""
-        size = self.ledger.batch_size
-        if self.plan.batch and len(queue) > 1 and self.ledger.batch_held(batches_in_flight):
-            size = 1
+    def take(self, queue: deque[Draft], in_flight: Sequence[list[Draft]]) -> list[Draft] | None:
+        """The invoices of the next request, or None while enough are in flight. Without
+        batching: up to 30 single creates and their one copy check, four such in flight. With
+        batching: a batch of up to 30, four in flight, unless the 40 batches a minute are what
+        holds it back; then one single create, eight in flight, which uses the rest of
+        QuickBooks' 500 requests a minute (1,660 invoices a minute instead of 1,200: issue 21)."""
+        size, limit = self.ledger.batch_size, WORKERS
+        if self.plan.batch and len(queue) > 1:
+            batches = sum(len(c) > 1 for c in in_flight)
+            if self.ledger.batch_held(batches):
+                size, limit = 1, WORKERS_MIXED
+        if len(in_flight) >= limit:
+            return None
         return [queue.popleft() for _ in range(min(size, len(queue)))]
 
     def adopt(self, a: Adoption) -> None:
@@ -90,12 +95,12 @@ class Executor:
         """Send with bounded concurrency; stop submitting at the first fatal error."""
         in_flight: dict[Future[Outcomes], tuple[list[Draft], dict[str, str]]] = {}
         fatal: BaseException | None = None
-        workers = WORKERS_MIXED if self.plan.batch else WORKERS
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=WORKERS_MIXED) as pool:
             while queue or in_flight:
-                while queue and fatal is None and len(in_flight) < workers:
-                    batches = sum(len(c) > 1 for c, _ in in_flight.values())
-                    chunk = self.take(queue, batches)
+                while queue and fatal is None:
+                    chunk = self.take(queue, [c for c, _ in in_flight.values()])
+                    if chunk is None:
+                        break
                     rids = self.journal(chunk)
                     task = pool.submit(self._create, chunk, rids)
                     in_flight[task] = (chunk, rids)
