@@ -449,3 +449,139 @@ class QBOClient:
                     if isinstance(value, list):
                         out.setdefault(key, []).extend(dict(v) for v in value)
         return out
+
+    # --- after the push: send, PDF, upload (issue 18) ------------------------------------------
+    # These answer with a PDF or take a multipart body, which `request` (JSON in, JSON out) does
+    # not carry; `_exchange` applies the same retry policy and limiter to a raw exchange.
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: str,
+        params: Mapping[str, str] | None = None,
+        requestid: str | None = None,
+        build: Callable[[], dict[str, Any]] | None = None,
+        accept: str = "application/json",
+    ) -> httpx.Response:
+        """One request with retries; `build` makes the body arguments anew for each attempt."""
+        query = {"minorversion": str(MINOR_VERSION), **(params or {})}
+        if requestid is not None:
+            query["requestid"] = requestid
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.count(kind)
+            body = build() if build else {}
+            headers = {"Accept": accept, **body.pop("headers", {})}
+            ticket = self.limiter.acquire()
+            try:
+                response = self._http.request(
+                    method,
+                    self._url(path),
+                    params=query,
+                    headers=headers,
+                    extensions={"invoicesync_ticket": ticket},
+                    **body,
+                )
+            except httpx.TransportError as exc:
+                sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                if attempt < self.retry.max_attempts:
+                    self.stats.retries += 1
+                    self.sleep(backoff(attempt, self.retry, self.jitter()))
+                    continue
+                raise qerr.QBOConnectionError(
+                    f"no answer from QuickBooks after {attempt} attempts: "
+                    f"{type(exc).__name__}: {exc}",
+                    uncertain=method == "POST" and sent,
+                ) from None
+            finally:
+                self.limiter.release(ticket)
+            if response.status_code == 429 or response.status_code >= 500:
+                if response.status_code == 429:
+                    self.stats.throttled += 1
+                if attempt < self.retry.max_attempts:
+                    self.stats.retries += 1
+                    wait = (
+                        throttle_delay(response, self.retry)
+                        if response.status_code == 429
+                        else backoff(attempt, self.retry, self.jitter())
+                    )
+                    self.sleep(wait)
+                    continue
+            if response.status_code >= 400:
+                raise qerr.from_response(response)
+            return response
+
+    def _json_of(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            data = loads(response.text) if response.text.strip() else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise qerr.from_response(response, data)
+        fault_type, errs = qerr.fault_errors(data)
+        if errs:
+            raise qerr.error_from_fault(
+                fault_type, errs, status=200, intuit_tid=response.headers.get("intuit_tid")
+            )
+        return data
+
+    def send_invoice(
+        self, invoice_id: str, send_to: str | None, *, requestid: str
+    ) -> dict[str, Any]:
+        """QuickBooks e-mails the invoice (to `send_to`, or its BillEmail) and returns it with
+        EmailStatus and DeliveryInfo updated."""
+        params = {"sendTo": send_to} if send_to else {}
+        response = self._exchange(
+            "POST",
+            f"invoice/{invoice_id}/send",
+            kind="send",
+            params=params,
+            requestid=requestid,
+            build=lambda: {"content": b"", "headers": {"Content-Type": "application/octet-stream"}},
+        )
+        return dict(self._json_of(response)["Invoice"])
+
+    def invoice_pdf(self, invoice_id: str) -> bytes:
+        """The PDF QuickBooks renders for the invoice (`Accept: application/pdf`)."""
+        response = self._exchange("GET", f"invoice/{invoice_id}/pdf", kind="pdf", accept=PDF)
+        if not response.content.startswith(b"%PDF-"):
+            raise qerr.from_response(response)
+        return response.content
+
+    def upload(
+        self,
+        metadata: Mapping[str, Any],
+        file_name: str,
+        content_type: str,
+        data: bytes,
+        *,
+        requestid: str,
+    ) -> dict[str, Any]:
+        """Upload one file as an Attachable (multipart `file_metadata_0` + `file_content_0`)."""
+
+        def build() -> dict[str, Any]:
+            return {
+                "files": {
+                    "file_metadata_0": ("attachment.json", dumps(metadata), "application/json"),
+                    "file_content_0": (file_name, data, content_type),
+                }
+            }
+
+        response = self._exchange("POST", "upload", kind="upload", requestid=requestid, build=build)
+        answers = self._json_of(response).get("AttachableResponse") or [{}]
+        first = dict(answers[0])
+        fault_type, errs = qerr.fault_errors(first)
+        if errs or "Attachable" not in first:
+            raise qerr.error_from_fault(
+                fault_type,
+                errs or [{"Message": "QuickBooks returned no Attachable for the upload"}],
+                status=200,
+                intuit_tid=response.headers.get("intuit_tid"),
+            )
+        return dict(first["Attachable"])
+
+
+PDF = "application/pdf"
