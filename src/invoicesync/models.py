@@ -89,6 +89,7 @@ class LocalInvoice:
     totals: Totals | None = None
     source: SourceRef | None = None
     origin: str = field(default="", compare=False)  # "file:line", for messages
+    attachments: tuple[str, ...] = ()  # file paths, relative to the source file
 
     @property
     def pushable(self) -> bool:

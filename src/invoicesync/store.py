@@ -383,3 +383,18 @@ def state_lock(app_dir: Path, *, wait: float | None = None) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+# Issue 18: sends and attachments, journalled like pushes (read and written by followup_store.py).
+_M003 = """
+        CREATE TABLE followups (
+            id INTEGER PRIMARY KEY, realm_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('send', 'attach')),
+            invoice_number TEXT NOT NULL, qbo_id TEXT NOT NULL, request_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+            target TEXT, content_hash TEXT, size INTEGER, result_id TEXT, result_to TEXT,
+            result_at TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            UNIQUE (realm_id, request_id));
+        CREATE INDEX followups_invoice ON followups (realm_id, kind, invoice_number);
+"""
+MIGRATIONS.append(_M003)

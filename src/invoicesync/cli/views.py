@@ -73,6 +73,8 @@ def status_document(r: StatusReport) -> Document:
         "links": dict(r.links),
         "pending": r.pending,
         "warnings": list(r.warnings),
+        "sent": r.sent,
+        "paid": r.paid,
     }
 
 
@@ -86,6 +88,8 @@ def status_table(r: StatusReport) -> TableView:
         ("Refresh token valid until", r.refresh_expires_at or "unknown"),
         ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
         ("Interrupted pushes", str(r.pending)),
+        ("Sent from QuickBooks", str(r.sent)),
+        ("Paid (last seen)", str(r.paid)),
     ]
     return TableView("invoicesync status", ["", ""], rows, header=False)
 
@@ -121,6 +125,8 @@ def invoices_document(rows: Sequence[InvoiceRow]) -> Document:
                 "status": inv.status,
                 "link": link,
                 "invoice": canonical,
+                "sent_at": r.sent_at,
+                "sent_to": r.sent_to,
             }
         )
     return {"schema": "invoicesync.invoices/1", "invoices": out}
@@ -128,7 +134,7 @@ def invoices_document(rows: Sequence[InvoiceRow]) -> Document:
 
 def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
     columns = ["Invoice", "Customer", "Date", "Currency", "Total", "Status", "QBO id"]
-    columns += ["DocNumber", "In QuickBooks"]
+    columns += ["DocNumber", "In QuickBooks", "Sent"]
     body = [
         (
             r.invoice.number,
@@ -140,6 +146,7 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
             r.link.qbo_id if r.link else "",
             (r.link.doc_number or "") if r.link else "",
             (r.link.last_state or "linked") if r.link else "",
+            (r.sent_at or "")[:10],
         )
         for r in rows
     ]

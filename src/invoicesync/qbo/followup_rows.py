@@ -61,6 +61,10 @@ class QBOBilling:
     def sent(self) -> bool:
         return self.email_status == "EmailSent"
 
+    @property
+    def updated_at(self) -> str | None:
+        return self.invoice.updated_at
+
 
 @dataclass(frozen=True)
 class QBOPayment:

@@ -14,7 +14,7 @@ from datetime import date
 
 from invoicesync.errors import InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
-from invoicesync.usecases import push_execute, push_plan
+from invoicesync.usecases import followup, push_execute, push_plan
 from invoicesync.usecases.push_report import PushReport, PushResult
 from invoicesync.usecases.session import NoProgress, Progress, Session
 
@@ -58,6 +58,7 @@ class PushRequest:
     dry_run: bool = False
     adopt_existing: bool = False
     wait: float | None = None
+    send: bool = False  # e-mail each invoice from QuickBooks right after creating it
 
 
 def push(
@@ -70,6 +71,7 @@ def push(
     chosen, skipped = select_invoices(invoices, request.numbers, request.all_, request.since)
     order = [r.invoice for r in skipped] + [i.number for i in chosen]
     results = {r.invoice: r for r in skipped}
+    chosen = followup.refuse_bad_attachments(session, chosen, results)
     report = PushReport(session.realm_id, request.dry_run, [])
     lock = contextlib.nullcontext() if request.dry_run else session.locked(request.wait)
     with lock:
@@ -79,6 +81,7 @@ def push(
                 plan.preview()
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
+                followup.after_push(session, chosen, results, send=request.send)
         except InvoiceSyncError as exc:
             report.fatal = exc
     for number in order:
