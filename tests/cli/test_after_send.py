@@ -1,0 +1,155 @@
+"""`invoicesync send` and `push --send`: QuickBooks e-mails the invoice exactly once, even when
+a run crashes or the connection drops (send wire form: tests/cli/after_wire.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pytest_httpx import HTTPXMock
+
+from invoicesync.followup_store import followups
+from invoicesync.store import Store
+from tests.cli.after_wire import Wire, params, run, wire
+from tests.helpers import US, World
+
+
+@pytest.fixture
+def qbo(us: World, httpx_mock: HTTPXMock) -> Wire:
+    return wire(us, httpx_mock)
+
+
+def qbo_id(world: World, number: str) -> str:
+    return next(i["Id"] for i in world.invoices() if i.get("DocNumber") == number)
+
+
+def sends(world: World, number: str) -> list[tuple[str, str | None, str | None]]:
+    store = Store.open(world.home / "state.db")
+    try:
+        return [(f.state, f.result_to, f.result_at) for f in followups(store, US, "send", number)]
+    finally:
+        store.close()
+
+
+def test_send_emails_the_invoice_once_and_records_when_and_to_whom(us: World, qbo: Wire) -> None:
+    assert run(us, "push", "INV-2026-0101").exit_code == 0
+    result = run(us, "send", "INV-2026-0101", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc == {
+        "schema": "invoicesync.send/1",
+        "realm_id": US,
+        "results": [
+            {
+                "invoice": "INV-2026-0101",
+                "status": "sent",
+                "qbo_id": qbo_id(us, "INV-2026-0101"),
+                "to": "ap@acme-localization.example",
+                "sent_at": "2026-03-02T10:01:00-08:00",
+                "message": "",
+            }
+        ],
+    }
+    (request,) = qbo.sends
+    assert request.url.path == f"/v3/company/{US}/invoice/{qbo_id(us, 'INV-2026-0101')}/send"
+    assert "sendTo" not in params(request)
+    assert params(request)["minorversion"] == ["75"]
+    assert sends(us, "INV-2026-0101") == [
+        ("done", "ap@acme-localization.example", "2026-03-02T10:01:00-08:00")
+    ]
+
+    again = run(us, "send", "INV-2026-0101")
+    assert again.exit_code == 0
+    assert "already sent (2026-03-02T10:01:00-08:00); --again sends it again" in again.stdout
+    assert len(qbo.sends) == 1
+
+    forced = run(us, "send", "INV-2026-0101", "--again", "--to", "boss@acme.example")
+    assert forced.exit_code == 0, forced.stderr
+    assert len(qbo.sends) == 2
+    assert params(qbo.sends[1])["sendTo"] == ["boss@acme.example"]
+    assert params(qbo.sends[1])["requestid"] != params(qbo.sends[0])["requestid"]
+    assert sends(us, "INV-2026-0101")[-1] == (
+        "done",
+        "boss@acme.example",
+        "2026-03-02T10:02:00-08:00",
+    )
+
+
+def test_push_send_sends_each_created_invoice(us: World, qbo: Wire) -> None:
+    result = run(us, "push", "INV-2026-0101", "INV-2026-0106", "--send", "--json")
+    assert result.exit_code == 0, result.stderr
+    messages = {r["invoice"]: r["message"] for r in json.loads(result.stdout)["results"]}
+    assert messages == {
+        "INV-2026-0101": "sent to ap@acme-localization.example",
+        "INV-2026-0106": "sent to billing@northwind.example",
+    }
+    assert len(qbo.sends) == 2
+    rerun = run(us, "push", "INV-2026-0101", "INV-2026-0106", "--send")
+    assert rerun.exit_code == 0
+    assert len(qbo.sends) == 2  # linked already: not created, not sent again
+
+
+def test_refused_send_is_reported_and_can_be_retried_with_an_address(us: World, qbo: Wire) -> None:
+    assert run(us, "push", "INV-2026-0104").exit_code == 0
+    refused = run(us, "send", "INV-2026-0104")
+    assert refused.exit_code == 3  # QuickBooks' validation refusal of this invoice
+    assert "QuickBooks did not send it: Invalid Email Address" in refused.stdout
+    ok = run(us, "send", "INV-2026-0104", "--to", "pay@example.com")
+    assert ok.exit_code == 0, ok.stderr
+    assert [s[0] for s in sends(us, "INV-2026-0104")] == ["failed", "done"]
+    first, second = (params(r)["requestid"][0] for r in qbo.sends)
+    assert first != second  # a new attempt: QuickBooks would replay the refusal otherwise
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_crash_during_send_never_sends_twice(us: World, qbo: Wire, when: str) -> None:
+    assert run(us, "push", "INV-2026-0101").exit_code == 0
+    qbo.crash["send"] = when
+    crashed = run(us, "send", "INV-2026-0101")
+    assert crashed.exit_code == 1
+    assert [s[0] for s in sends(us, "INV-2026-0101")] == ["pending"]
+    rerun = run(us, "send", "INV-2026-0101", "--json")
+    assert rerun.exit_code == 0, rerun.stderr
+    (result,) = json.loads(rerun.stdout)["results"]
+    assert result["status"] == "sent"
+    assert len(qbo.sends) == 1  # QuickBooks e-mailed the customer once
+    if when == "after":
+        assert result["message"] == "sent by an earlier, interrupted run (found in QuickBooks)"
+    assert [s[0] for s in sends(us, "INV-2026-0101")] == ["done"]
+
+
+def test_a_dropped_answer_is_resolved_by_reading_the_invoice(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
+    assert run(us, "push", "INV-2026-0106").exit_code == 0
+    qbo.drop["send"] = 5  # every attempt's answer lost: the client gives up
+    result = run(us, "send", "INV-2026-0106", "--json")
+    assert result.exit_code == 0, result.stderr
+    (row,) = json.loads(result.stdout)["results"]
+    assert (row["status"], row["to"]) == ("sent", "billing@northwind.example")
+    assert len(qbo.sends) == 1
+    attempts = qbo.requests_to(httpx_mock, r"/send")
+    assert len(attempts) == 5
+    assert len({params(r)["requestid"][0] for r in attempts}) == 1  # one requestid throughout
+
+
+def test_send_refuses_unlinked_invoices_and_bad_addresses(us: World, qbo: Wire) -> None:
+    result = run(us, "send", "INV-2026-0101")
+    assert result.exit_code == 2
+    assert "INV-2026-0101 is not linked to a QuickBooks invoice; push or link it first" in (
+        result.stdout
+    )
+    bad = run(us, "send", "INV-2026-0101", "--to", "not an address")
+    assert bad.exit_code == 2
+    assert "--to 'not an address' is not an e-mail address" in bad.stderr
+    assert qbo.sends == []
+
+
+def test_invoices_and_status_show_what_was_sent(us: World, qbo: Wire) -> None:
+    assert run(us, "push", "INV-2026-0101", "--send").exit_code == 0
+    listed = {i["number"]: i for i in json.loads(run(us, "invoices", "--json").stdout)["invoices"]}
+    assert listed["INV-2026-0101"]["sent_at"] == "2026-03-02T10:01:00-08:00"
+    assert listed["INV-2026-0101"]["sent_to"] == "ap@acme-localization.example"
+    assert listed["INV-2026-0102"]["sent_at"] is None
+    status = json.loads(run(us, "status", "--json").stdout)
+    assert (status["sent"], status["paid"]) == (1, 0)
