@@ -192,8 +192,10 @@ class Wire:
         self, invoice_id: str, amount: str, day: str, method: str = "Check", ref: str = "CHK-1"
     ) -> str:
         """A customer payment recorded in QuickBooks against one invoice."""
-        row = self.company.record_payment(invoice_id, Decimal(amount))
-        payment_id = row["LinkedTxn"][-1]["TxnId"]
+        self.company.record_payment(invoice_id, Decimal(amount))
+        row = self.company.entities["Invoice"][invoice_id]
+        payment_id = str(7000 + len(self.payments))  # unique across invoices, as QuickBooks' are
+        row["LinkedTxn"][-1]["TxnId"] = payment_id
         self.payments[payment_id] = {
             "Id": payment_id,
             "SyncToken": "0",
