@@ -27,7 +27,7 @@ def payments(
     json_: JSON_OPT = False,
     csv_file: Annotated[
         Path | None,
-        typer.Option("--csv", help="Write the CSV to import back (docs/payments.md) to FILE."),
+        typer.Option("--csv", help="Write the CSV to import back (docs/after-push.md) to FILE."),
     ] = None,
 ) -> None:
     """What QuickBooks says was paid of each linked invoice."""

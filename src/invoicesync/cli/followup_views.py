@@ -1,5 +1,5 @@
 """`payments`, `send` and `pdf` as their `--json` documents, tables and the payments CSV.
-Typed and pure, like `views.py` (docs/json.md, docs/payments.md)."""
+Typed and pure, like `views.py` (docs/json.md, docs/after-push.md)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from invoicesync.ledger.base import Gone, Refusal, Uncertain, Upload
 from invoicesync.qbo import QBOClient
@@ -54,7 +55,7 @@ class QuickBooksFollowUps:
         found: dict[str, QBOBilling] = {}
         with qb.translating("reading invoices"):
             for part in qq.chunks(remote_ids):
-                for row in self.client.iter_query(qq.select("Invoice", [("Id", "IN", part)])):
+                for row in self._one_page(qq.select("Invoice", [("Id", "IN", part)])):
                     view = QBOBilling.from_row(row)
                     found[view.id] = view
         return found
@@ -63,10 +64,15 @@ class QuickBooksFollowUps:
         found: dict[str, QBOPayment] = {}
         with qb.translating("reading payments"):
             for part in qq.chunks(payment_ids):
-                for row in self.client.iter_query(qq.select("Payment", [("Id", "IN", part)])):
+                for row in self._one_page(qq.select("Payment", [("Id", "IN", part)])):
                     view = QBOPayment.from_row(row)
                     found[view.id] = view
         return found
+
+    def _one_page(self, statement: str) -> list[dict[str, Any]]:
+        """An `Id IN (…)` of at most one page of ids has at most one page of rows: no paging,
+        so no empty follow-up request after a full page."""
+        return self.client.query_page(qq.page(statement, 1, qq.PAGE_SIZE))
 
     def send(self, remote_id: str, to: str | None, request_id: str) -> QBOBilling | Refusal:
         try:
