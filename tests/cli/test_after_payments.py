@@ -142,3 +142,14 @@ def test_payments_without_links_is_empty(us: World, qbo: Wire) -> None:
     result = run(us, "payments")
     assert result.exit_code == 0
     assert "No linked invoices." in result.stderr
+
+
+def test_payments_table_shows_state_and_payments(us: World, qbo: Wire) -> None:
+    qid = pushed(us)
+    qbo.pay(qid["INV-2026-0102"], "10.50", "2026-02-20")
+    result = run(us, "payments")
+    assert result.exit_code == 0, result.stderr
+    line = next(ln for ln in result.stdout.splitlines() if "INV-2026-0102" in ln)
+    assert "partly paid" in line
+    assert "2026-02-20 10.50" in line
+    assert "Payments in QuickBooks" in result.stdout
