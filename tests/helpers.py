@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from invoicesync.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     Sandbox,
+    SandboxServer,
     SandboxTransport,
 )
 
@@ -88,3 +93,30 @@ def make_world(
     for key, value in local_environment(BASE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).items():
         monkeypatch.setenv(key, value)
     return World(sandbox, home, monkeypatch)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Wait for an observable event rather than a fixed sleep; fail with `what` after `timeout`
+    seconds (a generous bound: it only ends a test that is already broken)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.005)
+
+
+@contextlib.contextmanager
+def loopback_server(sandbox: Sandbox) -> Iterator[SandboxServer]:
+    """A sandbox on loopback that stops at once when the test ends: `serve_forever` polls for
+    shutdown every 10 ms instead of the default half second, and the thread is joined."""
+    server = SandboxServer(sandbox)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

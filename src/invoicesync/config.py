@@ -109,9 +109,13 @@ class CsvOptions:
 @dataclass(frozen=True)
 class PushOptions:
     """Push policy. `doc_numbers`: "source" uses the invoice number as QBO DocNumber when the
-    company allows custom numbers; "qbo" always lets QuickBooks number the invoice."""
+    company allows custom numbers; "qbo" always lets QuickBooks number the invoice. `writers`:
+    "many" (the safe default) when other machines may push to the same company without a
+    shared state; "one" promises this app dir is the only writer, which lets invoices that
+    QuickBooks numbers itself go in batches (docs/performance.md)."""
 
     doc_numbers: str = "source"
+    writers: str = "many"
 
 
 @dataclass(frozen=True)
@@ -248,6 +252,9 @@ def load_settings(
     doc_numbers = push_table.get("doc_numbers", "source")
     if doc_numbers not in {"source", "qbo"}:
         raise ConfigError(f'{path}: push.doc_numbers must be "source" or "qbo"')
+    writers = push_table.get("writers", "many")
+    if writers not in {"one", "many"}:
+        raise ConfigError(f'{path}: push.writers must be "one" or "many"')
 
     raw_timeout = env.get("INVOICESYNC_TIMEOUT") or data.get("timeout", 60)
     try:
@@ -277,7 +284,7 @@ def load_settings(
         redirect_uri=redirect_uri,
         timeout=int(timeout * 1000) / 1000,
         csv=CsvOptions(columns=dict(columns)),
-        push=PushOptions(doc_numbers=doc_numbers),
+        push=PushOptions(doc_numbers=doc_numbers, writers=writers),
     )
 
 

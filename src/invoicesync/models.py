@@ -6,13 +6,21 @@ only bridge between these and the wire format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
 
 CENT = Decimal("0.01")
 STATUSES = ("draft", "sent", "paid", "cancelled")
 PUSHABLE = frozenset({"sent", "paid"})
+INVOICE_TYPES = ("invoice", "credit_note")
+# EN 16931 VAT category codes (UNCL5305 as used by Peppol BIS 3): a line's `tax` that is one of
+# these is a category for e-invoicing targets; any other `tax` is a QuickBooks tax code name.
+VAT_CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "O", "L", "M"})
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -44,6 +52,11 @@ class Line:
     target_language: str | None = None
     service_date: date | None = None
 
+    @property
+    def vat_category(self) -> str | None:
+        """The EN 16931 VAT category when `tax` is one (S, Z, E, AE, K, G, O, L, M)."""
+        return self.tax if self.tax in VAT_CATEGORIES else None
+
 
 @dataclass(frozen=True)
 class Adjustment:
@@ -54,6 +67,10 @@ class Adjustment:
     service: str
     tax: str | None = None
     tax_rate: Decimal | None = None
+
+    @property
+    def vat_category(self) -> str | None:
+        return self.tax if self.tax in VAT_CATEGORIES else None
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,20 @@ class SourceRef:
     system: str
     id: str
     url: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to attach to the invoice in the books, checked when the source was read.
+
+    `name` is the path as written in the source (relative to the source file's folder); the
+    SHA-256 identifies this version of the file, so a changed file is a new attachment."""
+
+    name: str
+    path: Path = field(compare=False)
+    size: int
+    content_type: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -89,11 +120,26 @@ class LocalInvoice:
     totals: Totals | None = None
     source: SourceRef | None = None
     origin: str = field(default="", compare=False)  # "file:line", for messages
-    attachments: tuple[str, ...] = ()  # file paths, relative to the source file
+    type: str = "invoice"  # or "credit_note"
+    credit_for: str | None = None  # credit notes: the number of the invoice credited
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def pushable(self) -> bool:
         return self.status in PUSHABLE
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.type == "credit_note"
+
+    def fingerprint(self) -> str:
+        """A SHA-256 (hex) of what would be sent for this invoice, to notice "changed since
+        last written". Independent of key order and of how numbers were written (`1.0` and
+        `1.00` hash alike); `status`, `totals` (checks only) and `origin` are left out, and so
+        is any field that is empty, so a field added to the format later changes no old hash."""
+        content = _plain(self, skip={"status", "totals", "origin"})
+        data = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
     @property
     def subtotal(self) -> Decimal:
@@ -125,6 +171,29 @@ class LocalInvoice:
     def total(self) -> Decimal:
         tax = self.tax or Decimal("0.00")
         return self.subtotal if self.tax_calculation == "inclusive" else self.subtotal + tax
+
+
+def _plain(value: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
+    """JSON-able canonical form for fingerprints: Decimals normalised (`1.50` -> "1.5"), dates
+    ISO, None and empty members dropped, attachments by name and content hash only."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value else "0"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Attachment):
+        return {"name": value.name, "sha256": value.sha256}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        out = {}
+        for f in fields(value):
+            if f.name in skip:
+                continue
+            item = _plain(getattr(value, f.name))
+            if item is not None and item != [] and item != "":
+                out[f.name] = item
+        return out
+    return value
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,11 @@
-"""QuickBooks' send, PDF, upload, Attachable and Payment operations, in their exact wire forms,
-for the operations the sandbox does not offer yet; everything else goes to the sandbox.
-
-The CLI runs with the real httpx transport, which pytest-httpx intercepts: one callback routes
-`/invoice/<id>/send`, `/invoice/<id>/pdf`, `/upload` and queries on Attachable and Payment
-here, and forwards every other request (OAuth, queries, creates) to the in-process sandbox.
+"""The CLI against the in-process sandbox over the real httpx transport, which pytest-httpx
+intercepts: every request goes to the sandbox, and the send and upload requests are checked
+for QuickBooks' exact wire form and can be made to crash the process or lose their answer
+(the sandbox's own fault injection drops answers by requestid, not per operation).
 """
 
 from __future__ import annotations
 
-import copy
 import email.parser
 import email.policy
 import json
@@ -26,7 +23,6 @@ from invoicesync.cli import AppState, app
 from invoicesync.sandbox import SandboxTransport
 from tests.helpers import US, World
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 API = re.compile(r"^/v3/company/(?P<realm>[^/]+)/(?P<rest>.*)$")
 
 
@@ -34,115 +30,66 @@ class Crash(Exception):
     """The process dies here (the CLI reports an unexpected error and exits 1)."""
 
 
-def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)  # QuickBooks sends amounts as JSON numbers
-    raise TypeError(type(value))
-
-
-def answer(payload: dict[str, Any], status: int = 200) -> httpx.Response:
-    body = json.dumps({**payload, "time": "2026-03-02T10:00:00.000-08:00"}, default=_number)
-    return httpx.Response(status, text=body, headers={"content-type": "application/json"})
-
-
 @dataclass
 class Wire:
-    """The fake side of the operations, with what it received."""
+    """The operations' wire forms, with what was sent, and faults on demand."""
 
     world: World
-    sends: list[httpx.Request] = field(default_factory=list)
     uploads: list[dict[str, Any]] = field(default_factory=list)
-    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    attachables: list[dict[str, Any]] = field(default_factory=list)
-    replies: dict[str, httpx.Response] = field(default_factory=dict)
-    # fault injection: ("send" | "upload", when) -> what happens; when is "before" or "after"
+    # op ("send" | "upload") -> "before" (crash before QuickBooks gets it) or "after" (it did)
     crash: dict[str, str] = field(default_factory=dict)
-    drop: dict[str, int] = field(default_factory=dict)  # operation -> answers to drop
-    clock: int = 0
+    drop: dict[str, int] = field(default_factory=dict)  # op -> answers to lose
 
     @property
     def company(self) -> Any:
         return self.world.sandbox.company(US)
 
-    # --- routing --------------------------------------------------------------------------
+    @property
+    def sent(self) -> list[dict[str, str]]:
+        """The e-mails QuickBooks sent (the sandbox's record of each)."""
+        return list(self.company.sent)
+
+    @property
+    def attachables(self) -> list[dict[str, Any]]:
+        return list(self.company.entities["Attachable"].values())
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         match = API.match(request.url.path)
         rest = match["rest"] if match else ""
         if re.fullmatch(r"invoice/[^/]+/send", rest):
-            return self._once(request, "send", self._send)
+            self._check_send(request)
+            return self._faulty(request, "send")
         if re.fullmatch(r"invoice/[^/]+/pdf", rest):
-            return self._pdf(request, rest.split("/")[1])
+            assert request.method == "GET"
+            assert request.headers["accept"] == "application/pdf"
         if rest == "upload":
-            return self._once(request, "upload", self._upload)
-        if rest == "query":
-            statement = request.url.params.get("query") or request.content.decode()
-            if re.search(r"from (Attachable|Payment)\b", statement, re.IGNORECASE):
-                return self._query(statement)
+            self._check_upload(request)
+            return self._faulty(request, "upload")
+        return self._sandbox(request)
+
+    def _sandbox(self, request: httpx.Request) -> httpx.Response:
         return SandboxTransport(self.world.sandbox).handle_request(request)
 
-    def _once(self, request: httpx.Request, op: str, handle: Any) -> httpx.Response:
-        """requestid replay, crashes and dropped answers, as QuickBooks and networks do."""
-        rid = request.url.params.get("requestid")
-        assert rid, f"{op} without requestid"
+    def _faulty(self, request: httpx.Request, op: str) -> httpx.Response:
+        assert request.url.params.get("requestid"), f"{op} without requestid"
         if self.crash.get(op) == "before":
             del self.crash[op]
             raise Crash(f"crash before {op} reached QuickBooks")
-        if rid not in self.replies:
-            self.replies[rid] = handle(request)
+        response = self._sandbox(request)
         if self.crash.get(op) == "after":
             del self.crash[op]
             raise Crash(f"crash after QuickBooks did the {op}")
         if self.drop.get(op, 0) > 0:
             self.drop[op] -= 1
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-        return self.replies[rid]
+        return response
 
-    # --- operations -----------------------------------------------------------------------
-
-    def _send(self, request: httpx.Request) -> httpx.Response:
+    def _check_send(self, request: httpx.Request) -> None:
         assert request.method == "POST"
         assert request.headers["content-type"] == "application/octet-stream"
         assert request.content == b""
-        invoice_id = request.url.path.split("/")[-2]
-        self.sends.append(request)
-        row = self.company.entities["Invoice"][invoice_id]
-        to = request.url.params.get("sendTo")
-        if to is None and "BillEmail" not in row:
-            fault = {
-                "Error": [
-                    {
-                        "Message": "Invalid Email Address",
-                        "Detail": "Email address is missing",
-                        "code": "2050",
-                    }
-                ],
-                "type": "ValidationFault",
-            }
-            return answer({"Fault": fault}, 400)
-        self.clock += 1
-        row["EmailStatus"] = "EmailSent"
-        row["DeliveryInfo"] = {
-            "DeliveryType": "Email",
-            "DeliveryTime": f"2026-03-02T10:{self.clock:02d}:00-08:00",
-        }
-        if to:
-            row["BillEmail"] = {"Address": to}
-        row["SyncToken"] = str(int(row["SyncToken"]) + 1)
-        return answer({"Invoice": copy.deepcopy(row)})
 
-    def _pdf(self, request: httpx.Request, invoice_id: str) -> httpx.Response:
-        assert request.method == "GET"
-        assert request.headers["accept"] == "application/pdf"
-        if invoice_id not in self.company.entities["Invoice"]:
-            fault = {
-                "Error": [{"Message": "Object Not Found", "Detail": "gone", "code": "610"}],
-                "type": "ValidationFault",
-            }
-            return answer({"Fault": fault}, 400)
-        return httpx.Response(200, content=PDF_BYTES, headers={"content-type": "application/pdf"})
-
-    def _upload(self, request: httpx.Request) -> httpx.Response:
+    def _check_upload(self, request: httpx.Request) -> None:
         assert request.method == "POST"
         head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
@@ -153,65 +100,20 @@ class Wire:
         meta_part, content_part = parts["file_metadata_0"], parts["file_content_0"]
         assert meta_part.get_content_type() == "application/json"
         metadata = json.loads(meta_part.get_payload(decode=True))
-        data = content_part.get_payload(decode=True)
         assert content_part.get_filename() == metadata["FileName"]
         assert content_part.get_content_type() == metadata["ContentType"]
-        row = {
-            **metadata,
-            "Id": str(5000 + len(self.attachables)),
-            "SyncToken": "0",
-            "Size": len(data),
-        }
-        self.uploads.append({"metadata": metadata, "data": data})
-        self.attachables.append(row)
-        return answer({"AttachableResponse": [{"Attachable": row}]})
+        self.uploads.append({"metadata": metadata, "data": content_part.get_payload(decode=True)})
 
-    def _query(self, statement: str) -> httpx.Response:
-        if re.search(r"from Payment\b", statement, re.IGNORECASE):
-            ids = re.findall(r"'([^']*)'", statement.split(" IN ", 1)[1])
-            rows = [self.payments[i] for i in ids if i in self.payments]
-            entity = "Payment"
-        else:
-            wanted = re.search(r"EntityRef\.value = '([^']*)'", statement)
-            assert wanted and "AttachableRef.EntityRef.Type = 'invoice'" in statement, statement
-            rows = [
-                a
-                for a in self.attachables
-                if a["AttachableRef"][0]["EntityRef"]["value"] == wanted[1]
-            ]
-            entity = "Attachable"
-        if not rows:
-            return answer({"QueryResponse": {}})
-        return answer(
-            {"QueryResponse": {entity: rows, "startPosition": 1, "maxResults": len(rows)}}
-        )
-
-    # --- what the test does in QuickBooks ----------------------------------------------------
+    # --- what happens in QuickBooks meanwhile ----------------------------------------------
 
     def pay(
         self, invoice_id: str, amount: str, day: str, method: str = "Check", ref: str = "CHK-1"
     ) -> str:
-        """A customer payment recorded in QuickBooks against one invoice."""
-        self.company.record_payment(invoice_id, Decimal(amount))
-        row = self.company.entities["Invoice"][invoice_id]
-        payment_id = str(7000 + len(self.payments))  # unique across invoices, as QuickBooks' are
-        row["LinkedTxn"][-1]["TxnId"] = payment_id
-        self.payments[payment_id] = {
-            "Id": payment_id,
-            "SyncToken": "0",
-            "TxnDate": day,
-            "TotalAmt": Decimal(amount),
-            "PaymentRefNum": ref,
-            "PaymentMethodRef": {"value": "1", "name": method},
-            "CustomerRef": row["CustomerRef"],
-            "Line": [
-                {
-                    "Amount": Decimal(amount),
-                    "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}],
-                }
-            ],
-        }
-        return payment_id
+        """The customer pays in QuickBooks ("Receive payment"); returns the Payment's id."""
+        invoice = self.company.record_payment(
+            invoice_id, Decimal(amount), method=method, reference=ref, txn_date=day
+        )
+        return str(invoice["LinkedTxn"][-1]["TxnId"])
 
     def requests_to(self, httpx_mock: HTTPXMock, pattern: str) -> list[httpx.Request]:
         return [r for r in httpx_mock.get_requests() if re.search(pattern, str(r.url))]

@@ -1,14 +1,10 @@
-"""Attachments on push: each file attached to the QuickBooks invoice exactly once (re-runs,
-crashes, dropped answers, a lost local state), a changed file as a new version, and bad files
-refused before anything is sent. Upload wire form: tests/cli/after_wire.py.
-
-The source formats learn `attachments` on their own branch; until then the source invoices are
-given to the real `push` command with their attachments set.
-"""
+"""Attachments on push, against the sandbox: each file attached to the QuickBooks invoice
+exactly once (re-runs, crashes, dropped answers, a lost local state), a changed file as a new
+version, and files QuickBooks would refuse refused before anything is sent. Upload wire form:
+tests/cli/after_wire.py."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -17,9 +13,6 @@ from pathlib import Path
 import pytest
 from pytest_httpx import HTTPXMock
 
-from invoicesync.models import LocalInvoice
-from invoicesync.sources import open_source
-from invoicesync.usecases import invoices as invoices_uc
 from tests.cli.after_wire import Wire, run, wire
 from tests.helpers import US, World
 
@@ -32,16 +25,13 @@ def qbo(us: World, httpx_mock: HTTPXMock) -> Wire:
 
 
 def with_attachments(world: World, *paths: str) -> Path:
-    """The source's invoices, NUMBER listing `paths`; returns the source's folder."""
+    """The source's invoice NUMBER lists `paths`; returns the source's folder."""
     source = Path(os.environ["INVOICESYNC_SOURCE"])
-    loaded = open_source(source).invoices()
-
-    def load(settings: object, warn: object = None) -> list[LocalInvoice]:
-        return [
-            dataclasses.replace(i, attachments=paths) if i.number == NUMBER else i for i in loaded
-        ]
-
-    world.monkeypatch.setattr(invoices_uc, "load_invoices", load)
+    records = json.loads(source.read_text(encoding="utf-8"))
+    for record in records:
+        if record["number"] == NUMBER:
+            record["attachments"] = list(paths)
+    source.write_text(json.dumps(records), encoding="utf-8")
     return source.parent
 
 
@@ -119,31 +109,27 @@ def test_a_lost_local_state_does_not_attach_again(us: World, qbo: Wire) -> None:
     assert len(qbo.uploads) == 1
 
 
-def sparse(path: Path, size: int) -> None:
-    path.touch()
-    os.truncate(path, size)
-
-
-@pytest.mark.parametrize(
-    ("name", "make", "why"),
-    [
-        ("a.exe", lambda p: p.write_bytes(b"MZ"), "QuickBooks does not take this type of file"),
-        ("empty.pdf", lambda p: p.write_bytes(b""), "the file is empty"),
-        ("big.pdf", lambda p: sparse(p, 100 * 1024 * 1024 + 1), "over QuickBooks' limit"),
-        ("missing.pdf", lambda p: None, "not a readable file"),
-        ("fifo.pdf", os.mkfifo, "not a readable file"),
-    ],
-)
-def test_bad_attachments_refuse_the_invoice_before_anything_is_sent(
-    us: World, qbo: Wire, httpx_mock: HTTPXMock, name: str, make: object, why: str
+def test_a_file_the_source_refuses_stops_the_push_before_anything_is_sent(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
 ) -> None:
-    folder = with_attachments(us, name)
-    make(folder / name)  # type: ignore[operator]
+    os.mkfifo(with_attachments(us, "fifo.pdf") / "fifo.pdf")
+    result = run(us, "push", NUMBER)
+    assert result.exit_code == 8
+    assert "fifo.pdf" in result.stderr
+    assert [r for r in httpx_mock.get_requests() if r.method == "POST"] == []
+
+
+def test_a_type_quickbooks_does_not_take_refuses_the_invoice_before_it_is_created(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
+    folder = with_attachments(us, "notes.pages")
+    (folder / "notes.pages").write_bytes(b"PK\x03\x04 an Apple Pages file")
     result = run(us, "push", NUMBER, "--json")
     assert result.exit_code == 8
     (row,) = json.loads(result.stdout)["results"]
     assert row["status"] == "failed"
-    assert row["message"].startswith(f"attachments cannot be sent: attachment {name}: ")
-    assert why in row["message"]
+    assert row["message"].startswith(
+        "attachments cannot be sent: attachment notes.pages: QuickBooks does not take this type"
+    )
     assert [r for r in httpx_mock.get_requests() if r.method == "POST"] == []
     assert [i for i in us.invoices(US) if i.get("DocNumber") == NUMBER] == []

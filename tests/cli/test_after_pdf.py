@@ -7,7 +7,7 @@ import json
 import pytest
 from pytest_httpx import HTTPXMock
 
-from tests.cli.after_wire import PDF_BYTES, Wire, run, wire
+from tests.cli.after_wire import Wire, run, wire
 from tests.helpers import US, World
 
 
@@ -24,6 +24,8 @@ def test_pdf_to_a_file(us: World, qbo: Wire, httpx_mock: HTTPXMock) -> None:
     result = run(us, "pdf", "INV-2026-0101", "-o", str(out), "--json")
     assert result.exit_code == 0, result.stderr
     qid = next(i["Id"] for i in us.invoices() if i["DocNumber"] == "INV-2026-0101")
+    rendered = us.sandbox.company(US).pdf("Invoice", qid)
+    assert rendered.startswith(b"%PDF-")
     assert json.loads(result.stdout) == {
         "schema": "invoicesync.pdf/1",
         "realm_id": US,
@@ -33,12 +35,12 @@ def test_pdf_to_a_file(us: World, qbo: Wire, httpx_mock: HTTPXMock) -> None:
                 "status": "written",
                 "qbo_id": qid,
                 "path": str(out),
-                "bytes": len(PDF_BYTES),
+                "bytes": len(rendered),
                 "message": "",
             }
         ],
     }
-    assert out.read_bytes() == PDF_BYTES
+    assert out.read_bytes() == rendered
     (request,) = qbo.requests_to(httpx_mock, r"/pdf")
     assert request.url.path == f"/v3/company/{US}/invoice/{qid}/pdf"
     assert request.headers["accept"] == "application/pdf"

@@ -1,10 +1,11 @@
-"""`invoicesync send` and `push --send`: QuickBooks e-mails the invoice exactly once, even when
-a run crashes or the connection drops (send wire form: tests/cli/after_wire.py)."""
+"""`invoicesync send` and `push --send` against the sandbox: QuickBooks e-mails the invoice
+exactly once, even when a run crashes or the connection drops (tests/cli/after_wire.py)."""
 
 from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
@@ -23,6 +24,15 @@ def qbo_id(world: World, number: str) -> str:
     return next(i["Id"] for i in world.invoices() if i.get("DocNumber") == number)
 
 
+def delivered(world: World, number: str) -> str:
+    row = world.sandbox.company(US).entities["Invoice"][qbo_id(world, number)]
+    return str(row["DeliveryInfo"]["DeliveryTime"])
+
+
+def send_requests(httpx_mock: HTTPXMock) -> list[httpx.Request]:
+    return [r for r in httpx_mock.get_requests() if r.url.path.endswith("/send")]
+
+
 def sends(world: World, number: str) -> list[tuple[str, str | None, str | None]]:
     store = Store.open(world.home / "state.db")
     try:
@@ -31,7 +41,9 @@ def sends(world: World, number: str) -> list[tuple[str, str | None, str | None]]
         store.close()
 
 
-def test_send_emails_the_invoice_once_and_records_when_and_to_whom(us: World, qbo: Wire) -> None:
+def test_send_emails_the_invoice_once_and_records_when_and_to_whom(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
     assert run(us, "push", "INV-2026-0101").exit_code == 0
     result = run(us, "send", "INV-2026-0101", "--json")
     assert result.exit_code == 0, result.stderr
@@ -45,33 +57,34 @@ def test_send_emails_the_invoice_once_and_records_when_and_to_whom(us: World, qb
                 "status": "sent",
                 "qbo_id": qbo_id(us, "INV-2026-0101"),
                 "to": "ap@acme-localization.example",
-                "sent_at": "2026-03-02T10:01:00-08:00",
+                "sent_at": delivered(us, "INV-2026-0101"),
                 "message": "",
             }
         ],
     }
-    (request,) = qbo.sends
+    (request,) = send_requests(httpx_mock)
     assert request.url.path == f"/v3/company/{US}/invoice/{qbo_id(us, 'INV-2026-0101')}/send"
     assert "sendTo" not in params(request)
     assert params(request)["minorversion"] == ["75"]
-    assert sends(us, "INV-2026-0101") == [
-        ("done", "ap@acme-localization.example", "2026-03-02T10:01:00-08:00")
-    ]
+    first_at = delivered(us, "INV-2026-0101")
+    assert sends(us, "INV-2026-0101") == [("done", "ap@acme-localization.example", first_at)]
+    assert [s["To"] for s in qbo.sent] == ["ap@acme-localization.example"]
 
     again = run(us, "send", "INV-2026-0101")
     assert again.exit_code == 0
-    assert "already sent (2026-03-02T10:01:00-08:00); --again sends it again" in again.stdout
-    assert len(qbo.sends) == 1
+    assert f"already sent ({first_at}); --again sends it again" in again.stdout
+    assert len(qbo.sent) == 1
 
     forced = run(us, "send", "INV-2026-0101", "--again", "--to", "boss@acme.example")
     assert forced.exit_code == 0, forced.stderr
-    assert len(qbo.sends) == 2
-    assert params(qbo.sends[1])["sendTo"] == ["boss@acme.example"]
-    assert params(qbo.sends[1])["requestid"] != params(qbo.sends[0])["requestid"]
+    assert [s["To"] for s in qbo.sent] == ["ap@acme-localization.example", "boss@acme.example"]
+    first, second = send_requests(httpx_mock)
+    assert params(second)["sendTo"] == ["boss@acme.example"]
+    assert params(second)["requestid"] != params(first)["requestid"]
     assert sends(us, "INV-2026-0101")[-1] == (
         "done",
         "boss@acme.example",
-        "2026-03-02T10:02:00-08:00",
+        delivered(us, "INV-2026-0101"),
     )
 
 
@@ -83,22 +96,30 @@ def test_push_send_sends_each_created_invoice(us: World, qbo: Wire) -> None:
         "INV-2026-0101": "sent to ap@acme-localization.example",
         "INV-2026-0106": "sent to billing@northwind.example",
     }
-    assert len(qbo.sends) == 2
+    assert len(qbo.sent) == 2
     rerun = run(us, "push", "INV-2026-0101", "INV-2026-0106", "--send")
     assert rerun.exit_code == 0
-    assert len(qbo.sends) == 2  # linked already: not created, not sent again
+    assert len(qbo.sent) == 2  # linked already: not created, not sent again
 
 
-def test_refused_send_is_reported_and_can_be_retried_with_an_address(us: World, qbo: Wire) -> None:
+def test_refused_send_is_reported_and_can_be_retried_with_an_address(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
     assert run(us, "push", "INV-2026-0104").exit_code == 0
+    company = us.sandbox.company(US)
+    invoice = company.entities["Invoice"][qbo_id(us, "INV-2026-0104")]
+    invoice.pop("BillEmail", None)
+    company.entities["Customer"][invoice["CustomerRef"]["value"]].pop("PrimaryEmailAddr", None)
     refused = run(us, "send", "INV-2026-0104")
     assert refused.exit_code == 3  # QuickBooks' validation refusal of this invoice
-    assert "QuickBooks did not send it: Invalid Email Address" in refused.stdout
+    assert "QuickBooks did not send it: " in refused.stdout
+    assert qbo.sent == []
     ok = run(us, "send", "INV-2026-0104", "--to", "pay@example.com")
     assert ok.exit_code == 0, ok.stderr
     assert [s[0] for s in sends(us, "INV-2026-0104")] == ["failed", "done"]
-    first, second = (params(r)["requestid"][0] for r in qbo.sends)
+    first, second = (params(r)["requestid"][0] for r in send_requests(httpx_mock))
     assert first != second  # a new attempt: QuickBooks would replay the refusal otherwise
+    assert [s["To"] for s in qbo.sent] == ["pay@example.com"]
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
@@ -112,7 +133,7 @@ def test_a_crash_during_send_never_sends_twice(us: World, qbo: Wire, when: str) 
     assert rerun.exit_code == 0, rerun.stderr
     (result,) = json.loads(rerun.stdout)["results"]
     assert result["status"] == "sent"
-    assert len(qbo.sends) == 1  # QuickBooks e-mailed the customer once
+    assert len(qbo.sent) == 1  # QuickBooks e-mailed the customer once
     if when == "after":
         assert result["message"] == "sent by an earlier, interrupted run (found in QuickBooks)"
     assert [s[0] for s in sends(us, "INV-2026-0101")] == ["done"]
@@ -128,7 +149,7 @@ def test_a_dropped_answer_is_resolved_by_reading_the_invoice(
     assert result.exit_code == 0, result.stderr
     (row,) = json.loads(result.stdout)["results"]
     assert (row["status"], row["to"]) == ("sent", "billing@northwind.example")
-    assert len(qbo.sends) == 1
+    assert len(qbo.sent) == 1
     attempts = qbo.requests_to(httpx_mock, r"/send")
     assert len(attempts) == 5
     assert len({params(r)["requestid"][0] for r in attempts}) == 1  # one requestid throughout
@@ -143,13 +164,13 @@ def test_send_refuses_unlinked_invoices_and_bad_addresses(us: World, qbo: Wire) 
     bad = run(us, "send", "INV-2026-0101", "--to", "not an address")
     assert bad.exit_code == 2
     assert "--to 'not an address' is not an e-mail address" in bad.stderr
-    assert qbo.sends == []
+    assert qbo.sent == []
 
 
 def test_invoices_and_status_show_what_was_sent(us: World, qbo: Wire) -> None:
     assert run(us, "push", "INV-2026-0101", "--send").exit_code == 0
     listed = {i["number"]: i for i in json.loads(run(us, "invoices", "--json").stdout)["invoices"]}
-    assert listed["INV-2026-0101"]["sent_at"] == "2026-03-02T10:01:00-08:00"
+    assert listed["INV-2026-0101"]["sent_at"] == delivered(us, "INV-2026-0101")
     assert listed["INV-2026-0101"]["sent_to"] == "ap@acme-localization.example"
     assert listed["INV-2026-0102"]["sent_at"] is None
     status = json.loads(run(us, "status", "--json").stdout)

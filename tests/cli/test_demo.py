@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -11,8 +13,22 @@ from invoicesync.cli import app
 
 
 @pytest.mark.loopback
-def test_demo_runs_the_whole_story_and_leaves_nothing(tmp_path: Path, isolated_env: Path) -> None:
-    before = set(Path("/tmp").glob("invoicesync-demo-*"))
+def test_demo_runs_the_whole_story_and_leaves_nothing(
+    tmp_path: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's scratch folder goes into a temp dir of this test's own, so "leaves nothing"
+    # is checked without looking at (or racing with) other runs in the shared /tmp.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    made: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp(*args: Any, **kwargs: Any) -> str:
+        made.append(real_mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout + result.stderr
@@ -29,7 +45,8 @@ def test_demo_runs_the_whole_story_and_leaves_nothing(tmp_path: Path, isolated_e
         "Demo finished.",
     ):
         assert expected in out, expected
-    assert set(Path("/tmp").glob("invoicesync-demo-*")) == before
+    assert [Path(p).parent for p in made] == [scratch]  # its one scratch folder, now gone
+    assert list(scratch.iterdir()) == []
     assert not isolated_env.exists()  # the user's app dir was never touched
 
 

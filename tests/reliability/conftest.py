@@ -19,9 +19,10 @@ import pytest
 
 from invoicesync.config import local_environment
 from invoicesync.qbo.marker import marker_of
-from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
+from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from invoicesync.sandbox.company import Company, builtin_company, load_seed
 from invoicesync.store import Store
+from tests.helpers import loopback_server
 
 SOAK = os.environ.get("INVOICESYNC_SOAK") == "1"
 # Figures for docs/reliability.md, printed at the end of the run.
@@ -127,24 +128,21 @@ class Live:
 @pytest.fixture
 def live(tmp_path: Path, isolated_env: Path) -> Iterator[Live]:
     sandbox = Sandbox(["us"], auto_approve=True)
-    server = start_in_thread(sandbox)
-    grant = sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, US)
-    url = server.url
-    source = tmp_path / "month.json"
-    env = {
-        **os.environ,
-        "INVOICESYNC_HOME": str(isolated_env),
-        **local_environment(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
-        "INVOICESYNC_REALM_ID": US,
-        "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
-        "INVOICESYNC_TOKEN_FILE": str(tmp_path / "tokens.json"),
-        "INVOICESYNC_SOURCE": str(source),
-        "PYTHONUNBUFFERED": "1",
-    }
-    live = Live(sandbox, url, env, isolated_env, source)
-    yield live
-    server.shutdown()
-    server.server_close()
+    with loopback_server(sandbox) as server:
+        grant = sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, US)
+        url = server.url
+        source = tmp_path / "month.json"
+        env = {
+            **os.environ,
+            "INVOICESYNC_HOME": str(isolated_env),
+            **local_environment(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+            "INVOICESYNC_REALM_ID": US,
+            "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
+            "INVOICESYNC_TOKEN_FILE": str(tmp_path / "tokens.json"),
+            "INVOICESYNC_SOURCE": str(source),
+            "PYTHONUNBUFFERED": "1",
+        }
+        yield Live(sandbox, url, env, isolated_env, source)
 
 
 def assert_exactly_once(

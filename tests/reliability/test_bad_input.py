@@ -30,6 +30,65 @@ def inv(number: str = "BAD-1", customer: str = "Contoso Ltd", **kw: Any) -> dict
 CORPUS: dict[str, tuple[str, bytes]] = {
     "truncated json": ("json", b'[{"number": "A-1", "customer": {"name": "Contoso Ltd"'),
     "empty file": ("json", b""),
+    "empty csv": ("csv", b""),
+    "blank json": ("json", b"  \n\n"),
+    "blank csv": ("csv", b"\r\n\r\n"),
+    "huge line total": (
+        "json",
+        json.dumps(
+            [
+                inv(
+                    lines=[
+                        {
+                            "service": "Translation",
+                            "quantity": "999999999999",
+                            "unit_price": "999999999999",
+                        }
+                    ]
+                )
+            ]
+        ).encode(),
+    ),
+    "negative invoice": (
+        "json",
+        json.dumps(
+            [
+                inv(
+                    adjustments=[
+                        {
+                            "description": "Discount",
+                            "amount": "-999999999999.99",
+                            "service": "Translation",
+                        }
+                    ]
+                )
+            ]
+        ).encode(),
+    ),
+    "discount below zero": (
+        "json",
+        json.dumps(
+            [
+                inv(
+                    adjustments=[
+                        {"description": "Discount", "amount": "-1.21", "service": "Translation"}
+                    ]
+                )
+            ]
+        ).encode(),
+    ),
+    "float noise": (
+        "json",
+        b'[{"number": "F", "customer": "Contoso Ltd", "issue_date": "2026-10-01", "currency": "USD", "lines": [{"service": "Translation", "quantity": 0.30000000000000004, "unit_price": 1}]}]',
+    ),
+    "unknown currency": ("json", json.dumps([inv(currency="XYZ")]).encode()),
+    "bidi override": ("json", json.dumps([inv(customer="Contoso\u202e Ltd")]).encode()),
+    "line separator": ("json", json.dumps([inv(note="one\u2028two")]).encode()),
+    "escape sequence": ("json", json.dumps([inv(number="E-\x1b[2J1")]).encode()),
+    "c1 control in csv": (
+        "csv",
+        "number,customer_name,issue_date,currency,service,quantity,unit_price\nC-1,Contoso\x9b Ltd,2026-10-01,USD,Translation,10,0.12\n".encode(),
+    ),
     "not an object": ("json", b"[1, 2, 3]"),
     "wrong types": (
         "json",
@@ -119,6 +178,8 @@ def test_malformed_sources_exit_8_or_push_correctly(us: World, case: str) -> Non
     before = len(us.invoices())
     result = us.run("push", "--all")
     assert "Traceback" not in result.stderr + result.stdout
+    for raw in ("\x1b", "\x9b", "\u202e", "\u2028"):  # data never reaches the terminal raw
+        assert raw not in result.stderr + result.stdout, case
     expected = 0 if case in VALID else 8
     assert result.exit_code == expected, (case, result.exit_code, result.stderr[-500:])
     if expected == 0:
@@ -147,7 +208,8 @@ HOSTILE_NAMES = [
 def test_hostile_names_push_correctly(us: World, name: str) -> None:
     company = us.sandbox.company()
     customer = company.create("Customer", {"DisplayName": name})
-    item = company.create("Item", {"Name": f"Svc {name}"[:100]})
+    income = {"value": company.id_by_name("Account", "Services")}  # QBO requires one
+    item = company.create("Item", {"Name": f"Svc {name}"[:100], "IncomeAccountRef": income})
     number = "Q'1\\x%"  # quotes, backslash and percent in the DocNumber too
     path = us.home.parent / "hostile.json"
     path.write_text(
@@ -198,3 +260,27 @@ def test_malformed_configs_exit_8(us: World) -> None:
         assert result.exit_code == 8, (text, result.stderr)
         assert "Traceback" not in result.stderr
     config.write_text(original)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "file is empty"), (b" \r\n \r\n", "file is blank (only white space)")],
+)
+def test_empty_csv_fails_loudly_end_to_end(us: World, content: bytes, message: str) -> None:
+    write(us, "empty", "csv", content)
+    result = us.run("push", "--all")
+    assert result.exit_code == 8 and message in result.stderr, result.stderr
+
+
+def test_source_from_stdin_end_to_end(us: World) -> None:
+    """`--source -` reaches the sources layer unchanged: the invoices come from the pipe."""
+    records = json.dumps([inv("STDIN-1"), inv("STDIN-2")])
+    result = us.run("--source", "-", "invoices", "--json", input=records)
+    assert result.exit_code == 0, result.stderr
+    assert [i["number"] for i in json.loads(result.stdout)["invoices"]] == ["STDIN-1", "STDIN-2"]
+    before = len(us.invoices())
+    pushed = us.run("--source", "-", "push", "--all", input=records)
+    assert pushed.exit_code == 0, pushed.stderr
+    assert len(us.invoices()) == before + 2
+    empty = us.run("--source", "-", "push", "--all", input="")
+    assert empty.exit_code == 8 and "<stdin>: file is empty" in empty.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -11,8 +10,14 @@ import pytest
 
 from invoicesync import auth
 from invoicesync.sandbox import Faults, SandboxTransport
-from tests.helpers import World, make_world
+from tests.helpers import World, make_world, wait_until
 from tests.reliability.conftest import US, Live, assert_exactly_once, month
+
+
+def wait_for_first_request(live: Live) -> None:
+    """The first run takes the state lock before its first request, so once the sandbox has
+    answered one, the lock is held (and with the latency set, held for seconds more)."""
+    wait_until(lambda: len(live.sandbox.requests) > 0, "the first run's first request")
 
 
 def test_crash_between_receiving_and_storing_a_rotated_token(
@@ -78,7 +83,7 @@ def test_two_pushes_at_once_never_double_work(live: Live) -> None:
     live.write_source(records)
     live.sandbox.set_faults(Faults(latency_ms=500))  # the first run lasts ~4 s
     first = live.popen("push", "--all")
-    time.sleep(0.8)
+    wait_for_first_request(live)
     second = live.run("push", "--all")
     _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
@@ -93,7 +98,7 @@ def test_second_push_waits_with_wait_and_then_has_nothing_to_do(live: Live) -> N
     live.write_source(records)
     live.sandbox.set_faults(Faults(latency_ms=200))
     first = live.popen("push", "--all")
-    time.sleep(0.8)
+    wait_for_first_request(live)
     second = live.run("push", "--all", "--wait", "60", "--json")
     first.communicate(timeout=120)
     assert first.returncode == 0 and second.returncode == 0, second.stderr
@@ -108,7 +113,7 @@ def test_link_while_push_runs_is_refused_with_9(live: Live) -> None:
     live.write_source(records)
     live.sandbox.set_faults(Faults(latency_ms=500))
     push = live.popen("push", "--all")
-    time.sleep(0.8)
+    wait_for_first_request(live)
     link = live.run("link", records[0]["number"], "1")
     push.communicate(timeout=120)
     assert push.returncode == 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,118 +16,12 @@ import pytest
 
 from invoicesync.sandbox import (
     DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
     Faults,
-    Limits,
+    RateLimits,
     Sandbox,
     SandboxTransport,
 )
-
-US = "9130350000000001"
-UK = "9130350000000002"
-BASIC = (
-    "Basic " + base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
-)
-
-
-def authorize(http: httpx.Client, realm: str | None = None) -> dict[str, Any]:
-    """Run the code flow against the sandbox (auto-approve) and return the token response."""
-    r = http.get(
-        "/connect/oauth2",
-        params={
-            "client_id": DEFAULT_CLIENT_ID,
-            "response_type": "code",
-            "scope": "com.intuit.quickbooks.accounting",
-            "redirect_uri": "http://localhost:8765/callback",
-            "state": "xyz",
-        },
-    )
-    assert r.status_code == 302
-    params = parse_qs(urlsplit(r.headers["location"]).query)
-    assert params["state"] == ["xyz"]
-    code = params["code"][0]
-    if realm is not None:
-        assert params["realmId"] == [realm]
-    t = http.post(
-        "/oauth2/v1/tokens/bearer",
-        headers={"Authorization": BASIC, "Accept": "application/json"},
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": "http://localhost:8765/callback",
-        },
-    )
-    assert t.status_code == 200, t.text
-    return dict(t.json())
-
-
-class Api:
-    def __init__(self, sandbox: Sandbox, realm: str = US) -> None:
-        self.sandbox = sandbox
-        self.http = httpx.Client(transport=SandboxTransport(sandbox), base_url="http://qbo.test")
-        self.tokens = authorize(self.http)
-        self.realm = realm
-        self.headers = {
-            "Authorization": f"Bearer {self.tokens['access_token']}",
-            "Accept": "application/json",
-        }
-
-    def url(self, path: str) -> str:
-        return f"/v3/company/{self.realm}/{path}"
-
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return self.http.get(self.url(path), params=params, headers=self.headers)
-
-    def post(self, path: str, body: Any, **params: Any) -> httpx.Response:
-        return self.http.post(
-            self.url(path),
-            params=params,
-            headers=self.headers,
-            content=json.dumps(body),
-        )
-
-    def query(self, q: str) -> httpx.Response:
-        return self.get("query", query=q, minorversion=75)
-
-    def rows(self, q: str, entity: str) -> list[dict[str, Any]]:
-        r = self.query(q)
-        assert r.status_code == 200, r.text
-        return list(r.json()["QueryResponse"].get(entity, []))
-
-
-def fault(r: httpx.Response) -> dict[str, Any]:
-    body = r.json()
-    return dict(body["Fault"]["Error"][0])
-
-
-@pytest.fixture
-def sb() -> Sandbox:
-    return Sandbox(["us", "uk"], auto_approve=True, rotation_grace=0)
-
-
-@pytest.fixture
-def api(sb: Sandbox) -> Api:
-    return Api(sb)
-
-
-def line(item: str = "1", qty: str = "10", price: str = "2.50", **extra: Any) -> dict[str, Any]:
-    detail: dict[str, Any] = {"ItemRef": {"value": item}, "Qty": Decimal(qty)}
-    detail["UnitPrice"] = Decimal(price)
-    detail.update(extra)
-    return {
-        "DetailType": "SalesItemLineDetail",
-        "Amount": str((Decimal(qty) * Decimal(price)).quantize(Decimal("0.01"))),
-        "SalesItemLineDetail": {
-            k: str(v) if isinstance(v, Decimal) else v for k, v in detail.items()
-        },
-    }
-
-
-def invoice(customer: str = "1", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"CustomerRef": {"value": customer}, "Line": [line()]}
-    body.update(extra)
-    return body
-
+from tests.sandbox.support import BASIC, UK, US, Api, fault, invoice, line
 
 # --- 1. hosts, paths, minorversion ------------------------------------------------------------
 
@@ -265,7 +158,7 @@ def test_duplicate_doc_number_names_owner_and_can_be_bypassed(api: Api) -> None:
 def test_customer_name_rules(api: Api) -> None:
     dup = api.post("customer", {"DisplayName": "acme localization inc."})
     assert fault(dup)["code"] == "6240"
-    assert "\\nname" in fault(dup)["Detail"]  # the literal backslash-n QBO sends
+    assert "this \nname." in fault(dup)["Detail"]  # a real newline, as QBO sends it
     colon = api.post("customer", {"DisplayName": "Rob:Barnett"})
     assert fault(colon)["code"] == "2040"
     sub = api.post("customer", {"DisplayName": "Legal", "ParentRef": {"value": "4"}}).json()
@@ -419,7 +312,8 @@ def test_query_zero_rows_has_no_entity_key(api: Api) -> None:
         ("select * from Invoice STARTPOSITION 0", "4001", "Min allowed value is 1"),
         ("select * from Invoice where NoSuchField = '1'", "4001", "Property NoSuchField not found"),
         ("select * from invoice", "4001", "Entity invoice not found"),
-        ("select Id from Invoice", "4000", "QueryParserError"),
+        ("select from Invoice", "4000", "QueryParserError"),
+        ("select Id, NoSuchField from Invoice", "4001", "Property NoSuchField not found"),
     ],
 )
 def test_query_errors(api: Api, q: str, code: str, detail: str) -> None:
@@ -506,7 +400,7 @@ def test_void_zeroes_amounts(api: Api) -> None:
 
 
 def test_over_per_second_limit_is_429_3001(sb: Sandbox) -> None:
-    sb.limits = Limits(enabled=True, per_second=3, per_minute=500)
+    sb.limits = RateLimits(enabled=True, per_second=3, per_minute=500)
     sb.time_scale = 0.0001  # freeze the window so the test does not depend on speed
     api = Api(sb)
     statuses = [api.query("select * from Term").status_code for _ in range(5)]
@@ -517,7 +411,7 @@ def test_over_per_second_limit_is_429_3001(sb: Sandbox) -> None:
 
 
 def test_throttle_can_answer_in_xml(sb: Sandbox) -> None:
-    sb.limits = Limits(enabled=True, per_second=1, xml_rate=1.0)
+    sb.limits = RateLimits(enabled=True, per_second=1, xml_rate=1.0)
     sb.time_scale = 0.0001
     api = Api(sb)
     api.query("select * from Term")
@@ -663,7 +557,7 @@ def test_request_log_records_calls(api: Api, sb: Sandbox) -> None:
 def test_more_than_ten_concurrent_requests_get_429(sb: Sandbox) -> None:
     import threading
 
-    sb.limits = Limits(enabled=True, per_second=1000, per_minute=10000, concurrent=10)
+    sb.limits = RateLimits(enabled=True, per_second=1000, per_minute=10000, concurrent=10)
     sb.set_faults(Faults(latency_ms=300))
     api = Api(sb)
     statuses: list[int] = []
@@ -683,7 +577,7 @@ def test_more_than_ten_concurrent_requests_get_429(sb: Sandbox) -> None:
 
 
 def test_batch_requests_over_forty_a_minute_get_429(sb: Sandbox) -> None:
-    sb.limits = Limits(enabled=True, per_second=1000, per_minute=10000, batch_per_minute=40)
+    sb.limits = RateLimits(enabled=True, per_second=1000, per_minute=10000, batch_per_minute=40)
     sb.time_scale = 0.0001
     api = Api(sb)
     query = {"BatchItemRequest": [{"bId": "1", "Query": "select * from Term"}]}
@@ -721,9 +615,15 @@ def test_update_and_delete_other_entities(api: Api) -> None:
     )
     assert renamed.json()["Customer"]["PrimaryEmailAddr"]["Address"] == "new@northwind.example"
     assert renamed.json()["Customer"]["DisplayName"] == "Northwind Traders"
-    item = api.post("item", {"Name": "Glossary"}).json()["Item"]
-    gone = api.post("item", {"Id": item["Id"], "SyncToken": "0"}, operation="delete")
-    assert gone.json()["Item"]["status"] == "Deleted"
+    item = api.post("item", {"Name": "Glossary", "IncomeAccountRef": {"value": "1"}})
+    assert item.json()["Item"]["IncomeAccountRef"] == {"value": "1", "name": "Services"}
+    created = item.json()["Item"]
+    refused = api.post("item", {"Id": created["Id"], "SyncToken": "0"}, operation="delete")
+    assert fault(refused)["code"] == "500"  # names are made inactive, never deleted
+    inactive = api.post(
+        "item", {"Id": created["Id"], "SyncToken": "0", "sparse": True, "Active": False}
+    )
+    assert inactive.json()["Item"]["Active"] is False
     term = api.get("taxcode/TAX")
     assert term.json()["TaxCode"]["Name"] == "TAX"
     assert api.get("preferences").json()["Preferences"]["CurrencyPrefs"]["HomeCurrency"] == {

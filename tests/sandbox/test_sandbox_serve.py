@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
-from invoicesync.sandbox import Sandbox, start_in_thread
+from invoicesync.sandbox import Sandbox
+from tests.helpers import loopback_server, wait_until
 
 
 @pytest.mark.loopback
@@ -49,8 +49,7 @@ def test_serve_prints_env_and_answers_over_loopback() -> None:
 @pytest.mark.loopback
 def test_dropped_connection_over_loopback_after_commit() -> None:
     sandbox = Sandbox(["us"], auto_approve=True)
-    server = start_in_thread(sandbox)
-    try:
+    with loopback_server(sandbox) as server:
         http = httpx.Client(base_url=server.url, timeout=5)
         code_redirect = http.get(
             "/connect/oauth2",
@@ -89,8 +88,6 @@ def test_dropped_connection_over_loopback_after_commit() -> None:
                 headers={"Authorization": f"Bearer {token}"},
                 json=body,
             )
-        time.sleep(0.05)
-        assert len(sandbox.company().entities["Invoice"]) == 2  # seeded + the committed one
-    finally:
-        server.shutdown()
-        server.server_close()
+        invoices = sandbox.company().entities["Invoice"]
+        wait_until(lambda: len(invoices) >= 2, "the dropped create to be committed")
+        assert len(invoices) == 2  # seeded + the committed one

@@ -67,96 +67,200 @@ def test_sample_month_covers_the_cases_the_demo_needs() -> None:
     assert any(":" in i.customer.name for i in invoices)
 
 
-@pytest.mark.parametrize(
-    ("record", "message"),
-    [
-        (good(number=None), "inv.json:2: invoice ?: number: is required"),
-        (
-            good(number="X" * 22),
-            "inv.json:2: invoice " + "X" * 22 + ": number: is 22 characters; "
-            "QuickBooks allows at most 21",
+def line_of(text: str, needle: str, after: int = 0) -> int:
+    """1-based line of the first `needle` in `text`, plus `after` lines."""
+    return text[: text.index(needle)].count("\n") + 1 + after
+
+
+RULES: list[tuple[dict[str, Any], str, str]] = [
+    # (record, where the message must point: the field's own line, the message after it)
+    (good(number=None), '"number"', "invoice ?: number: is required"),
+    (
+        good(number="X" * 22),
+        '"number"',
+        "invoice " + "X" * 22 + ": number: is 22 characters; QuickBooks allows at most 21",
+    ),
+    (good(customer=None), '"customer"', "invoice INV-1: customer: is required"),
+    (good(customer={"name": ""}), '"name"', "invoice INV-1: customer.name: is required"),
+    (
+        good(customer={"name": "A", "email": "nope"}),
+        '"email"',
+        "invoice INV-1: customer.email: 'nope' is not an e-mail address",
+    ),
+    (
+        good(customer={"name": "A", "country": "XX"}),
+        '"country"',
+        "invoice INV-1: customer.country: 'XX' is not an ISO 3166 alpha-2 country code "
+        "(two capital letters)",
+    ),
+    (
+        good(issue_date="2026-13-01"),
+        '"issue_date"',
+        "invoice INV-1: issue_date: '2026-13-01' is not a valid date",
+    ),
+    (
+        good(issue_date="01/10/2026"),
+        '"issue_date"',
+        "invoice INV-1: issue_date: '01/10/2026' is not a date (YYYY-MM-DD)",
+    ),
+    (
+        good(due_date="2026-09-30"),
+        '"due_date"',
+        "invoice INV-1: due_date: 2026-09-30 is before issue_date 2026-10-01",
+    ),
+    (
+        good(currency="usd"),
+        '"currency"',
+        "invoice INV-1: currency: 'usd' is not an ISO 4217 code (three capital letters)",
+    ),
+    (
+        good(currency="ABC"),
+        '"currency"',
+        "invoice INV-1: currency: 'ABC' is not an ISO 4217 code (no currency has this code)",
+    ),
+    (
+        good(status="paid-ish"),
+        '"status"',
+        "invoice INV-1: status: 'paid-ish' is not one of draft, sent, paid, cancelled",
+    ),
+    (good(lines=[]), '"lines"', "invoice INV-1: lines: at least one line is required"),
+    (
+        good(lines=[{"service": "T", "quantity": "abc", "unit_price": "1"}]),
+        '"quantity"',
+        "invoice INV-1: lines[1].quantity: 'abc' is not a plain decimal number "
+        "(no exponents, NaN or separators)",
+    ),
+    (
+        good(lines=[{"service": "T", "quantity": "-1", "unit_price": "1"}]),
+        '"quantity"',
+        "invoice INV-1: lines[1].quantity: -1 must be greater than 0",
+    ),
+    (
+        good(lines=[{"service": "T", "quantity": "1e3", "unit_price": "1"}]),
+        '"quantity"',
+        "invoice INV-1: lines[1].quantity: '1e3' is not a plain decimal number "
+        "(no exponents, NaN or separators)",
+    ),
+    (
+        good(
+            lines=[
+                {"service": "T", "quantity": "14.5", "unit_price": "128.35", "amount": "1861.07"}
+            ]
         ),
-        (good(customer=None), "inv.json:2: invoice INV-1: customer: is required"),
-        (good(customer={"name": ""}), "inv.json:2: invoice INV-1: customer.name: is required"),
-        (
-            good(customer={"name": "A", "email": "nope"}),
-            "inv.json:2: invoice INV-1: customer.email: 'nope' is not an e-mail address",
+        '"amount"',
+        "invoice INV-1: lines[1].amount: 1861.07 is not quantity × unit_price = "
+        "14.5 × 128.35 = 1861.08 (rounded half-up to cents)",
+    ),
+    (
+        good(lines=[{"service": "T", "quantity": "1", "unit_price": "99999999999999"}]),
+        '"unit_price"',
+        "invoice INV-1: lines[1].unit_price: 99999999999999 is too large; QuickBooks takes at "
+        "most 9,999,999,999.99 here",
+    ),
+    (
+        good(lines=[{"service": "T", "quantity": "0.30000000000000004", "unit_price": "1"}]),
+        '"quantity"',
+        "invoice INV-1: lines[1].quantity: 0.30000000000000004 has too many decimal places (17); "
+        "at most 7 are kept by QuickBooks",
+    ),
+    (
+        good(lines=[{"service": "T", "quantity": "999999999999", "unit_price": "999999999999"}]),
+        '"quantity"',
+        "invoice INV-1: lines[1].quantity: 999999999999 is too large; QuickBooks takes at most "
+        "9,999,999,999.99 here",
+    ),
+    (
+        good(lines=[{"service": "T", "quantity": "100000", "unit_price": "100000.01"}]),
+        '"lines"+1',  # a computed field points at its line's object, after "lines": [
+        "invoice INV-1: lines[1].amount: quantity × unit_price = 10000001000.00 is too large; "
+        "QuickBooks takes at most 9,999,999,999.99 on a line",
+    ),
+    (
+        good(
+            lines=[{"service": "T", "quantity": "1", "unit_price": "10.00"}],
+            adjustments=[
+                {"description": "Discount", "amount": "-999999999999.99", "service": "Discount"}
+            ],
         ),
-        (
-            good(issue_date="2026-13-01"),
-            "inv.json:2: invoice INV-1: issue_date: '2026-13-01' is not a valid date",
+        '"amount"',
+        "invoice INV-1: adjustments[1].amount: -999999999999.99 is too large; QuickBooks takes "
+        "at most 9,999,999,999.99 here",
+    ),
+    (
+        good(
+            lines=[{"service": "T", "quantity": "1", "unit_price": "10.00"}],
+            adjustments=[{"description": "Discount", "amount": "-10.01", "service": "Discount"}],
         ),
-        (
-            good(issue_date="01/10/2026"),
-            "inv.json:2: invoice INV-1: issue_date: '01/10/2026' is not a date (YYYY-MM-DD)",
+        '"adjustments"',
+        "invoice INV-1: adjustments: the adjustments make the invoice total negative (-0.01); "
+        "QuickBooks refuses negative totals: issue a credit note instead",
+    ),
+    (
+        good(lines=[{"quantity": "1", "unit_price": "1"}]),
+        '"lines"+1',  # a missing field points at its object
+        "invoice INV-1: lines[1].service: is required",
+    ),
+    (
+        good(totals={"total": "13.00"}),
+        '"total"',
+        "invoice INV-1: totals.total: 13.00 disagrees with the lines, which add up to 12.00",
+    ),
+    (
+        good(customer={"name": "Bad\x07Bell"}),
+        '"name"',
+        "invoice INV-1: customer.name: contains a refused character: U+0007 control character "
+        "(\\x07) at character 4; remove it",
+    ),
+    (
+        good(adjustments=[{"description": "Rush", "amount": "10.001", "service": "Rush Fee"}]),
+        '"amount"',
+        "invoice INV-1: adjustments[1].amount: 10.001 has too many decimal places (3); at most 2 "
+        "(cents)",
+    ),
+    (
+        good(credit_for="INV-0"),
+        '"credit_for"',
+        'invoice INV-1: credit_for: is only for credit notes (type "credit_note")',
+    ),
+    (
+        good(type="credit"),
+        '"type"',
+        "invoice INV-1: type: 'credit' is not one of invoice, credit_note",
+    ),
+    (
+        good(lines=[{"service": "T", "quantity": "1", "unit_price": "1", "tax": "S"}]),
+        '"lines"+1',
+        "invoice INV-1: lines[1].tax_rate: VAT category S (standard rate) needs a tax_rate above 0",
+    ),
+    (
+        good(
+            lines=[
+                {"service": "T", "quantity": "1", "unit_price": "1", "tax": "E", "tax_rate": "7"}
+            ]
         ),
-        (
-            good(due_date="2026-09-30"),
-            "inv.json:2: invoice INV-1: due_date: 2026-09-30 is before issue_date 2026-10-01",
+        '"tax_rate"',
+        "invoice INV-1: lines[1].tax_rate: VAT category E has a rate of 0, not 7",
+    ),
+    (
+        good(
+            lines=[
+                {"service": "T", "quantity": "1", "unit_price": "1", "tax": "O", "tax_rate": "0"}
+            ]
         ),
-        (
-            good(currency="usd"),
-            "inv.json:2: invoice INV-1: currency: 'usd' is not an ISO 4217 code (three capital letters)",
-        ),
-        (
-            good(status="paid-ish"),
-            "inv.json:2: invoice INV-1: status: 'paid-ish' is not one of draft, sent, paid, cancelled",
-        ),
-        (good(lines=[]), "inv.json:2: invoice INV-1: lines: at least one line is required"),
-        (
-            good(lines=[{"service": "T", "quantity": "abc", "unit_price": "1"}]),
-            "inv.json:2: invoice INV-1: lines[1].quantity: 'abc' is not a plain decimal number "
-            "(no exponents, NaN or separators)",
-        ),
-        (
-            good(lines=[{"service": "T", "quantity": "-1", "unit_price": "1"}]),
-            "inv.json:2: invoice INV-1: lines[1].quantity: -1 must be greater than 0",
-        ),
-        (
-            good(lines=[{"service": "T", "quantity": "1e3", "unit_price": "1"}]),
-            "inv.json:2: invoice INV-1: lines[1].quantity: '1e3' is not a plain decimal number "
-            "(no exponents, NaN or separators)",
-        ),
-        (
-            good(
-                lines=[
-                    {
-                        "service": "T",
-                        "quantity": "14.5",
-                        "unit_price": "128.35",
-                        "amount": "1861.07",
-                    }
-                ]
-            ),
-            "inv.json:2: invoice INV-1: lines[1].amount: 1861.07 is not quantity × unit_price = "
-            "14.5 × 128.35 = 1861.08 (rounded half-up to cents)",
-        ),
-        (
-            good(lines=[{"service": "T", "quantity": "1", "unit_price": "99999999999999"}]),
-            "inv.json:2: invoice INV-1: lines[1].unit_price: 99999999999999 is too large",
-        ),
-        (
-            good(lines=[{"quantity": "1", "unit_price": "1"}]),
-            "inv.json:2: invoice INV-1: lines[1].service: is required",
-        ),
-        (
-            good(totals={"total": "13.00"}),
-            "inv.json:2: invoice INV-1: totals.total: 13.00 disagrees with the lines, which add up "
-            "to 12.00",
-        ),
-        (
-            good(customer={"name": "Bad\x07Bell"}),
-            "inv.json:2: invoice INV-1: customer.name: contains control characters",
-        ),
-        (
-            good(adjustments=[{"description": "Rush", "amount": "10.001", "service": "Rush Fee"}]),
-            "inv.json:2: invoice INV-1: adjustments[1].amount: 10.001 has more than 2 decimal places",
-        ),
-    ],
-)
-def test_each_rule_has_its_message(tmp_path: Path, record: dict[str, Any], message: str) -> None:
+        '"tax_rate"',
+        "invoice INV-1: lines[1].tax_rate: VAT category O (outside the scope of VAT) takes no rate",
+    ),
+]
+
+
+@pytest.mark.parametrize(("record", "key", "message"), RULES)
+def test_each_rule_has_its_message_on_the_fields_own_line(
+    tmp_path: Path, record: dict[str, Any], key: str, message: str
+) -> None:
     found = problems(tmp_path, [record])
-    assert message in found, found
+    text = (tmp_path / "inv.json").read_text()
+    line = line_of(text, key.removesuffix("+1"), after=int(key.endswith("+1")))
+    assert f"inv.json:{line}: {message}" in found, found
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -178,7 +282,8 @@ def test_unknown_fields_are_warnings(tmp_path: Path) -> None:
     path.write_text(json.dumps([good(colour="red")], indent=1))
     source = open_source(path)
     assert len(source.invoices()) == 1
-    assert source.warnings == ["" + str(path) + ":2: invoice INV-1: colour: unknown field, ignored"]
+    line = line_of(path.read_text(), '"colour"')  # the unknown field's own line
+    assert source.warnings == [f"{path}:{line}: invoice INV-1: colour: unknown field, ignored"]
 
 
 def test_json_errors_name_file_and_line(tmp_path: Path) -> None:

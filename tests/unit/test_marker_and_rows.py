@@ -71,6 +71,8 @@ def test_invoice_rows_read_numbers_in_any_form() -> None:
     )
     assert (row.id, row.customer_id, row.customer_name) == ("7", "3", "Acme")
     assert row.total == Decimal("477.5") and row.balance == Decimal("0")
+    assert (str(row.total), str(row.balance)) == ("477.50", "0.00")  # printed like the source
+    assert str(QBOInvoice.from_row({"Id": "2", "TotalAmt": "12.345"}).total) == "12.345"
     assert row.marker == "INV-9" and row.status == "paid"
     assert row.updated_at == "2026-11-02T10:00:00-08:00"
     bare = QBOInvoice.from_row({"Id": "8"})

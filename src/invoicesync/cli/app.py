@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -45,6 +47,7 @@ class AppState:
     # function that opens the authorize URL.
     transport: Any = None
     browser: Any = None
+    json: bool = False  # the command was asked for --json: failures answer with a document too
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -73,23 +76,43 @@ class InvoiceSyncGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except InvoiceSyncError as exc:
-            render.error(exc.message, exc.details)
+            _fail(ctx, exc.exit_code, exc.message, exc.details)
             _debug_traceback(ctx)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            render.error("interrupted; state is consistent, re-run the command to continue")
+            message = "interrupted; state is consistent, re-run the command to continue"
+            _fail(ctx, EXIT_INTERRUPTED, message)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:
             if type(exc).__module__.startswith(("click", "typer")):
                 raise
-            render.error(
+            message = (
                 f"unexpected error ({type(exc).__name__}): {exc}. This is a bug: rerun with "
                 "--verbose and report it"
             )
+            _fail(ctx, EXIT_UNEXPECTED, message)
             _debug_traceback(ctx)
             raise typer.Exit(EXIT_UNEXPECTED) from None
+
+
+def _fail(ctx: Any, code: int, message: str, details: Sequence[str] = ()) -> None:
+    """The one-line message on stderr; under --json, also the error document on stdout (unless
+    the command already wrote its own)."""
+    render.error(message, details)
+    state = ctx.find_object(AppState)
+    if state is not None and state.json and not render.json_written():
+        render.emit_json(error_document(code, message, details))
+
+
+def error_document(code: int, message: str, details: Sequence[str] = ()) -> dict[str, Any]:
+    return {
+        "schema": "invoicesync.error/1",
+        "exit_code": code,
+        "error": message,
+        "details": list(details),
+    }
 
 
 def _debug_traceback(ctx: Any) -> None:
@@ -156,7 +179,7 @@ def _global(
         transport=seeded.transport,
         browser=seeded.browser,
     )
-    render.set_quiet(quiet)
+    render.start_run(quiet)
     _logging(verbose)
 
 
@@ -186,9 +209,15 @@ def state_of(ctx: typer.Context) -> AppState:
     return state
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a timeout, CI cancellation, systemd) stops a run the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main() -> NoReturn:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except KeyboardInterrupt:

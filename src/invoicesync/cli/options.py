@@ -14,7 +14,21 @@ from invoicesync.cli.app import AppState
 if TYPE_CHECKING:
     from invoicesync.usecases.session import Session
 
-JSON_OPT = Annotated[bool, typer.Option("--json", help="Machine-readable output (docs/json.md).")]
+
+def _json_requested(ctx: typer.Context, value: bool) -> bool:
+    """Remember --json early, so even a failure answers with a JSON document."""
+    state = ctx.find_object(AppState)
+    if value and state is not None:
+        state.json = True
+    return value
+
+
+JSON_OPT = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Machine-readable output (docs/json.md).", callback=_json_requested
+    ),
+]
 WAIT_OPT = Annotated[
     float | None,
     typer.Option("--wait", help="Wait up to N seconds for another run's lock instead of exit 9."),

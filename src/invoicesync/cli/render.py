@@ -24,12 +24,15 @@ from invoicesync.cli.views import TableView
 from invoicesync.errors import redact
 
 _quiet = False
+_json_written = False
 
 
-def set_quiet(quiet: bool) -> None:
-    """`--quiet`: suppress informational messages and progress (errors still print)."""
-    global _quiet
+def start_run(quiet: bool) -> None:
+    """A command starts: `--quiet` suppresses informational messages and progress (errors
+    still print), and no JSON document has been written yet."""
+    global _quiet, _json_written
     _quiet = quiet
+    _json_written = False
 
 
 def _err() -> Console:
@@ -69,8 +72,15 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def json_written() -> bool:
+    """Whether this run already wrote its JSON document (a run writes exactly one)."""
+    return _json_written
+
+
 def emit_json(data: Any) -> None:
     """Stable JSON on stdout: money as strings (exact decimals), keys in a fixed order."""
+    global _json_written
+    _json_written = True
     sys.stdout.write(redact(json.dumps(data, indent=2, default=_default, ensure_ascii=False)))
     sys.stdout.write("\n")
     sys.stdout.flush()

@@ -175,12 +175,16 @@ def push_document(report: PushReport) -> Document:
             item["payload"] = payload
         results.append(item)
     summary: JSONValue = dict(report.counts())
+    error: JSONValue = None
+    if report.fatal is not None:
+        error = {"exit_code": report.fatal.exit_code, "message": report.fatal.message}
     return {
         "schema": "invoicesync.push/1",
         "realm_id": report.realm_id,
         "dry_run": report.dry_run,
         "summary": summary,
         "results": results,
+        "error": error,
     }
 
 

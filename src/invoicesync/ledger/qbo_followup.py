@@ -95,9 +95,6 @@ class QuickBooksFollowUps:
         except qerr.QBOError as exc:
             raise qb.translate(exc, "downloading the invoice PDF") from None
 
-    def attachment_type(self, file_name: str) -> str | None:
-        return content_type(file_name)
-
     def attachment_problem(self, file_name: str, size: int) -> str | None:
         """Why QuickBooks would refuse this file (checked before anything is sent), or None."""
         if content_type(file_name) is None:

@@ -157,9 +157,57 @@ class QuickBooksLedger(QuickBooksFollowUps):
         return found
 
     def _by_marker(self, drafts: Sequence[Draft]) -> dict[str, QBOInvoice]:
-        found: dict[str, QBOInvoice] = {}
-        if not drafts:
-            return found
+        """Our invoices by marker; where there are copies, the survivor (lowest Id)."""
+        return {n: min(rows, key=_id_order) for n, rows in self._copies(drafts).items()}
+
+    def _invoices(self, where: Sequence[tuple[str, str, str | Sequence[str]]]) -> list[QBOInvoice]:
+        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select("Invoice", where))]
+
+    def create(
+        self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
+    ) -> dict[str, QBOInvoice | Refusal]:
+        """Create the drafts. Raises `Uncertain` when an outcome is unknown; refusals of single
+        invoices come back as values.
+
+        `batch` (up to 30 in one request) is safe only where a second writer cannot create the
+        same invoice meanwhile: QuickBooks refuses a duplicate DocNumber atomically when we send
+        our numbers, and a shared state or a single writer rules the race out. Otherwise each
+        invoice goes alone under its own requestid, which does not depend on how invoices were
+        grouped, and the result is checked for a second copy another writer made at the same
+        moment (quickbooks-api.md §6: how long QuickBooks remembers a requestid is UNVERIFIED,
+        so we do not rely on it alone)."""
+        try:
+            if batch and len(drafts) > 1:
+                return self._create_batch(drafts, request_ids)
+            created = {d.number: self._create_one(d, request_ids) for d in drafts}
+        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
+            raise Uncertain(str(exc)) from None
+        except qerr.QBOError as exc:
+            raise translate(exc, "pushing") from None
+        return created if batch else self._one_copy_each(drafts, created)
+
+    def _one_copy_each(
+        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal]
+    ) -> dict[str, QBOInvoice | Refusal]:
+        """Where two writers created the same invoice at once, the lowest Id stays: the writer
+        that made a higher one deletes its own copy and links the survivor. Every writer applies
+        the same rule after its own create, so they converge on one invoice."""
+        made = {n: r for n, r in created.items() if isinstance(r, QBOInvoice)}
+        if not made:
+            return created
+        try:
+            copies = self._copies([d for d in drafts if d.number in made])
+        except qerr.QBOError:
+            return created  # cannot check now: reconcile reports a duplicate later
+        for number, mine in made.items():
+            survivor = min([mine, *copies.get(number, [])], key=_id_order)
+            if survivor.id != mine.id and self._delete(mine):
+                created[number] = survivor
+        return created
+
+    def _copies(self, drafts: Sequence[Draft]) -> dict[str, list[QBOInvoice]]:
+        """Every invoice carrying our marker among these customers' invoices of these dates."""
+        found: dict[str, list[QBOInvoice]] = {}
         ids = [d.customer_id for d in drafts]
         dates = [d.invoice.issue_date.isoformat() for d in drafts]
         for id_part in qq.chunks(ids):
@@ -167,25 +215,27 @@ class QuickBooksLedger(QuickBooksFollowUps):
                 where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
                 for row in self._invoices(where):
                     if row.marker:
-                        found.setdefault(row.marker, row)
+                        found.setdefault(row.marker, []).append(row)
         return found
 
-    def _invoices(self, where: Sequence[tuple[str, str, str | Sequence[str]]]) -> list[QBOInvoice]:
-        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select("Invoice", where))]
-
-    def create(
-        self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
-    ) -> dict[str, QBOInvoice | Refusal]:
-        """One create, or one batch of up to 30. Raises `Uncertain` when the outcome of the
-        whole request is unknown; refusals of single invoices come back as values."""
+    def _delete(self, remote: QBOInvoice) -> bool:
+        """Delete our own just-created copy (never a paid one); False if it could not be."""
+        if (remote.balance or 0) < (remote.total or 0):
+            return False  # a payment reached it meanwhile: keep it, reconcile reports both
         try:
-            if len(drafts) == 1:
-                return {drafts[0].number: self._create_one(drafts[0], request_ids)}
-            return self._create_batch(drafts, request_ids)
-        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
-            raise Uncertain(str(exc)) from None
-        except qerr.QBOError as exc:
-            raise translate(exc, "pushing") from None
+            self.client.request(
+                "POST",
+                "invoice",
+                params={"operation": "delete"},
+                body={"Id": remote.id, "SyncToken": remote.sync_token},
+                requestid=f"del-{hashlib.sha256(remote.id.encode()).hexdigest()[:24]}",
+                kind="update",
+            )
+        except qerr.NotFoundError:
+            return True  # already gone
+        except qerr.QBOError:
+            return False
+        return True
 
     def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
         try:
@@ -287,6 +337,11 @@ class QuickBooksLedger(QuickBooksFollowUps):
         except qerr.QBOError as exc:
             raise translate(exc, "writing our marker into the QuickBooks invoice") from None
         return QBOInvoice.from_row(row)
+
+
+def _id_order(row: QBOInvoice) -> tuple[int, str]:
+    """QuickBooks Ids are numbers in creation order; compare them as numbers."""
+    return len(row.id), row.id
 
 
 def batch_request_id(item_ids: Sequence[str]) -> str:

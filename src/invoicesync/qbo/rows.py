@@ -23,7 +23,15 @@ def _ref(row: Mapping[str, Any], key: str, part: str = "value") -> str | None:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    """An amount as QuickBooks wrote it (`477.5`, `0`, `275.0`) with at least two decimals,
+    so it compares, stores and prints like the source's `477.50`; never rounded."""
+    if value is None:
+        return None
+    amount = Decimal(str(value))
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        return amount.quantize(Decimal("0.01"))
+    return amount
 
 
 def _text(value: Any) -> str | None:

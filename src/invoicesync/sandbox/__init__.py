@@ -1,26 +1,30 @@
 """A local QuickBooks Online: Accounting API v3 and Intuit OAuth 2.0, for tests and demos.
 
-See docs/sandbox.md. In-process: `SandboxTransport(Sandbox())`; over loopback:
-`invoicesync sandbox serve`.
+See docs/sandbox.md and the sandbox section of docs/architecture.md. In-process:
+`SandboxTransport(Sandbox())`; over loopback: `invoicesync sandbox serve`.
 """
 
 from invoicesync.sandbox.app import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
-    Faults,
-    Limits,
-    Request,
-    Response,
     Sandbox,
     SandboxTransport,
 )
+from invoicesync.sandbox.injection import Faults
+from invoicesync.sandbox.limits import RateLimits
 from invoicesync.sandbox.server import SandboxServer, start_in_thread
+from invoicesync.sandbox.wire import Request, Response
+
+# The name code outside the sandbox imported before the split (cli.py, tests); `RateLimits` is
+# the sandbox's own name, distinct from the client's `qbo.Limits`.
+Limits = RateLimits
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "Faults",
     "Limits",
+    "RateLimits",
     "Request",
     "Response",
     "Sandbox",

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from invoicesync.sandbox.pacific import instant
+
 
 class QueryError(Exception):
     """A query the service refuses: `code` is "4000" (parse) or "4001" (validation)."""
@@ -44,6 +46,10 @@ class Condition:
 class Query:
     entity: str
     count: bool = False
+    # Properties named after SELECT: `SELECT Id, Name` → ("Id", "Name"); `SELECT *, Sku` → all
+    # properties (None) and ("Sku",) checked to exist.
+    properties: tuple[str, ...] = ()
+    star: bool = True
     where: list[Condition] = field(default_factory=list)
     order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     start: int = 1
@@ -148,22 +154,12 @@ class _Parser:
 
     def parse(self) -> Query:
         self.expect_word("SELECT")
-        count = False
-        kind, value, col = self.take()
-        if value == "*":
-            pass
-        elif kind == "word" and value.upper() == "COUNT":
-            self.expect_punct("(")
-            self.expect_punct("*")
-            self.expect_punct(")")
-            count = True
-        else:
-            raise parse_error(f'Encountered "{value}" at line 1, column {col}. Was expecting "*"')
+        count, star, properties = self.selection()
         self.expect_word("FROM")
         kind, entity, col = self.take()
         if kind != "word":
             raise parse_error(f'Encountered "{entity}" at line 1, column {col}.')
-        query = Query(entity=entity, count=count)
+        query = Query(entity=entity, count=count, properties=properties, star=star)
         tok = self.peek()
         if tok and tok[0] == "word" and tok[1].upper() == "WHERE":
             self.take()
@@ -191,6 +187,26 @@ class _Parser:
                     'Was expecting one of: <EOF> <AND> "maxresults" "orderby" "startposition"'
                 )
         return query
+
+    def selection(self) -> tuple[bool, bool, tuple[str, ...]]:
+        """`*`, `COUNT(*)`, `*, Prop, …` or `Prop, …`: (count, star, properties)."""
+        kind, value, col = self.take()
+        if kind == "word" and value.upper() == "COUNT":
+            self.expect_punct("(")
+            self.expect_punct("*")
+            self.expect_punct(")")
+            return True, True, ()
+        star = value == "*"
+        if not star and kind != "word":
+            raise parse_error(f'Encountered "{value}" at line 1, column {col}. Was expecting "*"')
+        properties = [] if star else [value]
+        while (tok := self.peek()) and tok[1] == ",":
+            self.take()
+            kind, value, col = self.take()
+            if kind != "word":
+                raise parse_error(f'Encountered "{value}" at line 1, column {col}.')
+            properties.append(value)
+        return False, star, tuple(properties)
 
     def condition(self) -> Condition:
         kind, name, col = self.take()
@@ -247,14 +263,24 @@ _MISSING = object()
 
 
 def _lookup(entity: Mapping[str, Any], path: str) -> Any:
-    value: Any = entity
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    if isinstance(value, Mapping) and "value" in value:  # reference fields compare by id
-        return value["value"]
-    return value
+    values = _lookup_all(entity, path.split("."))
+    return values[0] if values else _MISSING
+
+
+def _lookup_all(value: Any, parts: list[str]) -> list[Any]:
+    """Every value at `parts`, walking into lists (`AttachableRef.EntityRef.value`)."""
+    if isinstance(value, list):
+        return [v for item in value for v in _lookup_all(item, parts)]
+    if not parts:
+        if isinstance(value, Mapping) and "value" in value:  # reference fields compare by id
+            return [value["value"]]
+        return [value]
+    if not isinstance(value, Mapping):
+        return []
+    key = next((k for k in value if k.casefold() == parts[0].casefold()), None)
+    if key is None:
+        return []
+    return _lookup_all(value[key], parts[1:])
 
 
 def _compare(actual: Any, op: str, literal: str) -> bool:
@@ -268,9 +294,16 @@ def _compare(actual: Any, op: str, literal: str) -> bool:
         except InvalidOperation:
             return False
         left: Any = Decimal(actual)
+    elif op != "LIKE" and (moment := instant(str(actual))) is not None:
+        # Timestamps compare as instants: `01:30-08:00` is after `01:50-07:00` (DST fall-back).
+        # A plain date against a timestamp means midnight, Pacific.
+        other = instant(literal if "T" in literal else literal.strip() + "T00:00:00")
+        if other is None:
+            return False
+        left, lit = moment, other
     else:
         # String comparisons are case-insensitive (UNVERIFIED for the real service; see
-        # docs/sandbox.md). Dates and ISO timestamps compare correctly as strings.
+        # docs/sandbox.md). Plain dates compare correctly as strings.
         left, lit = str(actual).casefold(), literal.casefold()
         if op == "LIKE":
             pattern = "^" + ".*".join(re.escape(p) for p in lit.split("%")) + "$"
@@ -287,10 +320,10 @@ def _compare(actual: Any, op: str, literal: str) -> bool:
 
 
 def _matches(entity: Mapping[str, Any], cond: Condition) -> bool:
-    actual = _lookup(entity, cond.field)
+    found = _lookup_all(entity, cond.field.split(".")) or [_MISSING]
     if cond.op == "IN":
-        return any(_compare(actual, "=", v) for v in cond.values)
-    return _compare(actual, cond.op, cond.values[0])
+        return any(_compare(a, "=", v) for a in found for v in cond.values)
+    return any(_compare(a, cond.op, cond.values[0]) for a in found)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -298,7 +331,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         return (0, "")
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return (1, Decimal(value))
-    return (2, str(value).casefold())
+    moment = instant(str(value))
+    if moment is not None:
+        return (2, moment)
+    return (3, str(value).casefold())
 
 
 def execute(
@@ -308,7 +344,8 @@ def execute(
 ) -> tuple[list[Mapping[str, Any]], int]:
     """Filter, order and page `rows`; returns (page, total matching). Unknown fields are 4001."""
     known = set(known_fields)
-    for name in [c.field for c in query.where] + [f for f, _ in query.order]:
+    named = [c.field for c in query.where] + [f for f, _ in query.order] + list(query.properties)
+    for name in named:
         if name.split(".")[0] not in known:
             raise validation_error(f"Property {name} not found for Entity {query.entity}")
     matching = [r for r in rows if all(_matches(r, c) for c in query.where)]

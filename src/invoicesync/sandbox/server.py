@@ -6,7 +6,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from invoicesync.sandbox.app import DROP, Request, Sandbox
+from invoicesync.sandbox.app import Sandbox
+from invoicesync.sandbox.wire import DROP, Request
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,29 +1,42 @@
-"""Invoice sources: canonical JSON (object, array, JSON Lines), CSV, or a folder of them."""
+"""Invoice sources: canonical JSON (object, array, JSON Lines), CSV, a folder of them, or
+standard input (`-`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from invoicesync.errors import SourceError
 from invoicesync.models import LocalInvoice
-from invoicesync.sources.base import (
-    InvoiceSource,
-    Problems,
-    Record,
-    raise_if_invalid,
-    validate_records,
-)
+from invoicesync.sources import reading
+from invoicesync.sources.base import InvoiceSource, Problems, Record, raise_if_invalid
 from invoicesync.sources.csv_format import read_csv
+from invoicesync.sources.fields import safe
 from invoicesync.sources.json_format import read_json
+from invoicesync.sources.validate import Validator
 
 FORMATS = ("json", "csv")
-_SUFFIXES = {".json": "json", ".jsonl": "json", ".ndjson": "json", ".csv": "csv"}
-MAX_FILE_BYTES = 512 * 1024 * 1024
+STDIN = reading.STDIN
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Bulk parsing makes hundreds of thousands of objects that all live on: each automatic
+    collection would rescan them (cost growing faster than the file). Collect once after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class FileSource(InvoiceSource):
-    """A file or a folder of `.json`/`.jsonl`/`.csv` files, validated as one source."""
+    """A file, a folder of `.json`/`.jsonl`/`.csv` files, or standard input (`-`), validated
+    as one source."""
 
     def __init__(
         self,
@@ -43,51 +56,50 @@ class FileSource(InvoiceSource):
         return list(self._warnings)
 
     def files(self) -> list[Path]:
-        if self.path.is_dir():
-            found = sorted(p for p in self.path.iterdir() if p.suffix.lower() in _SUFFIXES)
-            if not found:
-                raise SourceError(f"{self.path}: no .json, .jsonl or .csv files in this folder")
-            return found
-        if not self.path.exists():
-            raise SourceError(f"{self.path}: no such file or folder; check --source")
-        return [self.path]
+        return [self.path] if reading.is_stdin(self.path) else reading.files(self.path)
 
     def _format_of(self, path: Path) -> str:
+        fmt = reading.SUFFIXES.get(path.suffix.lower())
         if self.fmt:
-            return self.fmt
-        fmt = _SUFFIXES.get(path.suffix.lower())
+            return "jsonl" if self.fmt == "json" and fmt == "jsonl" else self.fmt
         if fmt is None:
             raise SourceError(
-                f"{path}: unknown file type {path.suffix!r}; use .json, .jsonl or .csv"
+                f"{safe(str(path))}: unknown file type {path.suffix!r}; use .json, .jsonl or .csv"
             )
         return fmt
+
+    def _inputs(self, problems: Problems) -> Iterator[reading.Input]:
+        if reading.is_stdin(self.path):
+            text = reading.decode("<stdin>", reading.read_stdin())
+            yield reading.Input("<stdin>", text, self.fmt or reading.sniff(text), Path.cwd())
+            return
+        for path in self.files():
+            fmt = self._format_of(path)
+            try:
+                text = reading.decode(safe(str(path)), reading.read_file(path))
+            except SourceError as exc:  # one bad file in a folder: list it with the others
+                problems.errors.append(exc.message)
+                continue
+            yield reading.Input(safe(str(path)), text, fmt, path.parent)
 
     def invoices(self) -> list[LocalInvoice]:
         if self._invoices is None:
             problems = Problems()
-            records: list[Record] = []
-            for path in self.files():
-                fmt = self._format_of(path)
-                try:
-                    if path.stat().st_size > MAX_FILE_BYTES:
-                        raise SourceError(f"{path}: larger than 512 MiB; split the export")
-                    text = path.read_bytes().decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    problems.errors.append(
-                        f"{path}: not UTF-8 text (byte {exc.start}); save the export as UTF-8"
-                    )
-                    continue
-                except OSError as exc:
-                    raise SourceError(f"{path}: cannot read: {exc.strerror}") from None
-                if fmt == "csv":
-                    records += read_csv(path, text, problems, self.csv_columns)
-                else:
-                    records += read_json(path, text.removeprefix("\ufeff"), problems)
-            invoices, more = validate_records(records)
+            validator = Validator()
+            with _no_gc():
+                for source in self._inputs(problems):
+                    records: Iterable[Record]
+                    if source.fmt == "csv":
+                        records = read_csv(source.name, source.text, problems, self.csv_columns)
+                    else:
+                        lines = source.fmt == "jsonl"
+                        records = read_json(source.name, source.text, problems, lines=lines)
+                    validator.add(records, source.base)
+                invoices, more = validator.finish()
             problems.errors += more.errors
             problems.warnings += more.warnings
             self._warnings = problems.warnings
-            raise_if_invalid(problems, str(self.path))
+            raise_if_invalid(problems, safe(str(self.path)))
             self._invoices = invoices
         return self._invoices
 
@@ -95,6 +107,7 @@ class FileSource(InvoiceSource):
 def open_source(
     path: Path | None, *, fmt: str | None = None, csv_columns: Mapping[str, str] | None = None
 ) -> FileSource:
+    """The source at `path` (`-`: standard input); nothing is read until `invoices()`."""
     if path is None:
         raise SourceError(
             "no source invoices configured: pass --source PATH, set INVOICESYNC_SOURCE, or add "
@@ -105,4 +118,4 @@ def open_source(
     return FileSource(path, fmt=fmt, csv_columns=csv_columns)
 
 
-__all__ = ["FORMATS", "FileSource", "InvoiceSource", "open_source"]
+__all__ = ["FORMATS", "STDIN", "FileSource", "InvoiceSource", "open_source"]

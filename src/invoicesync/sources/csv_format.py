@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
-from pathlib import Path
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from operator import itemgetter
 from typing import Any
 
 from invoicesync.models import LocalInvoice
 from invoicesync.sources.base import LINE_FIELD_ORDER, Problems, Record
+from invoicesync.sources.fields import safe
 
 # Invoice fields that map one to one onto the canonical record.
 PLAIN_COLUMNS = (
@@ -27,7 +29,10 @@ PLAIN_COLUMNS = (
     "status",
     "po_number",
     "note",
+    "type",
+    "credit_for",
 )
+ATTACHMENT_SEPARATOR = "|"
 INVOICE_COLUMNS = (
     "number",
     "customer_name",
@@ -41,124 +46,191 @@ INVOICE_COLUMNS = (
     "source_system",
     "source_id",
     "source_url",
+    "attachments",
 )
 LINE_COLUMNS = ("kind", *LINE_FIELD_ORDER)
+ADJUSTMENT_COLUMNS = ("description", "amount", "service", "tax", "tax_rate")
+CUSTOMER_KEYS = ("name", "email", "tax_id", "country")
+TOTAL_COLUMNS = (("subtotal", "subtotal"), ("tax", "tax_total"), ("total", "total"))
 COLUMNS = INVOICE_COLUMNS + LINE_COLUMNS
 _MAX_FIELD = 1_000_000
 
 
 def read_csv(
-    path: Path, text: str, problems: Problems, columns: Mapping[str, str] | None = None
-) -> list[Record]:
-    name = str(path)
+    name: str, text: str, problems: Problems, columns: Mapping[str, str] | None = None
+) -> Iterator[Record]:
+    """Records, one per invoice number, with the line of every row."""
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\n" not in text:
+        text = text.replace("\r", "\n")  # old Mac line ends: lines end with "\r" alone
     header_line = text.split("\n", 1)[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     header_of = {canon: columns.get(canon, canon) for canon in COLUMNS} if columns else {}
     canon_of = {v: k for k, v in header_of.items()}
     csv.field_size_limit(_MAX_FIELD)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
-        return []
+        return
     except csv.Error as exc:
         problems.errors.append(f"{name}:1: invalid CSV: {exc}")
-        return []
+        return
     fields = [canon_of.get(h.strip(), h.strip()) for h in header]
     for h, f in zip(header, fields, strict=True):
         if f not in COLUMNS:
             problems.warnings.append(f"{name}:1: column {h!r} is not a known field, ignored")
-    missing = [c for c in ("number",) if c not in fields]
-    if missing:
-        problems.errors.append(
-            f"{name}:1: missing column(s) {', '.join(header_of.get(c, c) for c in missing)}"
-        )
-        return []
-    groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    if "number" not in fields:
+        problems.errors.append(f"{name}:1: missing column(s) {header_of.get('number', 'number')}")
+        return
+    layout = _Layout(fields)
+    yield from _records(name, text, delimiter, len(fields), layout, problems)
+
+
+def _reader(text: str, delimiter: str) -> Any:
+    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True)
+    next(reader)  # the header, read already
+    return reader
+
+
+def _physical_lines(text: str) -> Iterator[str]:
+    """The text's lines, each with its "\n", made one at a time: an `io.StringIO` over the
+    whole text would hold a second, four-bytes-a-character copy of a large export."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        stop = end if stop < 0 else stop + 1
+        yield text[start:stop]
+        start = stop
+
+
+def _records(
+    name: str, text: str, delimiter: str, width: int, layout: _Layout, problems: Problems
+) -> Iterator[Record]:
+    """One record per invoice number, in the order numbers first appear, each yielded as soon
+    as its last row is read. A first pass counts each number's rows, so a 100,000-invoice file
+    never holds more than the invoices still open (all rows of an invoice may be anywhere)."""
+    remaining = _count_rows(text, delimiter, width, layout.number)
+    groups: OrderedDict[str, list[tuple[int, list[str]]]] = OrderedDict()
+    reader = _reader(text, delimiter)
     line = 1
     try:
         for row in reader:
             line = reader.line_num
-            if not any(cell.strip() for cell in row):
+            if len(row) != width:
+                if any(cell.strip() for cell in row):
+                    problems.errors.append(
+                        f"{name}:{line}: row has {len(row)} fields but the header has {width} "
+                        f"(delimiter {delimiter!r})"
+                    )
                 continue
-            if len(row) != len(fields):
-                problems.errors.append(
-                    f"{name}:{line}: row has {len(row)} fields but the header has {len(fields)} "
-                    f"(delimiter {delimiter!r})"
-                )
-                continue
-            values = {f: v for f, v in zip(fields, row, strict=True) if f in COLUMNS}
-            groups.setdefault(values.get("number", "").strip(), []).append((line, values))
+            number = row[layout.number].strip()
+            if not number and not any(cell.strip() for cell in row):
+                continue  # a blank row
+            rows = groups.get(number)
+            if rows is None:
+                groups[number] = rows = []
+            rows.append((line, row))
+            remaining[number] -= 1
+            while groups and remaining[next(iter(groups))] <= 0:
+                done, done_rows = groups.popitem(last=False)
+                yield layout.record(name, done, done_rows, problems)
     except csv.Error as exc:
         problems.errors.append(f"{name}:{reader.line_num or line}: invalid CSV: {exc}")
-    return [_to_record(name, number, rows, problems) for number, rows in groups.items()]
+    while groups:  # after a CSV error: what was read is still checked
+        done, done_rows = groups.popitem(last=False)
+        yield layout.record(name, done, done_rows, problems)
 
 
-def _to_record(
-    name: str, number: str, rows: list[tuple[int, dict[str, str]]], problems: Problems
-) -> Record:
-    first_line, first = rows[0]
-    for line, row in rows[1:]:
-        for col in INVOICE_COLUMNS:
-            if row.get(col, "") != first.get(col, ""):
+def _count_rows(text: str, delimiter: str, width: int, number_at: int) -> dict[str, int]:
+    """How many rows each invoice number has (rows the second pass will keep)."""
+    counts: dict[str, int] = {}
+    reader = _reader(text, delimiter)
+    try:
+        for row in reader:
+            if len(row) == width:
+                number = row[number_at].strip()
+                counts[number] = counts.get(number, 0) + 1
+    except csv.Error:
+        pass  # reported by the second pass, at its line
+    return counts
+
+
+class _Layout:
+    """Where each canonical column is in this file's rows, and how rows become a record."""
+
+    def __init__(self, fields: list[str]) -> None:
+        index: dict[str, int] = {}
+        for i, f in enumerate(fields):
+            if f in COLUMNS:
+                index.setdefault(f, i)
+        self.number = index["number"]
+        self.invoice = [(c, index[c]) for c in INVOICE_COLUMNS if c in index]
+        # The invoice columns of a row as one tuple: rows of an invoice compare in C.
+        self.invoice_part = itemgetter(*(i for _c, i in self.invoice), self.number)
+        self.lines = [(c, index[c]) for c in LINE_COLUMNS if c in index and c != "kind"]
+        self.kind = index.get("kind")
+
+    def record(
+        self, name: str, number: str, rows: list[tuple[int, list[str]]], problems: Problems
+    ) -> Record:
+        first_line, first = rows[0]
+        expected = self.invoice_part(first)
+        for line, row in rows[1:]:
+            if self.invoice_part(row) == expected:
+                continue
+            for col, i in self.invoice:
+                if row[i] != first[i]:
+                    problems.errors.append(
+                        f"{name}:{line}: invoice {safe(number)}: {col}: differs from the first "
+                        f"row of this invoice (line {first_line})"
+                    )
+        data = _invoice_data(number, {c: first[i] for c, i in self.invoice if first[i] != ""})
+        lines: list[dict[str, Any]] = []
+        adjustments: list[dict[str, Any]] = []
+        line_numbers: list[int] = []
+        adjustment_numbers: list[int] = []
+        for line, row in rows:
+            cells = {k: row[i] for k, i in self.lines if row[i] != ""}
+            kind = "line" if self.kind is None else (row[self.kind].strip().lower() or "line")
+            if kind == "adjustment":
+                adjustments.append({k: cells[k] for k in ADJUSTMENT_COLUMNS if k in cells})
+                adjustment_numbers.append(line)
+            elif kind == "line":
+                lines.append(cells)
+                line_numbers.append(line)
+            else:
                 problems.errors.append(
-                    f"{name}:{line}: invoice {number}: {col}: differs from the first row of this "
-                    f"invoice (line {first_line})"
+                    f"{name}:{line}: invoice {safe(number)}: kind: {kind!r} must be line or "
+                    "adjustment"
                 )
-    v = {k: (x if x != "" else None) for k, x in first.items()}
+        data["lines"] = lines
+        if adjustments:
+            data["adjustments"] = adjustments
+        return Record(data, name, first_line, tuple(line_numbers + adjustment_numbers))
+
+
+def _invoice_data(number: str, v: dict[str, str]) -> dict[str, Any]:
+    """The canonical invoice fields from the (non-empty) invoice columns of a first row."""
     data: dict[str, Any] = {
         "number": number or None,
-        "customer": {
-            k: v.get(f"customer_{k}")
-            for k in ("name", "email", "tax_id", "country")
-            if v.get(f"customer_{k}") is not None
-        },
+        "customer": {k: v[f"customer_{k}"] for k in CUSTOMER_KEYS if f"customer_{k}" in v},
     }
     for key in PLAIN_COLUMNS:
-        if v.get(key) is not None:
+        if key in v:
             data[key] = v[key]
-    totals = {
-        k: v[c]
-        for k, c in (("subtotal", "subtotal"), ("tax", "tax_total"), ("total", "total"))
-        if v.get(c) is not None
-    }
+    totals = {k: v[c] for k, c in TOTAL_COLUMNS if c in v}
     if totals:
         data["totals"] = totals
-    if v.get("source_system") or v.get("source_id"):
+    if "attachments" in v:
+        paths = v["attachments"].split(ATTACHMENT_SEPARATOR)
+        data["attachments"] = [p.strip() for p in paths if p.strip()]
+    if "source_system" in v or "source_id" in v:
         data["source"] = {
-            k: v.get(f"source_{k}")
-            for k in ("system", "id", "url")
-            if v.get(f"source_{k}") is not None
+            k: v[f"source_{k}"] for k in ("system", "id", "url") if f"source_{k}" in v
         }
-    lines: list[dict[str, Any]] = []
-    adjustments: list[dict[str, Any]] = []
-    line_numbers: list[int] = []
-    adjustment_numbers: list[int] = []
-    for line, row in rows:
-        cells = {k: row[k] for k in LINE_COLUMNS if row.get(k, "") != "" and k != "kind"}
-        kind = (row.get("kind") or "line").strip().lower()
-        if kind == "adjustment":
-            adjustments.append(
-                {
-                    k: cells[k]
-                    for k in ("description", "amount", "service", "tax", "tax_rate")
-                    if k in cells
-                }
-            )
-            adjustment_numbers.append(line)
-        elif kind == "line":
-            lines.append(cells)
-            line_numbers.append(line)
-        else:
-            problems.errors.append(
-                f"{name}:{line}: invoice {number}: kind: {kind!r} must be line or adjustment"
-            )
-    data["lines"] = lines
-    if adjustments:
-        data["adjustments"] = adjustments
-    return Record(data, name, first_line, tuple(line_numbers + adjustment_numbers))
+    return data
 
 
 def csv_rows(invoice: LocalInvoice) -> list[dict[str, str]]:
@@ -187,6 +259,9 @@ def csv_rows(invoice: LocalInvoice) -> list[dict[str, str]]:
         if invoice.tax_calculation == "exclusive"
         else invoice.tax_calculation,
         "status": "" if invoice.status == "sent" else invoice.status,
+        "type": "" if invoice.type == "invoice" else invoice.type,
+        "credit_for": s(invoice.credit_for),
+        "attachments": ATTACHMENT_SEPARATOR.join(a.name for a in invoice.attachments),
         "po_number": s(invoice.po_number),
         "note": s(invoice.note),
         "subtotal": s(invoice.totals.subtotal if invoice.totals else None),

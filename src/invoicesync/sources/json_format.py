@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from invoicesync.models import LocalInvoice
@@ -36,56 +37,58 @@ class _Lines:
         return self.line
 
 
+_WS = re.compile(r"[ \t\r\n]*")
+
+
 def _skip_ws(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]
 
 
-def read_json(path: Path, text: str, problems: Problems) -> list[Record]:
-    """Records with the line each invoice object starts on."""
-    name = str(path)
-    if path.suffix.lower() in {".jsonl", ".ndjson"}:
-        return _read_lines(name, text, problems)
+def read_json(name: str, text: str, problems: Problems, *, lines: bool = False) -> Iterator[Record]:
+    """Records, as they are parsed, with the line each invoice object starts on (and the
+    document, so a problem can name its field's own line); `lines`: JSON Lines."""
+    if lines:
+        yield from _read_lines(name, text, problems)
+        return
     decoder = _decoder()
-    lines = _Lines(text)
+    at = _Lines(text)
     pos = _skip_ws(text, 0)
-    records: list[Record] = []
     try:
         if text.startswith("[", pos):
             pos = _skip_ws(text, pos + 1)
             if text.startswith("]", pos):
-                return []
-            while True:
-                start = pos
-                value, pos = decoder.raw_decode(text, pos)
-                records.append(_record(value, name, lines.at(start), problems))
-                pos = _skip_ws(text, pos)
-                if text.startswith(",", pos):
-                    pos = _skip_ws(text, pos + 1)
-                    continue
-                if text.startswith("]", pos):
-                    pos = _skip_ws(text, pos + 1)
-                    break
-                raise json.JSONDecodeError("Expecting ',' or ']'", text, pos)
+                pos = _skip_ws(text, pos + 1)
+            else:
+                while True:
+                    start = pos
+                    value, pos = decoder.raw_decode(text, pos)
+                    yield from _record(value, name, at.at(start), problems, text, start)
+                    pos = _skip_ws(text, pos)
+                    if text.startswith(",", pos):
+                        pos = _skip_ws(text, pos + 1)
+                        continue
+                    if text.startswith("]", pos):
+                        pos = _skip_ws(text, pos + 1)
+                        break
+                    raise json.JSONDecodeError("Expecting ',' or ']'", text, pos)
         else:
             start = pos
             value, pos = decoder.raw_decode(text, pos)
-            records.append(_record(value, name, lines.at(start), problems))
+            yield from _record(value, name, at.at(start), problems, text, start)
             pos = _skip_ws(text, pos)
         if pos != len(text):
             raise json.JSONDecodeError("Extra data after the invoices", text, pos)
     except json.JSONDecodeError as exc:
         problems.errors.append(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}")
     except (ValueError, RecursionError) as exc:
-        problems.errors.append(f"{name}:{lines.at(pos)}: invalid JSON: {exc}")
-    return [r for r in records if r.data]
+        problems.errors.append(f"{name}:{at.at(pos)}: invalid JSON: {exc}")
 
 
-def _read_lines(name: str, text: str, problems: Problems) -> list[Record]:
-    records = []
+def _read_lines(name: str, text: str, problems: Problems) -> Iterator[Record]:
     decoder = _decoder()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a line: splitlines() would also split at U+2028 and friends, which a
+    # JSON string may hold (and the validator then refuses with a clear message).
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
@@ -96,19 +99,19 @@ def _read_lines(name: str, text: str, problems: Problems) -> list[Record]:
         except (ValueError, RecursionError) as exc:
             problems.errors.append(f"{name}:{number}: invalid JSON: {exc}")
             continue
-        record = _record(value, name, number, problems)
-        if record.data:
-            records.append(record)
-    return records
+        yield from _record(value, name, number, problems)
 
 
-def _record(value: Any, name: str, line: int, problems: Problems) -> Record:
-    if not isinstance(value, dict):
+def _record(
+    value: Any, name: str, line: int, problems: Problems, text: str | None = None, start: int = 0
+) -> Iterator[Record]:
+    """The record for one parsed value (none, with a problem, if it is not an object)."""
+    if type(value) is not dict:
         problems.errors.append(
             f"{name}:{line}: expected an invoice object, got {type(value).__name__}"
         )
-        return Record({}, name, line)
-    return Record(value, name, line)
+    elif value:
+        yield Record(value, name, line, text=text, offset=start)
 
 
 def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:
@@ -159,4 +162,10 @@ def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:
         out["totals"] = {k: str(v) for k, v in vars(invoice.totals).items() if v is not None}
     if invoice.source:
         out["source"] = {k: v for k, v in vars(invoice.source).items() if v is not None}
+    if invoice.type != "invoice":
+        out["type"] = invoice.type
+    if invoice.credit_for is not None:
+        out["credit_for"] = invoice.credit_for
+    if invoice.attachments:
+        out["attachments"] = [a.name for a in invoice.attachments]
     return out

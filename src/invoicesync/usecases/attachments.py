@@ -12,30 +12,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import PurePath
 
 from invoicesync.followup_store import FollowUp, followup_intent, followup_outcome, followups
-from invoicesync.ledger.base import Attachment, Ledger, Refusal, Uncertain, Upload
-from invoicesync.models import LocalInvoice
+from invoicesync.ledger.base import Attachment as Attached
+from invoicesync.ledger.base import Ledger, Refusal, Uncertain, Upload
+from invoicesync.models import Attachment, LocalInvoice
 from invoicesync.usecases.session import Session
 
 
-def _path(base: Path, relative: str) -> Path:
-    return base / relative
+def file_name(attachment: Attachment) -> str:
+    """The name the file has in QuickBooks: its own, without the folders of the source path."""
+    return PurePath(attachment.name).name
 
 
-def problems(ledger: Ledger, invoice: LocalInvoice, base: Path) -> list[str]:
-    """Why an invoice's attachments cannot go (missing, not a file, type, size): checked before
-    anything of the invoice is sent."""
+def problems(ledger: Ledger, invoice: LocalInvoice) -> list[str]:
+    """What the target would refuse (type, size), checked before anything of the invoice is
+    sent; the source already checked that each file exists inside its folder."""
     out = []
-    for relative in invoice.attachments:
-        path = _path(base, relative)
-        if not path.is_file():
-            out.append(f"attachment {relative}: not a readable file at {path}")
-            continue
-        why = ledger.attachment_problem(path.name, path.stat().st_size)
+    for a in invoice.attachments:
+        why = ledger.attachment_problem(file_name(a), a.size)
         if why:
-            out.append(f"attachment {relative}: {why}")
+            out.append(f"attachment {a.name}: {why}")
     return out
 
 
@@ -48,28 +46,29 @@ def attach_request_id(realm_id: str, number: str, qbo_id: str, digest: str, atte
     return "is1a-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def attach_all(session: Session, invoice: LocalInvoice, qbo_id: str, base: Path) -> list[str]:
+def attach_all(session: Session, invoice: LocalInvoice, qbo_id: str) -> list[str]:
     """Attach what is not attached yet; returns one message per file attached or failed."""
     messages: list[str] = []
-    remote: Sequence[Attachment] | None = None
-    for relative in dict.fromkeys(invoice.attachments):
-        path = _path(base, relative)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            messages.append(f"attachment {relative} not attached: {exc.strerror}")
+    remote: Sequence[Attached] | None = None
+    done = {
+        (h.target, h.content_hash)
+        for h in followups(session.store, session.realm_id, "attach", invoice.number)
+        if h.qbo_id == qbo_id and h.state == "done"
+    }
+    for a in dict.fromkeys(invoice.attachments):
+        if (file_name(a), a.sha256) in done:
             continue
-        digest = hashlib.sha256(data).hexdigest()
-        history = [
-            h
-            for h in followups(session.store, session.realm_id, "attach", invoice.number)
-            if h.qbo_id == qbo_id and h.content_hash == digest and h.target == path.name
-        ]
-        if any(h.state == "done" for h in history):
+        try:
+            data = a.path.read_bytes()
+        except OSError as exc:
+            messages.append(f"attachment {a.name} not attached: {exc.strerror}")
+            continue
+        if hashlib.sha256(data).hexdigest() != a.sha256:
+            messages.append(f"attachment {a.name} changed while pushing; re-run push")
             continue
         if remote is None:
             remote = session.ledger.attachments(qbo_id)
-        messages.append(_attach_one(session, invoice.number, qbo_id, path, data, history, remote))
+        messages.append(_attach_one(session, invoice.number, qbo_id, a, data, remote))
     return messages
 
 
@@ -77,48 +76,46 @@ def _attach_one(
     session: Session,
     number: str,
     qbo_id: str,
-    path: Path,
+    a: Attachment,
     data: bytes,
-    history: list[FollowUp],
-    remote: Sequence[Attachment],
+    remote: Sequence[Attached],
 ) -> str:
-    digest = hashlib.sha256(data).hexdigest()
+    name = file_name(a)
+    history = [
+        h
+        for h in followups(session.store, session.realm_id, "attach", number)
+        if h.qbo_id == qbo_id and h.content_hash == a.sha256 and h.target == name
+    ]
     pending = [h for h in history if h.state == "pending"]
     if pending:
         entry = pending[-1]
     else:
-        rid = attach_request_id(session.realm_id, number, qbo_id, digest, len(history))
+        rid = attach_request_id(session.realm_id, number, qbo_id, a.sha256, len(history))
         entry = FollowUp(
-            session.realm_id, "attach", number, qbo_id, rid, "pending", path.name, digest, len(data)
+            session.realm_id, "attach", number, qbo_id, rid, "pending", name, a.sha256, a.size
         )
-    upload = Upload(path.name, _content_type(session.ledger, path), data, note(number, digest))
-    found = _match(remote, upload, len(data))
+    upload = Upload(name, a.content_type, data, note(number, a.sha256))
+    followup_intent(session.store, entry)
+    found = _match(remote, upload, a.size)
     if found is None:
-        followup_intent(session.store, entry)
         try:
             outcome = session.ledger.attach(qbo_id, upload, entry.request_id)
         except Uncertain as exc:
-            found = _match(session.ledger.attachments(qbo_id), upload, len(data))
+            found = _match(session.ledger.attachments(qbo_id), upload, a.size)
             if found is None:
-                return f"attachment {path.name}: outcome unknown ({exc}); re-run push"
+                return f"attachment {name}: outcome unknown ({exc}); re-run push"
             outcome = found
         if isinstance(outcome, Refusal):
             followup_outcome(session.store, entry, error=outcome.message)
-            return f"attachment {path.name} refused by QuickBooks: {outcome.message}"
+            return f"attachment {name} refused by QuickBooks: {outcome.message}"
         found = outcome
-    else:
-        followup_intent(session.store, entry)
     followup_outcome(session.store, entry, result_id=found.id)
-    return f"attached {path.name}"
+    return f"attached {name}"
 
 
-def _match(remote: Sequence[Attachment], upload: Upload, size: int) -> Attachment | None:
+def _match(remote: Sequence[Attached], upload: Upload, size: int) -> Attached | None:
     """The Attachable that is this file: same name, same size, our hash in its note."""
     for a in remote:
         if a.file_name == upload.file_name and a.size == size and (a.note or "") == upload.note:
             return a
     return None
-
-
-def _content_type(ledger: Ledger, path: Path) -> str:
-    return ledger.attachment_type(path.name) or "application/octet-stream"

@@ -1,17 +1,17 @@
 """What `push` does around the creates for attachments and `--send` (issue 18).
 
-Before anything is sent, invoices whose attachments cannot go (missing file, type, size) are
-refused whole. After the creates, each invoice in the push that is linked gets its missing
-attachments (a re-run finishes what a crash interrupted; a changed file becomes a new version),
-and with `--send` each invoice created or adopted in this run is e-mailed; a send an earlier run
-left pending is resolved first. If a crash falls between a create and its send's journal entry,
-the invoice is not sent: `invoicesync send` sends it, and `invoices` shows it unsent.
+Before anything is sent, invoices whose attachments the target would refuse (type, size) are
+refused whole (the source already checked that each file exists inside its folder). After the
+creates, each linked invoice of the push gets its missing attachments (a re-run finishes what a
+crash interrupted; a changed file becomes a new version), and with `--send` each invoice
+created or adopted in this run is e-mailed; a send an earlier run left pending is resolved
+first. If a crash falls between a create and its send's journal entry, the invoice is not sent:
+`invoicesync send` sends it, and `invoices` shows it unsent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from invoicesync.errors import EXIT_INVALID_INPUT
 from invoicesync.followup_store import followups
@@ -22,18 +22,13 @@ from invoicesync.usecases.send import send_one
 from invoicesync.usecases.session import Session
 
 
-def _base(session: Session) -> Path:
-    source = session.settings.source
-    return source.parent if source is not None else Path(".")
-
-
 def refuse_bad_attachments(
     session: Session, chosen: Sequence[LocalInvoice], results: dict[str, PushResult]
 ) -> list[LocalInvoice]:
     """The invoices whose attachments can go; the others get a failed result (exit 8)."""
     keep = []
     for inv in chosen:
-        found = problems(session.ledger, inv, _base(session))
+        found = problems(session.ledger, inv)
         if found:
             message = "attachments cannot be sent: " + "; ".join(found)
             results[inv.number] = failed(inv, EXIT_INVALID_INPUT, message, found)
@@ -53,7 +48,7 @@ def after_push(
         r = results.get(inv.number)
         if r is None or r.qbo_id is None or r.status not in {"created", "adopted", "skipped"}:
             continue
-        notes = attach_all(session, inv, r.qbo_id, _base(session)) if inv.attachments else []
+        notes = attach_all(session, inv, r.qbo_id) if inv.attachments else []
         if send and (r.status != "skipped" or _send_pending(session, inv.number)):
             sent = send_one(session, inv.number, r.qbo_id, to=None, again=False)
             if sent.status == "sent":

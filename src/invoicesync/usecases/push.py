@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from invoicesync.errors import InvoiceSyncError, UsageError
+from invoicesync.errors import Interrupted, InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
 from invoicesync.usecases import followup, push_execute, push_plan
 from invoicesync.usecases.push_report import PushReport, PushResult
@@ -84,6 +84,10 @@ def push(
                 followup.after_push(session, chosen, results, send=request.send)
         except InvoiceSyncError as exc:
             report.fatal = exc
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was done is recorded; say so
+            report.fatal = Interrupted(
+                "interrupted; state is consistent, re-run the command to continue"
+            )
     for number in order:
         if number not in results:
             results[number] = PushResult(

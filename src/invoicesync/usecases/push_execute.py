@@ -20,7 +20,6 @@ from invoicesync.usecases.push_report import (
     check_total,
     failed,
     link_from,
-    request_id,
 )
 from invoicesync.usecases.session import Progress, Session
 
@@ -82,7 +81,8 @@ class Executor:
                 while queue and fatal is None and len(in_flight) < WORKERS:
                     chunk = queue.pop(0)
                     rids = self.journal(chunk)
-                    in_flight[pool.submit(self.ledger.create, chunk, rids)] = (chunk, rids)
+                    task = pool.submit(self._create, chunk, rids)
+                    in_flight[task] = (chunk, rids)
                 if not in_flight:
                     break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -102,12 +102,15 @@ class Executor:
         if fatal is not None:
             raise fatal
 
+    def _create(self, chunk: Sequence[Draft], rids: Mapping[str, str]) -> Outcomes:
+        return self.ledger.create(chunk, rids, batch=self.plan.batch)
+
     def journal(self, chunk: Sequence[Draft]) -> dict[str, str]:
         """Commit the intents of a chunk before it is sent."""
         entries = []
         for d in chunk:
             gen = self.plan.generations.get(d.number, 0)
-            rid = request_id(self.realm, d.number, gen)
+            rid = self.plan.request_id(d.number)
             entries.append(
                 JournalEntry(self.realm, d.number, gen, rid, "pending", d.doc_number, None, None)
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE
 from invoicesync.ledger.base import Draft, RemoteInvoice
 from invoicesync.models import Link, LocalInvoice
-from invoicesync.usecases.push_report import PushResult, failed
+from invoicesync.usecases.push_report import PushResult, failed, request_id
 from invoicesync.usecases.session import Session
 
 
@@ -36,7 +36,13 @@ class PushPlan:
     adoptions: list[Adoption] = field(default_factory=list)
     creates: list[Draft] = field(default_factory=list)
     sends_numbers: bool = False
+    batch: bool = False  # several invoices per request: only where no second writer can race
     generations: dict[str, int] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)  # refusals of the current generation
+
+    def request_id(self, number: str) -> str:
+        gen = self.generations.get(number, 0)
+        return request_id(self.realm_id, number, gen, self.attempts.get(number, 0))
 
     def preview(self) -> None:
         """Fill the results with what would happen (a dry run)."""
@@ -107,10 +113,13 @@ def plan(
             message = "missing in QuickBooks: " + "; ".join(texts)
             results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
     result.sends_numbers = prep.sends_numbers
+    result.batch = prep.sends_numbers or session.settings.push.writers == "one"
     result.generations = store.generations(realm) if store else {}
-    pending = (
-        {e.invoice_number: e.request_id for e in store.journal(realm, "pending")} if store else {}
-    )
+    journal = store.journal(realm) if store else []
+    pending = {e.invoice_number: e.request_id for e in journal if e.state == "pending"}
+    for e in journal:
+        if e.state == "failed" and e.generation == result.generations.get(e.invoice_number, 0):
+            result.attempts[e.invoice_number] = result.attempts.get(e.invoice_number, 0) + 1
     _guard(session, result, prep.drafts, linked, pending, adopt_existing)
     return result
 

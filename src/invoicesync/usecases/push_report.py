@@ -14,10 +14,14 @@ from invoicesync.models import Link, LocalInvoice
 from invoicesync.store import now_iso
 
 
-def request_id(realm_id: str, number: str, generation: int) -> str:
-    """Deterministic per (realm, invoice, generation): a re-run replays, never duplicates."""
-    digest = hashlib.sha256(f"{realm_id}\x1f{number}\x1f{generation}".encode()).hexdigest()
-    return f"is1-{digest[:32]}"
+def request_id(realm_id: str, number: str, generation: int, attempt: int = 0) -> str:
+    """Deterministic per (realm, invoice, generation, attempt): a re-run replays, never
+    duplicates. `attempt` counts QuickBooks' definitive refusals of this generation: nothing
+    was created, so the next try must be a fresh request, never a replay of the refusal."""
+    key = f"{realm_id}\x1f{number}\x1f{generation}"
+    if attempt:
+        key += f"\x1f{attempt}"
+    return f"is1-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
 @dataclass

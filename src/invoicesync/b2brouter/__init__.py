@@ -1,0 +1,44 @@
+"""The B2BRouter client (API 2026-04-20): httpx, typed errors and views. Imports nothing else
+from invoicesync, like `qbo/`; see docs/b2brouter.md."""
+
+from invoicesync.b2brouter.client import (
+    API_VERSION,
+    PRODUCTION_URL,
+    STAGING_URL,
+    B2BRouterClient,
+    ContactMatch,
+    RetryPolicy,
+    choose_contact,
+    is_test_key,
+)
+from invoicesync.b2brouter.models import (
+    DELIVERY_STATES,
+    Account,
+    Contact,
+    Invoice,
+    InvoiceTax,
+    LineDraft,
+    Payment,
+    Rounding,
+    invoice_payload,
+)
+
+__all__ = [
+    "API_VERSION",
+    "DELIVERY_STATES",
+    "PRODUCTION_URL",
+    "STAGING_URL",
+    "Account",
+    "B2BRouterClient",
+    "Contact",
+    "ContactMatch",
+    "Invoice",
+    "InvoiceTax",
+    "LineDraft",
+    "Payment",
+    "RetryPolicy",
+    "Rounding",
+    "choose_contact",
+    "invoice_payload",
+    "is_test_key",
+]

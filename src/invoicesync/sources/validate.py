@@ -1,0 +1,445 @@
+"""The one validator every format feeds: a canonical record in, a `LocalInvoice` or problems out.
+
+Every problem reads `file:line: invoice N: field: message`, with the field's own line where the
+format knows it. One validator means the JSON and CSV forms of the same data give equal
+invoices and the same messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from invoicesync.models import (
+    INVOICE_TYPES,
+    STATUSES,
+    VAT_CATEGORIES,
+    Adjustment,
+    Customer,
+    Line,
+    LocalInvoice,
+    SourceRef,
+    Totals,
+    round_money,
+)
+from invoicesync.sources import fields as f
+from invoicesync.sources.attachments import check_attachment
+from invoicesync.sources.base import (
+    ADJUSTMENT_FIELDS,
+    CUSTOMER_FIELDS,
+    INVOICE_FIELDS,
+    LINE_FIELDS,
+    SOURCE_FIELDS,
+    TOTALS_FIELDS,
+    FieldPath,
+    Problems,
+    Record,
+)
+
+TOLERANCE = Decimal("0.01")
+_D, _SL, _TL = "description", "source_language", "target_language"
+_CALCULATIONS = ("exclusive", "inclusive")
+
+
+def _show(path: FieldPath) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step + 1}]" if isinstance(step, int) else (f".{step}" if out else step)
+    return out
+
+
+class _Check:
+    """One record's validation: collects its problems with their locations."""
+
+    __slots__ = ("base", "ok", "problems", "record")
+
+    def __init__(self, record: Record, problems: Problems, base: Path | None) -> None:
+        self.record = record
+        self.problems = problems
+        self.base = base
+        self.ok = True
+
+    @property
+    def label(self) -> str:
+        number = self.record.data.get("number")
+        return f"invoice {f.safe(number) if isinstance(number, str) and number.strip() else '?'}"
+
+    def err(self, path: FieldPath, message: str) -> None:
+        self.ok = False
+        self.problems.errors.append(
+            f"{self.record.where(path)}: {self.label}: {_show(path)}: {message}"
+        )
+
+    def get(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
+        """`parser(value, *args)`, or None with the problem recorded at `path`."""
+        try:
+            return parser(value, *args)
+        except f.Bad as exc:
+            self.err(path, str(exc))
+            return None
+
+    def opt(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
+        """An optional field: absent costs nothing (most fields of most records are absent)."""
+        return None if value is None else self.get(path, parser, value, *args)
+
+    def unknown(self, raw: Mapping[str, Any], allowed: set[str], path: FieldPath = ()) -> None:
+        if raw.keys() <= allowed:
+            return
+        for key in sorted(set(raw) - allowed, key=str):
+            self.problems.warnings.append(
+                f"{self.record.where((*path, key))}: {self.label}: "
+                f"{_show((*path, f.safe(str(key))))}: unknown field, ignored"
+            )
+
+    def obj(self, value: Any, path: FieldPath, what: str) -> Mapping[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.err(path, f"must be an object with {what}")
+            return None
+        return value
+
+
+# Optional invoice fields: parser and its extra arguments. Only the fields a record has are
+# parsed, so an absent field costs nothing.
+_OPTIONAL: dict[str, tuple[Any, ...]] = {
+    "due_date": (f.parse_date,),
+    "exchange_rate": (f.decimal,),
+    "payment_terms": (f.optional_name,),
+    "tax_code": (f.optional_name,),
+    "po_number": (f.optional_name,),
+    "note": (f.text, False, 1000),
+    "credit_for": (f.optional_name,),
+    "type": (f.one_of, INVOICE_TYPES, "invoice"),
+    "status": (f.one_of, STATUSES, "sent"),
+    "tax_calculation": (f.one_of, _CALCULATIONS, "exclusive"),
+}
+
+
+def build_invoice(
+    record: Record, problems: Problems, base: Path | None = None
+) -> LocalInvoice | None:
+    """Validate one canonical record; None (with problems recorded) if it is invalid.
+    `base` is the folder attachment paths are relative to (None: attachments refused)."""
+    c = _Check(record, problems, base)
+    data = record.data
+    c.unknown(data, INVOICE_FIELDS)
+    num = c.get(("number",), f.name, data.get("number"))
+    if num is not None and len(num) > f.DOC_NUMBER_MAX:
+        c.err(
+            ("number",), f"is {len(num)} characters; QuickBooks allows at most {f.DOC_NUMBER_MAX}"
+        )
+    optional: dict[str, Any] = {}
+    for key in _OPTIONAL.keys() & data.keys():
+        if (value := data[key]) is not None:
+            parser, *args = _OPTIONAL[key]
+            optional[key] = c.get((key,), parser, value, *args)
+    issue = c.get(("issue_date",), f.parse_date, data.get("issue_date"), True)
+    invoice = LocalInvoice(
+        number=num,
+        customer=_customer(c, data.get("customer")),  # type: ignore[arg-type]
+        issue_date=issue,
+        currency=c.get(("currency",), f.currency, data.get("currency")),
+        lines=_lines(c, data.get("lines")),
+        adjustments=_adjustments(c, data.get("adjustments")),
+        totals=_totals(c, data.get("totals")),
+        source=_source(c, data.get("source")),
+        origin=record.where(),
+        attachments=_attachments(c, data.get("attachments")),
+        **optional,
+    )
+    _check_header(c, invoice)
+    if c.ok:
+        _check_amounts(c, invoice)
+    return invoice if c.ok else None
+
+
+def _check_header(c: _Check, invoice: LocalInvoice) -> None:
+    """Rules between header fields."""
+    if invoice.due_date and invoice.issue_date and invoice.due_date < invoice.issue_date:
+        c.err(("due_date",), f"{invoice.due_date} is before issue_date {invoice.issue_date}")
+    if invoice.exchange_rate is not None and invoice.exchange_rate <= 0:
+        c.err(("exchange_rate",), "must be greater than 0")
+    if invoice.credit_for is not None and not invoice.is_credit_note:
+        c.err(("credit_for",), 'is only for credit notes (type "credit_note")')
+    elif invoice.credit_for is not None and invoice.credit_for == invoice.number:
+        c.err(("credit_for",), "a credit note cannot credit itself")
+
+
+def _customer(c: _Check, raw: Any) -> Customer | None:
+    path: FieldPath = ("customer",)
+    if raw is None:
+        c.err(path, "is required")
+        return None
+    if isinstance(raw, str):
+        name = c.get(("customer", "name"), f.name, raw)
+        return _shared(Customer(name)) if name else None
+    if not isinstance(raw, Mapping):
+        c.err(path, "must be an object with a name")
+        return None
+    c.unknown(raw, CUSTOMER_FIELDS, path)
+    name = c.get((*path, "name"), f.name, raw.get("name"))
+    email = c.opt((*path, "email"), f.email, raw.get("email"))
+    tax_id = c.opt((*path, "tax_id"), f.name, raw.get("tax_id"), False, 50)
+    country = c.opt((*path, "country"), f.country, raw.get("country"))
+    if not name:
+        return None
+    return _shared(Customer(name, email, tax_id, country))
+
+
+_SHARED: dict[Any, Any] = {}  # equal frozen values, kept once: a big export repeats them
+
+
+def _shared(value: Customer) -> Customer:
+    """One object for equal customers (frozen, so sharing is safe): 100,000 invoices of a
+    few hundred clients hold a few hundred `Customer`s."""
+    if len(_SHARED) >= 65536:
+        return value
+    return _SHARED.setdefault(value, value)  # type: ignore[no-any-return]
+
+
+def _amount(qty: Decimal, price: Decimal) -> Decimal:
+    """quantity × unit_price, half-up to cents, kept once per pair (the result is the same
+    whichever way equal inputs were written: it is always quantized to cents)."""
+    key = (qty, price)
+    amount = _SHARED.get(key)
+    if amount is None:
+        amount = round_money(qty * price)
+        if len(_SHARED) < 65536:
+            _SHARED[key] = amount
+    return amount
+
+
+def _tax(c: _Check, path: FieldPath, raw: Mapping[str, Any]) -> tuple[Any, Any]:
+    """A line's `tax` (QuickBooks tax code name, or an EN 16931 VAT category) and `tax_rate`,
+    with the category's rate rules (EN 16931 BR-S-05, BR-Z-05, BR-E-05, BR-O-05…)."""
+    tax = c.opt((*path, "tax"), f.optional_name, raw.get("tax"))
+    rate = c.opt((*path, "tax_rate"), f.decimal, raw.get("tax_rate"))
+    if rate is not None and not 0 <= rate <= 100:
+        c.err((*path, "tax_rate"), f"{rate} must be a percentage between 0 and 100")
+    if tax in VAT_CATEGORIES:
+        if tax == "S" and (rate is None or rate <= 0):
+            c.err((*path, "tax_rate"), "VAT category S (standard rate) needs a tax_rate above 0")
+        elif tax == "O" and rate is not None:
+            c.err((*path, "tax_rate"), "VAT category O (outside the scope of VAT) takes no rate")
+        elif tax in {"Z", "E", "AE", "K", "G"} and rate is not None and rate != 0:
+            c.err((*path, "tax_rate"), f"VAT category {tax} has a rate of 0, not {rate}")
+        elif tax in {"L", "M"} and rate is None:
+            c.err((*path, "tax_rate"), f"VAT category {tax} needs a tax_rate")
+    return tax, rate
+
+
+def _lines(c: _Check, raw_lines: Any) -> tuple[Line, ...]:
+    if not isinstance(raw_lines, list) or not raw_lines:
+        c.err(("lines",), "at least one line is required")
+        return ()
+    lines = []
+    get = c.get
+    for i, raw in enumerate(raw_lines):
+        path: FieldPath = ("lines", i)
+        if type(raw) is not dict and not isinstance(raw, Mapping):
+            c.err(path, "must be an object")
+            continue
+        c.unknown(raw, LINE_FIELDS, path)
+        # Absent optional fields cost one dict lookup: this loop runs for every line of a
+        # 100,000-invoice export.
+        service = get((*path, "service"), f.name, raw.get("service"))
+        qty = get((*path, "quantity"), f.decimal, raw.get("quantity"), True)
+        price = get((*path, "unit_price"), f.decimal, raw.get("unit_price"), True)
+        amount = None if (v := raw.get("amount")) is None else get((*path, "amount"), f.money, v)
+        tax, rate = _tax(c, path, raw) if "tax" in raw or "tax_rate" in raw else (None, None)
+        desc = None if (v := raw.get("description")) is None else get((*path, _D), f.text, v)
+        unit = None if (v := raw.get("unit")) is None else get((*path, "unit"), f.text, v)
+        source_language = c.opt((*path, _SL), f.text, raw.get(_SL)) if _SL in raw else None
+        target_language = c.opt((*path, _TL), f.text, raw.get(_TL)) if _TL in raw else None
+        day = (
+            None
+            if (v := raw.get("service_date")) is None
+            else get((*path, "service_date"), f.parse_date, v)
+        )
+        if qty is not None and qty <= 0:
+            c.err((*path, "quantity"), f"{qty} must be greater than 0")
+        if price is not None and price < 0:
+            c.err((*path, "unit_price"), f"{price} must not be negative (use an adjustment)")
+        if qty is None or price is None:
+            continue
+        expected = _amount(qty, price)
+        if abs(expected) > f.MAX_AMOUNT:
+            c.err(
+                (*path, "amount"),
+                f"quantity × unit_price = {expected} is too large; QuickBooks takes at most "
+                f"{f.MAX_AMOUNT:,} on a line",
+            )
+        elif amount is not None and amount != expected:
+            c.err(
+                (*path, "amount"),
+                f"{amount} is not quantity × unit_price = {qty} × {price} = {expected} "
+                "(rounded half-up to cents)",
+            )
+        if service:
+            lines.append(
+                Line(service, qty, price, expected, desc, unit, tax, rate,
+                     source_language, target_language, day)
+            )  # fmt: skip
+    return tuple(lines)
+
+
+def _adjustments(c: _Check, raw_adjustments: Any) -> tuple[Adjustment, ...]:
+    if raw_adjustments is None or raw_adjustments == []:
+        return ()
+    if not isinstance(raw_adjustments, list):
+        c.err(("adjustments",), "must be a list")
+        return ()
+    adjustments = []
+    for i, raw in enumerate(raw_adjustments):
+        path: FieldPath = ("adjustments", i)
+        if not isinstance(raw, Mapping):
+            c.err(path, "must be an object")
+            continue
+        c.unknown(raw, ADJUSTMENT_FIELDS, path)
+        desc = c.get((*path, "description"), f.name, raw.get("description"))
+        amount = c.get((*path, "amount"), f.money, raw.get("amount"), True)
+        service = c.get((*path, "service"), f.name, raw.get("service"))
+        tax, rate = _tax(c, path, raw)
+        if amount is not None and amount == 0:
+            c.err((*path, "amount"), "must not be 0")
+        if desc and amount is not None and service:
+            adjustments.append(Adjustment(desc, amount, service, tax, rate))
+    return tuple(adjustments)
+
+
+def _totals(c: _Check, raw: Any) -> Totals | None:
+    totals = c.obj(raw, ("totals",), "subtotal, tax, total")
+    if totals is None:
+        return None
+    c.unknown(totals, TOTALS_FIELDS, ("totals",))
+    values = [c.get(("totals", k), f.money, totals.get(k)) for k in ("subtotal", "tax", "total")]
+    return Totals(*values)
+
+
+def _source(c: _Check, raw: Any) -> SourceRef | None:
+    source = c.obj(raw, ("source",), "system and id")
+    if source is None:
+        return None
+    c.unknown(source, SOURCE_FIELDS, ("source",))
+    system = c.get(("source", "system"), f.name, source.get("system"))
+    sid = c.get(("source", "id"), f.name, source.get("id"))
+    url = c.opt(("source", "url"), f.optional_name, source.get("url"))
+    return SourceRef(system, sid, url) if system and sid else None
+
+
+def _attachments(c: _Check, raw: Any) -> tuple[Any, ...]:
+    if raw is None or raw == []:
+        return ()
+    if not isinstance(raw, list):
+        c.err(("attachments",), "must be a list of file paths")
+        return ()
+    found = []
+    for i, item in enumerate(raw):
+        path: FieldPath = ("attachments", i)
+        name = c.get(path, f.name, item)
+        if name is None:
+            continue
+        try:
+            found.append(check_attachment(name, c.base))
+        except f.Bad as exc:
+            c.err(path, str(exc))
+    return tuple(found)
+
+
+def _check_amounts(c: _Check, invoice: LocalInvoice) -> None:
+    """Invoice-level sums: within QuickBooks' limit, not negative, and as the totals state."""
+    subtotal = invoice.subtotal
+    taxed = any(ln.tax_rate is not None for ln in invoice.lines) or any(
+        a.tax_rate is not None for a in invoice.adjustments
+    )
+    total = invoice.total if taxed else subtotal  # no rates: no tax of ours to add
+    for name, value in (("subtotal", subtotal), ("total", total)):
+        if abs(value) > f.MAX_AMOUNT:
+            c.err(
+                ("lines",),
+                f"the invoice {name} {value} is too large; QuickBooks takes at most "
+                f"{f.MAX_AMOUNT:,}",
+            )
+            return
+    if total < 0 or subtotal < 0:
+        what = "credit note" if invoice.is_credit_note else "invoice"
+        c.err(
+            ("adjustments",),
+            f"the adjustments make the {what} total negative ({min(total, subtotal)}); "
+            "QuickBooks refuses negative totals"
+            + ("" if invoice.is_credit_note else ": issue a credit note instead"),
+        )
+    if invoice.totals is not None:
+        _check_totals(c, invoice, invoice.totals)
+
+
+def _check_totals(c: _Check, invoice: LocalInvoice, totals: Totals) -> None:
+    checks = [("subtotal", totals.subtotal, invoice.subtotal)]
+    tax = invoice.tax
+    if tax is not None:
+        checks.append(("tax", totals.tax, tax))
+        checks.append(("total", totals.total, invoice.total))
+    elif totals.tax is not None and totals.total is not None:
+        checks.append(("total", totals.total, invoice.subtotal + totals.tax))
+    elif totals.total is not None and totals.tax is None:
+        checks.append(("total", totals.total, invoice.subtotal))
+    for name, stated, computed in checks:
+        if stated is not None and abs(stated - computed) > TOLERANCE:
+            c.err(
+                ("totals", name), f"{stated} disagrees with the lines, which add up to {computed}"
+            )
+
+
+class Validator:
+    """Validates records as they are read, so a big file's raw records never all exist at
+    once; checks across the source (unique numbers, credit notes) span every file added."""
+
+    def __init__(self) -> None:
+        self.problems = Problems()
+        self.invoices: list[LocalInvoice] = []
+        self._seen: dict[str, str] = {}
+
+    def add(self, records: Iterable[Record], base: Path | None) -> None:
+        """Validate `records`; `base` is the folder their attachment paths start from."""
+        problems, invoices, seen = self.problems, self.invoices, self._seen
+        for record in records:
+            invoice = build_invoice(record, problems, base)
+            number = record.data.get("number")
+            if type(number) is not str:
+                pass
+            elif number in seen:
+                problems.errors.append(
+                    f"{record.where(('number',))}: invoice {f.safe(number)}: number: duplicate "
+                    f"of the invoice at {seen[number]}"
+                )
+                continue
+            else:
+                seen[number] = record.where()
+            if invoice is not None:
+                invoices.append(invoice)
+
+    def finish(self) -> tuple[list[LocalInvoice], Problems]:
+        _check_credit_notes(self.invoices, self.problems)
+        return self.invoices, self.problems
+
+
+def _check_credit_notes(invoices: list[LocalInvoice], problems: Problems) -> None:
+    notes = [i for i in invoices if i.credit_for is not None]
+    if not notes:
+        return
+    by_number = {i.number: i for i in invoices}
+    for note in notes:
+        target = by_number.get(note.credit_for or "")
+        if target is None:
+            continue  # it may be in the books only
+        prefix = f"{note.origin}: invoice {f.safe(note.number)}: credit_for"
+        if target.is_credit_note:
+            problems.errors.append(f"{prefix}: {target.number} is a credit note, not an invoice")
+        elif (target.customer.name, target.currency) != (note.customer.name, note.currency):
+            problems.errors.append(
+                f"{prefix}: {target.number} is for {f.safe(target.customer.name)} in "
+                f"{target.currency}; a credit note must have the same customer and currency"
+            )

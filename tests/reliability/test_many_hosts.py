@@ -1,0 +1,183 @@
+"""Exactly-once across machines: several homes, each with its own connection to one company,
+push overlapping exports (shifted, reordered) at the same time, in both numbering modes, with
+and without a SIGKILL, and end with one QuickBooks invoice per source invoice."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from invoicesync.qbo.marker import marker_of
+from invoicesync.sandbox import DEFAULT_CLIENT_ID, Faults
+from invoicesync.store import Store
+from tests.reliability.conftest import SOAK, US, Live, count, month
+
+pytestmark = pytest.mark.loopback
+N = 120 if SOAK else 48
+
+
+@dataclass
+class Host:
+    home: Path
+    env: dict[str, str]
+    source: Path
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "invoicesync", *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def links(self) -> dict[str, str]:
+        store = Store.open(self.home / "state.db")
+        try:
+            assert store.journal(US, "pending") == [], "a journal entry was left pending"
+            return {ln.invoice_number: ln.qbo_id for ln in store.links(US)}
+        finally:
+            store.close()
+
+
+def hosts(live: Live, tmp_path: Path, n: int) -> list[Host]:
+    """`n` machines: separate homes, token files and grants (their own connections)."""
+    out = []
+    for i in range(n):
+        root = tmp_path / f"host{i}"
+        root.mkdir()
+        grant = live.sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, US)
+        env = {
+            **live.env,
+            "INVOICESYNC_HOME": str(root / "home"),
+            "INVOICESYNC_TOKEN_FILE": str(root / "tokens.json"),
+            "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
+            "INVOICESYNC_SOURCE": str(root / "export.json"),
+        }
+        out.append(Host(root / "home", env, root / "export.json"))
+    return out
+
+
+def exports(records: list[dict[str, Any]], n: int, rng: random.Random) -> list[list[Any]]:
+    """Overlapping exports: each host sees a shifted window of the month, in its own order."""
+    out = []
+    for i in range(n):
+        start = i * len(records) // (2 * n)
+        window = records[start : start + len(records) * 3 // 4]
+        if i == 0:
+            window = records  # someone has the whole month
+        window = list(window)
+        rng.shuffle(window)
+        out.append(window)
+    return out
+
+
+def different_request_ids(host: Host, numbers: list[str]) -> None:
+    """Make this home's requestids differ from the others' (as after an unlink here, or a
+    refusal seen by one host only), so only the duplicate check can keep invoices single."""
+    host.home.mkdir(parents=True, exist_ok=True)
+    Store.open(host.home / "state.db").close()
+    with sqlite3.connect(host.home / "state.db") as db:
+        db.executemany(
+            "INSERT INTO generations (realm_id, invoice_number, generation) VALUES (?,?,1)",
+            [(US, n) for n in numbers],
+        )
+
+
+def settle(procs: list[subprocess.Popen[str]]) -> list[int]:
+    codes = []
+    for proc in procs:
+        _out, err = proc.communicate(timeout=180)
+        assert "Traceback" not in err, err
+        codes.append(proc.returncode)
+    return codes
+
+
+def assert_one_each(live: Live, numbers: list[str], all_hosts: list[Host]) -> None:
+    ours: dict[str, list[str]] = {}
+    for inv in live.invoices():
+        mark = marker_of(inv.get("PrivateNote"))
+        if mark:
+            ours.setdefault(mark, []).append(str(inv["Id"]))
+    duplicates = {n: ids for n, ids in ours.items() if len(ids) > 1}
+    assert not duplicates, f"duplicated invoices: {duplicates}"
+    assert set(ours) == set(numbers)
+    for host in all_hosts:
+        for number, qbo_id in host.links().items():
+            assert ours[number] == [qbo_id], (host.home, number, qbo_id, ours[number])
+
+
+@pytest.mark.parametrize("custom_numbers", [True, False], ids=["our-numbers", "qbo-numbers"])
+@pytest.mark.parametrize("n_hosts", [2, 3, 4] if SOAK else [2, 4])
+@pytest.mark.parametrize("kill", [False, True], ids=["clean", "sigkill"])
+def test_overlapping_exports_from_many_hosts_create_each_invoice_once(
+    live: Live, tmp_path: Path, custom_numbers: bool, n_hosts: int, kill: bool
+) -> None:
+    seed = n_hosts * 10 + custom_numbers * 2 + kill
+    rng = random.Random(seed)
+    live.reset_company()
+    live.sandbox.companies[US].custom_txn_numbers = custom_numbers
+    live.sandbox.set_faults(Faults(latency_ms=5, jitter_ms=10, seed=seed))
+    records = month(N, seed, prefix=f"H{seed}")
+    numbers = [r["number"] for r in records]
+    all_hosts = hosts(live, tmp_path, n_hosts)
+    for host, export in zip(all_hosts, exports(records, n_hosts, rng), strict=True):
+        host.source.write_text(json.dumps(export), encoding="utf-8")
+    different_request_ids(all_hosts[-1], numbers)
+    procs = [h.popen("push", "--all", "--json") for h in all_hosts]
+    if kill:
+        time.sleep(rng.uniform(0.2, 0.8))
+        procs[0].send_signal(signal.SIGKILL)
+    codes = settle(procs)
+    assert all(c == 0 for c in codes[1:] if not kill or c != -signal.SIGKILL), codes
+    # Every host runs once more (the killed one finishes its work); nothing new is created.
+    again = settle([h.popen("push", "--all", "--json") for h in all_hosts])
+    assert again == [0] * n_hosts, again
+    assert_one_each(live, numbers, all_hosts)
+    count("multi-host runs")
+    count("invoices verified exactly once across hosts", N)
+
+
+def test_sigterm_stops_like_sigint_and_still_writes_the_json_summary(live: Live) -> None:
+    live.reset_company()
+    records = month(200, 5)
+    live.write_source(records)
+    live.sandbox.set_faults(Faults(latency_ms=40, jitter_ms=10, seed=5))
+    env = dict(live.env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoicesync", "push", "--all", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+        e.path.endswith("/batch") or e.path.endswith("/invoice") for e in live.sandbox.requests
+    ):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 130), err
+    if proc.returncode == 130:
+        assert "interrupted" in err
+        document = json.loads(out)
+        assert document["schema"] == "invoicesync.push/1"
+        assert any(r["status"] == "failed" for r in document["results"])
+        count("SIGTERM runs that exited 130")
+    rerun = live.run("push", "--all", "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    ours = [marker_of(i.get("PrivateNote")) for i in live.invoices()]
+    assert sorted(n for n in ours if n) == sorted(r["number"] for r in records)
+    assert os.path.exists(live.home / "state.db")
