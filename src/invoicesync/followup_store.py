@@ -102,3 +102,19 @@ def followup_outcome(
         if state == "done":
             detail = {"qbo_id": entry.qbo_id, "target": entry.target, "to": result_to}
             store._event(db, entry.realm_id, entry.invoice_number, f"{entry.kind}-done", detail)
+
+
+def advance_sync_token(
+    store: Store, realm_id: str, number: str, qbo_id: str, new_token: str | None
+) -> None:
+    """Our own send bumped the invoice's SyncToken: move the link's along, so `reconcile` does
+    not report the invoice as edited. Only from the token just before, so an edit someone made
+    in between is still reported."""
+    if new_token is None or not new_token.isdigit() or new_token == "0":
+        return
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE links SET sync_token = ? WHERE realm_id = ? AND invoice_number = ? "
+            "AND qbo_id = ? AND sync_token = ?",
+            (new_token, realm_id, number, qbo_id, str(int(new_token) - 1)),
+        )

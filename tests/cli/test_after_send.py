@@ -175,3 +175,17 @@ def test_invoices_and_status_show_what_was_sent(us: World, qbo: Wire) -> None:
     assert listed["INV-2026-0102"]["sent_at"] is None
     status = json.loads(run(us, "status", "--json").stdout)
     assert (status["sent"], status["paid"]) == (1, 0)
+
+
+def test_our_own_send_is_not_reported_as_an_edit_by_reconcile(us: World, qbo: Wire) -> None:
+    assert run(us, "push", "INV-2026-0101", "INV-2026-0106", "--send").exit_code == 0
+    states = {
+        d["invoice"]: d["state"] for d in json.loads(run(us, "reconcile", "--json").stdout)["links"]
+    }
+    assert states == {"INV-2026-0101": "ok", "INV-2026-0106": "ok"}
+    company = us.sandbox.company(US)
+    invoice = company.entities["Invoice"][qbo_id(us, "INV-2026-0106")]
+    invoice["SyncToken"] = str(int(invoice["SyncToken"]) + 1)  # someone edits it afterwards
+    assert run(us, "send", "INV-2026-0106", "--again").exit_code == 0
+    links = json.loads(run(us, "reconcile", "--json").stdout)["links"]
+    assert {d["invoice"]: d["state"] for d in links}["INV-2026-0106"] == "changed"

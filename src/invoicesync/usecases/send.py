@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE
-from invoicesync.followup_store import FollowUp, followup_intent, followup_outcome, followups
+from invoicesync.followup_store import (
+    FollowUp,
+    advance_sync_token,
+    followup_intent,
+    followup_outcome,
+    followups,
+)
 from invoicesync.ledger.base import Gone, Refusal, Uncertain
 from invoicesync.usecases.session import Session
 
@@ -127,6 +133,8 @@ def _deliver(session: Session, entry: FollowUp, last: FollowUp | None) -> SendRe
         return SendResult(number, "failed", qbo_id, message=message, exit_code=outcome.exit_code)
     sent_to = entry.target or outcome.bill_email
     followup_outcome(session.store, entry, result_to=sent_to, result_at=outcome.delivered_at)
+    token = outcome.invoice.sync_token
+    advance_sync_token(session.store, session.realm_id, number, qbo_id, token)
     return SendResult(number, "sent", qbo_id, sent_to, outcome.delivered_at)
 
 
