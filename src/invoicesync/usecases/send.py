@@ -147,6 +147,8 @@ def _resolve(session: Session, entry: FollowUp, last: FollowUp | None) -> SendRe
         return None
     sent_to = entry.target or found.bill_email
     followup_outcome(session.store, entry, result_to=sent_to, result_at=found.delivered_at)
+    token = found.invoice.sync_token
+    advance_sync_token(session.store, session.realm_id, entry.invoice_number, entry.qbo_id, token)
     message = "sent by an earlier, interrupted run (found in QuickBooks)"
     return SendResult(
         entry.invoice_number, "sent", entry.qbo_id, sent_to, found.delivered_at, message
