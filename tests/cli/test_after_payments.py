@@ -122,13 +122,13 @@ def test_payments_refuses_symlinks_fifos_and_both_outputs(us: World, qbo: Wire) 
     link = us.home.parent / "link.csv"
     link.symlink_to(target)
     result = run(us, "payments", "--csv", str(link))
-    assert result.exit_code == 2
-    assert f"{link} is a symbolic link; refusing to write through it" in result.stderr
+    assert result.exit_code == 8
+    assert f"{link} is a symbolic link; invoicesync does not write through links" in result.stderr
     assert target.read_text(encoding="utf-8") == "keep"
     fifo = us.home.parent / "fifo.csv"
     os.mkfifo(fifo)
     result = run(us, "payments", "--csv", str(fifo))
-    assert result.exit_code == 2
+    assert result.exit_code == 8
     assert "exists and is not a regular file" in result.stderr
     both = run(us, "payments", "--json", "--csv", str(target))
     assert both.exit_code == 2

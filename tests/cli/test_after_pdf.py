@@ -64,8 +64,8 @@ def test_pdf_refuses_a_symlink_and_reports_unlinked_and_deleted(us: World, qbo: 
     link = us.home.parent / "link.pdf"
     link.symlink_to(target)
     result = run(us, "pdf", "INV-2026-0101", "-o", str(link))
-    assert result.exit_code == 2
-    assert "is a symbolic link; refusing to write through it" in result.stderr
+    assert result.exit_code == 8
+    assert "is a symbolic link; invoicesync does not write through links" in result.stderr
     assert target.read_bytes() == b"precious"
 
     unlinked = run(us, "pdf", "INV-2026-0106", "-o", str(us.home.parent / "a.pdf"))

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from invoicesync.followup_store import followups
 from invoicesync.store import Store
+from invoicesync.store.followups import followups
 from tests.cli.after_wire import Wire, params, run, wire
 from tests.helpers import US, World
 
@@ -144,7 +144,7 @@ def test_a_dropped_answer_is_resolved_by_reading_the_invoice(
 ) -> None:
     assert run(us, "push", "INV-2026-0106").exit_code == 0
     qbo.drop["send"] = 5  # every attempt's answer lost: the client gives up
-    us.monkeypatch.setattr("invoicesync.qbo.client.backoff", lambda *a: 0.0)  # no real waits
+    us.monkeypatch.setattr("invoicesync.qbo.documents.backoff", lambda *a: 0.0)  # no real waits
     result = run(us, "send", "INV-2026-0106", "--json")
     assert result.exit_code == 0, result.stderr
     (row,) = json.loads(result.stdout)["results"]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
+from invoicesync.qbo import documents
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo.client import Limits, QBOClient, RateLimiter, RetryPolicy
 from invoicesync.qbo.followup_rows import QBOAttachable, QBOBilling, QBOPayment
@@ -46,7 +47,7 @@ def test_send_posts_an_empty_octet_stream_with_send_to_and_requestid(
         url=url("invoice/7/send", sendTo="a@b.example", requestid="r1"),
         json={"Invoice": sent},
     )
-    assert client.send_invoice("7", "a@b.example", requestid="r1") == sent
+    assert documents.send_invoice(client, "7", "a@b.example", requestid="r1") == sent
     request = httpx_mock.get_request()
     assert request is not None
     assert request.headers["content-type"] == "application/octet-stream"
@@ -62,8 +63,8 @@ def test_send_retries_a_5xx_with_the_same_requestid(
     httpx_mock.add_response(
         url=url("invoice/7/send", requestid="r1"), json={"Invoice": {"Id": "7"}}
     )
-    assert client.send_invoice("7", None, requestid="r1") == {"Id": "7"}
-    assert client.stats.retries == 1
+    assert documents.send_invoice(client, "7", None, requestid="r1") == {"Id": "7"}
+    assert client.stats.requests == {"send": 2}
 
 
 def test_send_refusal_is_a_validation_error(client: QBOClient, httpx_mock: HTTPXMock) -> None:
@@ -75,7 +76,7 @@ def test_send_refusal_is_a_validation_error(client: QBOClient, httpx_mock: HTTPX
         url=url("invoice/7/send", requestid="r1"), status_code=400, json={"Fault": fault}
     )
     with pytest.raises(qerr.ValidationError, match="Invalid Email Address"):
-        client.send_invoice("7", None, requestid="r1")
+        documents.send_invoice(client, "7", None, requestid="r1")
 
 
 def test_dropped_send_is_an_uncertain_connection_error(
@@ -84,7 +85,7 @@ def test_dropped_send_is_an_uncertain_connection_error(
     for _ in range(3):
         httpx_mock.add_exception(httpx.RemoteProtocolError("dropped"))
     with pytest.raises(qerr.QBOConnectionError) as caught:
-        client.send_invoice("7", None, requestid="r1")
+        documents.send_invoice(client, "7", None, requestid="r1")
     assert caught.value.uncertain
     assert {r.url.params["requestid"] for r in httpx_mock.get_requests()} == {"r1"}
 
@@ -93,11 +94,13 @@ def test_pdf_asks_for_application_pdf_and_checks_what_comes_back(
     client: QBOClient, httpx_mock: HTTPXMock
 ) -> None:
     httpx_mock.add_response(url=url("invoice/7/pdf"), content=b"%PDF-1.4 x")
-    assert client.invoice_pdf("7") == b"%PDF-1.4 x"
+    assert documents.invoice_pdf(client, "7") == b"%PDF-1.4 x"
     assert httpx_mock.get_requests()[0].headers["accept"] == "application/pdf"
-    httpx_mock.add_response(url=url("invoice/8/pdf"), text="<html>maintenance</html>")
-    with pytest.raises(qerr.QBOError, match="QuickBooks answered HTTP 200"):
-        client.invoice_pdf("8")
+    httpx_mock.add_response(
+        url=url("invoice/8/pdf"), text="<html>maintenance</html>", is_reusable=True
+    )
+    with pytest.raises(qerr.ServerError, match="with a body it could not have meant"):
+        documents.invoice_pdf(client, "8")
 
 
 def test_upload_sends_metadata_and_content_as_multipart(
@@ -108,7 +111,7 @@ def test_upload_sends_metadata_and_content_as_multipart(
         url=url("upload", requestid="r2"), json={"AttachableResponse": [{"Attachable": row}]}
     )
     meta = {"FileName": "a.pdf", "Note": "n"}
-    assert client.upload(meta, "a.pdf", "application/pdf", b"%PD", requestid="r2") == row
+    assert documents.upload(client, meta, "a.pdf", "application/pdf", b"%PD", requestid="r2") == row
     request = httpx_mock.get_request()
     assert request is not None
     head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
@@ -135,7 +138,7 @@ def test_upload_fault_inside_the_attachable_response_raises(
         url=url("upload", requestid="r3"), json={"AttachableResponse": [{"Fault": fault}]}
     )
     with pytest.raises(qerr.ValidationError, match="File type not supported"):
-        client.upload({}, "a.pdf", "application/pdf", b"x", requestid="r3")
+        documents.upload(client, {}, "a.pdf", "application/pdf", b"x", requestid="r3")
 
 
 def test_typed_views_of_payments_attachables_and_billing() -> None:

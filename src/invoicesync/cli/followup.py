@@ -33,7 +33,7 @@ def payments(
     """What QuickBooks says was paid of each linked invoice."""
     from datetime import date
 
-    from invoicesync.usecases.atomic import write_atomic
+    from invoicesync.files import write_atomic
     from invoicesync.usecases.payments import payments as read_payments
 
     if json_ and csv_file is not None:
@@ -46,7 +46,7 @@ def payments(
         report = read_payments(opened, since_date)
         warn_all(opened.warnings)
     if csv_file is not None:
-        write_atomic(csv_file, fviews.payments_csv(report).encode("utf-8"))
+        write_atomic(csv_file, fviews.payments_csv(report), mode=0o644)  # for an importer
         render.info(f"Wrote {len(report.invoices)} invoice(s) to {csv_file}.")
     elif json_:
         render.emit_json(fviews.payments_document(report))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from invoicesync.ledger.base import Gone, Refusal, Uncertain, Upload
-from invoicesync.qbo import QBOClient
+from invoicesync.qbo import QBOClient, documents
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
 from invoicesync.qbo.followup_rows import QBOAttachable, QBOBilling, QBOPayment
@@ -76,7 +76,7 @@ class QuickBooksFollowUps:
 
     def send(self, remote_id: str, to: str | None, request_id: str) -> QBOBilling | Refusal:
         try:
-            row = self.client.send_invoice(remote_id, to, requestid=request_id)
+            row = documents.send_invoice(self.client, remote_id, to, requestid=request_id)
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.NotFoundError:
@@ -89,7 +89,7 @@ class QuickBooksFollowUps:
 
     def pdf(self, remote_id: str) -> bytes:
         try:
-            return self.client.invoice_pdf(remote_id)
+            return documents.invoice_pdf(self.client, remote_id)
         except qerr.NotFoundError:
             raise Gone(remote_id) from None
         except qerr.QBOError as exc:
@@ -125,8 +125,13 @@ class QuickBooksFollowUps:
             "Note": upload.note,
         }
         try:
-            row = self.client.upload(
-                metadata, upload.file_name, upload.content_type, upload.data, requestid=request_id
+            row = documents.upload(
+                self.client,
+                metadata,
+                upload.file_name,
+                upload.content_type,
+                upload.data,
+                requestid=request_id,
             )
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None

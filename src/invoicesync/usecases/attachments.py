@@ -14,10 +14,10 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from invoicesync.followup_store import FollowUp, followup_intent, followup_outcome, followups
 from invoicesync.ledger.base import Attachment as Attached
 from invoicesync.ledger.base import Ledger, Refusal, Uncertain, Upload
 from invoicesync.models import Attachment, LocalInvoice
+from invoicesync.store.followups import FollowUp, followup_intent, followup_outcome, followups
 from invoicesync.usecases.session import Session
 
 

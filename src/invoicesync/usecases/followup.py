@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from invoicesync.errors import EXIT_INVALID_INPUT
-from invoicesync.followup_store import followups
 from invoicesync.models import LocalInvoice
+from invoicesync.store.followups import followups
 from invoicesync.usecases.attachments import attach_all, problems
 from invoicesync.usecases.push_report import PushResult, failed
 from invoicesync.usecases.send import send_one

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from invoicesync.auth import Connection
 from invoicesync.config import Settings
 from invoicesync.errors import UsageError
-from invoicesync.followup_store import followups
 from invoicesync.models import Link, LocalInvoice
 from invoicesync.sources import open_source
-from invoicesync.store import Store
+from invoicesync.store import existing_store
+from invoicesync.store.followups import followups
 
 Warn = Callable[[str], None]
 
@@ -50,8 +50,8 @@ def invoice_rows(
     realm = settings.realm_id or (conn.realm_id if conn else None)
     links: dict[str, Link] = {}
     sent: dict[str, tuple[str | None, str | None]] = {}
-    if realm and settings.state_db.exists():
-        store = Store.open(settings.state_db)
+    store = existing_store(settings) if realm else None
+    if realm and store is not None:
         try:
             links = {link.invoice_number: link for link in store.links(realm)}
             for s in followups(store, realm, "send"):

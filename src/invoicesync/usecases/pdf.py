@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_USAGE, UsageError
+from invoicesync.files import write_atomic
 from invoicesync.ledger.base import Gone
-from invoicesync.usecases.atomic import write_atomic
 from invoicesync.usecases.session import Session
 
 
@@ -74,7 +74,7 @@ def pdf(session: Session, numbers: Sequence[str], output: Path | None) -> PdfRep
                 PdfResult(number, "failed", link.qbo_id, message=message, exit_code=EXIT_CONFLICT)
             )
             continue
-        write_atomic(targets[number], data)
+        write_atomic(targets[number], data, mode=0o644)  # a document to share, not a secret
         report.results.append(
             PdfResult(number, "written", link.qbo_id, str(targets[number]), len(data))
         )

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE
-from invoicesync.followup_store import (
+from invoicesync.ledger.base import Gone, Refusal, Uncertain
+from invoicesync.store.followups import (
     FollowUp,
     advance_sync_token,
     followup_intent,
     followup_outcome,
     followups,
 )
-from invoicesync.ledger.base import Gone, Refusal, Uncertain
 from invoicesync.usecases.session import Session
 
 
