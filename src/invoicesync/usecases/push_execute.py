@@ -79,7 +79,9 @@ class Executor:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             while queue or in_flight:
                 while queue and fatal is None and len(in_flight) < WORKERS:
-                    chunk = queue.pop(0)
+                    chunk = self.still_claimed(queue.pop(0))
+                    if not chunk:
+                        continue
                     rids = self.journal(chunk)
                     task = pool.submit(self._create, chunk, rids)
                     in_flight[task] = (chunk, rids)
@@ -104,6 +106,18 @@ class Executor:
 
     def _create(self, chunk: Sequence[Draft], rids: Mapping[str, str]) -> Outcomes:
         return self.ledger.create(chunk, rids, batch=self.plan.batch)
+
+    def still_claimed(self, chunk: list[Draft]) -> list[Draft]:
+        """With a shared state: renew this run's claims and send only what it still holds (a
+        claim that expired while the run stalled may have been taken over elsewhere)."""
+        if self.plan.run_id is None:
+            return chunk
+        held = self.store.renew_claims(self.realm, self.plan.run_id)
+        for d in chunk:
+            if d.number not in held:
+                message = "its claim expired and another run took it over; re-run to see its link"
+                self._fail(d.invoice, EXIT_UNAVAILABLE, message)
+        return [d for d in chunk if d.number in held]
 
     def journal(self, chunk: Sequence[Draft]) -> dict[str, str]:
         """Commit the intents of a chunk before it is sent."""
