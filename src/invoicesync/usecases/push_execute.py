@@ -11,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_UNAVAILABLE, InvoiceSyncError
-from invoicesync.ledger.base import Draft, Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.ledger.base import (
+    Draft,
+    Gone,
+    Outcome,
+    Refusal,
+    RemoteInvoice,
+    Unanswered,
+    Uncertain,
+)
 from invoicesync.models import LocalInvoice
 from invoicesync.store import JournalEntry, LinkExists
 from invoicesync.usecases.push_plan import Adoption, PushPlan
@@ -25,7 +33,7 @@ from invoicesync.usecases.session import Progress, Session
 
 WORKERS = 4  # batch requests in flight; QuickBooks allows 10 concurrent per company
 
-Outcomes = Mapping[str, RemoteInvoice | Refusal]
+Outcomes = Mapping[str, Outcome]
 
 
 class Executor:
@@ -132,12 +140,19 @@ class Executor:
         return {e.invoice_number: e.request_id for e in entries}
 
     def apply(self, chunk: Sequence[Draft], outcomes: Outcomes, rids: Mapping[str, str]) -> None:
+        open_: list[Draft] = []
+        reasons: dict[str, None] = {}
         for d in chunk:
             outcome = outcomes[d.number]
             if isinstance(outcome, Refusal):
                 self.refused(d.invoice, outcome, rids[d.number])
+            elif isinstance(outcome, Unanswered):
+                open_.append(d)
+                reasons[outcome.reason] = None
             else:
                 self.record(d.invoice, outcome, rids[d.number])
+        if open_:
+            self.resolve_uncertain(open_, rids, "; ".join(reasons))
 
     def record(self, inv: LocalInvoice, remote: RemoteInvoice, rid: str) -> None:
         link = link_from(inv, self.realm, remote, "pushed")
