@@ -189,9 +189,13 @@ def state_of(ctx: typer.Context) -> AppState:
 def main() -> NoReturn:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    code: int | str | None = 0
     try:
         app()
+    except SystemExit as exc:  # typer always ends this way
+        code = exc.code
     except KeyboardInterrupt:
         render.error("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(0)  # pragma: no cover - typer exits itself
+        code = EXIT_INTERRUPTED
+    render.flush_at_exit()
+    sys.exit(code)

@@ -104,9 +104,10 @@ def _show_push(report: PushReport) -> None:
         for r in report.results:
             if r.payload is not None:
                 render.emit_text(f"# {r.invoice}\n" + dumps(r.payload, indent=2))
-    for r in report.results:
-        for problem in r.problems:
-            render.info(f"{r.invoice}: {problem}")
+    if not render.stdout_is_terminal():  # on a terminal the table already says why
+        for r in report.results:
+            for problem in r.problems:
+                render.info(f"{r.invoice}: {problem}")
     counts = report.counts()
     if counts:
         render.info(views.counts_line(counts))

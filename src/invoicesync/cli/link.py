@@ -10,10 +10,11 @@ import typer
 from invoicesync.cli import render, views
 from invoicesync.cli.app import app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
-from invoicesync.errors import UsageError
+from invoicesync.errors import EXIT_DRIFT, UsageError
 
 if TYPE_CHECKING:
     from invoicesync.models import Candidate, LocalInvoice
+    from invoicesync.usecases.reconcile import ReconcileReport
 
 
 @app.command("list-candidates")
@@ -95,11 +96,16 @@ def link(
         result = usecase.link(opened, local, request)
     if json_:
         render.emit_json(views.link_document(result))
+    elif result.already_linked:
+        render.info(
+            f"{result.invoice} is already linked to QuickBooks invoice {result.qbo_id}; "
+            "nothing to do."
+        )
     else:
         render.success(
             f"Linked {result.invoice} to QuickBooks invoice {result.qbo_id} "
-            f"(DocNumber {result.doc_number or '-'}, {views.shown(result.total)} "
-            f"{result.currency or ''})"
+            f"(DocNumber {result.doc_number or '-'}, "
+            f"{views.shown(result.total, result.currency)})"
         )
     warn_all(result.warnings)
 
@@ -137,9 +143,20 @@ def reconcile(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Recreate missing links from QuickBooks first.")
     ] = False,
+    exit_code: Annotated[
+        bool,
+        typer.Option(
+            "--exit-code",
+            help="Exit 10 if a linked invoice was changed, voided or deleted in QuickBooks "
+            "(as `git diff --exit-code` does for changes).",
+        ),
+    ] = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking."""
+    """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking.
+
+    Example: invoicesync reconcile --exit-code || mail -s "QuickBooks drift" me@example.com
+    """
     from invoicesync.usecases import reconcile as usecase
     from invoicesync.usecases.invoices import load_invoices
 
@@ -149,7 +166,13 @@ def reconcile(
         report = usecase.reconcile(opened, rebuild=rebuild, invoices=local, wait=wait)
     if json_:
         render.emit_json(views.reconcile_document(report))
-        return
+    else:
+        _show_reconcile(report)
+    if exit_code and report.drifted:
+        raise typer.Exit(EXIT_DRIFT)
+
+
+def _show_reconcile(report: ReconcileReport) -> None:
     for ln in report.rebuilt:
         render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks invoice {ln.qbo_id}")
     if not report.drifts:

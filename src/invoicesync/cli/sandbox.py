@@ -68,6 +68,8 @@ def sandbox_serve(
     render.info(f"Local QuickBooks sandbox on {server.url} with {companies}. Ctrl-C to stop.")
     try:
         server.serve_forever()
+    except KeyboardInterrupt:  # the normal way to stop a server: exit 0, no "error"
+        render.info("Sandbox stopped.")
     finally:
         server.server_close()
 
