@@ -49,6 +49,13 @@ def _guard(stream: Any = None) -> Iterator[None]:
         _silence(stream or sys.stdout)
 
 
+class _Console(Console):
+    """rich's console, except that a reader who left is not a failure (rich exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        _silence(self.file)
+
+
 def flush_at_exit() -> None:
     """Flush both streams before exit, silencing a reader that has gone away meanwhile."""
     for stream in (sys.stdout, sys.stderr):
@@ -72,13 +79,13 @@ def stdout_is_terminal() -> bool:
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _out() -> Console:
     # Piped data should not be cut to 80 columns; a terminal keeps its own width.
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-    return Console(highlight=False, width=width)
+    return _Console(highlight=False, width=width)
 
 
 def _say(markup: str) -> None:

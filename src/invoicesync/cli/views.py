@@ -269,11 +269,11 @@ def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView
         Column("Score", right=True),
         Column("QBO id"),
         Column("DocNumber", drop=1),
-        Column("Date", drop=2),
+        Column("Date", drop=3),
         Column("Customer", drop=4, fold=True),
         Column("Total", drop=1, right=True),
         Column("Balance", drop=5, right=True),
-        Column("Linked to", drop=3),
+        Column("Linked to", drop=2),
         Column("Why", fold=True),
     ]
     rows = [
