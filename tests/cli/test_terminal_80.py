@@ -89,3 +89,14 @@ def test_ctrl_c_stops_the_sandbox_server_with_exit_0(env: dict[str, str]) -> Non
     assert code == 0, screen
     assert "Sandbox stopped." in screen
     assert "error" not in screen.lower() and "Traceback" not in screen
+
+
+def test_ci_seed_never_prints_the_token_on_a_terminal_unless_asked(env: dict[str, str]) -> None:
+    seed = env["INVOICESYNC_REFRESH_TOKEN"]
+    code, screen = drive(env, "", "ci-seed")
+    assert code == 2, screen
+    assert "refusing to print a refresh token to the terminal" in screen
+    assert seed not in screen
+    code, screen = drive(env, "", "ci-seed", "--to-terminal")
+    assert code == 0, screen
+    assert seed in screen and "keep it only in a CI secret" in screen

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 JSON_OPT = Annotated[bool, typer.Option("--json", help="Machine-readable output (docs/json.md).")]
 WAIT_OPT = Annotated[
     float | None,
-    typer.Option("--wait", help="Wait up to N seconds for another run's lock instead of exit 9."),
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="Wait up to SECONDS for another run's lock instead of exit 9.",
+    ),
 ]
 
 

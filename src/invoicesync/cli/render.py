@@ -124,6 +124,13 @@ def emit_json(data: Any) -> None:
     emit_text(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
 
 
+def emit_secret(text: str) -> None:
+    """The one unredacted write: a secret the person asked for (`ci-seed`), on stdout."""
+    with _guard():
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
 def emit_text(text: str) -> None:
     with _guard():
         sys.stdout.write(redact(text) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,9 @@ from invoicesync.auth import (
     Callback,
     CallbackListener,
     Connection,
+    FileStore,
     StoreUnavailable,
+    TokenStore,
     authorize_url,
     choose_store,
     exchange_code,
@@ -24,7 +27,7 @@ from invoicesync.auth import (
 )
 from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values, with_overrides
 from invoicesync.errors import NotConnected, register_secret
-from invoicesync.usecases.session import Session, session
+from invoicesync.usecases.session import Session, current_connection, session
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
 CALLBACK_TIMEOUT = 300.0  # seconds the loopback listener waits for Intuit's redirect
@@ -45,6 +48,7 @@ class Browser:
     show_url: Callable[[str], None]
     open_url: Callable[[str], Any]
     ask_redirect: Callable[[str], str]
+    waiting: Callable[[str, float], None] = lambda address, timeout: None  # loopback listener
 
 
 def _authorize(
@@ -71,12 +75,36 @@ def _authorize(
             url = authorize_url(settings.endpoints, client_id, redirect_uri, state)
             listener.start()
             browser.show_url(url)
+            browser.waiting(redirect_uri, timeout)
             browser.open_url(url)
             callback = listener.wait(timeout)
         tokens = exchange_code(
             http, settings.endpoints, client_id, client_secret, callback, redirect_uri
         )
     return dict(tokens), callback
+
+
+def check_token_store(settings: Settings) -> str:
+    """Before the browser round trip (its code works once): is there a store the refresh
+    token can be written to? Returns where it will go."""
+    try:
+        store = choose_store(settings, "check")
+        if isinstance(store, FileStore):
+            folder = next((p for p in store.path.parents if p.exists()), store.path.parent)
+            if not (folder.is_dir() and os.access(folder, os.W_OK)):
+                raise NotConnected(
+                    f"cannot write the token file {store.path}: {folder} is not a writable "
+                    "folder; choose another INVOICESYNC_TOKEN_FILE (nothing was sent to Intuit)"
+                )
+        store.get("refresh_token")
+    except StoreUnavailable as exc:
+        raise NotConnected(f"{exc.message}; nothing was sent to Intuit") from None
+    if not store.writable:
+        raise NotConnected(
+            "no writable token store: the OS keyring is unavailable; set INVOICESYNC_TOKEN_FILE "
+            "to a private file path and connect again"
+        )
+    return store.describe()
 
 
 def connect(
@@ -92,6 +120,7 @@ def connect(
 ) -> ConnectResult:
     """The authorization-code flow, then store the refresh token and the connection."""
     register_secret(client_secret)
+    check_token_store(settings)
     tokens, callback = _authorize(
         settings, client_id, client_secret, manual, port, browser, transport, timeout
     )
@@ -114,9 +143,15 @@ def connect(
         connected_at=now.isoformat(timespec="seconds"),
         refresh_expires_at=(now + refresh_for).isoformat(timespec="seconds"),
     )
-    save_config_values(
+    token_file = str(settings.token_file.resolve()) if settings.token_file else None
+    save_config_values(  # token_file too, so later commands find the tokens without the env
         settings.config_path,
-        {"environment": settings.environment, "realm_id": realm, "client_id": client_id},
+        {
+            "environment": settings.environment,
+            "realm_id": realm,
+            "client_id": client_id,
+            "token_file": token_file,
+        },
     )
     conn.save(settings.app_dir)
     # Confirm the connection works and learn the company's name.
@@ -135,32 +170,84 @@ class DisconnectResult:
     was_connected: bool
     revoked: bool
     realm_id: str | None
+    deleted_from: str | None = None  # the store the tokens were really deleted from
+    kept_in: str | None = None  # a read-only source still holding the token (the env seed)
+
+
+def _store_or_none(settings: Settings, realm: str) -> TokenStore | None:
+    try:
+        return choose_store(settings, realm)
+    except StoreUnavailable:
+        return None
 
 
 def disconnect(
     settings: Settings, *, transport: httpx.BaseTransport | None = None
 ) -> DisconnectResult:
-    """Revoke at Intuit and delete the stored tokens; idempotent."""
+    """Revoke at Intuit and delete the tokens where they really are; idempotent. Claims only
+    what happened: with a connection on record but no token where we look, exit 4 and say
+    where to look, deleting nothing."""
     conn = Connection.load(settings.app_dir)
     realm = settings.realm_id or (conn.realm_id if conn else None)
     client_id = settings.client_id or (conn.client_id if conn else None)
     if not realm:
         return DisconnectResult(False, False, None)
-    try:
-        store = choose_store(settings, realm)
-    except StoreUnavailable:
-        store = None
+    store = _store_or_none(settings, realm)
     token = store.get("refresh_token") if store else None
-    secret = settings.client_secret or (store.get("client_secret") if store else None)
+    if not token:
+        if conn is None:
+            return DisconnectResult(False, False, realm)
+        where = store.describe() if store else "the OS keyring (not usable here)"
+        raise NotConnected(
+            f"no refresh token in {where}, so nothing was revoked or deleted: if you connected "
+            "with a token file, set INVOICESYNC_TOKEN_FILE to it and run `invoicesync "
+            "disconnect` again"
+        )
+    assert store is not None
+    secret = settings.client_secret or store.get("client_secret")
     revoked = False
-    if token and secret and client_id:
+    if secret and client_id:
         with httpx.Client(transport=transport, timeout=30.0) as http:
             revoked = revoke(http, settings.endpoints, client_id, secret, token)
-    if store is not None and store.writable:
+    result = DisconnectResult(True, revoked, realm)
+    if store.writable:
         store.delete("refresh_token")
         store.delete("client_secret")
+        result.deleted_from = store.describe()
+    else:
+        result.kept_in = store.describe()
     Connection.delete(settings.app_dir)
-    return DisconnectResult(bool(token) or conn is not None, revoked, realm)
+    return result
+
+
+def require_connection(settings: Settings) -> None:
+    """`not connected` when nothing says otherwise: no connection on record, no refresh token
+    in the store, no seed in the environment (what `disconnect` leaves behind)."""
+    if settings.refresh_token_seed or Connection.load(settings.app_dir) is not None:
+        return
+    store = _store_or_none(settings, settings.realm_id) if settings.realm_id else None
+    if store is None or not store.get("refresh_token"):
+        raise NotConnected("not connected to QuickBooks: run `invoicesync connect`")
+
+
+@dataclass
+class Seed:
+    realm_id: str
+    environment: str
+    refresh_token: str
+    store: str
+
+
+def ci_seed(settings: Settings) -> Seed:
+    """The refresh token as stored now, to seed a CI secret (INVOICESYNC_REFRESH_TOKEN)."""
+    require_connection(settings)
+    conn = current_connection(settings)
+    store = _store_or_none(settings, conn.realm_id)
+    token = (store.get("refresh_token") if store else None) or settings.refresh_token_seed
+    if not token:
+        raise NotConnected("no refresh token is stored: run `invoicesync connect` first")
+    where = store.describe() if store else "INVOICESYNC_REFRESH_TOKEN"
+    return Seed(conn.realm_id, settings.environment, token, where)
 
 
 @dataclass
