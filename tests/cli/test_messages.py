@@ -116,3 +116,15 @@ def test_adopted_invoices_say_where_they_came_from(us: World) -> None:
     assert f"QuickBooks invoice {pushed['Id']} is VOIDED" in adopted["message"]
     voided = f"QuickBooks invoice {pushed['Id']} is VOIDED: check it there"
     assert adopted["warnings"][0] == voided
+
+
+def test_a_typo_in_a_config_key_names_the_closest_key(us: World) -> None:
+    us.source("us")
+    us.home.mkdir(parents=True, exist_ok=True)
+    (us.home / "config.toml").write_text('tokenfile = "/x"\nsorce = "y"\nzzz = 1\n')
+    result = us.run("invoices")
+    assert result.exit_code == 8
+    assert (
+        "unknown setting(s): sorce (did you mean source?), tokenfile (did you mean "
+        "token_file?), zzz" in result.stderr
+    )
