@@ -53,7 +53,7 @@ def test_invoices_table_fits_80_columns_with_whole_numbers_and_amounts(
         assert f"│ {number} │" in table, number
     for amount in ("1,740.00 USD", "1,298.00 USD", "850.00 EUR", "864.00 USD"):
         assert amount in table, amount
-    assert "Columns left out at this width: " in screen  # said, not silently cut
+    assert "Not shown at this width: " in screen  # said, not silently cut
 
 
 def test_push_candidates_and_reconcile_fit_80_columns(env: dict[str, str]) -> None:
@@ -77,8 +77,8 @@ def test_a_failure_is_explained_once_on_a_terminal(env: dict[str, str], tmp_path
     code, screen = drive({**env, "INVOICESYNC_SOURCE": str(source)}, "", "push", "X-1")
     assert code == 5, screen
     assert_fits(screen)
-    assert screen.count("Nobody Inc") == 1, screen
-    assert screen.count("not found in QuickBooks") == 1, screen
+    assert screen.count("Nobody") == 1, screen  # in the table only, not again on stderr
+    assert screen.count("not found in") == 1, screen
 
 
 def test_ctrl_c_stops_the_sandbox_server_with_exit_0(env: dict[str, str]) -> None:

@@ -165,6 +165,12 @@ def fit(view: TableView, width: int) -> tuple[list[int], int]:
     droppable = sorted(
         (i for i in kept if view.columns[i].drop > 0), key=lambda i: (view.columns[i].drop, i)
     )
+    # Empty columns go first when free text would otherwise have to wrap.
+    unfolded = sum(natural[i] for i in kept) + 3 * len(kept) + 1
+    if unfolded > width:
+        empty = [i for i in droppable if not any(row[i] for row in view.rows)]
+        kept = [i for i in kept if i not in empty]
+        droppable = [i for i in droppable if i not in empty]
     while _needed(view, natural, kept) > width and droppable:
         kept.remove(droppable.pop())
     return kept, _needed(view, natural, kept)
@@ -192,13 +198,18 @@ def show(view: TableView) -> None:
         t.add_row(*(escape(redact(row[i])) for i in kept))
     with _guard():
         console.print(t)
-    hidden = [c.name for i, c in enumerate(view.columns) if i not in kept]
+    hidden = [
+        c.name
+        for i, c in enumerate(view.columns)
+        if i not in kept and any(row[i] for row in view.rows)
+    ]
     if hidden and view.rows:
-        info(f"Columns left out at this width: {', '.join(hidden)} (--json has every field).")
+        info(f"Not shown at this width: {', '.join(hidden)} (--json has every field).")
 
 
 class ProgressReporter:
-    """Progress on stderr, only on a TTY and never with --quiet; a no-op otherwise."""
+    """Progress on stderr, only on a TTY and never with --quiet; a no-op otherwise. The bar
+    appears only once there is work to show, so a run without any leaves no blank line."""
 
     def __init__(self, progress: Progress | None) -> None:
         self._progress = progress
@@ -206,7 +217,13 @@ class ProgressReporter:
 
     def start(self, total: int, description: str) -> None:
         if self._progress is not None:
+            if self._task is None:
+                self._progress.start()
             self._task = self._progress.add_task(description, total=total)
+
+    def stop(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.stop()
 
     def advance(self, n: int = 1) -> None:
         if self._progress is not None and self._task is not None:
@@ -219,12 +236,16 @@ def progress() -> Iterator[ProgressReporter]:
     if _quiet or not console.is_terminal:
         yield ProgressReporter(None)
         return
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-    ) as bar:
-        yield ProgressReporter(bar)
+    )
+    reporter = ProgressReporter(bar)
+    try:
+        yield reporter
+    finally:
+        reporter.stop()
