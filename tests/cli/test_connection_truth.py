@@ -72,16 +72,17 @@ def test_disconnect_never_claims_to_delete_tokens_it_cannot_find(
     assert KEY not in json.loads(token_file.read_text(encoding="utf-8"))
 
 
-def test_status_after_disconnect_says_not_connected(
+def test_commands_after_disconnect_say_not_connected(
     live: Live, memory_keyring: MemoryKeyring
 ) -> None:
     assert live.run("connect", "--port", "0").exit_code == 0
     assert live.run("disconnect").exit_code == 0
-    status = live.run("status")
-    assert status.exit_code == 4
-    assert status.stderr.strip() == (
-        "error: not connected to QuickBooks: run `invoicesync connect`"
-    )
+    for command in (["status"], ["reconcile"], ["unlink", "INV-1"]):
+        result = live.run(*command)
+        assert result.exit_code == 4, command
+        assert result.stderr.strip() == (
+            "error: not connected to QuickBooks: run `invoicesync connect`"
+        ), command
 
 
 def test_connect_checks_the_token_store_before_the_browser(

@@ -178,9 +178,7 @@ def status(ctx: typer.Context, json_: JSON_OPT = False) -> None:
     """
     from invoicesync.usecases import connection
 
-    state = state_of(ctx)
-    connection.require_connection(state.settings())
-    with opened_session(state) as opened:
+    with opened_session(state_of(ctx)) as opened:
         report = connection.status(opened)
     if json_:
         render.emit_json(views.status_document(report))

@@ -28,9 +28,12 @@ WAIT_OPT = Annotated[
 
 @contextmanager
 def opened_session(state: AppState) -> Iterator[Session]:
-    """A connected session for this invocation's settings and transport."""
+    """A connected session for this invocation's settings and transport; "not connected" (exit
+    4) when nothing says we are, rather than a complaint about a missing client secret."""
+    from invoicesync.usecases.connection import require_connection
     from invoicesync.usecases.session import session
 
+    require_connection(state.settings())
     with session(state.settings(), transport=state.transport) as opened:
         yield opened
 
