@@ -27,7 +27,8 @@ def select_invoices(
 ) -> tuple[list[LocalInvoice], list[PushResult]]:
     """The invoices a push is about, and the named ones it skips (drafts, cancelled)."""
     if bool(numbers) == all_:
-        raise UsageError("name the invoices to push, or use --all (not both)")
+        wrong = "give invoice numbers or --all, not both" if all_ else "name the invoices to push"
+        raise UsageError(f"{wrong}: `invoicesync push INV-1 INV-2` or `invoicesync push --all`")
     if all_:
         chosen = [i for i in invoices if i.pushable and (since is None or i.issue_date >= since)]
         return chosen, []
@@ -47,6 +48,8 @@ def select_invoices(
                 PushResult(
                     number,
                     "skipped",
+                    total=inv.total,
+                    currency=inv.currency,
                     message=f"status is {inv.status}; only sent or paid invoices are pushed",
                 )
             )
