@@ -18,6 +18,7 @@ COMMANDS = [
     ["connect"],
     ["disconnect"],
     ["status"],
+    ["ci-seed"],
     ["invoices"],
     ["push"],
     ["list-candidates"],

@@ -20,6 +20,7 @@ COMMANDS = [
     "connect",
     "disconnect",
     "status",
+    "ci-seed",
     "invoices",
     "push",
     "list-candidates",

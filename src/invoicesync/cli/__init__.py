@@ -4,7 +4,7 @@ app          the Typer app, global options, the error boundary, `main`
 options      shared options and the session helper
 views        each report as its JSON document and table rows (typed)
 render       rich tables, progress, JSON on stdout; messages on stderr
-connection   connect, disconnect, status
+connection   connect, disconnect, status, ci-seed
 invoices     invoices, push
 link         list-candidates, link, unlink, reconcile
 sandbox      sandbox serve, demo (demo_story tells the story)

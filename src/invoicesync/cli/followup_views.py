@@ -7,7 +7,7 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
-from invoicesync.cli.views import Document, JSONValue, TableView, money, shown
+from invoicesync.cli.views import Column, Document, JSONValue, TableView, money, shown
 
 if TYPE_CHECKING:
     from invoicesync.usecases.payments import PaymentsReport
@@ -68,14 +68,23 @@ def payments_document(report: PaymentsReport) -> Document:
 
 
 def payments_table(report: PaymentsReport) -> TableView:
-    columns = ["Invoice", "QBO id", "DocNumber", "Total", "Paid", "Balance", "State"]
-    columns += ["Last payment", "Payments"]
+    columns = [
+        Column("Invoice"),
+        Column("QBO id", drop=2),
+        Column("DocNumber", drop=3),
+        Column("Total", right=True),
+        Column("Paid", right=True),
+        Column("Balance", right=True, drop=1),
+        Column("State"),
+        Column("Last payment", drop=1),
+        Column("Payments", fold=True),
+    ]
     rows = [
         (
             r.invoice,
             r.qbo_id,
             r.doc_number or "",
-            shown(r.total),
+            shown(r.total, r.currency),
             shown(r.amount_paid),
             shown(r.balance),
             r.state,
@@ -84,7 +93,7 @@ def payments_table(report: PaymentsReport) -> TableView:
         )
         for r in report.invoices
     ]
-    return TableView("Payments in QuickBooks", columns, rows, right=["Total", "Paid", "Balance"])
+    return TableView("Payments in QuickBooks", columns, rows)
 
 
 def payments_csv(report: PaymentsReport) -> str:
@@ -134,7 +143,15 @@ def send_table(report: SendReport) -> TableView:
         (r.invoice, r.status, r.qbo_id or "", r.to or "", r.sent_at or "", r.message)
         for r in report.results
     ]
-    return TableView("Send", ["Invoice", "Status", "QBO id", "To", "Sent at", "Message"], rows)
+    columns = [
+        Column("Invoice"),
+        Column("Status"),
+        Column("QBO id", drop=2),
+        Column("To"),
+        Column("Sent at", drop=1),
+        Column("Message", fold=True),
+    ]
+    return TableView("Send", columns, rows)
 
 
 def pdf_document(report: PdfReport) -> Document:
@@ -157,4 +174,12 @@ def pdf_table(report: PdfReport) -> TableView:
         (r.invoice, r.status, r.qbo_id or "", r.path or "", str(r.size or ""), r.message)
         for r in report.results
     ]
-    return TableView("PDF", ["Invoice", "Status", "QBO id", "File", "Bytes", "Message"], rows)
+    columns = [
+        Column("Invoice"),
+        Column("Status"),
+        Column("QBO id", drop=2),
+        Column("File"),
+        Column("Bytes", right=True, drop=1),
+        Column("Message", fold=True),
+    ]
+    return TableView("PDF", columns, rows)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Union
 
 from invoicesync.errors import EXIT_PARTIAL
 from invoicesync.matching import NearMatch
@@ -107,6 +107,17 @@ class Refusal:
         return self.owner_id is not None
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """The target did not say what became of this invoice (an item of a batch left without an
+    answer, or answered with a throttle or a server fault): look it up before deciding."""
+
+    reason: str
+
+
+Outcome = Union[RemoteInvoice, Refusal, Unanswered]  # noqa: UP007 (a runtime alias on 3.11)
+
+
 class Uncertain(Exception):
     """A write may or may not have happened (dropped connection, 5xx after retries)."""
 
@@ -140,7 +151,7 @@ class Ledger(Protocol):
     ) -> Mapping[str, RemoteInvoice]: ...
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> Mapping[str, RemoteInvoice | Refusal]: ...
+    ) -> Mapping[str, Outcome]: ...
     def read(self, remote_id: str) -> RemoteInvoice: ...
     def read_many(self, remote_ids: Sequence[str]) -> Mapping[str, RemoteInvoice]: ...
     def customer_id(self, name: str) -> str | None: ...

@@ -14,6 +14,8 @@ from invoicesync.auth import (
     CallbackListener,
     Connection,
     DisconnectReport,
+    StoreUnavailable,
+    TokenStore,
     authorize_url,
     check_token_store,
     choose_store,
@@ -25,10 +27,10 @@ from invoicesync.auth import (
     token_file_setting,
 )
 from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values, with_overrides
-from invoicesync.errors import register_secret
+from invoicesync.errors import NotConnected, register_secret
 from invoicesync.store import StateStore
 from invoicesync.store.followups import followups
-from invoicesync.usecases.session import Session, session
+from invoicesync.usecases.session import Session, current_connection, session
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
 CALLBACK_TIMEOUT = 300.0  # seconds the loopback listener waits for Intuit's redirect
@@ -49,6 +51,7 @@ class Browser:
     show_url: Callable[[str], None]
     open_url: Callable[[str], Any]
     ask_redirect: Callable[[str], str]
+    waiting: Callable[[str, float], None] = lambda address, timeout: None  # loopback listener
 
 
 def _authorize(
@@ -75,6 +78,7 @@ def _authorize(
             url = authorize_url(settings.endpoints, client_id, redirect_uri, state)
             listener.start()
             browser.show_url(url)
+            browser.waiting(redirect_uri, timeout)
             browser.open_url(url)
             callback = listener.wait(timeout)
         tokens = exchange_code(
@@ -114,7 +118,7 @@ def connect(
         connected_at=now.isoformat(timespec="seconds"),
         refresh_expires_at=(now + refresh_for).isoformat(timespec="seconds"),
     )
-    save_config_values(
+    save_config_values(  # token_file too, so later commands find the tokens without the env
         settings.config_path,
         {
             "environment": settings.environment,
@@ -147,6 +151,28 @@ def disconnect(
     if error is not None:
         raise error
     return report
+
+
+@dataclass
+class Seed:
+    realm_id: str
+    environment: str
+    refresh_token: str
+    store: str
+
+
+def ci_seed(settings: Settings) -> Seed:
+    """The refresh token as stored now, to seed a CI secret (INVOICESYNC_REFRESH_TOKEN)."""
+    conn = current_connection(settings)
+    try:
+        store: TokenStore | None = choose_store(settings, conn.realm_id)
+    except StoreUnavailable:
+        store = None
+    token = (store.get("refresh_token") if store else None) or settings.refresh_token_seed
+    if not token:
+        raise NotConnected("no refresh token is stored: run `invoicesync connect` first")
+    where = store.describe() if store else "INVOICESYNC_REFRESH_TOKEN"
+    return Seed(conn.realm_id, settings.environment, token, where)
 
 
 @dataclass
