@@ -24,6 +24,9 @@ COMMANDS = [
     ["link"],
     ["unlink"],
     ["reconcile"],
+    ["payments"],
+    ["send"],
+    ["pdf"],
     ["sandbox", "serve"],
     ["demo"],
 ]
