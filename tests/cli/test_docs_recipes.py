@@ -78,6 +78,8 @@ def test_the_cron_script_runs_under_env_i(sandbox: tuple[Sandbox, str], tmp_path
     pushed = json.loads((srv / "last-push.json").read_text(encoding="utf-8"))
     assert pushed["summary"] == {"created": 8}
     assert json.loads((srv / "last-reconcile.json").read_text(encoding="utf-8"))["links"]
+    (paid,) = srv.glob("paid-*.csv")  # the payments export for Protemos
+    assert paid.read_text(encoding="utf-8").startswith("source_number,qbo_id,")
     company = qbo.company(US)
     first = pushed["results"][0]["qbo_id"]
     company.delete(

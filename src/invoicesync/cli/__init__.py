@@ -8,9 +8,10 @@ connection   connect, disconnect, status, ci-seed
 invoices     invoices, push
 link         list-candidates, link, unlink, reconcile
 sandbox      sandbox serve, demo (demo_story tells the story)
+followup     payments, send, pdf (followup_views: their documents, tables and CSV)
 """
 
-from invoicesync.cli import connection, invoices, link, sandbox
+from invoicesync.cli import connection, followup, invoices, link, sandbox
 from invoicesync.cli.app import AppState, app, main
 
-__all__ = ["AppState", "app", "connection", "invoices", "link", "main", "sandbox"]
+__all__ = ["AppState", "app", "connection", "followup", "invoices", "link", "main", "sandbox"]

@@ -68,6 +68,10 @@ def push(
             "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
         ),
     ] = False,
+    send: Annotated[
+        bool,
+        typer.Option("--send", help="QuickBooks e-mails each invoice right after creating it."),
+    ] = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
@@ -86,7 +90,7 @@ def push(
     state = state_of(ctx)
     since_date = _since(since, all_)
     local = load_invoices(state.settings(), render.warn)
-    request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait)
+    request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait, send)
     with opened_session(state) as opened, render.progress() as bar:
         report = run_push(opened, local, request, bar)
         warn_all(opened.warnings)

@@ -87,6 +87,8 @@ def status_document(r: StatusReport) -> Document:
         "links": dict(r.links),
         "pending": r.pending,
         "warnings": list(r.warnings),
+        "sent": r.sent,
+        "paid": r.paid,
     }
 
 
@@ -100,6 +102,8 @@ def status_table(r: StatusReport) -> TableView:
         ("Refresh token valid until", r.refresh_expires_at or "unknown"),
         ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
         ("Interrupted pushes", str(r.pending)),
+        ("Sent from QuickBooks", str(r.sent)),
+        ("Paid (last seen)", str(r.paid)),
     ]
     columns = [Column(""), Column("", fold=True)]
     return TableView("invoicesync status", columns, rows, header=False)
@@ -136,6 +140,8 @@ def invoices_document(rows: Sequence[InvoiceRow]) -> Document:
                 "status": inv.status,
                 "link": link,
                 "invoice": canonical,
+                "sent_at": r.sent_at,
+                "sent_to": r.sent_to,
             }
         )
     return {"schema": "invoicesync.invoices/1", "invoices": out}
@@ -151,6 +157,7 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
         Column("QBO id", drop=1),
         Column("In QuickBooks", drop=2),
         Column("DocNumber", drop=4),
+        Column("Sent", drop=2),
     ]
     body = [
         (
@@ -162,6 +169,7 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
             r.link.qbo_id if r.link else "",
             (r.link.last_state or "linked") if r.link else "",
             (r.link.doc_number or "") if r.link else "",
+            (r.sent_at or "")[:10],
         )
         for r in rows
     ]

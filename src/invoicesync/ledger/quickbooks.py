@@ -32,6 +32,7 @@ from invoicesync.ledger.base import (
     Unanswered,
     Uncertain,
 )
+from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
@@ -93,8 +94,8 @@ def translating(what: str) -> Iterator[None]:
         raise translate(exc, what) from None
 
 
-class QuickBooksLedger:
-    """The `Ledger` for one QuickBooks company."""
+class QuickBooksLedger(QuickBooksFollowUps):
+    """The `Ledger` for one QuickBooks company (after-push operations: `qbo_followup`)."""
 
     def __init__(self, client: QBOClient, realm_id: str, *, send_numbers: bool) -> None:
         self.client = client

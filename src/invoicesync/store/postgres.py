@@ -34,6 +34,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
+from invoicesync.store import followups
 from invoicesync.store.sql import SqlStore
 
 _M001 = [
@@ -251,3 +252,7 @@ class PostgresStore(SqlStore):
         finally:
             if not self.conn.broken:
                 self._exec("SELECT pg_advisory_unlock(hashtextextended(?, 0))", key)
+
+
+# Issue 18: sends and attachments, journalled like pushes (store/followups.py).
+MIGRATIONS.append(followups.POSTGRES_DDL)

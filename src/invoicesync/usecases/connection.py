@@ -28,6 +28,8 @@ from invoicesync.auth import (
 )
 from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values, with_overrides
 from invoicesync.errors import NotConnected, register_secret
+from invoicesync.store import StateStore
+from invoicesync.store.followups import followups
 from invoicesync.usecases.session import Session, current_connection, session
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
@@ -186,6 +188,8 @@ class StatusReport:
     links: dict[str, int]
     pending: int
     warnings: list[str]
+    sent: int = 0  # linked invoices QuickBooks e-mailed (send, push --send)
+    paid: int = 0  # linked invoices last seen paid (payments, reconcile)
 
 
 def _expiry_warning(refresh_at: str | None, environment: str) -> list[str]:
@@ -197,6 +201,10 @@ def _expiry_warning(refresh_at: str | None, environment: str) -> list[str]:
     return [
         f"the refresh token expires in {max(left.days, 0)} days; " + reconnect_hint(environment)
     ]
+
+
+def sent_invoices(store: StateStore, realm_id: str) -> set[str]:
+    return {f.invoice_number for f in followups(store, realm_id, "send") if f.state == "done"}
 
 
 def status(opened: Session) -> StatusReport:
@@ -226,4 +234,8 @@ def status(opened: Session) -> StatusReport:
         links=links,
         pending=pending,
         warnings=warnings,
+        sent=len(sent_invoices(store, opened.realm_id)) if store else 0,
+        paid=sum(1 for ln in store.links(opened.realm_id) if ln.last_state == "paid")
+        if store
+        else 0,
     )

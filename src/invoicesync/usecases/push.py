@@ -17,7 +17,7 @@ from datetime import date
 
 from invoicesync.errors import Interrupted, InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
-from invoicesync.usecases import push_execute, push_plan
+from invoicesync.usecases import followup, push_execute, push_plan
 from invoicesync.usecases.push_report import PushReport, PushResult
 from invoicesync.usecases.session import NoProgress, Progress, Session
 
@@ -64,6 +64,7 @@ class PushRequest:
     dry_run: bool = False
     adopt_existing: bool = False
     wait: float | None = None
+    send: bool = False  # e-mail each invoice from QuickBooks right after creating it
 
 
 def _release_dead_local_claims(session: Session) -> None:
@@ -121,6 +122,7 @@ def push(
     chosen, skipped = select_invoices(invoices, request.numbers, request.all_, request.since)
     order = [r.invoice for r in skipped] + [i.number for i in chosen]
     results = {r.invoice: r for r in skipped}
+    chosen = followup.refuse_bad_attachments(session, chosen, results)
     report = PushReport(session.realm_id, request.dry_run, [])
     shared = session.settings.state_url is not None and not request.dry_run
     run_id = uuid.uuid4().hex if shared else None
@@ -139,6 +141,7 @@ def push(
                 plan.preview()
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
+                followup.after_push(session, chosen, results, send=request.send)
         except InvoiceSyncError as exc:
             report.fatal = exc
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was done is recorded; say so
