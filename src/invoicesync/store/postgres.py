@@ -132,6 +132,7 @@ class PostgresStore(SqlStore):
 
     _BEGIN = "BEGIN"
     _NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
+    _LOCK_ROWS = " FOR UPDATE"
     _UNIQUE_VIOLATION = (psycopg.errors.UniqueViolation,)
 
     def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
