@@ -23,6 +23,7 @@ import filelock
 
 from invoicesync.errors import InvoiceSyncError, LockHeld
 from invoicesync.models import Link
+from invoicesync.store_lifecycle import M003_LIFECYCLE
 
 # Append-only: never edit a migration that has shipped; add the next one.
 _M001 = """
@@ -78,7 +79,7 @@ _M002 = """
         ALTER TABLE links ADD COLUMN last_checked_at TEXT;
 """
 
-MIGRATIONS: list[str] = [_M001, _M002]
+MIGRATIONS: list[str] = [_M001, _M002, M003_LIFECYCLE]
 
 
 def now_iso() -> str:
@@ -170,13 +171,18 @@ class Store:
             last_state=row[10],
             last_balance=Decimal(row[11]) if row[11] is not None else None,
             last_checked_at=row[12],
+            fingerprint=row[13],
+            kind=row[14],
         )
 
     _INSERT_COLUMNS = (
         "realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, sync_token, total, "
-        "currency, marker_written"
+        "currency, marker_written, fingerprint, kind"
     )
-    _LINK_COLUMNS = _INSERT_COLUMNS + ", last_state, last_balance, last_checked_at"
+    _LINK_COLUMNS = (
+        "realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, sync_token, total, "
+        "currency, marker_written, last_state, last_balance, last_checked_at, fingerprint, kind"
+    )
 
     def link(self, realm_id: str, number: str) -> Link | None:
         row = self.db.execute(
@@ -185,10 +191,11 @@ class Store:
         ).fetchone()
         return self._link(row) if row else None
 
-    def link_for_qbo(self, realm_id: str, qbo_id: str) -> Link | None:
+    def link_for_qbo(self, realm_id: str, qbo_id: str, kind: str = "invoice") -> Link | None:
         row = self.db.execute(
-            f"SELECT {self._LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ?",
-            (realm_id, qbo_id),
+            f"SELECT {self._LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ? "
+            "AND kind = ?",
+            (realm_id, qbo_id, kind),
         ).fetchone()
         return self._link(row) if row else None
 
@@ -212,7 +219,7 @@ class Store:
         with self.transaction() as db:
             try:
                 db.execute(
-                    f"INSERT INTO links ({self._INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO links ({self._INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         link.realm_id,
                         link.invoice_number,
@@ -224,6 +231,8 @@ class Store:
                         None if link.total is None else str(link.total),
                         link.currency,
                         int(link.marker_written),
+                        link.fingerprint,
+                        link.kind,
                     ),
                 )
             except sqlite3.IntegrityError:

@@ -56,10 +56,21 @@ def push(
             "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
         ),
     ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Also send source edits of linked invoices and void cancelled ones.",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --update: overwrite invoices changed in QuickBooks."),
+    ] = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Create QuickBooks invoices from source invoices, exactly once."""
+    """Create QuickBooks invoices and credit memos from the source, exactly once."""
     from datetime import date
 
     from invoicesync.usecases.invoices import load_invoices
@@ -75,8 +86,12 @@ def push(
             raise UsageError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
         if not all_:
             raise UsageError("--since goes with --all")
+    if force and not update:
+        raise UsageError("--force goes with --update")
     local = load_invoices(state.settings(), render.warn)
-    request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait)
+    request = PushRequest(
+        numbers or [], all_, since_date, dry_run, adopt_existing, wait, update, force
+    )
     with opened_session(state) as opened, render.progress() as bar:
         report = run_push(opened, local, request, bar)
         warn_all(opened.warnings)
@@ -105,7 +120,7 @@ def _show_push(report: PushReport) -> None:
             if r.payload is not None:
                 render.emit_text(f"# {r.invoice}\n" + dumps(r.payload, indent=2))
     for r in report.results:
-        for problem in r.problems:
+        for problem in [*r.problems, *r.changes]:
             render.info(f"{r.invoice}: {problem}")
     counts = report.counts()
     if counts:

@@ -49,6 +49,8 @@ class RemoteInvoice(Protocol):
     def voided(self) -> bool: ...
     @property
     def status(self) -> str: ...
+    @property
+    def payments(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,15 @@ class Refusal:
         return self.owner_id is not None
 
 
+@dataclass(frozen=True)
+class Edit:
+    """What an update of one linked record would send, decided against the record as read."""
+
+    remote: RemoteInvoice
+    fields: dict[str, Any]  # the sparse update; empty when the target already matches
+    changes: tuple[str, ...]  # each change in words: "line 1 quantity: 1000 → 1200"
+
+
 class Uncertain(Exception):
     """A write may or may not have happened (dropped connection, 5xx after retries)."""
 
@@ -152,3 +163,14 @@ class Ledger(Protocol):
     def set_marker(
         self, remote: RemoteInvoice, number: str | None, request_id: str
     ) -> RemoteInvoice: ...
+
+    # The lifecycle (issue 17). `kind` is a `LocalInvoice.type`: invoice or credit_note.
+    def read_kind(self, remote_id: str, kind: str) -> RemoteInvoice: ...
+    def edit(self, draft: Draft, remote_id: str) -> Edit: ...
+    def update(self, edit: Edit, kind: str, request_id: str) -> RemoteInvoice | Refusal: ...
+    def void(
+        self, remote: RemoteInvoice, reason: str, request_id: str
+    ) -> RemoteInvoice | Refusal: ...
+    def apply_credit(
+        self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
+    ) -> str | Refusal: ...

@@ -37,6 +37,14 @@ class InvoiceRow:
     invoice: LocalInvoice
     link: Link | None
 
+    @property
+    def changed(self) -> bool:
+        """Linked, and the source content changed since it was last written."""
+        link = self.link
+        if link is None or link.fingerprint is None:
+            return False
+        return link.fingerprint != self.invoice.fingerprint()
+
 
 def invoice_rows(
     settings: Settings, *, unlinked: bool = False, warn: Warn | None = None
