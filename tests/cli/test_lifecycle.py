@@ -163,7 +163,7 @@ def test_cancelled_invoice_is_voided_with_reason_once(world: World, src: Path) -
     again = world.json("push", "--all", "--update")
     assert [r["invoice"] for r in again["results"]] == ["L-2"]
     assert ours(world)["L-1"]["SyncToken"] == token
-    drift = {d["invoice"]: d["state"] for d in world.json("reconcile")["invoices"]}
+    drift = {d["invoice"]: d["state"] for d in world.json("reconcile")["links"]}
     assert drift["L-1"] == "voided by us"
 
 
@@ -197,7 +197,7 @@ def test_credit_note_becomes_a_credit_memo_applied_once(world: World, src: Path)
     world.json("push", "--all")
     assert len(world.sandbox.company(US).entities["Payment"]) == 1
     assert len(world.sandbox.company(US).entities["CreditMemo"]) == 1
-    drift = {d["invoice"]: d["state"] for d in world.json("reconcile")["invoices"]}
+    drift = {d["invoice"]: d["state"] for d in world.json("reconcile")["links"]}
     assert drift["CN-1"] == "credit applied"
 
 
