@@ -23,6 +23,7 @@ COMMANDS = [
     ["list-candidates"],
     ["link"],
     ["unlink"],
+    ["void"],
     ["reconcile"],
     ["sandbox"],
     ["sandbox", "serve"],

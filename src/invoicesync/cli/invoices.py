@@ -15,6 +15,17 @@ if TYPE_CHECKING:
     from invoicesync.usecases.push_report import PushReport
 
 
+UPDATE_OPT = Annotated[
+    bool,
+    typer.Option(
+        "--update", help="Also send source edits of linked invoices and void cancelled ones."
+    ),
+]
+FORCE_OPT = Annotated[
+    bool, typer.Option("--force", help="With --update: overwrite invoices changed in QuickBooks.")
+]
+
+
 @app.command()
 def invoices(
     ctx: typer.Context,
@@ -56,17 +67,8 @@ def push(
             "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
         ),
     ] = False,
-    update: Annotated[
-        bool,
-        typer.Option(
-            "--update",
-            help="Also send source edits of linked invoices and void cancelled ones.",
-        ),
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option("--force", help="With --update: overwrite invoices changed in QuickBooks."),
-    ] = False,
+    update: UPDATE_OPT = False,
+    force: FORCE_OPT = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
