@@ -41,6 +41,10 @@ def test_demo_runs_the_whole_story_and_leaves_nothing(
         "Linked INV-2026-0111 to QuickBooks invoice 1",
         "Unlinked INV-2026-0111",
         "7 ok, 1 paid",
+        "1 changed, 1 created, 7 skipped",
+        "credit 55.00 applied to INV-2026-0103",
+        "INV-2026-0102: line 1 quantity: 8200 → 8450",
+        "8 skipped, 1 updated",
         "invoicesync connect --environment sandbox",
         "Demo finished.",
     ):
