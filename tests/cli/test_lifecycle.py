@@ -133,15 +133,30 @@ def test_paid_invoice_is_not_overwritten_and_never_below_paid(world: World, src:
 def test_dropped_update_is_applied_once(world: World, src: Path) -> None:
     pushed(world, src, record("L-1"))
     write(src, record("L-1", "2000"))
-    world.sandbox.set_faults(Faults(drop_rate=1.0, seed=3))
-    dropped = world.run("push", "L-1", "--update")
+    world.sandbox.set_faults(Faults(drop_next_writes=1))  # the answer to the update is lost
+    dropped = world.json("push", "L-1", "--update")
     world.sandbox.set_faults(Faults())
-    assert dropped.exit_code in (0, 7), dropped.stderr
-    rerun = world.json("push", "L-1", "--update")
-    assert rerun["results"][0]["status"] in {"updated", "skipped"}
+    assert dropped["results"][0]["status"] == "updated", dropped
+    updates = [e for e in world.sandbox.requests if (e.requestid or "").startswith("is1u-")]
+    assert [e.dropped for e in updates] == [True, False]
+    assert updates[0].requestid == updates[1].requestid  # the retry was QuickBooks' replay
     row = ours(world)["L-1"]
     assert lines(row) == [(Decimal("2000"), Decimal("200.00"))] and row["SyncToken"] == "1"
     assert world.json("push", "L-1")["results"][0]["status"] == "skipped"
+
+
+def test_crash_after_the_update_landed_is_recorded_not_resent(world: World, src: Path) -> None:
+    """The process died after QuickBooks applied the edit and before the journal was closed."""
+    pushed(world, src, record("L-1"))
+    write(src, record("L-1", "2000"))
+    preview = world.json("push", "L-1", "--update", "--dry-run")["results"][0]
+    world.sandbox.company(US).update("Invoice", preview["payload"] | {"SyncToken": "0"})
+    world.sandbox.requests.clear()
+    rerun = world.json("push", "L-1", "--update")["results"][0]
+    assert rerun["status"] == "updated" and rerun["message"] == "QuickBooks already matched"
+    assert not [e for e in world.sandbox.requests if e.method == "POST" and e.kind != "oauth"]
+    assert ours(world)["L-1"]["SyncToken"] == "1"
+    assert world.json("push", "L-1", "--update")["results"][0]["status"] == "skipped"
 
 
 def test_cancelled_invoice_is_voided_with_reason_once(world: World, src: Path) -> None:
@@ -224,3 +239,55 @@ def test_store_keeps_fingerprints_and_journal(world: World, src: Path) -> None:
         store.close()
     assert link.sync_token == "1" and link.total == Decimal("123.40")
     assert entry.state == "done" and entry.base_token == "0"
+
+
+def test_several_edits_go_in_one_batch(world: World, src: Path) -> None:
+    pushed(world, src, record("L-1"), record("L-2"), record("L-3"))
+    write(src, record("L-1", "1001"), record("L-2", "1002"), record("L-3", "1003"))
+    world.sandbox.requests.clear()
+    report = world.json("push", "--all", "--update")
+    assert report["summary"] == {"updated": 3}
+    kinds = [e.kind for e in world.sandbox.requests if e.method == "POST" and e.kind != "oauth"]
+    assert kinds == ["batch"]
+    assert [lines(ours(world)[n])[0][0] for n in ("L-1", "L-2", "L-3")] == [1001, 1002, 1003]
+
+
+def test_force_needs_update_and_dry_run_void_writes_nothing(world: World, src: Path) -> None:
+    pushed(world, src, record("L-1"))
+    assert world.run("push", "--all", "--force").exit_code == 2
+    write(src, record("L-1", status="cancelled"))
+    preview = world.json("push", "--all", "--update", "--dry-run")
+    assert preview["results"] == [{**preview["results"][0], "invoice": "L-1", "status": "planned"}]
+    assert "would be voided" in preview["results"][0]["message"]
+    assert ours(world)["L-1"]["TotalAmt"] == Decimal("100.00")
+
+
+def test_credit_for_an_unlinked_invoice_stays_open(world: World, src: Path) -> None:
+    write(
+        src,
+        record("L-1", status="draft"),
+        record("CN-1", "100", type="credit_note", credit_for="L-1"),
+    )
+    report = world.json("push", "--all")
+    [cn] = report["results"]
+    assert cn["status"] == "created" and cn["credit"] is None
+    assert "L-1 is not linked yet: the credit stays open" in cn["message"]
+    assert ours(world, "CreditMemo")["CN-1"]["RemainingCredit"] == Decimal("10.00")
+    assert world.sandbox.company(US).entities["Payment"] == {}
+
+
+def test_reconcile_tells_our_update_from_theirs(world: World, src: Path) -> None:
+    pushed(world, src, record("L-1"), record("L-2"), record("L-3"))
+    note = record("CN-1", "100", type="credit_note", credit_for="L-2")
+    write(src, record("L-1", "1100"), record("L-2"), record("L-3", "1100"), note)
+    assert world.run("push", "--all", "--update").exit_code == 0
+    row = ours(world)["L-1"]
+    edit = {"Id": row["Id"], "SyncToken": row["SyncToken"], "sparse": True, "TxnDate": "2026-10-07"}
+    world.sandbox.company(US).update("Invoice", edit)
+    states = {d["invoice"]: d["state"] for d in world.json("reconcile")["links"]}
+    assert states == {
+        "CN-1": "credit applied",
+        "L-1": "changed",
+        "L-2": "credit applied",
+        "L-3": "updated",
+    }

@@ -111,11 +111,13 @@ def difference(
     return fields, changes
 
 
-def update(
-    client: QBOClient, entity: str, remote_id: str, token: str, fields: Mapping[str, Any], rid: str
-) -> dict[str, Any]:
-    """One sparse update at the SyncToken it was decided on; never re-read and retried."""
-    body = {"Id": remote_id, "SyncToken": token, "sparse": True, **fields}
+def sparse(remote_id: str, token: str | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of a sparse update at the SyncToken the change was decided on."""
+    return {"Id": remote_id, "SyncToken": token, "sparse": True, **fields}
+
+
+def update(client: QBOClient, entity: str, body: Mapping[str, Any], rid: str) -> dict[str, Any]:
+    """One sparse update as decided; never re-read and retried on 5010 (that is a conflict)."""
     data = client.request("POST", entity.lower(), body=body, requestid=rid, kind="update")
     return dict(data[entity])
 
@@ -127,7 +129,8 @@ def void(client: QBOClient, row: Mapping[str, Any], reason: str, rid: str) -> di
     note = str(current.get("PrivateNote") or "")
     if reason not in note:
         fields = {"PrivateNote": f"{note} {reason}".strip()}
-        current = update(client, "Invoice", current["Id"], current["SyncToken"], fields, rid + "n")
+        body = sparse(current["Id"], current["SyncToken"], fields)
+        current = update(client, "Invoice", body, rid + "n")
     return dict(client.void("Invoice", current["Id"], current["SyncToken"], requestid=rid + "v"))
 
 

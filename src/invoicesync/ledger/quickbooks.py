@@ -215,22 +215,10 @@ class QuickBooksLedger:
         answers = self.client.batch(
             items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
         )
-        out: dict[str, QBOInvoice | Refusal] = {}
-        for draft, answer in zip(drafts, answers, strict=True):
-            entity = entity_of(draft.invoice.type)
-            if entity in answer:
-                out[draft.number] = QBOInvoice.from_row(answer[entity])
-                continue
-            ftype, errs = qerr.fault_errors(answer)
-            out[draft.number] = refusal(
-                qerr.error_from_fault(
-                    ftype,
-                    errs or [{"Message": "no answer for this item"}],
-                    status=400,
-                    intuit_tid=None,
-                )
-            )
-        return out
+        return {
+            d.number: _answer(answer, entity_of(d.invoice.type))
+            for d, answer in zip(drafts, answers, strict=True)
+        }
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -318,10 +306,30 @@ class QuickBooksLedger:
         fields, changes = lifecycle.difference(draft.payload, row)
         return Edit(QBOInvoice.from_row(row), fields, tuple(changes))
 
-    def update(self, edit: Edit, kind: str, request_id: str) -> QBOInvoice | Refusal:
-        r = edit.remote
-        args = (self.client, entity_of(kind), r.id, str(r.sync_token), edit.fields, request_id)
-        return write("updating", lambda: lifecycle.update(*args))
+    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> list[QBOInvoice | Refusal]:
+        """Sparse updates `(edit, kind, request id)`, each at the SyncToken it was decided on,
+        so each stands or falls alone; several go in one batch request."""
+        if len(edits) == 1:
+            edit, kind, rid = edits[0]
+            body = lifecycle.sparse(edit.remote.id, edit.remote.sync_token, edit.fields)
+            return [
+                write("updating", lambda: lifecycle.update(self.client, entity_of(kind), body, rid))
+            ]
+        items = [
+            {
+                "bId": str(i + 1),
+                "operation": "update",
+                entity_of(k): lifecycle.sparse(e.remote.id, e.remote.sync_token, e.fields),
+            }
+            for i, (e, k, _) in enumerate(edits)
+        ]
+        try:
+            answers = self.client.batch(items, requestid=batch_request_id([r for *_, r in edits]))
+        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
+            raise Uncertain(str(exc)) from None
+        except qerr.QBOError as exc:
+            raise translate(exc, "updating") from None
+        return [_answer(a, entity_of(k)) for a, (_, k, _) in zip(answers, edits, strict=True)]
 
     def void(self, remote: RemoteInvoice, reason: str, request_id: str) -> QBOInvoice | Refusal:
         row = self._row(remote.id, "Invoice")
@@ -333,6 +341,15 @@ class QuickBooksLedger:
         args = (self.client, str(invoice.customer_id), invoice.id, credit.id, amount, request_id)
         done = write("applying a credit", lambda: lifecycle.apply_credit(*args))
         return done if isinstance(done, Refusal) else done.id
+
+
+def _answer(answer: Mapping[str, Any], entity: str) -> QBOInvoice | Refusal:
+    """One batch item's answer: the row, or QuickBooks' refusal of that item."""
+    if entity in answer:
+        return QBOInvoice.from_row(answer[entity])
+    ftype, errs = qerr.fault_errors(answer)
+    errs = errs or [{"Message": "no answer for this item"}]
+    return refusal(qerr.error_from_fault(ftype, errs, status=400, intuit_tid=None))
 
 
 def _id_order(row: QBOInvoice) -> tuple[int, str]:

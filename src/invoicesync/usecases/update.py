@@ -158,27 +158,36 @@ def preview(session: Session, changes: Sequence[Change], results: dict[str, Push
 
 
 def execute(session: Session, changes: Sequence[Change], results: dict[str, PushResult]) -> None:
-    """Journal, send and record each edit in turn."""
+    """Journal a chunk, send it as one batch request, record each outcome. Batching is always
+    safe here: each update is bound to its SyncToken, so no second writer can make it twice."""
     realm, store = session.realm_id, session.store
+    entries = journal.entries(store, realm, "update")
+    pending = {e.invoice_number: e for e in entries if e.state == "pending"}
+    todo = [c for c in changes if c.edit.fields]
     for c in changes:
-        entry = c.entry(realm)
-        _supersede(session, c.invoice.number, entry.request_id)
-        if not c.edit.fields:
+        if not c.edit.fields:  # QuickBooks already matches: an earlier run's edit landed
+            entry = pending.get(c.invoice.number) or c.entry(realm)
             _record(session, c, entry, c.edit.remote, results, "QuickBooks already matched")
-            continue
-        journal.intent(store, entry)
+    _supersede(session, {c.invoice.number: c.entry(realm) for c in todo})
+    size = session.ledger.batch_size
+    for chunk in [todo[i : i + size] for i in range(0, len(todo), size)]:
+        entries = [c.entry(realm) for c in chunk]
+        for e in entries:
+            journal.intent(store, e)
+        sends = [(c.edit, c.link.kind, e.request_id) for c, e in zip(chunk, entries, strict=True)]
         try:
-            outcome = session.ledger.update(c.edit, c.link.kind, entry.request_id)
+            outcomes = session.ledger.update(sends)
         except Uncertain as exc:
-            _uncertain(session, c, entry, str(exc), results)
+            for c, e in zip(chunk, entries, strict=True):
+                _uncertain(session, c, e, str(exc), results)
             continue
-        if isinstance(outcome, Refusal):
-            journal.close(store, entry, "failed", {"error": outcome.message})
-            results[c.invoice.number] = failed(
-                c.invoice, outcome.exit_code, f"QuickBooks refused the update: {outcome.message}"
-            )
-            continue
-        _record(session, c, entry, outcome, results, "")
+        for c, e, outcome in zip(chunk, entries, outcomes, strict=True):
+            if isinstance(outcome, Refusal):
+                journal.close(store, e, "failed", {"error": outcome.message})
+                message = f"QuickBooks refused the update: {outcome.message}"
+                results[c.invoice.number] = failed(c.invoice, outcome.exit_code, message)
+            else:
+                _record(session, c, e, outcome, results, "")
 
 
 def _record(
@@ -220,8 +229,10 @@ def _uncertain(
     results[c.invoice.number] = failed(c.invoice, EXIT_UNAVAILABLE, message)
 
 
-def _supersede(session: Session, number: str, request_id: str) -> None:
-    """An older pending edit of this invoice (the source changed again) is replaced by this one."""
+def _supersede(session: Session, current: dict[str, LifecycleEntry]) -> None:
+    """Older pending edits of these invoices (the source changed again since) are replaced by
+    the current ones."""
     for e in journal.entries(session.store, session.realm_id, "update"):
-        if e.invoice_number == number and e.state == "pending" and e.request_id != request_id:
+        mine = current.get(e.invoice_number)
+        if mine is not None and e.state == "pending" and e.request_id != mine.request_id:
             journal.close(session.store, e, "failed", {"error": "superseded by a newer edit"})
