@@ -135,12 +135,3 @@ def close(
                 ),
             )
         store._event(db, e.realm_id, e.invoice_number, f"{e.action} {state}", detail)
-
-
-def touch(store: Store, realm_id: str, number: str, token: str | None) -> None:
-    """Remember the SyncToken we last read, after a change we made or accepted (`--force`)."""
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE links SET sync_token = ? WHERE realm_id = ? AND invoice_number = ?",
-            (token, realm_id, number),
-        )

@@ -291,3 +291,20 @@ def test_reconcile_tells_our_update_from_theirs(world: World, src: Path) -> None
         "L-2": "credit applied",
         "L-3": "updated",
     }
+
+
+def test_interrupted_credit_memo_is_adopted_even_when_its_id_is_an_invoices(
+    world: World, src: Path
+) -> None:
+    """Credit memos and invoices have separate Ids: credit memo 2 is not invoice 2."""
+    note_a = record("CN-A", "10", type="credit_note")
+    note_b = record("CN-B", "20", type="credit_note", credit_for="L-1")
+    pushed(world, src, record("L-1"), note_a)
+    write(src, record("L-1"), note_a, note_b)
+    payload = world.json("push", "CN-B", "--dry-run")["results"][0]["payload"]
+    made = world.sandbox.company(US).create("CreditMemo", payload)  # the run died after this
+    assert made["Id"] == ours(world)["L-1"]["Id"]
+    report = {r["invoice"]: r for r in world.json("push", "--all")["results"]}
+    assert report["CN-B"]["status"] == "adopted", report["CN-B"]
+    assert report["CN-B"]["credit"]["amount"] == "2.00"
+    assert len(world.sandbox.company(US).entities["CreditMemo"]) == 2

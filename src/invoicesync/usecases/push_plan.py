@@ -140,7 +140,7 @@ def _guard(
     if not drafts:
         return
     found = session.ledger.find_existing(drafts, by_number=result.sends_numbers)
-    owners = {ln.qbo_id: ln.invoice_number for ln in linked.values()}
+    owners = {(ln.kind, ln.qbo_id): ln.invoice_number for ln in linked.values()}
     for draft in drafts:
         inv = draft.invoice
         hit = found.get(inv.number)
@@ -148,10 +148,10 @@ def _guard(
             result.creates.append(draft)
             continue
         ours = hit.marker == inv.number
-        if hit.id in owners:
+        if (inv.type, hit.id) in owners:
             message = (
                 f"QuickBooks invoice {hit.id} (DocNumber {hit.doc_number}) is already linked "
-                f"to {owners[hit.id]}"
+                f"to {owners[(inv.type, hit.id)]}"
             )
             result.results[inv.number] = failed(inv, EXIT_CONFLICT, message)
         elif ours or adopt_existing:

@@ -120,7 +120,7 @@ def _rebuild(session: Session, invoices: Sequence[LocalInvoice]) -> list[Link]:
     store, realm = session.store, session.realm_id
     existing = store.links(realm)
     linked = {ln.invoice_number for ln in existing}
-    owned = {ln.qbo_id for ln in existing}
+    owned = {ln.qbo_id for ln in existing if ln.kind == "invoice"}  # credit memos: own Ids
     todo = [i for i in invoices if i.number not in linked]
     if not todo:
         return []
