@@ -71,6 +71,8 @@ def test_sigkill_during_updates_applies_each_edit_once(live: Live, seed: int) ->
     live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
     kill_at_random(live, rng, "push", "--all", "--update")
     live.sandbox.set_faults(Faults())
+    before = sum(r["SyncToken"] != "0" for r in rows(live, "Invoice"))
+    count("lifecycle: update kills after some but not all edits", int(0 < before < N))
     rerun = live.run("push", "--all", "--update")
     assert rerun.returncode == 0, rerun.stderr
     found = by_marker(live, "Invoice")
@@ -98,6 +100,8 @@ def test_sigkill_during_voids_voids_each_once(live: Live, seed: int) -> None:
     live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
     kill_at_random(live, rng, "push", "--all", "--update")
     live.sandbox.set_faults(Faults())
+    before = sum(r["TotalAmt"] == 0 for r in rows(live, "Invoice"))
+    count("lifecycle: void kills after some but not all voids", int(0 < before < len(cancelled)))
     rerun = live.run("push", "--all", "--update")
     assert rerun.returncode == 0, rerun.stderr
     found = by_marker(live, "Invoice")
@@ -130,6 +134,8 @@ def test_sigkill_during_credits_creates_and_applies_each_once(live: Live, seed: 
     live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
     kill_at_random(live, rng, "push", "--all")
     live.sandbox.set_faults(Faults())
+    before = len(rows(live, "Payment"))
+    count("lifecycle: credit kills after some but not all applications", int(0 < before < N // 2))
     rerun = live.run("push", "--all")
     assert rerun.returncode == 0, rerun.stderr
     memos = by_marker(live, "CreditMemo")

@@ -80,7 +80,7 @@ def _apply(
     )  # fmt: skip
     if credit.payments:  # used already: by an earlier run of ours, or by hand in QuickBooks
         if not dry_run:
-            _record(session, entry, credit, invoice, result, None)
+            _record(session, entry, credit, result, None)
         return
     amount = min(invoice.balance or ZERO, credit.balance or ZERO)
     if invoice.voided or amount <= 0:
@@ -93,7 +93,7 @@ def _apply(
     try:
         outcome = ledger.apply_credit(invoice, credit, amount, rid)
     except Uncertain as exc:
-        _uncertain(session, entry, credit, invoice, result, str(exc))
+        _uncertain(session, entry, credit, result, str(exc))
         return
     if isinstance(outcome, Refusal):
         journal.close(session.store, entry, "failed", {"error": outcome.message})
@@ -101,14 +101,13 @@ def _apply(
         result.exit_code = result.exit_code or outcome.exit_code
         result.status = "failed"
         return
-    _record(session, entry, ledger.read_kind(credit.id, "credit_note"), invoice, result, outcome)
+    _record(session, entry, ledger.read_kind(credit.id, "credit_note"), result, outcome)
 
 
 def _record(
     session: Session,
     entry: LifecycleEntry,
     credit: RemoteInvoice,
-    invoice: RemoteInvoice,
     result: PushResult,
     payment_id: str | None,
 ) -> None:
@@ -127,19 +126,14 @@ def _record(
 
 
 def _uncertain(
-    session: Session,
-    entry: LifecycleEntry,
-    credit: RemoteInvoice,
-    invoice: RemoteInvoice,
-    result: PushResult,
-    cause: str,
+    session: Session, entry: LifecycleEntry, credit: RemoteInvoice, result: PushResult, cause: str
 ) -> None:
     try:
         again: RemoteInvoice | None = session.ledger.read_kind(credit.id, "credit_note")
     except (Gone, InvoiceSyncError):
         again = None
     if again is not None and again.payments:
-        _record(session, entry, again, invoice, result, None)
+        _record(session, entry, again, result, None)
         return
     _say(result, f"credit application outcome unknown ({cause}); re-run push to finish it")
     result.status = "failed"

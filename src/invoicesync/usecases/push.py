@@ -99,7 +99,7 @@ def push(
             edits = update.plan(session, changed, results, force=request.force)
             if request.dry_run:
                 plan.preview()
-                update.preview(session, edits, results)
+                update.preview(edits, results)
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
                 update.execute(session, edits, results)

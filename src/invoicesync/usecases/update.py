@@ -147,7 +147,8 @@ def _with_changes(result: PushResult, changes: list[str]) -> PushResult:
     return result
 
 
-def preview(session: Session, changes: Sequence[Change], results: dict[str, PushResult]) -> None:
+def preview(changes: Sequence[Change], results: dict[str, PushResult]) -> None:
+    """Fill the results with the edits a dry run would send, field by field."""
     for c in changes:
         message = "would be updated" if c.edit.fields else "QuickBooks already matches the source"
         result = _result(c.invoice, c.link, "planned", message)
