@@ -20,6 +20,7 @@ import platformdirs
 import tomli_w
 
 from invoicesync.errors import ConfigError
+from invoicesync.files import read_text, write_atomic
 
 APP_NAME = "invoicesync"
 ENVIRONMENTS = ("production", "sandbox", "local")
@@ -44,6 +45,7 @@ _KNOWN_KEYS = {
     "csv",
     "push",
     "timeout",
+    "state_url",
 }
 
 
@@ -131,6 +133,7 @@ class Settings:
     realm_id: str | None = None
     refresh_token_seed: str | None = None
     token_file: Path | None = None
+    lock_dir: Path | None = None  # None: the platform's per-user cache dir (see auth.stores)
     source: Path | None = None
     non_interactive: bool = False
     redirect_port: int = DEFAULT_REDIRECT_PORT
@@ -138,6 +141,8 @@ class Settings:
     timeout: float = 60.0
     csv: CsvOptions = field(default_factory=CsvOptions)
     push: PushOptions = field(default_factory=PushOptions)
+    # PostgreSQL shared state ("postgresql://…"); None keeps the SQLite file in the app dir.
+    state_url: str | None = field(default=None, repr=False)
 
     @property
     def state_db(self) -> Path:
@@ -146,6 +151,11 @@ class Settings:
     @property
     def log_dir(self) -> Path:
         return self.app_dir / "logs"
+
+    @property
+    def budget_dir(self) -> Path:
+        """Where runs on this machine share each company's QuickBooks request budget."""
+        return self.app_dir / "budget"
 
 
 def default_app_dir(env: Mapping[str, str]) -> Path:
@@ -163,12 +173,9 @@ def _line_of(error: tomllib.TOMLDecodeError) -> str:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse `config.toml`; a missing file is an empty config, a malformed one exit 8."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_text(path)
+    if text is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -199,6 +206,29 @@ def _str(data: Mapping[str, Any], key: str, path: Path) -> str | None:
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+_STATE_URL_PASSWORD = re.compile(r"://[^/?#@:]*:[^/?#@]*@|[?&]password=", re.IGNORECASE)
+
+
+def _state_url(env: Mapping[str, str], data: Mapping[str, Any], path: Path) -> str | None:
+    """`INVOICESYNC_STATE_URL` or `state_url`: a PostgreSQL URL, or None for SQLite.
+
+    A password may come from the environment, PGPASSWORD or ~/.pgpass, never from config.toml
+    (the file holds no secrets); messages never repeat the URL, which may carry one."""
+    from_env = env.get("INVOICESYNC_STATE_URL")
+    url = from_env or _str(data, "state_url", path)
+    if url is None:
+        return None
+    where = "INVOICESYNC_STATE_URL" if from_env else f"{path}: state_url"
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f'{where} must be a PostgreSQL URL ("postgresql://user@host/db")')
+    if not from_env and _STATE_URL_PASSWORD.search(url):
+        raise ConfigError(
+            f"{where} must not contain a password; use INVOICESYNC_STATE_URL, PGPASSWORD "
+            "or ~/.pgpass for it"
+        )
+    return url
 
 
 def load_settings(
@@ -266,6 +296,7 @@ def load_settings(
             f"timeout must be a number of seconds between 0 and 600, not {raw_timeout!r}"
         )
 
+    state_url = _state_url(env, data, path)
     src = source or (Path(s) if (s := pick("source", "INVOICESYNC_SOURCE")) is not None else None)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
@@ -278,6 +309,7 @@ def load_settings(
         realm_id=pick("realm_id", "INVOICESYNC_REALM_ID"),
         refresh_token_seed=env.get("INVOICESYNC_REFRESH_TOKEN") or None,
         token_file=Path(token_file).expanduser() if token_file else None,
+        lock_dir=Path(lock).expanduser() if (lock := env.get("INVOICESYNC_LOCK_DIR")) else None,
         source=src,
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,
@@ -285,6 +317,7 @@ def load_settings(
         timeout=int(timeout * 1000) / 1000,
         csv=CsvOptions(columns=dict(columns)),
         push=PushOptions(doc_numbers=doc_numbers, writers=writers),
+        state_url=state_url,
     )
 
 
@@ -295,10 +328,7 @@ def save_config_values(path: Path, values: Mapping[str, Any]) -> None:
         raise ValueError(f"refusing to write secrets to config: {sorted(bad)}")
     data = read_config_file(path)
     data.update({k: v for k, v in values.items() if v is not None})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, tomli_w.dumps(data))
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

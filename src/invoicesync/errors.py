@@ -101,6 +101,15 @@ class LockHeld(InvoiceSyncError):
     exit_code = EXIT_LOCKED
 
 
+class Refused(InvoiceSyncError):
+    """QuickBooks (or another target) refused the request with its own reason: a missing
+    reference (5), a conflict (6), or any other business rule (3)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_PARTIAL) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class Interrupted(InvoiceSyncError):
     exit_code = EXIT_INTERRUPTED
 

@@ -13,7 +13,6 @@ import pytest
 from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import Faults
 from invoicesync.store import Store
-from invoicesync.store_lifecycle import entries
 from tests.helpers import US, World
 
 
@@ -234,7 +233,7 @@ def test_store_keeps_fingerprints_and_journal(world: World, src: Path) -> None:
     store = Store.open(world.home / "state.db")
     try:
         [link] = store.links(US)
-        [entry] = entries(store, US, "update")
+        [entry] = store.lifecycle(US, "update")
     finally:
         store.close()
     assert link.sync_token == "1" and link.total == Decimal("123.40")

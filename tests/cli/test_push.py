@@ -361,12 +361,21 @@ def test_lock_held_exits_9(us: World) -> None:
 
 def test_quickbooks_unavailable_exits_7(us: World) -> None:
     us.sandbox.set_faults(Faults(error_rate=1.0))
-    import invoicesync.qbo.client as client
+    import functools
 
-    us.monkeypatch.setattr(client.time, "sleep", lambda s: None)
+    from invoicesync.qbo import QBOClient, RateLimiter
+    from invoicesync.qbo.client import Limits
+    from invoicesync.usecases import session
+
+    slept: list[float] = []  # the back-off is recorded, not waited for
+    no_pacing = RateLimiter(Limits.off(), sleep=slept.append)
+    us.monkeypatch.setattr(
+        session, "QBOClient", functools.partial(QBOClient, sleep=slept.append, limiter=no_pacing)
+    )
     result = us.run("push", "INV-2026-0101")
     assert result.exit_code == 7, result.stderr
     assert "safe to re-run later" in result.stderr
+    assert slept and all(0.25 <= s <= 8.0 for s in slept)
 
 
 def test_usage_errors_exit_2(us: World) -> None:

@@ -15,7 +15,6 @@ import pytest
 from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import Faults
 from invoicesync.store import Store
-from invoicesync.store_lifecycle import entries
 from tests.reliability.conftest import SOAK, US, Live, count, month
 
 SEEDS = 20 if SOAK else 5
@@ -53,7 +52,7 @@ def kill_at_random(live: Live, rng: random.Random, *args: str) -> None:
 def no_pending(live: Live) -> None:
     store = Store.open(live.home / "state.db")
     try:
-        pending = [e for e in entries(store, US) if e.state == "pending"]
+        pending = [e for e in store.lifecycle(US) if e.state == "pending"]
     finally:
         store.close()
     assert pending == []

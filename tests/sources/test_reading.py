@@ -3,6 +3,7 @@ symbolic links. Each is a clear exit-8 error or a correct read, never a hang or 
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from invoicesync.errors import SourceError
-from invoicesync.sources import open_source
+from invoicesync.sources import open_source, validate
 from invoicesync.sources.csv_format import write_csv
 from tests.sources.test_sources import good
 
@@ -178,3 +179,32 @@ def test_csv_round_trip_through_stdin(monkeypatch: pytest.MonkeyPatch, tmp_path:
     path.write_text(json.dumps([good(), good(number="INV-2", type="credit_note")]))
     invoices = open_source(path).invoices()
     assert from_stdin(monkeypatch, write_csv(invoices).encode()).invoices() == invoices
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_restored_after_a_load_even_a_failed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    """Bulk parsing runs with the collector off (issue 21); it must come back as it was."""
+    good_path, bad_path = tmp_path / "good.json", tmp_path / "bad.json"
+    good_path.write_text(json.dumps([good()]))
+    bad_path.write_text('[{"number": ')
+    seen: list[bool] = []
+    real_add = validate.Validator.add
+
+    def spy(self: validate.Validator, records: Any, base: Any) -> None:
+        seen.append(gc.isenabled())
+        real_add(self, records, base)
+
+    monkeypatch.setattr(validate.Validator, "add", spy)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert len(open_source(good_path).invoices()) == 1
+        assert gc.isenabled() is enabled
+        with pytest.raises(SourceError):
+            open_source(bad_path).invoices()
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [False, False]  # off while parsing and validating

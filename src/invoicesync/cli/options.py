@@ -40,7 +40,7 @@ def opened_session(state: AppState) -> Iterator[Session]:
     """A connected session for this invocation's settings and transport."""
     from invoicesync.usecases.session import session
 
-    with session(state.settings(), transport=state.transport) as opened:
+    with session(state.settings(), transport=state.transport, notify=render.warn) as opened:
         yield opened
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,25 +46,48 @@ def _out() -> Console:
     return Console(highlight=False, width=width)
 
 
+# Characters that must never reach a terminal from data (invoice numbers, names, QuickBooks'
+# DocNumbers, file names): C0 controls but newline, DEL, C1 controls (ESC sequences start
+# here), bidi overrides and isolates, and line/paragraph separators.
+_UNSAFE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+)
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """Text with secrets redacted and every control, escape or bidi character shown as a
+    visible escape (`\\x1b`), so data can never drive the terminal or reorder what it shows."""
+    return _UNSAFE.sub(_visible, redact(text))
+
+
+def _markup(text: str) -> str:
+    return escape(terminal_safe(text))
+
+
 def info(message: str) -> None:
     if not _quiet:
-        _err().print(escape(redact(message)))
+        _err().print(_markup(message))
 
 
 def success(message: str) -> None:
     if not _quiet:
-        _err().print(f"[green]✓[/green] {escape(redact(message))}")
+        _err().print(f"[green]✓[/green] {_markup(message)}")
 
 
 def warn(message: str) -> None:
-    _err().print(f"[yellow]warning:[/yellow] {escape(redact(message))}")
+    _err().print(f"[yellow]warning:[/yellow] {_markup(message)}")
 
 
 def error(message: str, details: Sequence[str] = ()) -> None:
     console = _err()
-    console.print(f"[red]error:[/red] {escape(redact(message))}")
+    console.print(f"[red]error:[/red] {_markup(message)}")
     for line in details:
-        console.print(f"  {escape(redact(line))}")
+        console.print(f"  {_markup(line)}")
 
 
 def _default(value: Any) -> Any:
@@ -87,7 +111,7 @@ def emit_json(data: Any) -> None:
 
 
 def emit_text(text: str) -> None:
-    sys.stdout.write(redact(text) + "\n")
+    sys.stdout.write(terminal_safe(text) + "\n")
     sys.stdout.flush()
 
 
@@ -100,7 +124,8 @@ def table(
     header: bool = True,
 ) -> None:
     """A rich table on stdout (it is the command's data); cells are escaped, never markup."""
-    t = Table(title=title, title_justify="left", show_lines=False, show_header=header)
+    shown_title = _markup(title) if title is not None else None
+    t = Table(title=shown_title, title_justify="left", show_lines=False, show_header=header)
     for i, name in enumerate(columns):
         last = i == len(columns) - 1
         # Identifiers and amounts never wrap; the last (free-text) column takes what is left.
@@ -111,7 +136,7 @@ def table(
             no_wrap=not last,
         )
     for row in rows:
-        t.add_row(*(escape(redact("" if cell is None else str(cell))) for cell in row))
+        t.add_row(*(_markup("" if cell is None else str(cell)) for cell in row))
     _out().print(t)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Union
 
 from invoicesync.errors import EXIT_PARTIAL
 from invoicesync.matching import NearMatch
@@ -118,6 +118,17 @@ class Edit:
     changes: tuple[str, ...]  # each change in words: "line 1 quantity: 1000 → 1200"
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """The target did not say what became of this invoice (an item of a batch left without an
+    answer, or answered with a throttle or a server fault): look it up before deciding."""
+
+    reason: str
+
+
+Outcome = Union[RemoteInvoice, Refusal, Unanswered]  # noqa: UP007 (a runtime alias on 3.11)
+
+
 class Uncertain(Exception):
     """A write may or may not have happened (dropped connection, 5xx after retries)."""
 
@@ -151,7 +162,7 @@ class Ledger(Protocol):
     ) -> Mapping[str, RemoteInvoice]: ...
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> Mapping[str, RemoteInvoice | Refusal]: ...
+    ) -> Mapping[str, Outcome]: ...
     def read(self, remote_id: str) -> RemoteInvoice: ...
     def read_many(
         self, remote_ids: Sequence[str], kind: str = "invoice"
@@ -169,9 +180,7 @@ class Ledger(Protocol):
     # The lifecycle (issue 17). `kind` is a `LocalInvoice.type`: invoice or credit_note.
     def read_kind(self, remote_id: str, kind: str) -> RemoteInvoice: ...
     def edit(self, draft: Draft, remote_id: str) -> Edit: ...
-    def update(
-        self, edits: Sequence[tuple[Edit, str, str]]
-    ) -> Sequence[RemoteInvoice | Refusal]: ...
+    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> Sequence[Outcome]: ...
     def void(
         self, remote: RemoteInvoice, reason: str, request_id: str
     ) -> RemoteInvoice | Refusal: ...

@@ -14,6 +14,7 @@ from invoicesync.errors import (
     InvoiceSyncError,
     NotConnected,
     QuickBooksUnavailable,
+    Refused,
 )
 from invoicesync.ledger.base import Refusal, Uncertain
 from invoicesync.qbo import errors as qerr
@@ -36,6 +37,9 @@ def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
         return QuickBooksUnavailable(
             f"QuickBooks is unavailable while {what}: {exc}; safe to re-run later"
         )
+    if exc.definitive:  # QuickBooks refused it, with its reason: not a bug of ours
+        found = refusal(exc)
+        return Refused(f"QuickBooks refused a request while {what}: {exc}", found.exit_code)
     return InvoiceSyncError(f"QuickBooks rejected a request while {what}: {exc}")
 
 

@@ -131,7 +131,15 @@ def void(client: QBOClient, row: Mapping[str, Any], reason: str, rid: str) -> di
         fields = {"PrivateNote": f"{note} {reason}".strip()}
         body = sparse(current["Id"], current["SyncToken"], fields)
         current = update(client, "Invoice", body, rid + "n")
-    return dict(client.void("Invoice", current["Id"], current["SyncToken"], requestid=rid + "v"))
+    data = client.request(
+        "POST",
+        "invoice",
+        params={"operation": "void"},
+        body={"Id": current["Id"], "SyncToken": current["SyncToken"]},
+        requestid=rid + "v",
+        kind="update",
+    )
+    return dict(data["Invoice"])
 
 
 def apply_credit(

@@ -20,9 +20,11 @@ from invoicesync.ledger.base import (
     Draft,
     Edit,
     Gone,
+    Outcome,
     Preparation,
     Refusal,
     RemoteInvoice,
+    Unanswered,
     Uncertain,
 )
 from invoicesync.ledger.qbo_errors import refusal, translate, translating, write
@@ -122,7 +124,7 @@ class QuickBooksLedger:
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> dict[str, QBOInvoice | Refusal]:
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         """Create the drafts. Raises `Uncertain` when an outcome is unknown; refusals of single
         invoices come back as values.
 
@@ -136,16 +138,20 @@ class QuickBooksLedger:
         try:
             if batch and len(drafts) > 1:
                 return self._create_batch(drafts, request_ids)
-            created = {d.number: self._create_one(d, request_ids) for d in drafts}
+            created: dict[str, QBOInvoice | Refusal | Unanswered] = {
+                d.number: self._create_one(d, request_ids) for d in drafts
+            }
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.QBOError as exc:
+            if exc.definitive:  # the whole request refused: nothing was created
+                return dict.fromkeys((d.number for d in drafts), refusal(exc))
             raise translate(exc, "pushing") from None
         return created if batch else self._one_copy_each(drafts, created)
 
     def _one_copy_each(
-        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal]
-    ) -> dict[str, QBOInvoice | Refusal]:
+        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal | Unanswered]
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         """Where two writers created the same invoice at once, the lowest Id stays: the writer
         that made a higher one deletes its own copy and links the survivor. Every writer applies
         the same rule after its own create, so they converge on one invoice."""
@@ -207,7 +213,7 @@ class QuickBooksLedger:
 
     def _create_batch(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
-    ) -> dict[str, QBOInvoice | Refusal]:
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         items = [
             {"bId": str(i + 1), "operation": "create", entity_of(d.invoice.type): d.payload}
             for i, d in enumerate(drafts)
@@ -306,7 +312,7 @@ class QuickBooksLedger:
         fields, changes = lifecycle.difference(draft.payload, row)
         return Edit(QBOInvoice.from_row(row), fields, tuple(changes))
 
-    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> list[QBOInvoice | Refusal]:
+    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> list[Outcome]:
         """Sparse updates `(edit, kind, request id)`, each at the SyncToken it was decided on,
         so each stands or falls alone; several go in one batch request."""
         if len(edits) == 1:
@@ -343,13 +349,17 @@ class QuickBooksLedger:
         return done if isinstance(done, Refusal) else done.id
 
 
-def _answer(answer: Mapping[str, Any], entity: str) -> QBOInvoice | Refusal:
-    """One batch item's answer: the row, or QuickBooks' refusal of that item."""
+def _answer(answer: Mapping[str, Any], entity: str) -> QBOInvoice | Refusal | Unanswered:
+    """One batch item's answer: the row, QuickBooks' refusal, or no verdict. Only a business
+    refusal says nothing was written; a throttle or a server fault inside a batch, or no
+    answer at all, leaves the outcome open."""
     if entity in answer:
         return QBOInvoice.from_row(answer[entity])
     ftype, errs = qerr.fault_errors(answer)
-    errs = errs or [{"Message": "no answer for this item"}]
-    return refusal(qerr.error_from_fault(ftype, errs, status=400, intuit_tid=None))
+    if not errs:
+        return Unanswered(f"QuickBooks gave no answer for this {entity}")
+    error = qerr.error_from_fault(ftype, errs, status=400, intuit_tid=None)
+    return refusal(error) if error.definitive else Unanswered(str(error))
 
 
 def _id_order(row: QBOInvoice) -> tuple[int, str]:

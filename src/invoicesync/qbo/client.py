@@ -1,61 +1,54 @@
 """A typed QuickBooks Online client over httpx: retries, requestid, rate limits, paging.
 
-Retry policy (pure functions below, sleep and jitter injectable):
-- reads, and writes that carry a `requestid`, are retried on connection errors, 5xx and 429;
-- 429 waits `throttle_wait` seconds (Intuit: "wait 60 seconds"), or `Retry-After` if sent;
-- everything else raises at once. Writes always carry the caller's `requestid`, identical on
-  every attempt, so a retried create that had in fact succeeded is replayed, not duplicated.
-
-The client-side `RateLimiter` keeps a run under QBO's published per-realm limits so that 429s are
-the exception, not the way we find the limits.
+Retry policy (pure functions below; sleep, jitter and the wait hook are injectable):
+- every request this client sends can be repeated safely: reads and queries by nature, writes
+  because each carries the caller's `requestid`, identical on every attempt, so a retried create
+  that had in fact succeeded is replayed, not duplicated. Connection errors, 5xx, a body that is
+  neither JSON nor XML, and fault 10000 (QuickBooks sends it at 400 too) are retried with backoff;
+- throttling, in every form QuickBooks uses (429 or 403; JSON or XML; code 3001 or 003001), waits
+  `Retry-After` if sent, else `throttle_wait` (Intuit: "wait 60 seconds"), holds every sender
+  sharing the limiter's ledger for as long, and is announced through `on_wait`;
+- a business refusal raises at once (`ValidationError`, `definitive`).
+When retries run out the last error is raised: `ThrottledError` or `ServerError` (unavailable,
+safe to re-run), or `QBOConnectionError` (`uncertain` for a write that may have arrived).
 """
 
 from __future__ import annotations
 
-import json
+import email.utils
 import logging
 import random
-import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
+from invoicesync.qbo.limiter import (
+    ANNOUNCE_FROM,
+    THROTTLED,
+    FileLedger,
+    Limits,
+    MemoryLedger,
+    RateLimiter,
+    Ticket,
+    WaitHook,
+    log_wait,
+)
+from invoicesync.qbo.wire import dumps, loads
+
+__all__ = ["Limits", "QBOClient", "RateLimiter", "RetryPolicy", "backoff", "dumps", "loads"]
 
 log = logging.getLogger(__name__)
 MINOR_VERSION = 75  # the only behaviour Intuit serves since 2025-08-01 (quickbooks-api.md §1.3)
 USER_AGENT = "invoicesync"
 POST_QUERY_OVER = 1500  # characters; longer queries are sent as a POST body
-
-
-# --- JSON with exact decimals --------------------------------------------------------------------
-# QBO sends and accepts amounts as JSON numbers. We parse them as Decimal and write Decimal back
-# as the same digits, never through float.
-
-
-class _Encoder(json.JSONEncoder):
-    def default(self, o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return {"__decimal__": str(o)}
-        return super().default(o)
-
-
-_MARK = re.compile(r'\{\s*"__decimal__": "(-?[0-9.]+)"\s*\}')
-
-
-def dumps(data: Any, indent: int | None = None) -> str:
-    return _MARK.sub(r"\1", json.dumps(data, cls=_Encoder, ensure_ascii=False, indent=indent))
-
-
-def loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal)
+BATCH_MAX = 30  # operations per batch request (quickbooks-api.md §7)
 
 
 # --- retry policy --------------------------------------------------------------------------------
@@ -67,6 +60,7 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
     throttle_wait: float = 60.0
+    max_throttle_wait: float = 600.0  # a `Retry-After` longer than this is capped
 
 
 def backoff(attempt: int, policy: RetryPolicy, jitter: float) -> float:
@@ -75,108 +69,23 @@ def backoff(attempt: int, policy: RetryPolicy, jitter: float) -> float:
     return delay * (0.5 + 0.5 * jitter)
 
 
-def throttle_delay(response: httpx.Response, policy: RetryPolicy) -> float:
-    retry_after = response.headers.get("retry-after", "")
-    if retry_after.strip().isdigit():
-        return int(retry_after)
+def throttle_delay(response: httpx.Response, policy: RetryPolicy, now: float) -> float:
+    """`Retry-After` in seconds or as an HTTP date (`now` is wall time), else Intuit's 60 s."""
+    retry_after = response.headers.get("retry-after", "").strip()
+    if retry_after.isdigit():
+        return min(int(retry_after), policy.max_throttle_wait)
+    if retry_after:
+        try:
+            when = email.utils.parsedate_to_datetime(retry_after)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return min(max(0.0, when.timestamp() - now), policy.max_throttle_wait)
     return policy.throttle_wait
 
 
-# --- rate limiter --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-realm budgets (quickbooks-api.md §7), the published values."""
-
-    concurrent: int = 10
-    per_second: int = 10
-    per_minute: int = 500
-    batch_per_minute: int = 40
-    time_scale: float = 1.0  # >1 when talking to a sandbox whose clock runs faster
-    guard: float = 0.15  # seconds added to every window: tolerance for delay jitter
-
-    @classmethod
-    def off(cls) -> Limits:
-        return cls(10**9, 10**9, 10**9, 10**9)
-
-
-@dataclass
-class Ticket:
-    """One request's place in the windows. `t` is when it actually left (stamped by an httpx
-    event hook after the auth flow, so a token refresh before sending does not skew it)."""
-
-    t: float
-    batch: bool
-    done: bool = False
-
-
-@dataclass
-class RateLimiter:
-    """Blocks before a request would exceed a budget. Thread-safe."""
-
-    limits: Limits = field(default_factory=Limits)
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inflight = 0
-        self._tickets: deque[Ticket] = deque()
-        self.waited = 0.0
-
-    def _wait_needed(self, now: float, is_batch: bool) -> float:
-        scale = self.limits.time_scale
-        # Requests we space over a window can reach the server closer together (network and
-        # server delays vary), so every window is kept `guard` seconds longer than QBO's.
-        guard = self.limits.guard
-        minute = 60.0 / scale + guard
-        while self._tickets and self._tickets[0].done and self._tickets[0].t <= now - minute:
-            self._tickets.popleft()
-        checks = [
-            (1.0 / scale + guard, self.limits.per_second, False),
-            (minute, self.limits.per_minute, False),
-        ]
-        if is_batch:
-            checks.append((minute, self.limits.batch_per_minute, True))
-        wait = 0.005 if self._inflight >= self.limits.concurrent else 0.0
-        for span, cap, batch_only in checks:
-            pending = 0
-            inside: list[float] = []
-            for ticket in self._tickets:
-                if batch_only and not ticket.batch:
-                    continue
-                if not ticket.done:
-                    pending += 1  # will be stamped at or after now
-                elif ticket.t > now - span:
-                    inside.append(ticket.t)
-            over = pending + len(inside) - cap + 1
-            if over > 0:
-                inside.sort()
-                wait = max(wait, inside[over - 1] + span - now if over <= len(inside) else 0.005)
-        return wait
-
-    def acquire(self, is_batch: bool = False) -> Ticket:
-        while True:
-            with self._lock:
-                now = self.clock()
-                wait = self._wait_needed(now, is_batch)
-                if wait <= 0:
-                    self._inflight += 1
-                    ticket = Ticket(now, is_batch)
-                    self._tickets.append(ticket)
-                    return ticket
-            self.waited += wait
-            self.sleep(wait)
-
-    def stamp(self, ticket: Ticket) -> None:
-        with self._lock:
-            ticket.t = max(ticket.t, self.clock())
-
-    def release(self, ticket: Ticket) -> None:
-        with self._lock:
-            self._inflight -= 1
-            ticket.done = True
+def unavailable(status: int) -> str:
+    return f"QuickBooks is unavailable (HTTP {status})" if status else "QuickBooks is unreachable"
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -188,14 +97,19 @@ class Stats:
 
     requests: dict[str, int] = field(default_factory=dict)
     throttled: int = 0
-    retries: int = 0
 
     def count(self, kind: str) -> None:
         self.requests[kind] = self.requests.get(kind, 0) + 1
 
 
 class QBOClient:
-    """One QBO company (realm). `transport` is the seam for tests and the local sandbox."""
+    """One QBO company (realm). `transport` is the seam for tests and the local sandbox.
+
+    `on_wait(seconds, reason)` is called before every wait a user would notice (throttling,
+    a used-up budget, QuickBooks unavailable); by default it logs a warning such as
+    "QuickBooks is throttling this company; waiting 60 s". `budget_dir` makes the default
+    limiter share this company's request budget with every process given the same directory.
+    """
 
     def __init__(
         self,
@@ -207,15 +121,27 @@ class QBOClient:
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+        on_wait: WaitHook = log_wait,
+        budget_dir: Path | None = None,
     ) -> None:
         self.realm_id = realm_id
         self.retry = retry or RetryPolicy()
-        self.limiter = limiter or RateLimiter()
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep
         self.jitter = jitter
+        self.clock = clock
+        self.on_wait = on_wait
+        self.limiter = limiter or RateLimiter(
+            clock=clock,
+            sleep=self.sleep,
+            ledger=FileLedger(budget_dir, realm_id) if budget_dir else MemoryLedger(),
+            on_wait=on_wait,
+        )
         self.stats = Stats()
+        self._announce_lock = threading.Lock()
+        self._announced = ("", 0.0)  # the last wait announced, and when it ends
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             auth=auth,
@@ -244,6 +170,18 @@ class QBOClient:
     def _url(self, path: str) -> str:
         return f"/v3/company/{self.realm_id}/{path}"
 
+    def _pause(self, seconds: float, reason: str) -> None:
+        """Sleep, announcing the wait unless it is short or the same wait is already announced
+        (requests in flight together are throttled together: one message, not ten)."""
+        now = self.clock()
+        with self._announce_lock:
+            fresh = reason != self._announced[0] or now >= self._announced[1]
+            if fresh:
+                self._announced = (reason, now + seconds)
+        if fresh and (seconds >= ANNOUNCE_FROM or reason == THROTTLED):
+            self.on_wait(seconds, reason)
+        self.sleep(seconds)
+
     def request(
         self,
         method: str,
@@ -255,81 +193,117 @@ class QBOClient:
         requestid: str | None = None,
         kind: str = "api",
     ) -> Any:
-        """Send with retries; returns the parsed JSON body or raises a `QBOError`."""
-        is_write = method == "POST" and kind not in {"query"}
+        """Send with retries; returns the parsed body (JSON, or XML in JSON's shape) or raises
+        a `QBOError`."""
+        is_write = method == "POST" and kind != "query"
         if is_write and requestid is None:
             raise ValueError("every write to QuickBooks must carry a requestid")
         query = {"minorversion": str(MINOR_VERSION), **(params or {})}
         if requestid is not None:
             query["requestid"] = requestid
         headers = {}
-        content: str | None = None
+        content: bytes | None = None
         if body is not None:
-            content = dumps(body)
+            content = dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
         elif text is not None:
-            content = text
+            content = text.encode("utf-8")
             headers["Content-Type"] = "application/text"
         attempt = 0
         while True:
             attempt += 1
-            self.stats.count(kind)
-            ticket = self.limiter.acquire(is_batch=kind == "batch")
+            last = attempt >= self.retry.max_attempts
             try:
-                response = self._http.request(
-                    method,
-                    self._url(path),
-                    params=query,
-                    content=content.encode("utf-8") if content is not None else None,
-                    headers=headers,
-                    extensions={"invoicesync_ticket": ticket},
-                )
+                response = self._send(method, path, query, content, headers, kind)
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-                if attempt < self.retry.max_attempts:
-                    self.stats.retries += 1
-                    self.sleep(backoff(attempt, self.retry, self.jitter()))
+                if not last:
+                    self._pause(backoff(attempt, self.retry, self.jitter()), unavailable(0))
                     continue
+                sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
                 raise qerr.QBOConnectionError(
                     f"no answer from QuickBooks after {attempt} attempts: "
                     f"{type(exc).__name__}: {exc}",
                     uncertain=is_write and sent,
                 ) from None
-            finally:
-                self.limiter.release(ticket)
-            log.debug(
-                "%s %s -> %s (intuit_tid %s, attempt %d)",
-                method,
-                path,
-                response.status_code,
-                response.headers.get("intuit_tid", "-"),
-                attempt,
-            )
-            if response.status_code == 429:
+            data = qerr.parse_body(response.text)
+            failure = self._failure(response, data)
+            if failure is None:
+                return data if data is not None else {}
+            if isinstance(failure, qerr.ThrottledError):
                 self.stats.throttled += 1
-                if attempt < self.retry.max_attempts:
-                    self.stats.retries += 1
-                    self.sleep(throttle_delay(response, self.retry))
-                    continue
-                raise qerr.from_response(response)
-            if response.status_code >= 500:
-                if attempt < self.retry.max_attempts:
-                    self.stats.retries += 1
-                    self.sleep(backoff(attempt, self.retry, self.jitter()))
-                    continue
-                raise qerr.from_response(response)
-            try:
-                data = loads(response.text) if response.text.strip() else {}
-            except ValueError:
-                data = None
-            if response.status_code >= 400 or data is None:
-                raise qerr.from_response(response, data)
-            fault_type, errs = qerr.fault_errors(data)
-            if errs:  # HTTP 200 can still carry a Fault
-                raise qerr.error_from_fault(
-                    fault_type, errs, status=200, intuit_tid=response.headers.get("intuit_tid")
-                )
-            return data
+            if last or not self._wait_to_retry(failure, response, attempt):
+                raise failure
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        content: bytes | None,
+        headers: Mapping[str, str],
+        kind: str,
+    ) -> httpx.Response:
+        """One attempt, inside the request budget."""
+        self.stats.count(kind)
+        ticket = self.limiter.acquire(is_batch=kind == "batch")
+        try:
+            response = self._http.request(
+                method,
+                self._url(path),
+                params=query,
+                content=content,
+                headers=headers,
+                extensions={"invoicesync_ticket": ticket},
+            )
+        finally:
+            self.limiter.release(ticket)
+        log.debug(
+            "%s %s -> %s (intuit_tid %s)",
+            method,
+            path,
+            response.status_code,
+            response.headers.get("intuit_tid", "-"),
+        )
+        return response
+
+    def _wait_to_retry(
+        self, failure: qerr.QBOError, response: httpx.Response, attempt: int
+    ) -> bool:
+        """Wait as the failure asks and say whether to try again: throttling waits as long as
+        QuickBooks asked (and holds other senders on the ledger), unavailability backs off."""
+        if isinstance(failure, qerr.ThrottledError):
+            wait = throttle_delay(response, self.retry, self.clock())
+            self.limiter.hold(wait)
+            self._pause(wait, THROTTLED)
+            return True
+        if isinstance(failure, qerr.ServerError):
+            delay = backoff(attempt, self.retry, self.jitter())
+            self._pause(delay, unavailable(response.status_code))
+            return True
+        return False
+
+    @staticmethod
+    def _failure(response: httpx.Response, data: Any) -> qerr.QBOError | None:
+        """The error an answer carries, if any: an error status, a Fault inside a 200 (also
+        one nested in a QueryResponse), or a 200 we cannot read (for a create: it may exist)."""
+        if response.status_code >= 400:
+            return qerr.from_response(response, data)
+        tid = response.headers.get("intuit_tid")
+        if data is None and response.text.strip():
+            snippet = qerr.printable(response.text[:200])
+            return qerr.ServerError(
+                f"QuickBooks answered HTTP {response.status_code} with a body it could not "
+                "have meant",
+                status=response.status_code,
+                detail=snippet,
+                intuit_tid=tid,
+            )
+        fault_type, errs = qerr.nested_fault(data)
+        if errs:
+            return qerr.error_from_fault(
+                fault_type, errs, status=response.status_code, intuit_tid=tid
+            )
+        return None
 
     # --- operations --------------------------------------------------------------------------
 
@@ -350,9 +324,11 @@ class QBOClient:
             data = self.request("POST", "query", text=statement, kind="query")
         else:
             data = self.request("GET", "query", params={"query": statement}, kind="query")
-        response = data.get("QueryResponse", {})
-        rows = next((v for k, v in response.items() if isinstance(v, list)), [])
-        return [dict(r) for r in rows]
+        response = data.get("QueryResponse")
+        if not isinstance(response, dict):
+            return []
+        rows = next((v for v in response.values() if isinstance(v, list)), [])
+        return [dict(r) for r in rows if isinstance(r, dict)]
 
     def query(self, statement: str, page_size: int = qq.PAGE_SIZE) -> list[dict[str, Any]]:
         """All rows, page by page, until a short page (an exactly-full last page is followed by an
@@ -367,12 +343,6 @@ class QBOClient:
             if len(rows) < page_size:
                 return
             start += len(rows)
-
-    def count(self, entity: str) -> int:
-        data = self.request(
-            "GET", "query", params={"query": f"select count(*) from {entity}"}, kind="query"
-        )
-        return int(data.get("QueryResponse", {}).get("totalCount", 0))
 
     def create(self, entity: str, payload: Mapping[str, Any], *, requestid: str) -> dict[str, Any]:
         data = self.request(
@@ -409,22 +379,11 @@ class QBOClient:
                 sync_token = self.read(entity, entity_id)["SyncToken"]
         raise AssertionError("unreachable")
 
-    def void(self, entity: str, entity_id: str, sync_token: str, *, requestid: str) -> Any:
-        body = {"Id": entity_id, "SyncToken": sync_token}
-        data = self.request(
-            "POST",
-            entity.lower(),
-            params={"operation": "void"},
-            body=body,
-            requestid=requestid,
-            kind="update",
-        )
-        return dict(data[entity])
-
     def batch(self, items: Sequence[Mapping[str, Any]], *, requestid: str) -> list[dict[str, Any]]:
-        """Up to 30 operations in one request; returns BatchItemResponse in request order."""
-        if len(items) > 30:
-            raise ValueError("QuickBooks accepts at most 30 items per batch")
+        """Up to 30 operations in one request; returns BatchItemResponse in request order (an item
+        QuickBooks did not answer comes back as just its `bId`)."""
+        if len(items) > BATCH_MAX:
+            raise ValueError(f"QuickBooks accepts at most {BATCH_MAX} items per batch")
         data = self.request(
             "POST",
             "batch",
@@ -432,20 +391,6 @@ class QBOClient:
             requestid=requestid,
             kind="batch",
         )
-        by_id = {str(r.get("bId")): dict(r) for r in data.get("BatchItemResponse", [])}
+        answers = data.get("BatchItemResponse") or []
+        by_id = {str(r.get("bId")): dict(r) for r in answers if isinstance(r, dict)}
         return [by_id.get(str(i["bId"]), {"bId": i["bId"]}) for i in items]
-
-    def cdc(self, entities: Sequence[str], changed_since: str) -> dict[str, list[dict[str, Any]]]:
-        data = self.request(
-            "GET",
-            "cdc",
-            params={"entities": ",".join(entities), "changedSince": changed_since},
-            kind="cdc",
-        )
-        out: dict[str, list[dict[str, Any]]] = {e: [] for e in entities}
-        for block in data.get("CDCResponse", []):
-            for qr in block.get("QueryResponse", []):
-                for key, value in qr.items():
-                    if isinstance(value, list):
-                        out.setdefault(key, []).extend(dict(v) for v in value)
-        return out

@@ -1,34 +1,57 @@
-"""Errors from QuickBooks Online, and the one function that maps a response to them.
+"""Errors from QuickBooks Online, and the one place that decides what an answer means.
 
     QBOError                       status, code, message, detail, element, fault_type, intuit_tid
     ├── QBOConnectionError         no answer; `uncertain` if a write may have reached the server
-    ├── AuthError                  401 / 3200 / 100 / 120: token expired, revoked, not allowed
+    ├── AuthError                  401 / 100 / 120 / 3200: token expired, revoked, not allowed
     ├── ForbiddenError             403 / 3100: wrong environment or realm for this token
-    ├── ThrottledError             429 / 3001
-    ├── ServerError                5xx / 10000
-    └── ValidationError            400 and business rules
+    ├── ThrottledError             429, or fault 3001 (`003001`) at any status (403 before 2016)
+    ├── ServerError                5xx, or fault 10000 at any status: unavailable, safe to re-run
+    └── ValidationError            a business refusal: QuickBooks read the request and said no
         ├── NotFoundError          610 (deleted or inactive)
         ├── InvalidReferenceError  2500
         ├── DuplicateDocNumber     6140 (`txn_id` names the owner)
         ├── StaleObjectError       5010
         └── QueryError             4000 / 4001
 
+`definitive` is true only for business refusals (6000, 6240, 2050, 610, 2500, 6140, 5010, …):
+nothing was created or changed, and the same request would be refused again, so a caller closes
+its journal entry and, once the cause is fixed, sends a fresh request (a new `requestid`; the old
+one would replay the refusal). Every other error leaves the outcome to retries or a later run.
+
 QBO answers errors in three shapes (quickbooks-api.md §5): the `Fault` JSON envelope, the
 gateway's lower-case `fault` JSON, and XML (throttling and some auth failures, even when JSON was
-asked for). All three are parsed here; anything else keeps its status and a snippet of the body.
+asked for). All three are read here; anything else keeps its status and a snippet of the body.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import re
+import unicodedata
 from typing import Any
 
 import httpx
 
+from invoicesync.qbo import wire
+
+
+def printable(text: str) -> str:
+    """One line without control or bidi-formatting characters: QuickBooks' texts are data and
+    reach a terminal (a 6240 Detail carries a newline; quickbooks-api.md §5.3)."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch in "\t\n\r\x0b\x0c\x85\u2028\u2029":
+            out.append(" ")
+        elif cat in {"Cc", "Cf", "Cs", "Co", "Cn"}:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return re.sub(r" {2,}", " ", "".join(out)).strip()
+
 
 class QBOError(Exception):
+    definitive = False
+
     def __init__(
         self,
         message: str,
@@ -52,15 +75,17 @@ class QBOError(Exception):
         self.errors = errors or []
 
     def __str__(self) -> str:
-        parts = [self.message]
+        text = self.message
         if self.detail and self.detail not in self.message:
-            parts.append(f": {self.detail}")
+            text += f": {self.detail}"
         tail = []
         if self.code:
             tail.append(f"code {self.code}")
+        if self.element:
+            tail.append(f"element {self.element}")
         if self.intuit_tid:
             tail.append(f"intuit_tid {self.intuit_tid}")
-        return "".join(parts) + (f" ({', '.join(tail)})" if tail else "")
+        return printable(text + (f" ({', '.join(tail)})" if tail else ""))
 
 
 class QBOConnectionError(QBOError):
@@ -86,7 +111,9 @@ class ServerError(QBOError):
 
 
 class ValidationError(QBOError):
-    pass
+    """QuickBooks refused the request on its merits; nothing was created or changed."""
+
+    definitive = True
 
 
 class NotFoundError(ValidationError):
@@ -112,59 +139,87 @@ class DuplicateDocNumber(ValidationError):
         return match.group(1) if match else None
 
 
-_BY_CODE: dict[str, type[QBOError]] = {
+_REFUSALS: dict[str, type[ValidationError]] = {
     "610": NotFoundError,
     "2500": InvalidReferenceError,
     "5010": StaleObjectError,
     "6140": DuplicateDocNumber,
     "4000": QueryError,
     "4001": QueryError,
-    "3001": ThrottledError,
-    "3100": ForbiddenError,
-    "3200": AuthError,
-    "100": AuthError,
-    "120": AuthError,
-    "10000": ServerError,
 }
+_AUTH_CODES = frozenset({"100", "120", "3200"})
+_THROTTLE = "3001"
+_SYSTEM_FAILURE = "10000"
 
 
-def _xml_errors(text: str) -> tuple[str | None, list[dict[str, Any]]]:
-    ftype = re.search(r"<Fault[^>]*\btype=\"([^\"]*)\"", text)
-    errors = []
-    for m in re.finditer(r"<Error\b([^>]*)>(.*?)</Error>", text, re.S):
-        attrs, body = m.group(1), m.group(2)
-        code = re.search(r"\bcode=\"([^\"]*)\"", attrs)
-        msg = re.search(r"<Message>(.*?)</Message>", body, re.S)
-        detail = re.search(r"<Detail>(.*?)</Detail>", body, re.S)
-        errors.append(
-            {
-                "code": code.group(1) if code else None,
-                "Message": html.unescape(msg.group(1)) if msg else "",
-                "Detail": html.unescape(detail.group(1)) if detail else None,
-            }
-        )
-    return (ftype.group(1) if ftype else None), errors
+def normal_code(code: str | None, message: str = "") -> str | None:
+    """QBO writes one code as `3001` or `003001`, sometimes only inside the message
+    (`message=ThrottleExceeded; errorCode=003001; statusCode=429`)."""
+    if not code:
+        match = re.search(r"errorCode=(\d+)", message)
+        code = match.group(1) if match else None
+    if code is None:
+        return None
+    stripped = code.strip().lstrip("0")
+    return stripped or code.strip()
+
+
+def classify(status: int | None, code: str | None) -> type[QBOError]:
+    """Which error an answer is. Throttling and server trouble win over everything, because
+    they say the request was not (or may not have been) handled; then the status; then the
+    code; anything left at 4xx/200 is QuickBooks refusing the request on its merits."""
+    if status == 429 or code == _THROTTLE:
+        return ThrottledError
+    if (status is not None and status >= 500) or code == _SYSTEM_FAILURE:
+        return ServerError
+    if status == 401 or code in _AUTH_CODES:
+        return AuthError
+    if status == 403 or code == "3100":
+        return ForbiddenError
+    return _REFUSALS.get(code or "", ValidationError)
 
 
 def fault_errors(body: Any) -> tuple[str | None, list[dict[str, Any]]]:
-    """(fault type, errors) from a parsed JSON body in either fault shape; ([], None) if none."""
+    """(fault type, errors) from a parsed body in either JSON fault shape; (None, []) if none."""
     if not isinstance(body, dict):
         return None, []
     fault = body.get("Fault") or body.get("fault")
     if not isinstance(fault, dict):
         return None, []
     raw = fault.get("Error") or fault.get("error") or []
+    if isinstance(raw, dict):
+        raw = [raw]
     errors = [
         {
             "code": None if e.get("code") is None else str(e.get("code")),
-            "Message": e.get("Message") or e.get("message") or "",
+            "Message": str(e.get("Message") or e.get("message") or ""),
             "Detail": e.get("Detail") or e.get("detail"),
-            "element": e.get("element"),
+            "element": e.get("element") or None,
         }
         for e in raw
         if isinstance(e, dict)
     ]
-    return fault.get("type"), errors
+    ftype = fault.get("type")
+    return (str(ftype) if ftype is not None else None), errors
+
+
+def nested_fault(body: Any) -> tuple[str | None, list[dict[str, Any]]]:
+    """A Fault at the top of a body or inside its QueryResponse (the XSD lets a QueryResponse
+    carry one), or inside a CDCResponse's QueryResponses. Batch items are not looked at: their
+    faults belong to one item, not to the request."""
+    found = fault_errors(body)
+    if found[1] or not isinstance(body, dict):
+        return found
+    responses: list[Any] = [body.get("QueryResponse")]
+    for block in body.get("CDCResponse") or []:
+        if isinstance(block, dict):
+            qr = block.get("QueryResponse")
+            responses.extend(qr if isinstance(qr, list) else [qr])
+    for response in responses:
+        found = fault_errors(response)
+        if found[1]:
+            return found
+    return None, []
 
 
 def error_from_fault(
@@ -175,46 +230,38 @@ def error_from_fault(
     intuit_tid: str | None,
 ) -> QBOError:
     first = errors[0] if errors else {}
-    code = first.get("code")
-    cls: type[QBOError] = _BY_CODE.get(code or "", QBOError)
-    if cls is QBOError:
-        if status == 401:
-            cls = AuthError
-        elif status == 403:
-            cls = ForbiddenError
-        elif status == 429:
-            cls = ThrottledError
-        elif status is not None and status >= 500:
-            cls = ServerError
-        else:
-            cls = ValidationError
+    message = str(first.get("Message") or f"QuickBooks answered HTTP {status}")
+    raw_code = first.get("code")
+    cls = classify(status, normal_code(raw_code, message))
     return cls(
-        str(first.get("Message") or f"QuickBooks answered HTTP {status}"),
+        message,
         status=status,
-        code=code,
+        code=raw_code or normal_code(None, message),
         detail=first.get("Detail"),
-        element=first.get("element"),
+        element=first.get("element") or None,
         fault_type=fault_type,
         intuit_tid=intuit_tid,
         errors=errors,
     )
 
 
+def parse_body(text: str) -> Any:
+    """A response body as data: JSON, or XML in its JSON shape; None if it is neither."""
+    if not text.strip():
+        return None
+    try:
+        return wire.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: nesting no real answer has
+        return wire.parse_xml(text)
+
+
 def from_response(response: httpx.Response, body: Any = None) -> QBOError:
     """The single mapping from an error response (any of the three shapes) to an exception."""
-    tid = response.headers.get("intuit_tid")
-    text = response.text
-    fault_type: str | None
     if body is None:
-        try:
-            body = json.loads(text) if text.strip() else None
-        except ValueError:
-            body = None
-    fault_type, errors = fault_errors(body)
-    if not errors and "<Fault" in text:
-        fault_type, errors = _xml_errors(text)
+        body = parse_body(response.text)
+    fault_type, errors = nested_fault(body)
     if not errors:
-        snippet = re.sub(r"\s+", " ", text)[:200]
+        snippet = re.sub(r"\s+", " ", response.text)[:200]
         errors = [
             {
                 "code": None,
@@ -222,4 +269,9 @@ def from_response(response: httpx.Response, body: Any = None) -> QBOError:
                 "Detail": snippet or None,
             }
         ]
-    return error_from_fault(fault_type, errors, status=response.status_code, intuit_tid=tid)
+    return error_from_fault(
+        fault_type,
+        errors,
+        status=response.status_code,
+        intuit_tid=response.headers.get("intuit_tid"),
+    )

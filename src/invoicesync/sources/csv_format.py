@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from operator import itemgetter
 from typing import Any
 
@@ -157,6 +157,17 @@ def _count_rows(text: str, delimiter: str, width: int, number_at: int) -> dict[s
     return counts
 
 
+_VALUE = itemgetter(1)
+
+
+def _getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    """The cells at `indexes` of a row, always as a tuple (itemgetter of one index is not)."""
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda row: (row[only],)
+    return itemgetter(*indexes) if indexes else lambda row: ()
+
+
 class _Layout:
     """Where each canonical column is in this file's rows, and how rows become a record."""
 
@@ -169,7 +180,10 @@ class _Layout:
         self.invoice = [(c, index[c]) for c in INVOICE_COLUMNS if c in index]
         # The invoice columns of a row as one tuple: rows of an invoice compare in C.
         self.invoice_part = itemgetter(*(i for _c, i in self.invoice), self.number)
-        self.lines = [(c, index[c]) for c in LINE_COLUMNS if c in index and c != "kind"]
+        self.invoice_keys = [c for c, _i in self.invoice]
+        self.invoice_values = _getter([i for _c, i in self.invoice])
+        self.line_keys = [c for c in LINE_COLUMNS if c in index and c != "kind"]
+        self.line_values = _getter([index[c] for c in self.line_keys])
         self.kind = index.get("kind")
 
     def record(
@@ -186,13 +200,17 @@ class _Layout:
                         f"{name}:{line}: invoice {safe(number)}: {col}: differs from the first "
                         f"row of this invoice (line {first_line})"
                     )
-        data = _invoice_data(number, {c: first[i] for c, i in self.invoice if first[i] != ""})
+        # dict(filter(itemgetter(1), zip(...))): the non-empty cells by name, looped in C.
+        data = _invoice_data(
+            number,
+            dict(filter(_VALUE, zip(self.invoice_keys, self.invoice_values(first), strict=True))),
+        )
         lines: list[dict[str, Any]] = []
         adjustments: list[dict[str, Any]] = []
         line_numbers: list[int] = []
         adjustment_numbers: list[int] = []
         for line, row in rows:
-            cells = {k: row[i] for k, i in self.lines if row[i] != ""}
+            cells = dict(filter(_VALUE, zip(self.line_keys, self.line_values(row), strict=True)))
             kind = "line" if self.kind is None else (row[self.kind].strip().lower() or "line")
             if kind == "adjustment":
                 adjustments.append({k: cells[k] for k in ADJUSTMENT_COLUMNS if k in cells})

@@ -98,12 +98,13 @@ def decimal(
 ) -> Any:
     """An exact decimal written plainly, with at most `places` decimals and |x| <= `limit`."""
     kind = type(value)
-    if kind is str and places == MAX_PLACES and limit is MAX_AMOUNT:
-        number = _GOOD_NUMBERS.get(value)  # quantities and prices repeat across an export
+    if kind is str and limit is MAX_AMOUNT and places in _GOOD_NUMBERS:
+        good = _GOOD_NUMBERS[places]
+        number = good.get(value)  # quantities, prices and amounts repeat across an export
         if number is None:
             number = _number(value.strip(), places, limit) if value.strip() else None
-            if number is not None and len(_GOOD_NUMBERS) < 65536:
-                _GOOD_NUMBERS[value] = number
+            if number is not None and len(good) < 65536:
+                good[value] = number
         if number is None and required:
             raise Bad("is required")
         return number
@@ -124,7 +125,9 @@ def decimal(
     return _number(raw, places, limit)
 
 
-_GOOD_NUMBERS: dict[str, Decimal] = {}  # keyed on the exact text: "1.0" and "1.00" stay apart
+# Numbers already accepted, per number of decimal places allowed; keyed on the exact text, so
+# "1.0" and "1.00" stay apart.
+_GOOD_NUMBERS: dict[int, dict[str, Decimal]] = {MAX_PLACES: {}, MONEY_PLACES: {}}
 
 
 @lru_cache(maxsize=65536)

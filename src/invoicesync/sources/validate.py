@@ -7,99 +7,28 @@ invoices and the same messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from invoicesync.models import (
-    INVOICE_TYPES,
-    STATUSES,
-    VAT_CATEGORIES,
-    Adjustment,
-    Customer,
-    Line,
-    LocalInvoice,
-    SourceRef,
-    Totals,
-    round_money,
-)
+from invoicesync.models import INVOICE_TYPES, STATUSES, Customer, LocalInvoice, SourceRef, Totals
 from invoicesync.sources import fields as f
 from invoicesync.sources.attachments import check_attachment
 from invoicesync.sources.base import (
-    ADJUSTMENT_FIELDS,
     CUSTOMER_FIELDS,
     INVOICE_FIELDS,
-    LINE_FIELDS,
     SOURCE_FIELDS,
     TOTALS_FIELDS,
     FieldPath,
     Problems,
     Record,
 )
+from invoicesync.sources.check import Check, shared
+from invoicesync.sources.lines import parse_adjustments, parse_lines
 
 TOLERANCE = Decimal("0.01")
-_D, _SL, _TL = "description", "source_language", "target_language"
 _CALCULATIONS = ("exclusive", "inclusive")
-
-
-def _show(path: FieldPath) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step + 1}]" if isinstance(step, int) else (f".{step}" if out else step)
-    return out
-
-
-class _Check:
-    """One record's validation: collects its problems with their locations."""
-
-    __slots__ = ("base", "ok", "problems", "record")
-
-    def __init__(self, record: Record, problems: Problems, base: Path | None) -> None:
-        self.record = record
-        self.problems = problems
-        self.base = base
-        self.ok = True
-
-    @property
-    def label(self) -> str:
-        number = self.record.data.get("number")
-        return f"invoice {f.safe(number) if isinstance(number, str) and number.strip() else '?'}"
-
-    def err(self, path: FieldPath, message: str) -> None:
-        self.ok = False
-        self.problems.errors.append(
-            f"{self.record.where(path)}: {self.label}: {_show(path)}: {message}"
-        )
-
-    def get(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
-        """`parser(value, *args)`, or None with the problem recorded at `path`."""
-        try:
-            return parser(value, *args)
-        except f.Bad as exc:
-            self.err(path, str(exc))
-            return None
-
-    def opt(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
-        """An optional field: absent costs nothing (most fields of most records are absent)."""
-        return None if value is None else self.get(path, parser, value, *args)
-
-    def unknown(self, raw: Mapping[str, Any], allowed: set[str], path: FieldPath = ()) -> None:
-        if raw.keys() <= allowed:
-            return
-        for key in sorted(set(raw) - allowed, key=str):
-            self.problems.warnings.append(
-                f"{self.record.where((*path, key))}: {self.label}: "
-                f"{_show((*path, f.safe(str(key))))}: unknown field, ignored"
-            )
-
-    def obj(self, value: Any, path: FieldPath, what: str) -> Mapping[str, Any] | None:
-        if value is None:
-            return None
-        if not isinstance(value, Mapping):
-            self.err(path, f"must be an object with {what}")
-            return None
-        return value
 
 
 # Optional invoice fields: parser and its extra arguments. Only the fields a record has are
@@ -123,7 +52,7 @@ def build_invoice(
 ) -> LocalInvoice | None:
     """Validate one canonical record; None (with problems recorded) if it is invalid.
     `base` is the folder attachment paths are relative to (None: attachments refused)."""
-    c = _Check(record, problems, base)
+    c = Check(record, problems, base)
     data = record.data
     c.unknown(data, INVOICE_FIELDS)
     num = c.get(("number",), f.name, data.get("number"))
@@ -142,8 +71,8 @@ def build_invoice(
         customer=_customer(c, data.get("customer")),  # type: ignore[arg-type]
         issue_date=issue,
         currency=c.get(("currency",), f.currency, data.get("currency")),
-        lines=_lines(c, data.get("lines")),
-        adjustments=_adjustments(c, data.get("adjustments")),
+        lines=parse_lines(c, data.get("lines")),
+        adjustments=parse_adjustments(c, data.get("adjustments")),
         totals=_totals(c, data.get("totals")),
         source=_source(c, data.get("source")),
         origin=record.where(),
@@ -156,7 +85,7 @@ def build_invoice(
     return invoice if c.ok else None
 
 
-def _check_header(c: _Check, invoice: LocalInvoice) -> None:
+def _check_header(c: Check, invoice: LocalInvoice) -> None:
     """Rules between header fields."""
     if invoice.due_date and invoice.issue_date and invoice.due_date < invoice.issue_date:
         c.err(("due_date",), f"{invoice.due_date} is before issue_date {invoice.issue_date}")
@@ -168,14 +97,14 @@ def _check_header(c: _Check, invoice: LocalInvoice) -> None:
         c.err(("credit_for",), "a credit note cannot credit itself")
 
 
-def _customer(c: _Check, raw: Any) -> Customer | None:
+def _customer(c: Check, raw: Any) -> Customer | None:
     path: FieldPath = ("customer",)
     if raw is None:
         c.err(path, "is required")
         return None
     if isinstance(raw, str):
         name = c.get(("customer", "name"), f.name, raw)
-        return _shared(Customer(name)) if name else None
+        return shared(Customer(name)) if name else None
     if not isinstance(raw, Mapping):
         c.err(path, "must be an object with a name")
         return None
@@ -186,131 +115,10 @@ def _customer(c: _Check, raw: Any) -> Customer | None:
     country = c.opt((*path, "country"), f.country, raw.get("country"))
     if not name:
         return None
-    return _shared(Customer(name, email, tax_id, country))
+    return shared(Customer(name, email, tax_id, country))
 
 
-_SHARED: dict[Any, Any] = {}  # equal frozen values, kept once: a big export repeats them
-
-
-def _shared(value: Customer) -> Customer:
-    """One object for equal customers (frozen, so sharing is safe): 100,000 invoices of a
-    few hundred clients hold a few hundred `Customer`s."""
-    if len(_SHARED) >= 65536:
-        return value
-    return _SHARED.setdefault(value, value)  # type: ignore[no-any-return]
-
-
-def _amount(qty: Decimal, price: Decimal) -> Decimal:
-    """quantity × unit_price, half-up to cents, kept once per pair (the result is the same
-    whichever way equal inputs were written: it is always quantized to cents)."""
-    key = (qty, price)
-    amount = _SHARED.get(key)
-    if amount is None:
-        amount = round_money(qty * price)
-        if len(_SHARED) < 65536:
-            _SHARED[key] = amount
-    return amount
-
-
-def _tax(c: _Check, path: FieldPath, raw: Mapping[str, Any]) -> tuple[Any, Any]:
-    """A line's `tax` (QuickBooks tax code name, or an EN 16931 VAT category) and `tax_rate`,
-    with the category's rate rules (EN 16931 BR-S-05, BR-Z-05, BR-E-05, BR-O-05…)."""
-    tax = c.opt((*path, "tax"), f.optional_name, raw.get("tax"))
-    rate = c.opt((*path, "tax_rate"), f.decimal, raw.get("tax_rate"))
-    if rate is not None and not 0 <= rate <= 100:
-        c.err((*path, "tax_rate"), f"{rate} must be a percentage between 0 and 100")
-    if tax in VAT_CATEGORIES:
-        if tax == "S" and (rate is None or rate <= 0):
-            c.err((*path, "tax_rate"), "VAT category S (standard rate) needs a tax_rate above 0")
-        elif tax == "O" and rate is not None:
-            c.err((*path, "tax_rate"), "VAT category O (outside the scope of VAT) takes no rate")
-        elif tax in {"Z", "E", "AE", "K", "G"} and rate is not None and rate != 0:
-            c.err((*path, "tax_rate"), f"VAT category {tax} has a rate of 0, not {rate}")
-        elif tax in {"L", "M"} and rate is None:
-            c.err((*path, "tax_rate"), f"VAT category {tax} needs a tax_rate")
-    return tax, rate
-
-
-def _lines(c: _Check, raw_lines: Any) -> tuple[Line, ...]:
-    if not isinstance(raw_lines, list) or not raw_lines:
-        c.err(("lines",), "at least one line is required")
-        return ()
-    lines = []
-    get = c.get
-    for i, raw in enumerate(raw_lines):
-        path: FieldPath = ("lines", i)
-        if type(raw) is not dict and not isinstance(raw, Mapping):
-            c.err(path, "must be an object")
-            continue
-        c.unknown(raw, LINE_FIELDS, path)
-        # Absent optional fields cost one dict lookup: this loop runs for every line of a
-        # 100,000-invoice export.
-        service = get((*path, "service"), f.name, raw.get("service"))
-        qty = get((*path, "quantity"), f.decimal, raw.get("quantity"), True)
-        price = get((*path, "unit_price"), f.decimal, raw.get("unit_price"), True)
-        amount = None if (v := raw.get("amount")) is None else get((*path, "amount"), f.money, v)
-        tax, rate = _tax(c, path, raw) if "tax" in raw or "tax_rate" in raw else (None, None)
-        desc = None if (v := raw.get("description")) is None else get((*path, _D), f.text, v)
-        unit = None if (v := raw.get("unit")) is None else get((*path, "unit"), f.text, v)
-        source_language = c.opt((*path, _SL), f.text, raw.get(_SL)) if _SL in raw else None
-        target_language = c.opt((*path, _TL), f.text, raw.get(_TL)) if _TL in raw else None
-        day = (
-            None
-            if (v := raw.get("service_date")) is None
-            else get((*path, "service_date"), f.parse_date, v)
-        )
-        if qty is not None and qty <= 0:
-            c.err((*path, "quantity"), f"{qty} must be greater than 0")
-        if price is not None and price < 0:
-            c.err((*path, "unit_price"), f"{price} must not be negative (use an adjustment)")
-        if qty is None or price is None:
-            continue
-        expected = _amount(qty, price)
-        if abs(expected) > f.MAX_AMOUNT:
-            c.err(
-                (*path, "amount"),
-                f"quantity × unit_price = {expected} is too large; QuickBooks takes at most "
-                f"{f.MAX_AMOUNT:,} on a line",
-            )
-        elif amount is not None and amount != expected:
-            c.err(
-                (*path, "amount"),
-                f"{amount} is not quantity × unit_price = {qty} × {price} = {expected} "
-                "(rounded half-up to cents)",
-            )
-        if service:
-            lines.append(
-                Line(service, qty, price, expected, desc, unit, tax, rate,
-                     source_language, target_language, day)
-            )  # fmt: skip
-    return tuple(lines)
-
-
-def _adjustments(c: _Check, raw_adjustments: Any) -> tuple[Adjustment, ...]:
-    if raw_adjustments is None or raw_adjustments == []:
-        return ()
-    if not isinstance(raw_adjustments, list):
-        c.err(("adjustments",), "must be a list")
-        return ()
-    adjustments = []
-    for i, raw in enumerate(raw_adjustments):
-        path: FieldPath = ("adjustments", i)
-        if not isinstance(raw, Mapping):
-            c.err(path, "must be an object")
-            continue
-        c.unknown(raw, ADJUSTMENT_FIELDS, path)
-        desc = c.get((*path, "description"), f.name, raw.get("description"))
-        amount = c.get((*path, "amount"), f.money, raw.get("amount"), True)
-        service = c.get((*path, "service"), f.name, raw.get("service"))
-        tax, rate = _tax(c, path, raw)
-        if amount is not None and amount == 0:
-            c.err((*path, "amount"), "must not be 0")
-        if desc and amount is not None and service:
-            adjustments.append(Adjustment(desc, amount, service, tax, rate))
-    return tuple(adjustments)
-
-
-def _totals(c: _Check, raw: Any) -> Totals | None:
+def _totals(c: Check, raw: Any) -> Totals | None:
     totals = c.obj(raw, ("totals",), "subtotal, tax, total")
     if totals is None:
         return None
@@ -319,7 +127,7 @@ def _totals(c: _Check, raw: Any) -> Totals | None:
     return Totals(*values)
 
 
-def _source(c: _Check, raw: Any) -> SourceRef | None:
+def _source(c: Check, raw: Any) -> SourceRef | None:
     source = c.obj(raw, ("source",), "system and id")
     if source is None:
         return None
@@ -330,7 +138,7 @@ def _source(c: _Check, raw: Any) -> SourceRef | None:
     return SourceRef(system, sid, url) if system and sid else None
 
 
-def _attachments(c: _Check, raw: Any) -> tuple[Any, ...]:
+def _attachments(c: Check, raw: Any) -> tuple[Any, ...]:
     if raw is None or raw == []:
         return ()
     if not isinstance(raw, list):
@@ -349,7 +157,7 @@ def _attachments(c: _Check, raw: Any) -> tuple[Any, ...]:
     return tuple(found)
 
 
-def _check_amounts(c: _Check, invoice: LocalInvoice) -> None:
+def _check_amounts(c: Check, invoice: LocalInvoice) -> None:
     """Invoice-level sums: within QuickBooks' limit, not negative, and as the totals state."""
     subtotal = invoice.subtotal
     taxed = any(ln.tax_rate is not None for ln in invoice.lines) or any(
@@ -376,7 +184,7 @@ def _check_amounts(c: _Check, invoice: LocalInvoice) -> None:
         _check_totals(c, invoice, invoice.totals)
 
 
-def _check_totals(c: _Check, invoice: LocalInvoice, totals: Totals) -> None:
+def _check_totals(c: Check, invoice: LocalInvoice, totals: Totals) -> None:
     checks = [("subtotal", totals.subtotal, invoice.subtotal)]
     tax = invoice.tax
     if tax is not None:

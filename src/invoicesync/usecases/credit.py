@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from invoicesync import store_lifecycle as journal
 from invoicesync.errors import EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
 from invoicesync.models import Link, LocalInvoice
-from invoicesync.store_lifecycle import LifecycleEntry
+from invoicesync.store import LifecycleEntry
 from invoicesync.usecases.push_report import CreditApplied, PushResult
 from invoicesync.usecases.session import Session
 from invoicesync.usecases.update import lifecycle_id
@@ -41,7 +40,7 @@ def apply_all(
         return
     realm = session.realm_id
     links = {ln.invoice_number: ln for ln in store.links(realm)}
-    done = {e.invoice_number for e in journal.entries(store, realm, "apply") if e.state == "done"}
+    done = {e.invoice_number for e in store.lifecycle(realm, "apply") if e.state == "done"}
     for note in notes:
         result = results.get(note.number)
         credit_link = links.get(note.number)
@@ -89,14 +88,14 @@ def _apply(
     if dry_run:
         _say(result, f"would apply {amount} to {note.credit_for}")
         return
-    journal.intent(session.store, entry)
+    session.store.lifecycle_intent(entry)
     try:
         outcome = ledger.apply_credit(invoice, credit, amount, rid)
     except Uncertain as exc:
         _uncertain(session, entry, credit, result, str(exc))
         return
     if isinstance(outcome, Refusal):
-        journal.close(session.store, entry, "failed", {"error": outcome.message})
+        session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
         _say(result, f"QuickBooks refused to apply the credit: {outcome.message}")
         result.exit_code = result.exit_code or outcome.exit_code
         result.status = "failed"
@@ -115,8 +114,8 @@ def _record(
     total, left = credit.total or ZERO, credit.balance or ZERO
     payment = payment_id or (credit.payments[0] if credit.payments else None)
     detail = {"amount": str(total - left), "open_credit": str(left), "payment_id": payment}
-    journal.intent(session.store, entry)
-    journal.close(session.store, entry, "done", detail)
+    session.store.lifecycle_intent(entry)
+    session.store.lifecycle_close(entry, "done", detail)
     number = str(entry.detail["invoice"])
     result.credit = CreditApplied(number, total - left, left, payment)
     text = f"credit {total - left} applied to {number}"

@@ -10,7 +10,7 @@ from invoicesync.config import Settings
 from invoicesync.errors import UsageError
 from invoicesync.models import Link, LocalInvoice
 from invoicesync.sources import open_source
-from invoicesync.store import Store
+from invoicesync.store import existing_store
 
 Warn = Callable[[str], None]
 
@@ -54,8 +54,8 @@ def invoice_rows(
     conn = Connection.load(settings.app_dir)
     realm = settings.realm_id or (conn.realm_id if conn else None)
     links: dict[str, Link] = {}
-    if realm and settings.state_db.exists():
-        store = Store.open(settings.state_db)
+    store = existing_store(settings) if realm else None
+    if realm and store is not None:
         try:
             links = {link.invoice_number: link for link in store.links(realm)}
         finally:

@@ -41,6 +41,7 @@ class PushPlan:
     attempts: dict[str, int] = field(default_factory=dict)  # refusals of the current generation
     links: dict[str, Link] = field(default_factory=dict)
     changed: list[tuple[LocalInvoice, Link]] = field(default_factory=list)  # since last written
+    run_id: str | None = None  # with a shared state: the claims this run holds
 
     def request_id(self, number: str) -> str:
         gen = self.generations.get(number, 0)

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from invoicesync import store_lifecycle as journal
 from invoicesync.ledger.base import RemoteInvoice
 from invoicesync.models import CENT, Link, LocalInvoice
-from invoicesync.store import LinkExists, Store
+from invoicesync.store import LinkExists, StateStore
 from invoicesync.usecases.push_report import link_from
 from invoicesync.usecases.session import Session
 
@@ -102,11 +101,11 @@ def reconcile(
         return report
 
 
-def _done(store: Store, realm: str) -> dict[str, frozenset[str]]:
+def _done(store: StateStore, realm: str) -> dict[str, frozenset[str]]:
     """Per invoice number, the lifecycle actions completed on it (`credited`: a credit note was
     applied to it)."""
     out: dict[str, set[str]] = {}
-    for e in journal.entries(store, realm):
+    for e in store.lifecycle(realm):
         if e.state == "done":
             out.setdefault(e.invoice_number, set()).add(e.action)
             if e.action == "apply":

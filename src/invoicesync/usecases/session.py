@@ -13,13 +13,22 @@ from typing import Any, Protocol
 
 import httpx
 
-from invoicesync.auth import Connection, QBOAuth, TokenManager, TokenStore, choose_store
+from invoicesync.auth import (
+    Connection,
+    QBOAuth,
+    TokenManager,
+    TokenStore,
+    choose_store,
+    has_refresh_token,
+    not_connected,
+)
 from invoicesync.config import Settings
 from invoicesync.errors import NotConnected, register_secret
 from invoicesync.ledger.base import Ledger
 from invoicesync.ledger.quickbooks import QuickBooksLedger
 from invoicesync.qbo import QBOClient
-from invoicesync.store import Store, now_iso, state_lock
+from invoicesync.qbo.limiter import log_wait, wait_message
+from invoicesync.store import StateStore, existing_store, now_iso, open_store, state_lock
 
 
 class Progress(Protocol):
@@ -46,7 +55,7 @@ class Session:
     manager: TokenManager
     client: QBOClient
     ledger: Ledger = field(init=False)
-    _store: Store | None = None
+    _store: StateStore | None = None
 
     def __post_init__(self) -> None:
         send_numbers = self.settings.push.doc_numbers == "source"
@@ -57,19 +66,23 @@ class Session:
         return self.connection.realm_id
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StateStore:
+        """The configured state (SQLite in the app dir, or PostgreSQL with `state_url`)."""
         if self._store is None:
-            self._store = Store.open(self.settings.state_db)
+            self._store = open_store(self.settings)
         return self._store
 
-    def existing_store(self) -> Store | None:
+    def existing_store(self) -> StateStore | None:
         """The store if it exists already (dry runs and reads must not create one)."""
-        if self._store is None and not self.settings.state_db.exists():
-            return None
-        return self.store
+        if self._store is None:
+            self._store = existing_store(self.settings)
+        return self._store
 
     def locked(self, wait: float | None) -> contextlib.AbstractContextManager[None]:
-        """The state lock for a command that writes links (exit 9, or wait `wait` seconds)."""
+        """The state lock for a command that writes links (exit 9, or wait `wait` seconds):
+        the app dir's file lock, or with a shared PostgreSQL state its advisory lock."""
+        if self.settings.state_url:
+            return self.store.run_lock(wait=wait)
         return state_lock(self.settings.app_dir, wait=wait)
 
     @property
@@ -89,11 +102,7 @@ def current_connection(settings: Settings) -> Connection:
     realm = settings.realm_id or (conn.realm_id if conn else None)
     client_id = settings.client_id or (conn.client_id if conn else None)
     if not realm or not client_id:
-        raise NotConnected(
-            "not connected to QuickBooks: run `invoicesync connect` (or set "
-            "INVOICESYNC_CLIENT_ID, INVOICESYNC_CLIENT_SECRET, INVOICESYNC_REALM_ID and "
-            "INVOICESYNC_REFRESH_TOKEN for CI)"
-        )
+        raise not_connected()
     if conn is None or conn.realm_id != realm or conn.environment != settings.environment:
         conn = Connection(settings.environment, realm, client_id, now_iso())
     conn.client_id = client_id
@@ -116,9 +125,14 @@ def open_session(
     *,
     transport: httpx.BaseTransport | None = None,
     client_factory: Callable[..., QBOClient] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Session:
+    """`notify` receives "QuickBooks is throttling this company; waiting 60 s" and the like
+    whenever the client waits on QuickBooks (default: a logging warning)."""
     conn = current_connection(settings)
     store = choose_store(settings, conn.realm_id)
+    if not has_refresh_token(settings, store):
+        raise not_connected()  # after `disconnect`, not "the client secret is missing"
     secret = _client_secret(settings, store)
     http = httpx.Client(transport=transport, timeout=settings.timeout)
     manager = TokenManager(settings, conn, store, secret, http=http)
@@ -128,6 +142,8 @@ def open_session(
         auth=QBOAuth(manager),
         transport=transport,
         timeout=settings.timeout,
+        budget_dir=settings.budget_dir,
+        on_wait=log_wait if notify is None else lambda s, why: notify(wait_message(s, why)),
     )
     return Session(settings, conn, manager, client)
 

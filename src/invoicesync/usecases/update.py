@@ -19,16 +19,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from invoicesync import store_lifecycle as journal
 from invoicesync.errors import (
     EXIT_CONFLICT,
     EXIT_PREREQUISITE,
     EXIT_UNAVAILABLE,
     InvoiceSyncError,
 )
-from invoicesync.ledger.base import Draft, Edit, Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.ledger.base import (
+    Draft,
+    Edit,
+    Gone,
+    Refusal,
+    RemoteInvoice,
+    Unanswered,
+    Uncertain,
+)
 from invoicesync.models import Link, LocalInvoice
-from invoicesync.store_lifecycle import LifecycleEntry
+from invoicesync.store import LifecycleEntry
 from invoicesync.usecases.push_report import PushResult, failed
 from invoicesync.usecases.session import Session
 
@@ -162,7 +169,7 @@ def execute(session: Session, changes: Sequence[Change], results: dict[str, Push
     """Journal a chunk, send it as one batch request, record each outcome. Batching is always
     safe here: each update is bound to its SyncToken, so no second writer can make it twice."""
     realm, store = session.realm_id, session.store
-    entries = journal.entries(store, realm, "update")
+    entries = store.lifecycle(realm, "update")
     pending = {e.invoice_number: e for e in entries if e.state == "pending"}
     todo = [c for c in changes if c.edit.fields]
     for c in changes:
@@ -174,7 +181,7 @@ def execute(session: Session, changes: Sequence[Change], results: dict[str, Push
     for chunk in [todo[i : i + size] for i in range(0, len(todo), size)]:
         entries = [c.entry(realm) for c in chunk]
         for e in entries:
-            journal.intent(store, e)
+            store.lifecycle_intent(e)
         sends = [(c.edit, c.link.kind, e.request_id) for c, e in zip(chunk, entries, strict=True)]
         try:
             outcomes = session.ledger.update(sends)
@@ -183,8 +190,10 @@ def execute(session: Session, changes: Sequence[Change], results: dict[str, Push
                 _uncertain(session, c, e, str(exc), results)
             continue
         for c, e, outcome in zip(chunk, entries, outcomes, strict=True):
-            if isinstance(outcome, Refusal):
-                journal.close(store, e, "failed", {"error": outcome.message})
+            if isinstance(outcome, Unanswered):
+                _uncertain(session, c, e, outcome.reason, results)
+            elif isinstance(outcome, Refusal):
+                store.lifecycle_close(e, "failed", {"error": outcome.message})
                 message = f"QuickBooks refused the update: {outcome.message}"
                 results[c.invoice.number] = failed(c.invoice, outcome.exit_code, message)
             else:
@@ -200,8 +209,8 @@ def _record(
     message: str,
 ) -> None:
     written = (remote.sync_token, remote.total, c.invoice.fingerprint())
-    journal.intent(session.store, entry)
-    journal.close(session.store, entry, "done", {"changes": list(c.edit.changes)}, written)
+    session.store.lifecycle_intent(entry)
+    session.store.lifecycle_close(entry, "done", {"changes": list(c.edit.changes)}, written)
     result = _result(c.invoice, c.link, "updated", message)
     result.changes = list(c.edit.changes)
     if remote.total is not None and c.invoice.tax is not None and remote.total != c.invoice.total:
@@ -233,7 +242,7 @@ def _uncertain(
 def _supersede(session: Session, current: dict[str, LifecycleEntry]) -> None:
     """Older pending edits of these invoices (the source changed again since) are replaced by
     the current ones."""
-    for e in journal.entries(session.store, session.realm_id, "update"):
+    for e in session.store.lifecycle(session.realm_id, "update"):
         mine = current.get(e.invoice_number)
         if mine is not None and e.state == "pending" and e.request_id != mine.request_id:
-            journal.close(session.store, e, "failed", {"error": "superseded by a newer edit"})
+            session.store.lifecycle_close(e, "failed", {"error": "superseded by a newer edit"})

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from invoicesync import store_lifecycle as journal
 from invoicesync.errors import (
     EXIT_CONFLICT,
     EXIT_UNAVAILABLE,
@@ -22,7 +21,7 @@ from invoicesync.errors import (
 )
 from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
 from invoicesync.models import Link, LocalInvoice
-from invoicesync.store_lifecycle import LifecycleEntry
+from invoicesync.store import LifecycleEntry
 from invoicesync.usecases.push_report import PushReport, PushResult, failed
 from invoicesync.usecases.session import Session
 from invoicesync.usecases.update import lifecycle_id, paid_of
@@ -40,7 +39,7 @@ def targets(
 ) -> list[tuple[LocalInvoice, Link]]:
     """Cancelled source invoices that are linked and not voided by us yet."""
     store = session.existing_store()
-    entries = journal.entries(store, session.realm_id, "void") if store else []
+    entries = store.lifecycle(session.realm_id, "void") if store else []
     done = {e.invoice_number for e in entries if e.state == "done"}
     return [
         (inv, links[inv.number])
@@ -95,22 +94,22 @@ def void_one(
         return failed(inv, EXIT_CONFLICT, message)
     if dry_run:
         return _result(inv, link, "planned", f"would be voided ({reason})")
-    journal.intent(session.store, entry)
+    session.store.lifecycle_intent(entry)
     try:
         outcome = session.ledger.void(remote, memo(reason), rid)
     except Uncertain as exc:
         return _uncertain(session, inv, link, entry, str(exc))
     if isinstance(outcome, Refusal):
-        journal.close(session.store, entry, "failed", {"error": outcome.message})
+        session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
         return failed(inv, outcome.exit_code, f"QuickBooks refused the void: {outcome.message}")
     _done(session, entry, outcome, link)
     return _result(inv, link, "voided", f"voided in QuickBooks ({reason})")
 
 
 def _done(session: Session, entry: LifecycleEntry, remote: RemoteInvoice, link: Link) -> None:
-    journal.intent(session.store, entry)
+    session.store.lifecycle_intent(entry)
     written = (remote.sync_token, remote.total or Decimal("0.00"), link.fingerprint)
-    journal.close(session.store, entry, "done", {"qbo_id": remote.id}, written)
+    session.store.lifecycle_close(entry, "done", {"qbo_id": remote.id}, written)
 
 
 def _uncertain(

@@ -1,0 +1,82 @@
+"""One record's validation state: its problems, with where each field is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from invoicesync.models import Customer
+from invoicesync.sources import fields as f
+from invoicesync.sources.base import FieldPath, Problems, Record
+
+
+def show(path: FieldPath) -> str:
+    """A field path as users write it: ("lines", 1, "amount") is lines[2].amount."""
+    out = ""
+    for step in path:
+        out += f"[{step + 1}]" if isinstance(step, int) else (f".{step}" if out else step)
+    return out
+
+
+class Check:
+    """One record's validation: collects its problems with their locations."""
+
+    __slots__ = ("base", "ok", "problems", "record")
+
+    def __init__(self, record: Record, problems: Problems, base: Path | None) -> None:
+        self.record = record
+        self.problems = problems
+        self.base = base
+        self.ok = True
+
+    @property
+    def label(self) -> str:
+        number = self.record.data.get("number")
+        return f"invoice {f.safe(number) if isinstance(number, str) and number.strip() else '?'}"
+
+    def err(self, path: FieldPath, message: str) -> None:
+        self.ok = False
+        self.problems.errors.append(
+            f"{self.record.where(path)}: {self.label}: {show(path)}: {message}"
+        )
+
+    def get(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
+        """`parser(value, *args)`, or None with the problem recorded at `path`."""
+        try:
+            return parser(value, *args)
+        except f.Bad as exc:
+            self.err(path, str(exc))
+            return None
+
+    def opt(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
+        """An optional field: absent costs nothing (most fields of most records are absent)."""
+        return None if value is None else self.get(path, parser, value, *args)
+
+    def unknown(self, raw: Mapping[str, Any], allowed: set[str], path: FieldPath = ()) -> None:
+        if raw.keys() <= allowed:
+            return
+        for key in sorted(set(raw) - allowed, key=str):
+            self.problems.warnings.append(
+                f"{self.record.where((*path, key))}: {self.label}: "
+                f"{show((*path, f.safe(str(key))))}: unknown field, ignored"
+            )
+
+    def obj(self, value: Any, path: FieldPath, what: str) -> Mapping[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.err(path, f"must be an object with {what}")
+            return None
+        return value
+
+
+SHARED: dict[Any, Any] = {}  # equal frozen values, kept once: a big export repeats them
+
+
+def shared(value: Customer) -> Customer:
+    """One object for equal customers (frozen, so sharing is safe): 100,000 invoices of a
+    few hundred clients hold a few hundred `Customer`s."""
+    if len(SHARED) >= 65536:
+        return value
+    return SHARED.setdefault(value, value)  # type: ignore[no-any-return]

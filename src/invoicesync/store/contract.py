@@ -1,0 +1,162 @@
+"""What every state backend promises: the contract the use cases program against.
+
+Two backends implement it: SQLite (the default, one file in the app dir) and PostgreSQL (one
+database shared by several hosts). The contract tests in `tests/store/` run the same suite
+against both, so a use case cannot tell which one it talks to.
+
+Exactly-once rests on three rules that hold for both backends:
+
+1. **Intent before send.** `journal_intents` commits (durably) before it returns; the caller
+   sends a create only after that. A crash after the send leaves a pending intent whose
+   deterministic `requestid` and our marker let the next run find the invoice.
+2. **Outcomes may be late, never wrong.** A link and its journal outcome are written in one
+   transaction. Inside `grouped()` several outcomes share one commit: a crash loses at most
+   the last uncommitted group, and each lost outcome is recovered from its durable intent by
+   the uncertain-outcome lookup (DocNumber or marker query, then adoption).
+3. **One sender per invoice.** `claim` gives an invoice number to one run at a time across
+   every process and host sharing the store; see `claim` for how a dead run's claim ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from invoicesync.errors import InvoiceSyncError
+from invoicesync.models import Link
+
+if TYPE_CHECKING:
+    from invoicesync.store.lifecycle import LifecycleEntry
+
+# How long a claim lives without renewal. It must exceed the longest single send (a batch with
+# its retries and backoff), because a claim that expires while its run is still sending could be
+# taken over. Renewing before each send keeps a live run's claims alive indefinitely.
+DEFAULT_CLAIM_TTL = 900
+
+# Outcomes per commit inside `grouped()`: large enough that commits stop dominating, small
+# enough that a crash leaves little for the next run's lookup to recover.
+DEFAULT_GROUP_SIZE = 200
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    realm_id: str
+    invoice_number: str
+    generation: int
+    request_id: str
+    state: str
+    doc_number: str | None
+    qbo_id: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who holds an invoice number: `run_id` until `expires_at` (seconds since the epoch, by
+    the database's clock, so hosts with skewed clocks agree)."""
+
+    realm_id: str
+    invoice_number: str
+    run_id: str
+    holder: str
+    expires_at: int
+
+
+class LinkExists(InvoiceSyncError):
+    """Raised when a link would overwrite another (the caller turns it into a Conflict)."""
+
+    def __init__(self, realm_id: str, number: str, qbo_id: str) -> None:
+        super().__init__(f"invoice {number} or QuickBooks invoice {qbo_id} is already linked")
+        self.realm_id = realm_id
+        self.number = number
+        self.qbo_id = qbo_id
+
+
+class StateStore(Protocol):
+    """Links, push journal, generations, events, claims and the run lock of one state."""
+
+    def describe(self) -> str:
+        """Where the state lives, safe to print (a PostgreSQL password is shown as ***)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def run_lock(self, *, wait: float | None = None) -> AbstractContextManager[None]:
+        """The one lock for commands that write links, across every process sharing this state
+        (SQLite: a file lock in the app dir; PostgreSQL: a session advisory lock, released by
+        the server if the process dies). Raises `LockHeld` (exit 9) at once, or after `wait`
+        seconds."""
+        ...
+
+    # links
+    def link(self, realm_id: str, number: str) -> Link | None: ...
+    def link_for_qbo(self, realm_id: str, qbo_id: str, kind: str = "invoice") -> Link | None: ...
+    def links(self, realm_id: str) -> list[Link]: ...
+    def count_links(self, realm_id: str) -> dict[str, int]: ...
+    def add_link(
+        self, link: Link, *, request_id: str | None = None, event: dict[str, Any] | None = None
+    ) -> None: ...
+    def record_observations(
+        self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
+    ) -> None: ...
+    def remove_link(self, realm_id: str, number: str, event: dict[str, Any]) -> int: ...
+
+    # generations and the journal
+    def generation(self, realm_id: str, number: str) -> int: ...
+    def generations(self, realm_id: str) -> dict[str, int]: ...
+    def journal_intents(self, entries: Sequence[JournalEntry]) -> None: ...
+    def journal_failed(self, realm_id: str, request_id: str, error: str) -> None: ...
+    def journal(self, realm_id: str, state: str | None = None) -> list[JournalEntry]: ...
+    def grouped(self, size: int = DEFAULT_GROUP_SIZE) -> AbstractContextManager[None]:
+        """Outcomes inside commit `size` at a time; intents and claims still commit at once."""
+        ...
+
+    def flush(self) -> None:
+        """Commit the outcomes a `grouped()` block holds so far (before a long wait, say)."""
+        ...
+
+    # events
+    def events(self, realm_id: str) -> list[tuple[str, str | None, str, dict[str, Any]]]: ...
+
+    # claims
+    def claim(
+        self,
+        realm_id: str,
+        numbers: Sequence[str],
+        run_id: str,
+        *,
+        ttl: int = DEFAULT_CLAIM_TTL,
+        holder: str = "",
+    ) -> set[str]: ...
+    def renew_claims(
+        self, realm_id: str, run_id: str, *, ttl: int = DEFAULT_CLAIM_TTL
+    ) -> set[str]: ...
+    def release_claims(
+        self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
+    ) -> None: ...
+    def claims(self, realm_id: str) -> list[Claim]: ...
+
+    # the lifecycle journal (store/lifecycle.py): edits, voids, credit applications
+    def lifecycle_intent(self, e: LifecycleEntry) -> None: ...
+    def lifecycle(self, realm_id: str, action: str | None = None) -> list[LifecycleEntry]: ...
+    def lifecycle_close(
+        self,
+        e: LifecycleEntry,
+        state: str,
+        detail: dict[str, Any],
+        written: tuple[str | None, Decimal | None, str | None] | None = None,
+    ) -> None: ...
+
+
+def chunks_of(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Bound statement size: SQLite and PostgreSQL both cap the number of parameters."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

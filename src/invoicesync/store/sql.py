@@ -1,0 +1,386 @@
+"""The contract written once in SQL both SQLite and PostgreSQL accept; backends add the rest.
+
+A backend supplies how a statement runs (`_exec`), how a write transaction begins, which
+exception a unique constraint raises, the database clock as SQL, and the run lock. Everything
+else (what a link, an intent or a claim *means*) lives here, so the two cannot drift apart.
+Statements use `?` placeholders; the PostgreSQL backend translates them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from invoicesync.models import Link
+from invoicesync.store.contract import (
+    DEFAULT_CLAIM_TTL,
+    DEFAULT_GROUP_SIZE,
+    Claim,
+    JournalEntry,
+    LinkExists,
+    chunks_of,
+    now_iso,
+)
+from invoicesync.store.lifecycle import LifecycleJournal
+from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
+
+
+class SqlStore(LifecycleJournal, ABC):
+    """Shared behaviour. Every public write is one transaction, except inside `grouped()`."""
+
+    _BEGIN: ClassVar[str]
+    _NOW: ClassVar[str]  # SQL for the database's clock, whole seconds since the epoch
+    _UNIQUE_VIOLATION: ClassVar[tuple[type[Exception], ...]]
+
+    def __init__(self) -> None:
+        self._group_size = 0  # 0: not grouping; otherwise outcomes per commit
+        self._group_count = 0
+
+    @abstractmethod
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement and return a cursor (`fetchone`/`fetchall`)."""
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        row = self._exec(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    @property
+    @abstractmethod
+    def connection(self) -> Any:
+        """The driver's connection (sqlite3 or psycopg)."""
+
+    @abstractmethod
+    def describe(self) -> str: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def run_lock(self, *, wait: float | None = None) -> AbstractContextManager[None]: ...
+
+    # --- transactions -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self, *, durable: bool = False) -> Iterator[Any]:
+        """One transaction; inside `grouped()` a savepoint in the group's transaction instead.
+        Yields the backend's connection, for bulk loads (the store benchmark).
+
+        `durable=True` marks writes other runs must see at once or that must survive a crash
+        before the caller acts (intents, claims): they commit the group so far with them."""
+        if not self._group_size:
+            self._exec(self._BEGIN)
+            try:
+                yield self.connection
+            except BaseException:
+                self._exec("ROLLBACK")
+                raise
+            self._exec("COMMIT")
+            return
+        if self._group_count == 0:  # begun at the first write, so an idle group holds no lock
+            self._exec(self._BEGIN)
+        self._exec("SAVEPOINT outcome")
+        try:
+            yield self.connection
+        except BaseException:
+            # PostgreSQL aborts the whole transaction on an error; undo just this write.
+            self._exec("ROLLBACK TO SAVEPOINT outcome")
+            self._exec("RELEASE SAVEPOINT outcome")
+            self._group_count += 1
+            raise
+        self._exec("RELEASE SAVEPOINT outcome")
+        self._group_count += 1
+        if durable or self._group_count >= self._group_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the outcomes `grouped()` holds so far (nothing to do outside a group)."""
+        if self._group_count:
+            self._group_count = 0
+            self._exec("COMMIT")
+
+    @contextlib.contextmanager
+    def grouped(self, size: int = DEFAULT_GROUP_SIZE) -> Iterator[None]:
+        """Commit link outcomes (`add_link`, `journal_failed`) `size` at a time, not one by one.
+
+        Why this keeps the journal's crash guarantee: the intent of every create is still
+        committed *before* its request is sent (`journal_intents` and `claim` commit the group
+        at once), and only outcomes wait for the group's commit. If the process dies, the
+        outcomes of the open group are lost but their intents are durable and pending, so the
+        next run's duplicate guard finds those invoices in QuickBooks (by DocNumber or marker)
+        and adopts them, closing the intents: late, never duplicated. Outcomes recorded before
+        an exception are facts, so they are committed when the block ends either way.
+
+        While outcomes wait, their transaction holds the write lock: on SQLite other writers
+        to the same file wait (the run lock already keeps other runs out); on PostgreSQL only
+        writers of the same rows do."""
+        if self._group_size:  # nested: join the outer group
+            yield
+            return
+        self._group_size, self._group_count = max(1, size), 0
+        try:
+            yield
+        except BaseException:
+            try:
+                self.flush()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    self._exec("ROLLBACK")
+            raise
+        finally:
+            self._group_size = 0
+        self.flush()
+
+    # --- links ------------------------------------------------------------------------------
+
+    def link(self, realm_id: str, number: str) -> Link | None:
+        row = self._exec(
+            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND invoice_number = ?",
+            (realm_id, number),
+        ).fetchone()
+        return link_from_row(row) if row else None
+
+    def link_for_qbo(self, realm_id: str, qbo_id: str, kind: str = "invoice") -> Link | None:
+        row = self._exec(
+            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ? AND kind = ?",
+            (realm_id, qbo_id, kind),
+        ).fetchone()
+        return link_from_row(row) if row else None
+
+    def links(self, realm_id: str) -> list[Link]:
+        rows = self._exec(
+            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? ORDER BY invoice_number",
+            (realm_id,),
+        ).fetchall()
+        return [link_from_row(r) for r in rows]
+
+    def count_links(self, realm_id: str) -> dict[str, int]:
+        rows = self._exec(
+            "SELECT origin, COUNT(*) FROM links WHERE realm_id = ? GROUP BY origin", (realm_id,)
+        ).fetchall()
+        return {str(origin): int(n) for origin, n in rows}
+
+    def add_link(
+        self, link: Link, *, request_id: str | None = None, event: dict[str, Any] | None = None
+    ) -> None:
+        """Store a link (and close its journal entry) atomically; refuses to overwrite."""
+        with self.transaction():
+            try:
+                self._exec(
+                    f"INSERT INTO links ({INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        link.realm_id,
+                        link.invoice_number,
+                        link.qbo_id,
+                        link.doc_number,
+                        link.origin,
+                        link.linked_at,
+                        link.sync_token,
+                        None if link.total is None else str(link.total),
+                        link.currency,
+                        int(link.marker_written),
+                        link.fingerprint,
+                        link.kind,
+                    ),
+                )
+            except self._UNIQUE_VIOLATION:
+                raise LinkExists(link.realm_id, link.invoice_number, link.qbo_id) from None
+            if request_id is not None:
+                self._exec(
+                    "UPDATE push_journal SET state = 'done', qbo_id = ?, doc_number = ?, "
+                    "updated_at = ? WHERE realm_id = ? AND request_id = ?",
+                    (link.qbo_id, link.doc_number, now_iso(), link.realm_id, request_id),
+                )
+            detail = event or {"qbo_id": link.qbo_id, "doc_number": link.doc_number}
+            self._event(link.realm_id, link.invoice_number, link.origin, detail)
+
+    def record_observations(
+        self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
+    ) -> None:
+        """Store what reconcile saw: (invoice number, state, balance) per link, one transaction."""
+        stamp = now_iso()
+        with self.transaction():
+            for number, state, bal in seen:
+                self._exec(
+                    "UPDATE links SET last_state = ?, last_balance = ?, last_checked_at = ? "
+                    "WHERE realm_id = ? AND invoice_number = ?",
+                    (state, None if bal is None else str(bal), stamp, realm_id, number),
+                )
+
+    def remove_link(self, realm_id: str, number: str, event: dict[str, Any]) -> int:
+        """Delete the link and bump the generation (so a later push gets a fresh requestid)."""
+        with self.transaction(durable=True):
+            self._exec(
+                "DELETE FROM links WHERE realm_id = ? AND invoice_number = ?", (realm_id, number)
+            )
+            generation = self.generation(realm_id, number) + 1
+            self._exec(
+                "INSERT INTO generations (realm_id, invoice_number, generation) VALUES (?,?,?) "
+                "ON CONFLICT (realm_id, invoice_number) "
+                "DO UPDATE SET generation = excluded.generation",
+                (realm_id, number, generation),
+            )
+            self._event(realm_id, number, "unlinked", {**event, "generation": generation})
+            return generation
+
+    # --- generations and the journal ----------------------------------------------------------
+
+    def generation(self, realm_id: str, number: str) -> int:
+        row = self._exec(
+            "SELECT generation FROM generations WHERE realm_id = ? AND invoice_number = ?",
+            (realm_id, number),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def generations(self, realm_id: str) -> dict[str, int]:
+        rows = self._exec(
+            "SELECT invoice_number, generation FROM generations WHERE realm_id = ?", (realm_id,)
+        ).fetchall()
+        return {str(n): int(g) for n, g in rows}
+
+    def journal_intents(self, entries: Sequence[JournalEntry]) -> None:
+        """Record intents before sending (idempotent: an existing intent is kept as it is).
+
+        Committed before this returns, also inside `grouped()`: the send that follows must
+        never be the only trace of a create."""
+        stamp = now_iso()
+        with self.transaction(durable=True):
+            for e in entries:
+                self._exec(
+                    "INSERT INTO push_journal (realm_id, invoice_number, generation, request_id, "
+                    "state, doc_number, created_at, updated_at) VALUES (?,?,?,?,'pending',?,?,?) "
+                    "ON CONFLICT (realm_id, request_id) DO UPDATE SET state = 'pending', "
+                    "error = NULL, updated_at = excluded.updated_at "
+                    "WHERE push_journal.state = 'failed'",
+                    (
+                        e.realm_id,
+                        e.invoice_number,
+                        e.generation,
+                        e.request_id,
+                        e.doc_number,
+                        stamp,
+                        stamp,
+                    ),
+                )
+
+    def journal_failed(self, realm_id: str, request_id: str, error: str) -> None:
+        with self.transaction():
+            self._exec(
+                "UPDATE push_journal SET state = 'failed', error = ?, updated_at = ? "
+                "WHERE realm_id = ? AND request_id = ? AND state = 'pending'",
+                (error, now_iso(), realm_id, request_id),
+            )
+
+    def journal(self, realm_id: str, state: str | None = None) -> list[JournalEntry]:
+        sql = (
+            "SELECT realm_id, invoice_number, generation, request_id, state, doc_number, qbo_id, "
+            "error FROM push_journal WHERE realm_id = ?"
+        )
+        args: tuple[Any, ...] = (realm_id,)
+        if state is not None:
+            sql += " AND state = ?"
+            args += (state,)
+        rows = self._exec(sql + " ORDER BY id", args).fetchall()
+        return [JournalEntry(*r) for r in rows]
+
+    # --- events -----------------------------------------------------------------------------
+
+    def _event(self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]) -> None:
+        self._exec(
+            "INSERT INTO events (at, realm_id, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
+            (now_iso(), realm_id, number, kind, json.dumps(detail, default=str, sort_keys=True)),
+        )
+
+    def events(self, realm_id: str) -> list[tuple[str, str | None, str, dict[str, Any]]]:
+        rows = self._exec(
+            "SELECT at, invoice_number, kind, detail FROM events WHERE realm_id = ? ORDER BY id",
+            (realm_id,),
+        ).fetchall()
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    # --- claims -----------------------------------------------------------------------------
+
+    def claim(
+        self,
+        realm_id: str,
+        numbers: Sequence[str],
+        run_id: str,
+        *,
+        ttl: int = DEFAULT_CLAIM_TTL,
+        holder: str = "",
+    ) -> set[str]:
+        """Claim invoice numbers for `run_id`; returns the ones this run now holds. `holder`
+        (default: host name and process id) is recorded to tell users who holds what.
+
+        The rule, enforced by one atomic upsert per number: a number is free, already held by
+        this run, or held by another run whose claim has expired (its `expires_at`, on the
+        database's clock, has passed). Anything else stays with its holder. A run that dies
+        stops renewing, so its claims expire after `ttl` seconds and another run takes them
+        over. Taking over is safe because the dead run's intent was committed before its send:
+        the new holder must treat a pending journal entry as an uncertain outcome (look the
+        invoice up, adopt it, or resend with the same requestid) and never create blindly.
+        Numbers are claimed in sorted order in one transaction, so two runs claiming
+        overlapping sets cannot deadlock, and the claim is committed before this returns."""
+        held: set[str] = set()
+        holder = holder or f"{platform.node()}:{os.getpid()}"
+        with self.transaction(durable=True):
+            for number in sorted(set(numbers)):
+                row = self._exec(
+                    "INSERT INTO claims (realm_id, invoice_number, run_id, holder, expires_at) "
+                    f"VALUES (?, ?, ?, ?, {self._NOW} + ?) "
+                    "ON CONFLICT (realm_id, invoice_number) DO UPDATE SET "
+                    "run_id = excluded.run_id, holder = excluded.holder, "
+                    "expires_at = excluded.expires_at "
+                    f"WHERE claims.run_id = excluded.run_id OR claims.expires_at <= {self._NOW} "
+                    "RETURNING invoice_number",
+                    (realm_id, number, run_id, holder, ttl),
+                ).fetchone()
+                if row is not None:
+                    held.add(str(row[0]))
+        return held
+
+    def renew_claims(self, realm_id: str, run_id: str, *, ttl: int = DEFAULT_CLAIM_TTL) -> set[str]:
+        """Extend this run's claims by `ttl` seconds from now; returns those it still holds.
+
+        Call it before each send: a number missing from the answer was taken over after this
+        run's claim expired, and must not be sent by this run."""
+        with self.transaction(durable=True):
+            rows = self._exec(
+                f"UPDATE claims SET expires_at = {self._NOW} + ? "
+                "WHERE realm_id = ? AND run_id = ? RETURNING invoice_number",
+                (ttl, realm_id, run_id),
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def release_claims(
+        self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
+    ) -> None:
+        """Give up this run's claims (all, or those `numbers`): other runs may take them now."""
+        with self.transaction(durable=True):
+            if numbers is None:
+                self._exec(
+                    "DELETE FROM claims WHERE realm_id = ? AND run_id = ?", (realm_id, run_id)
+                )
+                return
+            for part in chunks_of(list(numbers), 500):
+                marks = ",".join("?" * len(part))
+                self._exec(
+                    "DELETE FROM claims WHERE realm_id = ? AND run_id = ? "
+                    f"AND invoice_number IN ({marks})",
+                    (realm_id, run_id, *part),
+                )
+
+    def claims(self, realm_id: str) -> list[Claim]:
+        rows = self._exec(
+            "SELECT realm_id, invoice_number, run_id, holder, expires_at FROM claims "
+            "WHERE realm_id = ? ORDER BY invoice_number",
+            (realm_id,),
+        ).fetchall()
+        return [Claim(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]

@@ -1,0 +1,190 @@
+"""The store contract, run against SQLite and a real PostgreSQL: links, journal, generations,
+events and grouped outcomes. Claims and locks are in test_coordination.py."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from invoicesync.models import Link
+from invoicesync.store import JournalEntry, LinkExists, StateStore
+from tests.store.conftest import Backend
+
+REALM = "9130350000000001"
+OTHER = "9130350000000002"
+
+
+def link(number: str, qbo_id: str, realm: str = REALM) -> Link:
+    return Link(
+        realm_id=realm,
+        invoice_number=number,
+        qbo_id=qbo_id,
+        doc_number=number,
+        origin="pushed",
+        linked_at="2026-11-25T03:00:00+00:00",
+        sync_token="0",
+        total=Decimal("1148.00"),
+        currency="USD",
+        marker_written=True,
+    )
+
+
+def intent(number: str, rid: str, generation: int = 0) -> JournalEntry:
+    return JournalEntry(REALM, number, generation, rid, "pending", number, None, None)
+
+
+HOSTILE = ["K]x", "K", "[invoicesync K]", "INV 42 ", "Ünïcødé-№1", "a'b\"c", "x\x7fy"]
+
+
+def test_links_round_trip_exact_values(store: StateStore) -> None:
+    for i, number in enumerate(HOSTILE):
+        store.add_link(link(number, str(100 + i)))
+    store.add_link(link("INV-1", "1", realm=OTHER))
+    got = store.links(REALM)
+    assert [ln.invoice_number for ln in got] == sorted(HOSTILE)
+    assert store.link(REALM, "K]x") == link("K]x", "100")
+    assert store.link(REALM, "K") == link("K", "101")
+    assert store.link_for_qbo(REALM, "102") == link("[invoicesync K]", "102")
+    assert store.link(REALM, "missing") is None
+    assert store.link_for_qbo(OTHER, "100") is None
+    assert store.count_links(REALM) == {"pushed": len(HOSTILE)}
+    assert store.count_links(OTHER) == {"pushed": 1}
+    assert store.links(REALM)[0].total == Decimal("1148.00")
+
+
+def test_links_unique_per_qbo_id_and_per_number(store: StateStore) -> None:
+    store.add_link(link("INV-1", "7"))
+    with pytest.raises(LinkExists) as by_qbo:
+        store.add_link(link("INV-2", "7"))
+    assert (by_qbo.value.number, by_qbo.value.qbo_id) == ("INV-2", "7")
+    with pytest.raises(LinkExists):
+        store.add_link(link("INV-1", "8"))
+    # The same QuickBooks id in another company is another invoice.
+    store.add_link(link("INV-2", "7", realm=OTHER))
+    # After a refused write the store still works (PostgreSQL aborts the transaction).
+    store.add_link(link("INV-3", "9"))
+    assert [(ln.invoice_number, ln.qbo_id) for ln in store.links(REALM)] == [
+        ("INV-1", "7"),
+        ("INV-3", "9"),
+    ]
+    assert [e[2] for e in store.events(REALM)] == ["pushed", "pushed"]
+
+
+def test_journal_intent_then_outcome(store: StateStore) -> None:
+    store.journal_intents([intent("INV-1", "r1"), intent("INV-2", "r2"), intent("INV-3", "r3")])
+    assert [e.request_id for e in store.journal(REALM, "pending")] == ["r1", "r2", "r3"]
+    store.add_link(link("INV-1", "11"), request_id="r1")
+    store.journal_failed(REALM, "r2", "QuickBooks rejected it: 6000")
+    assert store.journal(REALM) == [
+        JournalEntry(REALM, "INV-1", 0, "r1", "done", "INV-1", "11", None),
+        JournalEntry(
+            REALM, "INV-2", 0, "r2", "failed", "INV-2", None, "QuickBooks rejected it: 6000"
+        ),
+        JournalEntry(REALM, "INV-3", 0, "r3", "pending", "INV-3", None, None),
+    ]
+    # A retried intent reopens a failed entry; done and pending entries are kept as they are.
+    store.journal_intents([intent("INV-1", "r1"), intent("INV-2", "r2"), intent("INV-3", "r3")])
+    assert [(e.request_id, e.state, e.error) for e in store.journal(REALM)] == [
+        ("r1", "done", None),
+        ("r2", "pending", None),
+        ("r3", "pending", None),
+    ]
+    # Failing an entry that is not pending changes nothing.
+    store.journal_failed(REALM, "r1", "late")
+    assert store.journal(REALM, "done")[0].error is None
+    assert store.journal(OTHER) == []
+
+
+def test_intents_are_visible_to_another_connection_at_once(backend: Backend) -> None:
+    writer, reader = backend.open(), backend.open()
+    with writer.grouped(size=50):
+        writer.journal_intents([intent("INV-1", "r1")])
+        assert [e.request_id for e in reader.journal(REALM, "pending")] == ["r1"]
+
+
+def test_generations_bump_on_unlink(store: StateStore) -> None:
+    assert store.generation(REALM, "INV-1") == 0
+    store.add_link(link("INV-1", "5"))
+    assert store.remove_link(REALM, "INV-1", {"qbo_id": "5", "by": "unlink"}) == 1
+    assert store.link(REALM, "INV-1") is None
+    store.add_link(link("INV-1", "6"))
+    assert store.remove_link(REALM, "INV-1", {"qbo_id": "6"}) == 2
+    assert store.generation(REALM, "INV-1") == 2
+    assert store.generations(REALM) == {"INV-1": 2}
+    assert store.generations(OTHER) == {}
+
+
+def test_events_append_in_order(store: StateStore) -> None:
+    store.add_link(link("INV-1", "5"))
+    store.add_link(link("INV-2", "6"), event={"qbo_id": "6", "adopted": True, "ours": False})
+    store.remove_link(REALM, "INV-1", {"qbo_id": "5"})
+    events = store.events(REALM)
+    assert [(e[1], e[2], e[3]) for e in events] == [
+        ("INV-1", "pushed", {"qbo_id": "5", "doc_number": "INV-1"}),
+        ("INV-2", "pushed", {"qbo_id": "6", "adopted": True, "ours": False}),
+        ("INV-1", "unlinked", {"qbo_id": "5", "generation": 1}),
+    ]
+    assert all(e[0].startswith("20") for e in events)
+    assert store.events(OTHER) == []
+
+
+def test_record_observations(store: StateStore) -> None:
+    store.add_link(link("INV-1", "5"))
+    store.add_link(link("INV-2", "6"))
+    store.record_observations(
+        REALM, [("INV-1", "Paid", Decimal("0.00")), ("INV-2", "Voided", None)]
+    )
+    one, two = store.links(REALM)
+    assert (one.last_state, one.last_balance) == ("Paid", Decimal("0.00"))
+    assert (two.last_state, two.last_balance) == ("Voided", None)
+    assert one.last_checked_at is not None
+
+
+def test_grouped_outcomes_commit_per_group(backend: Backend) -> None:
+    writer, reader = backend.open(), backend.open()
+    writer.journal_intents([intent(f"INV-{i}", f"r{i}") for i in range(5)])
+    with writer.grouped(size=2):
+        writer.add_link(link("INV-0", "10"), request_id="r0")
+        assert reader.links(REALM) == []  # not committed yet: the group is open
+        assert writer.link(REALM, "INV-0") is not None  # the writer sees its own outcome
+        writer.add_link(link("INV-1", "11"), request_id="r1")
+        assert [ln.qbo_id for ln in reader.links(REALM)] == ["10", "11"]  # group of 2 committed
+        writer.journal_failed(REALM, "r2", "rejected")
+        assert reader.journal(REALM, "failed") == []
+    assert [e.state for e in reader.journal(REALM)] == [
+        "done",
+        "done",
+        "failed",
+        "pending",
+        "pending",
+    ]
+
+
+def test_grouped_keeps_outcomes_when_a_link_is_refused(backend: Backend) -> None:
+    writer, reader = backend.open(), backend.open()
+    with writer.grouped(size=10):
+        writer.add_link(link("INV-1", "10"))
+        with pytest.raises(LinkExists):
+            writer.add_link(link("INV-2", "10"))
+        writer.add_link(link("INV-3", "11"))
+    assert [ln.invoice_number for ln in reader.links(REALM)] == ["INV-1", "INV-3"]
+
+
+def test_grouped_commits_recorded_outcomes_when_the_caller_fails(backend: Backend) -> None:
+    writer, reader = backend.open(), backend.open()
+    with pytest.raises(KeyboardInterrupt), writer.grouped(size=10):
+        writer.add_link(link("INV-1", "10"))
+        raise KeyboardInterrupt
+    assert [ln.invoice_number for ln in reader.links(REALM)] == ["INV-1"]
+    writer.add_link(link("INV-2", "11"))  # and the store is usable afterwards
+    assert len(reader.links(REALM)) == 2
+
+
+def test_nested_groups_join_the_outer_one(backend: Backend) -> None:
+    writer, reader = backend.open(), backend.open()
+    with writer.grouped(size=10):
+        with writer.grouped(size=1):
+            writer.add_link(link("INV-1", "10"))
+        assert reader.links(REALM) == []
+    assert len(reader.links(REALM)) == 1
