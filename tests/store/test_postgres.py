@@ -109,7 +109,8 @@ def test_migrating_twice_keeps_the_data(pg_url: str) -> None:
     assert [ln.qbo_id for ln in store.links(REALM)] == ["1"]
     store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(len(MIGRATIONS),)]
+        version = conn.execute("SELECT version FROM schema_version").fetchall()
+        assert version == [(len(MIGRATIONS),)] == [(3,)]
 
 
 def test_settings_select_the_backend(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:

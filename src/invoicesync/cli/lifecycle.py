@@ -14,15 +14,27 @@ from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 @app.command()
 def void(
     ctx: typer.Context,
-    numbers: Annotated[list[str], typer.Argument(help="Linked invoice numbers to void.")],
+    numbers: Annotated[
+        list[str], typer.Argument(metavar="INV...", help="Linked invoice numbers to void.")
+    ],
     reason: Annotated[
         str | None,
-        typer.Option("--reason", help="Written into the QuickBooks memo (default: cancelled)."),
+        typer.Option(
+            "--reason",
+            metavar="TEXT",
+            help="Written into the QuickBooks memo (default: cancelled).",
+        ),
     ] = None,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Void linked QuickBooks invoices, with the reason in the memo; paid ones are refused."""
+    """Void linked QuickBooks invoices, with the reason in the memo; paid ones are refused.
+
+    \b
+    Examples:
+      invoicesync void INV-2026-0109
+      invoicesync void INV-2026-0109 --reason "duplicate order"
+    """
     from invoicesync.usecases.invoices import load_invoices
     from invoicesync.usecases.void import void as run_void
 

@@ -28,6 +28,7 @@ from invoicesync.ledger.base import (
     Uncertain,
 )
 from invoicesync.ledger.qbo_errors import refusal, translate, translating, write
+from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
 from invoicesync.ledger.qbo_lifecycle import entity_of
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
@@ -39,8 +40,8 @@ from invoicesync.qbo.rows import NamedRow, QBOInvoice
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
 
-class QuickBooksLedger:
-    """The `Ledger` for one QuickBooks company."""
+class QuickBooksLedger(QuickBooksFollowUps):
+    """The `Ledger` for one QuickBooks company (after-push operations: `qbo_followup`)."""
 
     def __init__(self, client: QBOClient, realm_id: str, *, send_numbers: bool) -> None:
         self.client = client

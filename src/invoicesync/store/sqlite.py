@@ -20,6 +20,7 @@ from typing import Any
 import filelock
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
+from invoicesync.store import followups
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -92,7 +93,7 @@ _M003 = f"""
         PRAGMA application_id = {APPLICATION_ID};
 """
 
-MIGRATIONS: list[str] = [_M001, _M002, _M003, SQLITE_MIGRATION]
+MIGRATIONS: list[str] = [_M001, _M002, _M003]
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _OUR_TABLES = {"links", "generations", "push_journal", "events"}
 
@@ -248,3 +249,9 @@ def state_lock(app_dir: Path, *, wait: float | None = None) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+# Issue 18: sends and attachments, journalled like pushes (store/followups.py).
+MIGRATIONS.append(followups.SQLITE_DDL)
+# Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
+MIGRATIONS.append(SQLITE_MIGRATION)

@@ -17,7 +17,7 @@ from datetime import date
 
 from invoicesync.errors import Interrupted, InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
-from invoicesync.usecases import credit, push_execute, push_plan, update, void
+from invoicesync.usecases import credit, followup, push_execute, push_plan, update, void
 from invoicesync.usecases.push_report import PushReport, PushResult
 from invoicesync.usecases.session import NoProgress, Progress, Session
 
@@ -27,7 +27,8 @@ def select_invoices(
 ) -> tuple[list[LocalInvoice], list[PushResult]]:
     """The invoices a push is about, and the named ones it skips (drafts, cancelled)."""
     if bool(numbers) == all_:
-        raise UsageError("name the invoices to push, or use --all (not both)")
+        wrong = "give invoice numbers or --all, not both" if all_ else "name the invoices to push"
+        raise UsageError(f"{wrong}: `invoicesync push INV-1 INV-2` or `invoicesync push --all`")
     if all_:
         chosen = [i for i in invoices if i.pushable and (since is None or i.issue_date >= since)]
         return chosen, []
@@ -47,6 +48,8 @@ def select_invoices(
                 PushResult(
                     number,
                     "skipped",
+                    total=inv.total,
+                    currency=inv.currency,
                     message=f"status is {inv.status}; only sent or paid invoices are pushed",
                 )
             )
@@ -61,6 +64,7 @@ class PushRequest:
     dry_run: bool = False
     adopt_existing: bool = False
     wait: float | None = None
+    send: bool = False  # e-mail each invoice from QuickBooks right after creating it
     update: bool = False  # send source edits and cancellations of linked invoices
     force: bool = False  # with update: overwrite what changed in QuickBooks
 
@@ -136,6 +140,7 @@ def push(
     chosen, skipped = select_invoices(invoices, request.numbers, request.all_, request.since)
     order = [r.invoice for r in skipped] + [i.number for i in chosen]
     results = {r.invoice: r for r in skipped}
+    chosen = followup.refuse_bad_attachments(session, chosen, results)
     report = PushReport(session.realm_id, request.dry_run, [])
     shared = session.settings.state_url is not None and not request.dry_run
     run_id = uuid.uuid4().hex if shared else None
@@ -159,6 +164,7 @@ def push(
                 update.preview(edits, results)
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
+                followup.after_push(session, chosen, results, send=request.send)
                 update.execute(session, edits, results)
             void.void_all(
                 session, voids, results, reason=void.SOURCE_REASON, dry_run=request.dry_run

@@ -72,10 +72,17 @@ class Executor:
         except LinkExists:
             self._fail(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} is already linked")
             return
-        why = "created by an interrupted run" if a.ours else "existing invoice adopted"
+        if a.request_id is not None:
+            why = "created by an interrupted run of this machine; linked"
+        elif a.ours:
+            why = "carries our marker (pushed from another machine, or before this database)"
+        else:
+            why = "made outside invoicesync; linked as asked (--adopt-existing)"
         result = PushResult(
             inv.number, "adopted", link.qbo_id, link.doc_number, link.total, link.currency, why
         )
+        if a.remote.voided:
+            result.warnings.append(f"QuickBooks invoice {link.qbo_id} is VOIDED: check it there")
         check_total(inv, link, result)
         self.results[inv.number] = result
 
