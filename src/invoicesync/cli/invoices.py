@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from invoicesync.usecases.push_report import PushReport
 
 
+SEND_OPT = Annotated[
+    bool, typer.Option("--send", help="QuickBooks e-mails each invoice right after creating it.")
+]
 UPDATE_OPT = Annotated[
     bool,
     typer.Option(
@@ -79,10 +82,7 @@ def push(
             "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
         ),
     ] = False,
-    send: Annotated[
-        bool,
-        typer.Option("--send", help="QuickBooks e-mails each invoice right after creating it."),
-    ] = False,
+    send: SEND_OPT = False,
     update: UPDATE_OPT = False,
     force: FORCE_OPT = False,
     json_: JSON_OPT = False,
@@ -95,7 +95,6 @@ def push(
       invoicesync push --all --dry-run
       invoicesync push --all --since 2026-10-01
       invoicesync push INV-2026-0101 INV-2026-0102
-      invoicesync push --all --update --dry-run
     """
     from invoicesync.usecases.invoices import load_invoices
     from invoicesync.usecases.push import PushRequest
@@ -103,8 +102,6 @@ def push(
 
     state = state_of(ctx)
     since_date = _since(since, all_)
-    if force and not update:
-        raise UsageError("--force goes with --update")
     local = load_invoices(state.settings(), render.warn)
     request = PushRequest(
         numbers or [], all_, since_date, dry_run, adopt_existing, wait, send, update, force

@@ -68,6 +68,10 @@ class PushRequest:
     update: bool = False  # send source edits and cancellations of linked invoices
     force: bool = False  # with update: overwrite what changed in QuickBooks
 
+    def __post_init__(self) -> None:
+        if self.force and not self.update:
+            raise UsageError("--force goes with --update")
+
 
 def _cancelled(invoices: Sequence[LocalInvoice], request: PushRequest) -> list[LocalInvoice]:
     """With `--update`: the selected invoices whose source status is `cancelled` (to void)."""
