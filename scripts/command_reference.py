@@ -24,6 +24,7 @@ COMMANDS = [
     ["list-candidates"],
     ["link"],
     ["unlink"],
+    ["void"],
     ["reconcile"],
     ["payments"],
     ["send"],

@@ -26,6 +26,7 @@ COMMANDS = [
     "list-candidates",
     "link",
     "unlink",
+    "void",
     "payments",
     "send",
     "pdf",

@@ -23,6 +23,7 @@ COMMANDS = [
     ["list-candidates"],
     ["link"],
     ["unlink"],
+    ["void"],
     ["reconcile"],
     ["payments"],
     ["send"],

@@ -7,11 +7,22 @@ render       rich tables, progress, JSON on stdout; messages on stderr
 connection   connect, disconnect, status, ci-seed
 invoices     invoices, push
 link         list-candidates, link, unlink, reconcile
+lifecycle    void
 sandbox      sandbox serve, demo (demo_story tells the story)
 followup     payments, send, pdf (followup_views: their documents, tables and CSV)
 """
 
-from invoicesync.cli import connection, followup, invoices, link, sandbox
+from invoicesync.cli import connection, followup, invoices, lifecycle, link, sandbox
 from invoicesync.cli.app import AppState, app, main
 
-__all__ = ["AppState", "app", "connection", "followup", "invoices", "link", "main", "sandbox"]
+__all__ = [
+    "AppState",
+    "app",
+    "connection",
+    "followup",
+    "invoices",
+    "lifecycle",
+    "link",
+    "main",
+    "sandbox",
+]

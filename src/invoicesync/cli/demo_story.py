@@ -8,6 +8,7 @@ nothing is left behind unless `--keep` names a folder.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -139,6 +140,38 @@ def _steps(extras: Path) -> list[Step]:
     ]
 
 
+LIFECYCLE = [
+    Step(
+        "Push again: the edit is listed as changed (not sent); the credit note becomes a "
+        "credit memo applied to INV-2026-0103.",
+        ("push", "--all"),
+    ),
+    Step(
+        "The field-by-field difference an update would send.",
+        ("push", "INV-2026-0102", "--update", "--dry-run"),
+    ),
+    Step("Send it: a sparse update at the invoice's SyncToken.", ("push", "--all", "--update")),
+]
+
+
+def _edit_source(source: Path) -> None:
+    """What happens to invoices after they were sent: a correction and a credit note."""
+    records = json.loads(source.read_text(encoding="utf-8"))
+    by_number = {r["number"]: r for r in records}
+    edited = by_number["INV-2026-0102"]
+    edited["lines"][0]["quantity"] = "8450"
+    edited.pop("totals", None)
+    credited = by_number["INV-2026-0103"]
+    note = {k: v for k, v in credited.items() if k not in {"totals", "source", "number"}}
+    note |= {"number": "CN-2026-0001", "type": "credit_note", "credit_for": "INV-2026-0103"}
+    note["lines"] = [
+        {"service": "Translation", "description": "Catalogue: 500 words counted twice",
+         "quantity": "500", "unit": "words", "unit_price": "0.11"}
+    ]  # fmt: skip
+    note.pop("payment_terms", None)
+    source.write_text(json.dumps([*records, note], ensure_ascii=False), encoding="utf-8")
+
+
 NEXT_STEPS = (
     "\nNext, against your own company:\n"
     "  1. Create an app at developer.intuit.com and note its client id and secret\n"
@@ -176,6 +209,12 @@ def _run_steps(
             "What was paid, ready to take back to Protemos.", ("payments", "--since", "2000-01-01")
         ),
     )
+    _edit_source(work / "invoices.json")
+    render.info(
+        "\nLater, in Protemos: INV-2026-0102's word count is corrected, and the client of "
+        "INV-2026-0103 gets a credit note (CN-2026-0001)."
+    )
+    failures += sum(_step(invoke, step) for step in LIFECYCLE)
     render.info(NEXT_STEPS)
     if failures:
         render.error(f"{failures} demo step(s) did not behave as expected; please report it")

@@ -16,6 +16,20 @@ if TYPE_CHECKING:
     from invoicesync.usecases.push_report import PushReport
 
 
+SEND_OPT = Annotated[
+    bool, typer.Option("--send", help="QuickBooks e-mails each invoice right after creating it.")
+]
+UPDATE_OPT = Annotated[
+    bool,
+    typer.Option(
+        "--update", help="Also send source edits of linked invoices and void cancelled ones."
+    ),
+]
+FORCE_OPT = Annotated[
+    bool, typer.Option("--force", help="With --update: overwrite invoices changed in QuickBooks.")
+]
+
+
 @app.command()
 def invoices(
     ctx: typer.Context,
@@ -68,14 +82,13 @@ def push(
             "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
         ),
     ] = False,
-    send: Annotated[
-        bool,
-        typer.Option("--send", help="QuickBooks e-mails each invoice right after creating it."),
-    ] = False,
+    send: SEND_OPT = False,
+    update: UPDATE_OPT = False,
+    force: FORCE_OPT = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Create QuickBooks invoices from source invoices, exactly once.
+    """Create QuickBooks invoices and credit memos from the source, exactly once.
 
     \b
     Examples:
@@ -90,7 +103,9 @@ def push(
     state = state_of(ctx)
     since_date = _since(since, all_)
     local = load_invoices(state.settings(), render.warn)
-    request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait, send)
+    request = PushRequest(
+        numbers or [], all_, since_date, dry_run, adopt_existing, wait, send, update, force
+    )
     with opened_session(state) as opened, render.progress() as bar:
         report = run_push(opened, local, request, bar)
         warn_all(opened.warnings)
@@ -133,6 +148,9 @@ def _show_push(report: PushReport) -> None:
         for r in report.results:
             for problem in r.problems:
                 render.info(f"{r.invoice}: {problem}")
+    for r in report.results:
+        for change in r.changes:
+            render.info(f"{r.invoice}: {change}")
     counts = report.counts()
     if counts:
         render.info(views.counts_line(counts))

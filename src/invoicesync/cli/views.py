@@ -128,6 +128,7 @@ def invoices_document(rows: Sequence[InvoiceRow]) -> Document:
                 "qbo_state": ln.last_state,
                 "qbo_balance": money(ln.last_balance, ln.currency or inv.currency),
                 "checked_at": ln.last_checked_at,
+                "changed": r.changed,
             }
         canonical: JSONValue = to_canonical(inv)
         out.append(
@@ -167,7 +168,7 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
             shown(r.invoice.total, r.invoice.currency),
             r.invoice.status,
             r.link.qbo_id if r.link else "",
-            (r.link.last_state or "linked") if r.link else "",
+            ("changed" if r.changed else (r.link.last_state or "linked")) if r.link else "",
             (r.link.doc_number or "") if r.link else "",
             (r.sent_at or "")[:10],
         )
@@ -192,6 +193,15 @@ def push_document(report: PushReport) -> Document:
             "message": r.message,
             "problems": list(r.problems),
             "warnings": list(r.warnings),
+            "changes": list(r.changes),
+            "credit": None
+            if r.credit is None
+            else {
+                "invoice": r.credit.invoice,
+                "amount": money(r.credit.amount, r.currency),
+                "open_credit": money(r.credit.open_credit, r.currency),
+                "payment_id": r.credit.payment_id,
+            },
         }
         if report.dry_run:
             payload: JSONValue = _plain(r.payload)

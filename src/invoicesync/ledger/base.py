@@ -49,6 +49,8 @@ class RemoteInvoice(Protocol):
     def voided(self) -> bool: ...
     @property
     def status(self) -> str: ...
+    @property
+    def payments(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,15 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """What an update of one linked record would send, decided against the record as read."""
+
+    remote: RemoteInvoice
+    fields: dict[str, Any]  # the sparse update; empty when the target already matches
+    changes: tuple[str, ...]  # each change in words: "line 1 quantity: 1000 → 1200"
+
+
+@dataclass(frozen=True)
 class Unanswered:
     """The target did not say what became of this invoice (an item of a batch left without an
     answer, or answered with a throttle or a server fault): look it up before deciding."""
@@ -153,7 +164,9 @@ class Ledger(Protocol):
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
     ) -> Mapping[str, Outcome]: ...
     def read(self, remote_id: str) -> RemoteInvoice: ...
-    def read_many(self, remote_ids: Sequence[str]) -> Mapping[str, RemoteInvoice]: ...
+    def read_many(
+        self, remote_ids: Sequence[str], kind: str = "invoice"
+    ) -> Mapping[str, RemoteInvoice]: ...
     def customer_id(self, name: str) -> str | None: ...
     def customer_ids(self) -> Mapping[str, str]: ...
     def with_number(self, number: str) -> Sequence[RemoteInvoice]: ...
@@ -163,6 +176,17 @@ class Ledger(Protocol):
     def set_marker(
         self, remote: RemoteInvoice, number: str | None, request_id: str
     ) -> RemoteInvoice: ...
+
+    # The lifecycle (issue 17). `kind` is a `LocalInvoice.type`: invoice or credit_note.
+    def read_kind(self, remote_id: str, kind: str) -> RemoteInvoice: ...
+    def edit(self, draft: Draft, remote_id: str) -> Edit: ...
+    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> Sequence[Outcome]: ...
+    def void(
+        self, remote: RemoteInvoice, reason: str, request_id: str
+    ) -> RemoteInvoice | Refusal: ...
+    def apply_credit(
+        self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
+    ) -> str | Refusal: ...
 
     # --- after the push: payments, send, PDF, attachments (issue 18) ---------------------------
 

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from invoicesync.ledger import qbo_errors as qb
 from invoicesync.ledger.base import Gone, Refusal, Uncertain, Upload
 from invoicesync.qbo import QBOClient, documents
 from invoicesync.qbo import errors as qerr
@@ -140,8 +141,3 @@ class QuickBooksFollowUps:
         except qerr.QBOError as exc:
             raise qb.translate(exc, "attaching a file") from None
         return QBOAttachable.from_row(row)
-
-
-# Last, because `quickbooks` builds on this mixin: its `translate` and `refusal` are the one
-# place QuickBooks errors become ours, for these operations too.
-from invoicesync.ledger import quickbooks as qb  # noqa: E402

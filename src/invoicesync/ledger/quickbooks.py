@@ -7,32 +7,29 @@ dict or a `qbo.errors` class.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
 from invoicesync import mapping, matching
-from invoicesync.errors import (
-    EXIT_CONFLICT,
-    EXIT_PARTIAL,
-    EXIT_PREREQUISITE,
-    InvoiceSyncError,
-    NotConnected,
-    QuickBooksUnavailable,
-    Refused,
-)
+from invoicesync.ledger import qbo_lifecycle as lifecycle
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
     Company,
     Draft,
+    Edit,
     Gone,
+    Outcome,
     Preparation,
     Refusal,
     RemoteInvoice,
     Unanswered,
     Uncertain,
 )
+from invoicesync.ledger.qbo_errors import refusal, translate, translating, write
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
+from invoicesync.ledger.qbo_lifecycle import entity_of
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
@@ -41,57 +38,6 @@ from invoicesync.qbo.marker import with_marker, without_marker
 from invoicesync.qbo.rows import NamedRow, QBOInvoice
 
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
-
-
-def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
-    """A QuickBooks error as the user-facing error with the documented exit code."""
-    if isinstance(exc, qerr.AuthError):
-        return NotConnected(
-            f"QuickBooks refused the token while {what} ({exc}); "
-            "run `invoicesync connect` to reconnect"
-        )
-    if isinstance(exc, qerr.ForbiddenError):
-        return NotConnected(
-            f"QuickBooks refused access while {what} ({exc}): the token belongs to another "
-            "environment or company; check INVOICESYNC_ENVIRONMENT and reconnect"
-        )
-    if isinstance(exc, (qerr.ThrottledError, qerr.ServerError, qerr.QBOConnectionError)):
-        return QuickBooksUnavailable(
-            f"QuickBooks is unavailable while {what}: {exc}; safe to re-run later"
-        )
-    if exc.definitive:  # QuickBooks refused it, with its reason: not a bug of ours
-        found = refusal(exc)
-        return Refused(f"QuickBooks refused a request while {what}: {exc}", found.exit_code)
-    return InvoiceSyncError(f"QuickBooks rejected a request while {what}: {exc}")
-
-
-def refusal(exc: qerr.QBOError) -> Refusal:
-    """A definitive refusal of one invoice, with QuickBooks' own reason and our exit code."""
-    if isinstance(exc, qerr.DuplicateDocNumber):
-        code, owner = EXIT_CONFLICT, exc.txn_id
-    elif isinstance(exc, (qerr.NotFoundError, qerr.InvalidReferenceError)):
-        code, owner = EXIT_PREREQUISITE, None
-    elif isinstance(exc, qerr.StaleObjectError):
-        code, owner = EXIT_CONFLICT, None
-    else:
-        code, owner = EXIT_PARTIAL, None
-    return Refusal(
-        message=str(exc),
-        exit_code=code,
-        code=exc.code,
-        detail=exc.detail,
-        element=exc.element,
-        intuit_tid=exc.intuit_tid,
-        owner_id=owner,
-    )
-
-
-@contextlib.contextmanager
-def translating(what: str) -> Iterator[None]:
-    try:
-        yield
-    except qerr.QBOError as exc:
-        raise translate(exc, what) from None
 
 
 class QuickBooksLedger(QuickBooksFollowUps):
@@ -136,6 +82,9 @@ class QuickBooksLedger(QuickBooksFollowUps):
             payload = mapping.invoice_payload(
                 inv, refs, facts, doc_number=use_doc, marker_note=True
             )
+            if inv.is_credit_note:  # a credit memo has no terms and no due date
+                payload.pop("SalesTermRef", None)
+                payload.pop("DueDate", None)
             prep.drafts.append(
                 Draft(inv, payload, refs.customer_id, inv.number if use_doc else None)
             )
@@ -145,17 +94,21 @@ class QuickBooksLedger(QuickBooksFollowUps):
         """QuickBooks invoices that are (or claim to be) these drafts: by DocNumber, then, for
         the rest, by our marker among those customers' invoices of those dates (one paged
         query), which finds invoices QuickBooks numbered itself or someone renumbered."""
+        found: dict[str, QBOInvoice] = {}
         with translating("pushing"):
-            found = self._by_doc_number([d.number for d in drafts]) if by_number else {}
-            unseen = [d for d in drafts if d.number not in found]
-            for mark, row in self._by_marker(unseen).items():
-                found.setdefault(mark, row)
+            for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
+                mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+                if by_number:
+                    found.update(self._by_doc_number([d.number for d in mine], entity))
+                unseen = [d for d in mine if d.number not in found]
+                for mark, row in self._by_marker(unseen).items():
+                    found.setdefault(mark, row)
         return found
 
-    def _by_doc_number(self, numbers: Sequence[str]) -> dict[str, QBOInvoice]:
+    def _by_doc_number(self, numbers: Sequence[str], entity: str) -> dict[str, QBOInvoice]:
         found: dict[str, QBOInvoice] = {}
         for part in qq.chunks(n for n in numbers if qq.queryable(n)):
-            for row in self._invoices([("DocNumber", "IN", part)]):
+            for row in self._invoices([("DocNumber", "IN", part)], entity):
                 number = str(row.doc_number)
                 if number not in found or row.marker == number:
                     found[number] = row  # a duplicated DocNumber: prefer the one that is ours
@@ -165,8 +118,10 @@ class QuickBooksLedger(QuickBooksFollowUps):
         """Our invoices by marker; where there are copies, the survivor (lowest Id)."""
         return {n: min(rows, key=_id_order) for n, rows in self._copies(drafts).items()}
 
-    def _invoices(self, where: Sequence[tuple[str, str, str | Sequence[str]]]) -> list[QBOInvoice]:
-        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select("Invoice", where))]
+    def _invoices(
+        self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: str = "Invoice"
+    ) -> list[QBOInvoice]:
+        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select(entity, where))]
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
@@ -208,33 +163,36 @@ class QuickBooksLedger(QuickBooksFollowUps):
             copies = self._copies([d for d in drafts if d.number in made])
         except qerr.QBOError:
             return created  # cannot check now: reconcile reports a duplicate later
+        kinds = {d.number: entity_of(d.invoice.type) for d in drafts}
         for number, mine in made.items():
             survivor = min([mine, *copies.get(number, [])], key=_id_order)
-            if survivor.id != mine.id and self._delete(mine):
+            if survivor.id != mine.id and self._delete(mine, kinds[number]):
                 created[number] = survivor
         return created
 
     def _copies(self, drafts: Sequence[Draft]) -> dict[str, list[QBOInvoice]]:
         """Every invoice carrying our marker among these customers' invoices of these dates."""
         found: dict[str, list[QBOInvoice]] = {}
-        ids = [d.customer_id for d in drafts]
-        dates = [d.invoice.issue_date.isoformat() for d in drafts]
-        for id_part in qq.chunks(ids):
-            for date_part in qq.chunks(dates):
-                where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
-                for row in self._invoices(where):
-                    if row.marker:
-                        found.setdefault(row.marker, []).append(row)
+        for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
+            mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+            ids = [d.customer_id for d in mine]
+            dates = [d.invoice.issue_date.isoformat() for d in mine]
+            for id_part in qq.chunks(ids):
+                for date_part in qq.chunks(dates):
+                    where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
+                    for row in self._invoices(where, entity):
+                        if row.marker:
+                            found.setdefault(row.marker, []).append(row)
         return found
 
-    def _delete(self, remote: QBOInvoice) -> bool:
+    def _delete(self, remote: QBOInvoice, entity: str) -> bool:
         """Delete our own just-created copy (never a paid one); False if it could not be."""
         if (remote.balance or 0) < (remote.total or 0):
             return False  # a payment reached it meanwhile: keep it, reconcile reports both
         try:
             self.client.request(
                 "POST",
-                "invoice",
+                entity.lower(),
                 params={"operation": "delete"},
                 body={"Id": remote.id, "SyncToken": remote.sync_token},
                 requestid=f"del-{hashlib.sha256(remote.id.encode()).hexdigest()[:24]}",
@@ -248,7 +206,8 @@ class QuickBooksLedger(QuickBooksFollowUps):
 
     def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
         try:
-            row = self.client.create("Invoice", draft.payload, requestid=request_ids[draft.number])
+            entity = entity_of(draft.invoice.type)
+            row = self.client.create(entity, draft.payload, requestid=request_ids[draft.number])
         except qerr.ValidationError as exc:
             return refusal(exc)
         return QBOInvoice.from_row(row)
@@ -257,26 +216,16 @@ class QuickBooksLedger(QuickBooksFollowUps):
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
     ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         items = [
-            {"bId": str(i + 1), "operation": "create", "Invoice": d.payload}
+            {"bId": str(i + 1), "operation": "create", entity_of(d.invoice.type): d.payload}
             for i, d in enumerate(drafts)
         ]
         answers = self.client.batch(
             items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
         )
-        out: dict[str, QBOInvoice | Refusal | Unanswered] = {}
-        for draft, answer in zip(drafts, answers, strict=True):
-            if "Invoice" in answer:
-                out[draft.number] = QBOInvoice.from_row(answer["Invoice"])
-                continue
-            ftype, errs = qerr.fault_errors(answer)
-            if not errs:
-                out[draft.number] = Unanswered("QuickBooks gave no answer for this invoice")
-                continue
-            error = qerr.error_from_fault(ftype, errs, status=400, intuit_tid=None)
-            # Only a business refusal says nothing was created; a throttle or a server fault
-            # inside a batch leaves the outcome open.
-            out[draft.number] = refusal(error) if error.definitive else Unanswered(str(error))
-        return out
+        return {
+            d.number: _answer(answer, entity_of(d.invoice.type))
+            for d, answer in zip(drafts, answers, strict=True)
+        }
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -288,11 +237,11 @@ class QuickBooksLedger(QuickBooksFollowUps):
         except qerr.QBOError as exc:
             raise translate(exc, "reading the QuickBooks invoice") from None
 
-    def read_many(self, remote_ids: Sequence[str]) -> dict[str, QBOInvoice]:
+    def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, QBOInvoice]:
         found: dict[str, QBOInvoice] = {}
         with translating("reconciling"):
             for part in qq.chunks(remote_ids):
-                for row in self._invoices([("Id", "IN", part)]):
+                for row in self._invoices([("Id", "IN", part)], entity_of(kind)):
                     found[row.id] = row
         return found
 
@@ -345,6 +294,73 @@ class QuickBooksLedger(QuickBooksFollowUps):
         except qerr.QBOError as exc:
             raise translate(exc, "writing our marker into the QuickBooks invoice") from None
         return QBOInvoice.from_row(row)
+
+    # --- the lifecycle (issue 17) ---------------------------------------------------------------
+
+    def read_kind(self, remote_id: str, kind: str) -> QBOInvoice:
+        return QBOInvoice.from_row(self._row(remote_id, entity_of(kind)))
+
+    def _row(self, remote_id: str, entity: str) -> dict[str, Any]:
+        try:
+            return self.client.read(entity, remote_id)
+        except qerr.NotFoundError:
+            raise Gone(remote_id) from None
+        except qerr.QBOError as exc:
+            raise translate(exc, f"reading QuickBooks {entity} {remote_id}") from None
+
+    def edit(self, draft: Draft, remote_id: str) -> Edit:
+        row = self._row(remote_id, entity_of(draft.invoice.type))
+        fields, changes = lifecycle.difference(draft.payload, row)
+        return Edit(QBOInvoice.from_row(row), fields, tuple(changes))
+
+    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> list[Outcome]:
+        """Sparse updates `(edit, kind, request id)`, each at the SyncToken it was decided on,
+        so each stands or falls alone; several go in one batch request."""
+        if len(edits) == 1:
+            edit, kind, rid = edits[0]
+            body = lifecycle.sparse(edit.remote.id, edit.remote.sync_token, edit.fields)
+            return [
+                write("updating", lambda: lifecycle.update(self.client, entity_of(kind), body, rid))
+            ]
+        items = [
+            {
+                "bId": str(i + 1),
+                "operation": "update",
+                entity_of(k): lifecycle.sparse(e.remote.id, e.remote.sync_token, e.fields),
+            }
+            for i, (e, k, _) in enumerate(edits)
+        ]
+        try:
+            answers = self.client.batch(items, requestid=batch_request_id([r for *_, r in edits]))
+        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
+            raise Uncertain(str(exc)) from None
+        except qerr.QBOError as exc:
+            raise translate(exc, "updating") from None
+        return [_answer(a, entity_of(k)) for a, (_, k, _) in zip(answers, edits, strict=True)]
+
+    def void(self, remote: RemoteInvoice, reason: str, request_id: str) -> QBOInvoice | Refusal:
+        row = self._row(remote.id, "Invoice")
+        return write("voiding", lambda: lifecycle.void(self.client, row, reason, request_id))
+
+    def apply_credit(
+        self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
+    ) -> str | Refusal:
+        args = (self.client, str(invoice.customer_id), invoice.id, credit.id, amount, request_id)
+        done = write("applying a credit", lambda: lifecycle.apply_credit(*args))
+        return done if isinstance(done, Refusal) else done.id
+
+
+def _answer(answer: Mapping[str, Any], entity: str) -> QBOInvoice | Refusal | Unanswered:
+    """One batch item's answer: the row, QuickBooks' refusal, or no verdict. Only a business
+    refusal says nothing was written; a throttle or a server fault inside a batch, or no
+    answer at all, leaves the outcome open."""
+    if entity in answer:
+        return QBOInvoice.from_row(answer[entity])
+    ftype, errs = qerr.fault_errors(answer)
+    if not errs:
+        return Unanswered(f"QuickBooks gave no answer for this {entity}")
+    error = qerr.error_from_fault(ftype, errs, status=400, intuit_tid=None)
+    return refusal(error) if error.definitive else Unanswered(str(error))
 
 
 def _id_order(row: QBOInvoice) -> tuple[int, str]:

@@ -59,6 +59,7 @@ class QBOInvoice:
     due_date: str | None
     private_note: str | None
     updated_at: str | None
+    payments: tuple[str, ...] = ()  # Ids of the payments applied (LinkedTxn of type Payment)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> QBOInvoice:
@@ -76,6 +77,11 @@ class QBOInvoice:
             due_date=_text(row.get("DueDate")),
             private_note=_text(row.get("PrivateNote")),
             updated_at=_text(meta.get("LastUpdatedTime")) if isinstance(meta, Mapping) else None,
+            payments=tuple(
+                str(t.get("TxnId"))
+                for t in row.get("LinkedTxn") or []
+                if isinstance(t, Mapping) and t.get("TxnType") == "Payment"
+            ),
         )
 
     @property

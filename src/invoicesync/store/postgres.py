@@ -35,6 +35,7 @@ from invoicesync.errors import (
     register_secret,
 )
 from invoicesync.store import followups
+from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.sql import SqlStore
 
 _M001 = [
@@ -256,3 +257,5 @@ class PostgresStore(SqlStore):
 
 # Issue 18: sends and attachments, journalled like pushes (store/followups.py).
 MIGRATIONS.append(followups.POSTGRES_DDL)
+# Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
+MIGRATIONS.append(POSTGRES_MIGRATION)

@@ -28,10 +28,11 @@ from invoicesync.store.contract import (
     chunks_of,
     now_iso,
 )
+from invoicesync.store.lifecycle import LifecycleJournal
 from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
 
 
-class SqlStore(ABC):
+class SqlStore(LifecycleJournal, ABC):
     """Shared behaviour. Every public write is one transaction, except inside `grouped()`."""
 
     _BEGIN: ClassVar[str]
@@ -150,10 +151,10 @@ class SqlStore(ABC):
         ).fetchone()
         return link_from_row(row) if row else None
 
-    def link_for_qbo(self, realm_id: str, qbo_id: str) -> Link | None:
+    def link_for_qbo(self, realm_id: str, qbo_id: str, kind: str = "invoice") -> Link | None:
         row = self._exec(
-            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ?",
-            (realm_id, qbo_id),
+            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ? AND kind = ?",
+            (realm_id, qbo_id, kind),
         ).fetchone()
         return link_from_row(row) if row else None
 
@@ -177,7 +178,7 @@ class SqlStore(ABC):
         with self.transaction():
             try:
                 self._exec(
-                    f"INSERT INTO links ({INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO links ({INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         link.realm_id,
                         link.invoice_number,
@@ -189,6 +190,8 @@ class SqlStore(ABC):
                         None if link.total is None else str(link.total),
                         link.currency,
                         int(link.marker_written),
+                        link.fingerprint,
+                        link.kind,
                     ),
                 )
             except self._UNIQUE_VIOLATION:

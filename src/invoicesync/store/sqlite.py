@@ -21,6 +21,7 @@ import filelock
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
 from invoicesync.store import followups
+from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
 # Append-only: never edit a migration that has shipped; add the next one.
@@ -252,3 +253,5 @@ def state_lock(app_dir: Path, *, wait: float | None = None) -> Iterator[None]:
 
 # Issue 18: sends and attachments, journalled like pushes (store/followups.py).
 MIGRATIONS.append(followups.SQLITE_DDL)
+# Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
+MIGRATIONS.append(SQLITE_MIGRATION)

@@ -46,10 +46,14 @@ def after_push(
 ) -> None:
     for inv in chosen:
         r = results.get(inv.number)
-        if r is None or r.qbo_id is None or r.status not in {"created", "adopted", "skipped"}:
+        if (
+            r is None
+            or r.qbo_id is None
+            or r.status not in {"created", "adopted", "skipped", "changed"}
+        ):
             continue
         notes = attach_all(session, inv, r.qbo_id) if inv.attachments else []
-        if send and (r.status != "skipped" or _send_pending(session, inv.number)):
+        if send and (r.status not in {"skipped", "changed"} or _send_pending(session, inv.number)):
             sent = send_one(session, inv.number, r.qbo_id, to=None, again=False)
             if sent.status == "sent":
                 notes.append(f"sent to {sent.to}" if sent.to else "sent")

@@ -40,6 +40,14 @@ class InvoiceRow:
     sent_at: str | None = None  # the last e-mail QuickBooks sent of it (`send`, `push --send`)
     sent_to: str | None = None
 
+    @property
+    def changed(self) -> bool:
+        """Linked, and the source content changed since it was last written."""
+        link = self.link
+        if link is None or link.fingerprint is None:
+            return False
+        return link.fingerprint != self.invoice.fingerprint()
+
 
 def invoice_rows(
     settings: Settings, *, unlinked: bool = False, warn: Warn | None = None

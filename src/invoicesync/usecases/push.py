@@ -17,7 +17,7 @@ from datetime import date
 
 from invoicesync.errors import Interrupted, InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
-from invoicesync.usecases import followup, push_execute, push_plan
+from invoicesync.usecases import credit, followup, push_execute, push_plan, update, void
 from invoicesync.usecases.push_report import PushReport, PushResult
 from invoicesync.usecases.session import NoProgress, Progress, Session
 
@@ -65,6 +65,28 @@ class PushRequest:
     adopt_existing: bool = False
     wait: float | None = None
     send: bool = False  # e-mail each invoice from QuickBooks right after creating it
+    update: bool = False  # send source edits and cancellations of linked invoices
+    force: bool = False  # with update: overwrite what changed in QuickBooks
+
+    def __post_init__(self) -> None:
+        if self.force and not self.update:
+            raise UsageError("--force goes with --update")
+
+
+def _cancelled(invoices: Sequence[LocalInvoice], request: PushRequest) -> list[LocalInvoice]:
+    """With `--update`: the selected invoices whose source status is `cancelled` (to void)."""
+    if not request.update:
+        return []
+    named = set(request.numbers)
+    return [
+        i
+        for i in invoices
+        if i.status == "cancelled"
+        and (
+            i.number in named
+            or (request.all_ and (not request.since or i.issue_date >= request.since))
+        )
+    ]
 
 
 def _release_dead_local_claims(session: Session) -> None:
@@ -137,11 +159,21 @@ def push(
             plan = push_plan.plan(session, chosen, results, adopt_existing=request.adopt_existing)
             plan.run_id = run_id
             plan.batch = plan.batch or shared
+            voids = void.targets(_cancelled(invoices, request), plan.links, session)
+            order += [inv.number for inv, _ in voids if inv.number not in results]
+            changed = plan.changed if request.update else []
+            edits = update.plan(session, changed, results, force=request.force)
             if request.dry_run:
                 plan.preview()
+                update.preview(edits, results)
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
                 followup.after_push(session, chosen, results, send=request.send)
+                update.execute(session, edits, results)
+            void.void_all(
+                session, voids, results, reason=void.SOURCE_REASON, dry_run=request.dry_run
+            )
+            credit.apply_all(session, chosen, results, dry_run=request.dry_run)
         except InvoiceSyncError as exc:
             report.fatal = exc
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was done is recorded; say so
