@@ -25,6 +25,7 @@ COMMANDS = [
     "list-candidates",
     "link",
     "unlink",
+    "profiles",
     "reconcile",
     "sandbox",
     "demo",

@@ -46,6 +46,10 @@ def connect(
 
     state = state_of(ctx)
     settings = state.settings()
+    if settings.target == "b2brouter":
+        from invoicesync.cli.profiles import connect_b2brouter
+
+        return connect_b2brouter(state)
     if environment:
         settings = load_settings(
             config_path=state.config_path,
@@ -118,6 +122,10 @@ def disconnect(ctx: typer.Context) -> None:
     from invoicesync.usecases import connection
 
     state = state_of(ctx)
+    if state.settings().target == "b2brouter":
+        from invoicesync.cli.profiles import disconnect_b2brouter
+
+        return disconnect_b2brouter(state)
     result = connection.disconnect(state.settings(), transport=state.transport)
     if not result.was_connected:
         render.info("Not connected; nothing to do.")
@@ -135,8 +143,13 @@ def disconnect(ctx: typer.Context) -> None:
 def status(ctx: typer.Context, json_: JSON_OPT = False) -> None:
     """Company, environment, token expiry, link counts and warnings."""
     from invoicesync.usecases import connection
+    from invoicesync.usecases.session import QuickBooksSession
 
     with opened_session(state_of(ctx)) as opened:
+        if not isinstance(opened, QuickBooksSession):
+            from invoicesync.cli.profiles import status_b2brouter
+
+            return status_b2brouter(opened, json_)
         report = connection.status(opened)
     if json_:
         render.emit_json(views.status_document(report))

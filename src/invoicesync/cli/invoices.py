@@ -56,6 +56,10 @@ def push(
             "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
         ),
     ] = False,
+    send: Annotated[
+        bool,
+        typer.Option("--send", help="B2BRouter profiles: queue delivery of created invoices."),
+    ] = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
@@ -77,7 +81,9 @@ def push(
             raise UsageError("--since goes with --all")
     local = load_invoices(state.settings(), render.warn)
     request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait)
-    with opened_session(state) as opened, render.progress() as bar:
+    if send and state.settings().target != "b2brouter":
+        raise UsageError('--send is for B2BRouter profiles (target = "b2brouter")')
+    with opened_session(state, send=send) as opened, render.progress() as bar:
         report = run_push(opened, local, request, bar)
         warn_all(opened.warnings)
     if json_:

@@ -36,11 +36,13 @@ WAIT_OPT = Annotated[
 
 
 @contextmanager
-def opened_session(state: AppState) -> Iterator[Session]:
-    """A connected session for this invocation's settings and transport."""
+def opened_session(state: AppState, *, send: bool = False) -> Iterator[Session]:
+    """A connected session for this invocation's settings and transport (`send`: B2BRouter
+    queues delivery of what it creates)."""
     from invoicesync.usecases.session import session
 
-    with session(state.settings(), transport=state.transport, notify=render.warn) as opened:
+    settings = state.settings()
+    with session(settings, send=send, transport=state.transport, notify=render.warn) as opened:
         yield opened
 
 

@@ -24,7 +24,7 @@ from invoicesync.auth import (
 )
 from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values, with_overrides
 from invoicesync.errors import NotConnected, register_secret
-from invoicesync.usecases.session import Session, session
+from invoicesync.usecases.session import QuickBooksSession, quickbooks_session
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
 CALLBACK_TIMEOUT = 300.0  # seconds the loopback listener waits for Intuit's redirect
@@ -117,13 +117,14 @@ def connect(
     save_config_values(
         settings.config_path,
         {"environment": settings.environment, "realm_id": realm, "client_id": client_id},
+        profile=settings.profile,
     )
     conn.save(settings.app_dir)
     # Confirm the connection works and learn the company's name.
     connected = with_overrides(
         settings, realm_id=realm, client_id=client_id, client_secret=client_secret
     )
-    with session(connected, transport=transport) as opened:
+    with quickbooks_session(connected, transport=transport) as opened:
         opened.manager.seed_access(str(tokens["access_token"]), int(tokens.get("expires_in", 3600)))
         conn.company_name = opened.ledger.company().name
         conn.save(settings.app_dir)
@@ -189,7 +190,7 @@ def _expiry_warning(refresh_at: str | None, environment: str) -> list[str]:
     ]
 
 
-def status(opened: Session) -> StatusReport:
+def status(opened: QuickBooksSession) -> StatusReport:
     """Company, environment, token expiry, link counts and warnings."""
     company = opened.ledger.company()
     conn = opened.connection

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -38,24 +37,16 @@ class NoProgress:
         return None
 
 
-@dataclass
 class Session:
-    """A connected QuickBooks company plus local state."""
+    """A connected target (its ledger) plus local state: what every use case works with.
+    `realm_id` names the company or account in local state (a QuickBooks realm id, or
+    `b2brouter:<account>`)."""
 
-    settings: Settings
-    connection: Connection
-    manager: TokenManager
-    client: QBOClient
-    ledger: Ledger = field(init=False)
-    _store: StateStore | None = None
-
-    def __post_init__(self) -> None:
-        send_numbers = self.settings.push.doc_numbers == "source"
-        self.ledger = QuickBooksLedger(self.client, self.realm_id, send_numbers=send_numbers)
-
-    @property
-    def realm_id(self) -> str:
-        return self.connection.realm_id
+    def __init__(self, settings: Settings, ledger: Ledger, realm_id: str) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.realm_id = realm_id
+        self._store: StateStore | None = None
 
     @property
     def store(self) -> StateStore:
@@ -79,13 +70,34 @@ class Session:
 
     @property
     def warnings(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class QuickBooksSession(Session):
+    """A connected QuickBooks company: its token manager and client beside the ledger."""
+
+    def __init__(
+        self, settings: Settings, connection: Connection, manager: TokenManager, client: QBOClient
+    ) -> None:
+        send_numbers = settings.push.doc_numbers == "source"
+        ledger = QuickBooksLedger(client, connection.realm_id, send_numbers=send_numbers)
+        super().__init__(settings, ledger, connection.realm_id)
+        self.connection = connection
+        self.manager = manager
+        self.client = client
+
+    @property
+    def warnings(self) -> list[str]:
         return list(self.manager.warnings)
 
     def close(self) -> None:
         self.client.close()
         self.manager.http.close()
-        if self._store is not None:
-            self._store.close()
+        super().close()
 
 
 def current_connection(settings: Settings) -> Connection:
@@ -122,7 +134,7 @@ def open_session(
     transport: httpx.BaseTransport | None = None,
     client_factory: Callable[..., QBOClient] | None = None,
     notify: Callable[[str], None] | None = None,
-) -> Session:
+) -> QuickBooksSession:
     """`notify` receives "QuickBooks is throttling this company; waiting 60 s" and the like
     whenever the client waits on QuickBooks (default: a logging warning)."""
     conn = current_connection(settings)
@@ -139,12 +151,28 @@ def open_session(
         budget_dir=settings.budget_dir,
         on_wait=log_wait if notify is None else lambda s, why: notify(wait_message(s, why)),
     )
-    return Session(settings, conn, manager, client)
+    return QuickBooksSession(settings, conn, manager, client)
 
 
 @contextlib.contextmanager
-def session(settings: Settings, **kw: Any) -> Iterator[Session]:
+def quickbooks_session(settings: Settings, **kw: Any) -> Iterator[QuickBooksSession]:
     opened = open_session(settings, **kw)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@contextlib.contextmanager
+def session(settings: Settings, *, send: bool = False, **kw: Any) -> Iterator[Session]:
+    """The session of the configured target: QuickBooks, or B2BRouter for a profile with
+    `target = "b2brouter"` (`send` queues delivery of what B2BRouter creates)."""
+    if settings.target == "b2brouter":
+        from invoicesync.usecases.b2b_session import open_b2b_session
+
+        opened: Session = open_b2b_session(settings, transport=kw.get("transport"), send=send)
+    else:
+        opened = open_session(settings, **kw)
     try:
         yield opened
     finally:
