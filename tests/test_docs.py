@@ -83,7 +83,7 @@ def test_links_in_readme_and_docs_resolve() -> None:
             assert (page.parent / target).exists(), f"{page.name} → {target}"
 
 
-@pytest.mark.parametrize("company", ["us", "uk"])
+@pytest.mark.parametrize("company", ["us", "uk", "es"])
 def test_samples_follow_the_shipped_schema(company: str) -> None:
     data = ROOT / "src" / "invoicesync" / "data"
     schema = json.loads((data / "invoice.schema.json").read_text(encoding="utf-8"))

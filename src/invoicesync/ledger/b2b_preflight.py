@@ -21,6 +21,7 @@ from invoicesync.qbo.marker import marker
 
 # B2BRouter's own categories beside EN 16931's (docs/b2brouter.md, mapping table).
 CATEGORIES = VAT_CATEGORIES | {"H", "AA", "AAA", "NS"}
+ZERO_RATED = frozenset({"Z", "E", "AE", "K", "G", "O", "NS"})
 
 
 def line_drafts(inv: LocalInvoice) -> tuple[list[LineDraft], list[Problem]]:
@@ -35,11 +36,9 @@ def line_drafts(inv: LocalInvoice) -> tuple[list[LineDraft], list[Problem]]:
         for i, a in enumerate(inv.adjustments, 1)
     ]
     for where, text, quantity, price, tax, rate in items:
-        if tax is None or rate is None:
-            problems.append(
-                Problem("tax", where, "no tax: give `tax` (the VAT category) and `tax_rate`")
-            )
-        elif tax not in CATEGORIES:
+        if rate is None and tax in ZERO_RATED:
+            rate = Decimal(0)  # these categories carry no rate; B2BRouter wants percent 0
+        if tax is not None and tax not in CATEGORIES:
             problems.append(
                 Problem(
                     "tax",
@@ -48,6 +47,9 @@ def line_drafts(inv: LocalInvoice) -> tuple[list[LineDraft], list[Problem]]:
                     "takes a category and a percent, never a tax code or an absolute amount",
                 )
             )
+        elif tax is None or rate is None:
+            reason = "no tax: give `tax` (the VAT category) and `tax_rate`"
+            problems.append(Problem("tax", where, reason))
         else:
             drafts.append(LineDraft(text, quantity, price, tax, rate))
     return drafts, problems

@@ -139,7 +139,7 @@ class B2BRouterLedger:
         with translating("pushing"):
             account = self.client.get_account()
             contacts = list(self.client.contacts())
-        prep = Preparation(sends_numbers=True)
+        prep = Preparation(sends_numbers=True, heading="cannot go to B2BRouter")
         for inv in invoices:
             draft, problems = preflight.resolve(inv, contacts, account)
             if draft is None:

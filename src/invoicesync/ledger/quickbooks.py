@@ -91,6 +91,8 @@ def translating(what: str) -> Iterator[None]:
 class QuickBooksLedger:
     """The `Ledger` for one QuickBooks company."""
 
+    name = "QuickBooks"
+
     def __init__(self, client: QBOClient, realm_id: str, *, send_numbers: bool) -> None:
         self.client = client
         self.realm_id = realm_id

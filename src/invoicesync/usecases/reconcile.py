@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from invoicesync.ledger.base import RemoteInvoice
+from invoicesync.ledger.base import DELIVERY_PROBLEMS, DELIVERY_STATES, RemoteInvoice
 from invoicesync.models import CENT, Link, LocalInvoice
 from invoicesync.store import LinkExists
 from invoicesync.usecases.push_report import link_from
@@ -58,6 +58,10 @@ def drift(link: Link, remote: RemoteInvoice | None) -> Drift:
         details = [
             f"edited in QuickBooks since linked (SyncToken {link.sync_token} → {remote.sync_token})"
         ]
+    if remote.status in DELIVERY_PROBLEMS and state == "ok":
+        state, details = remote.status, [f"delivery {remote.status}: see the invoice in B2BRouter"]
+    elif remote.status in DELIVERY_STATES and state == "ok":
+        details = [f"delivery {remote.status}"]
     return Drift(link.invoice_number, link.qbo_id, state, details, balance)
 
 
