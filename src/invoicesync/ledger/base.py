@@ -19,7 +19,6 @@ from invoicesync.errors import EXIT_PARTIAL
 from invoicesync.matching import NearMatch
 from invoicesync.models import LocalInvoice
 
-
 # An e-invoicing network's delivery states (`RemoteInvoice.status`), which `reconcile` shows;
 # the problems need someone to act (fix and resend, or talk to the customer).
 DELIVERY_STATES = frozenset(
