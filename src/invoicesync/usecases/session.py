@@ -100,6 +100,19 @@ class QuickBooksSession(Session):
         super().close()
 
 
+def local_realm(settings: Settings) -> str | None:
+    """The key of the configured company or account in local state, read without a network
+    call: a QuickBooks realm id, or `b2brouter:<account>`; None when not connected."""
+    if settings.target == "b2brouter":
+        from invoicesync.usecases.b2b_session import B2BConnection, realm_key
+
+        b2b = B2BConnection.load(settings.app_dir)
+        account = settings.b2brouter_account or (b2b.account if b2b else None)
+        return realm_key(account) if account else None
+    conn = Connection.load(settings.app_dir)
+    return settings.realm_id or (conn.realm_id if conn else None)
+
+
 def current_connection(settings: Settings) -> Connection:
     """The connection from connection.json, with env/config values taking precedence."""
     conn = Connection.load(settings.app_dir)
