@@ -20,6 +20,7 @@ from invoicesync.sandbox import Sandbox, SandboxTransport
 
 SAMPLES = Path(__file__).parents[2] / "src" / "invoicesync" / "data" / "samples"
 B2B_URL = "http://b2b.test"
+QBO_URL = "http://qbo.test"
 ES_KEY = "test_local_es_key"
 ACCOUNT = "211"
 REALM_KEY = "b2brouter:211"
@@ -148,6 +149,7 @@ def eu_invoice(number: str = "EU-1", **over: Any) -> dict[str, Any]:
 
 
 def make_world(monkeypatch: pytest.MonkeyPatch, home: Path) -> B2BWorld:
-    world = B2BWorld(B2BRouterSandbox(), Sandbox(), home, monkeypatch)
+    qbo = Sandbox(["us", "uk"], auto_approve=True, base_url=QBO_URL)
+    world = B2BWorld(B2BRouterSandbox(), qbo, home, monkeypatch)
     world.config()
     return world
