@@ -47,6 +47,9 @@ def sandbox_serve(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Skip the consent page (scripts, CI).")
     ] = False,
+    target: Annotated[
+        str, typer.Option("--target", help="quickbooks, or b2brouter (accounts: es, fr).")
+    ] = "quickbooks",
 ) -> None:
     """Serve a local QuickBooks Online on 127.0.0.1 until interrupted.
 
@@ -55,6 +58,12 @@ def sandbox_serve(
     """
     from invoicesync.sandbox.server import SandboxServer
 
+    if target == "b2brouter":
+        from invoicesync.cli.b2b_sandbox import serve_b2brouter
+
+        return serve_b2brouter(port, company, latency_ms)
+    if target != "quickbooks":
+        raise UsageError("--target must be quickbooks or b2brouter")
     sandbox = _sandbox(company, limits, time_scale, auto_approve)
     sandbox.faults.latency_ms = latency_ms
     try:
