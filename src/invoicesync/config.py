@@ -21,6 +21,7 @@ import tomli_w
 
 from invoicesync import profiles
 from invoicesync.errors import ConfigError
+from invoicesync.files import read_text, write_atomic
 
 APP_NAME = "invoicesync"
 ENVIRONMENTS = ("production", "sandbox", "local")
@@ -137,6 +138,7 @@ class Settings:
     realm_id: str | None = None
     refresh_token_seed: str | None = None
     token_file: Path | None = None
+    lock_dir: Path | None = None  # None: the platform's per-user cache dir (see auth.stores)
     source: Path | None = None
     non_interactive: bool = False
     redirect_port: int = DEFAULT_REDIRECT_PORT
@@ -182,12 +184,9 @@ def _line_of(error: tomllib.TOMLDecodeError) -> str:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse `config.toml`; a missing file is an empty config, a malformed one exit 8."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_text(path)
+    if text is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -325,6 +324,7 @@ def load_settings(
         realm_id=pick("realm_id", "INVOICESYNC_REALM_ID"),
         refresh_token_seed=env.get("INVOICESYNC_REFRESH_TOKEN") or None,
         token_file=Path(token_file).expanduser() if token_file else None,
+        lock_dir=Path(lock).expanduser() if (lock := env.get("INVOICESYNC_LOCK_DIR")) else None,
         source=src,
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,
@@ -352,10 +352,7 @@ def save_config_values(
     data = read_config_file(path)
     table = data.setdefault("profiles", {}).setdefault(profile, {}) if profile else data
     table.update({k: v for k, v in values.items() if v is not None})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, tomli_w.dumps(data))
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

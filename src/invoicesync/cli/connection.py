@@ -13,6 +13,7 @@ from invoicesync.cli.options import JSON_OPT, opened_session, warn_all
 from invoicesync.errors import NotConnected, UsageError
 
 if TYPE_CHECKING:
+    from invoicesync.auth import DisconnectReport
     from invoicesync.usecases.connection import Browser
 
 
@@ -126,17 +127,31 @@ def disconnect(ctx: typer.Context) -> None:
         from invoicesync.cli.profiles import disconnect_b2brouter
 
         return disconnect_b2brouter(state)
-    result = connection.disconnect(state.settings(), transport=state.transport)
-    if not result.was_connected:
+    report = connection.disconnect(state.settings(), transport=state.transport)
+    warn_all([f"could not look for tokens in {place}" for place in report.unchecked])
+    if not report.was_connected:
         render.info("Not connected; nothing to do.")
         return
-    if result.revoked:
-        render.success(f"Disconnected from realm {result.realm_id}; tokens revoked and deleted.")
-    else:
+    places = "; ".join(report.deleted)
+    if report.revoked is False:
         render.warn(
-            "could not confirm the revocation with Intuit; local tokens were deleted. Remove the "
-            "app under QuickBooks > Settings > Apps to be sure."
+            f"could not confirm the revocation with Intuit ({report.revoke_problem}); local "
+            f"tokens were deleted ({places or 'none were stored'}). Remove the app under "
+            "QuickBooks > Settings > Apps to be sure."
         )
+        return
+    render.success(f"Disconnected from realm {report.realm_id}; {_what_happened(report)}.")
+
+
+def _what_happened(report: DisconnectReport) -> str:
+    places = "; ".join(report.deleted)
+    if report.revoked and places:
+        return f"tokens revoked and deleted ({places})"
+    if report.revoked:
+        return "token revoked (none was stored in this home)"
+    if places:
+        return f"tokens deleted ({places}); none to revoke"
+    return "connection file deleted; no tokens were stored"
 
 
 @app.command()

@@ -81,7 +81,8 @@ def key_store(settings: Settings, account: str) -> TokenStore:
     prefix = f"{realm_key(account)}:"
     if settings.token_file is not None:
         return FileStore(settings.token_file, prefix)
-    return KeyringStore(prefix)
+    # The key never rotates, so the store's refresh lock is never taken; it lives in the app dir.
+    return KeyringStore(prefix, settings.lock_dir or settings.app_dir / "locks")
 
 
 def _not_connected() -> NotConnected:

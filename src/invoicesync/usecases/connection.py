@@ -13,17 +13,19 @@ from invoicesync.auth import (
     Callback,
     CallbackListener,
     Connection,
-    StoreUnavailable,
+    DisconnectReport,
     authorize_url,
+    check_token_store,
     choose_store,
     exchange_code,
     new_state,
     parse_callback,
     reconnect_hint,
-    revoke,
+    revoke_and_delete,
+    token_file_setting,
 )
 from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values, with_overrides
-from invoicesync.errors import NotConnected, register_secret
+from invoicesync.errors import register_secret
 from invoicesync.usecases.session import QuickBooksSession, quickbooks_session
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
@@ -92,16 +94,12 @@ def connect(
 ) -> ConnectResult:
     """The authorization-code flow, then store the refresh token and the connection."""
     register_secret(client_secret)
+    check_token_store(settings)  # before the consent: an authorization code is single-use
     tokens, callback = _authorize(
         settings, client_id, client_secret, manual, port, browser, transport, timeout
     )
     realm = callback.realm_id
     store = choose_store(settings, realm)
-    if not store.writable:
-        raise NotConnected(
-            "no writable token store: the OS keyring is unavailable; set INVOICESYNC_TOKEN_FILE "
-            "to a private file path and connect again"
-        )
     store.set("refresh_token", str(tokens["refresh_token"]))
     if not settings.client_secret:
         store.set("client_secret", client_secret)
@@ -116,7 +114,12 @@ def connect(
     )
     save_config_values(
         settings.config_path,
-        {"environment": settings.environment, "realm_id": realm, "client_id": client_id},
+        {
+            "environment": settings.environment,
+            "realm_id": realm,
+            "client_id": client_id,
+            **token_file_setting(settings),
+        },
         profile=settings.profile,
     )
     conn.save(settings.app_dir)
@@ -131,37 +134,18 @@ def connect(
     return ConnectResult(realm, conn.company_name or "", settings.environment, store.describe())
 
 
-@dataclass
-class DisconnectResult:
-    was_connected: bool
-    revoked: bool
-    realm_id: str | None
-
-
 def disconnect(
     settings: Settings, *, transport: httpx.BaseTransport | None = None
-) -> DisconnectResult:
-    """Revoke at Intuit and delete the stored tokens; idempotent."""
-    conn = Connection.load(settings.app_dir)
-    realm = settings.realm_id or (conn.realm_id if conn else None)
-    client_id = settings.client_id or (conn.client_id if conn else None)
-    if not realm:
-        return DisconnectResult(False, False, None)
-    try:
-        store = choose_store(settings, realm)
-    except StoreUnavailable:
-        store = None
-    token = store.get("refresh_token") if store else None
-    secret = settings.client_secret or (store.get("client_secret") if store else None)
-    revoked = False
-    if token and secret and client_id:
-        with httpx.Client(transport=transport, timeout=30.0) as http:
-            revoked = revoke(http, settings.endpoints, client_id, secret, token)
-    if store is not None and store.writable:
-        store.delete("refresh_token")
-        store.delete("client_secret")
-    Connection.delete(settings.app_dir)
-    return DisconnectResult(bool(token) or conn is not None, revoked, realm)
+) -> DisconnectReport:
+    """Revoke at Intuit and delete every stored token, wherever this home put it; idempotent.
+    Tokens that could not be deleted are an exit 4 naming where they are: never claim a
+    disconnect that did not happen."""
+    with httpx.Client(transport=transport, timeout=30.0) as http:
+        report = revoke_and_delete(settings, http)
+    error = report.error()
+    if error is not None:
+        raise error
+    return report
 
 
 @dataclass
