@@ -45,6 +45,7 @@ def test_link_a_sent_invoice_keeps_the_link_without_a_marker(eu: B2BWorld) -> No
     eu.source([HAND_MADE])
     result = eu.es("link", "2026-0007", "100001")
     assert result.exit_code == 0, result.stderr
+    assert "Linked 2026-0007 to B2BRouter invoice 100001" in result.stderr
     assert "could not write the marker into B2BRouter" in result.stderr
     assert "cannot change" in result.stderr
     assert ids(eu) == {"2026-0007": "100001"}
@@ -115,3 +116,11 @@ def test_rebuild_from_an_empty_database_finds_our_invoices_by_marker(eu: B2BWorl
     rebuilt = doc(eu.es("reconcile", "--rebuild", "--json"))["rebuilt"]
     assert {r["invoice"]: r["qbo_id"] for r in rebuilt} == before
     assert doc(eu.es("reconcile", "--rebuild", "--json"))["rebuilt"] == []
+
+
+def test_unlink_says_the_number_stays_taken(eu: B2BWorld) -> None:
+    assert eu.es("push", "ES-2026-0102").exit_code == 0
+    out = eu.es("unlink", "ES-2026-0102")
+    assert out.exit_code == 0
+    assert "Unlinked ES-2026-0102 from B2BRouter invoice" in out.stderr
+    assert "its number stays taken there" in out.stderr

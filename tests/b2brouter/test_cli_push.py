@@ -162,3 +162,23 @@ def test_wrong_key_or_account_exits_4_with_the_fix(eu: B2BWorld) -> None:
     eu.monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "test_local_expired_key")
     expired = eu.es("status")
     assert expired.exit_code == 4 and "run `invoicesync connect`" in expired.stderr
+
+
+def test_a_number_taken_meanwhile_is_adopted_when_ours_and_a_conflict_when_not(
+    eu: B2BWorld,
+) -> None:
+    eu.source([eu_invoice("RACE-OURS"), eu_invoice("RACE-THEIRS", issue_date="2026-10-06")])
+    eu.races["RACE-OURS"] = lambda body: None  # another run of ours made it first
+
+    def by_hand(body: dict[str, object]) -> None:
+        body.pop("file_reference")
+
+    eu.races["RACE-THEIRS"] = by_hand  # someone typed the same number into B2BRouter
+    result = eu.es("push", "--all", "--json")
+    assert result.exit_code == 3, result.stderr
+    got = {r["invoice"]: r for r in json.loads(result.stdout)["results"]}
+    assert got["RACE-OURS"]["status"] == "adopted"
+    assert len(eu.by_number()["RACE-OURS"]) == 1
+    assert got["RACE-THEIRS"]["status"] == "failed"
+    owner = eu.by_number()["RACE-THEIRS"][0]["id"]
+    assert f"is already used by B2BRouter transaction {owner}" in got["RACE-THEIRS"]["message"]

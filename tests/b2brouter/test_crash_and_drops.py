@@ -144,6 +144,13 @@ def test_connections_cut_after_commits_never_duplicate(live: Live, seed: int) ->
     assert_exactly_once(live, numbers)
     dropped = [e for e in live.sandbox.log() if e["dropped"]]
     assert dropped, "the faults cut no connection"
+    before = len(live.sandbox.log())
+    reconciled = live.run("reconcile", "--json")
+    assert reconciled.returncode == 0, reconciled.stderr
+    states = {d["state"] for d in json.loads(reconciled.stdout)["links"]}
+    assert states == {"ok"} and len(json.loads(reconciled.stdout)["links"]) == N
+    # 60 links are read with one listing, not one request each.
+    assert len(live.sandbox.log()) - before == 1
 
 
 def test_serve_prints_a_working_connection(isolated_env: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,21 @@ b2brouter_account = "{ACCOUNT}"
 
 
 class Router(httpx.BaseTransport):
-    def __init__(self, b2b: B2BRouterSandbox, qbo: Sandbox, fail_creates: list[int]) -> None:
-        self.b2b = B2BRouterTransport(b2b)
-        self.qbo = SandboxTransport(qbo)
-        self.fail_creates = fail_creates  # [n]: answer the next n invoice creates with a 503
+    def __init__(self, world: B2BWorld) -> None:
+        self.b2b = B2BRouterTransport(world.b2b)
+        self.qbo = SandboxTransport(world.qbo)
+        self.fail_creates = world.fail_creates  # [n]: answer the next n creates with a 503
+        self.races = world.races  # number -> edit of its create, made first by "another writer"
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         create = request.method == "POST" and request.url.path.endswith("/invoices")
+        body = json.loads(request.read()) if create else {}
+        race = self.races.pop(body["invoice"]["number"], None) if create else None
+        if race is not None:
+            race(body["invoice"])
+            headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+            other = httpx.Request("POST", request.url, headers=headers, json=body)
+            assert self.b2b.handle_request(other).status_code == 201
         if create and self.fail_creates[0] > 0:
             self.fail_creates[0] -= 1
             error = {"code": "internal_server_error", "message": "down", "type": "api_error"}
@@ -58,10 +67,11 @@ class B2BWorld:
     monkeypatch: pytest.MonkeyPatch
     outputs: list[str] = field(default_factory=list)
     fail_creates: list[int] = field(default_factory=lambda: [0])
+    races: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
 
     @property
     def transport(self) -> Router:
-        return Router(self.b2b, self.qbo, self.fail_creates)
+        return Router(self)
 
     def browser(self, url: str) -> str:
         response = httpx.Client(transport=self.transport).get(url)

@@ -93,11 +93,12 @@ def link(
     request = usecase.LinkRequest(number, qbo_id, doc_number, best, pick, not no_marker, wait)
     with opened_session(state) as opened:
         result = usecase.link(opened, local, request)
+        target = opened.ledger.name
     if json_:
         render.emit_json(views.link_document(result))
     else:
         render.success(
-            f"Linked {result.invoice} to QuickBooks invoice {result.qbo_id} "
+            f"Linked {result.invoice} to {target} invoice {result.qbo_id} "
             f"(DocNumber {result.doc_number or '-'}, {views.shown(result.total)} "
             f"{result.currency or ''})"
         )
@@ -116,6 +117,7 @@ def unlink(
 
     with opened_session(state_of(ctx)) as opened:
         result = usecase.unlink(opened, number, wait=wait)
+        target = opened.ledger.name
     if json_:
         render.emit_json(views.unlink_document(result))
     elif not result.was_linked:
@@ -123,9 +125,13 @@ def unlink(
     else:
         extra = " and removed our marker from it" if result.marker_removed else ""
         render.success(
-            f"Unlinked {number} from QuickBooks invoice {result.qbo_id}{extra}. The "
-            "QuickBooks invoice itself was not changed or deleted; a later push "
-            "creates a new one."
+            f"Unlinked {number} from {target} invoice {result.qbo_id}{extra}. The "
+            f"{target} invoice itself was not changed or deleted; "
+            + (
+                "a later push creates a new one."
+                if target == "QuickBooks"
+                else "its number stays taken there, so a later push reports a conflict."
+            )
         )
     warn_all(result.warnings)
 
