@@ -117,3 +117,20 @@ def test_b2brouter_connect_needs_a_key_from_the_environment_or_a_terminal(
     monkeypatch.delenv("INVOICESYNC_B2BROUTER_API_KEY")
     status = json.loads(world.run("--profile", "es", "status", "--json").stdout)
     assert (status["account"], status["environment"]) == ("212", "production")
+
+
+def test_hostile_keys_urls_and_accounts_are_clear_errors(monkeypatch, isolated_env) -> None:
+    world = make_world(monkeypatch, isolated_env)
+    monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "test_local\nes key")
+    bad_key = world.run("--profile", "es", "connect")
+    assert bad_key.exit_code == 2 and "has characters a key cannot have" in bad_key.stderr
+    assert "es key" not in bad_key.stderr
+    monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "test_local_es_key")
+    monkeypatch.setenv("INVOICESYNC_B2BROUTER_ACCOUNT", "211; DROP")
+    bad_account = world.run("--profile", "es", "connect")
+    assert bad_account.exit_code == 2 and "account id is a number" in bad_account.stderr
+    monkeypatch.delenv("INVOICESYNC_B2BROUTER_ACCOUNT")
+    monkeypatch.setenv("INVOICESYNC_B2BROUTER_URL", "ftp://b2b.test")
+    bad_url = world.run("--profile", "es", "status")
+    assert bad_url.exit_code == 8 and "b2brouter_url must be an http(s) address" in bad_url.stderr
+    assert "Traceback" not in bad_key.stderr + bad_account.stderr + bad_url.stderr

@@ -13,13 +13,15 @@ import httpx
 
 from invoicesync.b2brouter import PRODUCTION_URL, is_test_key
 from invoicesync.config import Settings, save_config_values
-from invoicesync.errors import NotConnected, UsageError, register_secret
+from invoicesync.errors import NotConnected, UsageError
 from invoicesync.store import now_iso
 from invoicesync.usecases.b2b_session import (
     B2BConnection,
     B2BRouterSession,
     key_store,
     make_ledger,
+    usable_key,
+    usable_url,
 )
 
 
@@ -47,15 +49,12 @@ def connect(
     transport: httpx.BaseTransport | None = None,
 ) -> B2BConnectResult:
     """Check the key and account against B2BRouter, then store the key and the connection."""
-    api_key, account = api_key.strip(), account.strip()
-    if not api_key:
-        raise UsageError("the B2BRouter API key is empty")
+    api_key, account = usable_key(api_key), account.strip()
     if not account.isdigit():
         raise UsageError(
             f"the B2BRouter account id is a number (Developers → View IDs), not {account!r}"
         )
-    register_secret(api_key)
-    url = settings.b2brouter_url or PRODUCTION_URL
+    url = usable_url(settings.b2brouter_url or PRODUCTION_URL)
     ledger = make_ledger(settings, account, url, api_key, transport=transport)
     try:
         name = ledger.company().name

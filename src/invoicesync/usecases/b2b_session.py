@@ -21,7 +21,7 @@ import httpx
 from invoicesync.auth import FileStore, KeyringStore, TokenStore
 from invoicesync.b2brouter import PRODUCTION_URL, B2BRouterClient
 from invoicesync.config import Settings
-from invoicesync.errors import ConfigError, NotConnected, register_secret
+from invoicesync.errors import ConfigError, NotConnected, UsageError, register_secret
 from invoicesync.ledger.b2brouter import B2BRouterLedger, CountingTransport
 from invoicesync.usecases.session import Session
 
@@ -92,21 +92,41 @@ def _not_connected() -> NotConnected:
     )
 
 
+def usable_key(api_key: str) -> str:
+    """The key as sent in a header: printable ASCII without spaces, else a clear refusal
+    (the message never repeats the key)."""
+    key = api_key.strip()
+    register_secret(key)
+    if not key or not all("!" <= ch <= "~" for ch in key):
+        raise UsageError(
+            "the B2BRouter API key is empty or has characters a key cannot have; copy it "
+            "again from Developers → API keys"
+        )
+    return key
+
+
+def usable_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")) or any(ch.isspace() for ch in url):
+        raise ConfigError(
+            f"b2brouter_url must be an http(s) address such as {PRODUCTION_URL}, not {url!r}"
+        )
+    return url
+
+
 def credentials(settings: Settings) -> tuple[str, str, str, TokenStore | None]:
     """The account, the endpoint, the API key and where it is kept (None: the environment)."""
     conn = B2BConnection.load(settings.app_dir)
     account = settings.b2brouter_account or (conn.account if conn else None)
     if not account:
         raise _not_connected()
-    url = settings.b2brouter_url or (conn.url if conn else None) or PRODUCTION_URL
+    url = usable_url(settings.b2brouter_url or (conn.url if conn else None) or PRODUCTION_URL)
     if settings.b2brouter_api_key:
-        register_secret(settings.b2brouter_api_key)
-        return account, url, settings.b2brouter_api_key, None
+        return account, url, usable_key(settings.b2brouter_api_key), None
     store = key_store(settings, account)
     key = store.get("api_key")
     if not key:
         raise _not_connected()
-    return account, url, key, store
+    return account, url, usable_key(key), store
 
 
 def make_ledger(
