@@ -11,25 +11,19 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from invoicesync.b2brouter import PRODUCTION_URL, is_test_key
 from invoicesync.config import Settings, save_config_values
 from invoicesync.errors import NotConnected, UsageError
 from invoicesync.store import now_iso
 from invoicesync.usecases.b2b_session import (
+    DEFAULT_URL,
     B2BConnection,
     B2BRouterSession,
+    environment_of,
     key_store,
     make_ledger,
     usable_key,
     usable_url,
 )
-
-
-def environment_of(api_key: str | None) -> str:
-    """B2BRouter's two environments share a host; the key says which (`test_` prefix)."""
-    if api_key is None:
-        return "unknown"
-    return "test" if is_test_key(api_key) else "production"
 
 
 @dataclass
@@ -54,7 +48,7 @@ def connect(
         raise UsageError(
             f"the B2BRouter account id is a number (Developers → View IDs), not {account!r}"
         )
-    url = usable_url(settings.b2brouter_url or PRODUCTION_URL)
+    url = usable_url(settings.b2brouter_url or DEFAULT_URL)
     ledger = make_ledger(settings, account, url, api_key, transport=transport)
     try:
         name = ledger.company().name

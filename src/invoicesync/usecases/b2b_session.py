@@ -19,13 +19,19 @@ from pathlib import Path
 import httpx
 
 from invoicesync.auth import FileStore, KeyringStore, TokenStore
-from invoicesync.b2brouter import PRODUCTION_URL, B2BRouterClient
+from invoicesync.b2brouter import PRODUCTION_URL, B2BRouterClient, is_test_key
 from invoicesync.config import Settings
 from invoicesync.errors import ConfigError, NotConnected, UsageError, register_secret
 from invoicesync.ledger.b2brouter import B2BRouterLedger, CountingTransport
 from invoicesync.usecases.session import Session
 
 CONNECTION_FILE = "b2brouter.json"
+DEFAULT_URL = PRODUCTION_URL  # test_ keys use the same host
+
+
+def environment_of(api_key: str) -> str:
+    """B2BRouter's two environments share a host; the key says which (`test_` prefix)."""
+    return "test" if is_test_key(api_key) else "production"
 
 
 @dataclass

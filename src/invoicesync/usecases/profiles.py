@@ -12,8 +12,7 @@ from pathlib import Path
 from invoicesync import profiles
 from invoicesync.auth import Connection, StoreUnavailable
 from invoicesync.config import Settings, load_settings, read_config_file
-from invoicesync.usecases.b2b_connection import environment_of
-from invoicesync.usecases.b2b_session import B2BConnection, key_store
+from invoicesync.usecases.b2b_session import B2BConnection, environment_of, key_store
 
 
 @dataclass
