@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -81,14 +82,16 @@ def translating(what: str) -> Iterator[None]:
 
 
 class CountingTransport(httpx.BaseTransport):
-    """Counts requests by method, for the push report's `requests`."""
+    """Counts requests by method, for the push report's `requests` (creates run in threads)."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
         self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.counts[request.method.lower()] += 1
+        with self._lock:
+            self.counts[request.method.lower()] += 1
         return self.inner.handle_request(request)
 
     def close(self) -> None:
