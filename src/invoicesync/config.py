@@ -202,9 +202,17 @@ def read_config_file(path: Path) -> dict[str, Any]:
         )
     unknown = sorted(data.keys() - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(map(_suggest, unknown))}")
     profiles.tables(data, path, frozenset(_SECRET_KEYS))
     return data
+
+
+def _suggest(key: str) -> str:
+    """`tokenfile` → `tokenfile (did you mean token_file?)`: a typo'd key names its fix."""
+    import difflib
+
+    close = difflib.get_close_matches(key.lower(), sorted(_KNOWN_KEYS), n=1, cutoff=0.6)
+    return f"{key} (did you mean {close[0]}?)" if close else key
 
 
 def _str(data: Mapping[str, Any], key: str, path: Path) -> str | None:

@@ -49,14 +49,14 @@ def test_push_creates_each_invoice_once_with_its_contact_taxes_and_marker(eu: B2
     assert sum(len(v) for v in eu.by_number().values()) == len(eu.invoices()) == 4  # + seed
 
 
-def test_send_queues_delivery_and_only_for_b2brouter(eu: B2BWorld) -> None:
+def test_send_queues_delivery_once(eu: B2BWorld) -> None:
     result = eu.es("push", "ES-2026-0101", "--send")
     assert result.exit_code == 0, result.stderr
     assert eu.by_number()["ES-2026-0101"][0]["state"] == "sending"
-    posts = [w for w in eu.writes() if w["path"] == "/accounts/211/invoices"]
-    assert json.loads(posts[-1]["body"])["send_after_import"] is True
-    qbo = eu.run("push", "--all", "--send")
-    assert qbo.exit_code == 2 and "--send is for B2BRouter profiles" in qbo.stderr
+    sends = [w for w in eu.writes() if w["path"].startswith("/invoices/send_invoice/")]
+    assert len(sends) == 1
+    assert eu.es("push", "ES-2026-0101", "--send").exit_code == 0  # skipped, not sent again
+    assert len([w for w in eu.writes() if "send_invoice" in w["path"]]) == 1
 
 
 def test_refusals_are_per_invoice_and_nothing_is_sent_for_them(eu: B2BWorld) -> None:

@@ -9,7 +9,7 @@ import typer
 from invoicesync.cli import render
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, warn_all
-from invoicesync.cli.views import TableView
+from invoicesync.cli.views import Column, TableView
 from invoicesync.errors import NotConnected
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ def profiles_command(ctx: typer.Context, json_: JSON_OPT = False) -> None:
         )
         for r in rows
     ]
-    columns = ["Profile", "Target", "Account", "Company", "Environment", "Connected", "Source"]
+    names = ["Profile", "Target", "Account", "Company", "Environment", "Connected", "Source"]
+    columns = [Column(n, drop=0 if i < 2 else i, fold=n == "Source") for i, n in enumerate(names)]
     render.show(TableView("invoicesync profiles", columns, table))
 
 
@@ -145,5 +146,12 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
         ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
         ("Interrupted pushes", str(r.pending)),
     ]
-    render.show(TableView("invoicesync status (B2BRouter)", ["", ""], rows, header=False))
+    render.show(
+        TableView(
+            "invoicesync status (B2BRouter)",
+            [Column(""), Column("", fold=True)],
+            rows,
+            header=False,
+        )
+    )
     warn_all(r.warnings)

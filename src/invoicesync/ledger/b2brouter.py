@@ -29,6 +29,7 @@ from invoicesync.errors import (
     QuickBooksUnavailable,
 )
 from invoicesync.ledger import b2b_preflight as preflight
+from invoicesync.ledger.b2b_followup import B2BRouterFollowUps
 from invoicesync.ledger.b2b_rows import B2BInvoice
 from invoicesync.ledger.base import (
     Company,
@@ -105,18 +106,15 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-class B2BRouterLedger:
-    """The `Ledger` for one B2BRouter account. `send` queues delivery of what is created."""
+class B2BRouterLedger(B2BRouterFollowUps):
+    """The `Ledger` for one B2BRouter account (`push --send` delivers through `send`)."""
 
     name = NAME
 
-    def __init__(
-        self, client: B2BRouterClient, realm_key: str, counts: Counter[str], *, send: bool = False
-    ) -> None:
+    def __init__(self, client: B2BRouterClient, realm_key: str, counts: Counter[str]) -> None:
         self.client = client
         self.realm_key = realm_key  # how local state names this account: b2brouter:<id>
         self.counts = counts
-        self.send = send
 
     @property
     def account_id(self) -> str:
@@ -180,7 +178,7 @@ class B2BRouterLedger:
         out: dict[str, B2BInvoice | Refusal] = {}
         for draft in drafts:
             try:
-                made = self.client.create_invoice(draft.payload, send=self.send)
+                made = self.client.create_invoice(draft.payload)
             except berr.DuplicateNumberError as exc:
                 out[draft.number] = self._taken(draft, exc)
             except berr.ValidationError as exc:

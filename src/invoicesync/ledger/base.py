@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Union
 
 from invoicesync.errors import EXIT_PARTIAL
 from invoicesync.matching import NearMatch
@@ -115,6 +115,17 @@ class Refusal:
         return self.owner_id is not None
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """The target did not say what became of this invoice (an item of a batch left without an
+    answer, or answered with a throttle or a server fault): look it up before deciding."""
+
+    reason: str
+
+
+Outcome = Union[RemoteInvoice, Refusal, Unanswered]  # noqa: UP007 (a runtime alias on 3.11)
+
+
 class Uncertain(Exception):
     """A write may or may not have happened (dropped connection, 5xx after retries)."""
 
@@ -150,7 +161,7 @@ class Ledger(Protocol):
     ) -> Mapping[str, RemoteInvoice]: ...
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> Mapping[str, RemoteInvoice | Refusal]: ...
+    ) -> Mapping[str, Outcome]: ...
     def read(self, remote_id: str) -> RemoteInvoice: ...
     def read_many(self, remote_ids: Sequence[str]) -> Mapping[str, RemoteInvoice]: ...
     def customer_id(self, name: str) -> str | None: ...
@@ -162,3 +173,69 @@ class Ledger(Protocol):
     def set_marker(
         self, remote: RemoteInvoice, number: str | None, request_id: str
     ) -> RemoteInvoice: ...
+
+    # --- after the push: payments, send, PDF, attachments (issue 18) ---------------------------
+
+    def billing(self, remote_ids: Sequence[str]) -> Mapping[str, Billing]: ...
+    def payments(self, payment_ids: Sequence[str]) -> Mapping[str, Payment]: ...
+    def send(self, remote_id: str, to: str | None, request_id: str) -> Billing | Refusal: ...
+    def pdf(self, remote_id: str) -> bytes: ...
+    def attachment_problem(self, file_name: str, size: int) -> str | None: ...
+    def attachments(self, remote_id: str) -> Sequence[Attachment]: ...
+    def attach(self, remote_id: str, upload: Upload, request_id: str) -> Attachment | Refusal: ...
+
+
+class Billing(Protocol):
+    """An invoice's delivery and payment state as the target holds it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def invoice(self) -> RemoteInvoice: ...
+    @property
+    def sent(self) -> bool: ...
+    @property
+    def delivered_at(self) -> str | None: ...
+    @property
+    def bill_email(self) -> str | None: ...
+    @property
+    def payment_ids(self) -> tuple[str, ...]: ...
+    @property
+    def updated_at(self) -> str | None: ...
+
+
+class Payment(Protocol):
+    """A payment received, and how much of it went to which invoice."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def date(self) -> str | None: ...
+    @property
+    def method(self) -> str | None: ...
+    @property
+    def reference(self) -> str | None: ...
+    def amount_for(self, remote_id: str) -> Decimal: ...
+
+
+class Attachment(Protocol):
+    """A file attached to an invoice in the target."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def file_name(self) -> str | None: ...
+    @property
+    def size(self) -> int | None: ...
+    @property
+    def note(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to attach: its name, type and bytes, and the note that identifies its content."""
+
+    file_name: str
+    content_type: str
+    data: bytes
+    note: str

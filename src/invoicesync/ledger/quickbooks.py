@@ -19,6 +19,7 @@ from invoicesync.errors import (
     InvoiceSyncError,
     NotConnected,
     QuickBooksUnavailable,
+    Refused,
 )
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
@@ -28,8 +29,10 @@ from invoicesync.ledger.base import (
     Preparation,
     Refusal,
     RemoteInvoice,
+    Unanswered,
     Uncertain,
 )
+from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
@@ -56,6 +59,9 @@ def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
         return QuickBooksUnavailable(
             f"QuickBooks is unavailable while {what}: {exc}; safe to re-run later"
         )
+    if exc.definitive:  # QuickBooks refused it, with its reason: not a bug of ours
+        found = refusal(exc)
+        return Refused(f"QuickBooks refused a request while {what}: {exc}", found.exit_code)
     return InvoiceSyncError(f"QuickBooks rejected a request while {what}: {exc}")
 
 
@@ -88,8 +94,8 @@ def translating(what: str) -> Iterator[None]:
         raise translate(exc, what) from None
 
 
-class QuickBooksLedger:
-    """The `Ledger` for one QuickBooks company."""
+class QuickBooksLedger(QuickBooksFollowUps):
+    """The `Ledger` for one QuickBooks company (after-push operations: `qbo_followup`)."""
 
     name = "QuickBooks"
 
@@ -166,7 +172,7 @@ class QuickBooksLedger:
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> dict[str, QBOInvoice | Refusal]:
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         """Create the drafts. Raises `Uncertain` when an outcome is unknown; refusals of single
         invoices come back as values.
 
@@ -180,16 +186,20 @@ class QuickBooksLedger:
         try:
             if batch and len(drafts) > 1:
                 return self._create_batch(drafts, request_ids)
-            created = {d.number: self._create_one(d, request_ids) for d in drafts}
+            created: dict[str, QBOInvoice | Refusal | Unanswered] = {
+                d.number: self._create_one(d, request_ids) for d in drafts
+            }
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.QBOError as exc:
+            if exc.definitive:  # the whole request refused: nothing was created
+                return dict.fromkeys((d.number for d in drafts), refusal(exc))
             raise translate(exc, "pushing") from None
         return created if batch else self._one_copy_each(drafts, created)
 
     def _one_copy_each(
-        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal]
-    ) -> dict[str, QBOInvoice | Refusal]:
+        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal | Unanswered]
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         """Where two writers created the same invoice at once, the lowest Id stays: the writer
         that made a higher one deletes its own copy and links the survivor. Every writer applies
         the same rule after its own create, so they converge on one invoice."""
@@ -247,7 +257,7 @@ class QuickBooksLedger:
 
     def _create_batch(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
-    ) -> dict[str, QBOInvoice | Refusal]:
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         items = [
             {"bId": str(i + 1), "operation": "create", "Invoice": d.payload}
             for i, d in enumerate(drafts)
@@ -255,20 +265,19 @@ class QuickBooksLedger:
         answers = self.client.batch(
             items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
         )
-        out: dict[str, QBOInvoice | Refusal] = {}
+        out: dict[str, QBOInvoice | Refusal | Unanswered] = {}
         for draft, answer in zip(drafts, answers, strict=True):
             if "Invoice" in answer:
                 out[draft.number] = QBOInvoice.from_row(answer["Invoice"])
                 continue
             ftype, errs = qerr.fault_errors(answer)
-            out[draft.number] = refusal(
-                qerr.error_from_fault(
-                    ftype,
-                    errs or [{"Message": "no answer for this item"}],
-                    status=400,
-                    intuit_tid=None,
-                )
-            )
+            if not errs:
+                out[draft.number] = Unanswered("QuickBooks gave no answer for this invoice")
+                continue
+            error = qerr.error_from_fault(ftype, errs, status=400, intuit_tid=None)
+            # Only a business refusal says nothing was created; a throttle or a server fault
+            # inside a batch leaves the outcome open.
+            out[draft.number] = refusal(error) if error.definitive else Unanswered(str(error))
         return out
 
     # --- reads ---------------------------------------------------------------------------------

@@ -142,13 +142,12 @@ def make_ledger(
     api_key: str,
     *,
     transport: httpx.BaseTransport | None = None,
-    send: bool = False,
 ) -> B2BRouterLedger:
     counting = CountingTransport(transport or httpx.HTTPTransport())
     client = B2BRouterClient(
         api_key, account, base_url=url, transport=counting, timeout=settings.timeout
     )
-    return B2BRouterLedger(client, realm_key(account), counting.counts, send=send)
+    return B2BRouterLedger(client, realm_key(account), counting.counts)
 
 
 class B2BRouterSession(Session):
@@ -168,9 +167,9 @@ class B2BRouterSession(Session):
 
 
 def open_b2b_session(
-    settings: Settings, *, transport: httpx.BaseTransport | None = None, send: bool = False
+    settings: Settings, *, transport: httpx.BaseTransport | None = None
 ) -> B2BRouterSession:
     account, url, key, store = credentials(settings)  # an unusable keyring says so (exit 4)
-    ledger = make_ledger(settings, account, url, key, transport=transport, send=send)
+    ledger = make_ledger(settings, account, url, key, transport=transport)
     where = store.describe() if store else "INVOICESYNC_B2BROUTER_API_KEY"
     return B2BRouterSession(settings, ledger, where, url)

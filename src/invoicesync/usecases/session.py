@@ -183,13 +183,13 @@ def quickbooks_session(settings: Settings, **kw: Any) -> Iterator[QuickBooksSess
 
 
 @contextlib.contextmanager
-def session(settings: Settings, *, send: bool = False, **kw: Any) -> Iterator[Session]:
+def session(settings: Settings, **kw: Any) -> Iterator[Session]:
     """The session of the configured target: QuickBooks, or B2BRouter for a profile with
-    `target = "b2brouter"` (`send` queues delivery of what B2BRouter creates)."""
+    `target = "b2brouter"`."""
     if settings.target == "b2brouter":
         from invoicesync.usecases.b2b_session import open_b2b_session
 
-        opened: Session = open_b2b_session(settings, transport=kw.get("transport"), send=send)
+        opened: Session = open_b2b_session(settings, transport=kw.get("transport"))
     else:
         opened = open_session(settings, **kw)
     try:
