@@ -24,6 +24,7 @@ COMMANDS = [
     ["link"],
     ["unlink"],
     ["reconcile"],
+    ["profiles"],
     ["sandbox", "serve"],
     ["demo"],
 ]

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 
 @app.command("profiles")
 def profiles_command(ctx: typer.Context, json_: JSON_OPT = False) -> None:
-    """The profiles of config.toml, each with its target and connection state."""
+    """The profiles of config.toml, each with its target and connection state.
+
+    \b
+    Examples:
+      invoicesync profiles
+      invoicesync --profile es status
+    """
     from invoicesync.usecases.profiles import list_profiles
 
     state = state_of(ctx)

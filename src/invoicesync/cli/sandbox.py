@@ -24,6 +24,9 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 
 SHIPPED_COMPANIES = ("us", "uk")
+TARGET_OPT = Annotated[
+    str, typer.Option(metavar="quickbooks|b2brouter", help="Which service to serve.")
+]
 
 
 @sandbox_app.command("serve")
@@ -61,7 +64,7 @@ def sandbox_serve(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Skip the consent page (scripts, CI).")
     ] = False,
-    target: Annotated[str, typer.Option(help="quickbooks or b2brouter.")] = "quickbooks",
+    target: TARGET_OPT = "quickbooks",
 ) -> None:
     """Serve a local QuickBooks Online on 127.0.0.1 until interrupted.
 
