@@ -25,6 +25,9 @@ COMMANDS = [
     ["unlink"],
     ["reconcile"],
     ["profiles"],
+    ["payments"],
+    ["send"],
+    ["pdf"],
     ["sandbox", "serve"],
     ["demo"],
 ]
