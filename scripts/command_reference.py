@@ -29,6 +29,7 @@ COMMANDS = [
     ["payments"],
     ["send"],
     ["pdf"],
+    ["profiles"],
     ["sandbox"],
     ["sandbox", "serve"],
     ["demo"],

@@ -47,6 +47,8 @@ def test_demo_runs_the_whole_story_and_leaves_nothing(
         "8 skipped, 1 updated",
         "│ INV-2026-0101 │ sent   │ 2      │ ap@acme-localization.example │",
         "│ INV-2026-0101 │ 2      │ INV-2026-0101 │ 1,740.00 USD │ 1,740.00 │    0.00 │ paid  │",
+        "Connected to B2BRouter account Traducciones Babel S.L. (211, test key)",
+        "│ es      │ b2brouter │ 211",
         "invoicesync connect --environment sandbox",
         "Demo finished.",
     ):

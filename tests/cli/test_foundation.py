@@ -30,6 +30,7 @@ COMMANDS = [
     "payments",
     "send",
     "pdf",
+    "profiles",
     "reconcile",
     "sandbox",
     "demo",

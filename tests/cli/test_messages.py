@@ -25,6 +25,7 @@ COMMANDS = [
     ["unlink"],
     ["void"],
     ["reconcile"],
+    ["profiles"],
     ["payments"],
     ["send"],
     ["pdf"],

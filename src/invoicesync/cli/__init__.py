@@ -8,11 +8,12 @@ connection   connect, disconnect, status, ci-seed
 invoices     invoices, push
 link         list-candidates, link, unlink, reconcile
 lifecycle    void
+profiles     profiles; connect, disconnect and status for a B2BRouter profile
 sandbox      sandbox serve, demo (demo_story tells the story)
 followup     payments, send, pdf (followup_views: their documents, tables and CSV)
 """
 
-from invoicesync.cli import connection, followup, invoices, lifecycle, link, sandbox
+from invoicesync.cli import connection, followup, invoices, lifecycle, link, profiles, sandbox
 from invoicesync.cli.app import AppState, app, main
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "lifecycle",
     "link",
     "main",
+    "profiles",
     "sandbox",
 ]

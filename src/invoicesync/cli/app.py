@@ -43,6 +43,7 @@ class AppState:
     verbose: bool = False
     quiet: bool = False
     non_interactive: bool = False
+    profile: str | None = None  # --profile; None: INVOICESYNC_PROFILE or the top level
     # Seams for tests and the demo: an httpx transport for QuickBooks and Intuit, and the
     # function that opens the authorize URL.
     transport: Any = None
@@ -65,6 +66,7 @@ class AppState:
                 config_path=self.config_path,
                 source=self.source,
                 non_interactive=not interactive,
+                profile=self.profile,
             )
         return self._settings
 
@@ -225,6 +227,10 @@ def _global(
             help="Never prompt (also INVOICESYNC_NON_INTERACTIVE=1; implied without a TTY).",
         ),
     ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Use [profiles.NAME] of config.toml (INVOICESYNC_PROFILE)."),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -240,6 +246,7 @@ def _global(
         verbose=verbose,
         quiet=quiet,
         non_interactive=non_interactive,
+        profile=profile,
         transport=seeded.transport,
         browser=seeded.browser,
     )

@@ -55,6 +55,11 @@ def connect(
     from invoicesync.usecases import connection
 
     state = state_of(ctx)
+    settings = state.settings()
+    if settings.target == "b2brouter":
+        from invoicesync.cli.profiles import connect_b2brouter
+
+        return connect_b2brouter(state)
     settings = _settings_for(state, environment)
     cid, secret = _credentials(state, client_id or settings.client_id, settings.client_secret)
     manual = manual or (settings.environment == "production" and port is None)
@@ -148,6 +153,10 @@ def disconnect(ctx: typer.Context) -> None:
     from invoicesync.usecases import connection
 
     state = state_of(ctx)
+    if state.settings().target == "b2brouter":
+        from invoicesync.cli.profiles import disconnect_b2brouter
+
+        return disconnect_b2brouter(state)
     report = connection.disconnect(state.settings(), transport=state.transport)
     warn_all([f"could not look for tokens in {place}" for place in report.unchecked])
     if not report.was_connected:
@@ -184,8 +193,13 @@ def status(ctx: typer.Context, json_: JSON_OPT = False) -> None:
       invoicesync status --json | jq .refresh_expires_at
     """
     from invoicesync.usecases import connection
+    from invoicesync.usecases.session import QuickBooksSession
 
     with opened_session(state_of(ctx)) as opened:
+        if not isinstance(opened, QuickBooksSession):
+            from invoicesync.cli.profiles import status_b2brouter
+
+            return status_b2brouter(opened, json_)
         report = connection.status(opened)
     if json_:
         render.emit_json(views.status_document(report))

@@ -38,6 +38,7 @@ ENV_KEYS = (
     "INVOICESYNC_SOURCE",
     "INVOICESYNC_REALM_ID",
     "INVOICESYNC_REFRESH_TOKEN",
+    "INVOICESYNC_B2BROUTER_API_KEY",
 )
 
 
@@ -203,6 +204,7 @@ def _run_steps(
     failures += _step(
         invoke, Step("Check every linked invoice for payments and edits.", ("reconcile",))
     )
+    failures += _b2brouter_scene(invoke, work)
     failures += _step(
         invoke,
         Step(
@@ -221,6 +223,39 @@ def _run_steps(
         return EXIT_UNEXPECTED
     render.success("Demo finished" + (f"; files kept in {work}" if keep else "."))
     return 0
+
+
+def _b2brouter_scene(invoke: Callable[[list[str], Any], int], work: Path) -> int:
+    """The same agency's Spanish office invoices through B2BRouter: a second profile."""
+    from invoicesync.b2brouter_sandbox import B2BRouterSandbox
+    from invoicesync.b2brouter_sandbox import start_in_thread as serve_b2brouter
+    from invoicesync.config import save_config_values
+
+    server = serve_b2brouter(B2BRouterSandbox(["es"]))
+    try:
+        key, account = server.sandbox.default_connection()
+        values = {"target": "b2brouter", "b2brouter_url": server.url, "b2brouter_account": account}
+        save_config_values(work / "app" / "config.toml", values, profile="es")
+        source = work / "invoices-es.json"
+        shutil.copy(_data("samples", "es", "invoices.json"), source)
+        os.environ["INVOICESYNC_B2BROUTER_API_KEY"] = key
+        render.info(f"\nA local B2BRouter (e-invoicing network) is running on {server.url}.")
+        steps = [
+            Step(
+                "A second profile: the Spanish office's B2BRouter account.",
+                ("--profile", "es", "connect"),
+            ),
+            Step("The profiles (the QuickBooks company above is the top level).", ("profiles",)),
+            Step(
+                "Push an EU invoice (contact by VAT number, VAT category S 21 %) and queue "
+                "its delivery.",
+                ("--profile", "es", "--source", str(source), "push", "ES-2026-0101", "--send"),
+            ),
+        ]
+        return sum(_step(invoke, step) for step in steps)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _step(invoke: Callable[[list[str], Any], int], step: Step) -> int:

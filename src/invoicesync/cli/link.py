@@ -113,6 +113,7 @@ def link(
     request = usecase.LinkRequest(number, qbo_id, doc_number, best, pick, not no_marker, wait)
     with opened_session(state) as opened:
         result = usecase.link(opened, local, request)
+        target = opened.ledger.name
     if json_:
         render.emit_json(views.link_document(result))
     elif result.already_linked:
@@ -122,7 +123,7 @@ def link(
         )
     else:
         render.success(
-            f"Linked {result.invoice} to QuickBooks invoice {result.qbo_id} "
+            f"Linked {result.invoice} to {target} invoice {result.qbo_id} "
             f"(DocNumber {result.doc_number or '-'}, "
             f"{views.shown(result.total, result.currency)})"
         )
@@ -147,6 +148,7 @@ def unlink(
     state = state_of(ctx)
     with opened_session(state) as opened:
         result = usecase.unlink(opened, number, wait=wait)
+        target = opened.ledger.name
     if not result.was_linked:
         _known(state, number)
     if json_:
@@ -156,9 +158,13 @@ def unlink(
     else:
         extra = " and removed our marker from it" if result.marker_removed else ""
         render.success(
-            f"Unlinked {number} from QuickBooks invoice {result.qbo_id}{extra}. The "
-            "QuickBooks invoice itself was not changed or deleted; a later push "
-            "creates a new one."
+            f"Unlinked {number} from {target} invoice {result.qbo_id}{extra}. The "
+            f"{target} invoice itself was not changed or deleted; "
+            + (
+                "a later push creates a new one."
+                if target == "QuickBooks"
+                else "its number stays taken there, so a later push reports a conflict."
+            )
         )
     warn_all(result.warnings)
 

@@ -46,7 +46,8 @@ def opened_session(state: AppState) -> Iterator[Session]:
     connected", exit 4, when no refresh token or seed says we are)."""
     from invoicesync.usecases.session import session
 
-    with session(state.settings(), transport=state.transport, notify=render.warn) as opened:
+    settings = state.settings()
+    with session(settings, transport=state.transport, notify=render.warn) as opened:
         yield opened
 
 

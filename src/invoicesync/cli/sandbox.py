@@ -24,6 +24,9 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 
 SHIPPED_COMPANIES = ("us", "uk")
+TARGET_OPT = Annotated[
+    str, typer.Option(metavar="quickbooks|b2brouter", help="Which service to serve.")
+]
 
 
 @sandbox_app.command("serve")
@@ -61,6 +64,7 @@ def sandbox_serve(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Skip the consent page (scripts, CI).")
     ] = False,
+    target: TARGET_OPT = "quickbooks",
 ) -> None:
     """Serve a local QuickBooks Online on 127.0.0.1 until interrupted.
 
@@ -74,6 +78,8 @@ def sandbox_serve(
     """
     from invoicesync.sandbox.server import SandboxServer
 
+    if target != "quickbooks":
+        return _other_target(target, port, company, latency_ms)
     sandbox = _sandbox(company, limits, time_scale, auto_approve)
     sandbox.faults.latency_ms = latency_ms
     try:
@@ -99,6 +105,14 @@ def _serve(sandbox: Sandbox, server: SandboxServer) -> None:
         render.info("Sandbox stopped.")
     finally:
         server.server_close()
+
+
+def _other_target(target: str, port: int, company: list[str] | None, latency_ms: float) -> None:
+    if target != "b2brouter":
+        raise UsageError("--target must be quickbooks or b2brouter")
+    from invoicesync.cli.b2b_sandbox import serve_b2brouter
+
+    serve_b2brouter(port, company, latency_ms)
 
 
 def _sandbox(

@@ -19,6 +19,13 @@ from invoicesync.errors import EXIT_PARTIAL
 from invoicesync.matching import NearMatch
 from invoicesync.models import LocalInvoice
 
+# An e-invoicing network's delivery states (`RemoteInvoice.status`), which `reconcile` shows;
+# the problems need someone to act (fix and resend, or talk to the customer).
+DELIVERY_STATES = frozenset(
+    {"new", "sending", "sent", "accepted", "registered", "allegedly_paid", "closed"}
+)
+DELIVERY_PROBLEMS = frozenset({"error", "refused"})
+
 
 class RemoteInvoice(Protocol):
     """An invoice as the target holds it (read only)."""
@@ -90,6 +97,7 @@ class Preparation:
     drafts: list[Draft] = field(default_factory=list)
     problems: dict[str, list[Problem]] = field(default_factory=dict)
     sends_numbers: bool = False  # the target keeps our invoice numbers (a duplicate check)
+    heading: str = "missing in QuickBooks"  # how the push introduces an invoice's problems
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,8 @@ class Company:
 class Ledger(Protocol):
     """What the use cases need from an accounting target."""
 
+    @property
+    def name(self) -> str: ...  # "QuickBooks", "B2BRouter": for messages
     @property
     def account_id(self) -> str: ...
     @property

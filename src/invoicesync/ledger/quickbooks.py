@@ -43,6 +43,8 @@ BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 class QuickBooksLedger(QuickBooksFollowUps):
     """The `Ledger` for one QuickBooks company (after-push operations: `qbo_followup`)."""
 
+    name = "QuickBooks"
+
     def __init__(self, client: QBOClient, realm_id: str, *, send_numbers: bool) -> None:
         self.client = client
         self.realm_id = realm_id

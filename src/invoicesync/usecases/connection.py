@@ -30,7 +30,11 @@ from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values
 from invoicesync.errors import NotConnected, register_secret
 from invoicesync.store import StateStore
 from invoicesync.store.followups import followups
-from invoicesync.usecases.session import Session, current_connection, session
+from invoicesync.usecases.session import (
+    QuickBooksSession,
+    current_connection,
+    quickbooks_session,
+)
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
 CALLBACK_TIMEOUT = 300.0  # seconds the loopback listener waits for Intuit's redirect
@@ -126,13 +130,14 @@ def connect(
             "client_id": client_id,
             **token_file_setting(settings),
         },
+        profile=settings.profile,
     )
     conn.save(settings.app_dir)
     # Confirm the connection works and learn the company's name.
     connected = with_overrides(
         settings, realm_id=realm, client_id=client_id, client_secret=client_secret
     )
-    with session(connected, transport=transport) as opened:
+    with quickbooks_session(connected, transport=transport) as opened:
         opened.manager.seed_access(str(tokens["access_token"]), int(tokens.get("expires_in", 3600)))
         conn.company_name = opened.ledger.company().name
         conn.save(settings.app_dir)
@@ -207,7 +212,7 @@ def sent_invoices(store: StateStore, realm_id: str) -> set[str]:
     return {f.invoice_number for f in followups(store, realm_id, "send") if f.state == "done"}
 
 
-def status(opened: Session) -> StatusReport:
+def status(opened: QuickBooksSession) -> StatusReport:
     """Company, environment, token expiry, link counts and warnings."""
     company = opened.ledger.company()
     conn = opened.connection

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from invoicesync.auth import Connection
 from invoicesync.config import Settings
 from invoicesync.errors import UsageError
 from invoicesync.models import Link, LocalInvoice
 from invoicesync.sources import open_source
 from invoicesync.store import existing_store
 from invoicesync.store.followups import followups
+from invoicesync.usecases.session import local_realm
 
 Warn = Callable[[str], None]
 
@@ -54,8 +54,7 @@ def invoice_rows(
 ) -> list[InvoiceRow]:
     """Source invoices with their link state (read locally; no QuickBooks call)."""
     invoices = load_invoices(settings, warn)
-    conn = Connection.load(settings.app_dir)
-    realm = settings.realm_id or (conn.realm_id if conn else None)
+    realm = local_realm(settings)
     links: dict[str, Link] = {}
     sent: dict[str, tuple[str | None, str | None]] = {}
     store = existing_store(settings) if realm else None

@@ -157,7 +157,8 @@ def _target(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest
     try:
         return session.ledger.read(qbo_id)
     except Gone:
-        raise UsageError(f"QuickBooks has no invoice with id {qbo_id} (deleted?)") from None
+        name = session.ledger.name
+        raise UsageError(f"{name} has no invoice with id {qbo_id} (deleted?)") from None
 
 
 def _differences(inv: LocalInvoice, remote: RemoteInvoice) -> list[str]:
@@ -187,7 +188,8 @@ def _write_marker(
     try:
         return session.ledger.set_marker(remote, number, rid), True
     except (Gone, InvoiceSyncError) as exc:
-        warnings.append(f"could not write the marker into QuickBooks ({exc}); link kept")
+        name = session.ledger.name
+        warnings.append(f"could not write the marker into {name} ({exc}); link kept")
         return remote, False
 
 
@@ -283,6 +285,8 @@ def unlink(session: Session, number: str, *, wait: float | None = None) -> Unlin
                     removed = True
             except Gone:
                 warnings.append(f"QuickBooks invoice {existing.qbo_id} no longer exists")
+            except InvoiceSyncError as exc:  # e.g. B2BRouter: a sent invoice cannot change
+                warnings.append(f"our marker stays in the invoice: {exc}")
         event = {"qbo_id": existing.qbo_id, "marker_removed": removed}
         generation = store.remove_link(realm, number, event)
         return UnlinkResult(number, True, existing.qbo_id, removed, generation, warnings)

@@ -189,11 +189,11 @@ class Executor:
                 self.adopt(Adoption(inv, owner, True, rid))
                 return
             message = (
-                f"DocNumber {inv.number} is already used by QuickBooks transaction "
+                f"DocNumber {inv.number} is already used by {self.ledger.name} transaction "
                 f"{refusal.owner_id}; link it or change the number"
             )
         else:
-            message = f"QuickBooks rejected the invoice: {refusal.message}"
+            message = f"{self.ledger.name} rejected the invoice: {refusal.message}"
         self.store.journal_failed(self.realm, rid, refusal.message)
         self._fail(inv, refusal.exit_code, message)
 

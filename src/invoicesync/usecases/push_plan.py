@@ -115,7 +115,7 @@ def plan(
         problems = prep.problems.get(inv.number)
         if problems:
             texts = [p.text() for p in problems]
-            message = "missing in QuickBooks: " + "; ".join(texts)
+            message = f"{prep.heading}: " + "; ".join(texts)
             results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
     result.sends_numbers = prep.sends_numbers
     result.batch = prep.sends_numbers or session.settings.push.writers == "one"
@@ -159,7 +159,7 @@ def _guard(
             result.adoptions.append(Adoption(inv, hit, ours, pending.get(inv.number)))
         else:
             message = (
-                f"DocNumber {inv.number} already belongs to QuickBooks invoice {hit.id} "
+                f"DocNumber {inv.number} already belongs to {session.ledger.name} invoice {hit.id} "
                 "created outside invoicesync; link it with `invoicesync link "
                 f"{inv.number} {hit.id}` or re-run push with --adopt-existing"
             )

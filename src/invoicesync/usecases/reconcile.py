@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from invoicesync.ledger.base import RemoteInvoice
+from invoicesync.ledger.base import DELIVERY_PROBLEMS, DELIVERY_STATES, RemoteInvoice
 from invoicesync.models import CENT, Link, LocalInvoice
 from invoicesync.store import LinkExists, StateStore
 from invoicesync.usecases.push_report import link_from
@@ -75,6 +75,10 @@ def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = froze
         state, details = "updated", ["updated by invoicesync; unchanged in QuickBooks since"]
     if "apply" in done or ("credited" in done and state in {"paid", "partly paid"}):
         state, details = "credit applied", details or [f"{total - balance} of {total} applied"]
+    if remote.status in DELIVERY_PROBLEMS and state == "ok":
+        state, details = remote.status, [f"delivery {remote.status}: see the invoice in B2BRouter"]
+    elif remote.status in DELIVERY_STATES and state == "ok":
+        details = [f"delivery {remote.status}"]
     return Drift(link.invoice_number, link.qbo_id, state, details, balance)
 
 
