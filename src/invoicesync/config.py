@@ -160,10 +160,6 @@ class Settings:
         return self.app_dir / "state.db"
 
     @property
-    def log_dir(self) -> Path:
-        return self.app_dir / "logs"
-
-    @property
     def budget_dir(self) -> Path:
         """Where runs on this machine share each company's QuickBooks request budget."""
         return self.app_dir / "budget"

@@ -5,7 +5,7 @@ every other module raises and never prints. The tree:
 
     InvoiceSyncError (1, a bug or an unexpected failure)
     ├── UsageError (2)
-    ├── PartialFailure (3)           a batch finished, some invoices failed
+    ├── Refused (3, 5 or 6)          the target refused a request for a reason of its own
     ├── NotConnected (4)             missing credentials, invalid_grant, revoked
     ├── PrerequisiteMissing (5)      customer, item, term, tax code or currency absent in QBO
     ├── Conflict (6)                 already linked elsewhere, DocNumber owned by another txn
@@ -67,10 +67,6 @@ class InvoiceSyncError(Exception):
 
 class UsageError(InvoiceSyncError):
     exit_code = EXIT_USAGE
-
-
-class PartialFailure(InvoiceSyncError):
-    exit_code = EXIT_PARTIAL
 
 
 class NotConnected(InvoiceSyncError):

@@ -112,10 +112,6 @@ class Refusal:
     intuit_tid: str | None = None
     owner_id: str | None = None  # for a duplicate number: the transaction that has it
 
-    @property
-    def number_taken(self) -> bool:
-        return self.owner_id is not None
-
 
 @dataclass(frozen=True)
 class Edit:
