@@ -75,10 +75,12 @@ def test_use_cases_reach_the_target_only_through_the_ledger() -> None:
     for path in modules("usecases"):
         own = own_imports(path)
         assert not {n for n in own if n.startswith("invoicesync.cli")}, path
-        if path.name == "session.py":
-            continue  # the composition root: it builds the client and the ledger
-        assert not {n for n in own if n.startswith("invoicesync.qbo")}, (path, own)
+        if path.name in {"session.py", "b2b_session.py"}:
+            continue  # the composition roots: they build the clients and the ledgers
+        clients = ("invoicesync.qbo", "invoicesync.b2brouter")
+        assert not {n for n in own if n.startswith(clients)}, (path, own)
         assert "invoicesync.ledger.quickbooks" not in own, path
+        assert "invoicesync.ledger.b2brouter" not in own, path
 
 
 def test_lower_layers_never_import_upper_ones() -> None:

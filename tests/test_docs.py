@@ -63,7 +63,7 @@ def test_every_command_and_option_is_documented() -> None:
 def test_every_env_var_is_documented() -> None:
     used = set()
     for path in (ROOT / "src").rglob("*.py"):
-        used |= set(re.findall(r"INVOICESYNC_[A-Z_]+", path.read_text(encoding="utf-8")))
+        used |= set(re.findall(r"INVOICESYNC_[A-Z0-9_]+", path.read_text(encoding="utf-8")))
     config_doc = (DOCS / "configuration.md").read_text(encoding="utf-8")
     missing = sorted(v for v in used if f"`{v}`" not in config_doc)
     assert not missing
@@ -83,7 +83,7 @@ def test_links_in_readme_and_docs_resolve() -> None:
             assert (page.parent / target).exists(), f"{page.name} → {target}"
 
 
-@pytest.mark.parametrize("company", ["us", "uk"])
+@pytest.mark.parametrize("company", ["us", "uk", "es"])
 def test_samples_follow_the_shipped_schema(company: str) -> None:
     data = ROOT / "src" / "invoicesync" / "data"
     schema = json.loads((data / "invoice.schema.json").read_text(encoding="utf-8"))

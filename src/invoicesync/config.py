@@ -19,6 +19,7 @@ from typing import Any
 import platformdirs
 import tomli_w
 
+from invoicesync import profiles
 from invoicesync.errors import ConfigError
 from invoicesync.files import read_text, write_atomic
 
@@ -30,7 +31,7 @@ DEFAULT_LOCAL_PORT = 8770
 # flow without hosting anything (users-and-peers §5.3).
 PLAYGROUND_REDIRECT = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
 
-_SECRET_KEYS = {"client_secret", "refresh_token", "access_token"}
+_SECRET_KEYS = {"client_secret", "refresh_token", "access_token", "api_key", "b2brouter_api_key"}
 _KNOWN_KEYS = {
     "environment",
     "realm_id",
@@ -46,6 +47,10 @@ _KNOWN_KEYS = {
     "push",
     "timeout",
     "state_url",
+    "target",
+    "b2brouter_account",
+    "b2brouter_url",
+    "profiles",
 }
 
 
@@ -143,14 +148,16 @@ class Settings:
     push: PushOptions = field(default_factory=PushOptions)
     # PostgreSQL shared state ("postgresql://…"); None keeps the SQLite file in the app dir.
     state_url: str | None = field(default=None, repr=False)
+    # Profiles and the B2BRouter target (docs/configuration.md#profiles, docs/b2brouter.md).
+    profile: str | None = None
+    target: str = "quickbooks"
+    b2brouter_account: str | None = None
+    b2brouter_url: str | None = None
+    b2brouter_api_key: str | None = field(default=None, repr=False)
 
     @property
     def state_db(self) -> Path:
         return self.app_dir / "state.db"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.app_dir / "logs"
 
     @property
     def budget_dir(self) -> Path:
@@ -191,8 +198,17 @@ def read_config_file(path: Path) -> dict[str, Any]:
         )
     unknown = sorted(data.keys() - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(map(_suggest, unknown))}")
+    profiles.tables(data, path, frozenset(_SECRET_KEYS))
     return data
+
+
+def _suggest(key: str) -> str:
+    """`tokenfile` → `tokenfile (did you mean token_file?)`: a typo'd key names its fix."""
+    import difflib
+
+    close = difflib.get_close_matches(key.lower(), sorted(_KNOWN_KEYS), n=1, cutoff=0.6)
+    return f"{key} (did you mean {close[0]}?)" if close else key
 
 
 def _str(data: Mapping[str, Any], key: str, path: Path) -> str | None:
@@ -238,6 +254,7 @@ def load_settings(
     source: Path | None = None,
     environment: str | None = None,
     non_interactive: bool = False,
+    profile: str | None = None,
 ) -> Settings:
     """Resolve settings from flags (arguments), environment, config file and defaults."""
     env = os.environ if env is None else env
@@ -245,7 +262,9 @@ def load_settings(
     path = config_path or app_dir / "config.toml"
     if config_path is not None and not config_path.exists():
         raise ConfigError(f"{config_path}: config file not found; check --config")
-    data = read_config_file(path)
+    profile = profile or env.get("INVOICESYNC_PROFILE") or None
+    data = profiles.select(read_config_file(path), profile, path)
+    app_dir = profiles.state_dir(app_dir, profile)
 
     def pick(key: str, env_key: str) -> str | None:
         return env.get(env_key) or _str(data, key, path)
@@ -318,16 +337,25 @@ def load_settings(
         csv=CsvOptions(columns=dict(columns)),
         push=PushOptions(doc_numbers=doc_numbers, writers=writers),
         state_url=state_url,
+        profile=profile,
+        target=profiles.target_of(data, path),
+        b2brouter_account=pick("b2brouter_account", "INVOICESYNC_B2BROUTER_ACCOUNT"),
+        b2brouter_url=pick("b2brouter_url", "INVOICESYNC_B2BROUTER_URL"),
+        b2brouter_api_key=env.get("INVOICESYNC_B2BROUTER_API_KEY") or None,
     )
 
 
-def save_config_values(path: Path, values: Mapping[str, Any]) -> None:
-    """Merge `values` into the config file (written with tomli-w, atomically, never secrets)."""
+def save_config_values(
+    path: Path, values: Mapping[str, Any], *, profile: str | None = None
+) -> None:
+    """Merge `values` into the config file (written with tomli-w, atomically, never secrets);
+    with `profile`, into that profile's table."""
     bad = _SECRET_KEYS & values.keys()
     if bad:  # a programming error, not a user error
         raise ValueError(f"refusing to write secrets to config: {sorted(bad)}")
     data = read_config_file(path)
-    data.update({k: v for k, v in values.items() if v is not None})
+    table = data.setdefault("profiles", {}).setdefault(profile, {}) if profile else data
+    table.update({k: v for k, v in values.items() if v is not None})
     write_atomic(path, tomli_w.dumps(data))
 
 

@@ -213,6 +213,8 @@ class Link:
     last_state: str | None = None  # what `reconcile` last saw: ok, paid, changed, voided, ...
     last_balance: Decimal | None = None
     last_checked_at: str | None = None
+    fingerprint: str | None = None  # the source content last written (`LocalInvoice.fingerprint`)
+    kind: str = "invoice"  # or "credit_note": which kind of record `qbo_id` names
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from invoicesync.b2brouter import B2BRouterClient, RetryPolicy
 from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport
+from tests.b2brouter.world import B2BWorld, make_world
 
 ES_KEY = "test_local_es_key"
 FR_KEY = "local_fr_live_key"
@@ -70,3 +72,12 @@ def invoice_body(number: str = "INV-1", **over: object) -> dict[str, object]:
     }
     invoice.update(over)
     return {"invoice": invoice}
+
+
+@pytest.fixture
+def eu(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> B2BWorld:
+    """A B2BRouter profile `es`, connected to account 211, with the es sample as source."""
+    world = make_world(monkeypatch, isolated_env)
+    world.connect()
+    world.source()
+    return world

@@ -99,7 +99,7 @@ def test_connect_status_refresh_rotation_disconnect(
 
     gone = live.run("disconnect")
     assert gone.exit_code == 0
-    assert "tokens revoked and deleted" in gone.stderr
+    assert "tokens revoked and deleted (OS keyring" in gone.stderr
     assert key not in memory_keyring.entries
     assert all(g.revoked for g in live.sandbox.oauth.grants)
     assert live.run("disconnect").exit_code == 0  # idempotent

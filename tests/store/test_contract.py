@@ -3,12 +3,13 @@ events and grouped outcomes. Claims and locks are in test_coordination.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from invoicesync.models import Link
-from invoicesync.store import JournalEntry, LinkExists, StateStore
+from invoicesync.store import JournalEntry, LifecycleEntry, LinkExists, StateStore
 from tests.store.conftest import Backend
 
 REALM = "9130350000000001"
@@ -188,3 +189,34 @@ def test_nested_groups_join_the_outer_one(backend: Backend) -> None:
             writer.add_link(link("INV-1", "10"))
         assert reader.links(REALM) == []
     assert len(reader.links(REALM)) == 1
+
+
+def test_credit_memo_ids_are_their_own_sequence(store: StateStore) -> None:
+    store.add_link(link("INV-1", "7"))
+    store.add_link(replace(link("CN-1", "7"), kind="credit_note", fingerprint="f" * 64))
+    assert store.link_for_qbo(REALM, "7") == link("INV-1", "7")
+    credit = store.link_for_qbo(REALM, "7", "credit_note")
+    assert credit is not None and (credit.invoice_number, credit.fingerprint) == ("CN-1", "f" * 64)
+    with pytest.raises(LinkExists):
+        store.add_link(replace(link("CN-2", "7"), kind="credit_note"))
+
+
+def test_lifecycle_journal_intent_then_close_moves_the_link(store: StateStore) -> None:
+    store.add_link(link("INV-1", "7"))
+    entry = LifecycleEntry(REALM, "INV-1", "update", "u1", "7", "0", "new", detail={"a": 1})
+    store.lifecycle_intent(entry)
+    store.lifecycle_intent(entry)  # idempotent: a re-run journals the same intent again
+    assert [(e.state, e.detail) for e in store.lifecycle(REALM)] == [("pending", {"a": 1})]
+    store.lifecycle_close(entry, "done", {"b": 2}, ("1", Decimal("9.50"), "new"))
+    [done] = store.lifecycle(REALM, "update")
+    assert (done.state, done.detail, done.base_token) == ("done", {"a": 1, "b": 2}, "0")
+    moved = store.link(REALM, "INV-1")
+    assert moved is not None
+    assert (moved.sync_token, moved.total, moved.fingerprint) == ("1", Decimal("9.50"), "new")
+    assert store.lifecycle(REALM, "void") == []
+    failed = LifecycleEntry(REALM, "INV-1", "void", "v1", "7", "1", None)
+    store.lifecycle_intent(failed)
+    store.lifecycle_close(failed, "failed", {"error": "6000"})
+    store.lifecycle_intent(failed)  # a failed intent reopens when it is journaled again
+    assert [e.state for e in store.lifecycle(REALM, "void")] == ["pending"]
+    assert [e[2] for e in store.events(REALM)] == ["pushed", "update done", "void failed"]

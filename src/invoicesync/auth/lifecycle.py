@@ -35,8 +35,12 @@ def check_token_store(settings: Settings) -> str:
     """Prove the token store `connect` will use can save a token, BEFORE the OAuth round trip
     (an authorization code is single-use: failing after it wastes the user's consent). Returns
     the store's description; raises the user's error (exit 4 or 8) otherwise."""
-    store = choose_store(settings, realm_id="")
-    store.check_writable()
+    try:
+        store = choose_store(settings, realm_id="")
+        store.check_writable()
+    except InvoiceSyncError as exc:
+        exc.message = f"{exc.message} (nothing was sent to Intuit)"
+        raise
     return store.describe()
 
 
@@ -91,13 +95,27 @@ class DisconnectReport:
     revoked: bool | None = None  # None: no refresh token to revoke
     revoke_problem: str | None = None
     had_connection_file: bool = False
+    looked_in: list[str] = field(default_factory=list)  # where tokens were looked for
 
     @property
     def was_connected(self) -> bool:
         return bool(self.found) or self.had_connection_file or self.revoked is not None
 
+    @property
+    def tokens_unaccounted(self) -> bool:
+        """A connection is on record, yet no token was found anywhere we looked: they are
+        somewhere we do not know (a token file no setting names), so claim nothing."""
+        return self.had_connection_file and not self.found and self.revoked is None
+
     def error(self) -> NotConnected | None:
         """The exit-4 error to raise when tokens remain stored, naming every place."""
+        if self.tokens_unaccounted:
+            return NotConnected(
+                "no refresh token in "
+                + ", ".join(self.looked_in or ["the token stores"])
+                + ", so nothing was revoked or deleted: if you connected with a token file, set "
+                "INVOICESYNC_TOKEN_FILE to it and run `invoicesync disconnect` again"
+            )
         if not self.remaining:
             return None
         return NotConnected(
@@ -200,13 +218,16 @@ def revoke_and_delete(settings: Settings, http: httpx.Client) -> DisconnectRepor
         realm_id=settings.realm_id or (conn.realm_id if conn else None),
         had_connection_file=Connection.path(settings.app_dir).exists(),
     )
-    held = [(s, keys) for s in _places(settings, prefixes) if (keys := _held(s, report))]
+    places = list(_places(settings, prefixes))
+    report.looked_in = list(dict.fromkeys(where(s) for s in places))
+    held = [(s, keys) for s in places if (keys := _held(s, report))]
     report.found = [where(store) for store, _keys in held]
     client_id = settings.client_id or (conn.client_id if conn else None)
     _revoke_all(settings, http, client_id, held, report)
     for store, keys in held:
         _delete(store, keys, report)
-    Connection.delete(settings.app_dir)
+    if not report.tokens_unaccounted:  # else keep the record of a connection we cannot find
+        Connection.delete(settings.app_dir)
     for name in ("found", "deleted", "remaining", "unchecked"):  # one line per place
         setattr(report, name, list(dict.fromkeys(getattr(report, name))))
     return report

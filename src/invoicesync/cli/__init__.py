@@ -4,13 +4,27 @@ app          the Typer app, global options, the error boundary, `main`
 options      shared options and the session helper
 views        each report as its JSON document and table rows (typed)
 render       rich tables, progress, JSON on stdout; messages on stderr
-connection   connect, disconnect, status
+connection   connect, disconnect, status, ci-seed
 invoices     invoices, push
 link         list-candidates, link, unlink, reconcile
+lifecycle    void
+profiles     profiles; connect, disconnect and status for a B2BRouter profile
 sandbox      sandbox serve, demo (demo_story tells the story)
+followup     payments, send, pdf (followup_views: their documents, tables and CSV)
 """
 
-from invoicesync.cli import connection, invoices, link, sandbox
+from invoicesync.cli import connection, followup, invoices, lifecycle, link, profiles, sandbox
 from invoicesync.cli.app import AppState, app, main
 
-__all__ = ["AppState", "app", "connection", "invoices", "link", "main", "sandbox"]
+__all__ = [
+    "AppState",
+    "app",
+    "connection",
+    "followup",
+    "invoices",
+    "lifecycle",
+    "link",
+    "main",
+    "profiles",
+    "sandbox",
+]

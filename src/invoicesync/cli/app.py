@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
 from invoicesync import __version__
 from invoicesync.cli import render
@@ -43,6 +43,7 @@ class AppState:
     verbose: bool = False
     quiet: bool = False
     non_interactive: bool = False
+    profile: str | None = None  # --profile; None: INVOICESYNC_PROFILE or the top level
     # Seams for tests and the demo: an httpx transport for QuickBooks and Intuit, and the
     # function that opens the authorize URL.
     transport: Any = None
@@ -65,12 +66,69 @@ class AppState:
                 config_path=self.config_path,
                 source=self.source,
                 non_interactive=not interactive,
+                profile=self.profile,
             )
         return self._settings
 
 
+# Global options, so they can be written after the command too (`invoices --source x`).
+GLOBAL_WITH_VALUE = ("--config", "--source")
+GLOBAL_FLAGS = ("--verbose", "-v", "--quiet", "-q", "--non-interactive")
+HELP = {"help_option_names": ["-h", "--help"]}
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Move global options written after the command in front of it; `--` ends the search."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in GLOBAL_WITH_VALUE else 1
+    front, rest = list(args[: i + 1]), []
+    j = i + 1
+    while j < len(args):
+        arg = args[j]
+        if arg == "--":
+            rest += args[j:]
+            break
+        if arg in GLOBAL_WITH_VALUE and j + 1 < len(args):
+            front[:0] = args[j : j + 2]
+            j += 2
+            continue
+        if arg in GLOBAL_FLAGS or arg.startswith(tuple(f"{o}=" for o in GLOBAL_WITH_VALUE)):
+            front.insert(0, arg)
+        else:
+            rest.append(arg)
+        j += 1
+    return front + rest
+
+
+class _Argument(TyperArgument):
+    """An argument shown as people write it: `INVOICE`, `[QBO_ID]`, `[INVOICE]...`, without
+    Typer's Python type (`<list[str]>`) or braces."""
+
+    def display_type(self, ctx: Any) -> str:
+        return ""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
 class InvoiceSyncGroup(TyperGroup):
     """Runs every command (nested ones too) inside the error boundary."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            for param in command.params:
+                if type(param) is TyperArgument:
+                    param.__class__ = _Argument
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_globals(args)
+        result: list[str] = super().parse_args(ctx, args)
+        return result
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -124,8 +182,11 @@ def _debug_traceback(ctx: Any) -> None:
 app = typer.Typer(
     cls=InvoiceSyncGroup,
     name="invoicesync",
-    help="Push invoices into QuickBooks Online exactly once, and keep them linked.",
+    help="Push invoices into QuickBooks Online exactly once, and keep them linked.\n\n"
+    "Global options may come before or after the command: "
+    "`invoicesync invoices --source x.csv` works like `invoicesync --source x.csv invoices`.",
     no_args_is_help=True,
+    context_settings=HELP,
     pretty_exceptions_show_locals=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -142,11 +203,16 @@ def _version(value: bool) -> None:
 def _global(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option("--config", help="Config file (default: app dir/config.toml).")
+        Path | None,
+        typer.Option(
+            "--config", metavar="FILE", help="Config file (default: app dir/config.toml)."
+        ),
     ] = None,
     source: Annotated[
         Path | None,
-        typer.Option("--source", help="Source invoices: a file or folder (JSON, JSONL, CSV)."),
+        typer.Option(
+            "--source", metavar="PATH", help="Source invoices: a file or folder (JSON, JSONL, CSV)."
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks (redacted).")
@@ -161,6 +227,10 @@ def _global(
             help="Never prompt (also INVOICESYNC_NON_INTERACTIVE=1; implied without a TTY).",
         ),
     ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Use [profiles.NAME] of config.toml (INVOICESYNC_PROFILE)."),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -176,6 +246,7 @@ def _global(
         verbose=verbose,
         quiet=quiet,
         non_interactive=non_interactive,
+        profile=profile,
         transport=seeded.transport,
         browser=seeded.browser,
     )
@@ -218,9 +289,13 @@ def main() -> NoReturn:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     signal.signal(signal.SIGTERM, _terminate)
+    code: int | str | None = 0
     try:
         app()
+    except SystemExit as exc:  # typer always ends this way
+        code = exc.code
     except KeyboardInterrupt:
         render.error("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(0)  # pragma: no cover - typer exits itself
+        code = EXIT_INTERRUPTED
+    render.flush_at_exit()
+    sys.exit(code)

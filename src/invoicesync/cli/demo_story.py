@@ -8,6 +8,7 @@ nothing is left behind unless `--keep` names a folder.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -37,6 +38,7 @@ ENV_KEYS = (
     "INVOICESYNC_SOURCE",
     "INVOICESYNC_REALM_ID",
     "INVOICESYNC_REFRESH_TOKEN",
+    "INVOICESYNC_B2BROUTER_API_KEY",
 )
 
 
@@ -115,6 +117,10 @@ def _steps(extras: Path) -> list[Step]:
         Step("Push every sent invoice: one batch request, exactly once.", ("push", "--all")),
         Step("Run it again: nothing is duplicated.", ("push", "--all")),
         Step(
+            "QuickBooks e-mails an invoice to the client, once (a second `send` does nothing).",
+            ("send", "INV-2026-0101"),
+        ),
+        Step(
             "A client whose name differs from QuickBooks by an apostrophe: nothing is sent, "
             "and you learn why.",
             ("--source", str(extras), "push", "INV-2026-0112"),
@@ -133,6 +139,38 @@ def _steps(extras: Path) -> list[Step]:
             ("unlink", "INV-2026-0111"),
         ),
     ]
+
+
+LIFECYCLE = [
+    Step(
+        "Push again: the edit is listed as changed (not sent); the credit note becomes a "
+        "credit memo applied to INV-2026-0103.",
+        ("push", "--all"),
+    ),
+    Step(
+        "The field-by-field difference an update would send.",
+        ("push", "INV-2026-0102", "--update", "--dry-run"),
+    ),
+    Step("Send it: a sparse update at the invoice's SyncToken.", ("push", "--all", "--update")),
+]
+
+
+def _edit_source(source: Path) -> None:
+    """What happens to invoices after they were sent: a correction and a credit note."""
+    records = json.loads(source.read_text(encoding="utf-8"))
+    by_number = {r["number"]: r for r in records}
+    edited = by_number["INV-2026-0102"]
+    edited["lines"][0]["quantity"] = "8450"
+    edited.pop("totals", None)
+    credited = by_number["INV-2026-0103"]
+    note = {k: v for k, v in credited.items() if k not in {"totals", "source", "number"}}
+    note |= {"number": "CN-2026-0001", "type": "credit_note", "credit_for": "INV-2026-0103"}
+    note["lines"] = [
+        {"service": "Translation", "description": "Catalogue: 500 words counted twice",
+         "quantity": "500", "unit": "words", "unit_price": "0.11"}
+    ]  # fmt: skip
+    note.pop("payment_terms", None)
+    source.write_text(json.dumps([*records, note], ensure_ascii=False), encoding="utf-8")
 
 
 NEXT_STEPS = (
@@ -166,12 +204,58 @@ def _run_steps(
     failures += _step(
         invoke, Step("Check every linked invoice for payments and edits.", ("reconcile",))
     )
+    failures += _b2brouter_scene(invoke, work)
+    failures += _step(
+        invoke,
+        Step(
+            "What was paid, ready to take back to Protemos.", ("payments", "--since", "2000-01-01")
+        ),
+    )
+    _edit_source(work / "invoices.json")
+    render.info(
+        "\nLater, in Protemos: INV-2026-0102's word count is corrected, and the client of "
+        "INV-2026-0103 gets a credit note (CN-2026-0001)."
+    )
+    failures += sum(_step(invoke, step) for step in LIFECYCLE)
     render.info(NEXT_STEPS)
     if failures:
         render.error(f"{failures} demo step(s) did not behave as expected; please report it")
         return EXIT_UNEXPECTED
     render.success("Demo finished" + (f"; files kept in {work}" if keep else "."))
     return 0
+
+
+def _b2brouter_scene(invoke: Callable[[list[str], Any], int], work: Path) -> int:
+    """The same agency's Spanish office invoices through B2BRouter: a second profile."""
+    from invoicesync.b2brouter_sandbox import B2BRouterSandbox
+    from invoicesync.b2brouter_sandbox import start_in_thread as serve_b2brouter
+    from invoicesync.config import save_config_values
+
+    server = serve_b2brouter(B2BRouterSandbox(["es"]))
+    try:
+        key, account = server.sandbox.default_connection()
+        values = {"target": "b2brouter", "b2brouter_url": server.url, "b2brouter_account": account}
+        save_config_values(work / "app" / "config.toml", values, profile="es")
+        source = work / "invoices-es.json"
+        shutil.copy(_data("samples", "es", "invoices.json"), source)
+        os.environ["INVOICESYNC_B2BROUTER_API_KEY"] = key
+        render.info(f"\nA local B2BRouter (e-invoicing network) is running on {server.url}.")
+        steps = [
+            Step(
+                "A second profile: the Spanish office's B2BRouter account.",
+                ("--profile", "es", "connect"),
+            ),
+            Step("The profiles (the QuickBooks company above is the top level).", ("profiles",)),
+            Step(
+                "Push an EU invoice (contact by VAT number, VAT category S 21 %) and queue "
+                "its delivery.",
+                ("--profile", "es", "--source", str(source), "push", "ES-2026-0101", "--send"),
+            ),
+        ]
+        return sum(_step(invoke, step) for step in steps)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _step(invoke: Callable[[list[str], Any], int], step: Step) -> int:

@@ -13,11 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Union
 
 from invoicesync.errors import EXIT_PARTIAL
 from invoicesync.matching import NearMatch
 from invoicesync.models import LocalInvoice
+
+# An e-invoicing network's delivery states (`RemoteInvoice.status`), which `reconcile` shows;
+# the problems need someone to act (fix and resend, or talk to the customer).
+DELIVERY_STATES = frozenset(
+    {"new", "sending", "sent", "accepted", "registered", "allegedly_paid", "closed"}
+)
+DELIVERY_PROBLEMS = frozenset({"error", "refused"})
 
 
 class RemoteInvoice(Protocol):
@@ -49,6 +56,8 @@ class RemoteInvoice(Protocol):
     def voided(self) -> bool: ...
     @property
     def status(self) -> str: ...
+    @property
+    def payments(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class Preparation:
     drafts: list[Draft] = field(default_factory=list)
     problems: dict[str, list[Problem]] = field(default_factory=dict)
     sends_numbers: bool = False  # the target keeps our invoice numbers (a duplicate check)
+    heading: str = "missing in QuickBooks"  # how the push introduces an invoice's problems
 
 
 @dataclass(frozen=True)
@@ -102,9 +112,25 @@ class Refusal:
     intuit_tid: str | None = None
     owner_id: str | None = None  # for a duplicate number: the transaction that has it
 
-    @property
-    def number_taken(self) -> bool:
-        return self.owner_id is not None
+
+@dataclass(frozen=True)
+class Edit:
+    """What an update of one linked record would send, decided against the record as read."""
+
+    remote: RemoteInvoice
+    fields: dict[str, Any]  # the sparse update; empty when the target already matches
+    changes: tuple[str, ...]  # each change in words: "line 1 quantity: 1000 → 1200"
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """The target did not say what became of this invoice (an item of a batch left without an
+    answer, or answered with a throttle or a server fault): look it up before deciding."""
+
+    reason: str
+
+
+Outcome = Union[RemoteInvoice, Refusal, Unanswered]  # noqa: UP007 (a runtime alias on 3.11)
 
 
 class Uncertain(Exception):
@@ -127,6 +153,8 @@ class Ledger(Protocol):
     """What the use cases need from an accounting target."""
 
     @property
+    def name(self) -> str: ...  # "QuickBooks", "B2BRouter": for messages
+    @property
     def account_id(self) -> str: ...
     @property
     def requests(self) -> Mapping[str, int]: ...
@@ -142,9 +170,11 @@ class Ledger(Protocol):
     ) -> Mapping[str, RemoteInvoice]: ...
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> Mapping[str, RemoteInvoice | Refusal]: ...
+    ) -> Mapping[str, Outcome]: ...
     def read(self, remote_id: str) -> RemoteInvoice: ...
-    def read_many(self, remote_ids: Sequence[str]) -> Mapping[str, RemoteInvoice]: ...
+    def read_many(
+        self, remote_ids: Sequence[str], kind: str = "invoice"
+    ) -> Mapping[str, RemoteInvoice]: ...
     def customer_id(self, name: str) -> str | None: ...
     def customer_ids(self) -> Mapping[str, str]: ...
     def with_number(self, number: str) -> Sequence[RemoteInvoice]: ...
@@ -154,3 +184,80 @@ class Ledger(Protocol):
     def set_marker(
         self, remote: RemoteInvoice, number: str | None, request_id: str
     ) -> RemoteInvoice: ...
+
+    # The lifecycle (issue 17). `kind` is a `LocalInvoice.type`: invoice or credit_note.
+    def read_kind(self, remote_id: str, kind: str) -> RemoteInvoice: ...
+    def edit(self, draft: Draft, remote_id: str) -> Edit: ...
+    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> Sequence[Outcome]: ...
+    def void(
+        self, remote: RemoteInvoice, reason: str, request_id: str
+    ) -> RemoteInvoice | Refusal: ...
+    def apply_credit(
+        self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
+    ) -> str | Refusal: ...
+
+    # --- after the push: payments, send, PDF, attachments (issue 18) ---------------------------
+
+    def billing(self, remote_ids: Sequence[str]) -> Mapping[str, Billing]: ...
+    def payments(self, payment_ids: Sequence[str]) -> Mapping[str, Payment]: ...
+    def send(self, remote_id: str, to: str | None, request_id: str) -> Billing | Refusal: ...
+    def pdf(self, remote_id: str) -> bytes: ...
+    def attachment_problem(self, file_name: str, size: int) -> str | None: ...
+    def attachments(self, remote_id: str) -> Sequence[Attachment]: ...
+    def attach(self, remote_id: str, upload: Upload, request_id: str) -> Attachment | Refusal: ...
+
+
+class Billing(Protocol):
+    """An invoice's delivery and payment state as the target holds it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def invoice(self) -> RemoteInvoice: ...
+    @property
+    def sent(self) -> bool: ...
+    @property
+    def delivered_at(self) -> str | None: ...
+    @property
+    def bill_email(self) -> str | None: ...
+    @property
+    def payment_ids(self) -> tuple[str, ...]: ...
+    @property
+    def updated_at(self) -> str | None: ...
+
+
+class Payment(Protocol):
+    """A payment received, and how much of it went to which invoice."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def date(self) -> str | None: ...
+    @property
+    def method(self) -> str | None: ...
+    @property
+    def reference(self) -> str | None: ...
+    def amount_for(self, remote_id: str) -> Decimal: ...
+
+
+class Attachment(Protocol):
+    """A file attached to an invoice in the target."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def file_name(self) -> str | None: ...
+    @property
+    def size(self) -> int | None: ...
+    @property
+    def note(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to attach: its name, type and bytes, and the note that identifies its content."""
+
+    file_name: str
+    content_type: str
+    data: bytes
+    note: str

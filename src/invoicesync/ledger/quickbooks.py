@@ -7,19 +7,10 @@ dict or a `qbo.errors` class.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from invoicesync import mapping, matching
-from invoicesync.errors import (
-    EXIT_CONFLICT,
-    EXIT_PARTIAL,
-    EXIT_PREREQUISITE,
-    InvoiceSyncError,
-    NotConnected,
-    QuickBooksUnavailable,
-)
 from invoicesync.ledger import qbo_cache
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
@@ -29,9 +20,15 @@ from invoicesync.ledger.base import (
     Preparation,
     Refusal,
     RemoteInvoice,
+    Unanswered,
     Uncertain,
 )
 from invoicesync.ledger.qbo_cache import CatalogCache
+from invoicesync.ledger.qbo_edits import QuickBooksEdits, batch_request_id
+from invoicesync.ledger.qbo_edits import answer as _answer
+from invoicesync.ledger.qbo_errors import refusal, translate, translating
+from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
+from invoicesync.ledger.qbo_lifecycle import entity_of
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
@@ -42,56 +39,11 @@ from invoicesync.qbo.rows import NamedRow, QBOInvoice
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
 
-def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
-    """A QuickBooks error as the user-facing error with the documented exit code."""
-    if isinstance(exc, qerr.AuthError):
-        return NotConnected(
-            f"QuickBooks refused the token while {what} ({exc}); "
-            "run `invoicesync connect` to reconnect"
-        )
-    if isinstance(exc, qerr.ForbiddenError):
-        return NotConnected(
-            f"QuickBooks refused access while {what} ({exc}): the token belongs to another "
-            "environment or company; check INVOICESYNC_ENVIRONMENT and reconnect"
-        )
-    if isinstance(exc, (qerr.ThrottledError, qerr.ServerError, qerr.QBOConnectionError)):
-        return QuickBooksUnavailable(
-            f"QuickBooks is unavailable while {what}: {exc}; safe to re-run later"
-        )
-    return InvoiceSyncError(f"QuickBooks rejected a request while {what}: {exc}")
+class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
+    """The `Ledger` for one QuickBooks company (edits, voids, credits: `qbo_edits`; after-push
+    operations: `qbo_followup`)."""
 
-
-def refusal(exc: qerr.QBOError) -> Refusal:
-    """A definitive refusal of one invoice, with QuickBooks' own reason and our exit code."""
-    if isinstance(exc, qerr.DuplicateDocNumber):
-        code, owner = EXIT_CONFLICT, exc.txn_id
-    elif isinstance(exc, (qerr.NotFoundError, qerr.InvalidReferenceError)):
-        code, owner = EXIT_PREREQUISITE, None
-    elif isinstance(exc, qerr.StaleObjectError):
-        code, owner = EXIT_CONFLICT, None
-    else:
-        code, owner = EXIT_PARTIAL, None
-    return Refusal(
-        message=str(exc),
-        exit_code=code,
-        code=exc.code,
-        detail=exc.detail,
-        element=exc.element,
-        intuit_tid=exc.intuit_tid,
-        owner_id=owner,
-    )
-
-
-@contextlib.contextmanager
-def translating(what: str) -> Iterator[None]:
-    try:
-        yield
-    except qerr.QBOError as exc:
-        raise translate(exc, what) from None
-
-
-class QuickBooksLedger:
-    """The `Ledger` for one QuickBooks company."""
+    name = "QuickBooks"
 
     def __init__(
         self,
@@ -160,6 +112,9 @@ class QuickBooksLedger:
             payload = mapping.invoice_payload(
                 inv, refs, facts, doc_number=use_doc, marker_note=True
             )
+            if inv.is_credit_note:  # a credit memo has no terms and no due date
+                payload.pop("SalesTermRef", None)
+                payload.pop("DueDate", None)
             prep.drafts.append(
                 Draft(inv, payload, refs.customer_id, inv.number if use_doc else None)
             )
@@ -169,17 +124,21 @@ class QuickBooksLedger:
         """QuickBooks invoices that are (or claim to be) these drafts: by DocNumber, then, for
         the rest, by our marker among those customers' invoices of those dates (one paged
         query), which finds invoices QuickBooks numbered itself or someone renumbered."""
+        found: dict[str, QBOInvoice] = {}
         with translating("pushing"):
-            found = self._by_doc_number([d.number for d in drafts]) if by_number else {}
-            unseen = [d for d in drafts if d.number not in found]
-            for mark, row in self._by_marker(unseen).items():
-                found.setdefault(mark, row)
+            for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
+                mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+                if by_number:
+                    found.update(self._by_doc_number([d.number for d in mine], entity))
+                unseen = [d for d in mine if d.number not in found]
+                for mark, row in self._by_marker(unseen).items():
+                    found.setdefault(mark, row)
         return found
 
-    def _by_doc_number(self, numbers: Sequence[str]) -> dict[str, QBOInvoice]:
+    def _by_doc_number(self, numbers: Sequence[str], entity: str) -> dict[str, QBOInvoice]:
         found: dict[str, QBOInvoice] = {}
         for part in qq.chunks(n for n in numbers if qq.queryable(n)):
-            for row in self._invoices([("DocNumber", "IN", part)]):
+            for row in self._invoices([("DocNumber", "IN", part)], entity):
                 number = str(row.doc_number)
                 if number not in found or row.marker == number:
                     found[number] = row  # a duplicated DocNumber: prefer the one that is ours
@@ -189,12 +148,14 @@ class QuickBooksLedger:
         """Our invoices by marker; where there are copies, the survivor (lowest Id)."""
         return {n: min(rows, key=_id_order) for n, rows in self._copies(drafts).items()}
 
-    def _invoices(self, where: Sequence[tuple[str, str, str | Sequence[str]]]) -> list[QBOInvoice]:
-        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select("Invoice", where))]
+    def _invoices(
+        self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: str = "Invoice"
+    ) -> list[QBOInvoice]:
+        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select(entity, where))]
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> dict[str, QBOInvoice | Refusal]:
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         """Create the drafts. Raises `Uncertain` when an outcome is unknown; refusals of single
         invoices come back as values.
 
@@ -205,6 +166,7 @@ class QuickBooksLedger:
         grouped, and the result is checked for a second copy another writer made at the same
         moment (quickbooks-api.md §6: how long QuickBooks remembers a requestid is UNVERIFIED,
         so we do not rely on it alone)."""
+        created: dict[str, QBOInvoice | Refusal | Unanswered]
         try:
             if batch and len(drafts) > 1:
                 created = self._create_batch(drafts, request_ids)
@@ -213,7 +175,10 @@ class QuickBooksLedger:
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.QBOError as exc:
-            raise translate(exc, "pushing") from None
+            if not exc.definitive:
+                raise translate(exc, "pushing") from None
+            # the whole request refused: nothing was created
+            created = dict.fromkeys((d.number for d in drafts), refusal(exc))
         self._check_cache(drafts, created)
         return created if batch else self._one_copy_each(drafts, created)
 
@@ -227,8 +192,8 @@ class QuickBooksLedger:
             self.cache.drop()
 
     def _one_copy_each(
-        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal]
-    ) -> dict[str, QBOInvoice | Refusal]:
+        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal | Unanswered]
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         """Where two writers created the same invoice at once, the lowest Id stays: the writer
         that made a higher one deletes its own copy and links the survivor. Every writer applies
         the same rule after its own create, so they converge on one invoice."""
@@ -239,33 +204,36 @@ class QuickBooksLedger:
             copies = self._copies([d for d in drafts if d.number in made])
         except qerr.QBOError:
             return created  # cannot check now: reconcile reports a duplicate later
+        kinds = {d.number: entity_of(d.invoice.type) for d in drafts}
         for number, mine in made.items():
             survivor = min([mine, *copies.get(number, [])], key=_id_order)
-            if survivor.id != mine.id and self._delete(mine):
+            if survivor.id != mine.id and self._delete(mine, kinds[number]):
                 created[number] = survivor
         return created
 
     def _copies(self, drafts: Sequence[Draft]) -> dict[str, list[QBOInvoice]]:
         """Every invoice carrying our marker among these customers' invoices of these dates."""
         found: dict[str, list[QBOInvoice]] = {}
-        ids = [d.customer_id for d in drafts]
-        dates = [d.invoice.issue_date.isoformat() for d in drafts]
-        for id_part in qq.chunks(ids):
-            for date_part in qq.chunks(dates):
-                where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
-                for row in self._invoices(where):
-                    if row.marker:
-                        found.setdefault(row.marker, []).append(row)
+        for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
+            mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+            ids = [d.customer_id for d in mine]
+            dates = [d.invoice.issue_date.isoformat() for d in mine]
+            for id_part in qq.chunks(ids):
+                for date_part in qq.chunks(dates):
+                    where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
+                    for row in self._invoices(where, entity):
+                        if row.marker:
+                            found.setdefault(row.marker, []).append(row)
         return found
 
-    def _delete(self, remote: QBOInvoice) -> bool:
+    def _delete(self, remote: QBOInvoice, entity: str) -> bool:
         """Delete our own just-created copy (never a paid one); False if it could not be."""
         if (remote.balance or 0) < (remote.total or 0):
             return False  # a payment reached it meanwhile: keep it, reconcile reports both
         try:
             self.client.request(
                 "POST",
-                "invoice",
+                entity.lower(),
                 params={"operation": "delete"},
                 body={"Id": remote.id, "SyncToken": remote.sync_token},
                 requestid=f"del-{hashlib.sha256(remote.id.encode()).hexdigest()[:24]}",
@@ -279,36 +247,26 @@ class QuickBooksLedger:
 
     def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
         try:
-            row = self.client.create("Invoice", draft.payload, requestid=request_ids[draft.number])
+            entity = entity_of(draft.invoice.type)
+            row = self.client.create(entity, draft.payload, requestid=request_ids[draft.number])
         except qerr.ValidationError as exc:
             return refusal(exc)
         return QBOInvoice.from_row(row)
 
     def _create_batch(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
-    ) -> dict[str, QBOInvoice | Refusal]:
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         items = [
-            {"bId": str(i + 1), "operation": "create", "Invoice": d.payload}
+            {"bId": str(i + 1), "operation": "create", entity_of(d.invoice.type): d.payload}
             for i, d in enumerate(drafts)
         ]
         answers = self.client.batch(
             items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
         )
-        out: dict[str, QBOInvoice | Refusal] = {}
-        for draft, answer in zip(drafts, answers, strict=True):
-            if "Invoice" in answer:
-                out[draft.number] = QBOInvoice.from_row(answer["Invoice"])
-                continue
-            ftype, errs = qerr.fault_errors(answer)
-            out[draft.number] = refusal(
-                qerr.error_from_fault(
-                    ftype,
-                    errs or [{"Message": "no answer for this item"}],
-                    status=400,
-                    intuit_tid=None,
-                )
-            )
-        return out
+        return {
+            d.number: _answer(answer, entity_of(d.invoice.type))
+            for d, answer in zip(drafts, answers, strict=True)
+        }
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -320,11 +278,11 @@ class QuickBooksLedger:
         except qerr.QBOError as exc:
             raise translate(exc, "reading the QuickBooks invoice") from None
 
-    def read_many(self, remote_ids: Sequence[str]) -> dict[str, QBOInvoice]:
+    def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, QBOInvoice]:
         found: dict[str, QBOInvoice] = {}
         with translating("reconciling"):
             for part in qq.chunks(remote_ids):
-                for row in self._invoices([("Id", "IN", part)]):
+                for row in self._invoices([("Id", "IN", part)], entity_of(kind)):
                     found[row.id] = row
         return found
 
@@ -388,8 +346,3 @@ def _contradicts(draft: Draft, outcome: object) -> bool:
 def _id_order(row: QBOInvoice) -> tuple[int, str]:
     """QuickBooks Ids are numbers in creation order; compare them as numbers."""
     return len(row.id), row.id
-
-
-def batch_request_id(item_ids: Sequence[str]) -> str:
-    """A batch's requestid from its items' ids: a retry of the same batch is replayed."""
-    return hashlib.sha256("\x1f".join(item_ids).encode()).hexdigest()[:32]

@@ -20,6 +20,7 @@ from invoicesync.store.contract import (
     StateStore,
     now_iso,
 )
+from invoicesync.store.lifecycle import LifecycleEntry
 from invoicesync.store.sqlite import MIGRATIONS, SQLiteStore, state_lock
 
 Store = SQLiteStore
@@ -30,6 +31,7 @@ __all__ = [
     "MIGRATIONS",
     "Claim",
     "JournalEntry",
+    "LifecycleEntry",
     "LinkExists",
     "SQLiteStore",
     "StateStore",

@@ -24,10 +24,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from invoicesync.errors import InvoiceSyncError
 from invoicesync.models import Link
+
+if TYPE_CHECKING:
+    from invoicesync.store.lifecycle import LifecycleEntry
 
 # How long a claim lives without renewal. It must exceed the longest single send (a batch with
 # its retries and backoff), because a claim that expires while its run is still sending could be
@@ -95,7 +98,7 @@ class StateStore(Protocol):
 
     # links
     def link(self, realm_id: str, number: str) -> Link | None: ...
-    def link_for_qbo(self, realm_id: str, qbo_id: str) -> Link | None: ...
+    def link_for_qbo(self, realm_id: str, qbo_id: str, kind: str = "invoice") -> Link | None: ...
     def links(self, realm_id: str) -> list[Link]: ...
     def count_links(self, realm_id: str) -> dict[str, int]: ...
     def add_link(
@@ -140,6 +143,17 @@ class StateStore(Protocol):
         self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
     ) -> None: ...
     def claims(self, realm_id: str) -> list[Claim]: ...
+
+    # the lifecycle journal (store/lifecycle.py): edits, voids, credit applications
+    def lifecycle_intent(self, e: LifecycleEntry) -> None: ...
+    def lifecycle(self, realm_id: str, action: str | None = None) -> list[LifecycleEntry]: ...
+    def lifecycle_close(
+        self,
+        e: LifecycleEntry,
+        state: str,
+        detail: dict[str, Any],
+        written: tuple[str | None, Decimal | None, str | None] | None = None,
+    ) -> None: ...
 
 
 def chunks_of(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

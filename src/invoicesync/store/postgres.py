@@ -34,6 +34,8 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
+from invoicesync.store import followups
+from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.sql import SqlStore
 
 _M001 = [
@@ -131,6 +133,7 @@ class PostgresStore(SqlStore):
 
     _BEGIN = "BEGIN"
     _NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
+    _LOCK_ROWS = " FOR UPDATE"
     _UNIQUE_VIOLATION = (psycopg.errors.UniqueViolation,)
 
     def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
@@ -250,3 +253,9 @@ class PostgresStore(SqlStore):
         finally:
             if not self.conn.broken:
                 self._exec("SELECT pg_advisory_unlock(hashtextextended(?, 0))", key)
+
+
+# Issue 18: sends and attachments, journalled like pushes (store/followups.py).
+MIGRATIONS.append(followups.POSTGRES_DDL)
+# Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
+MIGRATIONS.append(POSTGRES_MIGRATION)

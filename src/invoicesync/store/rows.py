@@ -10,7 +10,7 @@ from invoicesync.models import Link
 
 INSERT_COLUMNS = (
     "realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, sync_token, total, "
-    "currency, marker_written"
+    "currency, marker_written, fingerprint, kind"
 )
 LINK_COLUMNS = INSERT_COLUMNS + ", last_state, last_balance, last_checked_at"
 
@@ -27,7 +27,9 @@ def link_from_row(row: Sequence[Any]) -> Link:
         total=Decimal(row[7]) if row[7] is not None else None,
         currency=row[8],
         marker_written=bool(row[9]),
-        last_state=row[10],
-        last_balance=Decimal(row[11]) if row[11] is not None else None,
-        last_checked_at=row[12],
+        fingerprint=row[10],
+        kind=row[11],
+        last_state=row[12],
+        last_balance=Decimal(row[13]) if row[13] is not None else None,
+        last_checked_at=row[14],
     )

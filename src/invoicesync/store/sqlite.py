@@ -20,6 +20,8 @@ from typing import Any
 import filelock
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
+from invoicesync.store import followups
+from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
 # Append-only: never edit a migration that has shipped; add the next one.
@@ -247,3 +249,9 @@ def state_lock(app_dir: Path, *, wait: float | None = None) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+# Issue 18: sends and attachments, journalled like pushes (store/followups.py).
+MIGRATIONS.append(followups.SQLITE_DDL)
+# Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
+MIGRATIONS.append(SQLITE_MIGRATION)

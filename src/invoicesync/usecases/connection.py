@@ -14,6 +14,8 @@ from invoicesync.auth import (
     CallbackListener,
     Connection,
     DisconnectReport,
+    StoreUnavailable,
+    TokenStore,
     authorize_url,
     check_token_store,
     choose_store,
@@ -25,8 +27,14 @@ from invoicesync.auth import (
     token_file_setting,
 )
 from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values, with_overrides
-from invoicesync.errors import register_secret
-from invoicesync.usecases.session import Session, session
+from invoicesync.errors import NotConnected, register_secret
+from invoicesync.store import StateStore
+from invoicesync.store.followups import followups
+from invoicesync.usecases.session import (
+    QuickBooksSession,
+    current_connection,
+    quickbooks_session,
+)
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
 CALLBACK_TIMEOUT = 300.0  # seconds the loopback listener waits for Intuit's redirect
@@ -47,6 +55,7 @@ class Browser:
     show_url: Callable[[str], None]
     open_url: Callable[[str], Any]
     ask_redirect: Callable[[str], str]
+    waiting: Callable[[str, float], None] = lambda address, timeout: None  # loopback listener
 
 
 def _authorize(
@@ -73,6 +82,7 @@ def _authorize(
             url = authorize_url(settings.endpoints, client_id, redirect_uri, state)
             listener.start()
             browser.show_url(url)
+            browser.waiting(redirect_uri, timeout)
             browser.open_url(url)
             callback = listener.wait(timeout)
         tokens = exchange_code(
@@ -112,7 +122,7 @@ def connect(
         connected_at=now.isoformat(timespec="seconds"),
         refresh_expires_at=(now + refresh_for).isoformat(timespec="seconds"),
     )
-    save_config_values(
+    save_config_values(  # token_file too, so later commands find the tokens without the env
         settings.config_path,
         {
             "environment": settings.environment,
@@ -120,13 +130,14 @@ def connect(
             "client_id": client_id,
             **token_file_setting(settings),
         },
+        profile=settings.profile,
     )
     conn.save(settings.app_dir)
     # Confirm the connection works and learn the company's name.
     connected = with_overrides(
         settings, realm_id=realm, client_id=client_id, client_secret=client_secret
     )
-    with session(connected, transport=transport) as opened:
+    with quickbooks_session(connected, transport=transport) as opened:
         opened.manager.seed_access(str(tokens["access_token"]), int(tokens.get("expires_in", 3600)))
         conn.company_name = opened.ledger.company().name
         conn.save(settings.app_dir)
@@ -148,6 +159,28 @@ def disconnect(
 
 
 @dataclass
+class Seed:
+    realm_id: str
+    environment: str
+    refresh_token: str
+    store: str
+
+
+def ci_seed(settings: Settings) -> Seed:
+    """The refresh token as stored now, to seed a CI secret (INVOICESYNC_REFRESH_TOKEN)."""
+    conn = current_connection(settings)
+    try:
+        store: TokenStore | None = choose_store(settings, conn.realm_id)
+    except StoreUnavailable:
+        store = None
+    token = (store.get("refresh_token") if store else None) or settings.refresh_token_seed
+    if not token:
+        raise NotConnected("no refresh token is stored: run `invoicesync connect` first")
+    where = store.describe() if store else "INVOICESYNC_REFRESH_TOKEN"
+    return Seed(conn.realm_id, settings.environment, token, where)
+
+
+@dataclass
 class StatusReport:
     environment: str
     realm_id: str
@@ -160,6 +193,8 @@ class StatusReport:
     links: dict[str, int]
     pending: int
     warnings: list[str]
+    sent: int = 0  # linked invoices QuickBooks e-mailed (send, push --send)
+    paid: int = 0  # linked invoices last seen paid (payments, reconcile)
 
 
 def _expiry_warning(refresh_at: str | None, environment: str) -> list[str]:
@@ -173,7 +208,11 @@ def _expiry_warning(refresh_at: str | None, environment: str) -> list[str]:
     ]
 
 
-def status(opened: Session) -> StatusReport:
+def sent_invoices(store: StateStore, realm_id: str) -> set[str]:
+    return {f.invoice_number for f in followups(store, realm_id, "send") if f.state == "done"}
+
+
+def status(opened: QuickBooksSession) -> StatusReport:
     """Company, environment, token expiry, link counts and warnings."""
     company = opened.ledger.company()
     conn = opened.connection
@@ -200,4 +239,8 @@ def status(opened: Session) -> StatusReport:
         links=links,
         pending=pending,
         warnings=warnings,
+        sent=len(sent_invoices(store, opened.realm_id)) if store else 0,
+        paid=sum(1 for ln in store.links(opened.realm_id) if ln.last_state == "paid")
+        if store
+        else 0,
     )

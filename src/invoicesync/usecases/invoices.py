@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from invoicesync.auth import Connection
 from invoicesync.config import Settings
 from invoicesync.errors import UsageError
 from invoicesync.models import Link, LocalInvoice
 from invoicesync.sources import open_source
 from invoicesync.store import existing_store
+from invoicesync.store.followups import followups
+from invoicesync.usecases.session import local_realm
 
 Warn = Callable[[str], None]
 
@@ -36,6 +37,16 @@ def find_invoice(invoices: Sequence[LocalInvoice], number: str) -> LocalInvoice:
 class InvoiceRow:
     invoice: LocalInvoice
     link: Link | None
+    sent_at: str | None = None  # the last e-mail QuickBooks sent of it (`send`, `push --send`)
+    sent_to: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Linked, and the source content changed since it was last written."""
+        link = self.link
+        if link is None or link.fingerprint is None:
+            return False
+        return link.fingerprint != self.invoice.fingerprint()
 
 
 def invoice_rows(
@@ -43,14 +54,21 @@ def invoice_rows(
 ) -> list[InvoiceRow]:
     """Source invoices with their link state (read locally; no QuickBooks call)."""
     invoices = load_invoices(settings, warn)
-    conn = Connection.load(settings.app_dir)
-    realm = settings.realm_id or (conn.realm_id if conn else None)
+    realm = local_realm(settings)
     links: dict[str, Link] = {}
+    sent: dict[str, tuple[str | None, str | None]] = {}
     store = existing_store(settings) if realm else None
     if realm and store is not None:
         try:
             links = {link.invoice_number: link for link in store.links(realm)}
+            for s in followups(store, realm, "send"):
+                ln = links.get(s.invoice_number)
+                if s.state == "done" and ln is not None and ln.qbo_id == s.qbo_id:
+                    sent[s.invoice_number] = (s.result_at or s.updated_at, s.result_to)
         finally:
             store.close()
-    rows = [InvoiceRow(inv, links.get(inv.number)) for inv in invoices]
+    rows = [
+        InvoiceRow(inv, links.get(inv.number), *sent.get(inv.number, (None, None)))
+        for inv in invoices
+    ]
     return [r for r in rows if r.link is None] if unlinked else rows

@@ -11,7 +11,7 @@ from decimal import Decimal
 from invoicesync import matching
 from invoicesync.errors import Conflict, InvoiceSyncError, UsageError
 from invoicesync.ledger.base import Gone, RemoteInvoice
-from invoicesync.models import CENT, Candidate, LocalInvoice
+from invoicesync.models import CENT, Candidate, Link, LocalInvoice
 from invoicesync.store import LinkExists
 from invoicesync.usecases.invoices import find_invoice
 from invoicesync.usecases.push_report import link_from
@@ -90,6 +90,7 @@ class LinkResult:
     currency: str | None
     warnings: list[str]
     marker_written: bool
+    already_linked: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def _target(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest
     try:
         return session.ledger.read(qbo_id)
     except Gone:
-        raise UsageError(f"QuickBooks has no invoice with id {qbo_id} (deleted?)") from None
+        name = session.ledger.name
+        raise UsageError(f"{name} has no invoice with id {qbo_id} (deleted?)") from None
 
 
 def _differences(inv: LocalInvoice, remote: RemoteInvoice) -> list[str]:
@@ -186,7 +188,8 @@ def _write_marker(
     try:
         return session.ledger.set_marker(remote, number, rid), True
     except (Gone, InvoiceSyncError) as exc:
-        warnings.append(f"could not write the marker into QuickBooks ({exc}); link kept")
+        name = session.ledger.name
+        warnings.append(f"could not write the marker into {name} ({exc}); link kept")
         return remote, False
 
 
@@ -196,10 +199,29 @@ def link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -
         return _link(session, invoices, req)
 
 
+def _doc_owner(existing: Link, req: LinkRequest) -> str | None:
+    """The existing link's id when `--doc-number` names that same QuickBooks invoice."""
+    if req.doc_number is not None and req.doc_number == existing.doc_number:
+        return existing.qbo_id
+    return None
+
+
 def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -> LinkResult:
     inv = find_invoice(invoices, req.number)
     store, realm = session.store, session.realm_id
     existing = store.link(realm, req.number)
+    if existing is not None and existing.qbo_id in {req.qbo_id, _doc_owner(existing, req)}:
+        # Asked again for the link that exists: nothing to do, like `unlink` of an unlinked one.
+        return LinkResult(
+            req.number,
+            existing.qbo_id,
+            existing.doc_number,
+            existing.total,
+            existing.currency,
+            [],
+            existing.marker_written,
+            already_linked=True,
+        )
     if existing is not None:
         raise Conflict(
             f"{req.number} is already linked to QuickBooks invoice {existing.qbo_id}; "
@@ -263,6 +285,8 @@ def unlink(session: Session, number: str, *, wait: float | None = None) -> Unlin
                     removed = True
             except Gone:
                 warnings.append(f"QuickBooks invoice {existing.qbo_id} no longer exists")
+            except InvoiceSyncError as exc:  # e.g. B2BRouter: a sent invoice cannot change
+                warnings.append(f"our marker stays in the invoice: {exc}")
         event = {"qbo_id": existing.qbo_id, "marker_removed": removed}
         generation = store.remove_link(realm, number, event)
         return UnlinkResult(number, True, existing.qbo_id, removed, generation, warnings)

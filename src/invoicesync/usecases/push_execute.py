@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_UNAVAILABLE, InvoiceSyncError
-from invoicesync.ledger.base import Draft, Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.ledger.base import (
+    Draft,
+    Gone,
+    Outcome,
+    Refusal,
+    RemoteInvoice,
+    Unanswered,
+    Uncertain,
+)
 from invoicesync.models import LocalInvoice
 from invoicesync.store import JournalEntry, LinkExists
 from invoicesync.usecases.push_plan import Adoption, PushPlan
@@ -29,7 +37,7 @@ WORKERS = 4  # requests in flight; QuickBooks allows 10 concurrent per company
 # still under the 10 concurrent (the limiter enforces that across processes).
 WORKERS_MIXED = 8
 
-Outcomes = Mapping[str, RemoteInvoice | Refusal]
+Outcomes = Mapping[str, Outcome]
 
 
 class Executor:
@@ -84,10 +92,17 @@ class Executor:
         except LinkExists:
             self._fail(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} is already linked")
             return
-        why = "created by an interrupted run" if a.ours else "existing invoice adopted"
+        if a.request_id is not None:
+            why = "created by an interrupted run of this machine; linked"
+        elif a.ours:
+            why = "carries our marker (pushed from another machine, or before this database)"
+        else:
+            why = "made outside invoicesync; linked as asked (--adopt-existing)"
         result = PushResult(
             inv.number, "adopted", link.qbo_id, link.doc_number, link.total, link.currency, why
         )
+        if a.remote.voided:
+            result.warnings.append(f"QuickBooks invoice {link.qbo_id} is VOIDED: check it there")
         check_total(inv, link, result)
         self.results[inv.number] = result
 
@@ -98,9 +113,12 @@ class Executor:
         with ThreadPoolExecutor(max_workers=WORKERS_MIXED) as pool:
             while queue or in_flight:
                 while queue and fatal is None:
-                    chunk = self.take(queue, [c for c, _ in in_flight.values()])
-                    if chunk is None:
+                    taken = self.take(queue, [c for c, _ in in_flight.values()])
+                    if taken is None:
                         break
+                    chunk = self.still_claimed(taken)
+                    if not chunk:
+                        continue
                     rids = self.journal(chunk)
                     task = pool.submit(self._create, chunk, rids)
                     in_flight[task] = (chunk, rids)
@@ -126,6 +144,18 @@ class Executor:
     def _create(self, chunk: Sequence[Draft], rids: Mapping[str, str]) -> Outcomes:
         return self.ledger.create(chunk, rids, batch=self.plan.batch)
 
+    def still_claimed(self, chunk: list[Draft]) -> list[Draft]:
+        """With a shared state: renew this run's claims and send only what it still holds (a
+        claim that expired while the run stalled may have been taken over elsewhere)."""
+        if self.plan.run_id is None:
+            return chunk
+        held = self.store.renew_claims(self.realm, self.plan.run_id)
+        for d in chunk:
+            if d.number not in held:
+                message = "its claim expired and another run took it over; re-run to see its link"
+                self._fail(d.invoice, EXIT_UNAVAILABLE, message)
+        return [d for d in chunk if d.number in held]
+
     def journal(self, chunk: Sequence[Draft]) -> dict[str, str]:
         """Commit the intents of a chunk before it is sent."""
         entries = []
@@ -139,12 +169,19 @@ class Executor:
         return {e.invoice_number: e.request_id for e in entries}
 
     def apply(self, chunk: Sequence[Draft], outcomes: Outcomes, rids: Mapping[str, str]) -> None:
+        open_: list[Draft] = []
+        reasons: dict[str, None] = {}
         for d in chunk:
             outcome = outcomes[d.number]
             if isinstance(outcome, Refusal):
                 self.refused(d.invoice, outcome, rids[d.number])
+            elif isinstance(outcome, Unanswered):
+                open_.append(d)
+                reasons[outcome.reason] = None
             else:
                 self.record(d.invoice, outcome, rids[d.number])
+        if open_:
+            self.resolve_uncertain(open_, rids, "; ".join(reasons))
 
     def record(self, inv: LocalInvoice, remote: RemoteInvoice, rid: str) -> None:
         link = link_from(inv, self.realm, remote, "pushed")
@@ -174,11 +211,11 @@ class Executor:
                 self.adopt(Adoption(inv, owner, True, rid))
                 return
             message = (
-                f"DocNumber {inv.number} is already used by QuickBooks transaction "
+                f"DocNumber {inv.number} is already used by {self.ledger.name} transaction "
                 f"{refusal.owner_id}; link it or change the number"
             )
         else:
-            message = f"QuickBooks rejected the invoice: {refusal.message}"
+            message = f"{self.ledger.name} rejected the invoice: {refusal.message}"
         self.store.journal_failed(self.realm, rid, refusal.message)
         self._fail(inv, refusal.exit_code, message)
 

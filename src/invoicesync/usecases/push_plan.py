@@ -39,6 +39,9 @@ class PushPlan:
     batch: bool = False  # several invoices per request: only where no second writer can race
     generations: dict[str, int] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)  # refusals of the current generation
+    links: dict[str, Link] = field(default_factory=dict)
+    changed: list[tuple[LocalInvoice, Link]] = field(default_factory=list)  # since last written
+    run_id: str | None = None  # with a shared state: the claims this run holds
 
     def request_id(self, number: str) -> str:
         gen = self.generations.get(number, 0)
@@ -71,22 +74,24 @@ class PushPlan:
 
 
 def _skip_linked(
-    chosen: Sequence[LocalInvoice], linked: dict[str, Link], results: dict[str, PushResult]
+    chosen: Sequence[LocalInvoice], linked: dict[str, Link], plan: PushPlan
 ) -> list[LocalInvoice]:
+    """The unlinked invoices; linked ones are skipped, or `changed` when the source content
+    differs from what was last written (sent only with `--update`)."""
     todo = []
     for inv in chosen:
         link = linked.get(inv.number)
         if link is None:
             todo.append(inv)
             continue
-        results[inv.number] = PushResult(
-            inv.number,
-            "skipped",
-            link.qbo_id,
-            link.doc_number,
-            link.total,
-            link.currency,
-            message=f"already linked to QuickBooks invoice {link.qbo_id}",
+        what = "credit memo" if link.kind == "credit_note" else "invoice"
+        status, message = "skipped", f"already linked to QuickBooks {what} {link.qbo_id}"
+        if link.fingerprint is not None and link.fingerprint != inv.fingerprint():
+            status = "changed"
+            message = "changed in the source since last written; `push --update` sends it"
+            plan.changed.append((inv, link))
+        plan.results[inv.number] = PushResult(
+            inv.number, status, link.qbo_id, link.doc_number, link.total, link.currency, message
         )
     return todo
 
@@ -101,8 +106,8 @@ def plan(
     realm = session.realm_id
     store = session.existing_store()
     linked = {ln.invoice_number: ln for ln in store.links(realm)} if store else {}
-    result = PushPlan(realm, results)
-    todo = _skip_linked(chosen, linked, results)
+    result = PushPlan(realm, results, links=linked)
+    todo = _skip_linked(chosen, linked, result)
     if not todo:
         return result
     prep = session.ledger.prepare(todo)
@@ -110,7 +115,7 @@ def plan(
         problems = prep.problems.get(inv.number)
         if problems:
             texts = [p.text() for p in problems]
-            message = "missing in QuickBooks: " + "; ".join(texts)
+            message = f"{prep.heading}: " + "; ".join(texts)
             results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
     result.sends_numbers = prep.sends_numbers
     result.batch = prep.sends_numbers or session.settings.push.writers == "one"
@@ -136,7 +141,7 @@ def _guard(
     if not drafts:
         return
     found = session.ledger.find_existing(drafts, by_number=result.sends_numbers)
-    owners = {ln.qbo_id: ln.invoice_number for ln in linked.values()}
+    owners = {(ln.kind, ln.qbo_id): ln.invoice_number for ln in linked.values()}
     for draft in drafts:
         inv = draft.invoice
         hit = found.get(inv.number)
@@ -144,17 +149,17 @@ def _guard(
             result.creates.append(draft)
             continue
         ours = hit.marker == inv.number
-        if hit.id in owners:
+        if (inv.type, hit.id) in owners:
             message = (
                 f"QuickBooks invoice {hit.id} (DocNumber {hit.doc_number}) is already linked "
-                f"to {owners[hit.id]}"
+                f"to {owners[(inv.type, hit.id)]}"
             )
             result.results[inv.number] = failed(inv, EXIT_CONFLICT, message)
         elif ours or adopt_existing:
             result.adoptions.append(Adoption(inv, hit, ours, pending.get(inv.number)))
         else:
             message = (
-                f"DocNumber {inv.number} already belongs to QuickBooks invoice {hit.id} "
+                f"DocNumber {inv.number} already belongs to {session.ledger.name} invoice {hit.id} "
                 "created outside invoicesync; link it with `invoicesync link "
                 f"{inv.number} {hit.id}` or re-run push with --adopt-existing"
             )

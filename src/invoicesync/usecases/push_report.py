@@ -24,10 +24,20 @@ def request_id(realm_id: str, number: str, generation: int, attempt: int = 0) ->
     return f"is1-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
+@dataclass(frozen=True)
+class CreditApplied:
+    """A credit note applied to the invoice it credits (a zero-total payment linking both)."""
+
+    invoice: str
+    amount: Decimal
+    open_credit: Decimal  # what stays on the credit memo as open credit
+    payment_id: str | None
+
+
 @dataclass
 class PushResult:
     invoice: str
-    status: str  # created, adopted, skipped, failed, planned
+    status: str  # created, adopted, skipped, failed, planned, changed, updated, voided
     qbo_id: str | None = None
     doc_number: str | None = None
     total: Decimal | None = None
@@ -37,6 +47,8 @@ class PushResult:
     problems: list[str] = field(default_factory=list)
     payload: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)  # field by field: an edit, a conflict
+    credit: CreditApplied | None = None
 
 
 def failed(inv: LocalInvoice, code: int, message: str, problems: Sequence[str] = ()) -> PushResult:
@@ -94,6 +106,8 @@ def link_from(invoice: LocalInvoice, realm: str, remote: RemoteInvoice, origin: 
         total=remote.total,
         currency=remote.currency,
         marker_written=remote.marker == invoice.number,
+        fingerprint=invoice.fingerprint(),
+        kind=invoice.type,
     )
 
 

@@ -6,18 +6,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from invoicesync.ledger.base import RemoteInvoice
+from invoicesync.ledger.base import DELIVERY_PROBLEMS, DELIVERY_STATES, RemoteInvoice
 from invoicesync.models import CENT, Link, LocalInvoice
-from invoicesync.store import LinkExists
+from invoicesync.store import LinkExists, StateStore
 from invoicesync.usecases.push_report import link_from
 from invoicesync.usecases.session import Session
+
+# States that need a person's attention; `paid` and `partly paid` are an invoice's normal life.
+DRIFT_STATES = ("changed", "voided", "deleted")
 
 
 @dataclass
 class Drift:
     invoice: str
     qbo_id: str
-    state: str  # ok, changed, paid, partly paid, voided, deleted
+    # ok, changed (in QuickBooks), updated (by us), paid, partly paid, voided, voided by us,
+    # credit applied, deleted
+    state: str
     details: list[str]
     balance: Decimal | None = None
 
@@ -34,9 +39,15 @@ class ReconcileReport:
             out[d.state] = out.get(d.state, 0) + 1
         return out
 
+    @property
+    def drifted(self) -> list[Drift]:
+        """Linked invoices changed, voided or deleted in the target since they were linked."""
+        return [d for d in self.drifts if d.state in DRIFT_STATES]
 
-def drift(link: Link, remote: RemoteInvoice | None) -> Drift:
-    """Compare what we linked with what the target holds now."""
+
+def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = frozenset()) -> Drift:
+    """Compare what we linked (and last wrote: `done` names the lifecycle actions we completed
+    on it, `update`, `void`, `apply`, `credited`) with what the target holds now."""
     if remote is None:
         return Drift(
             link.invoice_number, link.qbo_id, "deleted", ["the QuickBooks invoice was deleted"]
@@ -45,7 +56,9 @@ def drift(link: Link, remote: RemoteInvoice | None) -> Drift:
     balance = remote.balance or Decimal(0)
     state, details = "ok", []
     edited = link.sync_token is not None and remote.sync_token != link.sync_token
-    if remote.voided and (link.total or 0) != 0:
+    if remote.voided and "void" in done:
+        state, details = "voided by us", ["voided by invoicesync (cancelled)"]
+    elif remote.voided and (link.total or 0) != 0:
         state, details = "voided", ["the QuickBooks invoice was voided"]
     elif link.total is not None and total != link.total:
         state, details = "changed", [f"total {link.total} → {total}"]
@@ -58,6 +71,14 @@ def drift(link: Link, remote: RemoteInvoice | None) -> Drift:
         details = [
             f"edited in QuickBooks since linked (SyncToken {link.sync_token} → {remote.sync_token})"
         ]
+    elif "update" in done:
+        state, details = "updated", ["updated by invoicesync; unchanged in QuickBooks since"]
+    if "apply" in done or ("credited" in done and state in {"paid", "partly paid"}):
+        state, details = "credit applied", details or [f"{total - balance} of {total} applied"]
+    if remote.status in DELIVERY_PROBLEMS and state == "ok":
+        state, details = remote.status, [f"delivery {remote.status}: see the invoice in B2BRouter"]
+    elif remote.status in DELIVERY_STATES and state == "ok":
+        details = [f"delivery {remote.status}"]
     return Drift(link.invoice_number, link.qbo_id, state, details, balance)
 
 
@@ -75,11 +96,33 @@ def reconcile(
         if rebuild:
             report.rebuilt = _rebuild(session, invoices)
         links = store.links(session.realm_id)
-        remote = session.ledger.read_many([ln.qbo_id for ln in links])
-        report.drifts = [drift(ln, remote.get(ln.qbo_id)) for ln in links]
+        remote = session.ledger.read_many([ln.qbo_id for ln in links if ln.kind == "invoice"])
+        credits = [ln.qbo_id for ln in links if ln.kind == "credit_note"]
+        memos = session.ledger.read_many(credits, "credit_note") if credits else {}
+        done = _done(store, session.realm_id)
+        report.drifts = [
+            drift(
+                ln,
+                (memos if ln.kind == "credit_note" else remote).get(ln.qbo_id),
+                done.get(ln.invoice_number, frozenset()),
+            )
+            for ln in links
+        ]
         observed = [(d.invoice, d.state, d.balance) for d in report.drifts]
         store.record_observations(session.realm_id, observed)
         return report
+
+
+def _done(store: StateStore, realm: str) -> dict[str, frozenset[str]]:
+    """Per invoice number, the lifecycle actions completed on it (`credited`: a credit note was
+    applied to it)."""
+    out: dict[str, set[str]] = {}
+    for e in store.lifecycle(realm):
+        if e.state == "done":
+            out.setdefault(e.invoice_number, set()).add(e.action)
+            if e.action == "apply":
+                out.setdefault(str(e.detail.get("invoice")), set()).add("credited")
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _rebuild(session: Session, invoices: Sequence[LocalInvoice]) -> list[Link]:
@@ -88,7 +131,7 @@ def _rebuild(session: Session, invoices: Sequence[LocalInvoice]) -> list[Link]:
     store, realm = session.store, session.realm_id
     existing = store.links(realm)
     linked = {ln.invoice_number for ln in existing}
-    owned = {ln.qbo_id for ln in existing}
+    owned = {ln.qbo_id for ln in existing if ln.kind == "invoice"}  # credit memos: own Ids
     todo = [i for i in invoices if i.number not in linked]
     if not todo:
         return []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -47,27 +46,16 @@ class NoProgress:
         return None
 
 
-@dataclass
 class Session:
-    """A connected QuickBooks company plus local state."""
+    """A connected target (its ledger) plus local state: what every use case works with.
+    `realm_id` names the company or account in local state (a QuickBooks realm id, or
+    `b2brouter:<account>`)."""
 
-    settings: Settings
-    connection: Connection
-    manager: TokenManager
-    client: QBOClient
-    ledger: Ledger = field(init=False)
-    _store: StateStore | None = None
-
-    def __post_init__(self) -> None:
-        send_numbers = self.settings.push.doc_numbers == "source"
-        cache = CatalogCache(self.settings.app_dir, self.realm_id)
-        self.ledger = QuickBooksLedger(
-            self.client, self.realm_id, send_numbers=send_numbers, cache=cache
-        )
-
-    @property
-    def realm_id(self) -> str:
-        return self.connection.realm_id
+    def __init__(self, settings: Settings, ledger: Ledger, realm_id: str) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.realm_id = realm_id
+        self._store: StateStore | None = None
 
     @property
     def store(self) -> StateStore:
@@ -91,13 +79,50 @@ class Session:
 
     @property
     def warnings(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class QuickBooksSession(Session):
+    """A connected QuickBooks company: its token manager and client beside the ledger."""
+
+    def __init__(
+        self, settings: Settings, connection: Connection, manager: TokenManager, client: QBOClient
+    ) -> None:
+        send_numbers = settings.push.doc_numbers == "source"
+        cache = CatalogCache(settings.app_dir, connection.realm_id)
+        ledger = QuickBooksLedger(
+            client, connection.realm_id, send_numbers=send_numbers, cache=cache
+        )
+        super().__init__(settings, ledger, connection.realm_id)
+        self.connection = connection
+        self.manager = manager
+        self.client = client
+
+    @property
+    def warnings(self) -> list[str]:
         return list(self.manager.warnings)
 
     def close(self) -> None:
         self.client.close()
         self.manager.http.close()
-        if self._store is not None:
-            self._store.close()
+        super().close()
+
+
+def local_realm(settings: Settings) -> str | None:
+    """The key of the configured company or account in local state, read without a network
+    call: a QuickBooks realm id, or `b2brouter:<account>`; None when not connected."""
+    if settings.target == "b2brouter":
+        from invoicesync.usecases.b2b_session import B2BConnection, realm_key
+
+        b2b = B2BConnection.load(settings.app_dir)
+        account = settings.b2brouter_account or (b2b.account if b2b else None)
+        return realm_key(account) if account else None
+    conn = Connection.load(settings.app_dir)
+    return settings.realm_id or (conn.realm_id if conn else None)
 
 
 def current_connection(settings: Settings) -> Connection:
@@ -130,7 +155,7 @@ def open_session(
     transport: httpx.BaseTransport | None = None,
     client_factory: Callable[..., QBOClient] | None = None,
     notify: Callable[[str], None] | None = None,
-) -> Session:
+) -> QuickBooksSession:
     """`notify` receives "QuickBooks is throttling this company; waiting 60 s" and the like
     whenever the client waits on QuickBooks (default: a logging warning)."""
     conn = current_connection(settings)
@@ -149,12 +174,28 @@ def open_session(
         budget_dir=settings.budget_dir,
         on_wait=log_wait if notify is None else lambda s, why: notify(wait_message(s, why)),
     )
-    return Session(settings, conn, manager, client)
+    return QuickBooksSession(settings, conn, manager, client)
+
+
+@contextlib.contextmanager
+def quickbooks_session(settings: Settings, **kw: Any) -> Iterator[QuickBooksSession]:
+    opened = open_session(settings, **kw)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 @contextlib.contextmanager
 def session(settings: Settings, **kw: Any) -> Iterator[Session]:
-    opened = open_session(settings, **kw)
+    """The session of the configured target: QuickBooks, or B2BRouter for a profile with
+    `target = "b2brouter"`."""
+    if settings.target == "b2brouter":
+        from invoicesync.usecases.b2b_session import open_b2b_session
+
+        opened: Session = open_b2b_session(settings, transport=kw.get("transport"))
+    else:
+        opened = open_session(settings, **kw)
     try:
         yield opened
     finally:

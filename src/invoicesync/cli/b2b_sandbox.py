@@ -1,0 +1,52 @@
+"""`sandbox serve --target b2brouter`: the local B2BRouter on loopback, and how to use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from invoicesync.cli import render
+from invoicesync.errors import InvalidInput, UsageError
+
+SHIPPED_ACCOUNTS = ("es", "fr")
+
+
+def serve_b2brouter(port: int, accounts: list[str] | None, latency_ms: float) -> None:
+    """Serve until interrupted; print `export` lines for a ready connection to the first
+    account and, as comments, the profile that uses them."""
+    from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterServer, Faults
+
+    for spec in accounts or []:
+        if spec not in SHIPPED_ACCOUNTS and not Path(spec).is_file():
+            raise UsageError(f"--company {spec}: no such file (or use es / fr)")
+    try:
+        sandbox = B2BRouterSandbox(
+            accounts or list(SHIPPED_ACCOUNTS), faults=Faults(latency_ms=latency_ms)
+        )
+    except (KeyError, ValueError, OSError) as exc:
+        raise InvalidInput(f"cannot load account file: {exc}") from None
+    try:
+        server = B2BRouterServer(sandbox, port=port)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0"
+        ) from None
+    key, account = sandbox.default_connection()
+    render.emit_text(
+        "\n".join(
+            [
+                f"export INVOICESYNC_B2BROUTER_URL={server.url}",
+                f"export INVOICESYNC_B2BROUTER_API_KEY={key}",
+                f"export INVOICESYNC_B2BROUTER_ACCOUNT={account}",
+                "# a profile for it in config.toml, then `invoicesync --profile b2b connect`:",
+                "#   [profiles.b2b]",
+                '#   target = "b2brouter"',
+                f'#   b2brouter_url = "{server.url}"',
+                f'#   b2brouter_account = "{account}"',
+            ]
+        )
+    )
+    render.info(f"Local B2BRouter sandbox on {server.url} (account {account}). Ctrl-C to stop.")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

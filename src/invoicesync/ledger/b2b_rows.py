@@ -1,0 +1,86 @@
+"""B2BRouter invoices as the use cases see them (`RemoteInvoice`), and its delivery states.
+
+Our marker lives in `file_reference`, which B2BRouter offers for "your own internal
+reference ... to make reconciliation easier"; it is written exactly as in a QuickBooks note
+(`qbo.marker`), so one number always has one marker whatever the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from invoicesync.b2brouter import Invoice
+from invoicesync.qbo.marker import marker_of
+
+# Delivery states after which B2BRouter counts the invoice as settled.
+SETTLED = frozenset({"paid", "closed"})
+
+
+@dataclass(frozen=True)
+class B2BInvoice:
+    """A B2BRouter invoice behind the `RemoteInvoice` protocol. `status` is the delivery
+    state (new, sending, sent, error, refused, accepted, registered, allegedly_paid, paid,
+    closed); B2BRouter has no void and no edit counter, so `voided` is False and
+    `sync_token` None."""
+
+    invoice: Invoice
+
+    @property
+    def payments(self) -> tuple[str, ...]:
+        """B2BRouter reports a paid state, not the payments behind it."""
+        return ()
+
+    @property
+    def id(self) -> str:
+        return str(self.invoice.id)
+
+    @property
+    def doc_number(self) -> str | None:
+        return self.invoice.number or None
+
+    @property
+    def customer_id(self) -> str | None:
+        cid = self.invoice.contact_id
+        return None if cid is None else str(cid)
+
+    @property
+    def customer_name(self) -> str | None:
+        return self.invoice.contact_name
+
+    @property
+    def total(self) -> Decimal | None:
+        return self.invoice.total
+
+    @property
+    def balance(self) -> Decimal | None:
+        """B2BRouter reports payment as a state with no amount: settled means paid in full."""
+        return Decimal("0.00") if self.invoice.state in SETTLED else self.invoice.total
+
+    @property
+    def currency(self) -> str | None:
+        return self.invoice.currency
+
+    @property
+    def sync_token(self) -> str | None:
+        return None
+
+    @property
+    def txn_date(self) -> str | None:
+        return self.invoice.date.isoformat() if self.invoice.date else None
+
+    @property
+    def private_note(self) -> str | None:
+        return self.invoice.file_reference
+
+    @property
+    def marker(self) -> str | None:
+        return marker_of(self.invoice.file_reference)
+
+    @property
+    def voided(self) -> bool:
+        return False
+
+    @property
+    def status(self) -> str:
+        return self.invoice.state or "new"

@@ -1,0 +1,291 @@
+"""B2BRouter as a ledger: the one adapter between the use cases and `b2brouter/`.
+
+Every B2BRouter error becomes an `InvoiceSyncError` with its exit code here (`translate`), or
+a per-invoice `Refusal`. B2BRouter has no request-id replay, so exactly-once rests on three
+things (docs/reliability.md#b2brouter): the journal entry committed before the create, the
+lookup by number (and our `file_reference` marker) before any create and after any uncertain
+one, and B2BRouter's refusal of a second invoice with the same number (`parameter_taken`),
+whose owner is adopted when it carries our marker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+
+import httpx
+
+from invoicesync.b2brouter import B2BRouterClient, Contact, choose_contact
+from invoicesync.b2brouter import errors as berr
+from invoicesync.errors import (
+    EXIT_CONFLICT,
+    EXIT_PARTIAL,
+    Conflict,
+    InvoiceSyncError,
+    NotConnected,
+    QuickBooksUnavailable,
+)
+from invoicesync.ledger import b2b_preflight as preflight
+from invoicesync.ledger.b2b_followup import B2BRouterFollowUps
+from invoicesync.ledger.b2b_lifecycle import B2BRouterLifecycle
+from invoicesync.ledger.b2b_rows import B2BInvoice
+from invoicesync.ledger.base import (
+    Company,
+    Draft,
+    Gone,
+    Preparation,
+    Refusal,
+    RemoteInvoice,
+    Uncertain,
+)
+from invoicesync.models import LocalInvoice
+from invoicesync.qbo.marker import with_marker, without_marker
+
+NAME = "B2BRouter"
+BY_NUMBER_MAX = 20  # up to this many invoices are looked up one by one, more by a listing
+READ_ONE_MAX = 50  # up to this many links are read one by one, more by a listing
+
+
+def translate(exc: berr.B2BRouterError, what: str) -> InvoiceSyncError:
+    """A B2BRouter error as the user-facing error with the documented exit code."""
+    if isinstance(exc, berr.AuthError):
+        return NotConnected(
+            f"B2BRouter refused the API key while {what} ({exc}); run `invoicesync connect` "
+            "with a valid key (a test_ key only opens test accounts)"
+        )
+    if isinstance(exc, berr.PermissionDeniedError):
+        return NotConnected(
+            f"B2BRouter refused access while {what} ({exc}); ask B2BRouter to give the key's "
+            "group API permissions"
+        )
+    if isinstance(exc, berr.NotFoundError):
+        return NotConnected(
+            f"B2BRouter found no such account while {what} ({exc}); check the account id and "
+            "that the key's environment (test_ or production) matches the account"
+        )
+    if isinstance(exc, berr.ConflictError):
+        return Conflict(f"B2BRouter refused while {what}: {exc}")
+    if isinstance(exc, berr.ThrottledError | berr.ServerError | berr.B2BRouterConnectionError):
+        return QuickBooksUnavailable(
+            f"B2BRouter is unavailable while {what}: {exc}; safe to re-run later"
+        )
+    return InvoiceSyncError(f"B2BRouter rejected a request while {what}: {exc}")
+
+
+@contextlib.contextmanager
+def translating(what: str) -> Iterator[None]:
+    try:
+        yield
+    except berr.B2BRouterError as exc:
+        raise translate(exc, what) from None
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Counts requests by method, for the push report's `requests` (creates run in threads)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.counts[request.method.lower()] += 1
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle):
+    """The `Ledger` for one B2BRouter account (`push --send` delivers through `send`)."""
+
+    name = NAME
+
+    def __init__(self, client: B2BRouterClient, realm_key: str, counts: Counter[str]) -> None:
+        self.client = client
+        self.realm_key = realm_key  # how local state names this account: b2brouter:<id>
+        self.counts = counts
+
+    @property
+    def account_id(self) -> str:
+        return self.realm_key
+
+    @property
+    def batch_size(self) -> int:
+        return 1  # one invoice per create: B2BRouter has no batch endpoint
+
+    def batch_held(self, reserved: int) -> bool:
+        """Never: with no batches there is no batch budget to run out of."""
+        return False
+
+    @property
+    def requests(self) -> Mapping[str, int]:
+        return dict(self.counts)
+
+    def company(self) -> Company:
+        with translating("reading the account"):
+            account = self.client.get_account()
+        return Company(account.name, account.country)
+
+    # --- push ----------------------------------------------------------------------------------
+
+    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
+        """One account read and one contact listing for the batch, then each invoice alone."""
+        with translating("pushing"):
+            account = self.client.get_account()
+            contacts = list(self.client.contacts())
+        prep = Preparation(sends_numbers=True, heading="cannot go to B2BRouter")
+        for inv in invoices:
+            draft, problems = preflight.resolve(inv, contacts, account)
+            if draft is None:
+                prep.problems[inv.number] = problems
+            else:
+                prep.drafts.append(draft)
+        return prep
+
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, B2BInvoice]:
+        """B2BRouter invoices that are (or claim to be) these drafts: by number (ours
+        preferred), and by our marker among the invoices of those dates."""
+        if not drafts:
+            return {}
+        with translating("pushing"):
+            if len(drafts) <= BY_NUMBER_MAX:
+                rows = [r for d in drafts for r in self.client.find_by_number(d.number)]
+            else:
+                days = [d.invoice.issue_date for d in drafts]
+                rows = list(self.client.invoices(date_from=min(days), date_to=max(days)))
+        wanted = {d.number for d in drafts}
+        found: dict[str, B2BInvoice] = {}
+        for row in map(B2BInvoice, rows):
+            if row.marker in wanted:
+                found[row.marker] = row
+        for row in map(B2BInvoice, rows):
+            if row.doc_number in wanted:
+                found.setdefault(row.doc_number, row)
+        return found
+
+    def create(
+        self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
+    ) -> dict[str, B2BInvoice | Refusal]:
+        """Create each draft. Raises `Uncertain` when B2BRouter may have created one without
+        our hearing it; refusals of single invoices come back as values."""
+        out: dict[str, B2BInvoice | Refusal] = {}
+        for draft in drafts:
+            try:
+                made = self.client.create_invoice(draft.payload)
+            except berr.DuplicateNumberError as exc:
+                out[draft.number] = self._taken(draft, exc)
+            except berr.ValidationError as exc:
+                out[draft.number] = _refusal(exc, EXIT_PARTIAL)
+            except berr.ConflictError as exc:
+                out[draft.number] = _refusal(exc, EXIT_CONFLICT)
+            except berr.B2BRouterError as exc:
+                if exc.uncertain or isinstance(exc, berr.ServerError):
+                    raise Uncertain(str(exc)) from None
+                raise translate(exc, "pushing") from None
+            else:
+                out[draft.number] = B2BInvoice(made)
+        return out
+
+    def _taken(self, draft: Draft, exc: berr.DuplicateNumberError) -> Refusal:
+        """The number exists: name its owner (ours first) so the push adopts or reports it."""
+        try:
+            owners = [B2BInvoice(i) for i in self.client.find_by_number(draft.number)]
+        except berr.B2BRouterError:
+            owners = []
+        owners.sort(key=lambda r: r.marker != draft.number)
+        return _refusal(exc, EXIT_CONFLICT, owners[0].id if owners else None)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def read(self, remote_id: str) -> B2BInvoice:
+        if not remote_id.isdigit():
+            raise Gone(remote_id)
+        try:
+            return B2BInvoice(self.client.get_invoice(int(remote_id)))
+        except berr.NotFoundError:
+            raise Gone(remote_id) from None
+        except berr.B2BRouterError as exc:
+            raise translate(exc, "reading the B2BRouter invoice") from None
+
+    def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, B2BInvoice]:
+        """B2BRouter has invoices only (credit notes are refused at pre-flight)."""
+        if kind != "invoice":
+            return {}
+        wanted = set(remote_ids)
+        if len(wanted) > READ_ONE_MAX:
+            with translating("reconciling"):
+                rows = [B2BInvoice(i) for i in self.client.invoices()]
+            return {r.id: r for r in rows if r.id in wanted}
+        found: dict[str, B2BInvoice] = {}
+        for remote_id in sorted(wanted):
+            with contextlib.suppress(Gone):
+                found[remote_id] = self.read(remote_id)
+        return found
+
+    def _contacts(self) -> list[Contact]:
+        with translating("reading contacts"):
+            return list(self.client.contacts())
+
+    def customer_id(self, name: str) -> str | None:
+        hit = choose_contact(self._contacts(), tax_id=None, country=None, name=name).contact
+        return str(hit.id) if hit else None
+
+    def customer_ids(self) -> dict[str, str]:
+        return {c.name: str(c.id) for c in self._contacts()}
+
+    def searchable(self, number: str) -> bool:
+        return bool(number.strip())
+
+    def with_number(self, number: str) -> list[B2BInvoice]:
+        with translating("looking for candidates"):
+            return [B2BInvoice(i) for i in self.client.find_by_number(number)]
+
+    def near(self, customer_id: str, lo: str, hi: str) -> list[B2BInvoice]:
+        return [r for r in self.between(lo, hi) if r.customer_id == customer_id]
+
+    def between(self, lo: str, hi: str) -> list[B2BInvoice]:
+        with translating("reading invoices"):
+            rows = self.client.invoices(date_from=_date(lo), date_to=_date(hi))
+            return [B2BInvoice(i) for i in rows]
+
+    # --- marker --------------------------------------------------------------------------------
+
+    def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> B2BInvoice:
+        """Write our marker for `number` into `file_reference` (or remove it, for None).
+        B2BRouter lets an invoice change only before it is sent (new, error): later a
+        `Conflict` says so, and `link` keeps the link without the marker."""
+        ref = (
+            with_marker(remote.private_note, number)
+            if number
+            else without_marker(remote.private_note)
+        )
+        try:
+            row = self.client.update_invoice(int(remote.id), {"file_reference": ref})
+        except berr.NotFoundError:
+            raise Gone(remote.id) from None
+        except berr.B2BRouterError as exc:
+            raise translate(exc, "writing our marker into the B2BRouter invoice") from None
+        return B2BInvoice(row)
+
+
+def _refusal(exc: berr.B2BRouterError, code: int, owner: str | None = None) -> Refusal:
+    return Refusal(
+        message=str(exc),
+        exit_code=code,
+        code=exc.code,
+        detail=exc.message,
+        intuit_tid=exc.request_id,
+        owner_id=owner,
+    )

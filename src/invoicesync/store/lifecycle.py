@@ -1,0 +1,158 @@
+"""The lifecycle journal (issue 17): edits, voids and credit applications, journaled before
+each is sent, closed together with the link's new SyncToken, total and fingerprint.
+
+A mixin of `SqlStore`, so both backends have it; the migrations that add its table and the
+links' `fingerprint` and `kind` columns are `SQLITE_MIGRATION` and `POSTGRES_MIGRATION`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from invoicesync.store.contract import now_iso
+
+_JOURNAL = """lifecycle_journal (
+            id {id},
+            realm_id TEXT NOT NULL,
+            invoice_number TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('update', 'void', 'apply')),
+            request_id TEXT NOT NULL,
+            qbo_id TEXT NOT NULL,
+            base_token TEXT,
+            fingerprint TEXT,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+            detail TEXT NOT NULL DEFAULT '{{}}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (realm_id, request_id))"""
+
+# The source fingerprint last written, and what a link names: an invoice or a credit memo,
+# whose Ids are separate sequences, so a link is unique per kind (SQLite rebuilds the table to
+# change its UNIQUE constraint).
+SQLITE_MIGRATION = f"""
+        CREATE TABLE links4 (
+            realm_id TEXT NOT NULL, invoice_number TEXT NOT NULL, qbo_id TEXT NOT NULL,
+            doc_number TEXT, origin TEXT NOT NULL, linked_at TEXT NOT NULL, sync_token TEXT,
+            total TEXT, currency TEXT, marker_written INTEGER NOT NULL DEFAULT 0,
+            last_state TEXT, last_balance TEXT, last_checked_at TEXT, fingerprint TEXT,
+            kind TEXT NOT NULL DEFAULT 'invoice',
+            PRIMARY KEY (realm_id, invoice_number), UNIQUE (realm_id, kind, qbo_id)
+        );
+        INSERT INTO links4 SELECT *, NULL, 'invoice' FROM links;
+        DROP TABLE links;
+        ALTER TABLE links4 RENAME TO links;
+        CREATE TABLE {_JOURNAL.format(id="INTEGER PRIMARY KEY")};
+"""
+POSTGRES_MIGRATION = [
+    "ALTER TABLE links ADD COLUMN fingerprint TEXT",
+    "ALTER TABLE links ADD COLUMN kind TEXT NOT NULL DEFAULT 'invoice'",
+    "ALTER TABLE links DROP CONSTRAINT links_realm_id_qbo_id_key",
+    "ALTER TABLE links ADD UNIQUE (realm_id, kind, qbo_id)",
+    "CREATE TABLE " + _JOURNAL.format(id="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+]
+
+
+@dataclass(frozen=True)
+class LifecycleEntry:
+    """An edit, void or credit application, journaled before it is sent."""
+
+    realm_id: str
+    invoice_number: str
+    action: str  # update | void | apply
+    request_id: str
+    qbo_id: str
+    base_token: str | None
+    fingerprint: str | None
+    state: str = "pending"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Written = tuple[str | None, Decimal | None, str | None]  # SyncToken, total, fingerprint
+
+
+class _Backend(Protocol):
+    """What the mixin uses of `SqlStore`."""
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def transaction(self, *, durable: bool = False) -> AbstractContextManager[Any]: ...
+    def _event(
+        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+    ) -> None: ...
+
+
+class LifecycleJournal:
+    """The journal's statements, on the backend's `_exec`, `transaction` and `_event`."""
+
+    def lifecycle_intent(self: _Backend, e: LifecycleEntry) -> None:
+        """Record an intent before it is sent (an existing one is kept; a failed one reopens)."""
+        stamp = now_iso()
+        with self.transaction(durable=True):
+            self._exec(
+                "INSERT INTO lifecycle_journal (realm_id, invoice_number, action, request_id, "
+                "qbo_id, base_token, fingerprint, state, detail, created_at, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,'pending',?,?,?) ON CONFLICT (realm_id, request_id) "
+                "DO UPDATE SET state = 'pending', updated_at = excluded.updated_at "
+                "WHERE lifecycle_journal.state = 'failed'",
+                (
+                    e.realm_id,
+                    e.invoice_number,
+                    e.action,
+                    e.request_id,
+                    e.qbo_id,
+                    e.base_token,
+                    e.fingerprint,
+                    json.dumps(e.detail, default=str, sort_keys=True),
+                    stamp,
+                    stamp,
+                ),
+            )
+
+    def lifecycle(self: _Backend, realm_id: str, action: str | None = None) -> list[LifecycleEntry]:
+        sql = (
+            "SELECT realm_id, invoice_number, action, request_id, qbo_id, base_token, "
+            "fingerprint, state, detail FROM lifecycle_journal WHERE realm_id = ?"
+        )
+        args: tuple[Any, ...] = (realm_id,)
+        if action is not None:
+            sql, args = sql + " AND action = ?", (realm_id, action)
+        rows = self._exec(sql + " ORDER BY id", args).fetchall()
+        return [
+            LifecycleEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))
+            for r in rows
+        ]
+
+    def lifecycle_close(
+        self: _Backend,
+        e: LifecycleEntry,
+        state: str,
+        detail: dict[str, Any],
+        written: Written | None = None,
+    ) -> None:
+        """Close an entry (done or failed) and, for a write that landed, move the link's
+        SyncToken, total and fingerprint to what was written, in one transaction."""
+        merged = json.dumps({**e.detail, **detail}, default=str, sort_keys=True)
+        with self.transaction():
+            self._exec(
+                "UPDATE lifecycle_journal SET state = ?, detail = ?, updated_at = ? "
+                "WHERE realm_id = ? AND request_id = ?",
+                (state, merged, now_iso(), e.realm_id, e.request_id),
+            )
+            if written is not None:
+                token, total, fingerprint = written
+                self._exec(
+                    "UPDATE links SET sync_token = ?, total = ?, fingerprint = ? "
+                    "WHERE realm_id = ? AND invoice_number = ?",
+                    (
+                        token,
+                        None if total is None else str(total),
+                        fingerprint,
+                        e.realm_id,
+                        e.invoice_number,
+                    ),
+                )
+            self._event(e.realm_id, e.invoice_number, f"{e.action} {state}", detail)

@@ -1,0 +1,139 @@
+"""Applying credit notes to the invoices they credit, exactly once.
+
+A credit note is created like an invoice (as a credit memo, by the same plan and journal).
+When its `credit_for` names a linked invoice with an open balance, the credit is applied the
+way QuickBooks does it: a payment of total 0 linking both, for the smaller of the invoice's
+open balance and the credit memo's remaining credit; the rest stays open credit.
+
+The application is journaled before it is sent. The credit memo itself is the guard: once a
+payment uses it, QuickBooks lists that payment on it, so a re-run after a crash or a dropped
+connection reads the credit memo and records the payment it finds instead of sending another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from invoicesync.errors import EXIT_UNAVAILABLE, InvoiceSyncError
+from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.models import Link, LocalInvoice
+from invoicesync.store import LifecycleEntry
+from invoicesync.usecases.push_report import CreditApplied, PushResult
+from invoicesync.usecases.session import Session
+from invoicesync.usecases.update import lifecycle_id
+
+ZERO = Decimal("0.00")
+
+
+def apply_all(
+    session: Session,
+    chosen: Sequence[LocalInvoice],
+    results: dict[str, PushResult],
+    *,
+    dry_run: bool,
+) -> None:
+    """Apply every chosen credit note that credits a linked invoice and was not applied yet."""
+    notes = [i for i in chosen if i.is_credit_note and i.credit_for]
+    store = session.existing_store()
+    if not notes or store is None:
+        return
+    realm = session.realm_id
+    links = {ln.invoice_number: ln for ln in store.links(realm)}
+    done = {e.invoice_number for e in store.lifecycle(realm, "apply") if e.state == "done"}
+    for note in notes:
+        result = results.get(note.number)
+        credit_link = links.get(note.number)
+        if result is None or credit_link is None or note.number in done:
+            continue
+        target = links.get(str(note.credit_for))
+        if target is None or target.kind != "invoice":
+            _say(result, f"{note.credit_for} is not linked yet: the credit stays open until it is")
+            continue
+        _apply(session, note, credit_link, target, result, dry_run)
+
+
+def _say(result: PushResult, text: str) -> None:
+    result.message = "; ".join(m for m in [result.message, text] if m)
+
+
+def _apply(
+    session: Session,
+    note: LocalInvoice,
+    credit_link: Link,
+    target: Link,
+    result: PushResult,
+    dry_run: bool,
+) -> None:
+    ledger, realm = session.ledger, session.realm_id
+    try:
+        credit = ledger.read_kind(credit_link.qbo_id, "credit_note")
+        invoice = ledger.read_kind(target.qbo_id, "invoice")
+    except Gone as exc:
+        _say(result, f"credit not applied: QuickBooks record {exc} was deleted")
+        return
+    rid = lifecycle_id(realm, note.number, credit.id, invoice.id, "apply")
+    entry = LifecycleEntry(
+        realm, note.number, "apply", rid, credit.id, credit.sync_token, None,
+        detail={"invoice": target.invoice_number, "invoice_id": invoice.id},
+    )  # fmt: skip
+    if credit.payments:  # used already: by an earlier run of ours, or by hand in QuickBooks
+        if not dry_run:
+            _record(session, entry, credit, result, None)
+        return
+    amount = min(invoice.balance or ZERO, credit.balance or ZERO)
+    if invoice.voided or amount <= 0:
+        _say(result, f"{note.credit_for} has no open balance: the credit stays open")
+        return
+    if dry_run:
+        _say(result, f"would apply {amount} to {note.credit_for}")
+        return
+    session.store.lifecycle_intent(entry)
+    try:
+        outcome = ledger.apply_credit(invoice, credit, amount, rid)
+    except Uncertain as exc:
+        _uncertain(session, entry, credit, result, str(exc))
+        return
+    if isinstance(outcome, Refusal):
+        session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
+        _say(result, f"QuickBooks refused to apply the credit: {outcome.message}")
+        result.exit_code = result.exit_code or outcome.exit_code
+        result.status = "failed"
+        return
+    _record(session, entry, ledger.read_kind(credit.id, "credit_note"), result, outcome)
+
+
+def _record(
+    session: Session,
+    entry: LifecycleEntry,
+    credit: RemoteInvoice,
+    result: PushResult,
+    payment_id: str | None,
+) -> None:
+    """Close the journal entry with what the credit memo shows applied."""
+    total, left = credit.total or ZERO, credit.balance or ZERO
+    payment = payment_id or (credit.payments[0] if credit.payments else None)
+    detail = {"amount": str(total - left), "open_credit": str(left), "payment_id": payment}
+    session.store.lifecycle_intent(entry)
+    session.store.lifecycle_close(entry, "done", detail)
+    number = str(entry.detail["invoice"])
+    result.credit = CreditApplied(number, total - left, left, payment)
+    text = f"credit {total - left} applied to {number}"
+    if left > 0:
+        text += f"; {left} stays open credit"
+    _say(result, text)
+
+
+def _uncertain(
+    session: Session, entry: LifecycleEntry, credit: RemoteInvoice, result: PushResult, cause: str
+) -> None:
+    try:
+        again: RemoteInvoice | None = session.ledger.read_kind(credit.id, "credit_note")
+    except (Gone, InvoiceSyncError):
+        again = None
+    if again is not None and again.payments:
+        _record(session, entry, again, result, None)
+        return
+    _say(result, f"credit application outcome unknown ({cause}); re-run push to finish it")
+    result.status = "failed"
+    result.exit_code = EXIT_UNAVAILABLE

@@ -1,0 +1,248 @@
+"""`push --update`: send source edits of linked invoices as sparse updates, exactly once.
+
+Each edit is decided against the record as read now (`Ledger.edit`), journaled with a
+`requestid` keyed on the invoice, the target Id, the SyncToken it was decided on and the new
+fingerprint, then sent at that SyncToken. The target applies an update at a given token at
+most once (a second one is refused as stale), so no edit can land twice; and one whose outcome
+is unknown is found again by the next run, which reads the record: if it already matches the
+source the edit landed and is recorded, otherwise it is sent again.
+
+An invoice changed in the target since we last wrote it (its SyncToken moved, a payment was
+applied) is refused as a conflict unless `--force`; a change that would take the total below
+what was paid is refused always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from invoicesync.errors import (
+    EXIT_CONFLICT,
+    EXIT_PREREQUISITE,
+    EXIT_UNAVAILABLE,
+    InvoiceSyncError,
+)
+from invoicesync.ledger.base import (
+    Draft,
+    Edit,
+    Gone,
+    Refusal,
+    RemoteInvoice,
+    Unanswered,
+    Uncertain,
+)
+from invoicesync.models import Link, LocalInvoice
+from invoicesync.store import LifecycleEntry
+from invoicesync.usecases.push_report import PushResult, failed
+from invoicesync.usecases.session import Session
+
+
+def lifecycle_id(realm: str, *parts: str | None) -> str:
+    """Deterministic per (realm, invoice, what is written): a re-run re-sends the same request."""
+    key = "\x1f".join([realm, *(p or "" for p in parts)])
+    return f"is1u-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit decided for one linked invoice."""
+
+    invoice: LocalInvoice
+    link: Link
+    draft: Draft
+    edit: Edit
+
+    def entry(self, realm: str) -> LifecycleEntry:
+        r, fp = self.edit.remote, self.invoice.fingerprint()
+        rid = lifecycle_id(realm, self.invoice.number, r.id, r.sync_token, fp)
+        return LifecycleEntry(realm, self.invoice.number, "update", rid, r.id, r.sync_token, fp)
+
+
+def paid_of(remote: RemoteInvoice) -> Decimal:
+    """What was paid or credited against the record: its total less its open balance."""
+    return (remote.total or Decimal(0)) - (remote.balance or Decimal(0))
+
+
+def _theirs(link: Link, remote: RemoteInvoice) -> list[str]:
+    """What changed in the target since we last wrote or read the record."""
+    out = []
+    if link.sync_token is not None and remote.sync_token != link.sync_token:
+        out.append(
+            f"QuickBooks: edited since invoicesync last wrote it "
+            f"(SyncToken {link.sync_token} → {remote.sync_token})"
+        )
+    if link.total is not None and remote.total is not None and remote.total != link.total:
+        out.append(f"QuickBooks: total {link.total} → {remote.total}")
+    paid = paid_of(remote)
+    if paid > 0:
+        out.append(f"QuickBooks: {paid} of {remote.total} paid or credited")
+    return out
+
+
+def _result(inv: LocalInvoice, link: Link, status: str, message: str) -> PushResult:
+    return PushResult(
+        inv.number, status, link.qbo_id, link.doc_number, inv.total, inv.currency, message
+    )
+
+
+def plan(
+    session: Session,
+    changed: Sequence[tuple[LocalInvoice, Link]],
+    results: dict[str, PushResult],
+    *,
+    force: bool,
+) -> list[Change]:
+    """Read each changed invoice and decide: send, already matches, or refuse (reads only)."""
+    if not changed:
+        return []
+    ledger = session.ledger
+    prep = ledger.prepare([inv for inv, _ in changed])
+    drafts = {d.number: d for d in prep.drafts}
+    todo = []
+    for inv, link in changed:
+        if inv.number in prep.problems:
+            texts = [p.text() for p in prep.problems[inv.number]]
+            message = "missing in QuickBooks: " + "; ".join(texts)
+            results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
+            continue
+        try:
+            edit = ledger.edit(drafts[inv.number], link.qbo_id)
+        except Gone:
+            message = f"QuickBooks {link.kind.replace('_', ' ')} {link.qbo_id} was deleted"
+            results[inv.number] = failed(inv, EXIT_CONFLICT, message + "; run `reconcile`")
+            continue
+        change = Change(inv, link, drafts[inv.number], edit)
+        refusal = _refusal(change, force)
+        if refusal is not None:
+            results[inv.number] = refusal
+        else:
+            todo.append(change)
+    return todo
+
+
+def _refusal(change: Change, force: bool) -> PushResult | None:
+    inv, link, edit = change.invoice, change.link, change.edit
+    remote = edit.remote
+    if not edit.fields:
+        return None  # already matches: recorded without a write
+    paid = paid_of(remote)
+    ours = [f"source: {c}" for c in edit.changes]
+    if remote.voided:
+        return failed(inv, EXIT_CONFLICT, f"QuickBooks invoice {remote.id} is voided")
+    if paid > 0 and inv.total < paid:
+        message = (
+            f"the new total {inv.total} would be below the {paid} already paid or credited in "
+            "QuickBooks; refund or unapply the payment in QuickBooks first"
+        )
+        return _with_changes(failed(inv, EXIT_CONFLICT, message), ours)
+    theirs = _theirs(link, remote)
+    if theirs and not force:
+        what = "paid" if paid > 0 else "changed in QuickBooks"
+        message = (
+            f"not updated: the QuickBooks invoice was {what} since invoicesync last wrote it; "
+            "re-run with --force to overwrite it"
+        )
+        return _with_changes(failed(inv, EXIT_CONFLICT, message), theirs + ours)
+    return None
+
+
+def _with_changes(result: PushResult, changes: list[str]) -> PushResult:
+    result.changes = changes
+    return result
+
+
+def preview(changes: Sequence[Change], results: dict[str, PushResult]) -> None:
+    """Fill the results with the edits a dry run would send, field by field."""
+    for c in changes:
+        message = "would be updated" if c.edit.fields else "QuickBooks already matches the source"
+        result = _result(c.invoice, c.link, "planned", message)
+        result.payload = {"Id": c.edit.remote.id, "SyncToken": c.edit.remote.sync_token}
+        result.payload |= {"sparse": True, **c.edit.fields}
+        result.changes = list(c.edit.changes)
+        results[c.invoice.number] = result
+
+
+def execute(session: Session, changes: Sequence[Change], results: dict[str, PushResult]) -> None:
+    """Journal a chunk, send it as one batch request, record each outcome. Batching is always
+    safe here: each update is bound to its SyncToken, so no second writer can make it twice."""
+    realm, store = session.realm_id, session.store
+    entries = store.lifecycle(realm, "update")
+    pending = {e.invoice_number: e for e in entries if e.state == "pending"}
+    todo = [c for c in changes if c.edit.fields]
+    for c in changes:
+        if not c.edit.fields:  # QuickBooks already matches: an earlier run's edit landed
+            entry = pending.get(c.invoice.number) or c.entry(realm)
+            _record(session, c, entry, c.edit.remote, results, "QuickBooks already matched")
+    _supersede(session, {c.invoice.number: c.entry(realm) for c in todo})
+    size = session.ledger.batch_size
+    for chunk in [todo[i : i + size] for i in range(0, len(todo), size)]:
+        entries = [c.entry(realm) for c in chunk]
+        for e in entries:
+            store.lifecycle_intent(e)
+        sends = [(c.edit, c.link.kind, e.request_id) for c, e in zip(chunk, entries, strict=True)]
+        try:
+            outcomes = session.ledger.update(sends)
+        except Uncertain as exc:
+            for c, e in zip(chunk, entries, strict=True):
+                _uncertain(session, c, e, str(exc), results)
+            continue
+        for c, e, outcome in zip(chunk, entries, outcomes, strict=True):
+            if isinstance(outcome, Unanswered):
+                _uncertain(session, c, e, outcome.reason, results)
+            elif isinstance(outcome, Refusal):
+                store.lifecycle_close(e, "failed", {"error": outcome.message})
+                message = f"QuickBooks refused the update: {outcome.message}"
+                results[c.invoice.number] = failed(c.invoice, outcome.exit_code, message)
+            else:
+                _record(session, c, e, outcome, results, "")
+
+
+def _record(
+    session: Session,
+    c: Change,
+    entry: LifecycleEntry,
+    remote: RemoteInvoice,
+    results: dict[str, PushResult],
+    message: str,
+) -> None:
+    written = (remote.sync_token, remote.total, c.invoice.fingerprint())
+    session.store.lifecycle_intent(entry)
+    session.store.lifecycle_close(entry, "done", {"changes": list(c.edit.changes)}, written)
+    result = _result(c.invoice, c.link, "updated", message)
+    result.changes = list(c.edit.changes)
+    if remote.total is not None and c.invoice.tax is not None and remote.total != c.invoice.total:
+        result.warnings.append(
+            f"QuickBooks total {remote.total} differs from the source total {c.invoice.total}"
+        )
+        result.message = "; ".join(m for m in [message, *result.warnings] if m)
+    results[c.invoice.number] = result
+
+
+def _uncertain(
+    session: Session, c: Change, entry: LifecycleEntry, cause: str, results: dict[str, PushResult]
+) -> None:
+    """Read the record back: if it matches the source, the edit landed."""
+    try:
+        again = session.ledger.edit(c.draft, c.link.qbo_id)
+    except (Gone, InvoiceSyncError):
+        again = None  # the edit stays pending: the next run reads the record again
+    if again is not None and not again.fields:
+        _record(session, c, entry, again.remote, results, "")
+        return
+    message = (
+        f"outcome unknown ({cause}); re-run `push --update`: it reads the invoice and sends "
+        "the edit only if it did not land"
+    )
+    results[c.invoice.number] = failed(c.invoice, EXIT_UNAVAILABLE, message)
+
+
+def _supersede(session: Session, current: dict[str, LifecycleEntry]) -> None:
+    """Older pending edits of these invoices (the source changed again since) are replaced by
+    the current ones."""
+    for e in session.store.lifecycle(session.realm_id, "update"):
+        mine = current.get(e.invoice_number)
+        if mine is not None and e.state == "pending" and e.request_id != mine.request_id:
+            session.store.lifecycle_close(e, "failed", {"error": "superseded by a newer edit"})

@@ -1,0 +1,162 @@
+"""Voiding cancelled invoices: `push --update` for source status `cancelled`, and `void INV…`.
+
+A linked invoice is voided, never deleted: its row stays in QuickBooks with zero amounts and
+the reason in its memo. A paid or partly paid invoice is not voided (QuickBooks would have to
+unapply the payments first). The void is journaled before it is sent and guarded by the
+SyncToken it read, and a re-run reads the record first: a voided one is only recorded, so a
+crash or a dropped connection never voids twice and never loses the void.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from invoicesync.errors import (
+    EXIT_CONFLICT,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    Interrupted,
+    InvoiceSyncError,
+)
+from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.models import Link, LocalInvoice
+from invoicesync.store import LifecycleEntry
+from invoicesync.usecases.push_report import PushReport, PushResult, failed
+from invoicesync.usecases.session import Session
+from invoicesync.usecases.update import lifecycle_id, paid_of
+
+SOURCE_REASON = "cancelled in the source"
+
+
+def memo(reason: str) -> str:
+    """What goes into the memo: recognisable, so a re-run finds it already written."""
+    return f"[cancelled: {reason}]"
+
+
+def targets(
+    invoices: Sequence[LocalInvoice], links: dict[str, Link], session: Session
+) -> list[tuple[LocalInvoice, Link]]:
+    """Cancelled source invoices that are linked and not voided by us yet."""
+    store = session.existing_store()
+    entries = store.lifecycle(session.realm_id, "void") if store else []
+    done = {e.invoice_number for e in entries if e.state == "done"}
+    return [
+        (inv, links[inv.number])
+        for inv in invoices
+        if inv.status == "cancelled" and inv.number in links and inv.number not in done
+    ]
+
+
+def _result(inv: LocalInvoice, link: Link, status: str, message: str) -> PushResult:
+    return PushResult(
+        inv.number, status, link.qbo_id, link.doc_number, inv.total, inv.currency, message
+    )
+
+
+def void_all(
+    session: Session,
+    chosen: Sequence[tuple[LocalInvoice, Link]],
+    results: dict[str, PushResult],
+    *,
+    reason: str,
+    dry_run: bool,
+) -> None:
+    for inv, link in chosen:
+        results[inv.number] = void_one(session, inv, link, reason=reason, dry_run=dry_run)
+
+
+def void_one(
+    session: Session, inv: LocalInvoice, link: Link, *, reason: str, dry_run: bool
+) -> PushResult:
+    if link.kind != "invoice":
+        message = "a credit memo is not voided; issue an invoice to reverse it"
+        return failed(inv, EXIT_USAGE, message)
+    try:
+        remote = session.ledger.read_kind(link.qbo_id, "invoice")
+    except Gone:
+        return failed(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} was deleted")
+    rid = lifecycle_id(session.realm_id, inv.number, link.qbo_id, "void")
+    entry = LifecycleEntry(
+        session.realm_id, inv.number, "void", rid, link.qbo_id, remote.sync_token, None,
+        detail={"reason": reason},
+    )  # fmt: skip
+    if remote.voided:
+        if not dry_run:
+            _done(session, entry, remote, link)
+        return _result(inv, link, "voided", "already voided in QuickBooks")
+    paid = paid_of(remote)
+    if paid > 0 or remote.payments:
+        message = (
+            f"not voided: {paid} of {remote.total} is paid or credited in QuickBooks; a paid "
+            "invoice is not voided (remove the payment in QuickBooks, or issue a credit note)"
+        )
+        return failed(inv, EXIT_CONFLICT, message)
+    if dry_run:
+        return _result(inv, link, "planned", f"would be voided ({reason})")
+    session.store.lifecycle_intent(entry)
+    try:
+        outcome = session.ledger.void(remote, memo(reason), rid)
+    except Uncertain as exc:
+        return _uncertain(session, inv, link, entry, str(exc))
+    if isinstance(outcome, Refusal):
+        session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
+        return failed(inv, outcome.exit_code, f"QuickBooks refused the void: {outcome.message}")
+    _done(session, entry, outcome, link)
+    return _result(inv, link, "voided", f"voided in QuickBooks ({reason})")
+
+
+def _done(session: Session, entry: LifecycleEntry, remote: RemoteInvoice, link: Link) -> None:
+    session.store.lifecycle_intent(entry)
+    written = (remote.sync_token, remote.total or Decimal("0.00"), link.fingerprint)
+    session.store.lifecycle_close(entry, "done", {"qbo_id": remote.id}, written)
+
+
+def _uncertain(
+    session: Session, inv: LocalInvoice, link: Link, entry: LifecycleEntry, cause: str
+) -> PushResult:
+    try:
+        remote: RemoteInvoice | None = session.ledger.read_kind(link.qbo_id, "invoice")
+    except (Gone, InvoiceSyncError):
+        remote = None
+    if remote is not None and remote.voided:
+        _done(session, entry, remote, link)
+        return _result(inv, link, "voided", "voided in QuickBooks")
+    message = f"outcome unknown ({cause}); re-run: it voids the invoice only if it is not voided"
+    return failed(inv, EXIT_UNAVAILABLE, message)
+
+
+def void(
+    session: Session,
+    invoices: Sequence[LocalInvoice],
+    numbers: Sequence[str],
+    *,
+    reason: str | None,
+    wait: float | None = None,
+) -> PushReport:
+    """`invoicesync void INV…`: void linked invoices explicitly, whatever their source status."""
+    from invoicesync.errors import UsageError
+    from invoicesync.usecases.invoices import find_invoice
+
+    chosen = [find_invoice(invoices, n) for n in dict.fromkeys(numbers)]
+    report = PushReport(session.realm_id, False, [])
+    store = session.existing_store()
+    links = {ln.invoice_number: ln for ln in store.links(session.realm_id)} if store else {}
+    unlinked = [inv.number for inv in chosen if inv.number not in links]
+    if unlinked:
+        raise UsageError(f"not linked to QuickBooks: {', '.join(unlinked)}; nothing to void")
+    results: dict[str, PushResult] = {}
+    text = reason or (SOURCE_REASON if all(i.status == "cancelled" for i in chosen) else "voided")
+    try:
+        with session.locked(wait):
+            for inv in chosen:
+                results[inv.number] = void_one(
+                    session, inv, links[inv.number], reason=text, dry_run=False
+                )
+    except InvoiceSyncError as exc:
+        report.fatal = exc
+    except KeyboardInterrupt:
+        report.fatal = Interrupted("interrupted; state is consistent, re-run to continue")
+    report.results = [results[i.number] for i in chosen if i.number in results]
+    report.requests = dict(session.ledger.requests)
+    return report

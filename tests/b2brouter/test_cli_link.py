@@ -1,0 +1,126 @@
+"""`list-candidates`, `link`, `unlink`, `reconcile` with a B2BRouter profile, via the CLI."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from invoicesync.qbo.marker import marker_of
+from tests.b2brouter.world import B2BWorld, eu_invoice
+
+HAND_MADE = eu_invoice(
+    "2026-0007",
+    issue_date="2026-03-02",
+    lines=[
+        {
+            "service": "Sworn translation",
+            "quantity": "12",
+            "unit_price": "35.00",
+            "tax": "S",
+            "tax_rate": "21",
+        }
+    ],
+)
+
+
+def doc(result: Any) -> Any:
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def ids(eu: B2BWorld) -> dict[str, str]:
+    listed = doc(eu.es("invoices", "--json"))["invoices"]
+    return {r["number"]: r["link"]["qbo_id"] for r in listed if r["link"]}
+
+
+def test_candidates_find_the_hand_made_invoice(eu: B2BWorld) -> None:
+    eu.source([HAND_MADE])
+    found = doc(eu.es("list-candidates", "2026-0007", "--json"))["candidates"]
+    assert found[0]["qbo_id"] == "100001"
+    assert found[0]["customer"] == "Acme Ibérica S.A."
+    assert found[0]["has_marker"] is False
+
+
+def test_link_a_sent_invoice_keeps_the_link_without_a_marker(eu: B2BWorld) -> None:
+    eu.source([HAND_MADE])
+    result = eu.es("link", "2026-0007", "100001")
+    assert result.exit_code == 0, result.stderr
+    assert "Linked 2026-0007 to B2BRouter invoice 100001" in result.stderr
+    assert "could not write the marker into B2BRouter" in result.stderr
+    assert "cannot change" in result.stderr
+    assert ids(eu) == {"2026-0007": "100001"}
+    assert eu.by_number()["2026-0007"][0]["file_reference"] == "PO-7781"
+    out = eu.es("unlink", "2026-0007")
+    assert out.exit_code == 0, out.stderr
+    assert ids(eu) == {}
+
+
+def test_unlink_removes_the_marker_and_link_writes_it_back(eu: B2BWorld) -> None:
+    assert eu.es("push", "ES-2026-0101").exit_code == 0
+    remote = ids(eu)["ES-2026-0101"]
+    out = doc(eu.es("unlink", "ES-2026-0101", "--json"))
+    assert out["was_linked"] is True and out["marker_removed"] is True
+    assert eu.by_number()["ES-2026-0101"][0]["file_reference"] is None
+    assert doc(eu.es("unlink", "ES-2026-0101", "--json"))["was_linked"] is False  # idempotent
+    # The number is still taken in B2BRouter, by an invoice without our marker: a conflict.
+    again = eu.es("push", "ES-2026-0101", "--json")
+    assert again.exit_code == 6
+    message = json.loads(again.stdout)["results"][0]["message"]
+    assert f"link it with `invoicesync link ES-2026-0101 {remote}`" in message
+    assert eu.es("link", "ES-2026-0101", remote).exit_code == 0
+    assert marker_of(eu.by_number()["ES-2026-0101"][0]["file_reference"]) == "ES-2026-0101"
+    assert len(eu.by_number()["ES-2026-0101"]) == 1
+
+
+def test_link_refusals_exit_6_and_unknown_ids_exit_2(eu: B2BWorld) -> None:
+    assert eu.es("push", "--all").exit_code == 0
+    linked = ids(eu)
+    taken = eu.es("link", "ES-2026-0102", linked["ES-2026-0101"])
+    assert taken.exit_code == 6
+    assert "already linked" in taken.stderr
+    eu.source([*json.loads(eu.source().read_text()), HAND_MADE])
+    unknown = eu.es("link", "2026-0007", "999999")
+    assert unknown.exit_code == 2
+    assert "B2BRouter has no invoice with id 999999" in unknown.stderr
+    junk = eu.es("link", "2026-0007", "12x")
+    assert junk.exit_code == 2
+
+
+def test_reconcile_shows_delivery_states_payments_and_deletions(eu: B2BWorld) -> None:
+    eu.source([*json.loads(eu.source().read_text()), eu_invoice("EU-DEL")])
+    assert eu.es("push", "--all", "--send").exit_code == 0
+    linked = ids(eu)
+    eu.state(int(linked["ES-2026-0101"]), "paid", "2026-11-01")
+    eu.state(int(linked["ES-2026-0102"]), "refused")
+    eu.state(int(linked["ES-2026-0103"]), "sent")
+    eu.state(int(linked["EU-DEL"]), "error")
+    with eu.b2b.lock:
+        eu.b2b.network.delete_invoice(eu.b2b.network.invoices[int(linked["EU-DEL"])])
+    report = doc(eu.es("reconcile", "--json"))
+    got = {d["invoice"]: (d["state"], d["details"]) for d in report["links"]}
+    assert got["ES-2026-0101"][0] == "paid"
+    assert got["ES-2026-0102"] == ("refused", ["delivery refused: see the invoice in B2BRouter"])
+    assert got["ES-2026-0103"] == ("ok", ["delivery sent"])
+    assert got["EU-DEL"][0] == "deleted"
+    table = eu.es("reconcile")
+    assert table.exit_code == 0 and "1 refused" in table.stderr
+
+
+def test_rebuild_from_an_empty_database_finds_our_invoices_by_marker(eu: B2BWorld) -> None:
+    assert eu.es("push", "--all").exit_code == 0
+    before = ids(eu)
+    state = eu.home / "profiles" / "es" / "state.db"
+    state.unlink()
+    for suffix in ("-wal", "-shm"):
+        state.with_name(f"state.db{suffix}").unlink(missing_ok=True)
+    rebuilt = doc(eu.es("reconcile", "--rebuild", "--json"))["rebuilt"]
+    assert {r["invoice"]: r["qbo_id"] for r in rebuilt} == before
+    assert doc(eu.es("reconcile", "--rebuild", "--json"))["rebuilt"] == []
+
+
+def test_unlink_says_the_number_stays_taken(eu: B2BWorld) -> None:
+    assert eu.es("push", "ES-2026-0102").exit_code == 0
+    out = eu.es("unlink", "ES-2026-0102")
+    assert out.exit_code == 0
+    assert "Unlinked ES-2026-0102 from B2BRouter invoice" in out.stderr
+    assert "its number stays taken there" in out.stderr
