@@ -99,7 +99,7 @@ def main() -> None:
             "INVOICESYNC_REALM_ID": _world.REALM,
             "INVOICESYNC_SOURCE": str(work / "invoices.json"),
         }
-        load = "from invoicesync.sources import open_source as o; import sys; o(sys.argv[1]).invoices()"
+        load = "from invoicesync.sources import open_source as o; import sys, pathlib; o(pathlib.Path(sys.argv[1])).invoices()"
         wall, cpu, mb = run([sys.executable, "-c", load, str(work / "invoices.json")], env,
                             work / "out-load", False)  # fmt: skip
         rows.append(["(loading the source alone)", f"{wall:.1f}", f"{cpu:.1f}", f"{mb:.0f}",

@@ -11,6 +11,9 @@ Modes (docs/performance.md):
   pg        a shared PostgreSQL state (`state_url`, writers = "one"): as `one`
   baseline  a typical integration: per invoice, look up the customer and each item by name,
             then create the invoice alone; sequential
+  update    `push --all --update` of N edited invoices pushed before (one home, warm cache):
+            the linked invoices read by `Id IN (...)`, the edits sent as batches of 30 sparse
+            updates (always safe: each is bound to its SyncToken)
 
 "floor" is the least time QuickBooks' limits allow for that mode's work, found by sending
 greedily on a 0.1 s grid: fixed start-up requests first, then a batch whenever the batch
@@ -23,7 +26,7 @@ x1 (real time) unless `--scale` says otherwise; a faster clock multiplies the ru
 in sandbox time, so a baseline is compared only with a run at its own clock.
 
     python benchmarks/push_throughput.py [--sizes 1000,5000] [--modes one,many,pg]
-        [--baseline 100] [--scale many:5000:5]
+        [--baseline 100] [--updates 1000] [--scale many:5000:5]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,8 +101,10 @@ def child(args: argparse.Namespace) -> None:
         if args.mode == "baseline":
             failed = typical_integration(s, local)
         else:
-            failed = len(push(s, local, PushRequest(all_=True)).failed)
+            request = PushRequest(all_=True, update=args.mode == "update")
+            failed = len(push(s, local, request).failed)
     out = {
+        "t0": started,  # perf_counter is CLOCK_MONOTONIC: comparable with the parent's
         "elapsed": time.perf_counter() - started,
         "cpu": time.process_time() - cpu,
         "failed": failed,
@@ -150,7 +156,16 @@ CONFIG = {
     "many": '[push]\nwriters = "many"\ndoc_numbers = "qbo"\n',
     "pg": '[push]\nwriters = "one"\ndoc_numbers = "qbo"\n',
     "baseline": "",
+    "update": '[push]\nwriters = "one"\ndoc_numbers = "qbo"\n',
 }
+
+
+def edited(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same invoices with one more unit on each first line: every one is an edit."""
+    out = json.loads(json.dumps(records))
+    for r in out:
+        r["lines"][0]["quantity"] = str(int(r["lines"][0]["quantity"]) + 1)
+    return out
 
 
 def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict[str, Any]:
@@ -190,11 +205,14 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
     if mode == "pg" and pg_url:
         env["INVOICESYNC_STATE_URL"] = pg_url
     try:
-        cmd = [sys.executable, __file__, "--child", mode, "--scale", str(scale)]
-        proc = subprocess.Popen([*cmd, "--source", str(source)], env=env, stdout=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        result = json.loads(proc.stdout.read() if proc.stdout else b"{}")
-        assert os.waitstatus_to_exitcode(status) == 0
+        if mode == "update":  # the invoices pushed first, without limits, and then edited
+            sandbox.limits.enabled = False
+            _child("one", scale, source, env)
+            source = _world.write_json(work / f"edited-{n}.json", edited(_world.invoices(n)))
+            shutil.rmtree(home / "budget", ignore_errors=True)
+            sandbox.requests.clear()
+            sandbox.limits.enabled = True
+        result, usage = _child(mode, scale, source, env)
     finally:
         server.shutdown()
         server.server_close()
@@ -202,9 +220,9 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
     kinds: dict[str, int] = {}
     for e in api:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
-    batches = mode in ("one", "pg")
+    batches = mode in ("one", "pg", "update")
     checks = math.ceil(n / BATCH) if mode == "many" else 0
-    creates = kinds.get("batch", 0) + kinds.get("invoice", 0)
+    creates = kinds.get("batch", 0) + kinds.get("invoice", 0)  # or updates
     fixed = len(api) - creates - checks
     latency = LATENCY_MS / 1000
     if mode == "baseline":  # its own floor: its requests at 500 a minute, one at a time
@@ -217,6 +235,7 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
         "n": n,
         "scale": scale,
         "real": result["elapsed"],
+        "t0": result["t0"],
         "cpu": result["cpu"],
         "sandbox": result["elapsed"] * scale,
         "requests": len(api),
@@ -227,6 +246,16 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
         "rss_mb": usage.ru_maxrss / 1024,
         "floor": floor,
     }
+
+
+def _child(mode: str, scale: float, source: Path, env: dict[str, str]) -> tuple[Any, Any]:
+    """One run in a child process: what it printed, and its resource usage."""
+    cmd = [sys.executable, __file__, "--child", mode, "--scale", str(scale)]
+    proc = subprocess.Popen([*cmd, "--source", str(source)], env=env, stdout=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    result = json.loads(proc.stdout.read() if proc.stdout else b"{}")
+    assert os.waitstatus_to_exitcode(status) == 0
+    return result, usage
 
 
 def fresh_schema(pg_url: str, name: str) -> str:
@@ -285,6 +314,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,5000")
     parser.add_argument("--modes", default="one,many,pg")
     parser.add_argument("--baseline", default="100", help="sizes for the typical integration")
+    parser.add_argument("--updates", default="1000", help="sizes for push --update")
     parser.add_argument("--scale", default="", help="mode:N:scale,... (default x1 everywhere)")
     parser.add_argument("--child")
     parser.add_argument("--source")
@@ -300,6 +330,7 @@ def main() -> None:
     plan = [(m, int(n)) for n in args.sizes.split(",") for m in args.modes.split(",")]
     for n in (int(x) for x in args.baseline.split(",") if x):
         plan += [("one", n), ("baseline", n)]
+    plan += [("update", int(n)) for n in args.updates.split(",") if n]
     results: dict[tuple[str, int], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp, _pg_or_none("pg" in args.modes) as pg_url:
         for i, (mode, n) in enumerate(plan):

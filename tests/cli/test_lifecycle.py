@@ -251,6 +251,21 @@ def test_several_edits_go_in_one_batch(world: World, src: Path) -> None:
     assert [lines(ours(world)[n])[0][0] for n in ("L-1", "L-2", "L-3")] == [1001, 1002, 1003]
 
 
+def test_many_edits_are_read_together_and_sent_in_batches(world: World, src: Path) -> None:
+    numbers = [f"L-{i:02d}" for i in range(65)]
+    pushed(world, src, *(record(n) for n in numbers))
+    write(src, *(record(n, str(2000 + i)) for i, n in enumerate(numbers)))
+    world.sandbox.requests.clear()
+    report = world.json("push", "--all", "--update")
+    assert report["summary"] == {"updated": 65}
+    api = [e for e in world.sandbox.requests if e.kind not in ("oauth", "admin", "other")]
+    assert [e.kind for e in api if e.method == "POST" and e.kind != "query"] == ["batch"] * 3
+    assert not [e for e in api if e.kind == "invoice"]  # no read of one invoice at a time
+    by_id = [e for e in api if e.kind == "query" and "Id IN" in e.query.get("query", e.body)]
+    assert len(by_id) == 1
+    assert [lines(ours(world)[n])[0][0] for n in numbers] == [2000 + i for i in range(65)]
+
+
 def test_force_needs_update_and_dry_run_void_writes_nothing(world: World, src: Path) -> None:
     pushed(world, src, record("L-1"))
     assert world.run("push", "--all", "--force").exit_code == 2

@@ -33,6 +33,9 @@ class B2BRouterLifecycle:
     def edit(self, draft: Draft, remote_id: str) -> Edit:
         raise Refused(f"{draft.number}: {NOT_IN_PLACE}", EXIT_PARTIAL)
 
+    def edits(self, wanted: Sequence[tuple[Draft, str]]) -> dict[str, Edit]:
+        return {draft.number: self.edit(draft, remote_id) for draft, remote_id in wanted}
+
     def update(self, edits: Sequence[tuple[Edit, str, str]]) -> Sequence[Outcome]:
         return [Refusal(NOT_IN_PLACE) for _ in edits]
 

@@ -24,7 +24,7 @@ from invoicesync.ledger.base import (
     Uncertain,
 )
 from invoicesync.ledger.qbo_cache import CatalogCache
-from invoicesync.ledger.qbo_edits import QuickBooksEdits, batch_request_id
+from invoicesync.ledger.qbo_edits import QuickBooksEdits, batch_request_id, rows_by_id
 from invoicesync.ledger.qbo_edits import answer as _answer
 from invoicesync.ledger.qbo_errors import refusal, translate, translating
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
@@ -279,12 +279,9 @@ class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
             raise translate(exc, "reading the QuickBooks invoice") from None
 
     def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, QBOInvoice]:
-        found: dict[str, QBOInvoice] = {}
         with translating("reconciling"):
-            for part in qq.chunks(remote_ids):
-                for row in self._invoices([("Id", "IN", part)], entity_of(kind)):
-                    found[row.id] = row
-        return found
+            rows = rows_by_id(self.client, entity_of(kind), remote_ids)
+        return {r.id: r for r in map(QBOInvoice.from_row, rows)}
 
     def customer_id(self, name: str) -> str | None:
         hit = matching.find_exact(name, self._customers(), by_path=":" in name)

@@ -15,7 +15,9 @@ what was paid is refused always.
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -29,6 +31,7 @@ from invoicesync.ledger.base import (
     Draft,
     Edit,
     Gone,
+    Outcome,
     Refusal,
     RemoteInvoice,
     Unanswered,
@@ -36,6 +39,7 @@ from invoicesync.ledger.base import (
 )
 from invoicesync.models import Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
+from invoicesync.usecases.push_execute import WORKERS
 from invoicesync.usecases.push_report import PushResult, failed
 from invoicesync.usecases.session import Session
 
@@ -95,22 +99,24 @@ def plan(
     *,
     force: bool,
 ) -> list[Change]:
-    """Read each changed invoice and decide: send, already matches, or refuse (reads only)."""
+    """Read the changed invoices (together: `Ledger.edits`) and decide for each: send, already
+    matches, or refuse (reads only)."""
     if not changed:
         return []
     ledger = session.ledger
     prep = ledger.prepare([inv for inv, _ in changed])
     drafts = {d.number: d for d in prep.drafts}
-    todo = []
-    for inv, link in changed:
+    for inv, _ in changed:
         if inv.number in prep.problems:
             texts = [p.text() for p in prep.problems[inv.number]]
             message = "missing in QuickBooks: " + "; ".join(texts)
             results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
-            continue
-        try:
-            edit = ledger.edit(drafts[inv.number], link.qbo_id)
-        except Gone:
+    ready = [(inv, link) for inv, link in changed if inv.number in drafts]
+    edits = ledger.edits([(drafts[inv.number], link.qbo_id) for inv, link in ready])
+    todo = []
+    for inv, link in ready:
+        edit = edits.get(inv.number)
+        if edit is None:
             message = f"QuickBooks {link.kind.replace('_', ' ')} {link.qbo_id} was deleted"
             results[inv.number] = failed(inv, EXIT_CONFLICT, message + "; run `reconcile`")
             continue
@@ -166,38 +172,75 @@ def preview(changes: Sequence[Change], results: dict[str, PushResult]) -> None:
 
 
 def execute(session: Session, changes: Sequence[Change], results: dict[str, PushResult]) -> None:
-    """Journal a chunk, send it as one batch request, record each outcome. Batching is always
-    safe here: each update is bound to its SyncToken, so no second writer can make it twice."""
+    """Journal each chunk, send it as one batch request, record each outcome: four batches in
+    flight, like creates. Batching is always safe here: each update is bound to its SyncToken,
+    so no second writer can make it twice. Outcomes commit in groups; every intent commits
+    before its request leaves (store.grouped)."""
     realm, store = session.realm_id, session.store
     entries = store.lifecycle(realm, "update")
     pending = {e.invoice_number: e for e in entries if e.state == "pending"}
     todo = [c for c in changes if c.edit.fields]
-    for c in changes:
-        if not c.edit.fields:  # QuickBooks already matches: an earlier run's edit landed
-            entry = pending.get(c.invoice.number) or c.entry(realm)
-            _record(session, c, entry, c.edit.remote, results, "QuickBooks already matched")
-    _supersede(session, {c.invoice.number: c.entry(realm) for c in todo})
-    size = session.ledger.batch_size
-    for chunk in [todo[i : i + size] for i in range(0, len(todo), size)]:
-        entries = [c.entry(realm) for c in chunk]
-        for e in entries:
-            store.lifecycle_intent(e)
-        sends = [(c.edit, c.link.kind, e.request_id) for c, e in zip(chunk, entries, strict=True)]
-        try:
-            outcomes = session.ledger.update(sends)
-        except Uncertain as exc:
-            for c, e in zip(chunk, entries, strict=True):
-                _uncertain(session, c, e, str(exc), results)
-            continue
-        for c, e, outcome in zip(chunk, entries, outcomes, strict=True):
-            if isinstance(outcome, Unanswered):
-                _uncertain(session, c, e, outcome.reason, results)
-            elif isinstance(outcome, Refusal):
-                store.lifecycle_close(e, "failed", {"error": outcome.message})
-                message = f"QuickBooks refused the update: {outcome.message}"
-                results[c.invoice.number] = failed(c.invoice, outcome.exit_code, message)
-            else:
-                _record(session, c, e, outcome, results, "")
+    with store.grouped():
+        for c in changes:
+            if not c.edit.fields:  # QuickBooks already matches: an earlier run's edit landed
+                entry = pending.get(c.invoice.number) or c.entry(realm)
+                _record(session, c, entry, c.edit.remote, results, "QuickBooks already matched")
+        _supersede(session, {c.invoice.number: c.entry(realm) for c in todo})
+        size = session.ledger.batch_size
+        _send_all(session, deque(todo[i : i + size] for i in range(0, len(todo), size)), results)
+
+
+Sent = tuple[list[Change], list[LifecycleEntry]]
+
+
+def _send_all(
+    session: Session, chunks: deque[list[Change]], results: dict[str, PushResult]
+) -> None:
+    """Up to WORKERS batches in flight; HTTP only in the workers, the store on this thread. A
+    fatal error stops new batches; those in flight are recorded before it is raised."""
+    in_flight: dict[Future[Sequence[Outcome]], Sent] = {}
+    fatal: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        while in_flight or (chunks and fatal is None):
+            while chunks and fatal is None and len(in_flight) < WORKERS:
+                chunk = chunks.popleft()
+                entries = [c.entry(session.realm_id) for c in chunk]
+                for e in entries:
+                    session.store.lifecycle_intent(e)
+                sends = [
+                    (c.edit, c.link.kind, e.request_id) for c, e in zip(chunk, entries, strict=True)
+                ]
+                in_flight[pool.submit(session.ledger.update, sends)] = (chunk, entries)
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk, entries = in_flight.pop(future)
+                try:
+                    _apply(session, chunk, entries, future.result(), results)
+                except Uncertain as exc:
+                    for c, e in zip(chunk, entries, strict=True):
+                        _uncertain(session, c, e, str(exc), results)
+                except BaseException as exc:  # fatal (or Ctrl-C): finish what is in flight
+                    fatal = fatal or exc
+    if fatal is not None:
+        raise fatal
+
+
+def _apply(
+    session: Session,
+    chunk: Sequence[Change],
+    entries: Sequence[LifecycleEntry],
+    outcomes: Sequence[Outcome],
+    results: dict[str, PushResult],
+) -> None:
+    for c, e, outcome in zip(chunk, entries, outcomes, strict=True):
+        if isinstance(outcome, Unanswered):
+            _uncertain(session, c, e, outcome.reason, results)
+        elif isinstance(outcome, Refusal):
+            session.store.lifecycle_close(e, "failed", {"error": outcome.message})
+            message = f"QuickBooks refused the update: {outcome.message}"
+            results[c.invoice.number] = failed(c.invoice, outcome.exit_code, message)
+        else:
+            _record(session, c, e, outcome, results, "")
 
 
 def _record(
