@@ -11,6 +11,10 @@ Modes (docs/performance.md):
   pg        a shared PostgreSQL state (`state_url`, writers = "one"): as `one`
   baseline  a typical integration: per invoice, look up the customer and each item by name,
             then create the invoice alone; sequential
+  one-warm, pg-warm
+            as `one` and `pg` on a home that has pushed before (one invoice, not measured): the
+            access token is still valid and the catalog cached, as for any run within the hour
+            after another; the others start from a fresh home (token refresh, full pre-flight)
   update    `push --all --update` of N edited invoices pushed before (one home, warm cache):
             the linked invoices read by `Id IN (...)`, the edits sent as batches of 30 sparse
             updates (always safe: each is bound to its SyncToken)
@@ -26,7 +30,7 @@ x1 (real time) unless `--scale` says otherwise; a faster clock multiplies the ru
 in sandbox time, so a baseline is compared only with a run at its own clock.
 
     python benchmarks/push_throughput.py [--sizes 1000,5000] [--modes one,many,pg]
-        [--baseline 100] [--updates 1000] [--scale many:5000:5]
+        [--baseline 100] [--updates 1000] [--warm 1000] [--scale many:5000:5]
 """
 
 from __future__ import annotations
@@ -193,7 +197,8 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
         _world.write_json(source, _world.invoices(n))
     home = work / f"home-{mode}-{n}"
     home.mkdir()
-    (home / "config.toml").write_text(CONFIG[mode], encoding="utf-8")
+    base = mode.removesuffix("-warm")
+    (home / "config.toml").write_text(CONFIG[base], encoding="utf-8")
     env = {
         **os.environ,
         "INVOICESYNC_HOME": str(home),
@@ -202,9 +207,16 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
         "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
         "INVOICESYNC_TOKEN_FILE": str(home / "tokens.json"),
     }
-    if mode == "pg" and pg_url:
+    if base == "pg" and pg_url:
         env["INVOICESYNC_STATE_URL"] = pg_url
     try:
+        if base != mode:  # warm: one invoice pushed first, its requests out of every window
+            sandbox.limits.enabled = False
+            warm_up = _world.write_json(work / "warm.json", _world.invoices(1, prefix="W"))
+            _child(base, scale, warm_up, env)
+            sandbox.requests.clear()
+            time.sleep(1.1 / scale)
+            sandbox.limits.enabled = True
         if mode == "update":  # the invoices pushed first, without limits, and then edited
             sandbox.limits.enabled = False
             _child("one", scale, source, env)
@@ -212,7 +224,7 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
             shutil.rmtree(home / "budget", ignore_errors=True)
             sandbox.requests.clear()
             sandbox.limits.enabled = True
-        result, usage = _child(mode, scale, source, env)
+        result, usage = _child(base, scale, source, env)
     finally:
         server.shutdown()
         server.server_close()
@@ -220,8 +232,8 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
     kinds: dict[str, int] = {}
     for e in api:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
-    batches = mode in ("one", "pg", "update")
-    checks = math.ceil(n / BATCH) if mode == "many" else 0
+    batches = base in ("one", "pg", "update")
+    checks = math.ceil(n / BATCH) if base == "many" else 0
     creates = kinds.get("batch", 0) + kinds.get("invoice", 0)  # or updates
     fixed = len(api) - creates - checks
     latency = LATENCY_MS / 1000
@@ -229,7 +241,7 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
         floor = max(len(api) / QBO["per_second"], (math.ceil(len(api) / 500) - 1) * 60.0)
         floor = max(floor, len(api) * latency) + latency
     else:
-        floor = floor_seconds(n, fixed, batches=batches, checks=mode == "many", latency=latency)
+        floor = floor_seconds(n, fixed, batches=batches, checks=base == "many", latency=latency)
     return {
         "mode": mode,
         "n": n,
@@ -315,6 +327,7 @@ def main() -> None:
     parser.add_argument("--modes", default="one,many,pg")
     parser.add_argument("--baseline", default="100", help="sizes for the typical integration")
     parser.add_argument("--updates", default="1000", help="sizes for push --update")
+    parser.add_argument("--warm", default="1000", help="sizes for one-warm and pg-warm")
     parser.add_argument("--scale", default="", help="mode:N:scale,... (default x1 everywhere)")
     parser.add_argument("--child")
     parser.add_argument("--source")
@@ -327,14 +340,16 @@ def main() -> None:
     scales = {
         (m, int(n)): float(x) for m, n, x in (p.split(":") for p in args.scale.split(",") if p)
     }
-    plan = [(m, int(n)) for n in args.sizes.split(",") for m in args.modes.split(",")]
+    plan = [(m, int(n)) for n in args.sizes.split(",") if n for m in args.modes.split(",")]
     for n in (int(x) for x in args.baseline.split(",") if x):
         plan += [("one", n), ("baseline", n)]
+    for n in (int(x) for x in args.warm.split(",") if x):
+        plan += [(f"{m}-warm", n) for m in args.modes.split(",") if m in ("one", "pg")]
     plan += [("update", int(n)) for n in args.updates.split(",") if n]
     results: dict[tuple[str, int], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp, _pg_or_none("pg" in args.modes) as pg_url:
         for i, (mode, n) in enumerate(plan):
-            url = fresh_schema(pg_url, f"run{i}") if mode == "pg" and pg_url else None
+            url = fresh_schema(pg_url, f"run{i}") if mode.startswith("pg") and pg_url else None
             scale = scales.get((mode, n), 1.0)
             results[(mode, n)] = run(mode, n, scale, Path(tmp), url)
             print(f"  done: {mode} N={n}", file=sys.stderr)

@@ -220,3 +220,17 @@ def test_lifecycle_journal_intent_then_close_moves_the_link(store: StateStore) -
     store.lifecycle_intent(failed)  # a failed intent reopens when it is journaled again
     assert [e.state for e in store.lifecycle(REALM, "void")] == ["pending"]
     assert [e[2] for e in store.events(REALM)] == ["pushed", "update done", "void failed"]
+
+
+def test_lifecycle_intents_of_a_batch_are_recorded_together(store: StateStore) -> None:
+    entries = [
+        LifecycleEntry(REALM, f"INV-{i}", "update", f"u{i}", str(i), "0", "f") for i in (1, 2)
+    ]
+    with store.grouped():  # in a group too: intents commit before the batch is sent
+        store.lifecycle_intent(*entries)
+    store.lifecycle_intent(entries[0])  # one of them again: kept, not doubled
+    journal = store.lifecycle(REALM, "update")
+    assert [(e.invoice_number, e.state) for e in journal] == [
+        ("INV-1", "pending"),
+        ("INV-2", "pending"),
+    ]

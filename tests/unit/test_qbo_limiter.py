@@ -104,6 +104,14 @@ def test_the_whole_second_is_used_without_slack(clock: Clock) -> None:
     assert clock.slept == [pytest.approx(1.05)]  # 50 ms for differing delays, not 150 ms
 
 
+def test_once_half_the_minute_is_used_requests_go_at_the_minutes_pace(clock: Clock) -> None:
+    lim = limiter(clock, Limits())
+    send(lim, 250)  # bound by the second: ten, then the rest of 1.05 s
+    assert clock.slept == [pytest.approx(1.05)] * 24
+    send(lim, 10)  # half the 500 used: ten per 1.2 s, 500 a minute, 200 ms for delays
+    assert clock.slept[24:] == [pytest.approx(1.2)]
+
+
 def test_requests_in_flight_elsewhere_count_until_released(clock: Clock, tmp_path: Path) -> None:
     limits = Limits(concurrent=1, per_second=100, per_minute=100, guard=0.0)
     first, second = limiter(clock, limits, tmp_path), limiter(clock, limits, tmp_path)

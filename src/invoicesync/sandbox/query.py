@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from invoicesync.sandbox.pacific import instant
@@ -40,6 +41,11 @@ class Condition:
     field: str
     op: str  # =, <, >, <=, >=, LIKE, IN
     values: tuple[str, ...]
+
+    @cached_property
+    def folded(self) -> frozenset[str]:
+        """The values as plain text compares them, for `IN` by set lookup."""
+        return frozenset(v.casefold() for v in self.values)
 
 
 @dataclass
@@ -322,8 +328,16 @@ def _compare(actual: Any, op: str, literal: str) -> bool:
 def _matches(entity: Mapping[str, Any], cond: Condition) -> bool:
     found = _lookup_all(entity, cond.field.split(".")) or [_MISSING]
     if cond.op == "IN":
-        return any(_compare(a, "=", v) for a in found for v in cond.values)
+        return any(_in(a, cond) for a in found)
     return any(_compare(a, cond.op, cond.values[0]) for a in found)
+
+
+def _in(actual: Any, cond: Condition) -> bool:
+    """`actual = v` for some value: plain text by one set lookup, the rest pair by pair (an
+    `Id IN` of 1,000 Ids over 5,000 invoices took seconds, under the sandbox's lock)."""
+    if isinstance(actual, str) and instant(actual) is None:
+        return actual.casefold() in cond.folded
+    return any(_compare(actual, "=", v) for v in cond.values)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

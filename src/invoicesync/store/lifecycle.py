@@ -88,29 +88,31 @@ class _Backend(Protocol):
 class LifecycleJournal:
     """The journal's statements, on the backend's `_exec`, `transaction` and `_event`."""
 
-    def lifecycle_intent(self: _Backend, e: LifecycleEntry) -> None:
-        """Record an intent before it is sent (an existing one is kept; a failed one reopens)."""
+    def lifecycle_intent(self: _Backend, *entries: LifecycleEntry) -> None:
+        """Record intents before they are sent, in one commit (an existing one is kept; a failed
+        one reopens): a batch of 30 updates costs one synchronous commit, not 30."""
         stamp = now_iso()
         with self.transaction(durable=True):
-            self._exec(
-                "INSERT INTO lifecycle_journal (realm_id, invoice_number, action, request_id, "
-                "qbo_id, base_token, fingerprint, state, detail, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,'pending',?,?,?) ON CONFLICT (realm_id, request_id) "
-                "DO UPDATE SET state = 'pending', updated_at = excluded.updated_at "
-                "WHERE lifecycle_journal.state = 'failed'",
-                (
-                    e.realm_id,
-                    e.invoice_number,
-                    e.action,
-                    e.request_id,
-                    e.qbo_id,
-                    e.base_token,
-                    e.fingerprint,
-                    json.dumps(e.detail, default=str, sort_keys=True),
-                    stamp,
-                    stamp,
-                ),
-            )
+            for e in entries:
+                self._exec(
+                    "INSERT INTO lifecycle_journal (realm_id, invoice_number, action, request_id, "
+                    "qbo_id, base_token, fingerprint, state, detail, created_at, updated_at) "
+                    "VALUES (?,?,?,?,?,?,?,'pending',?,?,?) ON CONFLICT (realm_id, request_id) "
+                    "DO UPDATE SET state = 'pending', updated_at = excluded.updated_at "
+                    "WHERE lifecycle_journal.state = 'failed'",
+                    (
+                        e.realm_id,
+                        e.invoice_number,
+                        e.action,
+                        e.request_id,
+                        e.qbo_id,
+                        e.base_token,
+                        e.fingerprint,
+                        json.dumps(e.detail, default=str, sort_keys=True),
+                        stamp,
+                        stamp,
+                    ),
+                )
 
     def lifecycle(self: _Backend, realm_id: str, action: str | None = None) -> list[LifecycleEntry]:
         sql = (

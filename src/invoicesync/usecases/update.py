@@ -205,8 +205,7 @@ def _send_all(
             while chunks and fatal is None and len(in_flight) < WORKERS:
                 chunk = chunks.popleft()
                 entries = [c.entry(session.realm_id) for c in chunk]
-                for e in entries:
-                    session.store.lifecycle_intent(e)
+                session.store.lifecycle_intent(*entries)
                 sends = [
                     (c.edit, c.link.kind, e.request_id) for c, e in zip(chunk, entries, strict=True)
                 ]
