@@ -15,7 +15,6 @@ import sys
 import tempfile
 import threading
 import time
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -26,20 +25,24 @@ GOALS = {"--json": (5.0, 300), "piped": (5.0, 300), "terminal": (5.0, 300)}
 
 
 def prepare(work: Path, n: int) -> None:
-    """Child mode: the source and a state with every other invoice linked."""
+    """Child mode: the source and a state with every other invoice linked, each link with the
+    fingerprint of what was written (so `invoices` works out `changed` for each, as it would)."""
+    from invoicesync.sources import open_source
     from invoicesync.store import Store, now_iso
 
-    _world.write_json(work / "invoices.json", _world.invoices(n))
+    source = _world.write_json(work / "invoices.json", _world.invoices(n))
+    linked = open_source(source).invoices()[::2]
     store = Store.open(work / "home" / "state.db")
     stamp = now_iso()
     with store.transaction() as db:
         db.executemany(
             "INSERT INTO links (realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, "
-            "sync_token, total, currency, marker_written) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "sync_token, total, currency, marker_written, fingerprint) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
-                (_world.REALM, f"B-{i:06d}", str(i + 1), str(1000 + i), "pushed", stamp, "0",
-                 str(Decimal(i) / 100), "USD", 1)
-                for i in range(0, n, 2)
+                (_world.REALM, inv.number, str(i + 1), str(1000 + i), "pushed", stamp, "0",
+                 str(inv.total), "USD", 1, inv.fingerprint())
+                for i, inv in enumerate(linked)
             ],
         )  # fmt: skip
     store.close()
