@@ -176,6 +176,8 @@ class LocalInvoice:
 def _plain(value: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     """JSON-able canonical form for fingerprints: Decimals normalised (`1.50` -> "1.5"), dates
     ISO, None and empty members dropped, attachments by name and content hash only."""
+    if value is None or type(value) in _AS_IS:  # most members: answered before the checks
+        return value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value else "0"
     if isinstance(value, date):
@@ -196,6 +198,7 @@ def _plain(value: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     return value
 
 
+_AS_IS = frozenset({str, int, bool})
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
