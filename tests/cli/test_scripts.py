@@ -73,6 +73,23 @@ def test_output_into_a_pipe_closed_early_exits_quietly(tmp_path: Path) -> None:
     assert stderr == ""
 
 
+def test_plain_lines_into_a_pipe_closed_early_exit_quietly(tmp_path: Path) -> None:
+    """`invoicesync invoices | head -1` over 1,000 invoices: written as tab-separated lines."""
+    source = _many_invoices(tmp_path / "many.json", 3000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoicesync", "invoices"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(source),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"Invoice\tCustomer\t")
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert stderr == ""
+
+
 @pytest.mark.parametrize("buffered", [True, False])
 def test_a_pipe_with_no_reader_at_all_is_quiet_too(tmp_path: Path, buffered: bool) -> None:
     """The reader is gone before the first write (a table, a document)."""
