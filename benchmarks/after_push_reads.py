@@ -1,5 +1,7 @@
 """`payments` and `reconcile` over many links (issue 21): requests against the goal of at most
-one per 500 links plus paging, with QuickBooks' limits on and 150 ± 50 ms of latency.
+one per 500 links plus paging, with QuickBooks' limits on and 150 ± 50 ms of latency. A
+"further page" is a query request for the next page of the same statement (`startposition`
+above 1); the goal counts the other requests.
 
 The invoices are pushed first with every limit off (not measured); then four in five of them
 are paid in the sandbox (one payment each, a fifth of those in two parts), and each command
@@ -14,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _world
 
 LATENCY_MS, JITTER_MS = 150.0, 50.0
+FURTHER_PAGE = re.compile(r"startposition (?!1 )\d+", re.IGNORECASE)
 CONFIG = '[push]\nwriters = "one"\ndoc_numbers = "qbo"\n'
 
 
@@ -144,9 +148,8 @@ def main() -> None:
                 kinds: dict[str, int] = {}
                 for e in api:
                     kinds[e.kind] = kinds.get(e.kind, 0) + 1
-                # The goal: one request per 500 links, plus one per page of payments found.
-                pages = math.ceil(paid / 1000) if mode == "payments" else 0
-                goal = math.ceil(n / 500) + pages
+                pages = sum(bool(FURTHER_PAGE.search(e.query.get("query", e.body))) for e in api)
+                goal = math.ceil(n / 500)
                 rows.append(
                     [
                         mode,
@@ -154,9 +157,10 @@ def main() -> None:
                         f"{paid:,}" if mode == "payments" else "-",
                         len(api),
                         ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())),
+                        pages,
                         sum(e.throttled for e in api),
-                        f"<= {goal}",
-                        "met" if len(api) <= goal else "MISSED",
+                        f"<= {goal} + further pages",
+                        "met" if len(api) - pages <= goal else "MISSED",
                         f"{result['elapsed']:.1f}",
                         f"{result['cpu']:.1f}",
                         result["failed"],
@@ -171,7 +175,8 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f}; latency {LATENCY_MS:g}±{JITTER_MS:g} ms, "
         "QBO limits on"
     )
-    headers = ["command", "links", "payments", "requests", "by kind", "429s", "goal", ""]
+    headers = ["command", "links", "payments", "requests", "by kind", "further pages", "429s"]
+    headers += ["goal", ""]
     headers += ["seconds", "CPU s", "deleted"]
     print(_world.table(headers, rows))
 

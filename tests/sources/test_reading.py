@@ -208,3 +208,24 @@ def test_the_garbage_collector_is_restored_after_a_load_even_a_failed_one(
     finally:
         (gc.enable if was else gc.disable)()
     assert seen == [False, False]  # off while parsing and validating
+
+
+def test_a_large_source_is_kept_out_of_later_collections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From FREEZE_FROM invoices on, what was loaded is frozen (issue 21: `invoices` over
+    100,000 spent a quarter of its time in collections rescanning them); below, it is not."""
+    import invoicesync.sources as sources
+
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps([good(), {**good(), "number": "INV-2"}]))
+    frozen = gc.get_freeze_count()
+    monkeypatch.setattr(sources, "FREEZE_FROM", 3)
+    try:
+        assert len(open_source(path).invoices()) == 2
+        assert gc.get_freeze_count() == frozen
+        monkeypatch.setattr(sources, "FREEZE_FROM", 2)
+        assert len(open_source(path).invoices()) == 2
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()

@@ -18,13 +18,14 @@ from invoicesync.sources.json_format import read_json
 from invoicesync.sources.validate import Validator
 
 FORMATS = ("json", "csv")
+FREEZE_FROM = 10_000  # invoices; below, later collections cost little
 STDIN = reading.STDIN
 
 
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Bulk parsing makes hundreds of thousands of objects that all live on: each automatic
-    collection would rescan them (cost growing faster than the file). Collect once after."""
+    collection would rescan them (cost growing faster than the file)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -101,6 +102,11 @@ class FileSource(InvoiceSource):
             self._warnings = problems.warnings
             raise_if_invalid(problems, safe(str(self.path)))
             self._invoices = invoices
+            if len(invoices) >= FREEZE_FROM:
+                # A command keeps its invoices to the end: out of the collector's sight, the
+                # links, rows and output built next do not rescan them (`invoices` over
+                # 100,000: 1.3 of 5 CPU seconds).
+                gc.freeze()
         return self._invoices
 
 
