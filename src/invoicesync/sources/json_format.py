@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.models import LocalInvoice
+from invoicesync.models import LocalInvoice, members
 from invoicesync.sources.base import Problems, Record
 
 
@@ -117,7 +117,7 @@ def _record(
 def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:
     """The canonical JSON form of an invoice (money as strings, exact)."""
     out: dict[str, Any] = {"number": invoice.number}
-    customer = {k: v for k, v in vars(invoice.customer).items() if v is not None}
+    customer = {k: v for k, v in members(invoice.customer) if v is not None}
     out["customer"] = customer
     out["issue_date"] = invoice.issue_date.isoformat()
     if invoice.due_date:
@@ -140,7 +140,7 @@ def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:
     out["lines"] = []
     for line in invoice.lines:
         item: dict[str, Any] = {}
-        for key, value in vars(line).items():
+        for key, value in members(line):
             if value is None:
                 continue
             item[key] = (
@@ -151,17 +151,13 @@ def to_canonical(invoice: LocalInvoice) -> dict[str, Any]:
         out["lines"].append(item)
     if invoice.adjustments:
         out["adjustments"] = [
-            {
-                k: str(v) if isinstance(v, Decimal) else v
-                for k, v in vars(a).items()
-                if v is not None
-            }
+            {k: str(v) if isinstance(v, Decimal) else v for k, v in members(a) if v is not None}
             for a in invoice.adjustments
         ]
     if invoice.totals:
-        out["totals"] = {k: str(v) for k, v in vars(invoice.totals).items() if v is not None}
+        out["totals"] = {k: str(v) for k, v in members(invoice.totals) if v is not None}
     if invoice.source:
-        out["source"] = {k: v for k, v in vars(invoice.source).items() if v is not None}
+        out["source"] = {k: v for k, v in members(invoice.source) if v is not None}
     if invoice.type != "invoice":
         out["type"] = invoice.type
     if invoice.credit_for is not None:
