@@ -16,8 +16,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from invoicesync.sandbox import Faults, Sandbox
-from invoicesync.sandbox.seeding import CompanyFileError
+from invoicesync.sandbox import CompanyFileError, Faults, Sandbox
 from tests.sandbox.support import US, Api, fault, invoice, line
 
 # --- numbers, optional fields, multicurrency -------------------------------------------------
@@ -389,3 +388,23 @@ def test_default_filled_lines_keep_their_amount(api: Api) -> None:
     created = api.post("invoice", body).json()["Invoice"]
     assert (created["TotalAmt"], created["Balance"], created["HomeTotalAmt"]) == (100, 100, 100)
     assert "Qty" not in created["Line"][0]["SalesItemLineDetail"]
+
+
+@pytest.mark.parametrize(
+    ("seed", "message"),
+    [
+        ({"company": {"default_terms": "Nope"}}, "solo.json: unknown Term 'Nope'"),
+        ({"company": {"realm_id": "a/b"}}, "solo.json: realm_id must be digits, not 'a/b'"),
+        ({"items": [{"name": "A", "unit_price": "abc"}]}, "should be a number is not"),
+        ({"tax_codes": [{"name": "C", "rates": ["Nope"]}]}, "solo.json: unknown TaxRate 'Nope'"),
+        ({"items": [{}]}, "solo.json: missing field 'name'"),
+        ({"accounts": [{"name": "X", "type": "Nope"}]}, "Account 'X': Invalid Enumeration : Nope"),
+        ({"company": []}, "solo.json: invalid value"),
+    ],
+)
+def test_bad_company_files_say_what_is_wrong(tmp_path: Path, seed: Any, message: str) -> None:
+    path = tmp_path / "solo.json"
+    path.write_text(json.dumps(seed), encoding="utf-8")
+    with pytest.raises(CompanyFileError) as caught:
+        Sandbox([str(path)])
+    assert message in str(caught.value)

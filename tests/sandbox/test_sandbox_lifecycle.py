@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from invoicesync.sandbox import Sandbox
+from invoicesync.sandbox import Faults, Sandbox
 from tests.sandbox.support import US, Api, fault, invoice, line
 
 
@@ -172,6 +172,23 @@ def test_payment_reduces_the_balance_and_links_both_ways(api: Api) -> None:
     assert after["LinkedTxn"] == [{"TxnId": payment["Id"], "TxnType": "Payment"}]
     rows = api.rows("select * from Payment where CustomerRef = '1'", "Payment")
     assert payment["Id"] in [r["Id"] for r in rows]
+
+
+def test_payment_deposit_account_must_exist(api: Api) -> None:
+    body = {"CustomerRef": {"value": "1"}, "TotalAmt": "5"}
+    checking = next(
+        a for a in api.rows("select * from Account", "Account") if a["Name"] == "Checking"
+    )
+    ok = created(
+        api.post("payment", body | {"DepositToAccountRef": {"value": checking["Id"]}}), "Payment"
+    )
+    assert ok["DepositToAccountRef"] == {"value": checking["Id"], "name": "Checking"}
+    assert ok["UnappliedAmt"] == 5
+    assert (
+        fault(api.post("payment", body | {"DepositToAccountRef": {"value": "999"}}))["code"]
+        == "2500"
+    )
+    assert fault(api.post("payment", body | {"TxnDate": "2026-02-30"}))["code"] == "2010"
 
 
 @pytest.mark.parametrize(
@@ -443,3 +460,44 @@ def test_terms_and_accounts(api: Api) -> None:
     assert fault(api.post("account", {"Name": "A:B", "AccountType": "Income"}))["code"] == "2040"
     assert fault(api.post("account", {"Name": "Other", "AccountType": "Nope"}))["code"] == "2010"
     assert fault(api.post("account", {"Name": "Other"}))["code"] == "2020"
+
+
+# --- exactly once: replayed and dropped sends, uploads and payments ----------------------------
+
+
+def test_send_with_a_requestid_is_replayed_not_repeated(api: Api, sb: Sandbox) -> None:
+    inv = created(api.post("invoice", invoice()))
+    sb.set_faults(Faults(drop_next_writes=1))
+    url = api.url(f"invoice/{inv['Id']}/send")
+    with pytest.raises(httpx.RemoteProtocolError):  # the e-mail went out, the answer was lost
+        api.http.post(url, params={"requestid": "send-1"}, headers=api.headers)
+    again = api.http.post(url, params={"requestid": "send-1"}, headers=api.headers)
+    assert again.status_code == 200 and again.json()["Invoice"]["EmailStatus"] == "EmailSent"
+    assert len(sb.company(US).sent) == 1
+
+
+def test_upload_and_payment_with_a_requestid_happen_once(api: Api, sb: Sandbox) -> None:
+    inv = created(api.post("invoice", invoice()))
+    meta = {
+        "FileName": "a.pdf",
+        "ContentType": "application/pdf",
+        "AttachableRef": [{"EntityRef": {"type": "Invoice", "value": inv["Id"]}}],
+    }
+    files = {
+        "file_metadata_01": (None, json.dumps(meta), "application/json"),
+        "file_content_01": ("a.pdf", b"%PDF-", "application/pdf"),
+    }
+    for _ in range(2):
+        r = api.http.post(
+            api.url("upload"), params={"requestid": "up-1"}, headers=api.headers, files=files
+        )
+        assert r.status_code == 200
+    assert len(sb.company(US).entities["Attachable"]) == 1
+    body = {
+        "CustomerRef": {"value": "1"},
+        "TotalAmt": "5",
+        "Line": [{"Amount": "5", "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}],
+    }
+    for _ in range(2):
+        assert api.post("payment", body, requestid="pay-1").status_code == 200
+    assert api.get(f"invoice/{inv['Id']}").json()["Invoice"]["Balance"] == 20

@@ -12,6 +12,7 @@ from invoicesync.sandbox.app import (
 )
 from invoicesync.sandbox.injection import Faults
 from invoicesync.sandbox.limits import RateLimits
+from invoicesync.sandbox.seeding import CompanyFileError
 from invoicesync.sandbox.server import SandboxServer, start_in_thread
 from invoicesync.sandbox.wire import Request, Response
 
@@ -22,6 +23,7 @@ Limits = RateLimits
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
+    "CompanyFileError",
     "Faults",
     "Limits",
     "RateLimits",

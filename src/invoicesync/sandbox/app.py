@@ -15,11 +15,10 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -61,6 +60,26 @@ def _company_path(spec: Path | str) -> Path:
     return Path(spec)
 
 
+def _load_company(spec: Path | str, now: Callable[[], datetime]) -> Company:
+    """Build a company from its file; any problem with the file is one line."""
+    path = _company_path(spec)
+    try:
+        return Company(load_seed(path), now)
+    except CompanyFileError as exc:
+        raise CompanyFileError(f"{path.name}: {exc}") from None
+    except KeyError as exc:
+        what = str(exc.args[0])
+        what = what if what.startswith("unknown ") else f"missing field {what!r}"
+        raise CompanyFileError(f"{path.name}: {what}") from None
+    except ArithmeticError:
+        raise CompanyFileError(f"{path.name}: a value that should be a number is not") from None
+    except (TypeError, AttributeError) as exc:
+        # A value of the wrong kind (a list for a table, text for a list).
+        raise CompanyFileError(f"{path.name}: invalid value: {exc}") from None
+    except ValueError as exc:
+        raise CompanyFileError(f"{path.name}: {exc}") from None
+
+
 class Sandbox:
     """A local QuickBooks Online: companies, OAuth server, limits, faults and a request log."""
 
@@ -82,13 +101,8 @@ class Sandbox:
         self.lock = threading.RLock()
         self.companies: dict[str, Company] = {}
         for spec in companies or ["us"]:
-            path = _company_path(spec)
-            try:
-                self.add_company(load_seed(path))
-            except CompanyFileError as exc:
-                raise CompanyFileError(f"{path.name}: {exc}") from None
-            except (KeyError, TypeError) as exc:
-                raise CompanyFileError(f"{path.name}: missing or invalid field {exc}") from None
+            company = _load_company(spec, self.now)
+            self.companies[company.realm_id] = company
         self.oauth = OAuthServer(
             dict(clients or {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET}),
             self.clock,
@@ -111,11 +125,6 @@ class Sandbox:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
-
-    def add_company(self, seed: Mapping[str, Any]) -> Company:
-        company = Company(seed, self.now)
-        self.companies[company.realm_id] = company
-        return company
 
     def company(self, realm_id: str | None = None) -> Company:
         if realm_id is None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from invoicesync.sandbox.errors import Fault, invalid_property, invalid_reference, required_missing
+from invoicesync.sandbox.values import listing, mapping
 
 if TYPE_CHECKING:
     from invoicesync.sandbox.company import Company
@@ -56,12 +57,9 @@ def build_attachable(
     company: Company, data: dict[str, Any], *, allow_duplicate_doc: bool = False, updating: str = ""
 ) -> dict[str, Any]:
     """A note or a file's record; each AttachableRef must name an existing entity."""
-    refs = data.get("AttachableRef") or []
-    if not isinstance(refs, list):
-        raise invalid_property("AttachableRef must be a list", "AttachableRef")
     checked = []
-    for raw in refs:
-        entity_ref = (raw or {}).get("EntityRef") or {}
+    for raw in listing(data.get("AttachableRef"), "AttachableRef"):
+        entity_ref = mapping(raw.get("EntityRef"), "EntityRef")
         kind = _LINKABLE.get(str(entity_ref.get("type", "")).lower())
         if kind is None:
             raise invalid_property(f"Invalid EntityRef type: {entity_ref.get('type')}", "EntityRef")

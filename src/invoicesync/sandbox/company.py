@@ -26,7 +26,13 @@ from invoicesync.sandbox.errors import (
 )
 from invoicesync.sandbox.pacific import PACIFIC
 from invoicesync.sandbox.schema import KNOWN_FIELDS, NAME_LISTS, TRANSACTIONS, WRITABLE
-from invoicesync.sandbox.seeding import builtin_company, load_seed, seed_company
+from invoicesync.sandbox.seeding import (
+    CompanyFileError,
+    builtin_company,
+    load_seed,
+    seed_company,
+)
+from invoicesync.sandbox.values import listing
 
 __all__ = ["Company", "builtin_company", "load_seed"]
 
@@ -79,6 +85,8 @@ class Company:
     def __init__(self, seed: Mapping[str, Any], now: Callable[[], datetime]) -> None:
         info = seed.get("company", {})
         self.realm_id = str(info.get("realm_id", "9130350000000001"))
+        if not self.realm_id.isdigit():
+            raise CompanyFileError(f"realm_id must be digits, not {self.realm_id!r}")
         self.name = str(info.get("name", "Sandbox Company"))
         self.country = str(info.get("country", "US"))
         self.home_currency = str(info.get("home_currency", "USD"))
@@ -133,13 +141,13 @@ class Company:
         for entity in self.entities[kind].values():
             if entity.get("Name") == name:
                 return str(entity["Id"])
-        raise KeyError(f"seed refers to unknown {kind} {name!r}")
+        raise KeyError(f"unknown {kind} {name!r}")
 
     def customer_by_fqn(self, fqn: str) -> dict[str, Any]:
         for entity in self.entities["Customer"].values():
             if entity.get("FullyQualifiedName") == fqn:
                 return entity
-        raise KeyError(f"seed refers to unknown customer {fqn!r}")
+        raise KeyError(f"unknown customer {fqn!r}")
 
     def doc_owners(self, doc: str) -> list[tuple[str, str]]:
         return list(self._docs.get(doc, []))
@@ -276,7 +284,9 @@ class Company:
             merged = {k: copy.deepcopy(v) for k, v in body.items() if k != "MetaData"}
         if "Line" in merged:
             merged["Line"] = [
-                ln for ln in merged["Line"] if ln.get("DetailType") != "SubTotalLineDetail"
+                ln
+                for ln in listing(merged["Line"], "Line")
+                if ln.get("DetailType") != "SubTotalLineDetail"
             ]
         rules = RULES[entity]
         rebuilt = rules.build(

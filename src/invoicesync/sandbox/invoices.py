@@ -21,7 +21,7 @@ from invoicesync.sandbox.errors import (
 )
 from invoicesync.sandbox.lines import build_lines_and_tax
 from invoicesync.sandbox.schema import CURRENCY_NAMES
-from invoicesync.sandbox.values import q2, ref, to_decimal
+from invoicesync.sandbox.values import listing, q2, ref, to_decimal
 
 if TYPE_CHECKING:
     from invoicesync.sandbox.company import Company
@@ -60,7 +60,7 @@ def build_credit_memo(
     data.pop("SalesTermRef", None)
     data.pop("DueDate", None)
     data["TxnDate"] = str(data.get("TxnDate") or company.today().isoformat())
-    _check_date(data, "TxnDate")
+    check_date(data, "TxnDate")
     build_lines_and_tax(company, data)
     data.setdefault("EmailStatus", "NotSet")
     data.setdefault("PrintStatus", "NotSet")
@@ -94,9 +94,9 @@ def _customer(company: Company, data: dict[str, Any]) -> dict[str, Any]:
     cust_id = ref(data.get("CustomerRef"))
     if not cust_id:
         raise required_missing("CustomerRef")
-    lines = data.get("Line")
-    if not isinstance(lines, list) or not lines:
+    if not data.get("Line"):
         raise required_missing("Line")
+    data["Line"] = listing(data["Line"], "Line")
     customer = company.entities["Customer"].get(cust_id)
     if customer is None:
         raise invalid_reference("Names", cust_id)
@@ -173,7 +173,7 @@ def _doc_number(
 
 def _dates_and_terms(company: Company, data: dict[str, Any], customer: dict[str, Any]) -> None:
     data["TxnDate"] = txn_date = str(data.get("TxnDate") or company.today().isoformat())
-    _check_date(data, "TxnDate")
+    check_date(data, "TxnDate")
     term_id = ref(data.get("SalesTermRef"))
     if term_id is None:
         term_id = ref(customer.get("SalesTermRef"))
@@ -187,7 +187,7 @@ def _dates_and_terms(company: Company, data: dict[str, Any], customer: dict[str,
             raise inactive_reference()
         data["SalesTermRef"] = {"value": term_id, "name": term["Name"]}
     if data.get("DueDate"):
-        _check_date(data, "DueDate")
+        check_date(data, "DueDate")
     else:
         days = company.entities["Term"][term_id]["DueDays"] if term_id else 0
         try:
@@ -199,20 +199,11 @@ def _dates_and_terms(company: Company, data: dict[str, Any], customer: dict[str,
         data["DueDate"] = due.isoformat()
 
 
-def _check_date(data: dict[str, Any], field: str) -> None:
+def check_date(data: dict[str, Any], field: str) -> None:
     try:
         date.fromisoformat(str(data[field]))
     except ValueError:
         raise invalid_property(f"{field} is invalid: {data[field]}", field) from None
-
-
-def strip_computed(merged: dict[str, Any]) -> None:
-    """Before an update is rebuilt: server-computed fields are recomputed from the writable ones."""
-    for computed in COMPUTED:
-        merged.pop(computed, None)
-    merged["Line"] = [
-        ln for ln in merged.get("Line", []) if ln.get("DetailType") != "SubTotalLineDetail"
-    ]
 
 
 def carry_payments(current: dict[str, Any], rebuilt: dict[str, Any]) -> None:

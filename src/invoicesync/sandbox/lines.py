@@ -18,7 +18,7 @@ from invoicesync.sandbox.errors import (
     invalid_reference,
     required_missing,
 )
-from invoicesync.sandbox.values import q2, ref, to_decimal
+from invoicesync.sandbox.values import mapping, q2, ref, to_decimal
 
 if TYPE_CHECKING:
     from invoicesync.sandbox.company import Company
@@ -74,7 +74,7 @@ def _discount(lines: list[dict[str, Any]], subtotal: Decimal) -> Decimal:
     if not lines:
         return ZERO
     line = lines[0]
-    detail = dict(line.get("DiscountLineDetail") or {})
+    detail = mapping(line.get("DiscountLineDetail"), "DiscountLineDetail")
     if detail.get("PercentBased"):
         percent = to_decimal(detail.get("DiscountPercent"), "DiscountPercent")
         if not 0 <= percent <= 100:
@@ -93,7 +93,7 @@ def _discount(lines: list[dict[str, Any]], subtotal: Decimal) -> Decimal:
 
 def _sales_line(company: Company, line: dict[str, Any]) -> str:
     """Check one sales line in place (amount half-up, item active); returns its tax code."""
-    detail = dict(line.get("SalesItemLineDetail") or {})
+    detail = mapping(line.get("SalesItemLineDetail"), "SalesItemLineDetail")
     item_id = ref(detail.get("ItemRef"))
     if not item_id:
         raise required_missing("ItemRef")
@@ -159,7 +159,7 @@ def _line_tax_code(company: Company, code: str | None) -> str:
 
 def _us_tax(company: Company, data: dict[str, Any], by_code: dict[str, Decimal]) -> dict[str, Any]:
     """US: tax only from an explicit transaction tax code, on the TAX lines."""
-    txn_code = ref((data.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef"))
+    txn_code = ref(mapping(data.get("TxnTaxDetail"), "TxnTaxDetail").get("TxnTaxCodeRef"))
     txn_tax: dict[str, Any] = {}
     tax_lines: list[dict[str, Any]] = []
     if txn_code:

@@ -150,7 +150,7 @@ def build_item(
 ) -> dict[str, Any]:
     _unique_name(company, "Item", data, updating, "product or service")
     data.setdefault("Type", "Service")
-    if data["Type"] not in ITEM_TYPES:
+    if not isinstance(data["Type"], str) or data["Type"] not in ITEM_TYPES:
         raise invalid_property(f"Invalid Enumeration : {data['Type']}", "Type")
     if data["Type"] in NEEDS_INCOME_ACCOUNT:
         account_id = ref(data.get("IncomeAccountRef"))
@@ -210,7 +210,7 @@ def build_account(
     kind = data.get("AccountType")
     if not kind:
         raise required_missing("AccountType")
-    if kind not in ACCOUNT_TYPES:
+    if not isinstance(kind, str) or kind not in ACCOUNT_TYPES:
         raise invalid_property(f"Invalid Enumeration : {kind}", "AccountType")
     data["Classification"] = ACCOUNT_TYPES[kind]
     data.setdefault("CurrentBalance", Decimal("0"))

@@ -17,8 +17,8 @@ from invoicesync.sandbox.errors import (
     invalid_reference,
     required_missing,
 )
-from invoicesync.sandbox.invoices import set_home_amounts
-from invoicesync.sandbox.values import q2, ref, to_decimal
+from invoicesync.sandbox.invoices import check_date, set_home_amounts
+from invoicesync.sandbox.values import listing, q2, ref, to_decimal
 
 if TYPE_CHECKING:
     from invoicesync.sandbox.company import Company
@@ -62,6 +62,13 @@ def build_payment(
     else:
         data.pop("ExchangeRate", None)
     data["TxnDate"] = str(data.get("TxnDate") or company.today().isoformat())
+    check_date(data, "TxnDate")
+    deposit_to = ref(data.get("DepositToAccountRef"))
+    if deposit_to is not None:
+        account = company.entities["Account"].get(deposit_to)
+        if account is None:
+            raise invalid_reference("Accounts", deposit_to)
+        data["DepositToAccountRef"] = {"value": deposit_to, "name": account["Name"]}
     data["TotalAmt"] = total
     before = applied(company.entities["Payment"].get(updating)) if updating else {}
     invoices, credits = _check_lines(company, data, cust_id, before)
@@ -80,14 +87,12 @@ def _check_lines(
     company: Company, data: dict[str, Any], cust_id: str, before: dict[tuple[str, str], Decimal]
 ) -> tuple[Decimal, Decimal]:
     """Each line links one open invoice or credit memo of this customer, within its balance."""
-    lines = data.get("Line") or []
-    if not isinstance(lines, list):
-        raise invalid_property("Line must be a list", "Line")
+    lines = listing(data.get("Line"), "Line")
     sums = {"Invoice": ZERO, "CreditMemo": ZERO}
     wanted: dict[tuple[str, str], Decimal] = {}
     out = []
     for raw in lines:
-        links = raw.get("LinkedTxn") or []
+        links = listing(raw.get("LinkedTxn"), "LinkedTxn")
         if len(links) != 1:
             raise invalid_property("Each payment line links exactly one transaction", "LinkedTxn")
         kind, txn_id = str(links[0].get("TxnType", "")), str(links[0].get("TxnId", ""))

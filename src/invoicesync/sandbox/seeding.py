@@ -88,6 +88,8 @@ def seed_company(company: Company, seed: Mapping[str, Any]) -> None:
             create(company, kind, person_body, person["name"])
     for inv in seed.get("invoices", []):
         _invoice(company, inv)
+    if company.default_terms:
+        company.id_by_name("Term", company.default_terms)  # a KeyError names it
 
 
 # A new QuickBooks company comes with a chart of accounts; a company file without
@@ -137,12 +139,11 @@ def _tax(company: Company, seed: Mapping[str, Any]) -> None:
                 "Description": rate.get("description", rate["name"]),
             }
         )
-    rates_by_name = {r["Name"]: r["Id"] for r in company.entities["TaxRate"].values()}
     for code in seed.get("tax_codes", []):
         cid = str(code.get("id") or company.new_id("TaxCode"))
         details = [
             {
-                "TaxRateRef": {"value": rates_by_name[n], "name": n},
+                "TaxRateRef": {"value": company.id_by_name("TaxRate", n), "name": n},
                 "TaxTypeApplicable": "TaxOnAmount",
                 "TaxOrder": 0,
             }

@@ -39,6 +39,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
+        if self.close_connection:  # the client asked for it: say so, or it reuses the socket
+            self.send_header("connection", "close")
         self.send_header("content-length", str(len(response.body)))
         self.end_headers()
         self.wfile.write(response.body)
