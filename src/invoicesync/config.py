@@ -45,6 +45,8 @@ _KNOWN_KEYS = {
     "push",
     "timeout",
     "state_url",
+    "aliases",
+    "prepare",
 }
 
 
@@ -119,6 +121,40 @@ class PushOptions:
     writers: str = "many"
 
 
+ALIAS_KINDS = ("customers", "services", "terms", "tax_codes")
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """`[aliases.*]`: a source name → the QuickBooks name it means, per kind of reference."""
+
+    customers: Mapping[str, str] = field(default_factory=dict)
+    services: Mapping[str, str] = field(default_factory=dict)
+    terms: Mapping[str, str] = field(default_factory=dict)
+    tax_codes: Mapping[str, str] = field(default_factory=dict)
+
+
+def alias_line(source: str, target: str) -> str:
+    """The line `"source" = "target"` of an `[aliases.*]` table, quoted right for any name."""
+
+    def quoted(text: str) -> str:
+        return tomli_w.dumps({"k": text}).strip().removeprefix("k = ")
+
+    return f"{quoted(source)} = {quoted(target)}"
+
+
+def _aliases(data: Mapping[str, Any], path: Path) -> Aliases:
+    table = data.get("aliases", {})
+    if not isinstance(table, dict) or set(table) - set(ALIAS_KINDS):
+        raise ConfigError(f"{path}: [aliases] takes the tables {', '.join(ALIAS_KINDS)}")
+    for kind, names in table.items():
+        if not isinstance(names, dict) or not all(
+            isinstance(v, str) and v.strip() for v in names.values()
+        ):
+            raise ConfigError(f"{path}: [aliases.{kind}] must map source names to QuickBooks names")
+    return Aliases(**{k: dict(v) for k, v in table.items()})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know about where and how to work."""
@@ -141,6 +177,9 @@ class Settings:
     push: PushOptions = field(default_factory=PushOptions)
     # PostgreSQL shared state ("postgresql://…"); None keeps the SQLite file in the app dir.
     state_url: str | None = field(default=None, repr=False)
+    aliases: Aliases = field(default_factory=Aliases)
+    # [prepare] income_account: the income account of the services `prepare` creates
+    prepare_income_account: str | None = None
 
     @property
     def state_db(self) -> Path:
@@ -298,6 +337,9 @@ def load_settings(
         )
 
     state_url = _state_url(env, data, path)
+    prepare_table = data.get("prepare", {})
+    if not isinstance(prepare_table, dict) or set(prepare_table) - {"income_account"}:
+        raise ConfigError(f"{path}: [prepare] takes income_account")
     src = source or (Path(s) if (s := pick("source", "INVOICESYNC_SOURCE")) is not None else None)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
@@ -318,6 +360,8 @@ def load_settings(
         csv=CsvOptions(columns=dict(columns)),
         push=PushOptions(doc_numbers=doc_numbers, writers=writers),
         state_url=state_url,
+        aliases=_aliases(data, path),
+        prepare_income_account=_str(prepare_table, "income_account", path),
     )
 
 

@@ -22,6 +22,7 @@ COMMANDS = [
     "status",
     "invoices",
     "push",
+    "prepare",
     "list-candidates",
     "link",
     "unlink",

@@ -109,7 +109,7 @@ def test_migrating_twice_keeps_the_data(pg_url: str) -> None:
     assert [ln.qbo_id for ln in store.links(REALM)] == ["1"]
     store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
 
 
 def test_settings_select_the_backend(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -7,10 +7,11 @@ render       rich tables, progress, JSON on stdout; messages on stderr
 connection   connect, disconnect, status
 invoices     invoices, push
 link         list-candidates, link, unlink, reconcile
+prepare      prepare (and what `push --prepare` shows)
 sandbox      sandbox serve, demo (demo_story tells the story)
 """
 
-from invoicesync.cli import connection, invoices, link, sandbox
+from invoicesync.cli import connection, invoices, link, prepare, sandbox
 from invoicesync.cli.app import AppState, app, main
 
-__all__ = ["AppState", "app", "connection", "invoices", "link", "main", "sandbox"]
+__all__ = ["AppState", "app", "connection", "invoices", "link", "main", "prepare", "sandbox"]

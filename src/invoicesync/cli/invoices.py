@@ -9,6 +9,7 @@ import typer
 from invoicesync.cli import render, views
 from invoicesync.cli.app import app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
+from invoicesync.cli.prepare import PREPARE_OPT, YES_OPT, prepare_before_push
 from invoicesync.errors import UsageError
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ def push(
             "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
         ),
     ] = False,
+    prepare: PREPARE_OPT = False,
+    yes: YES_OPT = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
@@ -77,8 +80,11 @@ def push(
             raise UsageError("--since goes with --all")
     local = load_invoices(state.settings(), render.warn)
     request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait)
-    with opened_session(state) as opened, render.progress() as bar:
-        report = run_push(opened, local, request, bar)
+    with opened_session(state) as opened:
+        if prepare:
+            prepare_before_push(state, opened, request, yes=yes)
+        with render.progress() as bar:
+            report = run_push(opened, local, request, bar)
         warn_all(opened.warnings)
     if json_:
         render.emit_json(views.push_document(report))

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 
 from invoicesync import mapping, matching
+from invoicesync.config import Aliases
 from invoicesync.errors import (
     EXIT_CONFLICT,
     EXIT_PARTIAL,
@@ -21,11 +22,13 @@ from invoicesync.errors import (
     QuickBooksUnavailable,
 )
 from invoicesync.ledger import qbo_preflight as preflight
+from invoicesync.ledger import qbo_prepare
 from invoicesync.ledger.base import (
     Company,
     Draft,
     Gone,
     Preparation,
+    Prerequisite,
     Refusal,
     RemoteInvoice,
     Uncertain,
@@ -91,10 +94,20 @@ def translating(what: str) -> Iterator[None]:
 class QuickBooksLedger:
     """The `Ledger` for one QuickBooks company."""
 
-    def __init__(self, client: QBOClient, realm_id: str, *, send_numbers: bool) -> None:
+    def __init__(
+        self,
+        client: QBOClient,
+        realm_id: str,
+        *,
+        send_numbers: bool,
+        aliases: Aliases | None = None,
+        income_account: str | None = None,
+    ) -> None:
         self.client = client
         self.realm_id = realm_id
         self.send_numbers = send_numbers  # settings: push.doc_numbers == "source"
+        self.aliases = aliases or Aliases()
+        self.income_account = income_account  # settings: [prepare] income_account
 
     @property
     def account_id(self) -> str:
@@ -118,7 +131,7 @@ class QuickBooksLedger:
 
     def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
         with translating("pushing"):
-            catalog = preflight.load_catalog(self.client, invoices)
+            catalog = preflight.load_catalog(self.client, invoices, self.aliases)
         facts = catalog.facts
         use_doc = self.send_numbers and facts.custom_txn_numbers
         prep = Preparation(sends_numbers=use_doc)
@@ -288,6 +301,7 @@ class QuickBooksLedger:
         return found
 
     def customer_id(self, name: str) -> str | None:
+        name = self.aliases.customers.get(name, name)
         hit = matching.find_exact(name, self._customers(), by_path=":" in name)
         return hit.id if hit else None
 
@@ -313,6 +327,38 @@ class QuickBooksLedger:
     def between(self, lo: str, hi: str) -> list[QBOInvoice]:
         with translating("reconciling"):
             return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)])
+
+    # --- prerequisites (prepare) ---------------------------------------------------------------
+
+    def prerequisites(
+        self, invoices: Sequence[LocalInvoice], kinds: Sequence[str]
+    ) -> list[Prerequisite]:
+        with translating("looking for what the invoices need"):
+            catalog = preflight.load_catalog(self.client, invoices, self.aliases)
+            planner = qbo_prepare.Planner(self.client, catalog, self.income_account)
+            return planner.plan(qbo_prepare.wants(invoices, catalog, kinds))
+
+    def create_prerequisite(self, need: Prerequisite, request_id: str) -> str | Refusal:
+        """Create one customer, service or term. Raises `Uncertain` when the outcome is
+        unknown. A duplicate name (6240) after an earlier uncertain attempt is that attempt's
+        record: it is looked up and returned."""
+        assert need.payload is not None
+        try:
+            row = self.client.create(
+                qbo_prepare.ENTITIES[need.kind], need.payload, requestid=request_id
+            )
+        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
+            raise Uncertain(str(exc)) from None
+        except qerr.ValidationError as exc:
+            found = self.find_prerequisite(need) if exc.code == "6240" else None
+            return found or refusal(exc)
+        except qerr.QBOError as exc:
+            raise translate(exc, f"creating {need.kind} {need.name!r}") from None
+        return str(row["Id"])
+
+    def find_prerequisite(self, need: Prerequisite) -> str | None:
+        with translating(f"looking for {need.kind} {need.name!r}"):
+            return qbo_prepare.find(self.client, need)
 
     # --- marker --------------------------------------------------------------------------------
 

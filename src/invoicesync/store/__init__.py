@@ -20,6 +20,7 @@ from invoicesync.store.contract import (
     StateStore,
     now_iso,
 )
+from invoicesync.store.prepared import PrepareEntry
 from invoicesync.store.sqlite import MIGRATIONS, SQLiteStore, state_lock
 
 Store = SQLiteStore
@@ -31,6 +32,7 @@ __all__ = [
     "Claim",
     "JournalEntry",
     "LinkExists",
+    "PrepareEntry",
     "SQLiteStore",
     "StateStore",
     "Store",

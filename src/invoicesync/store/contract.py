@@ -24,10 +24,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from invoicesync.errors import InvoiceSyncError
 from invoicesync.models import Link
+
+if TYPE_CHECKING:
+    from invoicesync.store.prepared import PrepareEntry
 
 # How long a claim lives without renewal. It must exceed the longest single send (a batch with
 # its retries and backoff), because a claim that expires while its run is still sending could be
@@ -140,6 +143,18 @@ class StateStore(Protocol):
         self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
     ) -> None: ...
     def claims(self, realm_id: str) -> list[Claim]: ...
+
+    # the prepare journal (store/prepared.py)
+    def prepare_intent(self, entry: PrepareEntry) -> None: ...
+    def prepare_outcome(
+        self,
+        realm_id: str,
+        request_id: str,
+        *,
+        remote_id: str | None = None,
+        error: str | None = None,
+    ) -> None: ...
+    def prepare_journal(self, realm_id: str) -> list[PrepareEntry]: ...
 
 
 def chunks_of(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -88,8 +88,24 @@ _M001 = [
         PRIMARY KEY (realm_id, invoice_number))""",
 ]
 
+# The prepare journal (store/prepared.py).
+_M002 = [
+    """CREATE TABLE prepare_journal (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        realm_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+        remote_id TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (realm_id, request_id))""",
+]
+
 # Append-only: never edit a migration that has shipped; add the next one.
-MIGRATIONS: list[list[str]] = [_M001]
+MIGRATIONS: list[list[str]] = [_M001, _M002]
 _OUR_TABLES = ("links", "generations", "push_journal", "events", "claims")
 _KEEPALIVES = (
     "SET tcp_keepalives_idle = 60",

@@ -28,10 +28,11 @@ from invoicesync.store.contract import (
     chunks_of,
     now_iso,
 )
+from invoicesync.store.prepared import PrepareJournal
 from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
 
 
-class SqlStore(ABC):
+class SqlStore(PrepareJournal, ABC):
     """Shared behaviour. Every public write is one transaction, except inside `grouped()`."""
 
     _BEGIN: ClassVar[str]

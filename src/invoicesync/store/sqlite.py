@@ -91,7 +91,24 @@ _M003 = f"""
         PRAGMA application_id = {APPLICATION_ID};
 """
 
-MIGRATIONS: list[str] = [_M001, _M002, _M003]
+# The prepare journal (store/prepared.py).
+_M004 = """
+        CREATE TABLE prepare_journal (
+            id INTEGER PRIMARY KEY,
+            realm_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+            remote_id TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (realm_id, request_id)
+        );
+"""
+
+MIGRATIONS: list[str] = [_M001, _M002, _M003, _M004]
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _OUR_TABLES = {"links", "generations", "push_journal", "events"}
 

@@ -51,7 +51,13 @@ class Session:
 
     def __post_init__(self) -> None:
         send_numbers = self.settings.push.doc_numbers == "source"
-        self.ledger = QuickBooksLedger(self.client, self.realm_id, send_numbers=send_numbers)
+        self.ledger = QuickBooksLedger(
+            self.client,
+            self.realm_id,
+            send_numbers=send_numbers,
+            aliases=self.settings.aliases,
+            income_account=self.settings.prepare_income_account,
+        )
 
     @property
     def realm_id(self) -> str:
