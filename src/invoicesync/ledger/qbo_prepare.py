@@ -255,7 +255,8 @@ class Planner:
             if row.name.casefold() == name.casefold() and label != want.kind:
                 renamed = alias_line(want.source, f"{want.name} (customer)")
                 raise Refused(
-                    f"QuickBooks has a {label} named {row.name!r}, and customers, vendors and "
+                    f"QuickBooks has {'an' if label[0] in 'aeiou' else 'a'} {label} named "
+                    f"{row.name!r}, and customers, vendors and "
                     "employees share one list of names (QuickBooks error 6240): rename the "
                     f"{label} in QuickBooks, or name the customer differently with an alias, "
                     f"e.g. under [aliases.customers]: {renamed}"
