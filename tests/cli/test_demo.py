@@ -38,9 +38,12 @@ def test_demo_runs_the_whole_story_and_leaves_nothing(
         "8 skipped",
         "differs by typographic apostrophe ’ where QuickBooks has '",
         "(exit code 5, as documented)",
+        "prepare would create term 'Net 45' (for INV-2026-0113)",
+        "created customer 'Nordlicht Medien GmbH'",
+        "created service 'Voice-over'",
         "Linked INV-2026-0111 to QuickBooks invoice 1",
         "Unlinked INV-2026-0111",
-        "7 ok, 1 paid",
+        "8 ok, 1 paid",
         "invoicesync connect --environment sandbox",
         "Demo finished.",
     ):
