@@ -359,6 +359,23 @@ def test_a_crash_before_the_create_resends_the_same_requestid(us: World) -> None
     assert len(named(us, "Customer", "Drop Ltd")) == 1
 
 
+def test_an_attempt_after_a_refused_one_gets_a_fresh_requestid(us: World) -> None:
+    """QuickBooks would replay a refusal for the requestid it refused."""
+    from invoicesync.ledger.base import Prerequisite
+
+    write_source(us, [invoice("D-1", "Drop Ltd")])
+    need = Prerequisite("customer", "Drop Ltd", ())
+    first = request_id(US, need, 0)
+    with opened_store(us) as store:
+        store.prepare_intent(PrepareEntry(US, "customer", "Drop Ltd", first, "pending", None, None))
+        store.prepare_outcome(US, first, error="refused")
+    assert us.run("prepare", "D-1").exit_code == 0
+    creates = [e for e in us.sandbox.requests if e.kind == "customer" and e.method == "POST"]
+    assert [e.requestid for e in creates] == [request_id(US, need, 1)] != [first]
+    with opened_store(us) as store:
+        assert [e.state for e in store.prepare_journal(US)] == ["failed", "done"]
+
+
 def test_an_employee_of_the_same_name_ignoring_case_is_refused(us: World) -> None:
     us.sandbox.company(US).create("Employee", {"DisplayName": "TEMP Worker"})
     write_source(us, [invoice("E-1", "Temp Worker")])

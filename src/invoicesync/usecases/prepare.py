@@ -25,7 +25,7 @@ from invoicesync.errors import (
 )
 from invoicesync.ledger.base import Prerequisite, Refusal, Uncertain
 from invoicesync.models import LocalInvoice
-from invoicesync.store import PrepareEntry, StateStore
+from invoicesync.store import PrepareEntry
 from invoicesync.usecases.push import select_invoices
 from invoicesync.usecases.session import Session
 
@@ -127,10 +127,11 @@ def prepare(
             needs = session.ledger.prerequisites(chosen, request.kinds) if chosen else []
             report.items = [planned(n) for n in needs]
             if not request.dry_run:
-                _settle_pending(session, needs)
+                failed = _settle_pending(session, needs)
                 for index, need in enumerate(needs):
                     if need.creatable:
-                        report.items[index] = _create(session, need)
+                        attempt = failed.get((need.kind, need.name), 0)
+                        report.items[index] = _create(session, need, attempt)
         except InvoiceSyncError as exc:
             report.fatal = exc
         except KeyboardInterrupt:
@@ -140,22 +141,27 @@ def prepare(
     return report
 
 
-def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> None:
+def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tuple[str, str], int]:
     """Close intents an earlier run left pending for names the target now has: that run's
-    create went through and only its answer was lost."""
+    create went through and only its answer was lost. Returns each name's refused attempts."""
     wanted = {(n.kind, n.name) for n in needs}
     store = session.store
+    failed: dict[tuple[str, str], int] = {}
     for entry in store.prepare_journal(session.realm_id):
-        if entry.state == "pending" and (entry.kind, entry.name) not in wanted:
+        key = (entry.kind, entry.name)
+        if entry.state == "failed":
+            failed[key] = failed.get(key, 0) + 1
+        if entry.state == "pending" and key not in wanted:
             need = Prerequisite(entry.kind, entry.name, ())
             found = session.ledger.find_prerequisite(need)
             if found:
                 store.prepare_outcome(session.realm_id, entry.request_id, remote_id=found)
+    return failed
 
 
-def _create(session: Session, need: Prerequisite) -> PrepareItem:
+def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
     store, realm = session.store, session.realm_id
-    rid = _next_request_id(store, realm, need)
+    rid = request_id(realm, need, attempt)
     store.prepare_intent(PrepareEntry(realm, need.kind, need.name, rid, "pending", None, None))
     try:
         outcome: str | Refusal | None = session.ledger.create_prerequisite(need, rid)
@@ -181,10 +187,3 @@ def _look_up(session: Session, need: Prerequisite) -> str | None:
     with contextlib.suppress(InvoiceSyncError):
         return session.ledger.find_prerequisite(need)
     return None
-
-
-def _next_request_id(store: StateStore, realm: str, need: Prerequisite) -> str:
-    entries = [
-        e for e in store.prepare_journal(realm) if (e.kind, e.name) == (need.kind, need.name)
-    ]
-    return request_id(realm, need, sum(1 for e in entries if e.state == "failed"))
