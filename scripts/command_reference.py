@@ -20,6 +20,7 @@ COMMANDS = [
     ["status"],
     ["invoices"],
     ["push"],
+    ["prepare"],
     ["list-candidates"],
     ["link"],
     ["unlink"],

@@ -205,6 +205,9 @@ def test_only_limits_the_kinds(us: World) -> None:
     assert not named(us, "Item", "Interpreting")
     bad = us.run("prepare", "N-1", "--only", "taxes")
     assert bad.exit_code == 2 and "--only takes a comma-separated list" in bad.stderr
+    neither = us.run("prepare")
+    assert neither.exit_code == 2
+    assert "name the invoices to prepare for, or use --all (not both)" in neither.stderr
 
 
 def test_sub_customer_under_an_existing_parent(us: World) -> None:

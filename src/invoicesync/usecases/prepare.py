@@ -119,6 +119,8 @@ def prepare(
     session: Session, invoices: Sequence[LocalInvoice], request: PrepareRequest
 ) -> PrepareReport:
     """Plan, then (unless a dry run) create under the state lock."""
+    if bool(request.numbers) == request.all_:
+        raise UsageError("name the invoices to prepare for, or use --all (not both)")
     chosen, _ = select_invoices(invoices, request.numbers, request.all_, request.since)
     report = PrepareReport(session.realm_id, request.dry_run)
     lock = contextlib.nullcontext() if request.dry_run else session.locked(request.wait)
