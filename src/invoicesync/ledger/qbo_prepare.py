@@ -93,7 +93,7 @@ class Planner:
 
     @cached_property
     def people(self) -> list[tuple[str, NamedRow]]:
-        """Vendors and employees: they share the customers' list of names."""
+        """Customers, vendors and employees: QuickBooks keeps one list of names for the three."""
         rows = [("customer", c) for c in self.catalog.customers]
         for label, entity in (("vendor", "Vendor"), ("employee", "Employee")):
             statement = f"select * from {entity} where Active IN (true, false)"
@@ -149,7 +149,8 @@ class Planner:
             payload["ParentRef"] = {"value": self.parent(want, parent_path, leaf)}
             payload["Job"] = True
         self.unique(want, leaf, self.people, "people")
-        customer = want.customer or Customer(want.name)
+        customer = want.customer
+        assert customer is not None  # set with every customer want
         if customer.email:
             payload["PrimaryEmailAddr"] = {"Address": customer.email}
         if customer.country:
