@@ -52,6 +52,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("INVOICESYNC_HOME", str(home))
     monkeypatch.setenv("HOME", str(tmp_path / "no-such-home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-such-home" / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-such-home" / ".cache"))
+    monkeypatch.setenv("INVOICESYNC_LOCK_DIR", str(tmp_path / "locks"))  # refresh locks
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")

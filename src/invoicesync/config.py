@@ -20,6 +20,7 @@ import platformdirs
 import tomli_w
 
 from invoicesync.errors import ConfigError
+from invoicesync.files import read_text, write_atomic
 
 APP_NAME = "invoicesync"
 ENVIRONMENTS = ("production", "sandbox", "local")
@@ -168,6 +169,7 @@ class Settings:
     realm_id: str | None = None
     refresh_token_seed: str | None = None
     token_file: Path | None = None
+    lock_dir: Path | None = None  # None: the platform's per-user cache dir (see auth.stores)
     source: Path | None = None
     non_interactive: bool = False
     redirect_port: int = DEFAULT_REDIRECT_PORT
@@ -210,12 +212,9 @@ def _line_of(error: tomllib.TOMLDecodeError) -> str:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse `config.toml`; a missing file is an empty config, a malformed one exit 8."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_text(path)
+    if text is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -231,8 +230,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
         )
     unknown = sorted(data.keys() - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(map(_suggest, unknown))}")
     return data
+
+
+def _suggest(key: str) -> str:
+    """`tokenfile` → `tokenfile (did you mean token_file?)`: a typo'd key names its fix."""
+    import difflib
+
+    close = difflib.get_close_matches(key.lower(), sorted(_KNOWN_KEYS), n=1, cutoff=0.6)
+    return f"{key} (did you mean {close[0]}?)" if close else key
 
 
 def _str(data: Mapping[str, Any], key: str, path: Path) -> str | None:
@@ -352,6 +359,7 @@ def load_settings(
         realm_id=pick("realm_id", "INVOICESYNC_REALM_ID"),
         refresh_token_seed=env.get("INVOICESYNC_REFRESH_TOKEN") or None,
         token_file=Path(token_file).expanduser() if token_file else None,
+        lock_dir=Path(lock).expanduser() if (lock := env.get("INVOICESYNC_LOCK_DIR")) else None,
         source=src,
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,
@@ -372,10 +380,7 @@ def save_config_values(path: Path, values: Mapping[str, Any]) -> None:
         raise ValueError(f"refusing to write secrets to config: {sorted(bad)}")
     data = read_config_file(path)
     data.update({k: v for k, v in values.items() if v is not None})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, tomli_w.dumps(data))
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

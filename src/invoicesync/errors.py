@@ -14,6 +14,7 @@ every other module raises and never prints. The tree:
     │   ├── ConfigError
     │   └── SourceError
     ├── LockHeld (9)
+    │   (10: `reconcile --exit-code` found drift; a result, not an error)
     └── Interrupted (130)
 """
 
@@ -32,6 +33,7 @@ EXIT_CONFLICT = 6
 EXIT_UNAVAILABLE = 7
 EXIT_INVALID_INPUT = 8
 EXIT_LOCKED = 9
+EXIT_DRIFT = 10
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES: dict[int, str] = {
@@ -46,6 +48,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_UNAVAILABLE: "QuickBooks unavailable or throttled after retries; safe to re-run later",
     EXIT_INVALID_INPUT: "invalid input (source file, config); nothing was sent",
     EXIT_LOCKED: "another invoicesync run holds the lock",
+    EXIT_DRIFT: "`reconcile --exit-code` found linked invoices changed, voided or deleted in "
+    "QuickBooks",
     EXIT_INTERRUPTED: "interrupted",
 }
 
@@ -99,6 +103,15 @@ class SourceError(InvalidInput):
 
 class LockHeld(InvoiceSyncError):
     exit_code = EXIT_LOCKED
+
+
+class Refused(InvoiceSyncError):
+    """QuickBooks (or another target) refused the request with its own reason: a missing
+    reference (5), a conflict (6), or any other business rule (3)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_PARTIAL) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class Interrupted(InvoiceSyncError):

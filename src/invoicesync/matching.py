@@ -121,9 +121,14 @@ def near_matches(wanted: str, records: Sequence[Named], limit: int = 3) -> list[
 
 # --- candidate scoring ---------------------------------------------------------------------------
 
-WEIGHTS = {"doc_number": 40, "customer": 25, "total": 20, "date": 10, "currency": 5}
-STRONG = 70
-MARGIN = 20
+# Calibrated on the cases people meet (docs/faq.md, tests/cli/test_link_scoring.py): an invoice
+# typed into QuickBooks by hand has the same customer, total, date and currency but QuickBooks'
+# own number (80: linkable); last month's retainer for the same amount is 20+ days away (65:
+# not, and 15 behind the right one); a DocNumber alone, or with a different customer, is not.
+WEIGHTS = {"doc_number": 20, "customer": 30, "total": 30, "date": 15, "currency": 5}
+NEAR_DAYS = 7  # dates this close earn half the date points
+STRONG = 75
+MARGIN = 15
 
 
 @dataclass(frozen=True)
@@ -159,17 +164,18 @@ def score(
         reasons.append("same customer")
     elif qbo_customer_id:
         reasons.append("different customer")
-    if qbo_total is not None and abs(qbo_total - total) <= CENT:
+    same_currency = qbo_currency in {None, currency}
+    if qbo_total is not None and abs(qbo_total - total) <= CENT and same_currency:
         points += WEIGHTS["total"]
         reasons.append("same total")
-    elif qbo_total is not None:
+    elif qbo_total is not None and same_currency:
         reasons.append(f"total {qbo_total} vs {total}")
     if qbo_date:
         days = abs((date.fromisoformat(qbo_date) - issue_date).days)
         if days == 0:
             points += WEIGHTS["date"]
             reasons.append("same date")
-        elif days <= 7:
+        elif days <= NEAR_DAYS:
             points += WEIGHTS["date"] // 2
             reasons.append(f"{days} day{'s' if days != 1 else ''} apart")
         else:

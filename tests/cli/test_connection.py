@@ -19,7 +19,9 @@ from typer.testing import CliRunner, Result
 from invoicesync.cli import AppState, app
 from invoicesync.config import local_environment
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
+from tests.cli.shared_keyring import entry
 from tests.conftest import MemoryKeyring
+from tests.helpers import World
 
 pytestmark = pytest.mark.loopback
 
@@ -79,23 +81,25 @@ def test_connect_status_refresh_rotation_disconnect(
     key = ("invoicesync", "local:9130350000000001:refresh_token")
     first = memory_keyring.entries[key]
 
+    before = live.sandbox.oauth.refresh_count
     status = live.run("status", "--json")
     assert status.exit_code == 0, status.stderr
     data = json.loads(status.stdout)
     assert data["company_name"] == "Lingua Franca Translations LLC"
     assert data["token_store"] == "OS keyring (service 'invoicesync')"
-    second = memory_keyring.entries[key]
-    assert second != first  # rotated by the refresh, and persisted
+    assert data["access_expires_at"]  # the access token from connect, reused
+    assert live.sandbox.oauth.refresh_count == before
+    assert memory_keyring.entries[key] == first
 
     # An expired access token mid-run: one refresh, one replay, no error.
     httpx.post(f"{live.url}/_sandbox/expire-access-tokens")
-    before = live.sandbox.oauth.refresh_count
     assert live.run("status").exit_code == 0
     assert live.sandbox.oauth.refresh_count == before + 1
+    assert memory_keyring.entries[key] != first  # rotated by the refresh, and persisted
 
     gone = live.run("disconnect")
     assert gone.exit_code == 0
-    assert "tokens revoked and deleted" in gone.stderr
+    assert "tokens revoked and deleted (OS keyring" in gone.stderr
     assert key not in memory_keyring.entries
     assert all(g.revoked for g in live.sandbox.oauth.grants)
     assert live.run("disconnect").exit_code == 0  # idempotent
@@ -225,3 +229,138 @@ def test_two_processes_refreshing_at_once_both_succeed(
     [grant] = live.sandbox.oauth.grants
     assert stored == grant.refresh_token
     assert live.run("status").exit_code == 0
+
+
+US = "9130350000000001"
+REPO = Path(__file__).parents[2]
+
+
+def shared_token_env(live: Live, tmp_path: Path, shared: str) -> dict[str, str]:
+    """The environment of hosts' homes that share one token: the same keyring entry (a keyring
+    shared between processes, as the OS one is) or the same token file."""
+    grant = live.sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, US)
+    env = {**os.environ, "INVOICESYNC_REALM_ID": US, "PYTHONPATH": str(REPO)}
+    if shared == "keyring":
+        directory = tmp_path / "keyring"
+        directory.mkdir()
+        env["PYTHON_KEYRING_BACKEND"] = "tests.cli.shared_keyring.SharedKeyring"
+        env["INVOICESYNC_TEST_KEYRING"] = str(directory)
+        entry(directory, "invoicesync", f"local:{US}:refresh_token").write_text(grant.refresh_token)
+    else:
+        token_file = tmp_path / "shared" / "tokens.json"
+        token_file.parent.mkdir()
+        token_file.write_text(json.dumps({f"local:{US}:refresh_token": grant.refresh_token}))
+        env["INVOICESYNC_TOKEN_FILE"] = str(token_file)
+    return env
+
+
+def run_in_homes(live: Live, env: dict[str, str], homes: list[Path]) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "invoicesync", "status", "--json"],
+            env={**env, "INVOICESYNC_HOME": str(home)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for home in homes
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    live.outputs += [o for pair in outs for o in pair]
+    codes = [p.returncode for p in procs]
+    assert codes == [0] * len(homes), [err for _out, err in outs]
+
+
+@pytest.mark.parametrize("shared", ["keyring", "token_file"])
+def test_homes_sharing_one_token_never_race_a_rotation(
+    live: Live, tmp_path: Path, shared: str
+) -> None:
+    """Four homes (four hosts' cron jobs) share one keyring entry or one token file and refresh
+    at the same moment under strict rotation (a superseded token is refused at once). The
+    refresh lock belongs to the token, so they take turns: no spurious exit 4."""
+    env = shared_token_env(live, tmp_path, shared)
+    homes = [tmp_path / f"home{i}" for i in range(4)]
+    for _round in range(3):
+        httpx.post(f"{live.url}/_sandbox/expire-access-tokens")
+        run_in_homes(live, env, homes)
+    # One refresh per round: the first home refreshes, the others take the token it stored.
+    assert live.sandbox.oauth.refresh_count == 3
+    [grant] = live.sandbox.oauth.grants
+    if shared == "keyring":
+        stored = entry(
+            Path(env["INVOICESYNC_TEST_KEYRING"]), "invoicesync", f"local:{US}:refresh_token"
+        )
+        assert stored.read_text() == grant.refresh_token
+    else:
+        data = json.loads(Path(env["INVOICESYNC_TOKEN_FILE"]).read_text())
+        assert data[f"local:{US}:refresh_token"] == grant.refresh_token
+    assert not grant.revoked
+
+
+def test_connect_checks_the_token_store_before_the_browser(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16.2: a store that cannot save is found before the consent, not after it."""
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    broken = world.run("connect", "--manual")
+    assert broken.exit_code == 4
+    assert "the OS keyring is not usable" in broken.stderr and "Traceback" not in broken.stderr
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(tmp_path / "a-file" / "tokens.json"))
+    unwritable = world.run("connect", "--manual")
+    assert unwritable.exit_code == 8
+    assert f"{tmp_path / 'a-file'}: cannot create the directory" in unwritable.stderr
+    assert world.sandbox.requests == []  # no authorize page, no code exchanged
+    assert "Open this address" not in broken.stderr + unwritable.stderr
+
+
+def test_disconnect_says_where_it_deleted_tokens_and_status_then_says_not_connected(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16.1 and 16.3: connected with a token file, disconnected without the variable."""
+    token_file = tmp_path / "ci" / "tokens.json"
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(token_file))
+    world.connect()
+    monkeypatch.delenv("INVOICESYNC_TOKEN_FILE")
+    gone = world.run("disconnect")
+    assert gone.exit_code == 0, gone.stderr
+    assert f"tokens revoked and deleted (token file {token_file})" in gone.stderr
+    assert not token_file.exists()
+    assert all(g.revoked for g in world.sandbox.oauth.grants)
+    status = world.run("status")
+    assert status.exit_code == 4
+    assert "not connected to QuickBooks: run `invoicesync connect`" in status.stderr
+    assert "client secret" not in status.stderr
+    again = world.run("disconnect")
+    assert again.exit_code == 0 and "Not connected; nothing to do." in again.stderr
+
+
+def test_disconnect_exits_4_naming_tokens_it_could_not_delete(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "real-tokens.json"
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(real))
+    world.connect()
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(link))
+    result = world.run("disconnect")
+    assert result.exit_code == 4
+    assert f"tokens are still stored in token file {link}: {link} is a symbolic link" in (
+        result.stderr
+    )
+    assert "revoked and deleted" not in result.stderr
+    assert f"local:{US}:refresh_token" in json.loads(real.read_text())
+
+
+def test_disconnect_in_ci_revokes_the_seed_and_says_nothing_was_stored(world: World) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    grant = world.sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, US)
+    world.monkeypatch.setenv("INVOICESYNC_REALM_ID", US)
+    world.monkeypatch.setenv("INVOICESYNC_REFRESH_TOKEN", grant.refresh_token)
+    result = world.run("disconnect")
+    assert result.exit_code == 0, result.stderr
+    assert f"realm {US}; token revoked (none was stored in this home)" in result.stderr
+    assert "could not look for tokens in OS keyring" in result.stderr
+    assert grant.revoked

@@ -44,6 +44,8 @@ def test_demo_runs_the_whole_story_and_leaves_nothing(
         "Linked INV-2026-0111 to QuickBooks invoice 1",
         "Unlinked INV-2026-0111",
         "8 ok, 1 paid",
+        "│ INV-2026-0101 │ sent   │ 2      │ ap@acme-localization.example │",
+        "│ INV-2026-0101 │ 2      │ INV-2026-0101 │ 1,740.00 USD │ 1,740.00 │    0.00 │ paid  │",
         "invoicesync connect --environment sandbox",
         "Demo finished.",
     ):

@@ -41,7 +41,7 @@ def test_candidates_find_the_hand_entered_invoice(us: World) -> None:
     with_extra(us, CONTOSO_EXTRA)
     data = us.json("list-candidates", "INV-2026-0111")
     top = data["candidates"][0]
-    assert (top["qbo_id"], top["doc_number"], top["score"]) == ("1", "1037", 60)
+    assert (top["qbo_id"], top["doc_number"], top["score"]) == ("1", "1037", 80)
     assert top["reasons"] == ["same customer", "same total", "same date"]
     table = us.run("list-candidates", "INV-2026-0111")
     assert table.exit_code == 0 and "1037" in table.stdout and "same customer" in table.stdout
@@ -128,10 +128,10 @@ def test_link_refusals_exit_6(us: World) -> None:
 
 
 def test_link_best_and_by_doc_number(us: World) -> None:
-    with_extra(us, CONTOSO_EXTRA)
+    with_extra(us, dict(CONTOSO_EXTRA, issue_date="2026-10-25"))
     weak = us.run("link", "INV-2026-0111", "--best")
-    assert weak.exit_code == 6  # score 60 < 70: not strong enough
-    assert "no unambiguous best candidate for INV-2026-0111: 1 (score 60)" in weak.stderr
+    assert weak.exit_code == 6  # 3 days apart: score 72 < 75, not strong enough
+    assert "no unambiguous best candidate for INV-2026-0111: 1 (score 72)" in weak.stderr
     assert us.run("link", "INV-2026-0111", "--doc-number", "1037").exit_code == 0
     assert store(us).link(US, "INV-2026-0111").qbo_id == "1"  # type: ignore[union-attr]
 

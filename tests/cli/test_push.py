@@ -425,7 +425,7 @@ def test_lost_database_never_duplicates(us: World, custom_numbers: bool) -> None
     again = us.json("push", "--all")
     assert len(us.invoices()) == before
     assert {r["status"] for r in again["results"]} == {"adopted"}
-    assert all("interrupted run" in r["message"] for r in again["results"])
+    assert all("carries our marker" in r["message"] for r in again["results"])
 
 
 def test_docnumber_taken_by_our_own_invoice_mid_run_is_adopted(us: World) -> None:

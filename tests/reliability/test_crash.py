@@ -67,11 +67,18 @@ def test_sigint_exits_130_with_consistent_state(live: Live, seed: int) -> None:
     )
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
     numbers = [r["number"] for r in records]
-    assert_exactly_once(numbers, live.invoices(), live.home, complete=False)
+    assert "Traceback" not in err
+    if proc.returncode == 130:
+        assert "interrupted" in err, err
+        assert_exactly_once(numbers, live.invoices(), live.home, complete=False)
+    else:
+        # On a loaded machine the signal can land as the run is already ending: the interpreter
+        # then exits 0 or by the signal itself. That is only fine if the work was all done.
+        assert proc.returncode in (0, -signal.SIGINT), (proc.returncode, err)
+        assert_exactly_once(numbers, live.invoices(), live.home)
+        count("SIGINT runs that landed after the work was done")
     rerun = live.run("push", "--all")
     assert rerun.returncode == 0, rerun.stderr
     assert_exactly_once(numbers, live.invoices(), live.home)
-    count("SIGINT runs that exited 130")
+    count("SIGINT runs that exited 130", int(proc.returncode == 130))

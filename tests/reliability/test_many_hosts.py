@@ -20,8 +20,10 @@ import pytest
 
 from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, Faults
-from invoicesync.store import Store
+from invoicesync.store import StateStore, Store
+from invoicesync.store.postgres import PostgresStore
 from tests.reliability.conftest import SOAK, US, Live, count, month
+from tests.store.conftest import pg_url, postgres_server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.loopback
 N = 120 if SOAK else 48
@@ -32,6 +34,7 @@ class Host:
     home: Path
     env: dict[str, str]
     source: Path
+    state_url: str | None = None
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -43,7 +46,12 @@ class Host:
         )
 
     def links(self) -> dict[str, str]:
-        store = Store.open(self.home / "state.db")
+        store: StateStore | None = (
+            PostgresStore.open(self.state_url)
+            if self.state_url
+            else Store.open(self.home / "state.db")
+        )
+        assert store is not None
         try:
             assert store.journal(US, "pending") == [], "a journal entry was left pending"
             return {ln.invoice_number: ln.qbo_id for ln in store.links(US)}
@@ -51,8 +59,9 @@ class Host:
             store.close()
 
 
-def hosts(live: Live, tmp_path: Path, n: int) -> list[Host]:
-    """`n` machines: separate homes, token files and grants (their own connections)."""
+def hosts(live: Live, tmp_path: Path, n: int, state_url: str | None = None) -> list[Host]:
+    """`n` machines: separate homes, token files and grants (their own connections), and
+    either a state each (SQLite in the home) or one shared PostgreSQL state."""
     out = []
     for i in range(n):
         root = tmp_path / f"host{i}"
@@ -65,7 +74,9 @@ def hosts(live: Live, tmp_path: Path, n: int) -> list[Host]:
             "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
             "INVOICESYNC_SOURCE": str(root / "export.json"),
         }
-        out.append(Host(root / "home", env, root / "export.json"))
+        if state_url:
+            env["INVOICESYNC_STATE_URL"] = state_url
+        out.append(Host(root / "home", env, root / "export.json", state_url))
     return out
 
 
@@ -100,6 +111,7 @@ def settle(procs: list[subprocess.Popen[str]]) -> list[int]:
     for proc in procs:
         _out, err = proc.communicate(timeout=180)
         assert "Traceback" not in err, err
+        assert proc.returncode != 1, err  # 1 is a bug
         codes.append(proc.returncode)
     return codes
 
@@ -118,11 +130,25 @@ def assert_one_each(live: Live, numbers: list[str], all_hosts: list[Host]) -> No
             assert ours[number] == [qbo_id], (host.home, number, qbo_id, ours[number])
 
 
+@pytest.fixture(params=["homes", "postgresql"])
+def state_url(request: pytest.FixtureRequest) -> str | None:
+    """Each host its own SQLite state, or every host one shared PostgreSQL state."""
+    if request.param == "homes":
+        return None
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 @pytest.mark.parametrize("custom_numbers", [True, False], ids=["our-numbers", "qbo-numbers"])
 @pytest.mark.parametrize("n_hosts", [2, 3, 4] if SOAK else [2, 4])
 @pytest.mark.parametrize("kill", [False, True], ids=["clean", "sigkill"])
 def test_overlapping_exports_from_many_hosts_create_each_invoice_once(
-    live: Live, tmp_path: Path, custom_numbers: bool, n_hosts: int, kill: bool
+    live: Live,
+    tmp_path: Path,
+    custom_numbers: bool,
+    n_hosts: int,
+    kill: bool,
+    state_url: str | None,
 ) -> None:
     seed = n_hosts * 10 + custom_numbers * 2 + kill
     rng = random.Random(seed)
@@ -131,10 +157,11 @@ def test_overlapping_exports_from_many_hosts_create_each_invoice_once(
     live.sandbox.set_faults(Faults(latency_ms=5, jitter_ms=10, seed=seed))
     records = month(N, seed, prefix=f"H{seed}")
     numbers = [r["number"] for r in records]
-    all_hosts = hosts(live, tmp_path, n_hosts)
+    all_hosts = hosts(live, tmp_path, n_hosts, state_url)
     for host, export in zip(all_hosts, exports(records, n_hosts, rng), strict=True):
         host.source.write_text(json.dumps(export), encoding="utf-8")
-    different_request_ids(all_hosts[-1], numbers)
+    if state_url is None:
+        different_request_ids(all_hosts[-1], numbers)
     procs = [h.popen("push", "--all", "--json") for h in all_hosts]
     if kill:
         time.sleep(rng.uniform(0.2, 0.8))
@@ -145,7 +172,7 @@ def test_overlapping_exports_from_many_hosts_create_each_invoice_once(
     again = settle([h.popen("push", "--all", "--json") for h in all_hosts])
     assert again == [0] * n_hosts, again
     assert_one_each(live, numbers, all_hosts)
-    count("multi-host runs")
+    count("multi-host runs" + (" on a shared PostgreSQL state" if state_url else ""))
     count("invoices verified exactly once across hosts", N)
 
 

@@ -37,6 +37,7 @@ def test_crash_between_receiving_and_storing_a_rotated_token(
         raise KeyboardInterrupt  # the process is gone before the write
 
     monkeypatch.setattr(auth.FileStore, "set", dying_set)
+    world.sandbox.oauth.expire_access_tokens()  # connect's cached token is refused: refresh
     crashed = world.run("status")
     assert crashed.exit_code == 130 and calls["n"] == 1
     monkeypatch.setattr(auth.FileStore, "set", original)

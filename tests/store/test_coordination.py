@@ -179,3 +179,49 @@ def test_a_claim_records_its_host_and_process_by_default(backend: Backend) -> No
     (claim,) = store.claims(REALM)
     assert claim.holder == f"{platform.node()}:{os.getpid()}"
     assert (claim.realm_id, claim.invoice_number, claim.run_id) == (REALM, "INV-1", "run-a")
+
+
+def _churn(name: str, target: str, run: str, numbers: list[str], start: Barrier, out: Any) -> None:
+    """Claim, renew and release the same numbers over and over, as pushes on hosts do."""
+    store = Backend(name, target, []).open()
+    start.wait(60)
+    error = ""
+    try:
+        for _ in range(25):
+            store.claim(REALM, numbers, run)
+            store.renew_claims(REALM, run)
+            store.release_claims(REALM, run, numbers[::2])
+            store.release_claims(REALM, run)
+    except Exception as exc:  # reported to the test, which fails on it
+        error = f"{type(exc).__name__}: {exc}"
+    out.put(error)
+    store.close()
+
+
+def test_runs_claiming_renewing_and_releasing_together_never_deadlock(backend: Backend) -> None:
+    """Found by the many-hosts test on PostgreSQL: a release deleting rows in its own order
+    while another run's claim locked them in number order deadlocked both."""
+    numbers = [f"N-{i:03}" for i in range(40)]
+    runs = [f"churn-{i}" for i in range(3)]
+    start, out = FORK.Barrier(len(runs)), FORK.Queue()
+    procs = [
+        FORK.Process(
+            target=_churn,
+            args=(
+                backend.name,
+                backend.target,
+                run,
+                random.Random(run).sample(numbers, 40),
+                start,
+                out,
+            ),
+        )
+        for run in runs
+    ]
+    for p in procs:
+        p.start()
+    errors = [out.get(timeout=180) for _ in runs]
+    for p in procs:
+        p.join(60)
+    assert errors == [""] * len(runs)
+    assert backend.open().claims(REALM) == []

@@ -17,7 +17,7 @@ from invoicesync.errors import (
     redact,
 )
 from invoicesync.store import existing_store, open_store
-from invoicesync.store.postgres import PostgresStore, StateUnavailable, redact_url
+from invoicesync.store.postgres import MIGRATIONS, PostgresStore, StateUnavailable, redact_url
 from tests.store.conftest import PgServer
 from tests.store.test_contract import REALM, link
 
@@ -109,7 +109,8 @@ def test_migrating_twice_keeps_the_data(pg_url: str) -> None:
     assert [ln.qbo_id for ln in store.links(REALM)] == ["1"]
     store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        version = conn.execute("SELECT version FROM schema_version").fetchall()
+        assert version == [(len(MIGRATIONS),)] == [(3,)]
 
 
 def test_settings_select_the_backend(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:

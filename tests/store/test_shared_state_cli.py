@@ -57,16 +57,42 @@ def test_a_dry_run_creates_no_tables(us: World, pg_url: str) -> None:
 
 
 def test_a_shared_state_run_holds_the_advisory_lock(us: World, pg_url: str) -> None:
+    """link, unlink and reconcile take the shared run lock; a push claims its invoices instead
+    and runs beside it (see test_pushes_claim_their_invoices_and_skip_what_another_run_holds)."""
     us.monkeypatch.setenv("INVOICESYNC_STATE_URL", pg_url)
+    assert us.run("push", "INV-2026-0101").exit_code == 0
     holder = PostgresStore.open(pg_url)
     assert holder is not None
     with holder.run_lock():
-        result = us.run("push", "--all")
+        result = us.run("reconcile")
+        pushed = us.run("push", "INV-2026-0102")
     holder.close()
     assert result.exit_code == 9, result.stdout + result.stderr
     assert "another invoicesync run is writing to the shared state" in " ".join(
         result.stderr.split()
     )
+    assert pushed.exit_code == 0, pushed.stdout + pushed.stderr
+
+
+def test_pushes_claim_their_invoices_and_skip_what_another_run_holds(
+    us: World, pg_url: str
+) -> None:
+    us.monkeypatch.setenv("INVOICESYNC_STATE_URL", pg_url)
+    assert us.run("push", "INV-2026-0101").exit_code == 0  # creates the schema
+    other = PostgresStore.open(pg_url)
+    assert other is not None
+    held = other.claim(US, ["INV-2026-0102"], "another-run", holder="cron-host:4242")
+    assert held == {"INV-2026-0102"}
+    result = us.json("push", "--all")
+    by_number = {r["invoice"]: r for r in result["results"]}
+    assert by_number["INV-2026-0102"]["status"] == "skipped"
+    assert "cron-host:4242" in by_number["INV-2026-0102"]["message"]
+    assert by_number["INV-2026-0104"]["status"] == "created"
+    assert [c.run_id for c in other.claims(US)] == ["another-run"]  # ours were released
+    other.release_claims(US, "another-run")
+    other.close()
+    again = us.json("push", "--all")
+    assert {r["invoice"]: r["status"] for r in again["results"]}["INV-2026-0102"] == "created"
 
 
 @pytest.mark.parametrize("bad", ["mysql://db/x", "postgresql://ann:pw-123456@/x?host=/nonexistent"])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
 from invoicesync import __version__
 from invoicesync.cli import render
@@ -69,8 +69,64 @@ class AppState:
         return self._settings
 
 
+# Global options, so they can be written after the command too (`invoices --source x`).
+GLOBAL_WITH_VALUE = ("--config", "--source")
+GLOBAL_FLAGS = ("--verbose", "-v", "--quiet", "-q", "--non-interactive")
+HELP = {"help_option_names": ["-h", "--help"]}
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Move global options written after the command in front of it; `--` ends the search."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in GLOBAL_WITH_VALUE else 1
+    front, rest = list(args[: i + 1]), []
+    j = i + 1
+    while j < len(args):
+        arg = args[j]
+        if arg == "--":
+            rest += args[j:]
+            break
+        if arg in GLOBAL_WITH_VALUE and j + 1 < len(args):
+            front[:0] = args[j : j + 2]
+            j += 2
+            continue
+        if arg in GLOBAL_FLAGS or arg.startswith(tuple(f"{o}=" for o in GLOBAL_WITH_VALUE)):
+            front.insert(0, arg)
+        else:
+            rest.append(arg)
+        j += 1
+    return front + rest
+
+
+class _Argument(TyperArgument):
+    """An argument shown as people write it: `INVOICE`, `[QBO_ID]`, `[INVOICE]...`, without
+    Typer's Python type (`<list[str]>`) or braces."""
+
+    def display_type(self, ctx: Any) -> str:
+        return ""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
 class InvoiceSyncGroup(TyperGroup):
     """Runs every command (nested ones too) inside the error boundary."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            for param in command.params:
+                if type(param) is TyperArgument:
+                    param.__class__ = _Argument
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_globals(args)
+        result: list[str] = super().parse_args(ctx, args)
+        return result
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -124,8 +180,11 @@ def _debug_traceback(ctx: Any) -> None:
 app = typer.Typer(
     cls=InvoiceSyncGroup,
     name="invoicesync",
-    help="Push invoices into QuickBooks Online exactly once, and keep them linked.",
+    help="Push invoices into QuickBooks Online exactly once, and keep them linked.\n\n"
+    "Global options may come before or after the command: "
+    "`invoicesync invoices --source x.csv` works like `invoicesync --source x.csv invoices`.",
     no_args_is_help=True,
+    context_settings=HELP,
     pretty_exceptions_show_locals=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -142,11 +201,16 @@ def _version(value: bool) -> None:
 def _global(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option("--config", help="Config file (default: app dir/config.toml).")
+        Path | None,
+        typer.Option(
+            "--config", metavar="FILE", help="Config file (default: app dir/config.toml)."
+        ),
     ] = None,
     source: Annotated[
         Path | None,
-        typer.Option("--source", help="Source invoices: a file or folder (JSON, JSONL, CSV)."),
+        typer.Option(
+            "--source", metavar="PATH", help="Source invoices: a file or folder (JSON, JSONL, CSV)."
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks (redacted).")
@@ -218,9 +282,13 @@ def main() -> NoReturn:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     signal.signal(signal.SIGTERM, _terminate)
+    code: int | str | None = 0
     try:
         app()
+    except SystemExit as exc:  # typer always ends this way
+        code = exc.code
     except KeyboardInterrupt:
         render.error("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(0)  # pragma: no cover - typer exits itself
+        code = EXIT_INTERRUPTED
+    render.flush_at_exit()
+    sys.exit(code)

@@ -119,6 +119,10 @@ def _steps(extras: Path) -> list[Step]:
         Step("Push every sent invoice: one batch request, exactly once.", ("push", "--all")),
         Step("Run it again: nothing is duplicated.", ("push", "--all")),
         Step(
+            "QuickBooks e-mails an invoice to the client, once (a second `send` does nothing).",
+            ("send", "INV-2026-0101"),
+        ),
+        Step(
             "A client whose name differs from QuickBooks by an apostrophe: nothing is sent, "
             "and you learn why.",
             ("--source", str(extras), "push", "INV-2026-0112"),
@@ -174,6 +178,12 @@ def _run_steps(
         company.record_payment(str(links["INV-2026-0101"]))
     failures += _step(
         invoke, Step("Check every linked invoice for payments and edits.", ("reconcile",))
+    )
+    failures += _step(
+        invoke,
+        Step(
+            "What was paid, ready to take back to Protemos.", ("payments", "--since", "2000-01-01")
+        ),
     )
     render.info(NEXT_STEPS)
     if failures:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -24,7 +25,13 @@ def invoices(
         bool, typer.Option("--unlinked", help="Only invoices not linked yet.")
     ] = False,
 ) -> None:
-    """List source invoices with their link state (no QuickBooks call)."""
+    """List source invoices with their link state (no QuickBooks call).
+
+    \b
+    Examples:
+      invoicesync invoices --unlinked
+      invoicesync invoices --source exports/ --json | jq '.invoices[].number'
+    """
     from invoicesync.usecases.invoices import invoice_rows
 
     rows = invoice_rows(state_of(ctx).settings(), unlinked=unlinked, warn=render.warn)
@@ -39,13 +46,18 @@ def invoices(
 @app.command()
 def push(
     ctx: typer.Context,
-    numbers: Annotated[list[str] | None, typer.Argument(help="Invoice numbers to push.")] = None,
+    numbers: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="INVOICE", help="Invoice numbers to push.", show_default=False),
+    ] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Every sent or paid invoice not yet linked.")
     ] = False,
     since: Annotated[
         str | None,
-        typer.Option("--since", help="With --all: only invoices issued on or after DATE."),
+        typer.Option(
+            "--since", metavar="DATE", help="With --all: only invoices issued on or after DATE."
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -57,35 +69,43 @@ def push(
             "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
         ),
     ] = False,
+    send: Annotated[
+        bool,
+        typer.Option("--send", help="QuickBooks e-mails each invoice right after creating it."),
+    ] = False,
     prepare: PREPARE_OPT = False,
     yes: YES_OPT = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Create QuickBooks invoices from source invoices, exactly once."""
-    from datetime import date
+    """Create QuickBooks invoices from source invoices, exactly once.
 
+    \b
+    Examples:
+      invoicesync push --all --dry-run
+      invoicesync push --all --since 2026-10-01
+      invoicesync push INV-2026-0101 INV-2026-0102
+      invoicesync push --all --prepare --yes
+    """
     from invoicesync.usecases.invoices import load_invoices
     from invoicesync.usecases.push import PushRequest
     from invoicesync.usecases.push import push as run_push
 
     state = state_of(ctx)
-    since_date = None
-    if since is not None:
-        try:
-            since_date = date.fromisoformat(since)
-        except ValueError:
-            raise UsageError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
-        if not all_:
-            raise UsageError("--since goes with --all")
+    since_date = _since(since, all_)
     local = load_invoices(state.settings(), render.warn)
-    request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait)
+    request = PushRequest(numbers or [], all_, since_date, dry_run, adopt_existing, wait, send)
     with opened_session(state) as opened:
         if prepare:
             prepare_before_push(state, opened, request, yes=yes)
         with render.progress() as bar:
             report = run_push(opened, local, request, bar)
         warn_all(opened.warnings)
+    _finish(report, json_=json_)
+
+
+def _finish(report: PushReport, *, json_: bool) -> None:
+    """The report as JSON or a table, the fatal error, the exit code."""
     if json_:
         render.emit_json(views.push_document(report))
     else:
@@ -94,6 +114,17 @@ def push(
         render.error(report.fatal.message)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def _since(since: str | None, all_: bool) -> date | None:
+    if since is None:
+        return None
+    if not all_:
+        raise UsageError("--since goes with --all")
+    try:
+        return date.fromisoformat(since)
+    except ValueError:
+        raise UsageError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _show_push(report: PushReport) -> None:
@@ -110,9 +141,10 @@ def _show_push(report: PushReport) -> None:
         for r in report.results:
             if r.payload is not None:
                 render.emit_text(f"# {r.invoice}\n" + dumps(r.payload, indent=2))
-    for r in report.results:
-        for problem in r.problems:
-            render.info(f"{r.invoice}: {problem}")
+    if not render.stdout_is_terminal():  # on a terminal the table already says why
+        for r in report.results:
+            for problem in r.problems:
+                render.info(f"{r.invoice}: {problem}")
     counts = report.counts()
     if counts:
         render.info(views.counts_line(counts))

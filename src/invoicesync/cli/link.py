@@ -8,22 +8,30 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from invoicesync.cli import render, views
-from invoicesync.cli.app import app, state_of
+from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
-from invoicesync.errors import UsageError
+from invoicesync.errors import EXIT_DRIFT, UsageError
 
 if TYPE_CHECKING:
     from invoicesync.models import Candidate, LocalInvoice
+    from invoicesync.usecases.reconcile import ReconcileReport
 
 
 @app.command("list-candidates")
 def list_candidates(
     ctx: typer.Context,
-    number: Annotated[str, typer.Argument(help="The local invoice number.")],
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="At most N rows.")] = 10,
+    number: Annotated[str, typer.Argument(metavar="INVOICE", help="The local invoice number.")],
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100, metavar="N", help="At most N rows.")
+    ] = 10,
     json_: JSON_OPT = False,
 ) -> None:
-    """QuickBooks invoices that could be this invoice, best first, with the reasons."""
+    """QuickBooks invoices that could be this invoice, best first, with the reasons.
+
+    \b
+    Example:
+      invoicesync list-candidates INV-2026-0111
+    """
     from invoicesync.usecases import link as usecase
     from invoicesync.usecases.invoices import load_invoices
 
@@ -67,10 +75,15 @@ def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
 @app.command()
 def link(
     ctx: typer.Context,
-    number: Annotated[str, typer.Argument(help="The local invoice number.")],
-    qbo_id: Annotated[str | None, typer.Argument(help="The QuickBooks invoice id.")] = None,
+    number: Annotated[str, typer.Argument(metavar="INVOICE", help="The local invoice number.")],
+    qbo_id: Annotated[
+        str | None, typer.Argument(metavar="QBO_ID", help="The QuickBooks invoice id.")
+    ] = None,
     doc_number: Annotated[
-        str | None, typer.Option("--doc-number", help="Find the QBO invoice by DocNumber.")
+        str | None,
+        typer.Option(
+            "--doc-number", metavar="DOCNUMBER", help="Find the QBO invoice by DocNumber."
+        ),
     ] = None,
     best: Annotated[
         bool, typer.Option("--best", help="Take the top candidate if it is strong and unambiguous.")
@@ -81,7 +94,14 @@ def link(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Link a local invoice to an existing QuickBooks invoice."""
+    """Link a local invoice to an existing QuickBooks invoice.
+
+    \b
+    Examples:
+      invoicesync link INV-2026-0111 1
+      invoicesync link INV-2026-0111 --doc-number 1037
+      invoicesync link INV-2026-0111 --best
+    """
     from invoicesync.usecases import link as usecase
     from invoicesync.usecases.invoices import find_invoice, load_invoices
 
@@ -95,11 +115,16 @@ def link(
         result = usecase.link(opened, local, request)
     if json_:
         render.emit_json(views.link_document(result))
+    elif result.already_linked:
+        render.info(
+            f"{result.invoice} is already linked to QuickBooks invoice {result.qbo_id}; "
+            "nothing to do."
+        )
     else:
         render.success(
             f"Linked {result.invoice} to QuickBooks invoice {result.qbo_id} "
-            f"(DocNumber {result.doc_number or '-'}, {views.shown(result.total)} "
-            f"{result.currency or ''})"
+            f"(DocNumber {result.doc_number or '-'}, "
+            f"{views.shown(result.total, result.currency)})"
         )
     warn_all(result.warnings)
 
@@ -107,15 +132,23 @@ def link(
 @app.command()
 def unlink(
     ctx: typer.Context,
-    number: Annotated[str, typer.Argument(help="The local invoice number.")],
+    number: Annotated[str, typer.Argument(metavar="INVOICE", help="The local invoice number.")],
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Remove a link; the QuickBooks invoice itself is left untouched (idempotent)."""
+    """Remove a link; the QuickBooks invoice itself is left untouched (idempotent).
+
+    \b
+    Example:
+      invoicesync unlink INV-2026-0111
+    """
     from invoicesync.usecases import link as usecase
 
-    with opened_session(state_of(ctx)) as opened:
+    state = state_of(ctx)
+    with opened_session(state) as opened:
         result = usecase.unlink(opened, number, wait=wait)
+    if not result.was_linked:
+        _known(state, number)
     if json_:
         render.emit_json(views.unlink_document(result))
     elif not result.was_linked:
@@ -130,6 +163,20 @@ def unlink(
     warn_all(result.warnings)
 
 
+def _known(state: AppState, number: str) -> None:
+    """Neither linked nor in the source: most likely a typo, so say so (exit 2) rather than
+    report success. A link whose invoice left the source can still be removed."""
+    from invoicesync.usecases.invoices import load_invoices
+
+    if state.settings().source is None:
+        return
+    if all(inv.number != number for inv in load_invoices(state.settings(), render.warn)):
+        raise UsageError(
+            f"{number} is neither linked nor in the source; `invoicesync invoices` lists the "
+            "numbers"
+        )
+
+
 @app.command()
 def reconcile(
     ctx: typer.Context,
@@ -137,9 +184,23 @@ def reconcile(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Recreate missing links from QuickBooks first.")
     ] = False,
+    exit_code: Annotated[
+        bool,
+        typer.Option(
+            "--exit-code",
+            help="Exit 10 if a linked invoice was changed, voided or deleted in QuickBooks "
+            "(as `git diff --exit-code` does for changes).",
+        ),
+    ] = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking."""
+    """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking.
+
+    \b
+    Examples:
+      invoicesync reconcile --rebuild
+      invoicesync reconcile --exit-code --json > drift.json || notify-me
+    """
     from invoicesync.usecases import reconcile as usecase
     from invoicesync.usecases.invoices import load_invoices
 
@@ -149,7 +210,13 @@ def reconcile(
         report = usecase.reconcile(opened, rebuild=rebuild, invoices=local, wait=wait)
     if json_:
         render.emit_json(views.reconcile_document(report))
-        return
+    else:
+        _show_reconcile(report)
+    if exit_code and report.drifted:
+        raise typer.Exit(EXIT_DRIFT)
+
+
+def _show_reconcile(report: ReconcileReport) -> None:
     for ln in report.rebuilt:
         render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks invoice {ln.qbo_id}")
     if not report.drifts:

@@ -31,13 +31,19 @@ JSON_OPT = Annotated[
 ]
 WAIT_OPT = Annotated[
     float | None,
-    typer.Option("--wait", help="Wait up to N seconds for another run's lock instead of exit 9."),
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="Wait up to SECONDS for another run's lock instead of exit 9.",
+    ),
 ]
 
 
 @contextmanager
 def opened_session(state: AppState) -> Iterator[Session]:
-    """A connected session for this invocation's settings and transport."""
+    """A connected session for this invocation's settings and transport (opening it says "not
+    connected", exit 4, when no refresh token or seed says we are)."""
     from invoicesync.usecases.session import session
 
     with session(state.settings(), transport=state.transport, notify=render.warn) as opened:

@@ -10,7 +10,7 @@ import typer
 from invoicesync.cli import render
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
-from invoicesync.cli.views import TableView, counts_line
+from invoicesync.cli.views import Column, TableView, counts_line
 
 if TYPE_CHECKING:
     from invoicesync.usecases.prepare import PrepareReport, PrepareRequest
@@ -53,7 +53,14 @@ def prepare_table(report: PrepareReport) -> TableView:
         (i.kind, i.name, i.status, i.remote_id or "", ", ".join(i.invoices)) for i in report.items
     ]
     title = "What the invoices need (dry run)" if report.dry_run else "What the invoices need"
-    return TableView(title, ("Kind", "Name", "Status", "QBO Id", "Invoices"), rows)
+    columns = [
+        Column("Kind"),
+        Column("Name"),
+        Column("Status"),
+        Column("QBO Id", drop=1),
+        Column("Invoices", fold=True),
+    ]
+    return TableView(title, columns, rows)
 
 
 def show_prepare(report: PrepareReport, *, payloads: bool) -> None:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,25 +27,6 @@ from invoicesync.errors import redact
 
 _quiet = False
 _json_written = False
-
-
-def start_run(quiet: bool) -> None:
-    """A command starts: `--quiet` suppresses informational messages and progress (errors
-    still print), and no JSON document has been written yet."""
-    global _quiet, _json_written
-    _quiet = quiet
-    _json_written = False
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _out() -> Console:
-    # Piped data should not be cut to 80 columns; a terminal keeps its own width.
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-    return Console(highlight=False, width=width)
-
 
 # Characters that must never reach a terminal from data (invoice numbers, names, QuickBooks'
 # DocNumbers, file names): C0 controls but newline, DEL, C1 controls (ESC sequences start
@@ -69,25 +51,92 @@ def _markup(text: str) -> str:
     return escape(terminal_safe(text))
 
 
+def _silence(stream: Any) -> None:
+    """Point a stream whose reader went away at /dev/null, so later writes and the
+    interpreter's final flush stay quiet (what Python's docs recommend for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError):  # not a real file (tests swap the streams)
+        pass
+    finally:
+        os.close(devnull)
+
+
+@contextmanager
+def _guard(stream: Any = None) -> Iterator[None]:
+    """Writing to a closed pipe (`invoicesync invoices --json | head`) stops the output
+    quietly, as Unix tools do; the command finishes and exits with its own code."""
+    try:
+        yield
+    except BrokenPipeError:
+        _silence(stream or sys.stdout)
+
+
+class _Console(Console):
+    """rich's console, except that a reader who left is not a failure (rich exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        _silence(self.file)
+
+
+def flush_at_exit() -> None:
+    """Flush both streams before exit, silencing a reader that has gone away meanwhile."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            _silence(stream)
+        except (OSError, ValueError):  # already closed: nothing left to say
+            pass
+
+
+def start_run(quiet: bool) -> None:
+    """A command starts: `--quiet` suppresses informational messages and progress (errors
+    still print), and no JSON document has been written yet."""
+    global _quiet, _json_written
+    _quiet = quiet
+    _json_written = False
+
+
+def stdout_is_terminal() -> bool:
+    """Whether the data (tables) reach the person's eyes, not a file or a pipe."""
+    return sys.stdout.isatty()
+
+
+def _err() -> Console:
+    return _Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out() -> Console:
+    # Piped data should not be cut to 80 columns; a terminal keeps its own width.
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+    return _Console(highlight=False, width=width)
+
+
+def _say(markup: str) -> None:
+    with _guard(sys.stderr):
+        _err().print(markup)
+
+
 def info(message: str) -> None:
     if not _quiet:
-        _err().print(_markup(message))
+        _say(_markup(message))
 
 
 def success(message: str) -> None:
     if not _quiet:
-        _err().print(f"[green]✓[/green] {_markup(message)}")
+        _say(f"[green]✓[/green] {_markup(message)}")
 
 
 def warn(message: str) -> None:
-    _err().print(f"[yellow]warning:[/yellow] {_markup(message)}")
+    _say(f"[yellow]warning:[/yellow] {_markup(message)}")
 
 
 def error(message: str, details: Sequence[str] = ()) -> None:
-    console = _err()
-    console.print(f"[red]error:[/red] {_markup(message)}")
+    _say(f"[red]error:[/red] {_markup(message)}")
     for line in details:
-        console.print(f"  {_markup(line)}")
+        _say(f"  {_markup(line)}")
 
 
 def _default(value: Any) -> Any:
@@ -105,48 +154,101 @@ def emit_json(data: Any) -> None:
     """Stable JSON on stdout: money as strings (exact decimals), keys in a fixed order."""
     global _json_written
     _json_written = True
-    sys.stdout.write(redact(json.dumps(data, indent=2, default=_default, ensure_ascii=False)))
-    sys.stdout.write("\n")
-    sys.stdout.flush()
+    # JSON escapes every control character itself; only secrets need removing.
+    _write(redact(json.dumps(data, indent=2, default=_default, ensure_ascii=False)))
+
+
+def emit_secret(text: str) -> None:
+    """The one unredacted write: a secret the person asked for (`ci-seed`), on stdout."""
+    with _guard():
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def emit_text(text: str) -> None:
-    sys.stdout.write(terminal_safe(text) + "\n")
-    sys.stdout.flush()
+    _write(terminal_safe(text))
 
 
-def table(
-    title: str | None,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    right: Sequence[str] = (),
-    header: bool = True,
-) -> None:
-    """A rich table on stdout (it is the command's data); cells are escaped, never markup."""
-    shown_title = _markup(title) if title is not None else None
-    t = Table(title=shown_title, title_justify="left", show_lines=False, show_header=header)
-    for i, name in enumerate(columns):
-        last = i == len(columns) - 1
-        # Identifiers and amounts never wrap; the last (free-text) column takes what is left.
-        t.add_column(
-            name,
-            justify="right" if name in right else "left",
-            overflow="fold",
-            no_wrap=not last,
-        )
-    for row in rows:
-        t.add_row(*(_markup("" if cell is None else str(cell)) for cell in row))
-    _out().print(t)
+def _write(text: str) -> None:
+    with _guard():
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
+FOLD_MIN = 16  # a free-text column keeps at least this many characters before others go
+
+
+def _natural(view: TableView) -> list[int]:
+    """Each column's width without wrapping: its longest cell (and header)."""
+    widths = []
+    for i, column in enumerate(view.columns):
+        cells = [cell_len(row[i]) for row in view.rows]
+        widths.append(max([cell_len(column.name) if view.header else 0, *cells]))
+    return widths
+
+
+def _needed(view: TableView, natural: Sequence[int], kept: Sequence[int]) -> int:
+    """The table's width with these columns: full width for identifiers and amounts, at least
+    FOLD_MIN for a folding column, plus rich's borders and padding (3 per column, 1 more)."""
+    content = sum(min(natural[i], FOLD_MIN) if view.columns[i].fold else natural[i] for i in kept)
+    return content + 3 * len(kept) + 1
+
+
+def fit(view: TableView, width: int) -> tuple[list[int], int]:
+    """The columns to draw at `width`, and the table's width with them: drop the most
+    droppable (rightmost first) until it fits; `drop=0` columns always stay, even if the
+    terminal then has to wrap the lines."""
+    natural = _natural(view)
+    kept = list(range(len(view.columns)))
+    droppable = sorted(
+        (i for i in kept if view.columns[i].drop > 0), key=lambda i: (view.columns[i].drop, i)
+    )
+    # Empty columns go first when free text would otherwise have to wrap.
+    unfolded = sum(natural[i] for i in kept) + 3 * len(kept) + 1
+    if unfolded > width:
+        empty = [i for i in droppable if not any(row[i] for row in view.rows)]
+        kept = [i for i in kept if i not in empty]
+        droppable = [i for i in droppable if i not in empty]
+    while _needed(view, natural, kept) > width and droppable:
+        kept.remove(droppable.pop())
+    return kept, _needed(view, natural, kept)
 
 
 def show(view: TableView) -> None:
-    """Draw a table view (cli.views) on stdout."""
-    table(view.title, view.columns, view.rows, right=view.right, header=view.header)
+    """Draw a table view (cli.views) on stdout, fitted to the terminal: less important columns
+    are left out (and named on stderr) rather than cutting an identifier or an amount."""
+    console = _out()
+    kept, needed = fit(view, console.width)
+    natural = _natural(view)
+    if needed > console.width:  # essentials alone are wider: let the terminal wrap the lines
+        console.width = needed
+    title = _markup(view.title) if view.title is not None else None
+    t = Table(title=title, title_justify="left", show_lines=False, show_header=view.header)
+    for i in kept:
+        column = view.columns[i]
+        t.add_column(
+            column.name,
+            justify="right" if column.right else "left",
+            overflow="fold",
+            no_wrap=not column.fold,
+            min_width=min(natural[i], FOLD_MIN) if column.fold else None,
+        )
+    for row in view.rows:
+        t.add_row(*(_markup(row[i]) for i in kept))
+    with _guard():
+        console.print(t)
+    hidden = [
+        c.name
+        for i, c in enumerate(view.columns)
+        if i not in kept and any(row[i] for row in view.rows)
+    ]
+    if hidden and view.rows:
+        info(f"Not shown at this width: {', '.join(hidden)} (--json has every field).")
 
 
 class ProgressReporter:
-    """Progress on stderr, only on a TTY and never with --quiet; a no-op otherwise."""
+    """Progress on stderr, only on a TTY and never with --quiet; a no-op otherwise. The bar
+    appears only once there is work to show, so a run without any leaves no blank line."""
 
     def __init__(self, progress: Progress | None) -> None:
         self._progress = progress
@@ -154,7 +256,13 @@ class ProgressReporter:
 
     def start(self, total: int, description: str) -> None:
         if self._progress is not None:
+            if self._task is None:
+                self._progress.start()
             self._task = self._progress.add_task(description, total=total)
+
+    def stop(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.stop()
 
     def advance(self, n: int = 1) -> None:
         if self._progress is not None and self._task is not None:
@@ -167,12 +275,16 @@ def progress() -> Iterator[ProgressReporter]:
     if _quiet or not console.is_terminal:
         yield ProgressReporter(None)
         return
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-    ) as bar:
-        yield ProgressReporter(bar)
+    )
+    reporter = ProgressReporter(bar)
+    try:
+        yield reporter
+    finally:
+        reporter.stop()

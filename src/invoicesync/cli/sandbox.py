@@ -8,16 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from invoicesync.cli import render
-from invoicesync.cli.app import AppState, InvoiceSyncGroup, app, state_of
+from invoicesync.cli.app import HELP, AppState, InvoiceSyncGroup, app, state_of
 from invoicesync.errors import InvalidInput, UsageError
 
 if TYPE_CHECKING:
     from invoicesync.sandbox import Sandbox
+    from invoicesync.sandbox.server import SandboxServer
 
 sandbox_app = typer.Typer(
     cls=InvoiceSyncGroup,
     help="A local QuickBooks Online for tests, demos and your own scripts.",
     no_args_is_help=True,
+    context_settings=HELP,
 )
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -26,23 +28,35 @@ SHIPPED_COMPANIES = ("us", "uk")
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    port: Annotated[int, typer.Option("--port", help="Loopback port (0 picks a free one).")] = 8770,
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", help="Loopback port (0 picks a free one).")
+    ] = 8770,
     company: Annotated[
         list[str] | None,
         typer.Option(
             "--company",
+            metavar="FILE|us|uk",
             help="Company file (TOML/JSON) or a shipped one: us, uk. Repeatable. Default: us, uk.",
         ),
     ] = None,
     latency_ms: Annotated[
-        float, typer.Option("--latency-ms", help="Added latency per request, in ms.")
+        float, typer.Option("--latency-ms", metavar="MS", help="Added latency per request, in ms.")
     ] = 0.0,
     limits: Annotated[
-        str, typer.Option("--limits", help="real: enforce QBO's limits (429s); off: no limits.")
+        str,
+        typer.Option(
+            "--limits",
+            metavar="real|off",
+            help="real: enforce QBO's limits (429s); off: no limits.",
+        ),
     ] = "real",
     time_scale: Annotated[
         float,
-        typer.Option("--time-scale", help="Sandbox clock speed-up (limits windows, token expiry)."),
+        typer.Option(
+            "--time-scale",
+            metavar="FACTOR",
+            help="Sandbox clock speed-up (limits windows, token expiry).",
+        ),
     ] = 1.0,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Skip the consent page (scripts, CI).")
@@ -52,6 +66,11 @@ def sandbox_serve(
 
     Prints `export` lines for the environment, including a realm id and refresh token for the
     first company, so `invoicesync` (or your script) can use it without connecting.
+
+    \b
+    Examples:
+      invoicesync sandbox serve --port 0 > sandbox.env &
+      . ./sandbox.env && invoicesync status
     """
     from invoicesync.sandbox.server import SandboxServer
 
@@ -63,11 +82,21 @@ def sandbox_serve(
         raise UsageError(
             f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0"
         ) from None
-    render.emit_text("\n".join(f"export {k}={v}" for k, v in _ready(sandbox, server.url).items()))
+    _serve(sandbox, server)
+
+
+def _serve(sandbox: Sandbox, server: SandboxServer) -> None:
+    """Print the environment, then serve until Ctrl-C: the normal way to stop a server, so
+    exit 0 with a goodbye rather than an "interrupted" error."""
     companies = ", ".join(f"{c.name} ({c.realm_id})" for c in sandbox.companies.values())
-    render.info(f"Local QuickBooks sandbox on {server.url} with {companies}. Ctrl-C to stop.")
     try:
+        render.emit_text(
+            "\n".join(f"export {k}={v}" for k, v in _ready(sandbox, server.url).items())
+        )
+        render.info(f"Local QuickBooks sandbox on {server.url} with {companies}. Ctrl-C to stop.")
         server.serve_forever()
+    except KeyboardInterrupt:
+        render.info("Sandbox stopped.")
     finally:
         server.server_close()
 
@@ -112,10 +141,16 @@ def _ready(sandbox: Sandbox, url: str) -> dict[str, str]:
 def demo(
     ctx: typer.Context,
     keep: Annotated[
-        Path | None, typer.Option("--keep", help="Keep the demo's files in this folder.")
+        Path | None,
+        typer.Option("--keep", metavar="DIR", help="Keep the demo's files in this folder."),
     ] = None,
 ) -> None:
-    """The whole story against a throw-away local sandbox: no account, browser or network."""
+    """The whole story against a throw-away local sandbox: no account, browser or network.
+
+    \b
+    Example:
+      invoicesync demo --keep demo-files
+    """
     from invoicesync.cli.demo_story import run_demo
 
     state = state_of(ctx)

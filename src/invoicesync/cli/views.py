@@ -42,17 +42,31 @@ def money(value: Decimal | None, currency: str | None = None) -> str | None:
     return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
-def shown(value: Decimal | None) -> str:
-    """An amount for a table: grouped thousands, two decimals, blank when unknown."""
-    return "" if value is None else f"{value:,.2f}"
+def shown(value: Decimal | None, currency: str | None = None) -> str:
+    """An amount for a table: grouped thousands, two decimals (with the currency when given),
+    blank when unknown."""
+    if value is None:
+        return ""
+    return f"{value:,.2f}" + (f" {currency}" if currency else "")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column. `drop` ranks what goes first when the terminal is too narrow (0: never;
+    higher goes sooner); a `fold` column is free text that wraps instead of being dropped.
+    Identifiers and amounts are never folded or cut."""
+
+    name: str
+    drop: int = 0
+    right: bool = False
+    fold: bool = False
 
 
 @dataclass(frozen=True)
 class TableView:
     title: str | None
-    columns: Sequence[str]
+    columns: Sequence[Column]
     rows: Sequence[tuple[str, ...]]
-    right: Sequence[str] = ()
     header: bool = True
 
 
@@ -73,6 +87,8 @@ def status_document(r: StatusReport) -> Document:
         "links": dict(r.links),
         "pending": r.pending,
         "warnings": list(r.warnings),
+        "sent": r.sent,
+        "paid": r.paid,
     }
 
 
@@ -86,8 +102,11 @@ def status_table(r: StatusReport) -> TableView:
         ("Refresh token valid until", r.refresh_expires_at or "unknown"),
         ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
         ("Interrupted pushes", str(r.pending)),
+        ("Sent from QuickBooks", str(r.sent)),
+        ("Paid (last seen)", str(r.paid)),
     ]
-    return TableView("invoicesync status", ["", ""], rows, header=False)
+    columns = [Column(""), Column("", fold=True)]
+    return TableView("invoicesync status", columns, rows, header=False)
 
 
 # --- invoices ----------------------------------------------------------------------------------
@@ -121,29 +140,40 @@ def invoices_document(rows: Sequence[InvoiceRow]) -> Document:
                 "status": inv.status,
                 "link": link,
                 "invoice": canonical,
+                "sent_at": r.sent_at,
+                "sent_to": r.sent_to,
             }
         )
     return {"schema": "invoicesync.invoices/1", "invoices": out}
 
 
 def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
-    columns = ["Invoice", "Customer", "Date", "Currency", "Total", "Status", "QBO id"]
-    columns += ["DocNumber", "In QuickBooks"]
+    columns = [
+        Column("Invoice"),
+        Column("Customer", fold=True),
+        Column("Date", drop=3),
+        Column("Total", right=True),
+        Column("Status", drop=1),
+        Column("QBO id", drop=1),
+        Column("In QuickBooks", drop=2),
+        Column("DocNumber", drop=4),
+        Column("Sent", drop=2),
+    ]
     body = [
         (
             r.invoice.number,
             r.invoice.customer.name,
             r.invoice.issue_date.isoformat(),
-            r.invoice.currency,
-            shown(r.invoice.total),
+            shown(r.invoice.total, r.invoice.currency),
             r.invoice.status,
             r.link.qbo_id if r.link else "",
-            (r.link.doc_number or "") if r.link else "",
             (r.link.last_state or "linked") if r.link else "",
+            (r.link.doc_number or "") if r.link else "",
+            (r.sent_at or "")[:10],
         )
         for r in rows
     ]
-    return TableView(None, columns, body, right=["Total"])
+    return TableView(None, columns, body)
 
 
 # --- push --------------------------------------------------------------------------------------
@@ -197,11 +227,25 @@ def _plain(value: object) -> JSONValue:
 def push_table(report: PushReport) -> TableView:
     title = "Push plan (dry run: nothing was written)" if report.dry_run else "Push results"
     rows = [
-        (r.invoice, r.status, r.qbo_id or "", r.doc_number or "", shown(r.total), r.message)
+        (
+            r.invoice,
+            r.status,
+            r.qbo_id or "",
+            shown(r.total, r.currency),
+            r.doc_number or "",
+            r.message,
+        )
         for r in report.results
     ]
-    columns = ["Invoice", "Status", "QBO id", "DocNumber", "Total", "Message"]
-    return TableView(title, columns, rows, right=["Total"])
+    columns = [
+        Column("Invoice"),
+        Column("Status"),
+        Column("QBO id", drop=1),
+        Column("Total", drop=2, right=True),
+        Column("DocNumber", drop=3),
+        Column("Message", fold=True),
+    ]
+    return TableView(title, columns, rows)
 
 
 # --- candidates, link, unlink ------------------------------------------------------------------
@@ -232,8 +276,18 @@ def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView
         f"Candidates for {inv.number} ({inv.customer.name}, {inv.issue_date}, "
         f"{shown(inv.total)} {inv.currency})"
     )
-    columns = ["#", "Score", "QBO id", "DocNumber", "Date", "Customer", "Total", "Balance"]
-    columns += ["Linked to", "Why"]
+    columns = [
+        Column("#", right=True),
+        Column("Score", right=True),
+        Column("QBO id"),
+        Column("DocNumber", drop=1),
+        Column("Date", drop=3),
+        Column("Customer", drop=4, fold=True),
+        Column("Total", drop=1, right=True),
+        Column("Balance", drop=5, right=True),
+        Column("Linked to", drop=2),
+        Column("Why", fold=True),
+    ]
     rows = [
         (
             str(i),
@@ -242,14 +296,14 @@ def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView
             c.doc_number or "",
             c.txn_date or "",
             c.customer or "",
-            shown(c.total),
+            shown(c.total, c.currency),
             shown(c.balance),
             c.linked_to or "",
             "; ".join(c.reasons),
         )
         for i, c in enumerate(found, start=1)
     ]
-    return TableView(title, columns, rows, right=["Score", "Total", "Balance"])
+    return TableView(title, columns, rows)
 
 
 def link_document(r: LinkResult) -> Document:
@@ -262,6 +316,7 @@ def link_document(r: LinkResult) -> Document:
         "currency": r.currency,
         "warnings": list(r.warnings),
         "marker_written": r.marker_written,
+        "already_linked": r.already_linked,
     }
 
 
@@ -308,8 +363,14 @@ def reconcile_table(report: ReconcileReport) -> TableView:
         (d.invoice, d.qbo_id, d.state, shown(d.balance), "; ".join(d.details))
         for d in report.drifts
     ]
-    columns = ["Invoice", "QBO id", "State", "Balance", "Details"]
-    return TableView("Linked invoices in QuickBooks", columns, rows, right=["Balance"])
+    columns = [
+        Column("Invoice"),
+        Column("QBO id"),
+        Column("State"),
+        Column("Balance", drop=1, right=True),
+        Column("Details", fold=True),
+    ]
+    return TableView("Linked invoices in QuickBooks", columns, rows)
 
 
 def counts_line(counts: dict[str, int]) -> str:

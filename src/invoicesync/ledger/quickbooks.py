@@ -20,6 +20,7 @@ from invoicesync.errors import (
     InvoiceSyncError,
     NotConnected,
     QuickBooksUnavailable,
+    Refused,
 )
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger import qbo_prepare
@@ -31,8 +32,10 @@ from invoicesync.ledger.base import (
     Prerequisite,
     Refusal,
     RemoteInvoice,
+    Unanswered,
     Uncertain,
 )
+from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
@@ -59,6 +62,9 @@ def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
         return QuickBooksUnavailable(
             f"QuickBooks is unavailable while {what}: {exc}; safe to re-run later"
         )
+    if exc.definitive:  # QuickBooks refused it, with its reason: not a bug of ours
+        found = refusal(exc)
+        return Refused(f"QuickBooks refused a request while {what}: {exc}", found.exit_code)
     return InvoiceSyncError(f"QuickBooks rejected a request while {what}: {exc}")
 
 
@@ -91,8 +97,8 @@ def translating(what: str) -> Iterator[None]:
         raise translate(exc, what) from None
 
 
-class QuickBooksLedger:
-    """The `Ledger` for one QuickBooks company."""
+class QuickBooksLedger(QuickBooksFollowUps):
+    """The `Ledger` for one QuickBooks company (after-push operations: `qbo_followup`)."""
 
     def __init__(
         self,
@@ -177,7 +183,7 @@ class QuickBooksLedger:
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> dict[str, QBOInvoice | Refusal]:
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         """Create the drafts. Raises `Uncertain` when an outcome is unknown; refusals of single
         invoices come back as values.
 
@@ -191,16 +197,20 @@ class QuickBooksLedger:
         try:
             if batch and len(drafts) > 1:
                 return self._create_batch(drafts, request_ids)
-            created = {d.number: self._create_one(d, request_ids) for d in drafts}
+            created: dict[str, QBOInvoice | Refusal | Unanswered] = {
+                d.number: self._create_one(d, request_ids) for d in drafts
+            }
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.QBOError as exc:
+            if exc.definitive:  # the whole request refused: nothing was created
+                return dict.fromkeys((d.number for d in drafts), refusal(exc))
             raise translate(exc, "pushing") from None
         return created if batch else self._one_copy_each(drafts, created)
 
     def _one_copy_each(
-        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal]
-    ) -> dict[str, QBOInvoice | Refusal]:
+        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal | Unanswered]
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         """Where two writers created the same invoice at once, the lowest Id stays: the writer
         that made a higher one deletes its own copy and links the survivor. Every writer applies
         the same rule after its own create, so they converge on one invoice."""
@@ -258,7 +268,7 @@ class QuickBooksLedger:
 
     def _create_batch(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
-    ) -> dict[str, QBOInvoice | Refusal]:
+    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
         items = [
             {"bId": str(i + 1), "operation": "create", "Invoice": d.payload}
             for i, d in enumerate(drafts)
@@ -266,20 +276,19 @@ class QuickBooksLedger:
         answers = self.client.batch(
             items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
         )
-        out: dict[str, QBOInvoice | Refusal] = {}
+        out: dict[str, QBOInvoice | Refusal | Unanswered] = {}
         for draft, answer in zip(drafts, answers, strict=True):
             if "Invoice" in answer:
                 out[draft.number] = QBOInvoice.from_row(answer["Invoice"])
                 continue
             ftype, errs = qerr.fault_errors(answer)
-            out[draft.number] = refusal(
-                qerr.error_from_fault(
-                    ftype,
-                    errs or [{"Message": "no answer for this item"}],
-                    status=400,
-                    intuit_tid=None,
-                )
-            )
+            if not errs:
+                out[draft.number] = Unanswered("QuickBooks gave no answer for this invoice")
+                continue
+            error = qerr.error_from_fault(ftype, errs, status=400, intuit_tid=None)
+            # Only a business refusal says nothing was created; a throttle or a server fault
+            # inside a batch leaves the outcome open.
+            out[draft.number] = refusal(error) if error.definitive else Unanswered(str(error))
         return out
 
     # --- reads ---------------------------------------------------------------------------------
@@ -328,9 +337,7 @@ class QuickBooksLedger:
         with translating("reconciling"):
             return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)])
 
-    # --- prerequisites (prepare) ---------------------------------------------------------------
-
-    def prerequisites(
+    def prerequisites(  # what `prepare` creates (qbo_prepare)
         self, invoices: Sequence[LocalInvoice], kinds: Sequence[str]
     ) -> list[Prerequisite]:
         with translating("looking for what the invoices need"):
@@ -339,9 +346,8 @@ class QuickBooksLedger:
             return planner.plan(qbo_prepare.wants(invoices, catalog, kinds))
 
     def create_prerequisite(self, need: Prerequisite, request_id: str) -> str | Refusal:
-        """Create one customer, service or term. Raises `Uncertain` when the outcome is
-        unknown. A duplicate name (6240) after an earlier uncertain attempt is that attempt's
-        record: it is looked up and returned."""
+        """Create a customer, service or term (`Uncertain`: outcome unknown). A duplicate name
+        (6240) after an earlier uncertain attempt is that attempt's record: it is returned."""
         assert need.payload is not None
         try:
             row = self.client.create(

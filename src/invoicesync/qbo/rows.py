@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from invoicesync.qbo.marker import marker_of
@@ -27,7 +27,12 @@ def _decimal(value: Any) -> Decimal | None:
     so it compares, stores and prints like the source's `477.50`; never rounded."""
     if value is None:
         return None
-    amount = Decimal(str(value))
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:  # an XML answer's malformed number: unknown, not a crash
+        return None
+    if not amount.is_finite():
+        return None
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
         return amount.quantize(Decimal("0.01"))

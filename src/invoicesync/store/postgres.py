@@ -34,6 +34,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
+from invoicesync.store import followups, prepared
 from invoicesync.store.sql import SqlStore
 
 _M001 = [
@@ -88,24 +89,8 @@ _M001 = [
         PRIMARY KEY (realm_id, invoice_number))""",
 ]
 
-# The prepare journal (store/prepared.py).
-_M002 = [
-    """CREATE TABLE prepare_journal (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        realm_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        name TEXT NOT NULL,
-        request_id TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
-        remote_id TEXT,
-        error TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        UNIQUE (realm_id, request_id))""",
-]
-
 # Append-only: never edit a migration that has shipped; add the next one.
-MIGRATIONS: list[list[str]] = [_M001, _M002]
+MIGRATIONS: list[list[str]] = [_M001]
 _OUR_TABLES = ("links", "generations", "push_journal", "events", "claims")
 _KEEPALIVES = (
     "SET tcp_keepalives_idle = 60",
@@ -147,6 +132,7 @@ class PostgresStore(SqlStore):
 
     _BEGIN = "BEGIN"
     _NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
+    _LOCK_ROWS = " FOR UPDATE"
     _UNIQUE_VIOLATION = (psycopg.errors.UniqueViolation,)
 
     def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
@@ -266,3 +252,9 @@ class PostgresStore(SqlStore):
         finally:
             if not self.conn.broken:
                 self._exec("SELECT pg_advisory_unlock(hashtextextended(?, 0))", key)
+
+
+# Issue 18: sends and attachments, journalled like pushes (store/followups.py).
+MIGRATIONS.append(followups.POSTGRES_DDL)
+# Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
+MIGRATIONS.append(prepared.POSTGRES_DDL)

@@ -16,6 +16,37 @@ from typing import Any, Protocol
 
 from invoicesync.store.contract import now_iso
 
+# The table, as each backend's next migration (appended in sqlite.py and postgres.py).
+SQLITE_DDL = """
+        CREATE TABLE prepare_journal (
+            id INTEGER PRIMARY KEY,
+            realm_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+            remote_id TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (realm_id, request_id)
+        );
+"""
+POSTGRES_DDL = [
+    """CREATE TABLE prepare_journal (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        realm_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+        remote_id TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (realm_id, request_id))""",
+]
+
 
 @dataclass(frozen=True)
 class PrepareEntry:

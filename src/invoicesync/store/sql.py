@@ -37,6 +37,10 @@ class SqlStore(PrepareJournal, ABC):
 
     _BEGIN: ClassVar[str]
     _NOW: ClassVar[str]  # SQL for the database's clock, whole seconds since the epoch
+    # Row locks taken in invoice-number order when several runs touch claims at once (every
+    # statement that locks claim rows takes them in that order, so runs cannot deadlock);
+    # SQLite serialises writers anyway and has no row locks.
+    _LOCK_ROWS: ClassVar[str] = ""
     _UNIQUE_VIOLATION: ClassVar[tuple[type[Exception], ...]]
 
     def __init__(self) -> None:
@@ -352,10 +356,19 @@ class SqlStore(PrepareJournal, ABC):
         with self.transaction(durable=True):
             rows = self._exec(
                 f"UPDATE claims SET expires_at = {self._NOW} + ? "
-                "WHERE realm_id = ? AND run_id = ? RETURNING invoice_number",
-                (ttl, realm_id, run_id),
+                f"WHERE realm_id = ? AND invoice_number IN ({self._own_rows()}) "
+                "RETURNING invoice_number",
+                (ttl, realm_id, realm_id, run_id),
             ).fetchall()
         return {str(r[0]) for r in rows}
+
+    def _own_rows(self, among: int = 0) -> str:
+        """A run's claim rows (of `among` numbers, if given), locked in number order."""
+        only = f"AND invoice_number IN ({','.join('?' * among)}) " if among else ""
+        return (
+            f"SELECT invoice_number FROM claims WHERE realm_id = ? AND run_id = ? {only}"
+            f"ORDER BY invoice_number{self._LOCK_ROWS}"
+        )
 
     def release_claims(
         self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
@@ -364,15 +377,16 @@ class SqlStore(PrepareJournal, ABC):
         with self.transaction(durable=True):
             if numbers is None:
                 self._exec(
-                    "DELETE FROM claims WHERE realm_id = ? AND run_id = ?", (realm_id, run_id)
+                    "DELETE FROM claims WHERE realm_id = ? "
+                    f"AND invoice_number IN ({self._own_rows()})",
+                    (realm_id, realm_id, run_id),
                 )
                 return
-            for part in chunks_of(list(numbers), 500):
-                marks = ",".join("?" * len(part))
+            for part in chunks_of(sorted(set(numbers)), 500):
                 self._exec(
-                    "DELETE FROM claims WHERE realm_id = ? AND run_id = ? "
-                    f"AND invoice_number IN ({marks})",
-                    (realm_id, run_id, *part),
+                    "DELETE FROM claims WHERE realm_id = ? "
+                    f"AND invoice_number IN ({self._own_rows(len(part))})",
+                    (realm_id, realm_id, run_id, *part),
                 )
 
     def claims(self, realm_id: str) -> list[Claim]:

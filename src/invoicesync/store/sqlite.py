@@ -20,6 +20,7 @@ from typing import Any
 import filelock
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
+from invoicesync.store import followups, prepared
 from invoicesync.store.sql import SqlStore
 
 # Append-only: never edit a migration that has shipped; add the next one.
@@ -91,24 +92,7 @@ _M003 = f"""
         PRAGMA application_id = {APPLICATION_ID};
 """
 
-# The prepare journal (store/prepared.py).
-_M004 = """
-        CREATE TABLE prepare_journal (
-            id INTEGER PRIMARY KEY,
-            realm_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            name TEXT NOT NULL,
-            request_id TEXT NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
-            remote_id TEXT,
-            error TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            UNIQUE (realm_id, request_id)
-        );
-"""
-
-MIGRATIONS: list[str] = [_M001, _M002, _M003, _M004]
+MIGRATIONS: list[str] = [_M001, _M002, _M003]
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _OUR_TABLES = {"links", "generations", "push_journal", "events"}
 
@@ -264,3 +248,9 @@ def state_lock(app_dir: Path, *, wait: float | None = None) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+# Issue 18: sends and attachments, journalled like pushes (store/followups.py).
+MIGRATIONS.append(followups.SQLITE_DDL)
+# Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
+MIGRATIONS.append(prepared.SQLITE_DDL)

@@ -13,18 +13,24 @@ from invoicesync.auth import (
     Callback,
     CallbackListener,
     Connection,
+    DisconnectReport,
     StoreUnavailable,
+    TokenStore,
     authorize_url,
+    check_token_store,
     choose_store,
     exchange_code,
     new_state,
     parse_callback,
     reconnect_hint,
-    revoke,
+    revoke_and_delete,
+    token_file_setting,
 )
 from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values, with_overrides
 from invoicesync.errors import NotConnected, register_secret
-from invoicesync.usecases.session import Session, session
+from invoicesync.store import StateStore
+from invoicesync.store.followups import followups
+from invoicesync.usecases.session import Session, current_connection, session
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
 CALLBACK_TIMEOUT = 300.0  # seconds the loopback listener waits for Intuit's redirect
@@ -45,6 +51,7 @@ class Browser:
     show_url: Callable[[str], None]
     open_url: Callable[[str], Any]
     ask_redirect: Callable[[str], str]
+    waiting: Callable[[str, float], None] = lambda address, timeout: None  # loopback listener
 
 
 def _authorize(
@@ -71,6 +78,7 @@ def _authorize(
             url = authorize_url(settings.endpoints, client_id, redirect_uri, state)
             listener.start()
             browser.show_url(url)
+            browser.waiting(redirect_uri, timeout)
             browser.open_url(url)
             callback = listener.wait(timeout)
         tokens = exchange_code(
@@ -92,16 +100,12 @@ def connect(
 ) -> ConnectResult:
     """The authorization-code flow, then store the refresh token and the connection."""
     register_secret(client_secret)
+    check_token_store(settings)  # before the consent: an authorization code is single-use
     tokens, callback = _authorize(
         settings, client_id, client_secret, manual, port, browser, transport, timeout
     )
     realm = callback.realm_id
     store = choose_store(settings, realm)
-    if not store.writable:
-        raise NotConnected(
-            "no writable token store: the OS keyring is unavailable; set INVOICESYNC_TOKEN_FILE "
-            "to a private file path and connect again"
-        )
     store.set("refresh_token", str(tokens["refresh_token"]))
     if not settings.client_secret:
         store.set("client_secret", client_secret)
@@ -114,9 +118,14 @@ def connect(
         connected_at=now.isoformat(timespec="seconds"),
         refresh_expires_at=(now + refresh_for).isoformat(timespec="seconds"),
     )
-    save_config_values(
+    save_config_values(  # token_file too, so later commands find the tokens without the env
         settings.config_path,
-        {"environment": settings.environment, "realm_id": realm, "client_id": client_id},
+        {
+            "environment": settings.environment,
+            "realm_id": realm,
+            "client_id": client_id,
+            **token_file_setting(settings),
+        },
     )
     conn.save(settings.app_dir)
     # Confirm the connection works and learn the company's name.
@@ -130,37 +139,40 @@ def connect(
     return ConnectResult(realm, conn.company_name or "", settings.environment, store.describe())
 
 
-@dataclass
-class DisconnectResult:
-    was_connected: bool
-    revoked: bool
-    realm_id: str | None
-
-
 def disconnect(
     settings: Settings, *, transport: httpx.BaseTransport | None = None
-) -> DisconnectResult:
-    """Revoke at Intuit and delete the stored tokens; idempotent."""
-    conn = Connection.load(settings.app_dir)
-    realm = settings.realm_id or (conn.realm_id if conn else None)
-    client_id = settings.client_id or (conn.client_id if conn else None)
-    if not realm:
-        return DisconnectResult(False, False, None)
+) -> DisconnectReport:
+    """Revoke at Intuit and delete every stored token, wherever this home put it; idempotent.
+    Tokens that could not be deleted are an exit 4 naming where they are: never claim a
+    disconnect that did not happen."""
+    with httpx.Client(transport=transport, timeout=30.0) as http:
+        report = revoke_and_delete(settings, http)
+    error = report.error()
+    if error is not None:
+        raise error
+    return report
+
+
+@dataclass
+class Seed:
+    realm_id: str
+    environment: str
+    refresh_token: str
+    store: str
+
+
+def ci_seed(settings: Settings) -> Seed:
+    """The refresh token as stored now, to seed a CI secret (INVOICESYNC_REFRESH_TOKEN)."""
+    conn = current_connection(settings)
     try:
-        store = choose_store(settings, realm)
+        store: TokenStore | None = choose_store(settings, conn.realm_id)
     except StoreUnavailable:
         store = None
-    token = store.get("refresh_token") if store else None
-    secret = settings.client_secret or (store.get("client_secret") if store else None)
-    revoked = False
-    if token and secret and client_id:
-        with httpx.Client(transport=transport, timeout=30.0) as http:
-            revoked = revoke(http, settings.endpoints, client_id, secret, token)
-    if store is not None and store.writable:
-        store.delete("refresh_token")
-        store.delete("client_secret")
-    Connection.delete(settings.app_dir)
-    return DisconnectResult(bool(token) or conn is not None, revoked, realm)
+    token = (store.get("refresh_token") if store else None) or settings.refresh_token_seed
+    if not token:
+        raise NotConnected("no refresh token is stored: run `invoicesync connect` first")
+    where = store.describe() if store else "INVOICESYNC_REFRESH_TOKEN"
+    return Seed(conn.realm_id, settings.environment, token, where)
 
 
 @dataclass
@@ -176,6 +188,8 @@ class StatusReport:
     links: dict[str, int]
     pending: int
     warnings: list[str]
+    sent: int = 0  # linked invoices QuickBooks e-mailed (send, push --send)
+    paid: int = 0  # linked invoices last seen paid (payments, reconcile)
 
 
 def _expiry_warning(refresh_at: str | None, environment: str) -> list[str]:
@@ -187,6 +201,10 @@ def _expiry_warning(refresh_at: str | None, environment: str) -> list[str]:
     return [
         f"the refresh token expires in {max(left.days, 0)} days; " + reconnect_hint(environment)
     ]
+
+
+def sent_invoices(store: StateStore, realm_id: str) -> set[str]:
+    return {f.invoice_number for f in followups(store, realm_id, "send") if f.state == "done"}
 
 
 def status(opened: Session) -> StatusReport:
@@ -216,4 +234,8 @@ def status(opened: Session) -> StatusReport:
         links=links,
         pending=pending,
         warnings=warnings,
+        sent=len(sent_invoices(store, opened.realm_id)) if store else 0,
+        paid=sum(1 for ln in store.links(opened.realm_id) if ln.last_state == "paid")
+        if store
+        else 0,
     )

@@ -11,6 +11,7 @@ from invoicesync.errors import UsageError
 from invoicesync.models import Link, LocalInvoice
 from invoicesync.sources import open_source
 from invoicesync.store import existing_store
+from invoicesync.store.followups import followups
 
 Warn = Callable[[str], None]
 
@@ -36,6 +37,8 @@ def find_invoice(invoices: Sequence[LocalInvoice], number: str) -> LocalInvoice:
 class InvoiceRow:
     invoice: LocalInvoice
     link: Link | None
+    sent_at: str | None = None  # the last e-mail QuickBooks sent of it (`send`, `push --send`)
+    sent_to: str | None = None
 
 
 def invoice_rows(
@@ -46,11 +49,19 @@ def invoice_rows(
     conn = Connection.load(settings.app_dir)
     realm = settings.realm_id or (conn.realm_id if conn else None)
     links: dict[str, Link] = {}
+    sent: dict[str, tuple[str | None, str | None]] = {}
     store = existing_store(settings) if realm else None
     if realm and store is not None:
         try:
             links = {link.invoice_number: link for link in store.links(realm)}
+            for s in followups(store, realm, "send"):
+                ln = links.get(s.invoice_number)
+                if s.state == "done" and ln is not None and ln.qbo_id == s.qbo_id:
+                    sent[s.invoice_number] = (s.result_at or s.updated_at, s.result_to)
         finally:
             store.close()
-    rows = [InvoiceRow(inv, links.get(inv.number)) for inv in invoices]
+    rows = [
+        InvoiceRow(inv, links.get(inv.number), *sent.get(inv.number, (None, None)))
+        for inv in invoices
+    ]
     return [r for r in rows if r.link is None] if unlinked else rows

@@ -11,7 +11,7 @@ from decimal import Decimal
 from invoicesync import matching
 from invoicesync.errors import Conflict, InvoiceSyncError, UsageError
 from invoicesync.ledger.base import Gone, RemoteInvoice
-from invoicesync.models import CENT, Candidate, LocalInvoice
+from invoicesync.models import CENT, Candidate, Link, LocalInvoice
 from invoicesync.store import LinkExists
 from invoicesync.usecases.invoices import find_invoice
 from invoicesync.usecases.push_report import link_from
@@ -90,6 +90,7 @@ class LinkResult:
     currency: str | None
     warnings: list[str]
     marker_written: bool
+    already_linked: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,10 +197,29 @@ def link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -
         return _link(session, invoices, req)
 
 
+def _doc_owner(existing: Link, req: LinkRequest) -> str | None:
+    """The existing link's id when `--doc-number` names that same QuickBooks invoice."""
+    if req.doc_number is not None and req.doc_number == existing.doc_number:
+        return existing.qbo_id
+    return None
+
+
 def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -> LinkResult:
     inv = find_invoice(invoices, req.number)
     store, realm = session.store, session.realm_id
     existing = store.link(realm, req.number)
+    if existing is not None and existing.qbo_id in {req.qbo_id, _doc_owner(existing, req)}:
+        # Asked again for the link that exists: nothing to do, like `unlink` of an unlinked one.
+        return LinkResult(
+            req.number,
+            existing.qbo_id,
+            existing.doc_number,
+            existing.total,
+            existing.currency,
+            [],
+            existing.marker_written,
+            already_linked=True,
+        )
     if existing is not None:
         raise Conflict(
             f"{req.number} is already linked to QuickBooks invoice {existing.qbo_id}; "

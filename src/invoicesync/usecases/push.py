@@ -8,13 +8,16 @@ sends the plan. This module chooses the invoices and runs the two under the stat
 from __future__ import annotations
 
 import contextlib
+import os
+import platform
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from invoicesync.errors import Interrupted, InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
-from invoicesync.usecases import push_execute, push_plan
+from invoicesync.usecases import followup, push_execute, push_plan
 from invoicesync.usecases.push_report import PushReport, PushResult
 from invoicesync.usecases.session import NoProgress, Progress, Session
 
@@ -24,7 +27,8 @@ def select_invoices(
 ) -> tuple[list[LocalInvoice], list[PushResult]]:
     """The invoices a push is about, and the named ones it skips (drafts, cancelled)."""
     if bool(numbers) == all_:
-        raise UsageError("name the invoices to push, or use --all (not both)")
+        wrong = "give invoice numbers or --all, not both" if all_ else "name the invoices to push"
+        raise UsageError(f"{wrong}: `invoicesync push INV-1 INV-2` or `invoicesync push --all`")
     if all_:
         chosen = [i for i in invoices if i.pushable and (since is None or i.issue_date >= since)]
         return chosen, []
@@ -44,6 +48,8 @@ def select_invoices(
                 PushResult(
                     number,
                     "skipped",
+                    total=inv.total,
+                    currency=inv.currency,
                     message=f"status is {inv.status}; only sent or paid invoices are pushed",
                 )
             )
@@ -58,6 +64,51 @@ class PushRequest:
     dry_run: bool = False
     adopt_existing: bool = False
     wait: float | None = None
+    send: bool = False  # e-mail each invoice from QuickBooks right after creating it
+
+
+def _release_dead_local_claims(session: Session) -> None:
+    """A run on this machine that died (SIGKILL, a crash) holds its claims until they expire;
+    its process is provably gone, so they are released now. Its journal intents stay, and the
+    next plan treats them as uncertain outcomes (found by the guard and adopted, or re-sent
+    under the same requestid). Claims from other machines expire after their TTL."""
+    here = platform.node()
+    for claim in session.store.claims(session.realm_id):
+        host, _, pid = claim.holder.rpartition(":")
+        if host == here and pid.isdigit() and not _alive(int(pid)):
+            session.store.release_claims(session.realm_id, claim.run_id)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim(
+    session: Session,
+    chosen: Sequence[LocalInvoice],
+    results: dict[str, PushResult],
+    run_id: str,
+) -> list[LocalInvoice]:
+    """Claim the chosen invoices in the shared state; one another run holds is left to it."""
+    _release_dead_local_claims(session)
+    held = session.store.claim(session.realm_id, [i.number for i in chosen], run_id)
+    if len(held) < len(chosen):
+        holders = {c.invoice_number: c.holder for c in session.store.claims(session.realm_id)}
+        for inv in chosen:
+            if inv.number not in held:
+                results[inv.number] = PushResult(
+                    inv.number,
+                    "skipped",
+                    message=f"another run ({holders.get(inv.number) or 'on another host'}) is "
+                    "pushing this invoice now; its link appears in the shared state",
+                )
+    return [i for i in chosen if i.number in held]
 
 
 def push(
@@ -66,25 +117,40 @@ def push(
     request: PushRequest,
     progress: Progress | None = None,
 ) -> PushReport:
-    """Plan, then (unless a dry run) execute under the state lock."""
+    """Plan, then (unless a dry run) execute: under the app dir's lock, or, with a shared
+    state, holding a claim on each invoice so runs on other hosts work beside this one."""
     chosen, skipped = select_invoices(invoices, request.numbers, request.all_, request.since)
     order = [r.invoice for r in skipped] + [i.number for i in chosen]
     results = {r.invoice: r for r in skipped}
+    chosen = followup.refuse_bad_attachments(session, chosen, results)
     report = PushReport(session.realm_id, request.dry_run, [])
-    lock = contextlib.nullcontext() if request.dry_run else session.locked(request.wait)
+    shared = session.settings.state_url is not None and not request.dry_run
+    run_id = uuid.uuid4().hex if shared else None
+    if request.dry_run or shared:
+        lock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    else:
+        lock = session.locked(request.wait)
     with lock:
         try:
+            if run_id is not None:
+                chosen = _claim(session, chosen, results, run_id)
             plan = push_plan.plan(session, chosen, results, adopt_existing=request.adopt_existing)
+            plan.run_id = run_id
+            plan.batch = plan.batch or shared
             if request.dry_run:
                 plan.preview()
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
+                followup.after_push(session, chosen, results, send=request.send)
         except InvoiceSyncError as exc:
             report.fatal = exc
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was done is recorded; say so
             report.fatal = Interrupted(
                 "interrupted; state is consistent, re-run the command to continue"
             )
+        finally:
+            if run_id is not None:
+                session.store.release_claims(session.realm_id, run_id)
     for number in order:
         if number not in results:
             results[number] = PushResult(

@@ -11,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_UNAVAILABLE, InvoiceSyncError
-from invoicesync.ledger.base import Draft, Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.ledger.base import (
+    Draft,
+    Gone,
+    Outcome,
+    Refusal,
+    RemoteInvoice,
+    Unanswered,
+    Uncertain,
+)
 from invoicesync.models import LocalInvoice
 from invoicesync.store import JournalEntry, LinkExists
 from invoicesync.usecases.push_plan import Adoption, PushPlan
@@ -25,7 +33,7 @@ from invoicesync.usecases.session import Progress, Session
 
 WORKERS = 4  # batch requests in flight; QuickBooks allows 10 concurrent per company
 
-Outcomes = Mapping[str, RemoteInvoice | Refusal]
+Outcomes = Mapping[str, Outcome]
 
 
 class Executor:
@@ -64,10 +72,17 @@ class Executor:
         except LinkExists:
             self._fail(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} is already linked")
             return
-        why = "created by an interrupted run" if a.ours else "existing invoice adopted"
+        if a.request_id is not None:
+            why = "created by an interrupted run of this machine; linked"
+        elif a.ours:
+            why = "carries our marker (pushed from another machine, or before this database)"
+        else:
+            why = "made outside invoicesync; linked as asked (--adopt-existing)"
         result = PushResult(
             inv.number, "adopted", link.qbo_id, link.doc_number, link.total, link.currency, why
         )
+        if a.remote.voided:
+            result.warnings.append(f"QuickBooks invoice {link.qbo_id} is VOIDED: check it there")
         check_total(inv, link, result)
         self.results[inv.number] = result
 
@@ -79,7 +94,9 @@ class Executor:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             while queue or in_flight:
                 while queue and fatal is None and len(in_flight) < WORKERS:
-                    chunk = queue.pop(0)
+                    chunk = self.still_claimed(queue.pop(0))
+                    if not chunk:
+                        continue
                     rids = self.journal(chunk)
                     task = pool.submit(self._create, chunk, rids)
                     in_flight[task] = (chunk, rids)
@@ -105,6 +122,18 @@ class Executor:
     def _create(self, chunk: Sequence[Draft], rids: Mapping[str, str]) -> Outcomes:
         return self.ledger.create(chunk, rids, batch=self.plan.batch)
 
+    def still_claimed(self, chunk: list[Draft]) -> list[Draft]:
+        """With a shared state: renew this run's claims and send only what it still holds (a
+        claim that expired while the run stalled may have been taken over elsewhere)."""
+        if self.plan.run_id is None:
+            return chunk
+        held = self.store.renew_claims(self.realm, self.plan.run_id)
+        for d in chunk:
+            if d.number not in held:
+                message = "its claim expired and another run took it over; re-run to see its link"
+                self._fail(d.invoice, EXIT_UNAVAILABLE, message)
+        return [d for d in chunk if d.number in held]
+
     def journal(self, chunk: Sequence[Draft]) -> dict[str, str]:
         """Commit the intents of a chunk before it is sent."""
         entries = []
@@ -118,12 +147,19 @@ class Executor:
         return {e.invoice_number: e.request_id for e in entries}
 
     def apply(self, chunk: Sequence[Draft], outcomes: Outcomes, rids: Mapping[str, str]) -> None:
+        open_: list[Draft] = []
+        reasons: dict[str, None] = {}
         for d in chunk:
             outcome = outcomes[d.number]
             if isinstance(outcome, Refusal):
                 self.refused(d.invoice, outcome, rids[d.number])
+            elif isinstance(outcome, Unanswered):
+                open_.append(d)
+                reasons[outcome.reason] = None
             else:
                 self.record(d.invoice, outcome, rids[d.number])
+        if open_:
+            self.resolve_uncertain(open_, rids, "; ".join(reasons))
 
     def record(self, inv: LocalInvoice, remote: RemoteInvoice, rid: str) -> None:
         link = link_from(inv, self.realm, remote, "pushed")

@@ -39,6 +39,7 @@ class PushPlan:
     batch: bool = False  # several invoices per request: only where no second writer can race
     generations: dict[str, int] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)  # refusals of the current generation
+    run_id: str | None = None  # with a shared state: the claims this run holds
 
     def request_id(self, number: str) -> str:
         gen = self.generations.get(number, 0)

@@ -12,6 +12,9 @@ from invoicesync.store import LinkExists
 from invoicesync.usecases.push_report import link_from
 from invoicesync.usecases.session import Session
 
+# States that need a person's attention; `paid` and `partly paid` are an invoice's normal life.
+DRIFT_STATES = ("changed", "voided", "deleted")
+
 
 @dataclass
 class Drift:
@@ -33,6 +36,11 @@ class ReconcileReport:
         for d in self.drifts:
             out[d.state] = out.get(d.state, 0) + 1
         return out
+
+    @property
+    def drifted(self) -> list[Drift]:
+        """Linked invoices changed, voided or deleted in the target since they were linked."""
+        return [d for d in self.drifts if d.state in DRIFT_STATES]
 
 
 def drift(link: Link, remote: RemoteInvoice | None) -> Drift:

@@ -13,7 +13,15 @@ from typing import Any, Protocol
 
 import httpx
 
-from invoicesync.auth import Connection, QBOAuth, TokenManager, TokenStore, choose_store
+from invoicesync.auth import (
+    Connection,
+    QBOAuth,
+    TokenManager,
+    TokenStore,
+    choose_store,
+    has_refresh_token,
+    not_connected,
+)
 from invoicesync.config import Settings
 from invoicesync.errors import NotConnected, register_secret
 from invoicesync.ledger.base import Ledger
@@ -100,11 +108,7 @@ def current_connection(settings: Settings) -> Connection:
     realm = settings.realm_id or (conn.realm_id if conn else None)
     client_id = settings.client_id or (conn.client_id if conn else None)
     if not realm or not client_id:
-        raise NotConnected(
-            "not connected to QuickBooks: run `invoicesync connect` (or set "
-            "INVOICESYNC_CLIENT_ID, INVOICESYNC_CLIENT_SECRET, INVOICESYNC_REALM_ID and "
-            "INVOICESYNC_REFRESH_TOKEN for CI)"
-        )
+        raise not_connected()
     if conn is None or conn.realm_id != realm or conn.environment != settings.environment:
         conn = Connection(settings.environment, realm, client_id, now_iso())
     conn.client_id = client_id
@@ -133,6 +137,8 @@ def open_session(
     whenever the client waits on QuickBooks (default: a logging warning)."""
     conn = current_connection(settings)
     store = choose_store(settings, conn.realm_id)
+    if not has_refresh_token(settings, store):
+        raise not_connected()  # after `disconnect`, not "the client secret is missing"
     secret = _client_secret(settings, store)
     http = httpx.Client(transport=transport, timeout=settings.timeout)
     manager = TokenManager(settings, conn, store, secret, http=http)

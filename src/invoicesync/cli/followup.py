@@ -1,0 +1,112 @@
+"""`payments`, `send` and `pdf`: what comes after the push."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from invoicesync.cli import followup_views as fviews
+from invoicesync.cli import render
+from invoicesync.cli.app import app, state_of
+from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
+from invoicesync.errors import UsageError
+
+
+@app.command()
+def payments(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only invoices paid on or after DATE (or voided or deleted since).",
+        ),
+    ] = None,
+    json_: JSON_OPT = False,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write the CSV to import back (docs/after-push.md) to FILE."),
+    ] = None,
+) -> None:
+    """What QuickBooks says was paid of each linked invoice."""
+    from datetime import date
+
+    from invoicesync.files import write_atomic
+    from invoicesync.usecases.payments import payments as read_payments
+
+    if json_ and csv_file is not None:
+        raise UsageError("choose --json or --csv, not both")
+    try:
+        since_date = date.fromisoformat(since) if since is not None else None
+    except ValueError:
+        raise UsageError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
+    with opened_session(state_of(ctx)) as opened:
+        report = read_payments(opened, since_date)
+        warn_all(opened.warnings)
+    if csv_file is not None:
+        write_atomic(csv_file, fviews.payments_csv(report), mode=0o644)  # for an importer
+        render.info(f"Wrote {len(report.invoices)} invoice(s) to {csv_file}.")
+    elif json_:
+        render.emit_json(fviews.payments_document(report))
+    else:
+        render.show(fviews.payments_table(report))
+        if not report.invoices:
+            render.info("No linked invoices." if since is None else "Nothing paid since then.")
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    numbers: Annotated[list[str], typer.Argument(help="Invoice numbers to send.")],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Send to this address instead of the invoice's billing e-mail."),
+    ] = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="Send even if it was sent before.")
+    ] = False,
+    json_: JSON_OPT = False,
+    wait: WAIT_OPT = None,
+) -> None:
+    """QuickBooks e-mails linked invoices to the customer (once, unless --again)."""
+    from invoicesync.usecases.send import send as run_send
+
+    if to is not None and ("@" not in to or any(c.isspace() or ord(c) < 32 for c in to)):
+        raise UsageError(f"--to {to!r} is not an e-mail address")
+    with opened_session(state_of(ctx)) as opened:
+        report = run_send(opened, numbers, to=to, again=again, wait=wait)
+        warn_all(opened.warnings)
+    if json_:
+        render.emit_json(fviews.send_document(report))
+    else:
+        render.show(fviews.send_table(report))
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def pdf(
+    ctx: typer.Context,
+    numbers: Annotated[list[str], typer.Argument(help="Invoice numbers.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="FILE for one invoice, or DIR (default: here, NUMBER.pdf)."
+        ),
+    ] = None,
+    json_: JSON_OPT = False,
+) -> None:
+    """Download the PDF QuickBooks renders for linked invoices (written atomically)."""
+    from invoicesync.usecases.pdf import pdf as run_pdf
+
+    with opened_session(state_of(ctx)) as opened:
+        report = run_pdf(opened, numbers, output)
+        warn_all(opened.warnings)
+    if json_:
+        render.emit_json(fviews.pdf_document(report))
+    else:
+        render.show(fviews.pdf_table(report))
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)

@@ -1,0 +1,121 @@
+"""Typed read views of what comes after the push: an invoice's delivery and payment state,
+Payments and Attachables (quickbooks-api.md §1.2, §3.2; Intuit's Payment and Attachable
+references). Pure, like `rows.py`: every field the use cases read is taken out here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from invoicesync.qbo.rows import QBOInvoice
+
+
+def _ref(row: Mapping[str, Any], key: str, part: str = "value") -> str | None:
+    ref = row.get(key)
+    if isinstance(ref, Mapping) and ref.get(part) is not None:
+        return str(ref[part])
+    return None
+
+
+def _linked(row: Mapping[str, Any], txn_type: str) -> tuple[str, ...]:
+    """Ids of the `LinkedTxn` entries of one type (`[{"TxnId": "147", "TxnType": "Payment"}]`)."""
+    out: list[str] = []
+    for entry in row.get("LinkedTxn") or ():
+        if isinstance(entry, Mapping) and entry.get("TxnType") == txn_type and entry.get("TxnId"):
+            out.append(str(entry["TxnId"]))
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class QBOBilling:
+    """An invoice with what `send` and `payments` read: e-mail status, last delivery, the
+    billing address, the payments linked to it."""
+
+    invoice: QBOInvoice
+    email_status: str | None
+    delivered_at: str | None  # DeliveryInfo.DeliveryTime of the last e-mail
+    bill_email: str | None
+    payment_ids: tuple[str, ...]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QBOBilling:
+        delivery = row.get("DeliveryInfo")
+        when = delivery.get("DeliveryTime") if isinstance(delivery, Mapping) else None
+        status = row.get("EmailStatus")
+        return cls(
+            invoice=QBOInvoice.from_row(row),
+            email_status=None if status is None else str(status),
+            delivered_at=None if when is None else str(when),
+            bill_email=_ref(row, "BillEmail", "Address"),
+            payment_ids=_linked(row, "Payment"),
+        )
+
+    @property
+    def id(self) -> str:
+        return self.invoice.id
+
+    @property
+    def sent(self) -> bool:
+        return self.email_status == "EmailSent"
+
+    @property
+    def updated_at(self) -> str | None:
+        return self.invoice.updated_at
+
+
+@dataclass(frozen=True)
+class QBOPayment:
+    """A Payment: its own fields, and what each line applies to which invoice."""
+
+    id: str
+    date: str | None
+    total: Decimal | None
+    method: str | None
+    reference: str | None
+    applied: tuple[tuple[str, Decimal], ...]  # (invoice id, amount) per line
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QBOPayment:
+        applied: list[tuple[str, Decimal]] = []
+        for line in row.get("Line") or ():
+            if not isinstance(line, Mapping) or line.get("Amount") is None:
+                continue
+            for invoice_id in _linked(line, "Invoice"):
+                applied.append((invoice_id, Decimal(str(line["Amount"]))))
+        total = row.get("TotalAmt")
+        date, ref = row.get("TxnDate"), row.get("PaymentRefNum")
+        return cls(
+            id=str(row["Id"]),
+            date=None if date is None else str(date),
+            total=None if total is None else Decimal(str(total)),
+            method=_ref(row, "PaymentMethodRef", "name") or _ref(row, "PaymentMethodRef"),
+            reference=None if ref is None else str(ref),
+            applied=tuple(applied),
+        )
+
+    def amount_for(self, invoice_id: str) -> Decimal:
+        """What this payment paid of one invoice (a payment can cover several)."""
+        return sum((a for i, a in self.applied if i == invoice_id), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class QBOAttachable:
+    """An Attachable: a file attached to a transaction."""
+
+    id: str
+    file_name: str | None
+    size: int | None
+    note: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QBOAttachable:
+        size, name, note = row.get("Size"), row.get("FileName"), row.get("Note")
+        return cls(
+            id=str(row["Id"]),
+            file_name=None if name is None else str(name),
+            size=None if size is None else int(Decimal(str(size))),
+            note=None if note is None else str(note),
+        )

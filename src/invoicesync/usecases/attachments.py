@@ -1,0 +1,121 @@
+"""Attachments: the source's own files (the PDF Protemos produced, say) on the QuickBooks
+invoice, each exactly once.
+
+A file is identified by its name and the SHA-256 of its content, which goes into the
+Attachable's Note. Each upload is journalled (intent before, outcome after). Before uploading,
+the invoice's Attachables are read once, so a file an interrupted run (or a run whose local
+state is gone) did attach is recognised by name, size and hash and never attached twice. A
+changed file has a new hash and is attached as a new version next to the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import PurePath
+
+from invoicesync.ledger.base import Attachment as Attached
+from invoicesync.ledger.base import Ledger, Refusal, Uncertain, Upload
+from invoicesync.models import Attachment, LocalInvoice
+from invoicesync.store.followups import FollowUp, followup_intent, followup_outcome, followups
+from invoicesync.usecases.session import Session
+
+
+def file_name(attachment: Attachment) -> str:
+    """The name the file has in QuickBooks: its own, without the folders of the source path."""
+    return PurePath(attachment.name).name
+
+
+def problems(ledger: Ledger, invoice: LocalInvoice) -> list[str]:
+    """What the target would refuse (type, size), checked before anything of the invoice is
+    sent; the source already checked that each file exists inside its folder."""
+    out = []
+    for a in invoice.attachments:
+        why = ledger.attachment_problem(file_name(a), a.size)
+        if why:
+            out.append(f"attachment {a.name}: {why}")
+    return out
+
+
+def note(number: str, digest: str) -> str:
+    return f"invoicesync {number} sha256:{digest}"
+
+
+def attach_request_id(realm_id: str, number: str, qbo_id: str, digest: str, attempt: int) -> str:
+    key = f"attach\x1f{realm_id}\x1f{number}\x1f{qbo_id}\x1f{digest}\x1f{attempt}"
+    return "is1a-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def attach_all(session: Session, invoice: LocalInvoice, qbo_id: str) -> list[str]:
+    """Attach what is not attached yet; returns one message per file attached or failed."""
+    messages: list[str] = []
+    remote: Sequence[Attached] | None = None
+    done = {
+        (h.target, h.content_hash)
+        for h in followups(session.store, session.realm_id, "attach", invoice.number)
+        if h.qbo_id == qbo_id and h.state == "done"
+    }
+    for a in dict.fromkeys(invoice.attachments):
+        if (file_name(a), a.sha256) in done:
+            continue
+        try:
+            data = a.path.read_bytes()
+        except OSError as exc:
+            messages.append(f"attachment {a.name} not attached: {exc.strerror}")
+            continue
+        if hashlib.sha256(data).hexdigest() != a.sha256:
+            messages.append(f"attachment {a.name} changed while pushing; re-run push")
+            continue
+        if remote is None:
+            remote = session.ledger.attachments(qbo_id)
+        messages.append(_attach_one(session, invoice.number, qbo_id, a, data, remote))
+    return messages
+
+
+def _attach_one(
+    session: Session,
+    number: str,
+    qbo_id: str,
+    a: Attachment,
+    data: bytes,
+    remote: Sequence[Attached],
+) -> str:
+    name = file_name(a)
+    history = [
+        h
+        for h in followups(session.store, session.realm_id, "attach", number)
+        if h.qbo_id == qbo_id and h.content_hash == a.sha256 and h.target == name
+    ]
+    pending = [h for h in history if h.state == "pending"]
+    if pending:
+        entry = pending[-1]
+    else:
+        rid = attach_request_id(session.realm_id, number, qbo_id, a.sha256, len(history))
+        entry = FollowUp(
+            session.realm_id, "attach", number, qbo_id, rid, "pending", name, a.sha256, a.size
+        )
+    upload = Upload(name, a.content_type, data, note(number, a.sha256))
+    followup_intent(session.store, entry)
+    found = _match(remote, upload, a.size)
+    if found is None:
+        try:
+            outcome = session.ledger.attach(qbo_id, upload, entry.request_id)
+        except Uncertain as exc:
+            found = _match(session.ledger.attachments(qbo_id), upload, a.size)
+            if found is None:
+                return f"attachment {name}: outcome unknown ({exc}); re-run push"
+            outcome = found
+        if isinstance(outcome, Refusal):
+            followup_outcome(session.store, entry, error=outcome.message)
+            return f"attachment {name} refused by QuickBooks: {outcome.message}"
+        found = outcome
+    followup_outcome(session.store, entry, result_id=found.id)
+    return f"attached {name}"
+
+
+def _match(remote: Sequence[Attached], upload: Upload, size: int) -> Attached | None:
+    """The Attachable that is this file: same name, same size, our hash in its note."""
+    for a in remote:
+        if a.file_name == upload.file_name and a.size == size and (a.note or "") == upload.note:
+            return a
+    return None

@@ -1,0 +1,155 @@
+"""`invoicesync payments`: what was paid, read in a few paged requests, as JSON, table or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+import pytest
+from pytest_httpx import HTTPXMock
+
+from tests.cli.after_wire import Wire, run, wire
+from tests.helpers import US, World
+
+
+@pytest.fixture
+def qbo(us: World, httpx_mock: HTTPXMock) -> Wire:
+    return wire(us, httpx_mock)
+
+
+def ids(world: World) -> dict[str, str]:
+    return {i["DocNumber"]: i["Id"] for i in world.invoices() if i.get("DocNumber")}
+
+
+def pushed(world: World) -> dict[str, str]:
+    assert run(world, "push", "INV-2026-0101", "INV-2026-0102", "INV-2026-0106").exit_code == 0
+    return ids(world)
+
+
+def test_payments_reports_state_amounts_and_the_payments_of_each_invoice(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
+    qid = pushed(us)
+    total_101 = us.sandbox.company(US).entities["Invoice"][qid["INV-2026-0101"]]["TotalAmt"]
+    first = qbo.pay(qid["INV-2026-0101"], "100.00", "2026-03-01", "Check", "CHK-7")
+    second = qbo.pay(qid["INV-2026-0101"], str(total_101 - 100), "2026-03-05", "ACH", "T-9")
+    partial = qbo.pay(qid["INV-2026-0102"], "10.50", "2026-02-20")
+    before = len(httpx_mock.get_requests())
+    result = run(us, "payments", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "invoicesync.payments/1"
+    assert doc["since"] is None
+    rows = {r["invoice"]: r for r in doc["invoices"]}
+    assert rows["INV-2026-0101"] == {
+        "invoice": "INV-2026-0101",
+        "qbo_id": qid["INV-2026-0101"],
+        "doc_number": "INV-2026-0101",
+        "currency": "USD",
+        "total": f"{total_101:.2f}",
+        "balance": "0.00",
+        "amount_paid": f"{total_101:.2f}",
+        "state": "paid",
+        "last_payment_date": "2026-03-05",
+        "payments": [
+            {"id": first, "date": "2026-03-01", "amount": "100.00", "method": "Check",
+             "reference": "CHK-7"},
+            {"id": second, "date": "2026-03-05", "amount": f"{total_101 - 100:.2f}",
+             "method": "ACH", "reference": "T-9"},
+        ],
+    }  # fmt: skip
+    assert rows["INV-2026-0102"]["state"] == "partly paid"
+    assert rows["INV-2026-0102"]["amount_paid"] == "10.50"
+    assert [p["id"] for p in rows["INV-2026-0102"]["payments"]] == [partial]
+    assert rows["INV-2026-0106"]["state"] == "open"
+    assert rows["INV-2026-0106"]["payments"] == []
+    # no request per invoice: one invoice query and one payment query (plus the token)
+    queries = [r for r in httpx_mock.get_requests()[before:] if r.url.path.endswith("/query")]
+    assert len(queries) == 2
+    assert "from Invoice where Id IN" in queries[0].url.params["query"]
+    assert "from Payment where Id IN" in queries[1].url.params["query"]
+    # what was seen is kept: `invoices` shows it offline
+    listed = {i["number"]: i for i in json.loads(run(us, "invoices", "--json").stdout)["invoices"]}
+    assert listed["INV-2026-0101"]["link"]["qbo_state"] == "paid"
+    assert listed["INV-2026-0102"]["link"]["qbo_balance"] is not None
+
+
+def test_payments_since_keeps_recent_payments_and_new_deletions(us: World, qbo: Wire) -> None:
+    qid = pushed(us)
+    qbo.pay(qid["INV-2026-0101"], "5.00", "2026-01-10")
+    qbo.pay(qid["INV-2026-0102"], "7.00", "2026-03-10")
+    del us.sandbox.company(US).entities["Invoice"][qid["INV-2026-0106"]]
+    doc = json.loads(run(us, "payments", "--since", "2026-03-01", "--json").stdout)
+    assert {r["invoice"]: r["state"] for r in doc["invoices"]} == {
+        "INV-2026-0102": "partly paid",
+        "INV-2026-0106": "deleted",
+    }
+    again = json.loads(run(us, "payments", "--since", "2026-03-01", "--json").stdout)
+    assert [r["invoice"] for r in again["invoices"]] == ["INV-2026-0102"]  # deletion told once
+
+
+def test_payments_csv_is_written_atomically_one_row_per_payment(
+    us: World, qbo: Wire, tmp_path: os.PathLike[str]
+) -> None:
+    qid = pushed(us)
+    pid = qbo.pay(qid["INV-2026-0102"], "10.50", "2026-02-20", "Check", 'R"1,2')
+    out = us.home.parent / "paid.csv"
+    result = run(us, "payments", "--csv", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert f"Wrote 3 invoice(s) to {out}." in result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert list(rows[0]) == [
+        "source_number", "qbo_id", "qbo_number", "currency", "total", "balance", "amount_paid",
+        "state", "last_payment_date", "payment_id", "payment_date", "payment_amount",
+        "payment_method", "payment_reference",
+    ]  # fmt: skip
+    by = {r["source_number"]: r for r in rows}
+    assert by["INV-2026-0102"]["payment_id"] == pid
+    assert by["INV-2026-0102"]["payment_amount"] == "10.50"
+    assert by["INV-2026-0102"]["payment_reference"] == 'R"1,2'
+    assert by["INV-2026-0101"]["payment_id"] == ""
+    assert by["INV-2026-0101"]["state"] == "open"
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".paid.csv")] == []
+
+
+def test_payments_refuses_symlinks_fifos_and_both_outputs(us: World, qbo: Wire) -> None:
+    pushed(us)
+    target = us.home.parent / "elsewhere.csv"
+    target.write_text("keep", encoding="utf-8")
+    link = us.home.parent / "link.csv"
+    link.symlink_to(target)
+    result = run(us, "payments", "--csv", str(link))
+    assert result.exit_code == 8
+    assert f"{link} is a symbolic link; invoicesync does not write through links" in result.stderr
+    assert target.read_text(encoding="utf-8") == "keep"
+    fifo = us.home.parent / "fifo.csv"
+    os.mkfifo(fifo)
+    result = run(us, "payments", "--csv", str(fifo))
+    assert result.exit_code == 8
+    assert "exists and is not a regular file" in result.stderr
+    both = run(us, "payments", "--json", "--csv", str(target))
+    assert both.exit_code == 2
+    assert "choose --json or --csv, not both" in both.stderr
+    bad = run(us, "payments", "--since", "March")
+    assert bad.exit_code == 2
+    assert "--since 'March' is not a date (YYYY-MM-DD)" in bad.stderr
+
+
+def test_payments_without_links_is_empty(us: World, qbo: Wire) -> None:
+    result = run(us, "payments")
+    assert result.exit_code == 0
+    assert "No linked invoices." in result.stderr
+
+
+def test_payments_table_shows_state_and_payments(us: World, qbo: Wire) -> None:
+    qid = pushed(us)
+    qbo.pay(qid["INV-2026-0102"], "10.50", "2026-02-20")
+    result = run(us, "payments")
+    assert result.exit_code == 0, result.stderr
+    line = next(ln for ln in result.stdout.splitlines() if "INV-2026-0102" in ln)
+    assert "partly paid" in line
+    assert "2026-02-20 10.50" in line
+    assert "Payments in QuickBooks" in result.stdout

@@ -1,0 +1,88 @@
+"""`invoicesync pdf`: the PDF QuickBooks renders, written atomically, never through a symlink."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pytest_httpx import HTTPXMock
+
+from tests.cli.after_wire import Wire, run, wire
+from tests.helpers import US, World
+
+
+@pytest.fixture
+def qbo(us: World, httpx_mock: HTTPXMock) -> Wire:
+    wired = wire(us, httpx_mock)
+    assert run(us, "push", "INV-2026-0101", "INV-2026-0102").exit_code == 0
+    return wired
+
+
+def test_pdf_to_a_file(us: World, qbo: Wire, httpx_mock: HTTPXMock) -> None:
+    out = us.home.parent / "inv.pdf"
+    out.write_bytes(b"old")
+    result = run(us, "pdf", "INV-2026-0101", "-o", str(out), "--json")
+    assert result.exit_code == 0, result.stderr
+    qid = next(i["Id"] for i in us.invoices() if i["DocNumber"] == "INV-2026-0101")
+    rendered = us.sandbox.company(US).pdf("Invoice", qid)
+    assert rendered.startswith(b"%PDF-")
+    assert json.loads(result.stdout) == {
+        "schema": "invoicesync.pdf/1",
+        "realm_id": US,
+        "results": [
+            {
+                "invoice": "INV-2026-0101",
+                "status": "written",
+                "qbo_id": qid,
+                "path": str(out),
+                "bytes": len(rendered),
+                "message": "",
+            }
+        ],
+    }
+    assert out.read_bytes() == rendered
+    (request,) = qbo.requests_to(httpx_mock, r"/pdf")
+    assert request.url.path == f"/v3/company/{US}/invoice/{qid}/pdf"
+    assert request.headers["accept"] == "application/pdf"
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".inv.pdf")) == []
+
+
+def test_pdf_of_several_invoices_into_a_folder(us: World, qbo: Wire) -> None:
+    folder = us.home.parent / "pdfs"
+    folder.mkdir()
+    result = run(us, "pdf", "INV-2026-0101", "INV-2026-0102", "-o", str(folder))
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["INV-2026-0101.pdf", "INV-2026-0102.pdf"]
+    not_a_dir = run(us, "pdf", "INV-2026-0101", "INV-2026-0102", "-o", str(folder / "x.pdf"))
+    assert not_a_dir.exit_code == 2
+    assert "is not a folder; with several invoices give -o DIR" in not_a_dir.stderr
+
+
+def test_pdf_refuses_a_symlink_and_reports_unlinked_and_deleted(us: World, qbo: Wire) -> None:
+    target = us.home.parent / "precious.pdf"
+    target.write_bytes(b"precious")
+    link = us.home.parent / "link.pdf"
+    link.symlink_to(target)
+    result = run(us, "pdf", "INV-2026-0101", "-o", str(link))
+    assert result.exit_code == 8
+    assert "is a symbolic link; invoicesync does not write through links" in result.stderr
+    assert target.read_bytes() == b"precious"
+
+    unlinked = run(us, "pdf", "INV-2026-0106", "-o", str(us.home.parent / "a.pdf"))
+    assert unlinked.exit_code == 2
+    assert "INV-2026-0106 is not linked to a QuickBooks invoice" in unlinked.stdout
+
+    qid = next(i["Id"] for i in us.invoices() if i["DocNumber"] == "INV-2026-0102")
+    del us.sandbox.company(US).entities["Invoice"][qid]
+    gone = run(us, "pdf", "INV-2026-0102", "-o", str(us.home.parent / "b.pdf"))
+    assert gone.exit_code == 6
+    assert f"QuickBooks invoice {qid} no longer exists" in gone.stdout
+    assert not (us.home.parent / "b.pdf").exists()
+
+
+def test_pdf_file_names_are_safe_for_hostile_numbers() -> None:
+    from invoicesync.usecases.pdf import file_name
+
+    assert file_name("INV/2026/7") == "INV_2026_7.pdf"
+    assert file_name("../../etc/passwd") == "_.._etc_passwd.pdf"
+    assert file_name("Ünï cødé") == "_n__c_d_.pdf"

@@ -1,0 +1,130 @@
+"""Help and messages say what is true: global options anywhere, readable help with examples,
+push/unlink/adopt messages that match what happened."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from invoicesync.cli import app
+from tests.cli.test_link import CONTOSO_EXTRA, qbo, with_extra
+from tests.helpers import US, World
+
+COMMANDS = [
+    ["connect"],
+    ["disconnect"],
+    ["status"],
+    ["ci-seed"],
+    ["invoices"],
+    ["push"],
+    ["list-candidates"],
+    ["link"],
+    ["unlink"],
+    ["reconcile"],
+    ["sandbox", "serve"],
+    ["demo"],
+]
+
+
+def help_of(*words: str, flag: str = "--help") -> str:
+    result = CliRunner().invoke(app, [*words, flag], prog_name="invoicesync")
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
+def test_help_is_readable_and_has_an_example(words: list[str]) -> None:
+    text = help_of(*words)
+    assert help_of(*words, flag="-h") == text
+    assert not re.search(r"<(list\[\w+\]|str|int|float|path|bool)>", text), text
+    assert re.search(r"^  Examples?:\n {4}invoicesync ", text, re.M), text
+
+
+def test_every_command_is_covered_here() -> None:
+    root = typer.main.get_command(app)
+    names = {name for name in getattr(root, "commands", {}) if name != "sandbox"}
+    assert names == {w[0] for w in COMMANDS if w[0] != "sandbox"}
+
+
+def test_global_options_work_after_the_command(us: World) -> None:
+    source = us.source("us")
+    us.monkeypatch.delenv("INVOICESYNC_SOURCE")
+    after = us.run("invoices", "--source", str(source), "--json", "-q")
+    before = us.run("-q", "--source", str(source), "invoices", "--json")
+    assert after.exit_code == 0, after.stderr
+    assert after.stdout == before.stdout and '"INV-2026-0101"' in after.stdout
+    listed = us.run("invoices", f"--source={source}", "--unlinked")
+    assert listed.exit_code == 0 and "INV-2026-0101" in listed.stdout
+    assert us.run("invoices", "--", "--source").exit_code == 2  # after `--`, not an option
+
+
+def test_wait_must_not_be_negative(us: World) -> None:
+    us.source("us")
+    result = us.run("push", "--all", "--wait", "-5")
+    assert result.exit_code == 2
+    assert "Invalid value for '--wait': Input should be greater than or equal to 0" in result.stderr
+
+
+def test_push_with_neither_invoices_nor_all_says_which(us: World) -> None:
+    us.source("us")
+    neither = us.run("push")
+    assert neither.exit_code == 2
+    assert "not both" not in neither.stderr
+    assert "name the invoices to push" in neither.stderr
+    both = us.run("push", "INV-2026-0101", "--all")
+    assert both.exit_code == 2 and "not both" in both.stderr
+
+
+def test_skipped_drafts_show_their_total(us: World) -> None:
+    us.source("us")
+    result = us.json("push", "INV-2026-0108")
+    assert result["results"][0]["status"] == "skipped"
+    assert (result["results"][0]["total"], result["results"][0]["currency"]) == ("120.00", "USD")
+    assert "120.00 USD" in us.run("push", "INV-2026-0108").stdout
+
+
+def test_unlink_of_an_unknown_number_is_a_usage_error(us: World) -> None:
+    us.source("us")
+    typo = us.run("unlink", "INV-2026-999")
+    assert typo.exit_code == 2
+    assert "INV-2026-999 is neither linked nor in the source" in typo.stderr
+    known = us.run("unlink", "INV-2026-0101")
+    assert known.exit_code == 0 and "INV-2026-0101 is not linked; nothing to do." in known.stderr
+
+
+def test_adopted_invoices_say_where_they_came_from(us: World) -> None:
+    with_extra(us, CONTOSO_EXTRA)
+    assert us.run("push", "INV-2026-0111", "INV-2026-0106").exit_code == 0
+    (us.home / "state.db").unlink()  # a new machine, or a lost database
+    again = us.json("push", "INV-2026-0106")["results"][0]
+    assert again["status"] == "adopted"
+    assert again["message"] == (
+        "carries our marker (pushed from another machine, or before this database)"
+    )
+    # Made outside invoicesync (no marker), then voided in QuickBooks:
+    company = us.sandbox.company(US)
+    pushed = next(i for i in us.invoices() if i.get("DocNumber") == "INV-2026-0111")
+    body = dict(pushed, PrivateNote="")
+    company.update("Invoice", body)
+    company.void({"Id": pushed["Id"], "SyncToken": qbo(us, pushed["Id"])["SyncToken"]})
+    adopted = us.json("push", "INV-2026-0111", "--adopt-existing")["results"][0]
+    assert adopted["status"] == "adopted"
+    assert adopted["message"].startswith("made outside invoicesync; linked as asked")
+    assert f"QuickBooks invoice {pushed['Id']} is VOIDED" in adopted["message"]
+    voided = f"QuickBooks invoice {pushed['Id']} is VOIDED: check it there"
+    assert adopted["warnings"][0] == voided
+
+
+def test_a_typo_in_a_config_key_names_the_closest_key(us: World) -> None:
+    us.source("us")
+    us.home.mkdir(parents=True, exist_ok=True)
+    (us.home / "config.toml").write_text('tokenfile = "/x"\nsorce = "y"\nzzz = 1\n')
+    result = us.run("invoices")
+    assert result.exit_code == 8
+    assert (
+        "unknown setting(s): sorce (did you mean source?), tokenfile (did you mean "
+        "token_file?), zzz" in result.stderr
+    )

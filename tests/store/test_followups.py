@@ -1,0 +1,54 @@
+"""The sends and attachments journal on both backends: intent, outcome, the event, and the
+link's SyncToken moved only from the token just before."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from invoicesync.models import Link
+from invoicesync.store import StateStore
+from invoicesync.store.followups import (
+    FollowUp,
+    advance_sync_token,
+    followup_intent,
+    followup_outcome,
+    followups,
+)
+
+REALM = "9130350000000001"
+
+
+def test_intent_then_outcome_once(store: StateStore) -> None:
+    entry = FollowUp(REALM, "send", "INV-1", "7", "is1s-abc", target="a@b.example")
+    followup_intent(store, entry)
+    followup_intent(store, entry)  # a re-run keeps the one intent
+    assert [(f.state, f.target) for f in followups(store, REALM, "send")] == [
+        ("pending", "a@b.example")
+    ]
+    followup_outcome(store, entry, result_to="a@b.example", result_at="2026-03-02T10:00:00-08:00")
+    followup_outcome(store, entry, error="late")  # only a pending intent is closed
+    (done,) = followups(store, REALM, "send", "INV-1")
+    assert (done.state, done.result_to, done.error) == ("done", "a@b.example", None)
+    assert followups(store, REALM, "attach") == []
+    kinds = [kind for _, number, kind, _ in store.events(REALM) if number == "INV-1"]
+    assert kinds == ["send-done"]
+
+
+def test_attachments_keep_hash_and_size(store: StateStore) -> None:
+    entry = FollowUp(
+        REALM, "attach", "INV-1", "7", "is1a-x", target="a.pdf", content_hash="ff", size=3
+    )
+    followup_intent(store, entry)
+    followup_outcome(store, entry, error="refused")
+    (row,) = followups(store, REALM, "attach", "INV-1")
+    assert (row.state, row.content_hash, row.size, row.error) == ("failed", "ff", 3, "refused")
+
+
+def test_sync_token_moves_only_from_the_one_before(store: StateStore) -> None:
+    link = Link(REALM, "INV-1", "7", "INV-1", "pushed", "2026-03-01T00:00:00+00:00", "0",
+                Decimal("10.00"), "USD", True)  # fmt: skip
+    store.add_link(link)
+    advance_sync_token(store, REALM, "INV-1", "7", "1")
+    assert store.link(REALM, "INV-1").sync_token == "1"  # type: ignore[union-attr]
+    advance_sync_token(store, REALM, "INV-1", "7", "3")  # someone edited in between
+    assert store.link(REALM, "INV-1").sync_token == "1"  # type: ignore[union-attr]
