@@ -21,16 +21,27 @@ def payments(
         str | None,
         typer.Option(
             "--since",
+            metavar="DATE",
             help="Only invoices paid on or after DATE (or voided or deleted since).",
         ),
     ] = None,
     json_: JSON_OPT = False,
     csv_file: Annotated[
         Path | None,
-        typer.Option("--csv", help="Write the CSV to import back (docs/after-push.md) to FILE."),
+        typer.Option(
+            "--csv",
+            metavar="FILE",
+            help="Write the CSV to import back (docs/after-push.md) to FILE.",
+        ),
     ] = None,
 ) -> None:
-    """What QuickBooks says was paid of each linked invoice."""
+    """What QuickBooks says was paid of each linked invoice.
+
+    \b
+    Examples:
+      invoicesync payments --since 2026-10-01
+      invoicesync payments --csv payments.csv
+    """
     from datetime import date
 
     from invoicesync.files import write_atomic
@@ -59,10 +70,16 @@ def payments(
 @app.command()
 def send(
     ctx: typer.Context,
-    numbers: Annotated[list[str], typer.Argument(help="Invoice numbers to send.")],
+    numbers: Annotated[
+        list[str], typer.Argument(metavar="INVOICE...", help="Invoice numbers to send.")
+    ],
     to: Annotated[
         str | None,
-        typer.Option("--to", help="Send to this address instead of the invoice's billing e-mail."),
+        typer.Option(
+            "--to",
+            metavar="EMAIL",
+            help="Send to this address instead of the invoice's billing e-mail.",
+        ),
     ] = None,
     again: Annotated[
         bool, typer.Option("--again", help="Send even if it was sent before.")
@@ -70,7 +87,13 @@ def send(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """QuickBooks e-mails linked invoices to the customer (once, unless --again)."""
+    """QuickBooks e-mails linked invoices to the customer (once, unless --again).
+
+    \b
+    Examples:
+      invoicesync send INV-2026-0101
+      invoicesync send INV-2026-0101 --to ap@example.com --again
+    """
     from invoicesync.usecases.send import send as run_send
 
     if to is not None and ("@" not in to or any(c.isspace() or ord(c) < 32 for c in to)):
@@ -89,16 +112,25 @@ def send(
 @app.command()
 def pdf(
     ctx: typer.Context,
-    numbers: Annotated[list[str], typer.Argument(help="Invoice numbers.")],
+    numbers: Annotated[list[str], typer.Argument(metavar="INVOICE...", help="Invoice numbers.")],
     output: Annotated[
         Path | None,
         typer.Option(
-            "-o", "--output", help="FILE for one invoice, or DIR (default: here, NUMBER.pdf)."
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="FILE for one invoice, or DIR (default: here, NUMBER.pdf).",
         ),
     ] = None,
     json_: JSON_OPT = False,
 ) -> None:
-    """Download the PDF QuickBooks renders for linked invoices (written atomically)."""
+    """Download the PDF QuickBooks renders for linked invoices (written atomically).
+
+    \b
+    Examples:
+      invoicesync pdf INV-2026-0101
+      invoicesync pdf INV-2026-0101 INV-2026-0102 -o ./pdfs
+    """
     from invoicesync.usecases.pdf import pdf as run_pdf
 
     with opened_session(state_of(ctx)) as opened:

@@ -91,14 +91,21 @@ def run_prepare(state: AppState, opened: Session, request: PrepareRequest) -> Pr
 def prepare(
     ctx: typer.Context,
     numbers: Annotated[
-        list[str] | None, typer.Argument(help="Invoice numbers whose needs to prepare.")
+        list[str] | None,
+        typer.Argument(
+            metavar="INVOICE", help="Invoice numbers whose needs to prepare.", show_default=False
+        ),
     ] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Every sent or paid invoice in the source.")
     ] = False,
     only: Annotated[
         str | None,
-        typer.Option("--only", help="Only these kinds: customers, services, terms (comma list)."),
+        typer.Option(
+            "--only",
+            metavar="KINDS",
+            help="Only these kinds: customers, services, terms (comma list).",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -112,7 +119,13 @@ def prepare(
     """Create the customers, services and terms the invoices need and QuickBooks lacks.
 
     Exactly once, like a push; tax codes are listed, never created. Names are matched after
-    the [aliases.*] tables of config.toml; services get [prepare] income_account."""
+    the [aliases.*] tables of config.toml; services get [prepare] income_account.
+
+    \b
+    Examples:
+      invoicesync prepare --all --dry-run
+      invoicesync prepare INV-2026-0113 --only customers,services
+    """
     from invoicesync.usecases.prepare import PrepareRequest, parse_only
 
     state = state_of(ctx)
