@@ -220,3 +220,24 @@ def test_lifecycle_journal_intent_then_close_moves_the_link(store: StateStore) -
     store.lifecycle_intent(failed)  # a failed intent reopens when it is journaled again
     assert [e.state for e in store.lifecycle(REALM, "void")] == ["pending"]
     assert [e[2] for e in store.events(REALM)] == ["pushed", "update done", "void failed"]
+
+
+def test_prepare_journal_intent_then_outcome(store: StateStore) -> None:
+    from invoicesync.store import PrepareEntry
+
+    def entry(name: str, rid: str) -> PrepareEntry:
+        return PrepareEntry(REALM, "customer", name, rid, "pending", None, None)
+
+    store.prepare_intent(entry("Zeta GmbH", "p1"))
+    store.prepare_intent(entry("O'Brien 'x' ü", "p2"))
+    store.prepare_intent(entry("Zeta GmbH", "p1"))  # a re-sent intent is kept, not doubled
+    store.prepare_outcome(REALM, "p1", remote_id="58")
+    store.prepare_outcome(REALM, "p2", error="6240 duplicate name")
+    store.prepare_outcome(REALM, "p2", remote_id="59")  # only a pending entry is closed
+    assert store.prepare_journal(REALM) == [
+        PrepareEntry(REALM, "customer", "Zeta GmbH", "p1", "done", "58", None),
+        PrepareEntry(
+            REALM, "customer", "O'Brien 'x' ü", "p2", "failed", None, "6240 duplicate name"
+        ),
+    ]
+    assert store.prepare_journal("other realm") == []

@@ -31,6 +31,7 @@ from invoicesync.errors import (
 from invoicesync.ledger import b2b_preflight as preflight
 from invoicesync.ledger.b2b_followup import B2BRouterFollowUps
 from invoicesync.ledger.b2b_lifecycle import B2BRouterLifecycle
+from invoicesync.ledger.b2b_prerequisites import B2BRouterPrerequisites
 from invoicesync.ledger.b2b_rows import B2BInvoice
 from invoicesync.ledger.base import (
     Company,
@@ -107,7 +108,7 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle):
+class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequisites):
     """The `Ledger` for one B2BRouter account (`push --send` delivers through `send`)."""
 
     name = NAME

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicesync import mapping, matching
+from invoicesync.aliases import Aliases
 from invoicesync.ledger import qbo_lifecycle as lifecycle
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
@@ -30,6 +31,7 @@ from invoicesync.ledger.base import (
 from invoicesync.ledger.qbo_errors import refusal, translate, translating, write
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
 from invoicesync.ledger.qbo_lifecycle import entity_of
+from invoicesync.ledger.qbo_prerequisites import QuickBooksPrerequisites
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
@@ -40,15 +42,26 @@ from invoicesync.qbo.rows import NamedRow, QBOInvoice
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
 
-class QuickBooksLedger(QuickBooksFollowUps):
-    """The `Ledger` for one QuickBooks company (after-push operations: `qbo_followup`)."""
+class QuickBooksLedger(QuickBooksPrerequisites, QuickBooksFollowUps):
+    """The `Ledger` for one QuickBooks company (what `prepare` creates: `qbo_prerequisites`;
+    after-push operations: `qbo_followup`)."""
 
     name = "QuickBooks"
 
-    def __init__(self, client: QBOClient, realm_id: str, *, send_numbers: bool) -> None:
+    def __init__(
+        self,
+        client: QBOClient,
+        realm_id: str,
+        *,
+        send_numbers: bool,
+        aliases: Aliases | None = None,
+        income_account: str | None = None,
+    ) -> None:
         self.client = client
         self.realm_id = realm_id
         self.send_numbers = send_numbers  # settings: push.doc_numbers == "source"
+        self.aliases = aliases or Aliases()
+        self.income_account = income_account  # settings: [prepare] income_account
 
     @property
     def account_id(self) -> str:
@@ -72,7 +85,7 @@ class QuickBooksLedger(QuickBooksFollowUps):
 
     def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
         with translating("pushing"):
-            catalog = preflight.load_catalog(self.client, invoices)
+            catalog = preflight.load_catalog(self.client, invoices, self.aliases)
         facts = catalog.facts
         use_doc = self.send_numbers and facts.custom_txn_numbers
         prep = Preparation(sends_numbers=use_doc)
@@ -248,6 +261,7 @@ class QuickBooksLedger(QuickBooksFollowUps):
         return found
 
     def customer_id(self, name: str) -> str | None:
+        name = self.aliases.customers.get(name, name)
         hit = matching.find_exact(name, self._customers(), by_path=":" in name)
         return hit.id if hit else None
 

@@ -31,6 +31,7 @@ from invoicesync.models import Link
 
 if TYPE_CHECKING:
     from invoicesync.store.lifecycle import LifecycleEntry
+    from invoicesync.store.prepared import PrepareEntry
 
 # How long a claim lives without renewal. It must exceed the longest single send (a batch with
 # its retries and backoff), because a claim that expires while its run is still sending could be
@@ -154,6 +155,17 @@ class StateStore(Protocol):
         detail: dict[str, Any],
         written: tuple[str | None, Decimal | None, str | None] | None = None,
     ) -> None: ...
+    # the prepare journal (store/prepared.py)
+    def prepare_intent(self, entry: PrepareEntry) -> None: ...
+    def prepare_outcome(
+        self,
+        realm_id: str,
+        request_id: str,
+        *,
+        remote_id: str | None = None,
+        error: str | None = None,
+    ) -> None: ...
+    def prepare_journal(self, realm_id: str) -> list[PrepareEntry]: ...
 
 
 def chunks_of(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

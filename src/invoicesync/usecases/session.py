@@ -92,7 +92,13 @@ class QuickBooksSession(Session):
         self, settings: Settings, connection: Connection, manager: TokenManager, client: QBOClient
     ) -> None:
         send_numbers = settings.push.doc_numbers == "source"
-        ledger = QuickBooksLedger(client, connection.realm_id, send_numbers=send_numbers)
+        ledger = QuickBooksLedger(
+            client,
+            connection.realm_id,
+            send_numbers=send_numbers,
+            aliases=settings.aliases,
+            income_account=settings.prepare_income_account,
+        )
         super().__init__(settings, ledger, connection.realm_id)
         self.connection = connection
         self.manager = manager
