@@ -257,6 +257,17 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
             rows = self.client.invoices(date_from=_date(lo), date_to=_date(hi))
             return [B2BInvoice(i) for i in rows]
 
+    # --- copies --------------------------------------------------------------------------------
+
+    def copies(
+        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
+    ) -> dict[str, list[RemoteInvoice]]:
+        """None can exist: B2BRouter refuses a second invoice with a number it already has."""
+        return {}
+
+    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool:
+        return False  # never asked: `copies` finds none
+
     # --- marker --------------------------------------------------------------------------------
 
     def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> B2BInvoice:

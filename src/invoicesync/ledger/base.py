@@ -232,6 +232,13 @@ class Ledger(Protocol):
         self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
     ) -> str | Refusal: ...
 
+    # --- copies: two records carrying our marker for one number (`reconcile`) ------------------
+
+    def copies(
+        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
+    ) -> Mapping[str, Sequence[RemoteInvoice]]: ...
+    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool: ...
+
     # --- after the push: payments, send, PDF, attachments (issue 18) ---------------------------
 
     def billing(self, remote_ids: Sequence[str]) -> Mapping[str, Billing]: ...

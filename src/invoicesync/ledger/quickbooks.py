@@ -14,6 +14,7 @@ from typing import Any
 
 from invoicesync import mapping, matching
 from invoicesync.aliases import Aliases
+from invoicesync.ledger import qbo_copies
 from invoicesync.ledger import qbo_lifecycle as lifecycle
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
@@ -28,6 +29,7 @@ from invoicesync.ledger.base import (
     Unanswered,
     Uncertain,
 )
+from invoicesync.ledger.qbo_copies import QuickBooksCopies
 from invoicesync.ledger.qbo_errors import refusal, translate, translating, write
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
 from invoicesync.ledger.qbo_lifecycle import entity_of
@@ -42,7 +44,7 @@ from invoicesync.qbo.rows import NamedRow, QBOInvoice
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
 
-class QuickBooksLedger(QuickBooksPrerequisites, QuickBooksFollowUps):
+class QuickBooksLedger(QuickBooksPrerequisites, QuickBooksCopies, QuickBooksFollowUps):
     """The `Ledger` for one QuickBooks company (what `prepare` creates: `qbo_prerequisites`;
     after-push operations: `qbo_followup`)."""
 
@@ -131,7 +133,7 @@ class QuickBooksLedger(QuickBooksPrerequisites, QuickBooksFollowUps):
 
     def _by_marker(self, drafts: Sequence[Draft]) -> dict[str, QBOInvoice]:
         """Our invoices by marker; where there are copies, the survivor (lowest Id)."""
-        return {n: min(rows, key=_id_order) for n, rows in self._copies(drafts).items()}
+        return {n: min(rows, key=qbo_copies.id_order) for n, rows in self._copies(drafts).items()}
 
     def _invoices(
         self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: str = "Invoice"
@@ -175,13 +177,13 @@ class QuickBooksLedger(QuickBooksPrerequisites, QuickBooksFollowUps):
         if not made:
             return created
         try:
-            copies = self._copies([d for d in drafts if d.number in made])
+            found = self._copies([d for d in drafts if d.number in made])
         except qerr.QBOError:
             return created  # cannot check now: reconcile reports a duplicate later
         kinds = {d.number: entity_of(d.invoice.type) for d in drafts}
         for number, mine in made.items():
-            survivor = min([mine, *copies.get(number, [])], key=_id_order)
-            if survivor.id != mine.id and self._delete(mine, kinds[number]):
+            survivor = min([mine, *found.get(number, [])], key=qbo_copies.id_order)
+            if survivor.id != mine.id and qbo_copies.delete(self.client, mine, kinds[number]):
                 created[number] = survivor
         return created
 
@@ -190,34 +192,12 @@ class QuickBooksLedger(QuickBooksPrerequisites, QuickBooksFollowUps):
         found: dict[str, list[QBOInvoice]] = {}
         for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
             mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
-            ids = [d.customer_id for d in mine]
             dates = [d.invoice.issue_date.isoformat() for d in mine]
-            for id_part in qq.chunks(ids):
-                for date_part in qq.chunks(dates):
-                    where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
-                    for row in self._invoices(where, entity):
-                        if row.marker:
-                            found.setdefault(row.marker, []).append(row)
+            for number, rows in qbo_copies.marked(
+                self.client, entity, [d.customer_id for d in mine], dates
+            ).items():
+                found.setdefault(number, []).extend(rows)
         return found
-
-    def _delete(self, remote: QBOInvoice, entity: str) -> bool:
-        """Delete our own just-created copy (never a paid one); False if it could not be."""
-        if (remote.balance or 0) < (remote.total or 0):
-            return False  # a payment reached it meanwhile: keep it, reconcile reports both
-        try:
-            self.client.request(
-                "POST",
-                entity.lower(),
-                params={"operation": "delete"},
-                body={"Id": remote.id, "SyncToken": remote.sync_token},
-                requestid=f"del-{hashlib.sha256(remote.id.encode()).hexdigest()[:24]}",
-                kind="update",
-            )
-        except qerr.NotFoundError:
-            return True  # already gone
-        except qerr.QBOError:
-            return False
-        return True
 
     def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
         try:
@@ -377,11 +357,6 @@ def _answer(answer: Mapping[str, Any], entity: str) -> QBOInvoice | Refusal | Un
         return Unanswered(f"QuickBooks gave no answer for this {entity}")
     error = qerr.error_from_fault(ftype, errs, status=400, intuit_tid=None)
     return refusal(error) if error.definitive else Unanswered(str(error))
-
-
-def _id_order(row: QBOInvoice) -> tuple[int, str]:
-    """QuickBooks Ids are numbers in creation order; compare them as numbers."""
-    return len(row.id), row.id
 
 
 def batch_request_id(item_ids: Sequence[str]) -> str:

@@ -202,6 +202,24 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
             detail = event or {"qbo_id": link.qbo_id, "doc_number": link.doc_number}
             self._event(link.realm_id, link.invoice_number, link.origin, detail)
 
+    def move_link(self, moved: Link, event: dict[str, Any]) -> None:
+        """Point an existing link at another record (the survivor of a copy, which carries the
+        same marker): one UPDATE and its event in one transaction, so the link is never lost."""
+        with self.transaction(durable=True):
+            self._exec(
+                "UPDATE links SET qbo_id = ?, doc_number = ?, sync_token = ?, total = ? "
+                "WHERE realm_id = ? AND invoice_number = ?",
+                (
+                    moved.qbo_id,
+                    moved.doc_number,
+                    moved.sync_token,
+                    None if moved.total is None else str(moved.total),
+                    moved.realm_id,
+                    moved.invoice_number,
+                ),
+            )
+            self._event(moved.realm_id, moved.invoice_number, "moved", event)
+
     def record_observations(
         self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
     ) -> None:
@@ -298,6 +316,14 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
             "INSERT INTO events (at, realm_id, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
             (now_iso(), realm_id, number, kind, json.dumps(detail, default=str, sort_keys=True)),
         )
+
+    def record_event(
+        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+    ) -> None:
+        """An event on its own, committed before this returns: the intent of an idempotent
+        write (removing a copy) that needs no journal row of its own."""
+        with self.transaction(durable=True):
+            self._event(realm_id, number, kind, detail)
 
     def events(self, realm_id: str) -> list[tuple[str, str | None, str, dict[str, Any]]]:
         rows = self._exec(
