@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -82,10 +83,7 @@ class PrepareReport:
         return [i for i in self.items if i.status == "would create"]
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for item in self.items:
-            out[item.status] = out.get(item.status, 0) + 1
-        return out
+        return dict(Counter(x.status for x in self.items))
 
     @property
     def exit_code(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,10 +37,7 @@ class ReconcileReport:
     copies: list[CopyFinding] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for d in self.drifts:
-            out[d.state] = out.get(d.state, 0) + 1
-        return out
+        return dict(Counter(x.state for x in self.drifts))
 
     @property
     def drifted(self) -> list[Drift]:
