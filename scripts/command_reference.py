@@ -21,6 +21,7 @@ COMMANDS = [
     ["ci-seed"],
     ["invoices"],
     ["push"],
+    ["prepare"],
     ["list-candidates"],
     ["link"],
     ["unlink"],

@@ -32,16 +32,30 @@ US = "9130350000000001"
 UK = "9130350000000002"
 
 
-@dataclass
-class World:
-    sandbox: Sandbox
-    home: Path
-    monkeypatch: pytest.MonkeyPatch
-    outputs: list[str] = field(default_factory=list)
+class FakeClock:
+    """A clock that `sleep` moves: no test really waits."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class Driven:
+    """Runs the real CLI in-process over a world's transport (no sockets), keeping every
+    output for the secret checks. Shared by `World` and the B2BRouter world."""
+
+    outputs: list[str]
 
     @property
-    def transport(self) -> SandboxTransport:
-        return SandboxTransport(self.sandbox)
+    def transport(self) -> httpx.BaseTransport:
+        raise NotImplementedError
 
     def browser(self, url: str) -> str:
         """Follow the authorize URL like a browser would and return where it lands."""
@@ -58,6 +72,18 @@ class World:
         )
         self.outputs += [result.stdout, result.stderr]
         return result
+
+
+@dataclass
+class World(Driven):
+    sandbox: Sandbox
+    home: Path
+    monkeypatch: pytest.MonkeyPatch
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def transport(self) -> SandboxTransport:
+        return SandboxTransport(self.sandbox)
 
     def connect(self, realm: str = US) -> Result:
         self.sandbox.auto_approve = True

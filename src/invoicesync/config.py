@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,6 +20,7 @@ import platformdirs
 import tomli_w
 
 from invoicesync import profiles
+from invoicesync.aliases import Aliases, read_aliases
 from invoicesync.errors import ConfigError
 from invoicesync.files import read_text, write_atomic
 
@@ -51,6 +52,8 @@ _KNOWN_KEYS = {
     "b2brouter_account",
     "b2brouter_url",
     "profiles",
+    "aliases",
+    "prepare",
 }
 
 
@@ -154,6 +157,9 @@ class Settings:
     b2brouter_account: str | None = None
     b2brouter_url: str | None = None
     b2brouter_api_key: str | None = field(default=None, repr=False)
+    aliases: Aliases = field(default_factory=Aliases)
+    # [prepare] income_account: the income account of the services `prepare` creates
+    prepare_income_account: str | None = None
 
     @property
     def state_db(self) -> Path:
@@ -247,6 +253,69 @@ def _state_url(env: Mapping[str, str], data: Mapping[str, Any], path: Path) -> s
     return url
 
 
+def _endpoints(base: Endpoints, pick: Callable[[str, str], str | None]) -> Endpoints:
+    """The environment's endpoints, each one overridable (the local sandbox, a proxy)."""
+    return Endpoints(
+        api_url=pick("api_url", "INVOICESYNC_API_URL") or base.api_url,
+        auth_url=pick("auth_url", "INVOICESYNC_AUTH_URL") or base.auth_url,
+        token_url=pick("token_url", "INVOICESYNC_TOKEN_URL") or base.token_url,
+        revoke_url=pick("revoke_url", "INVOICESYNC_REVOKE_URL") or base.revoke_url,
+    )
+
+
+def _connect_options(data: Mapping[str, Any], path: Path) -> tuple[int, str | None]:
+    connect = data.get("connect", {})
+    if not isinstance(connect, dict):
+        raise ConfigError(f"{path}: [connect] must be a table")
+    port = connect.get("port", DEFAULT_REDIRECT_PORT)
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"{path}: connect.port must be a port number (1-65535)")
+    return port, _str(connect, "redirect_uri", path)
+
+
+def _csv_options(data: Mapping[str, Any], path: Path) -> CsvOptions:
+    csv_table = data.get("csv", {})
+    columns = csv_table.get("columns", {}) if isinstance(csv_table, dict) else None
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        raise ConfigError(f"{path}: [csv.columns] must map field names to column names")
+    return CsvOptions(columns=dict(columns))
+
+
+def _push_options(data: Mapping[str, Any], path: Path) -> PushOptions:
+    push_table = data.get("push", {})
+    if not isinstance(push_table, dict):
+        raise ConfigError(f"{path}: [push] must be a table")
+    doc_numbers = push_table.get("doc_numbers", "source")
+    if doc_numbers not in {"source", "qbo"}:
+        raise ConfigError(f'{path}: push.doc_numbers must be "source" or "qbo"')
+    writers = push_table.get("writers", "many")
+    if writers not in {"one", "many"}:
+        raise ConfigError(f'{path}: push.writers must be "one" or "many"')
+    return PushOptions(doc_numbers=doc_numbers, writers=writers)
+
+
+def _timeout(env: Mapping[str, str], data: Mapping[str, Any]) -> float:
+    raw_timeout = env.get("INVOICESYNC_TIMEOUT") or data.get("timeout", 60)
+    try:
+        timeout = Decimal(str(raw_timeout))
+    except InvalidOperation:
+        timeout = Decimal(0)
+    if not 0 < timeout <= 600:
+        raise ConfigError(
+            f"timeout must be a number of seconds between 0 and 600, not {raw_timeout!r}"
+        )
+    return int(timeout * 1000) / 1000
+
+
+def _income_account(data: Mapping[str, Any], path: Path) -> str | None:
+    prepare_table = data.get("prepare", {})
+    if not isinstance(prepare_table, dict) or set(prepare_table) - {"income_account"}:
+        raise ConfigError(f"{path}: [prepare] takes income_account")
+    return _str(prepare_table, "income_account", path)
+
+
 def load_settings(
     *,
     env: Mapping[str, str] | None = None,
@@ -272,49 +341,7 @@ def load_settings(
     env_name = environment or pick("environment", "INVOICESYNC_ENVIRONMENT") or "sandbox"
     if env_name not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {env_name!r}: use one of {', '.join(ENVIRONMENTS)}")
-    base = DEFAULT_ENDPOINTS[env_name]
-    endpoints = Endpoints(
-        api_url=pick("api_url", "INVOICESYNC_API_URL") or base.api_url,
-        auth_url=pick("auth_url", "INVOICESYNC_AUTH_URL") or base.auth_url,
-        token_url=pick("token_url", "INVOICESYNC_TOKEN_URL") or base.token_url,
-        revoke_url=pick("revoke_url", "INVOICESYNC_REVOKE_URL") or base.revoke_url,
-    )
-
-    connect = data.get("connect", {})
-    if not isinstance(connect, dict):
-        raise ConfigError(f"{path}: [connect] must be a table")
-    port = connect.get("port", DEFAULT_REDIRECT_PORT)
-    if not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ConfigError(f"{path}: connect.port must be a port number (1-65535)")
-    redirect_uri = _str(connect, "redirect_uri", path)
-
-    csv_table = data.get("csv", {})
-    columns = csv_table.get("columns", {}) if isinstance(csv_table, dict) else None
-    if not isinstance(columns, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
-    ):
-        raise ConfigError(f"{path}: [csv.columns] must map field names to column names")
-
-    push_table = data.get("push", {})
-    if not isinstance(push_table, dict):
-        raise ConfigError(f"{path}: [push] must be a table")
-    doc_numbers = push_table.get("doc_numbers", "source")
-    if doc_numbers not in {"source", "qbo"}:
-        raise ConfigError(f'{path}: push.doc_numbers must be "source" or "qbo"')
-    writers = push_table.get("writers", "many")
-    if writers not in {"one", "many"}:
-        raise ConfigError(f'{path}: push.writers must be "one" or "many"')
-
-    raw_timeout = env.get("INVOICESYNC_TIMEOUT") or data.get("timeout", 60)
-    try:
-        timeout = Decimal(str(raw_timeout))
-    except InvalidOperation:
-        timeout = Decimal(0)
-    if not 0 < timeout <= 600:
-        raise ConfigError(
-            f"timeout must be a number of seconds between 0 and 600, not {raw_timeout!r}"
-        )
-
+    port, redirect_uri = _connect_options(data, path)
     state_url = _state_url(env, data, path)
     src = source or (Path(s) if (s := pick("source", "INVOICESYNC_SOURCE")) is not None else None)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
@@ -322,7 +349,7 @@ def load_settings(
         app_dir=app_dir,
         config_path=path,
         environment=env_name,
-        endpoints=endpoints,
+        endpoints=_endpoints(DEFAULT_ENDPOINTS[env_name], pick),
         client_id=pick("client_id", "INVOICESYNC_CLIENT_ID"),
         client_secret=env.get("INVOICESYNC_CLIENT_SECRET") or None,
         realm_id=pick("realm_id", "INVOICESYNC_REALM_ID"),
@@ -333,15 +360,17 @@ def load_settings(
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,
         redirect_uri=redirect_uri,
-        timeout=int(timeout * 1000) / 1000,
-        csv=CsvOptions(columns=dict(columns)),
-        push=PushOptions(doc_numbers=doc_numbers, writers=writers),
+        timeout=_timeout(env, data),
+        csv=_csv_options(data, path),
+        push=_push_options(data, path),
         state_url=state_url,
         profile=profile,
         target=profiles.target_of(data, path),
         b2brouter_account=pick("b2brouter_account", "INVOICESYNC_B2BROUTER_ACCOUNT"),
         b2brouter_url=pick("b2brouter_url", "INVOICESYNC_B2BROUTER_URL"),
         b2brouter_api_key=env.get("INVOICESYNC_B2BROUTER_API_KEY") or None,
+        aliases=read_aliases(data, path),
+        prepare_income_account=_income_account(data, path),
     )
 
 

@@ -36,6 +36,8 @@ PROFILE_KEYS = frozenset(
         "state_url",
         "b2brouter_account",
         "b2brouter_url",
+        "aliases",
+        "prepare",
     }
 )
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

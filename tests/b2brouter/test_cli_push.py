@@ -182,3 +182,25 @@ def test_a_number_taken_meanwhile_is_adopted_when_ours_and_a_conflict_when_not(
     assert got["RACE-THEIRS"]["status"] == "failed"
     owner = eu.by_number()["RACE-THEIRS"][0]["id"]
     assert f"is already used by B2BRouter transaction {owner}" in got["RACE-THEIRS"]["message"]
+
+
+def test_prepare_lists_missing_contacts_with_what_to_do_and_creates_nothing(eu: B2BWorld) -> None:
+    globex = eu_invoice("BAD-GLOBEX", customer={"name": "Globex"})
+    nobody = eu_invoice("BAD-NOBODY", customer={"name": "Nobody Ltd", "tax_id": "ESX0000000"})
+    again = eu_invoice("BAD-NOBODY-2", customer={"name": "Nobody Ltd", "tax_id": "ESX0000000"})
+    eu.source([eu_invoice("OK-1"), globex, nobody, again])
+    before = len(eu.writes())
+    result = eu.es("prepare", "--all", "--json")
+    assert result.exit_code == 5, result.stderr
+    doc = json.loads(result.stdout)
+    got = {i["name"]: i for i in doc["items"]}
+    assert set(got) == {"Globex", "Nobody Ltd"}
+    assert got["Nobody Ltd"]["invoices"] == ["BAD-NOBODY", "BAD-NOBODY-2"]
+    assert all(i["status"] == "refused" and i["payload"] is None for i in got.values())
+    assert "several B2BRouter contacts match (ids 5004, 5005)" in got["Globex"]["message"]
+    assert "invoicesync does not create B2BRouter contacts" in got["Nobody Ltd"]["message"]
+    assert len(eu.writes()) == before  # nothing was written to B2BRouter
+    eu.source([eu_invoice("OK-1")])
+    fine = eu.es("prepare", "--all")
+    assert fine.exit_code == 0, fine.stderr
+    assert "Nothing to prepare: B2BRouter has every name the invoices use." in fine.stderr

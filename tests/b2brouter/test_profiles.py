@@ -134,3 +134,22 @@ def test_hostile_keys_urls_and_accounts_are_clear_errors(monkeypatch, isolated_e
     bad_url = world.run("--profile", "es", "status")
     assert bad_url.exit_code == 8 and "b2brouter_url must be an http(s) address" in bad_url.stderr
     assert "Traceback" not in bad_key.stderr + bad_account.stderr + bad_url.stderr
+
+
+def test_a_profile_has_its_own_aliases_and_income_account(tmp_path) -> None:
+    from invoicesync.config import load_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[aliases.customers]\n"ACME" = "Acme Inc"\n\n'
+        '[profiles.de]\n[profiles.de.aliases.customers]\n"ACME" = "Acme GmbH (DE)"\n'
+        '[profiles.de.prepare]\nincome_account = "Erlöse"\n',
+        encoding="utf-8",
+    )
+    env = {"INVOICESYNC_HOME": str(tmp_path / "home")}
+    top = load_settings(env=env, config_path=path)
+    de = load_settings(env=env, config_path=path, profile="de")
+    assert dict(top.aliases.customers) == {"ACME": "Acme Inc"}
+    assert top.prepare_income_account is None
+    assert dict(de.aliases.customers) == {"ACME": "Acme GmbH (DE)"}
+    assert de.prepare_income_account == "Erlöse"

@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport, Faults
-from invoicesync.cli import AppState, app
 from invoicesync.sandbox import Sandbox, SandboxTransport
+from tests.helpers import Driven
 
 SAMPLES = Path(__file__).parents[2] / "src" / "invoicesync" / "data" / "samples"
 B2B_URL = "http://b2b.test"
@@ -60,7 +60,7 @@ class Router(httpx.BaseTransport):
 
 
 @dataclass
-class B2BWorld:
+class B2BWorld(Driven):
     b2b: B2BRouterSandbox
     qbo: Sandbox
     home: Path
@@ -72,21 +72,6 @@ class B2BWorld:
     @property
     def transport(self) -> Router:
         return Router(self)
-
-    def browser(self, url: str) -> str:
-        response = httpx.Client(transport=self.transport).get(url)
-        assert response.status_code == 302, response.text
-        return str(response.headers["location"])
-
-    def run(self, *args: str, input: str | None = None) -> Result:
-        result = CliRunner().invoke(
-            app,
-            list(args),
-            obj=AppState(transport=self.transport, browser=self.browser),
-            input=input,
-        )
-        self.outputs += [result.stdout, result.stderr]
-        return result
 
     def es(self, *args: str) -> Result:
         return self.run("--profile", "es", *args)

@@ -23,6 +23,7 @@ COMMANDS = [
     "ci-seed",
     "invoices",
     "push",
+    "prepare",
     "list-candidates",
     "link",
     "unlink",

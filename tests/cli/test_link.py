@@ -205,7 +205,7 @@ def test_reconcile_reads_linked_invoices_in_few_requests(us: World) -> None:
     us.sandbox.requests.clear()
     us.run("reconcile")
     api = [e for e in us.sandbox.requests if e.kind not in {"oauth"}]
-    assert [e.kind for e in api] == ["query"]
+    assert [e.kind for e in api] == ["query", "query"]  # the linked invoices, then copies
 
 
 def test_rebuild_from_empty_database_restores_every_link(us: World) -> None:
@@ -251,3 +251,87 @@ def test_relinking_after_a_crash_never_replays_the_first_marker_write(us: World)
     assert result["qbo_id"] == other["Id"]
     assert marker_of(qbo(us, other["Id"])["PrivateNote"]) == "INV-2026-0111"
     assert store(us).link(US, "INV-2026-0111").qbo_id == other["Id"]  # type: ignore[union-attr]
+
+
+# --- copies: another QuickBooks invoice carrying our marker -----------------------------------
+
+
+def _copy_of(us: World, qbo_id: str) -> str:
+    """A second invoice with the same marker, as a second machine could have made it when its
+    copy check after the create failed."""
+    company = us.sandbox.company(US)
+    row = company.entities["Invoice"][qbo_id]
+    body = {k: row[k] for k in ("CustomerRef", "TxnDate", "PrivateNote") if k in row}
+    body["Line"] = [ln for ln in row["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+    return str(company.create("Invoice", body, allow_duplicate_doc=True)["Id"])
+
+
+def test_reconcile_reports_a_copy_and_exit_code_is_10(us: World) -> None:
+    assert us.run("push", "INV-2026-0101", "INV-2026-0102").exit_code == 0
+    links = {r["number"]: r["link"]["qbo_id"] for r in us.json("invoices")["invoices"] if r["link"]}
+    copy = _copy_of(us, links["INV-2026-0101"])
+    report = us.json("reconcile")
+    states = {d["invoice"]: d for d in report["links"]}
+    assert states["INV-2026-0101"]["state"] == "copies"
+    assert states["INV-2026-0102"]["state"] == "ok"
+    first = links["INV-2026-0101"]
+    assert states["INV-2026-0101"]["details"][0] == (
+        f"QuickBooks invoices {first}, {copy} all carry our marker for INV-2026-0101"
+    )
+    assert report["copies"] == [
+        {
+            "invoice": "INV-2026-0101",
+            "kind": "invoice",
+            "survivor": first,
+            "copies": [copy],
+            "removed": [],
+            "kept": [],
+            "failed": [],
+        }
+    ]
+    assert copy in us.sandbox.company(US).entities["Invoice"]  # reported, not deleted
+    flagged = us.run("reconcile", "--exit-code")
+    assert flagged.exit_code == 10
+    assert "reconcile --remove-copies" in flagged.stdout + flagged.stderr
+
+
+def test_remove_copies_keeps_the_lowest_id_and_moves_our_link_to_it(us: World) -> None:
+    assert us.run("push", "INV-2026-0101").exit_code == 0
+    mine = us.json("invoices")["invoices"]
+    first = next(r["link"]["qbo_id"] for r in mine if r["number"] == "INV-2026-0101")
+    copy = _copy_of(us, first)
+    # This machine's link names the copy (its own create), the other machine's the first.
+    db = Store.open(us.home / "state.db")
+    db.connection.execute(
+        "UPDATE links SET qbo_id = ? WHERE invoice_number = ?", (copy, "INV-2026-0101")
+    )
+    db.connection.commit()
+    db.close()
+    result = us.json("reconcile", "--remove-copies")
+    [finding] = result["copies"]
+    assert (finding["survivor"], finding["removed"]) == (first, [copy])
+    [entry] = [d for d in result["links"] if d["invoice"] == "INV-2026-0101"]
+    assert (entry["qbo_id"], entry["state"]) == (first, "ok")
+    assert entry["details"][0] == f"removed the copy {copy}; QuickBooks invoice {first} stays"
+    invoices = us.sandbox.company(US).entities["Invoice"]
+    assert copy not in invoices and first in invoices
+    marked = [i for i in invoices.values() if marker_of(i.get("PrivateNote")) == "INV-2026-0101"]
+    assert len(marked) == 1
+    events = [e[2] for e in Store.open(us.home / "state.db").events(US)]
+    assert events[-3:] == ["moved", "copy removal", "copy removed"]
+    again = us.json("reconcile", "--remove-copies")
+    assert again["copies"] == []
+
+
+def test_a_paid_copy_is_never_deleted(us: World) -> None:
+    assert us.run("push", "INV-2026-0101").exit_code == 0
+    first = us.json("invoices")["invoices"][0]["link"]["qbo_id"]
+    copy = _copy_of(us, first)
+    us.sandbox.company(US).record_payment(copy)
+    result = us.json("reconcile", "--remove-copies")
+    [finding] = result["copies"]
+    assert (finding["removed"], finding["kept"]) == ([], [copy])
+    [entry] = [d for d in result["links"] if d["invoice"] == "INV-2026-0101"]
+    assert entry["state"] == "copies"
+    assert f"{copy} has a payment: decide in QuickBooks which one stays" in entry["details"][1]
+    assert copy in us.sandbox.company(US).entities["Invoice"]

@@ -12,26 +12,11 @@ from typer.testing import CliRunner
 from invoicesync.cli import app
 from tests.cli.test_link import CONTOSO_EXTRA, qbo, with_extra
 from tests.helpers import US, World
+from tests.test_docs import _reference_module
 
-COMMANDS = [
-    ["connect"],
-    ["disconnect"],
-    ["status"],
-    ["ci-seed"],
-    ["invoices"],
-    ["push"],
-    ["list-candidates"],
-    ["link"],
-    ["unlink"],
-    ["void"],
-    ["reconcile"],
-    ["profiles"],
-    ["payments"],
-    ["send"],
-    ["pdf"],
-    ["sandbox", "serve"],
-    ["demo"],
-]
+# The commands docs/commands.md documents (scripts/command_reference.py), less the root and
+# the `sandbox` group: one list, so a new command cannot be documented but untested or back.
+COMMANDS = [w for w in _reference_module().COMMANDS if w and w != ["sandbox"]]
 
 
 def help_of(*words: str, flag: str = "--help") -> str:

@@ -262,7 +262,8 @@ def test_sub_customer_by_display_name_hints_at_path(us: World) -> None:
     result = us.json("push", "X-1")
     assert result["results"][0]["problems"] == [
         "customer 'Marketing': not found in QuickBooks; closest: 'Globex Corporation:Marketing' "
-        "(is a sub-customer: use the path 'Globex Corporation:Marketing')"
+        "(is a sub-customer: use the path 'Globex Corporation:Marketing'); if that is the one, "
+        'add under [aliases.customers] in config.toml: "Marketing" = "Globex Corporation:Marketing"'
     ]
 
 

@@ -234,3 +234,44 @@ def test_lifecycle_intents_of_a_batch_are_recorded_together(store: StateStore) -
         ("INV-1", "pending"),
         ("INV-2", "pending"),
     ]
+
+
+def test_prepare_journal_intent_then_outcome(store: StateStore) -> None:
+    from invoicesync.store import PrepareEntry
+
+    def entry(name: str, rid: str) -> PrepareEntry:
+        return PrepareEntry(REALM, "customer", name, rid, "pending", None, None)
+
+    store.prepare_intent(entry("Zeta GmbH", "p1"))
+    store.prepare_intent(entry("O'Brien 'x' ü", "p2"))
+    store.prepare_intent(entry("Zeta GmbH", "p1"))  # a re-sent intent is kept, not doubled
+    store.prepare_outcome(REALM, "p1", remote_id="58")
+    store.prepare_outcome(REALM, "p2", error="6240 duplicate name")
+    store.prepare_outcome(REALM, "p2", remote_id="59")  # only a pending entry is closed
+    assert store.prepare_journal(REALM) == [
+        PrepareEntry(REALM, "customer", "Zeta GmbH", "p1", "done", "58", None),
+        PrepareEntry(
+            REALM, "customer", "O'Brien 'x' ü", "p2", "failed", None, "6240 duplicate name"
+        ),
+    ]
+    assert store.prepare_journal("other realm") == []
+
+
+def test_move_link_points_it_at_the_survivor_with_its_event(store: StateStore) -> None:
+    store.add_link(link("INV-1", "12"))
+    moved = replace(link("INV-1", "5"), sync_token="3", total=Decimal("99.95"), doc_number=None)
+    store.move_link(moved, {"from": "12", "to": "5", "why": "copy"})
+    now = store.link(REALM, "INV-1")
+    assert now is not None
+    assert (now.qbo_id, now.sync_token, now.total, now.doc_number) == (
+        "5",
+        "3",
+        Decimal("99.95"),
+        None,
+    )
+    assert store.link_for_qbo(REALM, "12") is None
+    store.record_event(REALM, "INV-1", "copy removal", {"qbo_id": "12"})
+    assert [e[1:] for e in store.events(REALM)][-2:] == [
+        ("INV-1", "moved", {"from": "12", "to": "5", "why": "copy"}),
+        ("INV-1", "copy removal", {"qbo_id": "12"}),
+    ]

@@ -22,6 +22,7 @@ from invoicesync.errors import EXIT_INVALID_INPUT, NotConnected
 from invoicesync.sandbox import DEFAULT_CLIENT_ID
 from tests.conftest import MemoryKeyring
 from tests.helpers import US, World
+from tests.helpers import FakeClock as Clock
 
 PREFIX = f"local:{US}:"
 
@@ -45,14 +46,6 @@ class TokenEndpoint:
                 "x_refresh_token_expires_in": 8_726_400,
             },
         )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def settings(tmp_path: Path, **changes: Any) -> Settings:

@@ -15,6 +15,7 @@ from pytest_httpx import HTTPXMock
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo.client import QBOClient, RetryPolicy
 from invoicesync.qbo.limiter import Limits, RateLimiter
+from tests.helpers import FakeClock as Clock
 
 BASE = "https://qbo.example"
 REALM = "123"
@@ -181,26 +182,6 @@ BATCH_XML = """<?xml version="1.0" encoding="UTF-8"?>
   </BatchItemResponse>
 </IntuitResponse>
 """
-
-
-class Clock:
-    """A fake clock that `sleep` moves: no test really waits."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

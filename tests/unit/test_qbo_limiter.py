@@ -24,26 +24,9 @@ from invoicesync.qbo.limiter import (
     MemoryLedger,
     RateLimiter,
 )
+from tests.helpers import FakeClock as Clock
 
 REALM = "9130350000000001"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def limiter(

@@ -9,11 +9,21 @@ invoices     invoices, push
 link         list-candidates, link, unlink, reconcile
 lifecycle    void
 profiles     profiles; connect, disconnect and status for a B2BRouter profile
+prepare      prepare (and what `push --prepare` shows)
 sandbox      sandbox serve, demo (demo_story tells the story)
 followup     payments, send, pdf (followup_views: their documents, tables and CSV)
 """
 
-from invoicesync.cli import connection, followup, invoices, lifecycle, link, profiles, sandbox
+from invoicesync.cli import (
+    connection,
+    followup,
+    invoices,
+    lifecycle,
+    link,
+    prepare,
+    profiles,
+    sandbox,
+)
 from invoicesync.cli.app import AppState, app, main
 
 __all__ = [
@@ -25,6 +35,7 @@ __all__ = [
     "lifecycle",
     "link",
     "main",
+    "prepare",
     "profiles",
     "sandbox",
 ]

@@ -92,6 +92,10 @@ def run_demo(invoke: Callable[[list[str], Any], int], keep: Path | None = None) 
             "INVOICESYNC_TOKEN_FILE": str(work / "app" / "tokens.json"),
             "INVOICESYNC_SOURCE": str(source),
         }
+        (work / "app").mkdir(exist_ok=True)
+        (work / "app" / "config.toml").write_text(
+            '[prepare]\nincome_account = "Services"\n', encoding="utf-8"
+        )
         with _environment(env):
             return _run_steps(invoke, sandbox, url, work, extras, keep)
     finally:
@@ -125,6 +129,11 @@ def _steps(extras: Path) -> list[Step]:
             "and you learn why.",
             ("--source", str(extras), "push", "INV-2026-0112"),
             EXIT_PREREQUISITE,
+        ),
+        Step(
+            "A new client with a new service and terms QuickBooks lacks: create them (exactly "
+            "once, like a push; `invoicesync prepare` alone does it too), then push.",
+            ("--source", str(extras), "push", "INV-2026-0113", "--prepare", "--yes"),
         ),
         Step(
             "An invoice someone already typed into QuickBooks by hand: find it.",

@@ -11,6 +11,7 @@ import typer
 from invoicesync.cli import render, views
 from invoicesync.cli.app import app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
+from invoicesync.cli.prepare import PREPARE_OPT, YES_OPT, prepare_before_push
 from invoicesync.errors import UsageError
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ def push(
     send: SEND_OPT = False,
     update: UPDATE_OPT = False,
     force: FORCE_OPT = False,
+    prepare: PREPARE_OPT = False,
+    yes: YES_OPT = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
@@ -134,6 +137,7 @@ def push(
       invoicesync push --all --dry-run
       invoicesync push --all --since 2026-10-01
       invoicesync push INV-2026-0101 INV-2026-0102
+      invoicesync push --all --prepare --yes
     """
     from invoicesync.usecases.invoices import load_invoices
     from invoicesync.usecases.push import PushRequest
@@ -145,9 +149,17 @@ def push(
     request = PushRequest(
         numbers or [], all_, since_date, dry_run, adopt_existing, wait, send, update, force
     )
-    with opened_session(state) as opened, render.progress() as bar:
-        report = run_push(opened, local, request, bar)
+    with opened_session(state) as opened:
+        if prepare:
+            prepare_before_push(state, opened, request, yes=yes)
+        with render.progress() as bar:
+            report = run_push(opened, local, request, bar)
         warn_all(opened.warnings)
+    _finish(report, json_=json_)
+
+
+def _finish(report: PushReport, *, json_: bool) -> None:
+    """The report as JSON or a table, the fatal error, the exit code."""
     if json_:
         render.emit_json(views.push_document(report))
     else:

@@ -194,18 +194,28 @@ def reconcile(
         bool,
         typer.Option(
             "--exit-code",
-            help="Exit 10 if a linked invoice was changed, voided or deleted in QuickBooks "
-            "(as `git diff --exit-code` does for changes).",
+            help="Exit 10 if a linked invoice was changed, voided, deleted or copied in "
+            "QuickBooks (as `git diff --exit-code` does for changes).",
+        ),
+    ] = False,
+    remove_copies: Annotated[
+        bool,
+        typer.Option(
+            "--remove-copies",
+            help="Delete unpaid copies of linked invoices; the first (lowest Id) stays.",
         ),
     ] = False,
     wait: WAIT_OPT = None,
 ) -> None:
     """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking.
 
+    Also finds copies: another QuickBooks invoice carrying our marker for a linked number.
+
     \b
     Examples:
       invoicesync reconcile --rebuild
       invoicesync reconcile --exit-code --json > drift.json || notify-me
+      invoicesync reconcile --remove-copies
     """
     from invoicesync.usecases import reconcile as usecase
     from invoicesync.usecases.invoices import load_invoices
@@ -213,7 +223,9 @@ def reconcile(
     state = state_of(ctx)
     local = load_invoices(state.settings(), render.warn) if rebuild else []
     with opened_session(state) as opened:
-        report = usecase.reconcile(opened, rebuild=rebuild, invoices=local, wait=wait)
+        report = usecase.reconcile(
+            opened, rebuild=rebuild, invoices=local, wait=wait, remove_copies=remove_copies
+        )
     if json_:
         render.emit_json(views.reconcile_document(report))
     else:

@@ -359,11 +359,24 @@ def reconcile_document(report: ReconcileReport) -> Document:
         }
         for d in report.drifts
     ]
+    copies: list[JSONValue] = [
+        {
+            "invoice": c.invoice,
+            "kind": c.kind,
+            "survivor": c.survivor,
+            "copies": list(c.copies),
+            "removed": list(c.removed),
+            "kept": list(c.kept),
+            "failed": list(c.failed),
+        }
+        for c in report.copies
+    ]
     return {
         "schema": "invoicesync.reconcile/1",
         "realm_id": report.realm_id,
         "rebuilt": rebuilt,
         "links": links,
+        "copies": copies,
     }
 
 

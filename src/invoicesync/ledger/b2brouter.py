@@ -31,6 +31,7 @@ from invoicesync.errors import (
 from invoicesync.ledger import b2b_preflight as preflight
 from invoicesync.ledger.b2b_followup import B2BRouterFollowUps
 from invoicesync.ledger.b2b_lifecycle import B2BRouterLifecycle
+from invoicesync.ledger.b2b_prerequisites import B2BRouterPrerequisites
 from invoicesync.ledger.b2b_rows import B2BInvoice
 from invoicesync.ledger.base import (
     Company,
@@ -107,7 +108,7 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle):
+class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequisites):
     """The `Ledger` for one B2BRouter account (`push --send` delivers through `send`)."""
 
     name = NAME
@@ -259,6 +260,17 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle):
         with translating("reading invoices"):
             rows = self.client.invoices(date_from=_date(lo), date_to=_date(hi))
             return [B2BInvoice(i) for i in rows]
+
+    # --- copies --------------------------------------------------------------------------------
+
+    def copies(
+        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
+    ) -> dict[str, list[RemoteInvoice]]:
+        """None can exist: B2BRouter refuses a second invoice with a number it already has."""
+        return {}
+
+    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool:
+        return False  # never asked: `copies` finds none
 
     # --- marker --------------------------------------------------------------------------------
 

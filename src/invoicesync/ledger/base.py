@@ -60,6 +60,15 @@ class RemoteInvoice(Protocol):
     def payments(self) -> tuple[str, ...]: ...
 
 
+# Reference kind → its `[aliases.*]` table in config.toml.
+ALIAS_TABLES = {
+    "customer": "customers",
+    "item": "services",
+    "term": "terms",
+    "tax code": "tax_codes",
+}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One unresolved reference of one invoice, with the closest names and the reason."""
@@ -68,12 +77,36 @@ class Problem:
     wanted: str
     reason: str
     suggestions: tuple[NearMatch, ...] = ()
+    alias: str | None = None  # the config.toml line that would make the closest name match
 
     def text(self) -> str:
         hint = "; ".join(f"{m.name!r} ({m.reason})" for m in self.suggestions)
-        return f"{self.kind} {self.wanted!r}: {self.reason}" + (
-            f"; closest: {hint}" if hint else ""
+        return (
+            f"{self.kind} {self.wanted!r}: {self.reason}"
+            + (f"; closest: {hint}" if hint else "")
+            + (
+                f"; if that is the one, add under [aliases.{ALIAS_TABLES[self.kind]}] in "
+                f"config.toml: {self.alias}"
+                if self.alias
+                else ""
+            )
         )
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    """A name the invoices use that the target lacks: what `prepare` would create, or why it
+    will not (`refused`), or, for tax codes, what the user must set up (`payload` is None)."""
+
+    kind: str  # customer, service, term, tax code
+    name: str  # the name in the target (an alias applied)
+    invoices: tuple[str, ...]
+    payload: dict[str, Any] | None = None
+    refused: str | None = None
+
+    @property
+    def creatable(self) -> bool:
+        return self.payload is not None and self.refused is None
 
 
 @dataclass(frozen=True)
@@ -184,6 +217,11 @@ class Ledger(Protocol):
     def set_marker(
         self, remote: RemoteInvoice, number: str | None, request_id: str
     ) -> RemoteInvoice: ...
+    def prerequisites(
+        self, invoices: Sequence[LocalInvoice], kinds: Sequence[str]
+    ) -> list[Prerequisite]: ...
+    def create_prerequisite(self, need: Prerequisite, request_id: str) -> str | Refusal: ...
+    def find_prerequisite(self, need: Prerequisite) -> str | None: ...
 
     # The lifecycle (issue 17). `kind` is a `LocalInvoice.type`: invoice or credit_note.
     def read_kind(self, remote_id: str, kind: str) -> RemoteInvoice: ...
@@ -196,6 +234,13 @@ class Ledger(Protocol):
     def apply_credit(
         self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
     ) -> str | Refusal: ...
+
+    # --- copies: two records carrying our marker for one number (`reconcile`) ------------------
+
+    def copies(
+        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
+    ) -> Mapping[str, Sequence[RemoteInvoice]]: ...
+    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool: ...
 
     # --- after the push: payments, send, PDF, attachments (issue 18) ---------------------------
 

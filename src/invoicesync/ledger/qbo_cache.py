@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from invoicesync.aliases import Aliases
 from invoicesync.errors import InvoiceSyncError
 from invoicesync.files import read_text, write_atomic
 from invoicesync.ledger import qbo_preflight as preflight
@@ -93,15 +94,20 @@ _FIELD = {"Customer": "customers", "Item": "items", "Term": "terms"}
 
 
 def load_catalog(
-    client: QBOClient, cache: CatalogCache, invoices: Sequence[LocalInvoice]
+    client: QBOClient,
+    cache: CatalogCache,
+    invoices: Sequence[LocalInvoice],
+    aliases: Aliases | None = None,
 ) -> tuple[Catalog, bool]:
-    """The catalog and whether it came from the cache (then it cost one CDC request)."""
+    """The catalog and whether it came from the cache (then it cost one CDC request). The
+    aliases are the configuration's, never cached."""
     hit = cache.load()
     fresh = refresh(client, *hit) if hit is not None else None
     if fresh is not None:
         cache.save(*fresh)
+        fresh[0].aliases = aliases or Aliases()
         return fresh[0], True
-    catalog = preflight.load_catalog(client, invoices, all_kinds=True)
+    catalog = preflight.load_catalog(client, invoices, aliases, all_kinds=True)
     if catalog.synced:
         cache.save(catalog, catalog.synced)
     return catalog, False

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from invoicesync import mapping, matching
-from invoicesync.ledger.base import Problem
+from invoicesync.aliases import Aliases, alias_line
+from invoicesync.ledger.base import ALIAS_TABLES, Problem
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo.rows import CompanyFacts, NamedRow
@@ -33,6 +34,12 @@ class Catalog:
     terms: list[NamedRow] = field(default_factory=list)
     tax_codes: list[NamedRow] = field(default_factory=list)
     synced: str | None = None  # the server's time of these answers (qbo_cache's CDC start)
+    aliases: Aliases = field(default_factory=Aliases)
+
+    def alias(self, kind: str, wanted: str) -> str:
+        """The QuickBooks name `[aliases.*]` maps `wanted` to (itself when there is none)."""
+        table: dict[str, str] = dict(getattr(self.aliases, ALIAS_TABLES[kind]))
+        return table.get(wanted, wanted)
 
     def customer_currency(self, customer_id: str) -> str:
         for row in self.customers:
@@ -46,7 +53,11 @@ def customers(client: QBOClient) -> list[NamedRow]:
 
 
 def load_catalog(
-    client: QBOClient, invoices: Sequence[LocalInvoice], *, all_kinds: bool = False
+    client: QBOClient,
+    invoices: Sequence[LocalInvoice],
+    aliases: Aliases | None = None,
+    *,
+    all_kinds: bool = False,
 ) -> Catalog:
     """Company facts and every kind of reference the batch uses (`all_kinds`: every kind, for
     the cache), all queries in flight at once (they are independent reads). Preferences are
@@ -68,6 +79,7 @@ def load_catalog(
             [NamedRow.from_row(r) for r in terms_f.result()] if terms_f else [],
             [NamedRow.from_row(r) for r in codes_f.result()],
             synced if isinstance(synced, str) and all_kinds else None,
+            aliases or Aliases(),
         )
 
 
@@ -78,24 +90,29 @@ class _Resolver:
         self.catalog = catalog
         self.problems: list[Problem] = []
 
-    def find(
-        self, kind: str, wanted: str, records: list[NamedRow], by_path: bool = False
-    ) -> str | None:
-        hit = matching.find_exact(wanted, records, by_path=by_path)
+    def find(self, kind: str, wanted: str, records: list[NamedRow]) -> str | None:
+        """The record `wanted` names (through its alias, if any; a path 'Parent:Child' names a
+        sub-customer), or None with the problem recorded."""
+        target = self.catalog.alias(kind, wanted)
+        hit = matching.find_exact(target, records, by_path=":" in target)
         if hit is not None and hit.active:
             return hit.id
+        subject = f"its alias {target!r} is" if target != wanted else "is"
         if hit is not None:
-            self.problems.append(Problem(kind, wanted, "is inactive in QuickBooks; reactivate it"))
+            self.problems.append(
+                Problem(kind, wanted, f"{subject} inactive in QuickBooks; reactivate it")
+            )
             return None
-        near = tuple(matching.near_matches(wanted, records))
-        self.problems.append(Problem(kind, wanted, "not found in QuickBooks", near))
+        near = tuple(matching.near_matches(target, records))
+        reason = f"{subject} not in QuickBooks" if target != wanted else "not found in QuickBooks"
+        self.problems.append(Problem(kind, wanted, reason, near, suggested_alias(wanted, near)))
         return None
 
     def items(self, invoice: LocalInvoice) -> dict[str, str]:
         found: dict[str, str] = {}
         services = [ln.service for ln in invoice.lines] + [a.service for a in invoice.adjustments]
         for service in dict.fromkeys(services):
-            item_id = self.find("item", service, self.catalog.items, by_path=":" in service)
+            item_id = self.find("item", service, self.catalog.items)
             if item_id:
                 found[service] = item_id
         return found
@@ -162,6 +179,12 @@ class _Resolver:
                 )
 
 
+def suggested_alias(wanted: str, near: Sequence[matching.NearMatch]) -> str | None:
+    """The alias line to add when exactly one active record is the closest name."""
+    usable = [m for m in near if "inactive" not in m.reason]
+    return alias_line(wanted, usable[0].name) if len(usable) == 1 else None
+
+
 def _taxes(invoice: LocalInvoice) -> list[str | None]:
     return [ln.tax for ln in invoice.lines] + [a.tax for a in invoice.adjustments]
 
@@ -170,7 +193,7 @@ def resolve(invoice: LocalInvoice, catalog: Catalog) -> tuple[mapping.Refs | Non
     """Every reference of one invoice, or every problem with its closest names and reasons."""
     r = _Resolver(catalog)
     name = invoice.customer.name
-    customer_id = r.find("customer", name, catalog.customers, by_path=":" in name)
+    customer_id = r.find("customer", name, catalog.customers)
     items = r.items(invoice)
     term_id = (
         r.find("term", invoice.payment_terms, catalog.terms) if invoice.payment_terms else None

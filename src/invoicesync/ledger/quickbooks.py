@@ -7,11 +7,11 @@ dict or a `qbo.errors` class.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 
 from invoicesync import mapping, matching
-from invoicesync.ledger import qbo_cache
+from invoicesync.aliases import Aliases
+from invoicesync.ledger import qbo_cache, qbo_copies
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
     Company,
@@ -24,11 +24,13 @@ from invoicesync.ledger.base import (
     Uncertain,
 )
 from invoicesync.ledger.qbo_cache import CatalogCache
+from invoicesync.ledger.qbo_copies import QuickBooksCopies
 from invoicesync.ledger.qbo_edits import QuickBooksEdits, batch_request_id, rows_by_id
 from invoicesync.ledger.qbo_edits import answer as _answer
 from invoicesync.ledger.qbo_errors import refusal, translate, translating
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
 from invoicesync.ledger.qbo_lifecycle import entity_of
+from invoicesync.ledger.qbo_prerequisites import QuickBooksPrerequisites
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
@@ -39,9 +41,11 @@ from invoicesync.qbo.rows import NamedRow, QBOInvoice
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
 
-class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
-    """The `Ledger` for one QuickBooks company (edits, voids, credits: `qbo_edits`; after-push
-    operations: `qbo_followup`)."""
+class QuickBooksLedger(
+    QuickBooksEdits, QuickBooksPrerequisites, QuickBooksCopies, QuickBooksFollowUps
+):
+    """The `Ledger` for one QuickBooks company (edits, voids, credits: `qbo_edits`; what
+    `prepare` creates: `qbo_prerequisites`; after-push operations: `qbo_followup`)."""
 
     name = "QuickBooks"
 
@@ -51,11 +55,15 @@ class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
         realm_id: str,
         *,
         send_numbers: bool,
+        aliases: Aliases | None = None,
+        income_account: str | None = None,
         cache: CatalogCache | None = None,
     ) -> None:
         self.client = client
         self.realm_id = realm_id
         self.send_numbers = send_numbers  # settings: push.doc_numbers == "source"
+        self.aliases = aliases or Aliases()
+        self.income_account = income_account  # settings: [prepare] income_account
         self.cache = cache
 
     @property
@@ -97,8 +105,8 @@ class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
     def _catalog(self, invoices: Sequence[LocalInvoice]) -> tuple[preflight.Catalog, bool]:
         """The catalog and whether it came from the cache (refreshed by one CDC request)."""
         if self.cache is None:
-            return preflight.load_catalog(self.client, invoices), False
-        return qbo_cache.load_catalog(self.client, self.cache, invoices)
+            return preflight.load_catalog(self.client, invoices, self.aliases), False
+        return qbo_cache.load_catalog(self.client, self.cache, invoices, self.aliases)
 
     def _resolve(self, invoices: Sequence[LocalInvoice], catalog: preflight.Catalog) -> Preparation:
         facts = catalog.facts
@@ -146,7 +154,7 @@ class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
 
     def _by_marker(self, drafts: Sequence[Draft]) -> dict[str, QBOInvoice]:
         """Our invoices by marker; where there are copies, the survivor (lowest Id)."""
-        return {n: min(rows, key=_id_order) for n, rows in self._copies(drafts).items()}
+        return {n: min(rows, key=qbo_copies.id_order) for n, rows in self._copies(drafts).items()}
 
     def _invoices(
         self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: str = "Invoice"
@@ -201,13 +209,13 @@ class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
         if not made:
             return created
         try:
-            copies = self._copies([d for d in drafts if d.number in made])
+            found = self._copies([d for d in drafts if d.number in made])
         except qerr.QBOError:
             return created  # cannot check now: reconcile reports a duplicate later
         kinds = {d.number: entity_of(d.invoice.type) for d in drafts}
         for number, mine in made.items():
-            survivor = min([mine, *copies.get(number, [])], key=_id_order)
-            if survivor.id != mine.id and self._delete(mine, kinds[number]):
+            survivor = min([mine, *found.get(number, [])], key=qbo_copies.id_order)
+            if survivor.id != mine.id and qbo_copies.delete(self.client, mine, kinds[number]):
                 created[number] = survivor
         return created
 
@@ -216,34 +224,12 @@ class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
         found: dict[str, list[QBOInvoice]] = {}
         for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
             mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
-            ids = [d.customer_id for d in mine]
             dates = [d.invoice.issue_date.isoformat() for d in mine]
-            for id_part in qq.chunks(ids):
-                for date_part in qq.chunks(dates):
-                    where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
-                    for row in self._invoices(where, entity):
-                        if row.marker:
-                            found.setdefault(row.marker, []).append(row)
+            for number, rows in qbo_copies.marked(
+                self.client, entity, [d.customer_id for d in mine], dates
+            ).items():
+                found.setdefault(number, []).extend(rows)
         return found
-
-    def _delete(self, remote: QBOInvoice, entity: str) -> bool:
-        """Delete our own just-created copy (never a paid one); False if it could not be."""
-        if (remote.balance or 0) < (remote.total or 0):
-            return False  # a payment reached it meanwhile: keep it, reconcile reports both
-        try:
-            self.client.request(
-                "POST",
-                entity.lower(),
-                params={"operation": "delete"},
-                body={"Id": remote.id, "SyncToken": remote.sync_token},
-                requestid=f"del-{hashlib.sha256(remote.id.encode()).hexdigest()[:24]}",
-                kind="update",
-            )
-        except qerr.NotFoundError:
-            return True  # already gone
-        except qerr.QBOError:
-            return False
-        return True
 
     def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
         try:
@@ -284,6 +270,7 @@ class QuickBooksLedger(QuickBooksEdits, QuickBooksFollowUps):
         return {r.id: r for r in map(QBOInvoice.from_row, rows)}
 
     def customer_id(self, name: str) -> str | None:
+        name = self.aliases.customers.get(name, name)
         hit = matching.find_exact(name, self._customers(), by_path=":" in name)
         return hit.id if hit else None
 
@@ -338,8 +325,3 @@ def _contradicts(draft: Draft, outcome: object) -> bool:
     if isinstance(outcome, Refusal):
         return outcome.code in qbo_cache.REFERENCE_CODES
     return isinstance(outcome, QBOInvoice) and draft.doc_number not in (None, outcome.doc_number)
-
-
-def _id_order(row: QBOInvoice) -> tuple[int, str]:
-    """QuickBooks Ids are numbers in creation order; compare them as numbers."""
-    return len(row.id), row.id

@@ -111,13 +111,14 @@ class QBOInvoice:
 
 @dataclass(frozen=True)
 class NamedRow:
-    """A Customer, Item, Term or TaxCode: what name resolution needs."""
+    """A Customer, Item, Term, TaxCode or Account: what name resolution needs."""
 
     id: str
     name: str
     full_name: str
     active: bool
     currency: str | None = None
+    account_type: str | None = None  # an Account's AccountType ("Income", "Bank", …)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], name_key: str = "Name") -> NamedRow:
@@ -128,6 +129,7 @@ class NamedRow:
             full_name=str(row.get("FullyQualifiedName") or name),
             active=bool(row.get("Active", True)),
             currency=_ref(row, "CurrencyRef"),
+            account_type=_text(row.get("AccountType")),
         )
 
 

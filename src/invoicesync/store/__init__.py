@@ -21,6 +21,7 @@ from invoicesync.store.contract import (
     now_iso,
 )
 from invoicesync.store.lifecycle import LifecycleEntry
+from invoicesync.store.prepared import PrepareEntry
 from invoicesync.store.sqlite import MIGRATIONS, SQLiteStore, state_lock
 
 Store = SQLiteStore
@@ -33,6 +34,7 @@ __all__ = [
     "JournalEntry",
     "LifecycleEntry",
     "LinkExists",
+    "PrepareEntry",
     "SQLiteStore",
     "StateStore",
     "Store",

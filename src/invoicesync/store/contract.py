@@ -31,6 +31,7 @@ from invoicesync.models import Link
 
 if TYPE_CHECKING:
     from invoicesync.store.lifecycle import LifecycleEntry
+    from invoicesync.store.prepared import PrepareEntry
 
 # How long a claim lives without renewal. It must exceed the longest single send (a batch with
 # its retries and backoff), because a claim that expires while its run is still sending could be
@@ -108,6 +109,10 @@ class StateStore(Protocol):
         self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
     ) -> None: ...
     def remove_link(self, realm_id: str, number: str, event: dict[str, Any]) -> int: ...
+    def move_link(self, moved: Link, event: dict[str, Any]) -> None: ...
+    def record_event(
+        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+    ) -> None: ...
 
     # generations and the journal
     def generation(self, realm_id: str, number: str) -> int: ...
@@ -154,6 +159,17 @@ class StateStore(Protocol):
         detail: dict[str, Any],
         written: tuple[str | None, Decimal | None, str | None] | None = None,
     ) -> None: ...
+    # the prepare journal (store/prepared.py)
+    def prepare_intent(self, entry: PrepareEntry) -> None: ...
+    def prepare_outcome(
+        self,
+        realm_id: str,
+        request_id: str,
+        *,
+        remote_id: str | None = None,
+        error: str | None = None,
+    ) -> None: ...
+    def prepare_journal(self, realm_id: str) -> list[PrepareEntry]: ...
 
 
 def chunks_of(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -34,7 +34,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
-from invoicesync.store import followups
+from invoicesync.store import followups, prepared
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -259,3 +259,5 @@ class PostgresStore(SqlStore):
 MIGRATIONS.append(followups.POSTGRES_DDL)
 # Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
 MIGRATIONS.append(POSTGRES_MIGRATION)
+# Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
+MIGRATIONS.append(prepared.POSTGRES_DDL)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import platform
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -19,20 +17,19 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from invoicesync.models import Link
+from invoicesync.store.claims import ClaimsTable
 from invoicesync.store.contract import (
-    DEFAULT_CLAIM_TTL,
     DEFAULT_GROUP_SIZE,
-    Claim,
     JournalEntry,
     LinkExists,
-    chunks_of,
     now_iso,
 )
 from invoicesync.store.lifecycle import LifecycleJournal
+from invoicesync.store.prepared import PrepareJournal
 from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
 
 
-class SqlStore(LifecycleJournal, ABC):
+class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
     """Shared behaviour. Every public write is one transaction, except inside `grouped()`."""
 
     _BEGIN: ClassVar[str]
@@ -205,6 +202,24 @@ class SqlStore(LifecycleJournal, ABC):
             detail = event or {"qbo_id": link.qbo_id, "doc_number": link.doc_number}
             self._event(link.realm_id, link.invoice_number, link.origin, detail)
 
+    def move_link(self, moved: Link, event: dict[str, Any]) -> None:
+        """Point an existing link at another record (the survivor of a copy, which carries the
+        same marker): one UPDATE and its event in one transaction, so the link is never lost."""
+        with self.transaction(durable=True):
+            self._exec(
+                "UPDATE links SET qbo_id = ?, doc_number = ?, sync_token = ?, total = ? "
+                "WHERE realm_id = ? AND invoice_number = ?",
+                (
+                    moved.qbo_id,
+                    moved.doc_number,
+                    moved.sync_token,
+                    None if moved.total is None else str(moved.total),
+                    moved.realm_id,
+                    moved.invoice_number,
+                ),
+            )
+            self._event(moved.realm_id, moved.invoice_number, "moved", event)
+
     def record_observations(
         self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
     ) -> None:
@@ -302,99 +317,17 @@ class SqlStore(LifecycleJournal, ABC):
             (now_iso(), realm_id, number, kind, json.dumps(detail, default=str, sort_keys=True)),
         )
 
+    def record_event(
+        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+    ) -> None:
+        """An event on its own, committed before this returns: the intent of an idempotent
+        write (removing a copy) that needs no journal row of its own."""
+        with self.transaction(durable=True):
+            self._event(realm_id, number, kind, detail)
+
     def events(self, realm_id: str) -> list[tuple[str, str | None, str, dict[str, Any]]]:
         rows = self._exec(
             "SELECT at, invoice_number, kind, detail FROM events WHERE realm_id = ? ORDER BY id",
             (realm_id,),
         ).fetchall()
         return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
-
-    # --- claims -----------------------------------------------------------------------------
-
-    def claim(
-        self,
-        realm_id: str,
-        numbers: Sequence[str],
-        run_id: str,
-        *,
-        ttl: int = DEFAULT_CLAIM_TTL,
-        holder: str = "",
-    ) -> set[str]:
-        """Claim invoice numbers for `run_id`; returns the ones this run now holds. `holder`
-        (default: host name and process id) is recorded to tell users who holds what.
-
-        The rule, enforced by one atomic upsert per number: a number is free, already held by
-        this run, or held by another run whose claim has expired (its `expires_at`, on the
-        database's clock, has passed). Anything else stays with its holder. A run that dies
-        stops renewing, so its claims expire after `ttl` seconds and another run takes them
-        over. Taking over is safe because the dead run's intent was committed before its send:
-        the new holder must treat a pending journal entry as an uncertain outcome (look the
-        invoice up, adopt it, or resend with the same requestid) and never create blindly.
-        Numbers are claimed in sorted order in one transaction, so two runs claiming
-        overlapping sets cannot deadlock, and the claim is committed before this returns."""
-        held: set[str] = set()
-        holder = holder or f"{platform.node()}:{os.getpid()}"
-        with self.transaction(durable=True):
-            for number in sorted(set(numbers)):
-                row = self._exec(
-                    "INSERT INTO claims (realm_id, invoice_number, run_id, holder, expires_at) "
-                    f"VALUES (?, ?, ?, ?, {self._NOW} + ?) "
-                    "ON CONFLICT (realm_id, invoice_number) DO UPDATE SET "
-                    "run_id = excluded.run_id, holder = excluded.holder, "
-                    "expires_at = excluded.expires_at "
-                    f"WHERE claims.run_id = excluded.run_id OR claims.expires_at <= {self._NOW} "
-                    "RETURNING invoice_number",
-                    (realm_id, number, run_id, holder, ttl),
-                ).fetchone()
-                if row is not None:
-                    held.add(str(row[0]))
-        return held
-
-    def renew_claims(self, realm_id: str, run_id: str, *, ttl: int = DEFAULT_CLAIM_TTL) -> set[str]:
-        """Extend this run's claims by `ttl` seconds from now; returns those it still holds.
-
-        Call it before each send: a number missing from the answer was taken over after this
-        run's claim expired, and must not be sent by this run."""
-        with self.transaction(durable=True):
-            rows = self._exec(
-                f"UPDATE claims SET expires_at = {self._NOW} + ? "
-                f"WHERE realm_id = ? AND invoice_number IN ({self._own_rows()}) "
-                "RETURNING invoice_number",
-                (ttl, realm_id, realm_id, run_id),
-            ).fetchall()
-        return {str(r[0]) for r in rows}
-
-    def _own_rows(self, among: int = 0) -> str:
-        """A run's claim rows (of `among` numbers, if given), locked in number order."""
-        only = f"AND invoice_number IN ({','.join('?' * among)}) " if among else ""
-        return (
-            f"SELECT invoice_number FROM claims WHERE realm_id = ? AND run_id = ? {only}"
-            f"ORDER BY invoice_number{self._LOCK_ROWS}"
-        )
-
-    def release_claims(
-        self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
-    ) -> None:
-        """Give up this run's claims (all, or those `numbers`): other runs may take them now."""
-        with self.transaction(durable=True):
-            if numbers is None:
-                self._exec(
-                    "DELETE FROM claims WHERE realm_id = ? "
-                    f"AND invoice_number IN ({self._own_rows()})",
-                    (realm_id, realm_id, run_id),
-                )
-                return
-            for part in chunks_of(sorted(set(numbers)), 500):
-                self._exec(
-                    "DELETE FROM claims WHERE realm_id = ? "
-                    f"AND invoice_number IN ({self._own_rows(len(part))})",
-                    (realm_id, realm_id, run_id, *part),
-                )
-
-    def claims(self, realm_id: str) -> list[Claim]:
-        rows = self._exec(
-            "SELECT realm_id, invoice_number, run_id, holder, expires_at FROM claims "
-            "WHERE realm_id = ? ORDER BY invoice_number",
-            (realm_id,),
-        ).fetchall()
-        return [Claim(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]

@@ -20,7 +20,7 @@ from typing import Any
 import filelock
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
-from invoicesync.store import followups
+from invoicesync.store import followups, prepared
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -255,3 +255,5 @@ def state_lock(app_dir: Path, *, wait: float | None = None) -> Iterator[None]:
 MIGRATIONS.append(followups.SQLITE_DDL)
 # Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
 MIGRATIONS.append(SQLITE_MIGRATION)
+# Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
+MIGRATIONS.append(prepared.SQLITE_DDL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -72,10 +73,7 @@ class PushReport:
     requests: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.results:
-            out[r.status] = out.get(r.status, 0) + 1
-        return out
+        return dict(Counter(x.status for x in self.results))
 
     @property
     def failed(self) -> list[PushResult]:

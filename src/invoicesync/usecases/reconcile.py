@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from invoicesync.ledger.base import DELIVERY_PROBLEMS, DELIVERY_STATES, RemoteInvoice
 from invoicesync.models import CENT, Link, LocalInvoice
 from invoicesync.store import LinkExists, StateStore
+from invoicesync.usecases.copies import CopyFinding, find_copies
 from invoicesync.usecases.push_report import link_from
 from invoicesync.usecases.session import Session
 
 # States that need a person's attention; `paid` and `partly paid` are an invoice's normal life.
-DRIFT_STATES = ("changed", "voided", "deleted")
+DRIFT_STATES = ("changed", "voided", "deleted", "copies")
 
 
 @dataclass
@@ -21,7 +23,7 @@ class Drift:
     invoice: str
     qbo_id: str
     # ok, changed (in QuickBooks), updated (by us), paid, partly paid, voided, voided by us,
-    # credit applied, deleted
+    # credit applied, deleted, copies (another record carries our marker: usecases/copies.py)
     state: str
     details: list[str]
     balance: Decimal | None = None
@@ -32,16 +34,14 @@ class ReconcileReport:
     realm_id: str
     drifts: list[Drift]
     rebuilt: list[Link] = field(default_factory=list)
+    copies: list[CopyFinding] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for d in self.drifts:
-            out[d.state] = out.get(d.state, 0) + 1
-        return out
+        return dict(Counter(x.state for x in self.drifts))
 
     @property
     def drifted(self) -> list[Drift]:
-        """Linked invoices changed, voided or deleted in the target since they were linked."""
+        """Linked invoices changed, voided, deleted or copied in the target since linked."""
         return [d for d in self.drifts if d.state in DRIFT_STATES]
 
 
@@ -88,29 +88,52 @@ def reconcile(
     rebuild: bool = False,
     invoices: Sequence[LocalInvoice] = (),
     wait: float | None = None,
+    remove_copies: bool = False,
 ) -> ReconcileReport:
-    """Every linked invoice checked against the target (one query per 1,000 links)."""
+    """Every linked invoice checked against the target (one query per 1,000 links), and the
+    copies of them (one query per 1,000 of their customers and dates)."""
     with session.locked(wait):
         store = session.store
         report = ReconcileReport(session.realm_id, [])
         if rebuild:
             report.rebuilt = _rebuild(session, invoices)
         links = store.links(session.realm_id)
-        remote = session.ledger.read_many([ln.qbo_id for ln in links if ln.kind == "invoice"])
-        credits = [ln.qbo_id for ln in links if ln.kind == "credit_note"]
-        memos = session.ledger.read_many(credits, "credit_note") if credits else {}
+        remote = _read(session, links)
+        for kind in ("invoice", "credit_note"):
+            report.copies += find_copies(session, links, remote[kind], kind, remove=remove_copies)
+        if any(c.moved for c in report.copies):
+            links = store.links(session.realm_id)  # moved to the survivors
+            remote = _read(session, links)
         done = _done(store, session.realm_id)
         report.drifts = [
-            drift(
-                ln,
-                (memos if ln.kind == "credit_note" else remote).get(ln.qbo_id),
-                done.get(ln.invoice_number, frozenset()),
-            )
+            drift(ln, remote[ln.kind].get(ln.qbo_id), done.get(ln.invoice_number, frozenset()))
             for ln in links
         ]
+        _show_copies(report, session.ledger.name)
         observed = [(d.invoice, d.state, d.balance) for d in report.drifts]
         store.record_observations(session.realm_id, observed)
         return report
+
+
+def _read(session: Session, links: Sequence[Link]) -> dict[str, Mapping[str, RemoteInvoice]]:
+    """The linked records by kind, then Id (invoices and credit memos have their own Ids)."""
+    invoices = [ln.qbo_id for ln in links if ln.kind == "invoice"]
+    credits = [ln.qbo_id for ln in links if ln.kind == "credit_note"]
+    return {
+        "invoice": session.ledger.read_many(invoices),
+        "credit_note": session.ledger.read_many(credits, "credit_note") if credits else {},
+    }
+
+
+def _show_copies(report: ReconcileReport, target: str) -> None:
+    by_number = {d.invoice: d for d in report.drifts}
+    for finding in report.copies:
+        d = by_number.get(finding.invoice)
+        if d is None:
+            continue
+        if not finding.settled:
+            d.state = "copies"
+        d.details = finding.details(target) + d.details
 
 
 def _done(store: StateStore, realm: str) -> dict[str, frozenset[str]]:

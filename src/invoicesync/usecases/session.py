@@ -93,9 +93,13 @@ class QuickBooksSession(Session):
         self, settings: Settings, connection: Connection, manager: TokenManager, client: QBOClient
     ) -> None:
         send_numbers = settings.push.doc_numbers == "source"
-        cache = CatalogCache(settings.app_dir, connection.realm_id)
         ledger = QuickBooksLedger(
-            client, connection.realm_id, send_numbers=send_numbers, cache=cache
+            client,
+            connection.realm_id,
+            send_numbers=send_numbers,
+            aliases=settings.aliases,
+            income_account=settings.prepare_income_account,
+            cache=CatalogCache(settings.app_dir, connection.realm_id),
         )
         super().__init__(settings, ledger, connection.realm_id)
         self.connection = connection

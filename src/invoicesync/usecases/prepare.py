@@ -1,0 +1,190 @@
+"""Prepare: create the customers, services and terms a batch's invoices need and the target
+lacks, exactly once like a push; list the tax codes it lacks (never created).
+
+Each create is journaled with its `requestid` before it is sent. An outcome lost to a crash or
+a dropped connection is settled by looking the name up (the target refuses a second record of
+the same name anyway), first at once and otherwise on the next run, so re-running is always
+safe. `--dry-run` shows the plan and its payloads and writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from invoicesync.errors import (
+    EXIT_PREREQUISITE,
+    EXIT_UNAVAILABLE,
+    Interrupted,
+    InvoiceSyncError,
+    UsageError,
+)
+from invoicesync.ledger.base import Prerequisite, Refusal, Uncertain
+from invoicesync.models import LocalInvoice
+from invoicesync.store import PrepareEntry
+from invoicesync.usecases.push import select_invoices
+from invoicesync.usecases.session import Session
+
+# --only names → the ledger's kinds; tax codes are listed only when --only is not given.
+ONLY = {"customers": "customer", "services": "service", "terms": "term"}
+ALL_KINDS = ("customer", "service", "term", "tax code")
+
+
+def parse_only(text: str | None) -> tuple[str, ...]:
+    """`--only customers,terms` → the kinds to prepare."""
+    if text is None:
+        return ALL_KINDS
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in ONLY]
+    if unknown or not parts:
+        raise UsageError(f"--only takes a comma-separated list of {', '.join(ONLY)}")
+    return tuple(ONLY[p] for p in dict.fromkeys(parts))
+
+
+@dataclass(frozen=True)
+class PrepareRequest:
+    numbers: Sequence[str] = ()
+    all_: bool = False
+    kinds: Sequence[str] = ALL_KINDS
+    dry_run: bool = False
+    since: date | None = None
+    wait: float | None = None
+
+
+@dataclass
+class PrepareItem:
+    """One missing name and what happened to it."""
+
+    kind: str
+    name: str
+    invoices: tuple[str, ...]
+    status: str  # would create, created, refused, failed, uncertain, set up in QuickBooks
+    message: str | None = None
+    payload: dict[str, Any] | None = None
+    remote_id: str | None = None
+    exit_code: int = 0
+
+
+@dataclass
+class PrepareReport:
+    realm_id: str
+    dry_run: bool
+    target: str = "QuickBooks"  # the ledger's name, for messages
+    items: list[PrepareItem] = field(default_factory=list)
+    fatal: InvoiceSyncError | None = None
+
+    @property
+    def to_create(self) -> list[PrepareItem]:
+        return [i for i in self.items if i.status == "would create"]
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(x.status for x in self.items))
+
+    @property
+    def exit_code(self) -> int:
+        if self.fatal is not None:
+            return self.fatal.exit_code
+        return max((i.exit_code for i in self.items), default=0)
+
+
+def _item(need: Prerequisite, status: str, **kw: Any) -> PrepareItem:
+    return PrepareItem(need.kind, need.name, need.invoices, status, payload=need.payload, **kw)
+
+
+def planned(need: Prerequisite) -> PrepareItem:
+    """A need as the plan shows it, before anything is sent."""
+    if need.kind == "tax code":
+        return _item(
+            need, "set up in QuickBooks", message=need.refused, exit_code=EXIT_PREREQUISITE
+        )
+    if not need.creatable:
+        return _item(need, "refused", message=need.refused, exit_code=EXIT_PREREQUISITE)
+    return _item(need, "would create")
+
+
+def request_id(realm_id: str, need: Prerequisite, attempt: int) -> str:
+    """Deterministic per name and attempt: a re-sent intent is replayed, never duplicated;
+    an attempt after a refusal gets a fresh one."""
+    key = "\x1f".join((realm_id, need.kind, need.name, str(attempt)))
+    return "prep-" + hashlib.sha256(key.encode()).hexdigest()[:27]
+
+
+def prepare(
+    session: Session, invoices: Sequence[LocalInvoice], request: PrepareRequest
+) -> PrepareReport:
+    """Plan, then (unless a dry run) create under the state lock."""
+    if bool(request.numbers) == request.all_:
+        raise UsageError("name the invoices to prepare for, or use --all (not both)")
+    chosen, _ = select_invoices(invoices, request.numbers, request.all_, request.since)
+    report = PrepareReport(session.realm_id, request.dry_run, session.ledger.name)
+    lock = contextlib.nullcontext() if request.dry_run else session.locked(request.wait)
+    with lock:
+        try:
+            needs = session.ledger.prerequisites(chosen, request.kinds) if chosen else []
+            report.items = [planned(n) for n in needs]
+            if not request.dry_run:
+                failed = _settle_pending(session, needs)
+                for index, need in enumerate(needs):
+                    if need.creatable:
+                        attempt = failed.get((need.kind, need.name), 0)
+                        report.items[index] = _create(session, need, attempt)
+        except InvoiceSyncError as exc:
+            report.fatal = exc
+        except KeyboardInterrupt:
+            report.fatal = Interrupted(
+                "interrupted; state is consistent, re-run the command to continue"
+            )
+    return report
+
+
+def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tuple[str, str], int]:
+    """Close intents an earlier run left pending for names the target now has: that run's
+    create went through and only its answer was lost. Returns each name's refused attempts."""
+    wanted = {(n.kind, n.name) for n in needs}
+    store = session.store
+    failed: dict[tuple[str, str], int] = {}
+    for entry in store.prepare_journal(session.realm_id):
+        key = (entry.kind, entry.name)
+        if entry.state == "failed":
+            failed[key] = failed.get(key, 0) + 1
+        if entry.state == "pending" and key not in wanted:
+            need = Prerequisite(entry.kind, entry.name, ())
+            found = session.ledger.find_prerequisite(need)
+            if found:
+                store.prepare_outcome(session.realm_id, entry.request_id, remote_id=found)
+    return failed
+
+
+def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
+    store, realm = session.store, session.realm_id
+    rid = request_id(realm, need, attempt)
+    store.prepare_intent(PrepareEntry(realm, need.kind, need.name, rid, "pending", None, None))
+    try:
+        outcome: str | Refusal | None = session.ledger.create_prerequisite(need, rid)
+    except Uncertain as exc:
+        outcome = _look_up(session, need)
+        if outcome is None:
+            return _item(
+                need,
+                "uncertain",
+                message=f"the outcome is unknown ({exc}); re-run prepare, which looks the "
+                "name up before creating anything",
+                exit_code=EXIT_UNAVAILABLE,
+            )
+    if isinstance(outcome, Refusal):
+        store.prepare_outcome(realm, rid, error=outcome.message)
+        return _item(need, "failed", message=outcome.message, exit_code=outcome.exit_code)
+    store.prepare_outcome(realm, rid, remote_id=outcome)
+    return _item(need, "created", remote_id=outcome)
+
+
+def _look_up(session: Session, need: Prerequisite) -> str | None:
+    """After an uncertain create: the record, if it exists; None if we cannot tell yet."""
+    with contextlib.suppress(InvoiceSyncError):
+        return session.ledger.find_prerequisite(need)
+    return None
