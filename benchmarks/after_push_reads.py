@@ -100,7 +100,7 @@ def main() -> None:
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
         Faults,
-        Limits,
+        RateLimits,
         Sandbox,
         start_in_thread,
     )
@@ -111,7 +111,7 @@ def main() -> None:
         work = Path(tmp)
         sandbox = Sandbox(
             [_world.company_toml(work / "company.toml")],
-            limits=Limits(enabled=False),
+            limits=RateLimits(enabled=False),
             faults=Faults(latency_ms=LATENCY_MS, jitter_ms=JITTER_MS),
         )
         server = start_in_thread(sandbox)

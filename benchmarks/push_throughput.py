@@ -178,7 +178,7 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
         Faults,
-        Limits,
+        RateLimits,
         Sandbox,
         start_in_thread,
     )
@@ -187,7 +187,7 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
     sandbox = Sandbox(
         [company],
         time_scale=scale,
-        limits=Limits(enabled=True),
+        limits=RateLimits(enabled=True),
         faults=Faults(latency_ms=LATENCY_MS / scale, jitter_ms=JITTER_MS / scale),
     )
     server = start_in_thread(sandbox)

@@ -30,7 +30,7 @@ def main() -> None:
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
         Faults,
-        Limits,
+        RateLimits,
         Sandbox,
         start_in_thread,
     )
@@ -43,7 +43,7 @@ def main() -> None:
         work = Path(tmp)
         sandbox = Sandbox(
             [_world.company_toml(work / "company.toml")],
-            limits=Limits(enabled=True),
+            limits=RateLimits(enabled=True),
             faults=Faults(latency_ms=150, jitter_ms=50),
         )
         server = start_in_thread(sandbox)

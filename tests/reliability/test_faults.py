@@ -17,7 +17,7 @@ import pytest
 from invoicesync.ledger import quickbooks
 from invoicesync.qbo.client import Limits as ClientLimits
 from invoicesync.qbo.client import QBOClient, RateLimiter
-from invoicesync.sandbox import Faults, Limits
+from invoicesync.sandbox import Faults, RateLimits
 from invoicesync.usecases import session
 from tests.helpers import World, make_world
 from tests.reliability.conftest import SOAK, US, Live, assert_exactly_once, count, month
@@ -92,7 +92,7 @@ def test_server_errors_and_drops_after_commit(
 def test_429_bursts(us: World, seed: int) -> None:
     numbers = source(us, month(N, seed))
     # The sandbox allows less than the client's own limiter expects: 429s come in bursts.
-    us.sandbox.limits = Limits(
+    us.sandbox.limits = RateLimits(
         enabled=True, per_second=3, per_minute=500, batch_per_minute=40, xml_rate=0.5
     )
     us.sandbox.time_scale = 50.0

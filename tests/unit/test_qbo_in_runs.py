@@ -9,7 +9,7 @@ import pytest
 from invoicesync.ledger import quickbooks
 from invoicesync.qbo import QBOClient, RateLimiter
 from invoicesync.qbo.limiter import FileLedger, Limits
-from invoicesync.sandbox import Limits as SandboxLimits
+from invoicesync.sandbox import RateLimits as SandboxLimits
 from invoicesync.usecases import session
 from tests.helpers import US, World
 

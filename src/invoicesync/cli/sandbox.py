@@ -118,7 +118,7 @@ def _other_target(target: str, port: int, company: list[str] | None, latency_ms:
 def _sandbox(
     company: list[str] | None, limits: str, time_scale: float, auto_approve: bool
 ) -> Sandbox:
-    from invoicesync.sandbox import Limits, Sandbox
+    from invoicesync.sandbox import RateLimits, Sandbox
 
     if limits not in {"real", "off"}:
         raise UsageError("--limits must be real or off")
@@ -129,7 +129,7 @@ def _sandbox(
         return Sandbox(
             company or list(SHIPPED_COMPANIES),
             time_scale=time_scale,
-            limits=Limits(enabled=limits == "real"),
+            limits=RateLimits(enabled=limits == "real"),
             auto_approve=auto_approve,
         )
     except (KeyError, ValueError, OSError) as exc:

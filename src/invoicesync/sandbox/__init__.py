@@ -16,16 +16,11 @@ from invoicesync.sandbox.seeding import CompanyFileError
 from invoicesync.sandbox.server import SandboxServer, start_in_thread
 from invoicesync.sandbox.wire import Request, Response
 
-# The name code outside the sandbox imported before the split (cli.py, tests); `RateLimits` is
-# the sandbox's own name, distinct from the client's `qbo.Limits`.
-Limits = RateLimits
-
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "CompanyFileError",
     "Faults",
-    "Limits",
     "RateLimits",
     "Request",
     "Response",
