@@ -176,9 +176,10 @@ def emit_json_stream(head: dict[str, Any], key: str, items: Iterable[Any]) -> No
     with _guard():
         opening = json.dumps(head, indent=2, ensure_ascii=False)[:-2]  # without "\n}"
         write(redact(f'{opening},\n  "{key}": ['))
+        encode = json.JSONEncoder(default=_default, ensure_ascii=False).encode  # one encoder
         sep, chunk = "\n    ", []
         for item in items:
-            chunk.append(sep + json.dumps(item, default=_default, ensure_ascii=False))
+            chunk.append(sep + encode(item))
             sep = ",\n    "
             if len(chunk) == 1000:
                 write(redact("".join(chunk)))
