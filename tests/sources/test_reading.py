@@ -229,3 +229,27 @@ def test_a_large_source_is_kept_out_of_later_collections(
         assert gc.get_freeze_count() > frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_large_source_is_frozen_before_the_collector_comes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frozen while the collector is still off: enabled first, its next collection would scan
+    every object the load made (0.1 s over 100,000 invoices) just before they are frozen."""
+    import invoicesync.sources as sources
+
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps([good(), {**good(), "number": "INV-2"}]))
+    seen: list[bool] = []
+    real_freeze = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: (seen.append(gc.isenabled()), real_freeze())[1])
+    monkeypatch.setattr(sources, "FREEZE_FROM", 2)
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        assert len(open_source(path).invoices()) == 2
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
+    assert seen == [False]

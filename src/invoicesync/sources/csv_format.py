@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from operator import itemgetter
 from typing import Any
 
@@ -112,8 +111,10 @@ def _records(
     as its last row is read. A first pass counts each number's rows, so a 100,000-invoice file
     never holds more than the invoices still open (all rows of an invoice may be anywhere)."""
     remaining = _count_rows(text, delimiter, width, layout.number)
-    groups: OrderedDict[str, list[tuple[int, list[str]]]] = OrderedDict()
+    # Insertion-ordered: the first key is the oldest invoice still open.
+    groups: dict[str, list[tuple[int, list[str]]]] = {}
     reader = _reader(text, delimiter)
+    number_at = layout.number
     line = 1
     try:
         for row in reader:
@@ -125,21 +126,26 @@ def _records(
                         f"(delimiter {delimiter!r})"
                     )
                 continue
-            number = row[layout.number].strip()
+            number = row[number_at].strip()
             if not number and not any(cell.strip() for cell in row):
                 continue  # a blank row
             rows = groups.get(number)
             if rows is None:
-                groups[number] = rows = []
-            rows.append((line, row))
-            remaining[number] -= 1
-            while groups and remaining[next(iter(groups))] <= 0:
-                done, done_rows = groups.popitem(last=False)
-                yield layout.record(name, done, done_rows, problems)
+                groups[number] = [(line, row)]
+            else:
+                rows.append((line, row))
+            left = remaining[number] - 1
+            remaining[number] = left
+            # Only a number's last row can complete the oldest open invoice (the others, if
+            # complete, wait behind it): the rest of the rows skip the check.
+            while left <= 0 and groups:
+                done = next(iter(groups))
+                if remaining[done] > 0:
+                    break
+                yield layout.record(name, done, groups.pop(done), problems)
     except csv.Error as exc:
         problems.errors.append(f"{name}:{reader.line_num or line}: invalid CSV: {exc}")
-    while groups:  # after a CSV error: what was read is still checked
-        done, done_rows = groups.popitem(last=False)
+    for done, done_rows in groups.items():  # after a CSV error: what was read is still checked
         yield layout.record(name, done, done_rows, problems)
 
 
@@ -157,61 +163,47 @@ def _count_rows(text: str, delimiter: str, width: int, number_at: int) -> dict[s
     return counts
 
 
-_VALUE = itemgetter(1)
-
-
-def _getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
-    """The cells at `indexes` of a row, always as a tuple (itemgetter of one index is not)."""
-    if len(indexes) == 1:
-        only = indexes[0]
-        return lambda row: (row[only],)
-    return itemgetter(*indexes) if indexes else lambda row: ()
-
-
 class _Layout:
-    """Where each canonical column is in this file's rows, and how rows become a record."""
+    """Where each canonical column is in this file's rows, and how rows become a record: each
+    part of the record is a list of (key, index) pairs, so a row's non-empty cells are picked
+    without building a dict of all its cells first."""
 
     def __init__(self, fields: list[str]) -> None:
         index: dict[str, int] = {}
         for i, f in enumerate(fields):
             if f in COLUMNS:
                 index.setdefault(f, i)
+
+        def pairs(keys: Iterable[tuple[str, str]]) -> list[tuple[str, int]]:
+            return [(key, index[column]) for key, column in keys if column in index]
+
         self.number = index["number"]
-        self.invoice = [(c, index[c]) for c in INVOICE_COLUMNS if c in index]
+        self.invoice = pairs((c, c) for c in INVOICE_COLUMNS)
         # The invoice columns of a row as one tuple: rows of an invoice compare in C.
         self.invoice_part = itemgetter(*(i for _c, i in self.invoice), self.number)
-        self.invoice_keys = [c for c, _i in self.invoice]
-        self.invoice_values = _getter([i for _c, i in self.invoice])
-        self.line_keys = [c for c in LINE_COLUMNS if c in index and c != "kind"]
-        self.line_values = _getter([index[c] for c in self.line_keys])
+        self.customer = pairs((k, f"customer_{k}") for k in CUSTOMER_KEYS)
+        self.plain = pairs((c, c) for c in PLAIN_COLUMNS)
+        self.totals = pairs(TOTAL_COLUMNS)
+        self.attachments = index.get("attachments")
+        self.source = pairs((k, f"source_{k}") for k in ("system", "id", "url"))
+        self.line = pairs((c, c) for c in LINE_COLUMNS if c != "kind")
         self.kind = index.get("kind")
 
     def record(
         self, name: str, number: str, rows: list[tuple[int, list[str]]], problems: Problems
     ) -> Record:
         first_line, first = rows[0]
-        expected = self.invoice_part(first)
-        for line, row in rows[1:]:
-            if self.invoice_part(row) == expected:
-                continue
-            for col, i in self.invoice:
-                if row[i] != first[i]:
-                    problems.errors.append(
-                        f"{name}:{line}: invoice {safe(number)}: {col}: differs from the first "
-                        f"row of this invoice (line {first_line})"
-                    )
-        # dict(filter(itemgetter(1), zip(...))): the non-empty cells by name, looped in C.
-        data = _invoice_data(
-            number,
-            dict(filter(_VALUE, zip(self.invoice_keys, self.invoice_values(first), strict=True))),
-        )
+        if len(rows) > 1:
+            self._check_same(name, number, rows, problems)
+        data = self._invoice_data(number, first)
         lines: list[dict[str, Any]] = []
         adjustments: list[dict[str, Any]] = []
         line_numbers: list[int] = []
         adjustment_numbers: list[int] = []
+        line_at, kind_at = self.line, self.kind
         for line, row in rows:
-            cells = dict(filter(_VALUE, zip(self.line_keys, self.line_values(row), strict=True)))
-            kind = "line" if self.kind is None else (row[self.kind].strip().lower() or "line")
+            cells = {k: row[i] for k, i in line_at if row[i]}
+            kind = "line" if kind_at is None else (row[kind_at].strip().lower() or "line")
             if kind == "adjustment":
                 adjustments.append({k: cells[k] for k in ADJUSTMENT_COLUMNS if k in cells})
                 adjustment_numbers.append(line)
@@ -228,27 +220,41 @@ class _Layout:
             data["adjustments"] = adjustments
         return Record(data, name, first_line, tuple(line_numbers + adjustment_numbers))
 
+    def _check_same(
+        self, name: str, number: str, rows: list[tuple[int, list[str]]], problems: Problems
+    ) -> None:
+        """Every row of an invoice repeats the first row's invoice columns."""
+        first_line, first = rows[0]
+        expected = self.invoice_part(first)
+        for line, row in rows[1:]:
+            if self.invoice_part(row) == expected:
+                continue
+            for col, i in self.invoice:
+                if row[i] != first[i]:
+                    problems.errors.append(
+                        f"{name}:{line}: invoice {safe(number)}: {col}: differs from the first "
+                        f"row of this invoice (line {first_line})"
+                    )
 
-def _invoice_data(number: str, v: dict[str, str]) -> dict[str, Any]:
-    """The canonical invoice fields from the (non-empty) invoice columns of a first row."""
-    data: dict[str, Any] = {
-        "number": number or None,
-        "customer": {k: v[f"customer_{k}"] for k in CUSTOMER_KEYS if f"customer_{k}" in v},
-    }
-    for key in PLAIN_COLUMNS:
-        if key in v:
-            data[key] = v[key]
-    totals = {k: v[c] for k, c in TOTAL_COLUMNS if c in v}
-    if totals:
-        data["totals"] = totals
-    if "attachments" in v:
-        paths = v["attachments"].split(ATTACHMENT_SEPARATOR)
-        data["attachments"] = [p.strip() for p in paths if p.strip()]
-    if "source_system" in v or "source_id" in v:
-        data["source"] = {
-            k: v[f"source_{k}"] for k in ("system", "id", "url") if f"source_{k}" in v
+    def _invoice_data(self, number: str, row: list[str]) -> dict[str, Any]:
+        """The canonical invoice fields from the non-empty invoice cells of a first row."""
+        data: dict[str, Any] = {
+            "number": number or None,
+            "customer": {k: row[i] for k, i in self.customer if row[i]},
         }
-    return data
+        for k, i in self.plain:
+            if row[i]:
+                data[k] = row[i]
+        totals = {k: row[i] for k, i in self.totals if row[i]}
+        if totals:
+            data["totals"] = totals
+        if self.attachments is not None and row[self.attachments]:
+            paths = row[self.attachments].split(ATTACHMENT_SEPARATOR)
+            data["attachments"] = [p.strip() for p in paths if p.strip()]
+        source = {k: row[i] for k, i in self.source if row[i]}
+        if "system" in source or "id" in source:
+            data["source"] = source
+        return data
 
 
 def csv_rows(invoice: LocalInvoice) -> list[dict[str, str]]:

@@ -74,23 +74,39 @@ def text(value: Any, required: bool = False, max_len: int = 4000, one_line: bool
     raise Bad(f"must be a string, not {type(value).__name__}")
 
 
-_GOOD_NAMES: dict[str, None] = {}  # names already accepted: exports repeat them all the time
+# Names already accepted: exports repeat them all the time. A string in here is what `name()`
+# returns for it (callers on a hot path may look it up themselves).
+KNOWN_NAMES: dict[str, None] = {}
 
 
 def name(value: Any, required: bool = True, max_len: int = 500) -> Any:
     """A one-line string: names, numbers, codes."""
     if type(value) is str and max_len == 500:
-        if value in _GOOD_NAMES:
+        if value in KNOWN_NAMES:
             return value
         checked = text(value, required, 500, True)
-        if checked is not None and len(_GOOD_NAMES) < 65536:
-            _GOOD_NAMES[checked] = None
+        if checked is not None and len(KNOWN_NAMES) < 65536:
+            KNOWN_NAMES[checked] = None
         return checked
     return text(value, required, max_len, True)
 
 
 def optional_name(value: Any) -> Any:
-    return text(value, False, 500, True)
+    return name(value, False)
+
+
+# Short texts already accepted by `text()` with its defaults: units and many descriptions repeat.
+KNOWN_TEXTS: dict[str, None] = {}
+
+
+def short_text(value: Any) -> Any:
+    """`text(value)`, remembering accepted values of up to 100 characters."""
+    if type(value) is str and value in KNOWN_TEXTS:
+        return value
+    checked = text(value)
+    if checked is not None and len(checked) <= 100 and len(KNOWN_TEXTS) < 65536:
+        KNOWN_TEXTS[checked] = None
+    return checked
 
 
 def decimal(
@@ -98,8 +114,8 @@ def decimal(
 ) -> Any:
     """An exact decimal written plainly, with at most `places` decimals and |x| <= `limit`."""
     kind = type(value)
-    if kind is str and limit is MAX_AMOUNT and places in _GOOD_NUMBERS:
-        good = _GOOD_NUMBERS[places]
+    if kind is str and limit is MAX_AMOUNT and places in KNOWN_NUMBERS:
+        good = KNOWN_NUMBERS[places]
         number = good.get(value)  # quantities, prices and amounts repeat across an export
         if number is None:
             number = _number(value.strip(), places, limit) if value.strip() else None
@@ -126,8 +142,9 @@ def decimal(
 
 
 # Numbers already accepted, per number of decimal places allowed; keyed on the exact text, so
-# "1.0" and "1.00" stay apart.
-_GOOD_NUMBERS: dict[int, dict[str, Decimal]] = {MAX_PLACES: {}, MONEY_PLACES: {}}
+# "1.0" and "1.00" stay apart. A text in here is what `decimal()` (`money()`: MONEY_PLACES)
+# returns for it, so callers on a hot path may look it up themselves.
+KNOWN_NUMBERS: dict[int, dict[str, Decimal]] = {MAX_PLACES: {}, MONEY_PLACES: {}}
 
 
 @lru_cache(maxsize=65536)

@@ -10,21 +10,28 @@ from typing import Any
 from invoicesync.models import VAT_CATEGORIES, Adjustment, Line, round_money
 from invoicesync.sources import fields as f
 from invoicesync.sources.base import ADJUSTMENT_FIELDS, LINE_FIELDS, FieldPath
-from invoicesync.sources.check import SHARED, Check
+from invoicesync.sources.check import Check
 
 _D, _SL, _TL = "description", "source_language", "target_language"
 
 
-def _amount(qty: Decimal, price: Decimal) -> Decimal:
+# quantity × unit_price per pair: the amount, and its text when within QuickBooks' limit.
+_AMOUNTS: dict[tuple[Decimal, Decimal], tuple[Decimal, str | None]] = {}
+
+
+def _amount(qty: Decimal, price: Decimal) -> tuple[Decimal, str | None]:
     """quantity × unit_price, half-up to cents, kept once per pair (the result is the same
-    whichever way equal inputs were written: it is always quantized to cents)."""
+    whichever way equal inputs were written: it is always quantized to cents), with how it is
+    written when |amount| is within the limit: a stated amount written so (what exports
+    write) is that valid amount without being parsed."""
     key = (qty, price)
-    amount = SHARED.get(key)
-    if amount is None:
+    found = _AMOUNTS.get(key)
+    if found is None:
         amount = round_money(qty * price)
-        if len(SHARED) < 65536:
-            SHARED[key] = amount
-    return amount
+        found = (amount, str(amount) if abs(amount) <= f.MAX_AMOUNT else None)
+        if len(_AMOUNTS) < 65536:
+            _AMOUNTS[key] = found
+    return found
 
 
 def _tax(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> tuple[Any, Any]:
@@ -51,54 +58,78 @@ def parse_lines(c: Check, raw_lines: Any) -> tuple[Line, ...]:
         c.err(("lines",), "at least one line is required")
         return ()
     lines = []
-    get = c.get
     for i, raw in enumerate(raw_lines):
         path: FieldPath = ("lines", i)
         if type(raw) is not dict and not isinstance(raw, Mapping):
             c.err(path, "must be an object")
             continue
-        c.unknown(raw, LINE_FIELDS, path)
-        # Absent optional fields cost one dict lookup: this loop runs for every line of a
-        # 100,000-invoice export.
-        service = get((*path, "service"), f.name, raw.get("service"))
-        qty = get((*path, "quantity"), f.decimal, raw.get("quantity"), True)
-        price = get((*path, "unit_price"), f.decimal, raw.get("unit_price"), True)
-        amount = None if (v := raw.get("amount")) is None else get((*path, "amount"), f.money, v)
-        tax, rate = _tax(c, path, raw) if "tax" in raw or "tax_rate" in raw else (None, None)
-        desc = None if (v := raw.get("description")) is None else get((*path, _D), f.text, v)
-        unit = None if (v := raw.get("unit")) is None else get((*path, "unit"), f.text, v)
-        source_language = c.opt((*path, _SL), f.text, raw.get(_SL)) if _SL in raw else None
-        target_language = c.opt((*path, _TL), f.text, raw.get(_TL)) if _TL in raw else None
-        day = (
-            None
-            if (v := raw.get("service_date")) is None
-            else get((*path, "service_date"), f.parse_date, v)
-        )
-        if qty is not None and qty <= 0:
-            c.err((*path, "quantity"), f"{qty} must be greater than 0")
-        if price is not None and price < 0:
-            c.err((*path, "unit_price"), f"{price} must not be negative (use an adjustment)")
-        if qty is None or price is None:
-            continue
-        expected = _amount(qty, price)
-        if abs(expected) > f.MAX_AMOUNT:
-            c.err(
-                (*path, "amount"),
-                f"quantity × unit_price = {expected} is too large; QuickBooks takes at most "
-                f"{f.MAX_AMOUNT:,} on a line",
-            )
-        elif amount is not None and amount != expected:
-            c.err(
-                (*path, "amount"),
-                f"{amount} is not quantity × unit_price = {qty} × {price} = {expected} "
-                "(rounded half-up to cents)",
-            )
-        if service:
-            lines.append(
-                Line(service, qty, price, expected, desc, unit, tax, rate,
-                     source_language, target_language, day)
-            )  # fmt: skip
+        if not raw.keys() <= LINE_FIELDS:
+            c.unknown(raw, LINE_FIELDS, path)
+        line = _line(c, path, raw)
+        if line is not None:
+            lines.append(line)
     return tuple(lines)
+
+
+# Values already accepted (see fields.KNOWN_NAMES): a line's service, quantity, price and
+# amount are looked up here first, so a repeated value costs one dict lookup, no call.
+_NAMES = f.KNOWN_NAMES
+_NUMBERS = f.KNOWN_NUMBERS[f.MAX_PLACES]
+_MONEY = f.KNOWN_NUMBERS[f.MONEY_PLACES]
+
+
+def _line(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> Line | None:
+    """One line, its problems recorded in the order of its fields. Absent optional fields
+    cost one dict lookup: this runs for every line of a 100,000-invoice export."""
+    get = c.get
+    v = raw.get("service")
+    service = v if type(v) is str and v in _NAMES else get((*path, "service"), f.name, v)
+    v = raw.get("quantity")
+    if (qty := _NUMBERS.get(v) if type(v) is str else None) is None:
+        qty = get((*path, "quantity"), f.decimal, v, True)
+    v = raw.get("unit_price")
+    if (price := _NUMBERS.get(v) if type(v) is str else None) is None:
+        price = get((*path, "unit_price"), f.decimal, v, True)
+    known = None if qty is None or price is None else _amount(qty, price)
+    if (v := raw.get("amount")) is None:
+        amount = None
+    elif known is not None and v == known[1]:
+        amount = known[0]
+    elif (amount := _MONEY.get(v) if type(v) is str else None) is None:
+        amount = get((*path, "amount"), f.money, v)
+    tax, rate = _tax(c, path, raw) if "tax" in raw or "tax_rate" in raw else (None, None)
+    desc = None if (v := raw.get("description")) is None else get((*path, _D), f.short_text, v)
+    unit = None if (v := raw.get("unit")) is None else get((*path, "unit"), f.short_text, v)
+    source_language = c.opt((*path, _SL), f.text, raw.get(_SL)) if _SL in raw else None
+    target_language = c.opt((*path, _TL), f.text, raw.get(_TL)) if _TL in raw else None
+    day = (
+        None
+        if (v := raw.get("service_date")) is None
+        else get((*path, "service_date"), f.parse_date, v)
+    )
+    if qty is not None and qty <= 0:
+        c.err((*path, "quantity"), f"{qty} must be greater than 0")
+    if price is not None and price < 0:
+        c.err((*path, "unit_price"), f"{price} must not be negative (use an adjustment)")
+    if known is None:
+        return None
+    expected, written = known
+    if written is None:  # beyond the limit
+        c.err(
+            (*path, "amount"),
+            f"quantity × unit_price = {expected} is too large; QuickBooks takes at most "
+            f"{f.MAX_AMOUNT:,} on a line",
+        )
+    elif amount is not None and amount != expected:
+        c.err(
+            (*path, "amount"),
+            f"{amount} is not quantity × unit_price = {qty} × {price} = {expected} "
+            "(rounded half-up to cents)",
+        )
+    if not service:
+        return None
+    return Line(service, qty, price, expected, desc, unit, tax, rate,
+                source_language, target_language, day)  # fmt: skip
 
 
 def parse_adjustments(c: Check, raw_adjustments: Any) -> tuple[Adjustment, ...]:

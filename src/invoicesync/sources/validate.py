@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,13 @@ from invoicesync.sources.base import (
     Problems,
     Record,
 )
-from invoicesync.sources.check import Check, shared
+from invoicesync.sources.check import Check, customer
 from invoicesync.sources.lines import parse_adjustments, parse_lines
 
 TOLERANCE = Decimal("0.01")
+_ZERO = Decimal("0.00")
+_AMOUNT = attrgetter("amount")
+_RATE = attrgetter("tax_rate")
 _CALCULATIONS = ("exclusive", "inclusive")
 
 
@@ -104,18 +108,20 @@ def _customer(c: Check, raw: Any) -> Customer | None:
         return None
     if isinstance(raw, str):
         name = c.get(("customer", "name"), f.name, raw)
-        return shared(Customer(name)) if name else None
+        return customer(name) if name else None
     if not isinstance(raw, Mapping):
         c.err(path, "must be an object with a name")
         return None
     c.unknown(raw, CUSTOMER_FIELDS, path)
-    name = c.get((*path, "name"), f.name, raw.get("name"))
-    email = c.opt((*path, "email"), f.email, raw.get("email"))
-    tax_id = c.opt((*path, "tax_id"), f.name, raw.get("tax_id"), False, 50)
-    country = c.opt((*path, "country"), f.country, raw.get("country"))
+    name = raw.get("name")
+    if type(name) is not str or name not in f.KNOWN_NAMES:  # else: accepted before
+        name = c.get(("customer", "name"), f.name, name)
+    email = c.opt(("customer", "email"), f.email, raw.get("email"))
+    tax_id = c.opt(("customer", "tax_id"), f.name, raw.get("tax_id"), False, 50)
+    country = c.opt(("customer", "country"), f.country, raw.get("country"))
     if not name:
         return None
-    return shared(Customer(name, email, tax_id, country))
+    return customer(name, email, tax_id, country)
 
 
 def _totals(c: Check, raw: Any) -> Totals | None:
@@ -132,7 +138,9 @@ def _source(c: Check, raw: Any) -> SourceRef | None:
     if source is None:
         return None
     c.unknown(source, SOURCE_FIELDS, ("source",))
-    system = c.get(("source", "system"), f.name, source.get("system"))
+    system = source.get("system")
+    if type(system) is not str or system not in f.KNOWN_NAMES:  # else: accepted before
+        system = c.get(("source", "system"), f.name, system)
     sid = c.get(("source", "id"), f.name, source.get("id"))
     url = c.opt(("source", "url"), f.optional_name, source.get("url"))
     return SourceRef(system, sid, url) if system and sid else None
@@ -159,10 +167,11 @@ def _attachments(c: Check, raw: Any) -> tuple[Any, ...]:
 
 def _check_amounts(c: Check, invoice: LocalInvoice) -> None:
     """Invoice-level sums: within QuickBooks' limit, not negative, and as the totals state."""
-    subtotal = invoice.subtotal
-    taxed = any(ln.tax_rate is not None for ln in invoice.lines) or any(
-        a.tax_rate is not None for a in invoice.adjustments
-    )
+    # invoice.subtotal, and whether any rate is stated, with the loops in C.
+    lines, adjustments = invoice.lines, invoice.adjustments
+    subtotal = sum(map(_AMOUNT, lines), _ZERO) + sum(map(_AMOUNT, adjustments), _ZERO)
+    rates = [*map(_RATE, lines), *map(_RATE, adjustments)]
+    taxed = rates.count(None) != len(rates)
     total = invoice.total if taxed else subtotal  # no rates: no tax of ours to add
     for name, value in (("subtotal", subtotal), ("total", total)):
         if abs(value) > f.MAX_AMOUNT:
@@ -225,7 +234,7 @@ class Validator:
                 )
                 continue
             else:
-                seen[number] = record.where()
+                seen[number] = record.where() if invoice is None else invoice.origin
             if invoice is not None:
                 invoices.append(invoice)
 
