@@ -65,7 +65,7 @@ def build_invoice(
             ("number",), f"is {len(num)} characters; QuickBooks allows at most {f.DOC_NUMBER_MAX}"
         )
     optional: dict[str, Any] = {}
-    for key in _OPTIONAL.keys() & data.keys():
+    for key in [k for k in _OPTIONAL if k in data]:  # declaration order: stable messages
         if (value := data[key]) is not None:
             parser, *args = _OPTIONAL[key]
             optional[key] = c.get((key,), parser, value, *args)
