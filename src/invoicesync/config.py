@@ -33,28 +33,7 @@ DEFAULT_LOCAL_PORT = 8770
 PLAYGROUND_REDIRECT = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
 
 _SECRET_KEYS = {"client_secret", "refresh_token", "access_token", "api_key", "b2brouter_api_key"}
-_KNOWN_KEYS = {
-    "environment",
-    "realm_id",
-    "client_id",
-    "source",
-    "token_file",
-    "api_url",
-    "auth_url",
-    "token_url",
-    "revoke_url",
-    "connect",
-    "csv",
-    "push",
-    "timeout",
-    "state_url",
-    "target",
-    "b2brouter_account",
-    "b2brouter_url",
-    "profiles",
-    "aliases",
-    "prepare",
-}
+_KNOWN_KEYS = profiles.PROFILE_KEYS | {"profiles"}  # a profile may set every other key
 
 
 @dataclass(frozen=True)

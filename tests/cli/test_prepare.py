@@ -405,9 +405,15 @@ def test_push_prepare_refuses_without_yes_when_not_interactive(us: World) -> Non
 
 
 def test_push_prepare_yes_creates_then_pushes(us: World) -> None:
+    from invoicesync.usecases import invoices as usecase
+
     config(us, SERVICES)
     write_source(us, [new_client()])
+    reads: list[object] = []
+    real = usecase.load_invoices
+    us.monkeypatch.setattr(usecase, "load_invoices", lambda *a: reads.append(a) or real(*a))
     result = us.run("push", "N-1", "--prepare", "--yes", "--json")
+    assert len(reads) == 1  # the source is read once for plan, prepare and push
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["results"][0]["status"] == "created"
     assert "created customer 'Zeta Übersetzungen GmbH'" in result.stderr

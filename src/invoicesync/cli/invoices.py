@@ -151,7 +151,7 @@ def push(
     )
     with opened_session(state) as opened:
         if prepare:
-            prepare_before_push(state, opened, request, yes=yes)
+            prepare_before_push(state, opened, local, request, yes=yes)
         with render.progress() as bar:
             report = run_push(opened, local, request, bar)
         warn_all(opened.warnings)

@@ -13,7 +13,10 @@ from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 from invoicesync.cli.views import Column, TableView, counts_line
 
 if TYPE_CHECKING:
-    from invoicesync.usecases.prepare import PrepareReport, PrepareRequest
+    from collections.abc import Sequence
+
+    from invoicesync.models import LocalInvoice
+    from invoicesync.usecases.prepare import PrepareReport
     from invoicesync.usecases.push import PushRequest
     from invoicesync.usecases.session import Session
 
@@ -80,13 +83,6 @@ def show_prepare(report: PrepareReport, *, payloads: bool) -> None:
     render.info(counts_line(report.counts()))
 
 
-def run_prepare(state: AppState, opened: Session, request: PrepareRequest) -> PrepareReport:
-    from invoicesync.usecases.invoices import load_invoices
-    from invoicesync.usecases.prepare import prepare as run
-
-    return run(opened, load_invoices(state.settings(), render.warn), request)
-
-
 @app.command()
 def prepare(
     ctx: typer.Context,
@@ -126,12 +122,15 @@ def prepare(
       invoicesync prepare --all --dry-run
       invoicesync prepare INV-2026-0113 --only customers,services
     """
+    from invoicesync.usecases.invoices import load_invoices
     from invoicesync.usecases.prepare import PrepareRequest, parse_only
+    from invoicesync.usecases.prepare import prepare as run_prepare
 
     state = state_of(ctx)
     request = PrepareRequest(numbers or [], all_, parse_only(only), dry_run, wait=wait)
+    local = load_invoices(state.settings(), render.warn)
     with opened_session(state) as opened:
-        report = run_prepare(state, opened, request)
+        report = run_prepare(opened, local, request)
         warn_all(opened.warnings)
     if json_:
         render.emit_json(prepare_document(report))
@@ -143,19 +142,28 @@ def prepare(
         raise typer.Exit(report.exit_code)
 
 
-def prepare_before_push(state: AppState, opened: Session, push: PushRequest, *, yes: bool) -> None:
+def prepare_before_push(
+    state: AppState,
+    opened: Session,
+    invoices: Sequence[LocalInvoice],
+    push: PushRequest,
+    *,
+    yes: bool,
+) -> None:
     """`push --prepare`: show what would be created, ask (on a terminal, unless `--yes`),
-    create it, then let the push go on. Lines go to stderr, so `--json` stays one document."""
+    create it, then let the push go on. Lines go to stderr, so `--json` stays one document.
+    `invoices` is the source the push already read (read once, not once per step)."""
     from dataclasses import replace
 
     from invoicesync.errors import UsageError
     from invoicesync.usecases.prepare import PrepareRequest
+    from invoicesync.usecases.prepare import prepare as run_prepare
 
     request = PrepareRequest(
         push.numbers, push.all_, dry_run=push.dry_run, since=push.since, wait=push.wait
     )
 
-    plan = run_prepare(state, opened, replace(request, dry_run=True))
+    plan = run_prepare(opened, invoices, replace(request, dry_run=True))
     if plan.fatal is not None:
         raise plan.fatal
     for item in plan.items:
@@ -177,7 +185,7 @@ def prepare_before_push(state: AppState, opened: Session, push: PushRequest, *, 
         )
     if not yes and not typer.confirm(f"Create these {count} in {plan.target}?", err=True):
         raise UsageError("declined: nothing was created or pushed")
-    done = run_prepare(state, opened, request)
+    done = run_prepare(opened, invoices, request)
     for item in done.items:
         if item.status == "created":
             render.success(f"created {item.kind} {item.name!r} ({done.target} Id {item.remote_id})")

@@ -109,7 +109,7 @@ def reconcile(
             drift(ln, remote[ln.kind].get(ln.qbo_id), done.get(ln.invoice_number, frozenset()))
             for ln in links
         ]
-        _show_copies(report, session.ledger.name)
+        _mark_copies(report, session.ledger.name)
         observed = [(d.invoice, d.state, d.balance) for d in report.drifts]
         store.record_observations(session.realm_id, observed)
         return report
@@ -125,7 +125,7 @@ def _read(session: Session, links: Sequence[Link]) -> dict[str, Mapping[str, Rem
     }
 
 
-def _show_copies(report: ReconcileReport, target: str) -> None:
+def _mark_copies(report: ReconcileReport, target: str) -> None:
     by_number = {d.invoice: d for d in report.drifts}
     for finding in report.copies:
         d = by_number.get(finding.invoice)
