@@ -204,3 +204,28 @@ def test_prepare_lists_missing_contacts_with_what_to_do_and_creates_nothing(eu: 
     fine = eu.es("prepare", "--all")
     assert fine.exit_code == 0, fine.stderr
     assert "Nothing to prepare: B2BRouter has every name the invoices use." in fine.stderr
+
+
+def test_a_second_tax_irpf_is_refused_exit_8_and_nothing_reaches_b2brouter(eu: B2BWorld) -> None:
+    """Issue 25: a line's 15 % IRPF withholding written as `taxes` was dropped with a warning
+    and the e-invoice went out at 605.00 EUR instead of 530.00, exit 0."""
+    line = {
+        "service": "Translation",
+        "quantity": "1",
+        "unit_price": "500.00",
+        "tax": "S",
+        "tax_rate": "21",
+        "taxes": [{"name": "IRPF", "category": "S", "percent": "-15"}],
+    }
+    path = eu.source([eu_invoice("IRPF-1", lines=[line])])
+    result = eu.es("push", "--all")
+    assert result.exit_code == 8, result.stderr
+    assert (
+        f"  {path}:1: invoice IRPF-1: lines[1].taxes: unknown field: several taxes per line are "
+        "not supported yet, and dropping one would make the total wrong; give the line its one "
+        "tax as `tax` and `tax_rate` (an invoice that needs two, such as VAT and an IRPF "
+        "withholding, cannot be sent by invoicesync yet)"
+    ) in result.stderr.splitlines()
+    assert "nothing was sent" in result.stderr
+    assert eu.writes() == []
+    assert set(eu.by_number()) == {"2026-0007"}  # the account's own invoice; none of ours

@@ -189,14 +189,31 @@ def test_verbose_logs_each_quickbooks_answer_with_its_intuit_tid(us: World) -> N
 def test_unknown_fields_are_shown_as_warnings(us: World) -> None:
     path = us.home.parent / "extra-fields.json"
     path.write_text(
+        '[{"number": "W-1", "customer": {"name": "Contoso Ltd"}, "colour": "red",'
+        ' "issue_date": "2026-10-01", "currency": "USD", "project_manager": "Ana",'
+        ' "source": {"system": "s", "id": "1", "imported_by": "x"},'
+        ' "lines": [{"service": "Translation", "quantity": "1", "unit_price": "1"}]}]'
+    )
+    result = us.run("--source", str(path), "invoices")
+    assert result.exit_code == 0
+    for field in ("colour", "project_manager", "source.imported_by"):
+        assert f"invoice W-1: {field}: unknown field, ignored" in result.stderr, field
+
+
+def test_unknown_fields_where_money_is_are_errors(us: World) -> None:
+    """Issue 25: inside the customer, a line or the totals any unknown field is refused."""
+    path = us.home.parent / "extra-fields.json"
+    path.write_text(
         '[{"number": "W-1", "customer": {"name": "Contoso Ltd", "vat": "x"}, "colour": "red",'
         ' "issue_date": "2026-10-01", "currency": "USD", "totals": {"grand": "1"},'
         ' "lines": [{"service": "Translation", "quantity": "1", "unit_price": "1", "note": "?"}]}]'
     )
     result = us.run("--source", str(path), "invoices")
-    assert result.exit_code == 0
-    for field in ("colour", "customer.vat", "lines[1].note", "totals.grand"):
-        assert f"invoice W-1: {field}: unknown field, ignored" in result.stderr, field
+    assert result.exit_code == 8
+    for field in ("customer.vat", "lines[1].note", "totals.grand"):
+        assert f"invoice W-1: {field}: unknown field that can change what is owed;" in (
+            result.stderr
+        ), field
 
 
 def test_status_warns_when_the_refresh_token_expires_soon(us: World) -> None:

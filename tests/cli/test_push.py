@@ -395,6 +395,23 @@ def test_invalid_source_exits_8_and_sends_nothing(us: World) -> None:
     assert [e for e in us.sandbox.requests if e.kind != "oauth"] == []
 
 
+def test_an_unknown_money_field_exits_8_and_sends_nothing(us: World) -> None:
+    """Issue 25: an unknown `discount` was only a warning, and the invoice went out without it."""
+    write_source(us, [invoice("DISC-1", "Contoso Ltd", discount="10%")])
+    before = len(us.invoices())
+    us.sandbox.requests.clear()
+    result = us.run("push", "--all")
+    assert result.exit_code == 8, result.stderr
+    path = us.home.parent / "custom.json"
+    assert (
+        f"  {path}:1: invoice DISC-1: discount: unknown field that can change what is owed; "
+        "invoicesync cannot hold it, so the invoice could be wrong: remove it or see "
+        "docs/invoice-format.md#unknown-fields"
+    ) in result.stderr.splitlines()
+    assert [e for e in us.sandbox.requests if e.kind != "oauth"] == []
+    assert len(us.invoices()) == before
+
+
 def test_nothing_to_push_is_exit_0_with_a_message(us: World) -> None:
     write_source(us, [invoice("D-1", "Contoso Ltd", status="draft")])
     result = us.run("push", "--all")

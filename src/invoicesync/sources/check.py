@@ -9,6 +9,7 @@ from typing import Any
 from invoicesync.models import Customer
 from invoicesync.sources import fields as f
 from invoicesync.sources.base import FieldPath, Problems, Record
+from invoicesync.sources.unknown import IGNORED, SEVERAL_TAXES, UNKNOWN, money_name
 
 
 def show(path: FieldPath) -> str:
@@ -53,14 +54,25 @@ class Check:
         """An optional field: absent costs nothing (most fields of most records are absent)."""
         return None if value is None else self.get(path, parser, value, *args)
 
-    def unknown(self, raw: Mapping[str, Any], allowed: set[str], path: FieldPath = ()) -> None:
+    def unknown(
+        self, raw: Mapping[str, Any], allowed: set[str], path: FieldPath = (), money: bool = False
+    ) -> None:
+        """Fields of `raw` not in `allowed`: errors when they could change what is owed (any
+        of them when `money`: the object holds money), warnings otherwise (docs/invoice-format.md
+        #unknown-fields). A record with only known fields costs one set comparison."""
         if raw.keys() <= allowed:
             return
         for key in sorted(set(raw) - allowed, key=str):
-            self.problems.warnings.append(
-                f"{self.record.where((*path, key))}: {self.label}: "
-                f"{show((*path, f.safe(str(key))))}: unknown field, ignored"
+            name = str(key)
+            shown = (
+                f"{self.record.where((*path, key))}: {self.label}: {show((*path, f.safe(name)))}"
             )
+            if money or money_name(name):
+                self.ok = False
+                several = name == "taxes" and path[:1] in (("lines",), ("adjustments",))
+                self.problems.errors.append(f"{shown}: {SEVERAL_TAXES if several else UNKNOWN}")
+            else:
+                self.problems.warnings.append(f"{shown}: {IGNORED}")
 
     def obj(self, value: Any, path: FieldPath, what: str) -> Mapping[str, Any] | None:
         if value is None:

@@ -15,6 +15,7 @@ from typing import Any
 from invoicesync.models import LocalInvoice
 from invoicesync.sources.base import LINE_FIELD_ORDER, Problems, Record
 from invoicesync.sources.fields import safe
+from invoicesync.sources.unknown import UNKNOWN_COLUMN, money_name
 
 # Invoice fields that map one to one onto the canonical record.
 PLAIN_COLUMNS = (
@@ -79,12 +80,22 @@ def read_csv(
     fields = [canon_of.get(h.strip(), h.strip()) for h in header]
     for h, f in zip(header, fields, strict=True):
         if f not in COLUMNS:
-            problems.warnings.append(f"{name}:1: column {h!r} is not a known field, ignored")
+            _unknown_column(name, h, problems)
     if "number" not in fields:
         problems.errors.append(f"{name}:1: missing column(s) {header_of.get('number', 'number')}")
         return
     layout = _Layout(fields)
     yield from _records(name, text, delimiter, len(fields), layout, problems)
+
+
+def _unknown_column(name: str, header: str, problems: Problems) -> None:
+    """A column the mapping does not know: an error when its name speaks of money (every row is
+    a line, and its value would be dropped), a warning otherwise (docs/invoice-format.md
+    #unknown-fields)."""
+    if money_name(header.strip()):
+        problems.errors.append(f"{name}:1: column {header!r}: {UNKNOWN_COLUMN}")
+    else:
+        problems.warnings.append(f"{name}:1: column {header!r} is not a known field, ignored")
 
 
 def _reader(text: str, delimiter: str) -> Any:

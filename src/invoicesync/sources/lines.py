@@ -64,7 +64,7 @@ def parse_lines(c: Check, raw_lines: Any) -> tuple[Line, ...]:
             c.err(path, "must be an object")
             continue
         if not raw.keys() <= LINE_FIELDS:
-            c.unknown(raw, LINE_FIELDS, path)
+            c.unknown(raw, LINE_FIELDS, path, money=True)
         line = _line(c, path, raw)
         if line is not None:
             lines.append(line)
@@ -144,7 +144,7 @@ def parse_adjustments(c: Check, raw_adjustments: Any) -> tuple[Adjustment, ...]:
         if not isinstance(raw, Mapping):
             c.err(path, "must be an object")
             continue
-        c.unknown(raw, ADJUSTMENT_FIELDS, path)
+        c.unknown(raw, ADJUSTMENT_FIELDS, path, money=True)
         desc = c.get((*path, "description"), f.name, raw.get("description"))
         amount = c.get((*path, "amount"), f.money, raw.get("amount"), True)
         service = c.get((*path, "service"), f.name, raw.get("service"))

@@ -112,7 +112,7 @@ def _customer(c: Check, raw: Any) -> Customer | None:
     if not isinstance(raw, Mapping):
         c.err(path, "must be an object with a name")
         return None
-    c.unknown(raw, CUSTOMER_FIELDS, path)
+    c.unknown(raw, CUSTOMER_FIELDS, path, money=True)
     name = raw.get("name")
     if type(name) is not str or name not in f.KNOWN_NAMES:  # else: accepted before
         name = c.get(("customer", "name"), f.name, name)
@@ -128,7 +128,7 @@ def _totals(c: Check, raw: Any) -> Totals | None:
     totals = c.obj(raw, ("totals",), "subtotal, tax, total")
     if totals is None:
         return None
-    c.unknown(totals, TOTALS_FIELDS, ("totals",))
+    c.unknown(totals, TOTALS_FIELDS, ("totals",), money=True)
     values = [c.get(("totals", k), f.money, totals.get(k)) for k in ("subtotal", "tax", "total")]
     return Totals(*values)
 
