@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+from datetime import date, timedelta
 
 import pytest
 from pytest_httpx import HTTPXMock
@@ -61,6 +62,8 @@ def test_payments_reports_state_amounts_and_the_payments_of_each_invoice(
             {"id": second, "date": "2026-03-05", "amount": f"{total_101 - 100:.2f}",
              "method": "ACH", "reference": "T-9"},
         ],
+        "kind": "invoice", "credit_applied": "0.00", "credit_remaining": None, "credits": [],
+        "applied_to": [],
     }  # fmt: skip
     assert rows["INV-2026-0102"]["state"] == "partly paid"
     assert rows["INV-2026-0102"]["amount_paid"] == "10.50"
@@ -106,7 +109,8 @@ def test_payments_csv_is_written_atomically_one_row_per_payment(
     assert list(rows[0]) == [
         "source_number", "qbo_id", "qbo_number", "currency", "total", "balance", "amount_paid",
         "state", "last_payment_date", "payment_id", "payment_date", "payment_amount",
-        "payment_method", "payment_reference",
+        "payment_method", "payment_reference", "kind", "credit_number", "credit_amount",
+        "credit_remaining",
     ]  # fmt: skip
     by = {r["source_number"]: r for r in rows}
     assert by["INV-2026-0102"]["payment_id"] == pid
@@ -242,9 +246,9 @@ def test_the_csv_import_recipe_sees_exactly_the_real_payments(us: World, qbo: Wi
         for r in rows
     ]  # fmt: skip
     assert shape == [
+        ("CN-1", "credit_note", "", "", "CN-1", "30.00", "0.00"),
         ("L-1", "invoice", got["paid"], "20.00", "", "", ""),
         ("L-1", "invoice", "", "", "CN-1", "30.00", ""),
-        ("CN-1", "credit_note", "", "", "CN-1", "30.00", "0.00"),
     ]
     recipe = block("after-push.md", "python", "payments = defaultdict(list)")
     printed = io.StringIO()
@@ -254,3 +258,43 @@ def test_the_csv_import_recipe_sees_exactly_the_real_payments(us: World, qbo: Wi
     assert printed.getvalue().splitlines() == [
         f"{got['paid']} 2026-10-20 USD 20.00 Check CHK-9 [('L-1', '20.00')]"
     ]
+
+
+def test_a_credit_applied_by_hand_is_credit_with_its_number(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
+    """A credit memo made and applied in QuickBooks (not linked): read once, by its Id."""
+    got = with_credit_note(us, qbo)
+    later = (date.fromisoformat(got["applied_on"]) + timedelta(days=1)).isoformat()
+    company = us.sandbox.company(US)
+    invoice = company.entities["Invoice"][got["invoice"]]
+    (sold,) = [ln for ln in invoice["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+    memo = company.create(
+        "CreditMemo",
+        {
+            "CustomerRef": invoice["CustomerRef"], "DocNumber": "CM-HAND",
+            "Line": [{"Amount": "5.00", "DetailType": "SalesItemLineDetail",
+                      "SalesItemLineDetail": {"ItemRef": sold["SalesItemLineDetail"]["ItemRef"]}}],
+        },
+    )  # fmt: skip
+    company.create(
+        "Payment",
+        {
+            "CustomerRef": invoice["CustomerRef"], "TotalAmt": "0", "TxnDate": later,
+            "Line": [{"Amount": "5.00", "LinkedTxn": [{"TxnId": got["invoice"], "TxnType": "Invoice"}]},
+                     {"Amount": "5.00", "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]}],
+        },
+    )  # fmt: skip
+    before = len(httpx_mock.get_requests())
+    doc = json.loads(run(us, "payments", "--since", later, "--json").stdout)
+    assert [r["invoice"] for r in doc["invoices"]] == ["L-1"], doc  # only the credit is new
+    row = doc["invoices"][0]
+    assert [p["id"] for p in row["payments"]] == [got["paid"]]  # the credits are not payments
+    assert [(c["credit_number"], c["credit_note"], c["amount"]) for c in row["credits"]] == [
+        ("CN-1", "CN-1", "30.00"),
+        ("CM-HAND", None, "5.00"),
+    ]
+    assert (row["balance"], row["credit_applied"]) == ("45.00", "35.00")
+    queries = [r for r in httpx_mock.get_requests()[before:] if r.url.path.endswith("/query")]
+    assert len(queries) == 4  # the credit memo by hand: one more read, of credit memos
+    assert "from CreditMemo where Id IN" in queries[-1].url.params["query"]

@@ -79,16 +79,20 @@ def _sends(
     pending = {f.invoice_number for f in sends if f.state == "pending"}
     sent = {(f.invoice_number, f.qbo_id) for f in sends if f.state == "done"}
     ours = {(e.invoice_number, e.qbo_id) for e in store.journal(realm, "done")} if unsent else set()
-    links = {ln.invoice_number: ln for ln in store.links(realm)}
     go = [(n, str(r.qbo_id)) for n, r in items if r.status == "created"]
-    checked = [
-        (n, r)
+    maybe = [
+        n
         for n, r in items
         if r.status != "created"
-        and n in links
-        and (n in pending or r.status == "adopted" or ((n, r.qbo_id) in ours - sent))
+        and (
+            n in pending
+            or r.status == "adopted"
+            or ((n, r.qbo_id) in ours and (n, r.qbo_id) not in sent)
+        )
     ]
-    states = send_rules.read_states(session, [links[n] for n, _ in checked])
+    links = {n: ln for n in maybe if (ln := store.link(realm, n)) is not None}
+    checked = [(n, r) for n, r in items if n in links]
+    states = send_rules.read_states(session, links.values())
     notes: dict[str, str] = {}
     for n, r in checked:
         seen = states.get(n)
