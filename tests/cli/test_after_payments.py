@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
+from datetime import date, timedelta
 
 import pytest
 from pytest_httpx import HTTPXMock
 
 from tests.cli.after_wire import Wire, run, wire
+from tests.cli.test_docs_recipes import block
 from tests.helpers import US, World
 
 
@@ -59,6 +62,8 @@ def test_payments_reports_state_amounts_and_the_payments_of_each_invoice(
             {"id": second, "date": "2026-03-05", "amount": f"{total_101 - 100:.2f}",
              "method": "ACH", "reference": "T-9"},
         ],
+        "kind": "invoice", "credit_applied": "0.00", "credit_remaining": None, "credits": [],
+        "applied_to": [],
     }  # fmt: skip
     assert rows["INV-2026-0102"]["state"] == "partly paid"
     assert rows["INV-2026-0102"]["amount_paid"] == "10.50"
@@ -104,7 +109,8 @@ def test_payments_csv_is_written_atomically_one_row_per_payment(
     assert list(rows[0]) == [
         "source_number", "qbo_id", "qbo_number", "currency", "total", "balance", "amount_paid",
         "state", "last_payment_date", "payment_id", "payment_date", "payment_amount",
-        "payment_method", "payment_reference",
+        "payment_method", "payment_reference", "kind", "credit_number", "credit_amount",
+        "credit_remaining",
     ]  # fmt: skip
     by = {r["source_number"]: r for r in rows}
     assert by["INV-2026-0102"]["payment_id"] == pid
@@ -153,3 +159,142 @@ def test_payments_table_shows_state_and_payments(us: World, qbo: Wire) -> None:
     assert "partly paid" in line
     assert "2026-02-20 10.50" in line
     assert "Payments in QuickBooks" in result.stdout
+
+
+# --- issue 25: an applied credit is credit, never a payment -------------------------------------
+
+
+def with_credit_note(world: World, qbo: Wire) -> dict[str, str]:
+    """L-1 (100.00) pushed with CN-1 (30.00, credit for L-1): invoicesync applies the credit
+    with a zero-total Payment; then the customer pays 20.00 of the rest. CN-1 becomes credit
+    memo 1 while invoice 1 is Contoso's (the sandbox numbers each entity on its own)."""
+
+    def record(number: str, qty: str, **extra: str) -> dict[str, object]:
+        line = {"service": "Translation", "quantity": qty, "unit_price": "0.10"}
+        return {
+            "number": number, "customer": {"name": "Acme Localization Inc."},
+            "issue_date": "2026-10-05", "currency": "USD", "lines": [line], **extra,
+        }  # fmt: skip
+
+    source = world.home.parent / "credit.json"
+    notes = [record("L-1", "1000"), record("CN-1", "300", type="credit_note", credit_for="L-1")]
+    source.write_text(json.dumps(notes), encoding="utf-8")
+    world.monkeypatch.setenv("INVOICESYNC_SOURCE", str(source))
+    assert run(world, "push", "--all").exit_code == 0
+    company = world.sandbox.company(US)
+    (memo,) = company.entities["CreditMemo"].values()
+    (applied,) = company.entities["Payment"].values()
+    invoice = ids(world)["L-1"]
+    assert memo["Id"] in company.entities["Invoice"]  # an invoice with the credit memo's Id
+    paid = qbo.pay(invoice, "20.00", "2026-10-20", "Check", "CHK-9")
+    return {"invoice": invoice, "memo": memo["Id"], "applied": applied["Id"], "paid": paid,
+            "applied_on": applied["TxnDate"]}  # fmt: skip
+
+
+def test_an_applied_credit_is_reported_as_credit_never_as_a_payment(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
+    got = with_credit_note(us, qbo)
+    before = len(httpx_mock.get_requests())
+    result = run(us, "payments", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = {r["invoice"]: r for r in json.loads(result.stdout)["invoices"]}
+    assert rows["L-1"] == {
+        "invoice": "L-1", "kind": "invoice", "qbo_id": got["invoice"], "doc_number": "L-1",
+        "currency": "USD", "total": "100.00", "balance": "50.00", "amount_paid": "50.00",
+        "state": "partly paid", "last_payment_date": "2026-10-20",
+        "payments": [{"id": got["paid"], "date": "2026-10-20", "amount": "20.00",
+                      "method": "Check", "reference": "CHK-9"}],
+        "credit_applied": "30.00", "credit_remaining": None,
+        "credits": [{"credit_memo_id": got["memo"], "credit_number": "CN-1",
+                     "credit_note": "CN-1", "payment_id": got["applied"],
+                     "date": got["applied_on"], "amount": "30.00"}],
+        "applied_to": [],
+    }  # fmt: skip
+    assert rows["CN-1"] == {
+        "invoice": "CN-1", "kind": "credit_note", "qbo_id": got["memo"], "doc_number": "CN-1",
+        "currency": "USD", "total": "30.00", "balance": "0.00", "amount_paid": None,
+        "state": "applied", "last_payment_date": None, "payments": [],
+        "credit_applied": "30.00", "credit_remaining": "0.00", "credits": [],
+        "applied_to": [{"invoice_id": got["invoice"], "invoice": "L-1",
+                        "payment_id": got["applied"], "date": got["applied_on"],
+                        "amount": "30.00"}],
+    }  # fmt: skip
+    queries = [
+        r.url.params["query"]
+        for r in httpx_mock.get_requests()[before:]
+        if r.url.path.endswith("/query")
+    ]
+    assert len(queries) == 3  # invoices, credit memos, payments: one read each
+    assert [q.split(" where ")[0] for q in queries] == [
+        "select * from Invoice", "select * from CreditMemo", "select * from Payment",
+    ]  # fmt: skip
+    listed = {i["number"]: i for i in json.loads(run(us, "invoices", "--json").stdout)["invoices"]}
+    assert listed["CN-1"]["link"]["qbo_state"] == "applied"
+
+
+def test_the_csv_import_recipe_sees_exactly_the_real_payments(us: World, qbo: Wire) -> None:
+    """docs/after-push.md: "one Protemos payment per payment_id", grouped by its own script."""
+    got = with_credit_note(us, qbo)
+    out = us.home.parent / "paid.csv"
+    assert run(us, "payments", "--csv", str(out)).exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert list(rows[0])[-4:] == ["kind", "credit_number", "credit_amount", "credit_remaining"]
+    shape = [
+        (r["source_number"], r["kind"], r["payment_id"], r["payment_amount"], r["credit_number"],
+         r["credit_amount"], r["credit_remaining"])
+        for r in rows
+    ]  # fmt: skip
+    assert shape == [
+        ("CN-1", "credit_note", "", "", "CN-1", "30.00", "0.00"),
+        ("L-1", "invoice", got["paid"], "20.00", "", "", ""),
+        ("L-1", "invoice", "", "", "CN-1", "30.00", ""),
+    ]
+    recipe = block("after-push.md", "python", "payments = defaultdict(list)")
+    printed = io.StringIO()
+    code = compile(recipe.replace('"paid.csv"', repr(str(out))), "after-push.md", "exec")
+    with contextlib.redirect_stdout(printed):
+        exec(code, {})  # the docs' own import script, as printed
+    assert printed.getvalue().splitlines() == [
+        f"{got['paid']} 2026-10-20 USD 20.00 Check CHK-9 [('L-1', '20.00')]"
+    ]
+
+
+def test_a_credit_applied_by_hand_is_credit_with_its_number(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
+    """A credit memo made and applied in QuickBooks (not linked): read once, by its Id."""
+    got = with_credit_note(us, qbo)
+    later = (date.fromisoformat(got["applied_on"]) + timedelta(days=1)).isoformat()
+    company = us.sandbox.company(US)
+    invoice = company.entities["Invoice"][got["invoice"]]
+    (sold,) = [ln for ln in invoice["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+    memo = company.create(
+        "CreditMemo",
+        {
+            "CustomerRef": invoice["CustomerRef"], "DocNumber": "CM-HAND",
+            "Line": [{"Amount": "5.00", "DetailType": "SalesItemLineDetail",
+                      "SalesItemLineDetail": {"ItemRef": sold["SalesItemLineDetail"]["ItemRef"]}}],
+        },
+    )  # fmt: skip
+    company.create(
+        "Payment",
+        {
+            "CustomerRef": invoice["CustomerRef"], "TotalAmt": "0", "TxnDate": later,
+            "Line": [{"Amount": "5.00", "LinkedTxn": [{"TxnId": got["invoice"], "TxnType": "Invoice"}]},
+                     {"Amount": "5.00", "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]}],
+        },
+    )  # fmt: skip
+    before = len(httpx_mock.get_requests())
+    doc = json.loads(run(us, "payments", "--since", later, "--json").stdout)
+    assert [r["invoice"] for r in doc["invoices"]] == ["L-1"], doc  # only the credit is new
+    row = doc["invoices"][0]
+    assert [p["id"] for p in row["payments"]] == [got["paid"]]  # the credits are not payments
+    assert [(c["credit_number"], c["credit_note"], c["amount"]) for c in row["credits"]] == [
+        ("CN-1", "CN-1", "30.00"),
+        ("CM-HAND", None, "5.00"),
+    ]
+    assert (row["balance"], row["credit_applied"]) == ("45.00", "35.00")
+    queries = [r for r in httpx_mock.get_requests()[before:] if r.url.path.endswith("/query")]
+    assert len(queries) == 4  # the credit memo by hand: one more read, of credit memos
+    assert "from CreditMemo where Id IN" in queries[-1].url.params["query"]

@@ -189,3 +189,100 @@ def test_our_own_send_is_not_reported_as_an_edit_by_reconcile(us: World, qbo: Wi
     assert run(us, "send", "INV-2026-0106", "--again").exit_code == 0
     links = json.loads(run(us, "reconcile", "--json").stdout)["links"]
     assert {d["invoice"]: d["state"] for d in links}["INV-2026-0106"] == "changed"
+
+
+# --- issue 25: send only the right documents --------------------------------------------------
+
+
+def settle(world: World, number: str, how: str) -> str:
+    """In QuickBooks meanwhile: the invoice is paid in full, voided or deleted."""
+    company = world.sandbox.company(US)
+    qid = qbo_id(world, number)
+    if how == "paid":
+        company.record_payment(qid)
+        return qid
+    body = {"Id": qid, "SyncToken": company.entities["Invoice"][qid]["SyncToken"]}
+    company.void(body) if how == "voided" else company.delete("Invoice", body)
+    return qid
+
+
+def lose_state(world: World) -> None:
+    """Another machine, or a lost `state.db`: the app dir has no links and no journal."""
+    for path in world.home.glob("state.db*"):
+        path.unlink()
+
+
+def test_push_send_on_a_lost_state_sends_only_what_this_run_created(us: World, qbo: Wire) -> None:
+    ours = ["INV-2026-0101", "INV-2026-0102", "INV-2026-0106"]
+    assert run(us, "push", *ours).exit_code == 0
+    paid, voided = settle(us, "INV-2026-0101", "paid"), settle(us, "INV-2026-0106", "voided")
+    adopted_ids = {paid, voided, qbo_id(us, "INV-2026-0102")}
+    lose_state(us)
+    result = run(us, "push", "--all", "--send", "--json")
+    assert result.exit_code == 0, result.stderr
+    by = {r["invoice"]: r for r in json.loads(result.stdout)["results"]}
+    assert {n: by[n]["status"] for n in ours} == dict.fromkeys(ours, "adopted")
+    assert not adopted_ids & {s["TxnId"] for s in qbo.sent}  # none of them e-mailed
+    created = {r["qbo_id"] for r in by.values() if r["status"] == "created"}
+    assert created and {s["TxnId"] for s in qbo.sent} <= created
+    assert f"not sent: QuickBooks invoice {paid} is paid" in by["INV-2026-0101"]["message"]
+    assert f"not sent: QuickBooks invoice {voided} is voided" in by["INV-2026-0106"]["message"]
+    assert (
+        "not sent: adopted, not created by this run; `invoicesync send INV-2026-0102` sends it"
+        in by["INV-2026-0102"]["message"]
+    )
+    before = len(qbo.sent)
+    unsent = run(us, "push", *ours, "--send-unsent", "--json")
+    assert unsent.exit_code == 0, unsent.stderr
+    assert len(qbo.sent) == before  # adopted: the journal does not say we created them
+
+
+def test_push_send_unsent_sends_what_we_created_and_never_sent(us: World, qbo: Wire) -> None:
+    numbers = ["INV-2026-0101", "INV-2026-0102", "INV-2026-0106"]
+    assert run(us, "push", *numbers).exit_code == 0
+    paid, voided = settle(us, "INV-2026-0101", "paid"), settle(us, "INV-2026-0106", "voided")
+    plain = run(us, "push", *numbers, "--send")
+    assert plain.exit_code == 0 and qbo.sent == []  # linked before: not this run's to send
+    result = run(us, "push", *numbers, "--send-unsent", "--json")
+    assert result.exit_code == 0, result.stderr
+    by = {r["invoice"]: r["message"] for r in json.loads(result.stdout)["results"]}
+    assert [s["TxnId"] for s in qbo.sent] == [qbo_id(us, "INV-2026-0102")]
+    assert "sent to accounts@obrien-partners.example" in by["INV-2026-0102"]
+    assert f"not sent: QuickBooks invoice {paid} is paid" in by["INV-2026-0101"]
+    assert f"not sent: QuickBooks invoice {voided} is voided" in by["INV-2026-0106"]
+    again = run(us, "push", *numbers, "--send-unsent")
+    assert again.exit_code == 0 and len(qbo.sent) == 1  # sent once
+
+
+def test_send_refuses_voided_deleted_and_paid_invoices_after_one_read(
+    us: World, qbo: Wire, httpx_mock: HTTPXMock
+) -> None:
+    numbers = ["INV-2026-0101", "INV-2026-0102", "INV-2026-0106"]
+    assert run(us, "push", *numbers).exit_code == 0
+    paid = settle(us, "INV-2026-0101", "paid")
+    voided = settle(us, "INV-2026-0102", "voided")
+    deleted = settle(us, "INV-2026-0106", "deleted")
+    before = len(httpx_mock.get_requests())
+    batch = run(us, "send", *numbers, "--json")
+    assert batch.exit_code == 3, batch.stderr  # per-invoice refusals in a batch
+    by = {r["invoice"]: r for r in json.loads(batch.stdout)["results"]}
+    assert {r["status"] for r in by.values()} == {"failed"}
+    assert by["INV-2026-0101"]["message"] == (
+        f"QuickBooks invoice {paid} is paid; `invoicesync send INV-2026-0101 --paid` sends it "
+        "anyway"
+    )
+    assert by["INV-2026-0102"]["message"] == (
+        f"QuickBooks invoice {voided} is voided; a voided invoice is not sent"
+    )
+    assert by["INV-2026-0106"]["message"] == (
+        f"QuickBooks invoice {deleted} no longer exists (deleted); `invoicesync reconcile` shows it"
+    )
+    assert qbo.sent == []
+    api = [r for r in httpx_mock.get_requests()[before:] if "/v3/company/" in r.url.path]
+    assert len(api) == 1 and "from Invoice where Id IN" in api[0].url.params["query"]
+    lone = run(us, "send", "INV-2026-0102")
+    assert lone.exit_code == 6 and "is voided" in lone.stdout
+    assert run(us, "send", "INV-2026-0101").exit_code == 6
+    forced = run(us, "send", "INV-2026-0101", "--paid")
+    assert forced.exit_code == 0, forced.stdout
+    assert [s["TxnId"] for s in qbo.sent] == [paid]

@@ -141,6 +141,41 @@ def test_upload_fault_inside_the_attachable_response_raises(
         documents.upload(client, {}, "a.pdf", "application/pdf", b"x", requestid="r3")
 
 
+def test_an_applied_credit_is_never_money() -> None:
+    """A zero-total payment applies a credit; a mixed one is money plus credit, the credit
+    counted against the invoices in line order, so the money always adds up to TotalAmt."""
+
+    def line(amount: str, txn: str, kind: str) -> dict[str, object]:
+        return {"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": txn, "TxnType": kind}]}
+
+    applied = QBOPayment.from_row(
+        {
+            "Id": "1",
+            "TotalAmt": 0,
+            "Line": [line("30", "2", "Invoice"), line("30", "1", "CreditMemo")],
+        }
+    )
+    assert applied.amount_for("2") == Decimal("0")
+    assert applied.credits_for("2") == (("1", Decimal("30")),)
+    mixed = QBOPayment.from_row(
+        {
+            "Id": "2",
+            "TotalAmt": Decimal("65"),
+            "Line": [
+                line("40", "5", "Invoice"),
+                line("60", "6", "Invoice"),
+                line("25", "3", "CreditMemo"),
+                line("10", "4", "CreditMemo"),
+            ],
+        }
+    )
+    assert [mixed.amount_for(i) for i in ("5", "6")] == [Decimal("5"), Decimal("60")]
+    assert mixed.amount_for("5") + mixed.amount_for("6") == mixed.total
+    assert mixed.credits_for("5") == (("3", Decimal("25")), ("4", Decimal("10")))
+    assert mixed.credits_for("6") == ()
+    assert mixed.applied_from("3") == (("5", Decimal("25")),)
+
+
 def test_typed_views_of_payments_attachables_and_billing() -> None:
     payment = QBOPayment.from_row(
         {
@@ -156,11 +191,14 @@ def test_typed_views_of_payments_attachables_and_billing() -> None:
             ],
         }
     )
+    # the credit memo's 1 is credit used against invoice 7 (the first line), not money
     assert (payment.amount_for("7"), payment.amount_for("8"), payment.amount_for("9")) == (
-        Decimal("100"),
+        Decimal("99"),
         Decimal("50.5"),
         Decimal("0.00"),
     )
+    assert payment.credits_for("7") == (("9", Decimal("1")),)
+    assert payment.applied_from("9") == (("7", Decimal("1")),)
     assert (payment.method, payment.reference) == ("2", None)
     billing = QBOBilling.from_row(
         {

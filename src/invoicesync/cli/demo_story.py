@@ -161,6 +161,11 @@ LIFECYCLE = [
         ("push", "INV-2026-0102", "--update", "--dry-run"),
     ),
     Step("Send it: a sparse update at the invoice's SyncToken.", ("push", "--all", "--update")),
+    Step(
+        "The credit note in the payments report: credit applied to INV-2026-0103, never a "
+        "payment (the CSV for Protemos has no payment row for it).",
+        ("payments", "--since", "2000-01-01"),
+    ),
 ]
 
 

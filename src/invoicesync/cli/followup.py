@@ -81,10 +81,16 @@ def send(
     again: Annotated[
         bool, typer.Option("--again", help="Send even if it was sent before.")
     ] = False,
+    paid: Annotated[
+        bool,
+        typer.Option("--paid", help="Send even if QuickBooks shows it paid (a copy, on purpose)."),
+    ] = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
     """QuickBooks e-mails linked invoices to the customer (once, unless --again).
+
+    Voided and deleted invoices are refused, and paid ones unless --paid.
 
     \b
     Examples:
@@ -97,7 +103,7 @@ def send(
     if to is not None and ("@" not in to or any(c.isspace() or ord(c) < 32 for c in to)):
         raise UsageError(f"--to {to!r} is not an e-mail address")
     with opened_session(state_of(ctx)) as opened:
-        report = run_send(opened, numbers, to=to, again=again, wait=wait)
+        report = run_send(opened, numbers, to=to, again=again, paid=paid, wait=wait)
         warn_all(opened.warnings)
     if json_:
         render.emit_json(fviews.send_document(report))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from invoicesync.cli.views import Column, Document, JSONValue, TableView, money, shown
 
 if TYPE_CHECKING:
-    from invoicesync.usecases.payments import PaymentsReport
+    from invoicesync.usecases.payments import PaidInvoice, PaymentsReport
     from invoicesync.usecases.pdf import PdfReport
     from invoicesync.usecases.send import SendReport
 
@@ -29,41 +29,71 @@ CSV_COLUMNS = (
     "payment_amount",
     "payment_method",
     "payment_reference",
+    "kind",
+    "credit_number",
+    "credit_amount",
+    "credit_remaining",
 )
 
 
 def payments_document(report: PaymentsReport) -> Document:
-    invoices: list[JSONValue] = []
-    for r in report.invoices:
-        payments: list[JSONValue] = [
-            {
-                "id": p.id,
-                "date": p.date,
-                "amount": money(p.amount, r.currency),
-                "method": p.method,
-                "reference": p.reference,
-            }
-            for p in r.payments
-        ]
-        invoices.append(
-            {
-                "invoice": r.invoice,
-                "qbo_id": r.qbo_id,
-                "doc_number": r.doc_number,
-                "currency": r.currency,
-                "total": money(r.total, r.currency),
-                "balance": money(r.balance, r.currency),
-                "amount_paid": money(r.amount_paid, r.currency),
-                "state": r.state,
-                "last_payment_date": r.last_payment_date,
-                "payments": payments,
-            }
-        )
     return {
         "schema": "invoicesync.payments/1",
         "realm_id": report.realm_id,
         "since": report.since.isoformat() if report.since else None,
-        "invoices": invoices,
+        "invoices": [_paid_entry(r) for r in report.invoices],
+    }
+
+
+def _paid_entry(r: PaidInvoice) -> JSONValue:
+    cur = r.currency
+    payments: list[JSONValue] = [
+        {
+            "id": p.id,
+            "date": p.date,
+            "amount": money(p.amount, cur),
+            "method": p.method,
+            "reference": p.reference,
+        }
+        for p in r.payments
+    ]
+    credits: list[JSONValue] = [
+        {
+            "credit_memo_id": c.credit_memo_id,
+            "credit_number": c.credit_number,
+            "credit_note": c.credit_note,
+            "payment_id": c.payment_id,
+            "date": c.date,
+            "amount": money(c.amount, cur),
+        }
+        for c in r.credits
+    ]
+    applied: list[JSONValue] = [
+        {
+            "invoice_id": a.invoice_id,
+            "invoice": a.invoice,
+            "payment_id": a.payment_id,
+            "date": a.date,
+            "amount": money(a.amount, cur),
+        }
+        for a in r.applied_to
+    ]
+    return {
+        "invoice": r.invoice,
+        "kind": r.kind,
+        "qbo_id": r.qbo_id,
+        "doc_number": r.doc_number,
+        "currency": cur,
+        "total": money(r.total, cur),
+        "balance": money(r.balance, cur),
+        "amount_paid": money(r.amount_paid, cur),
+        "state": r.state,
+        "last_payment_date": r.last_payment_date,
+        "payments": payments,
+        "credit_applied": money(r.credit_applied, cur),
+        "credit_remaining": money(r.credit_remaining, cur),
+        "credits": credits,
+        "applied_to": applied,
     }
 
 
@@ -77,7 +107,7 @@ def payments_table(report: PaymentsReport) -> TableView:
         Column("Balance", right=True, drop=1),
         Column("State"),
         Column("Last payment", drop=1),
-        Column("Payments", fold=True),
+        Column("Payments and credits", fold=True),
     ]
     rows = [
         (
@@ -89,37 +119,61 @@ def payments_table(report: PaymentsReport) -> TableView:
             shown(r.balance),
             r.state,
             r.last_payment_date or "",
-            ", ".join(f"{p.date or '?'} {shown(p.amount)}" for p in r.payments),
+            ", ".join(_movements(r)),
         )
         for r in report.invoices
     ]
     return TableView("Payments in QuickBooks", columns, rows)
 
 
+def _movements(r: PaidInvoice) -> list[str]:
+    """Payments as "date amount"; credits as "credit NUMBER amount", never like a payment."""
+    out = [f"{p.date or '?'} {shown(p.amount)}" for p in r.payments]
+    out += [f"credit {c.credit_number or c.credit_memo_id} {shown(c.amount)}" for c in r.credits]
+    out += [f"applied to {a.invoice or a.invoice_id} {shown(a.amount)}" for a in r.applied_to]
+    return out
+
+
 def payments_csv(report: PaymentsReport) -> str:
-    """One row per payment of an invoice; an invoice without payments has one row with the
-    payment columns empty. Amounts are plain decimals in the currency's minor units."""
+    """One row per real payment of an invoice, one per credit applied to it (payment columns
+    empty), one per credit note (its credit applied and remaining); an invoice with neither
+    has one row with those columns empty. Amounts are plain decimals in the currency's minor
+    units. docs/after-push.md: "one Protemos payment per payment_id" stays true."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in report.invoices:
+        cur = r.currency
         head = [
             r.invoice,
             r.qbo_id,
             r.doc_number or "",
-            r.currency or "",
-            money(r.total, r.currency) or "",
-            money(r.balance, r.currency) or "",
-            money(r.amount_paid, r.currency) or "",
+            cur or "",
+            money(r.total, cur) or "",
+            money(r.balance, cur) or "",
+            money(r.amount_paid, cur) or "",
             r.state,
             r.last_payment_date or "",
         ]
-        if not r.payments:
-            writer.writerow([*head, "", "", "", "", ""])
+        none = ["", "", "", "", ""]
+        if r.kind != "invoice":
+            credit = [r.doc_number or "", money(r.credit_applied, cur) or ""]
+            writer.writerow([*head, *none, r.kind, *credit, money(r.credit_remaining, cur) or ""])
+            continue
         for p in r.payments:
-            amount = money(p.amount, r.currency) or ""
-            tail = [p.id, p.date or "", amount, p.method or "", p.reference or ""]
-            writer.writerow([*head, *tail])
+            paid = [
+                p.id,
+                p.date or "",
+                money(p.amount, cur) or "",
+                p.method or "",
+                p.reference or "",
+            ]
+            writer.writerow([*head, *paid, r.kind, "", "", ""])
+        for c in r.credits:
+            credit = [c.credit_number or "", money(c.amount, cur) or ""]
+            writer.writerow([*head, *none, r.kind, *credit, ""])
+        if not r.payments and not r.credits:
+            writer.writerow([*head, *none, r.kind, "", "", ""])
     return out.getvalue()
 
 

@@ -20,7 +20,18 @@ if TYPE_CHECKING:
 
 
 SEND_OPT = Annotated[
-    bool, typer.Option("--send", help="QuickBooks e-mails each invoice right after creating it.")
+    bool,
+    typer.Option(
+        "--send", help="QuickBooks e-mails each invoice this run creates, right after creating it."
+    ),
+]
+SEND_UNSENT_OPT = Annotated[
+    bool,
+    typer.Option(
+        "--send-unsent",
+        help="Like --send, and also e-mail the selected invoices invoicesync created earlier "
+        "and never sent (never adopted, voided, deleted or paid ones).",
+    ),
 ]
 UPDATE_OPT = Annotated[
     bool,
@@ -123,6 +134,7 @@ def push(
         ),
     ] = False,
     send: SEND_OPT = False,
+    send_unsent: SEND_UNSENT_OPT = False,
     update: UPDATE_OPT = False,
     force: FORCE_OPT = False,
     prepare: PREPARE_OPT = False,
@@ -146,9 +158,8 @@ def push(
     state = state_of(ctx)
     since_date = _since(since, all_)
     local = load_invoices(state.settings(), render.warn)
-    request = PushRequest(
-        numbers or [], all_, since_date, dry_run, adopt_existing, wait, send, update, force
-    )
+    flags = (dry_run, adopt_existing, wait, send, update, force, send_unsent)
+    request = PushRequest(numbers or [], all_, since_date, *flags)
     with opened_session(state) as opened:
         if prepare:
             prepare_before_push(state, opened, local, request, yes=yes)

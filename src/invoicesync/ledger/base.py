@@ -273,7 +273,8 @@ class Billing(Protocol):
 
 
 class Payment(Protocol):
-    """A payment received, and how much of it went to which invoice."""
+    """A payment received, how much of it went to which invoice, and the credits it applied
+    (a credit memo's credit used against an invoice is not money received)."""
 
     @property
     def id(self) -> str: ...
@@ -283,7 +284,9 @@ class Payment(Protocol):
     def method(self) -> str | None: ...
     @property
     def reference(self) -> str | None: ...
-    def amount_for(self, remote_id: str) -> Decimal: ...
+    def amount_for(self, remote_id: str) -> Decimal: ...  # money only, never a credit
+    def credits_for(self, remote_id: str) -> tuple[tuple[str, Decimal], ...]: ...
+    def applied_from(self, credit_id: str) -> tuple[tuple[str, Decimal], ...]: ...
 
 
 class Attachment(Protocol):

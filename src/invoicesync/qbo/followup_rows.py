@@ -66,25 +66,42 @@ class QBOBilling:
         return self.invoice.updated_at
 
 
+Credits = tuple[tuple[str, Decimal], ...]  # (credit memo id, amount) applied to one invoice
+
+
 @dataclass(frozen=True)
 class QBOPayment:
-    """A Payment: its own fields, and what each line applies to which invoice."""
+    """A Payment: its own fields, and what each line applies to which invoice.
+
+    A Payment's lines link invoices (what it settles of each) and credit memos (what it uses
+    of each); `TotalAmt` is the money received: invoices − credit memos (Intuit's Payment
+    reference; docs/sandbox.md "Payments"). A payment of `TotalAmt` 0 linking an invoice and a
+    credit memo is how a credit is applied, and no money arrived. QuickBooks does not say which
+    invoice a credit went to when one payment settles several invoices and uses a credit; the
+    credit is counted against the invoices in the order of the lines, so the money per invoice
+    always adds up to what was received.
+    """
 
     id: str
     date: str | None
     total: Decimal | None
     method: str | None
     reference: str | None
-    applied: tuple[tuple[str, Decimal], ...]  # (invoice id, amount) per line
+    applied: tuple[tuple[str, Decimal], ...]  # (invoice id, amount) per line: money and credit
+    credits: tuple[tuple[str, Decimal], ...] = ()  # (credit memo id, amount) per line
+    # (invoice id, money, credits used) per invoice line, credits counted in line order
+    allocation: tuple[tuple[str, Decimal, Credits], ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> QBOPayment:
         applied: list[tuple[str, Decimal]] = []
+        credits: list[tuple[str, Decimal]] = []
         for line in row.get("Line") or ():
             if not isinstance(line, Mapping) or line.get("Amount") is None:
                 continue
-            for invoice_id in _linked(line, "Invoice"):
-                applied.append((invoice_id, Decimal(str(line["Amount"]))))
+            amount = Decimal(str(line["Amount"]))
+            applied += [(i, amount) for i in _linked(line, "Invoice")]
+            credits += [(c, amount) for c in _linked(line, "CreditMemo")]
         total = row.get("TotalAmt")
         date, ref = row.get("TxnDate"), row.get("PaymentRefNum")
         return cls(
@@ -94,11 +111,44 @@ class QBOPayment:
             method=_ref(row, "PaymentMethodRef", "name") or _ref(row, "PaymentMethodRef"),
             reference=None if ref is None else str(ref),
             applied=tuple(applied),
+            credits=tuple(credits),
+            allocation=_allocate(applied, credits),
         )
 
     def amount_for(self, invoice_id: str) -> Decimal:
-        """What this payment paid of one invoice (a payment can cover several)."""
-        return sum((a for i, a in self.applied if i == invoice_id), Decimal("0.00"))
+        """The money this payment brought to one invoice (a payment can cover several); a
+        credit it applied is not money (`credits_for`)."""
+        return sum((m for i, m, _ in self.allocation if i == invoice_id), Decimal("0.00"))
+
+    def credits_for(self, invoice_id: str) -> Credits:
+        """The credit memos this payment applied to one invoice, with the amount of each."""
+        return tuple(c for i, _, used in self.allocation if i == invoice_id for c in used)
+
+    def applied_from(self, credit_id: str) -> tuple[tuple[str, Decimal], ...]:
+        """Where this payment applied one credit memo's credit: (invoice id, amount)."""
+        return tuple(
+            (i, amount) for i, _, used in self.allocation for c, amount in used if c == credit_id
+        )
+
+
+def _allocate(
+    invoices: list[tuple[str, Decimal]], credits: list[tuple[str, Decimal]]
+) -> tuple[tuple[str, Decimal, Credits], ...]:
+    """Each invoice line split into money and the credits it used, credits taken in order."""
+    pool = list(credits)
+    out: list[tuple[str, Decimal, Credits]] = []
+    for invoice_id, amount in invoices:
+        left, used = amount, []
+        while left > 0 and pool:
+            credit_id, available = pool[0]
+            take = min(left, available)
+            used.append((credit_id, take))
+            left -= take
+            pool[0] = (credit_id, available - take)
+            if pool[0][1] <= 0:
+                pool.pop(0)
+        out.append((invoice_id, left, tuple(used)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ Before anything is sent, invoices whose attachments the target would refuse (typ
 refused whole (the source already checked that each file exists inside its folder). After the
 creates, each linked invoice of the push gets its missing attachments (a re-run finishes what a
 crash interrupted; a changed file becomes a new version), and with `--send` each invoice
-created or adopted in this run is e-mailed; a send an earlier run left pending is resolved
-first. If a crash falls between a create and its send's journal entry, the invoice is not sent:
-`invoicesync send` sends it, and `invoices` shows it unsent.
+created in this run is e-mailed (never one it adopted: see `send_rules`); a send an earlier run
+left pending is resolved first, unless its invoice was voided, deleted or paid since. If a
+crash falls between a create and its send's journal entry, the invoice is not sent:
+`invoicesync send` or `push --send-unsent` sends it, and `invoices` shows it unsent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from invoicesync.errors import EXIT_INVALID_INPUT
 from invoicesync.models import LocalInvoice
 from invoicesync.store.followups import followups
+from invoicesync.usecases import send_rules
 from invoicesync.usecases.attachments import attach_all, problems
 from invoicesync.usecases.push_report import PushResult, failed
 from invoicesync.usecases.send import send_one
@@ -41,28 +43,74 @@ def after_push(
     session: Session,
     chosen: Sequence[LocalInvoice],
     results: dict[str, PushResult],
-    *,
     send: bool,
+    send_unsent: bool = False,
 ) -> None:
-    for inv in chosen:
-        r = results.get(inv.number)
-        if (
-            r is None
-            or r.qbo_id is None
-            or r.status not in {"created", "adopted", "skipped", "changed"}
-        ):
-            continue
-        notes = attach_all(session, inv, r.qbo_id) if inv.attachments else []
-        if send and (r.status not in {"skipped", "changed"} or _send_pending(session, inv.number)):
-            sent = send_one(session, inv.number, r.qbo_id, to=None, again=False)
-            if sent.status == "sent":
-                notes.append(f"sent to {sent.to}" if sent.to else "sent")
-            elif sent.status == "failed":
-                notes.append(f"not sent: {sent.message}")
-        r.warnings += [n for n in notes if not n.startswith(("attached", "sent"))]
-        r.message = "; ".join(m for m in [r.message, *notes] if m)
+    linked = [
+        (inv, r)
+        for inv in chosen
+        if (r := results.get(inv.number)) is not None
+        and r.qbo_id is not None
+        and r.status in {"created", "adopted", "skipped", "changed"}
+    ]
+    notes = {
+        inv.number: attach_all(session, inv, str(r.qbo_id)) if inv.attachments else []
+        for inv, r in linked
+    }
+    if send or send_unsent:
+        items = [(inv.number, r) for inv, r in linked]
+        for number, note in _sends(session, items, unsent=send_unsent).items():
+            notes[number].append(note)
+    for inv, r in linked:
+        mine = notes[inv.number]
+        r.warnings += [n for n in mine if not n.startswith(("attached", "sent"))]
+        r.message = "; ".join(m for m in [r.message, *mine] if m)
 
 
-def _send_pending(session: Session, number: str) -> bool:
-    entries = followups(session.store, session.realm_id, "send", number)
-    return any(e.state == "pending" for e in entries)
+def _sends(
+    session: Session, items: Sequence[tuple[str, PushResult]], *, unsent: bool
+) -> dict[str, str]:
+    """A note per invoice sent or deliberately not sent ("sent to …", "not sent: why").
+    Created in this run: sent. A send an earlier run left pending: finished, unless the
+    document was voided, deleted or paid since. With `unsent`: ours by the push journal and
+    never sent, checked the same way. Adopted and not ours by the journal: reported only."""
+    store, realm = session.store, session.realm_id
+    sends = followups(store, realm, "send")
+    pending = {f.invoice_number for f in sends if f.state == "pending"}
+    sent = {(f.invoice_number, f.qbo_id) for f in sends if f.state == "done"}
+    ours = {(e.invoice_number, e.qbo_id) for e in store.journal(realm, "done")} if unsent else set()
+    go = [(n, str(r.qbo_id)) for n, r in items if r.status == "created"]
+    maybe = [
+        n
+        for n, r in items
+        if r.status != "created"
+        and (
+            n in pending
+            or r.status == "adopted"
+            or ((n, r.qbo_id) in ours and (n, r.qbo_id) not in sent)
+        )
+    ]
+    links = {n: ln for n in maybe if (ln := store.link(realm, n)) is not None}
+    checked = [(n, r) for n, r in items if n in links]
+    states = send_rules.read_states(session, links.values())
+    notes: dict[str, str] = {}
+    for n, r in checked:
+        seen = states.get(n)
+        why = send_rules.refusal(session, links[n], seen)
+        if why is None and n not in pending and (n, r.qbo_id) not in ours:
+            why = f"adopted, not created by this run; `invoicesync send {n}` sends it"
+        elif why is None and n not in pending and seen is not None and seen.emailed:
+            why = (
+                f"{session.ledger.name} shows it e-mailed already; `invoicesync send {n}` sends it"
+            )
+        if why is not None:
+            notes[n] = f"not sent: {why}"
+        else:
+            go.append((n, links[n].qbo_id))
+    for n, qbo_id in go:
+        done = send_one(session, n, qbo_id, to=None, again=False)
+        if done.status == "sent":
+            notes[n] = f"sent to {done.to}" if done.to else "sent"
+        elif done.status == "failed":
+            notes[n] = f"not sent: {done.message}"
+    return notes

@@ -1,9 +1,14 @@
 """Payments: what QuickBooks says was paid of each linked invoice, to take back to the source.
 
 No request per invoice: the linked invoices are read by `Id IN (…)` (1000 ids per paged query),
-and the Payments their `LinkedTxn` name by `Id IN (…)` the same way, so thousands of links cost
-a handful of requests (docs/performance.md). What was seen is stored, so `invoices` shows it
-offline.
+the linked credit memos the same way, and the Payments both name by `Id IN (…)`, so thousands
+of links cost a handful of requests (docs/performance.md). What was seen is stored, so
+`invoices` shows it offline.
+
+Only money is a payment. A credit memo applied to an invoice (a zero-total Payment linking
+both: how invoicesync applies a credit note, `usecases/credit.py`) is reported as credit on the
+invoice and on the credit note, never as a payment: the source already has the credit note,
+and an importer that took it as a payment would record money that never arrived.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from invoicesync.ledger.base import Billing, Payment
+from invoicesync.ledger.base import Billing, Payment, RemoteInvoice
 from invoicesync.models import Link
 from invoicesync.usecases.session import Session
+
+ZERO = Decimal("0.00")
+Names = Mapping[tuple[str, str], str]  # (kind, remote id) → source number, for linked records
 
 
 @dataclass(frozen=True)
@@ -28,18 +36,48 @@ class PaymentLine:
 
 
 @dataclass(frozen=True)
+class CreditLine:
+    """A credit memo's credit applied to an invoice: not money received."""
+
+    credit_memo_id: str
+    credit_number: str | None  # the credit memo's DocNumber
+    credit_note: str | None  # its source number, when the credit memo is linked
+    payment_id: str  # the (usually zero-total) Payment that applied it
+    date: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Application:
+    """Where a credit note's credit went: an invoice and the amount."""
+
+    invoice_id: str
+    invoice: str | None  # its source number, when the invoice is linked
+    payment_id: str
+    date: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class PaidInvoice:
     invoice: str
     qbo_id: str
     doc_number: str | None
     currency: str | None
     total: Decimal | None
-    balance: Decimal | None
-    amount_paid: Decimal | None
-    state: str  # open, partly paid, paid, voided, deleted
+    balance: Decimal | None  # a credit note's: the credit remaining
+    amount_paid: Decimal | None  # None for a credit note: it is never paid
+    # invoice: open, partly paid, paid, voided, deleted; credit note: open, partly applied,
+    # applied, voided, deleted
+    state: str
     last_payment_date: str | None
     payments: tuple[PaymentLine, ...]
     updated_at: str | None = None  # in QuickBooks
+    kind: str = "invoice"  # or credit_note
+    credits: tuple[CreditLine, ...] = ()  # an invoice's credits applied
+    applied_to: tuple[Application, ...] = ()  # a credit note's applications
+    credit_applied: Decimal | None = None
+    credit_remaining: Decimal | None = None  # a credit note's
 
 
 @dataclass
@@ -55,10 +93,7 @@ def payments(session: Session, since: date | None = None) -> PaymentsReport:
     store = session.existing_store()
     links = store.links(session.realm_id) if store else []
     if links:
-        billing = session.ledger.billing([ln.qbo_id for ln in links])
-        wanted = [pid for b in billing.values() for pid in b.payment_ids]
-        paid = session.ledger.payments(wanted) if wanted else {}
-        rows = [_row(ln, billing.get(ln.qbo_id), paid) for ln in links]
+        rows = _rows(session, links)
         report.invoices = [r for r, ln in zip(rows, links, strict=True) if _news(r, ln, since)]
         assert store is not None
         store.record_observations(session.realm_id, [(r.invoice, r.state, r.balance) for r in rows])
@@ -66,28 +101,75 @@ def payments(session: Session, since: date | None = None) -> PaymentsReport:
     return report
 
 
-def _row(link: Link, found: Billing | None, paid: Mapping[str, Payment]) -> PaidInvoice:
-    if found is None:
-        return PaidInvoice(
-            link.invoice_number,
-            link.qbo_id,
-            link.doc_number,
-            link.currency,
-            link.total,
-            None,
-            None,
-            "deleted",
-            None,
-            (),
-        )
-    inv = found.invoice
-    lines = sorted(
-        (
-            PaymentLine(p.id, p.date, p.amount_for(inv.id), p.method, p.reference)
-            for p in (paid[i] for i in found.payment_ids if i in paid)
-        ),
-        key=lambda p: (p.date or "", p.id),
+def _rows(session: Session, links: list[Link]) -> list[PaidInvoice]:
+    """One read per kind: the invoices, the credit memos, the payments both name, and the
+    credit memos those payments use that are not linked (applied by hand)."""
+    ledger = session.ledger
+    invoice_ids = [ln.qbo_id for ln in links if ln.kind == "invoice"]
+    memo_ids = [ln.qbo_id for ln in links if ln.kind == "credit_note"]
+    billing = ledger.billing(invoice_ids) if invoice_ids else {}
+    memos: dict[str, RemoteInvoice] = {}
+    if memo_ids:
+        memos.update(ledger.read_many(memo_ids, "credit_note"))
+    wanted = [p for b in billing.values() for p in b.payment_ids]
+    wanted += [p for m in memos.values() for p in m.payments]
+    paid = ledger.payments(list(dict.fromkeys(wanted))) if wanted else {}
+    named = {
+        memo_id
+        for b in billing.values()
+        for p in (paid[i] for i in b.payment_ids if i in paid)
+        for memo_id, _ in p.credits_for(b.id)
+    }
+    if named - memos.keys():
+        memos.update(ledger.read_many(sorted(named - memos.keys()), "credit_note"))
+    names = {(ln.kind, ln.qbo_id): ln.invoice_number for ln in links}
+    return [
+        _invoice_row(ln, billing.get(ln.qbo_id), paid, memos, names)
+        if ln.kind == "invoice"
+        else _credit_row(ln, memos.get(ln.qbo_id), paid, names)
+        for ln in links
+    ]
+
+
+def _deleted(link: Link) -> PaidInvoice:
+    return PaidInvoice(
+        link.invoice_number,
+        link.qbo_id,
+        link.doc_number,
+        link.currency,
+        link.total,
+        None,
+        None,
+        "deleted",
+        None,
+        (),
+        kind=link.kind,
     )
+
+
+def _invoice_row(
+    link: Link,
+    found: Billing | None,
+    paid: Mapping[str, Payment],
+    memos: Mapping[str, RemoteInvoice],
+    names: Names,
+) -> PaidInvoice:
+    if found is None:
+        return _deleted(link)
+    inv = found.invoice
+    lines: list[PaymentLine] = []
+    credits: list[CreditLine] = []
+    for p in (paid[i] for i in found.payment_ids if i in paid):
+        money = p.amount_for(inv.id)
+        if money > 0:
+            lines.append(PaymentLine(p.id, p.date, money, p.method, p.reference))
+        for memo_id, amount in p.credits_for(inv.id):
+            memo = memos.get(memo_id)
+            number = memo.doc_number if memo is not None else None
+            note = names.get(("credit_note", memo_id))
+            credits.append(CreditLine(memo_id, number, note, p.id, p.date, amount))
+    lines.sort(key=lambda p: (p.date or "", p.id))
+    credits.sort(key=lambda c: (c.date or "", c.payment_id, c.credit_memo_id))
     state = inv.status
     amount_paid = None
     if inv.total is not None and inv.balance is not None and state != "voided":
@@ -104,17 +186,64 @@ def _row(link: Link, found: Billing | None, paid: Mapping[str, Payment]) -> Paid
         lines[-1].date if lines else None,
         tuple(lines),
         found.updated_at,
+        credits=tuple(credits),
+        credit_applied=sum((c.amount for c in credits), ZERO),
+    )
+
+
+def _credit_row(
+    link: Link, memo: RemoteInvoice | None, paid: Mapping[str, Payment], names: Names
+) -> PaidInvoice:
+    """A credit note: its credit applied and remaining (a credit memo's `Balance`, as
+    `usecases/credit.py` reads it), and where it went; never a payment."""
+    if memo is None:
+        return _deleted(link)
+    total, left = memo.total or ZERO, memo.balance if memo.balance is not None else ZERO
+    applied = [
+        Application(invoice_id, names.get(("invoice", invoice_id)), p.id, p.date, amount)
+        for p in (paid[i] for i in memo.payments if i in paid)
+        for invoice_id, amount in p.applied_from(memo.id)
+    ]
+    applied.sort(key=lambda a: (a.date or "", a.payment_id, a.invoice_id))
+    if memo.voided:
+        state = "voided"
+    elif total > 0 and left <= 0:
+        state = "applied"
+    elif 0 < left < total:
+        state = "partly applied"
+    else:
+        state = "open"
+    return PaidInvoice(
+        link.invoice_number,
+        memo.id,
+        memo.doc_number,
+        memo.currency,
+        memo.total,
+        left,
+        None,
+        state,
+        None,
+        (),
+        kind="credit_note",
+        applied_to=tuple(applied),
+        credit_applied=total - left,
+        credit_remaining=left,
     )
 
 
 def _news(row: PaidInvoice, link: Link, since: date | None) -> bool:
-    """With --since: invoices with a payment dated on or after that date, invoices voided since,
-    and deletions not reported before."""
+    """With --since: invoices with a payment or credit dated on or after that date, credit
+    notes applied since, invoices voided since, and deletions (and voided credit notes) not
+    reported before."""
     if since is None:
         return True
     if row.state == "deleted":
         return link.last_state != "deleted"
     day = since.isoformat()
     if row.state == "voided":
+        if row.kind == "credit_note":  # a credit memo's read view has no change stamp
+            return link.last_state != "voided"
         return (row.updated_at or "")[:10] >= day
-    return any((p.date or "") >= day for p in row.payments)
+    dates = [p.date for p in row.payments] + [c.date for c in row.credits]
+    dates += [a.date for a in row.applied_to]
+    return any((d or "") >= day for d in dates)

@@ -67,6 +67,7 @@ class PushRequest:
     send: bool = False  # e-mail each invoice from QuickBooks right after creating it
     update: bool = False  # send source edits and cancellations of linked invoices
     force: bool = False  # with update: overwrite what changed in QuickBooks
+    send_unsent: bool = False  # with or without send: also what we created earlier, never sent
 
     def __post_init__(self) -> None:
         if self.force and not self.update:
@@ -168,7 +169,7 @@ def push(
                 update.preview(edits, results)
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
-                followup.after_push(session, chosen, results, send=request.send)
+                followup.after_push(session, chosen, results, request.send, request.send_unsent)
                 update.execute(session, edits, results)
             void.void_all(
                 session, voids, results, reason=void.SOURCE_REASON, dry_run=request.dry_run

@@ -4,7 +4,8 @@ Journalled like a push: the intent (with a deterministic requestid) is committed
 send request, the outcome after. An intent left pending by a crash or a dropped connection is
 resolved by reading the invoice: if its DeliveryInfo shows an e-mail newer than the last one we
 recorded, the send happened and is recorded; otherwise it is sent with the same requestid, which
-QuickBooks answers with a replay if it did receive it. `--again` starts a new send.
+QuickBooks answers with a replay if it did receive it. `--again` starts a new send. What must
+not be e-mailed at all (voided, deleted, paid) is refused before: `send_rules`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from invoicesync.store.followups import (
     followup_outcome,
     followups,
 )
+from invoicesync.usecases import send_rules
 from invoicesync.usecases.session import Session
 
 
@@ -61,18 +63,30 @@ def send(
     *,
     to: str | None = None,
     again: bool = False,
+    paid: bool = False,
     wait: float | None = None,
 ) -> SendReport:
-    """Send each named linked invoice (under the state lock: sends are journalled)."""
+    """Send each named linked invoice (under the state lock: sends are journalled). What the
+    target shows voided or deleted, or paid unless `paid`, is refused first, after one read
+    per kind of document for the whole batch (`send_rules`)."""
     report = SendReport(session.realm_id)
     with session.locked(wait):
         store = session.store
-        for number in dict.fromkeys(numbers):
-            link = store.link(session.realm_id, number)
+        order = list(dict.fromkeys(numbers))
+        links = {n: ln for n in order if (ln := store.link(session.realm_id, n)) is not None}
+        states = send_rules.read_states(session, links.values())
+        for number in order:
+            link = links.get(number)
             if link is None:
                 message = f"{number} is not linked to a QuickBooks invoice; push or link it first"
                 failed = SendResult(number, "failed", message=message, exit_code=EXIT_USAGE)
                 report.results.append(failed)
+                continue
+            why = send_rules.refusal(session, link, states.get(number), paid=paid)
+            if why is not None:
+                refused = SendResult(number, "failed", link.qbo_id, message=why)
+                refused.exit_code = EXIT_CONFLICT
+                report.results.append(refused)
                 continue
             report.results.append(send_one(session, number, link.qbo_id, to=to, again=again))
     report.requests = dict(session.ledger.requests)

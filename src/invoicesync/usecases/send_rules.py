@@ -1,0 +1,68 @@
+"""Which linked documents may be e-mailed, and why not (issue 25).
+
+E-mailing a voided invoice, a deleted one, or a paid one as if it were still owed reaches the
+customer and cannot be taken back. So `send` and `push --send` read the state of what they
+would send first, one read per kind of document for the whole batch (never one per document),
+and refuse, with the reason, what the target shows voided or deleted, or paid in full unless
+asked (`send --paid`). `push --send` sends only what the run itself created; an invoice it
+adopted (found carrying our marker, e.g. on a machine that lost its `state.db`) may have been
+sent, voided or paid long ago, so it is reported, never sent. `push --send-unsent` also sends
+what invoicesync created earlier (its push journal says so) and never sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from invoicesync.ledger.base import RemoteInvoice
+from invoicesync.models import Link
+from invoicesync.usecases.session import Session
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A linked document as the target holds it now."""
+
+    remote: RemoteInvoice | None  # None: no longer in the target (deleted)
+    emailed: bool  # the target shows it e-mailed already, by anyone
+
+
+def read_states(session: Session, links: Iterable[Link]) -> dict[str, Seen]:
+    """The state of each link's document by invoice number: one read per kind of document,
+    each by `Id IN (…)`, so an invoice and a credit memo sharing an Id are never confused."""
+    groups: dict[str, list[Link]] = {}
+    for link in links:
+        groups.setdefault(link.kind, []).append(link)
+    out: dict[str, Seen] = {}
+    for kind, group in groups.items():
+        ids = [ln.qbo_id for ln in group]
+        if kind == "invoice":
+            billed = session.ledger.billing(ids)
+            for ln in group:
+                b = billed.get(ln.qbo_id)
+                out[ln.invoice_number] = Seen(b.invoice if b else None, bool(b and b.sent))
+        else:
+            # A credit memo's e-mail status is not in the read view: `emailed` stays False, so
+            # only our own send journal keeps it from going twice.
+            found = session.ledger.read_many(ids, kind)
+            for ln in group:
+                out[ln.invoice_number] = Seen(found.get(ln.qbo_id), False)
+    return out
+
+
+def noun(link: Link) -> str:
+    return "credit memo" if link.kind == "credit_note" else "invoice"
+
+
+def refusal(session: Session, link: Link, seen: Seen | None, *, paid: bool = False) -> str | None:
+    """Why this document must not be e-mailed now, or None."""
+    what = f"{session.ledger.name} {noun(link)} {link.qbo_id}"
+    remote = seen.remote if seen is not None else None
+    if remote is None:
+        return f"{what} no longer exists (deleted); `invoicesync reconcile` shows it"
+    if remote.voided or remote.status == "voided":
+        return f"{what} is voided; a voided {noun(link)} is not sent"
+    if link.kind == "invoice" and remote.status == "paid" and not paid:
+        return f"{what} is paid; `invoicesync send {link.invoice_number} --paid` sends it anyway"
+    return None
