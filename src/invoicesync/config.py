@@ -23,6 +23,7 @@ from invoicesync import profiles
 from invoicesync.aliases import Aliases, read_aliases
 from invoicesync.errors import ConfigError
 from invoicesync.files import read_text, write_atomic
+from invoicesync.source_config import CsvOptions, SourceOptions, csv_table, source_table
 
 APP_NAME = "invoicesync"
 ENVIRONMENTS = ("production", "sandbox", "local")
@@ -89,13 +90,6 @@ DEFAULT_ENDPOINTS: dict[str, Endpoints] = {
 
 
 @dataclass(frozen=True)
-class CsvOptions:
-    """How CSV sources are read: canonical field name -> column header in the file."""
-
-    columns: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class PushOptions:
     """Push policy. `doc_numbers`: "source" uses the invoice number as QBO DocNumber when the
     company allows custom numbers; "qbo" always lets QuickBooks number the invoice. `writers`:
@@ -122,6 +116,8 @@ class Settings:
     token_file: Path | None = None
     lock_dir: Path | None = None  # None: the platform's per-user cache dir (see auth.stores)
     source: Path | None = None
+    # [source]: how its files are read (encoding, decimal convention, .xlsx sheet)
+    source_options: SourceOptions = field(default_factory=SourceOptions)
     non_interactive: bool = False
     redirect_port: int = DEFAULT_REDIRECT_PORT
     redirect_uri: str | None = None
@@ -163,6 +159,15 @@ def _line_of(error: tomllib.TOMLDecodeError) -> str:
     return match.group(1) if match else "?"
 
 
+def _twice(text: str, line: str) -> str:
+    """The hint for `source = "…"` beside a `[source]` table (TOML's "cannot overwrite")."""
+    lines = text.splitlines()
+    at = int(line) - 1 if line.isdigit() else -1
+    if 0 <= at < len(lines) and re.fullmatch(r"\s*\[(profiles\.[^\]]+\.)?source\]\s*", lines[at]):
+        return '; source is given twice: write the path inside [source] as path = "…"'
+    return ""
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse `config.toml`; a missing file is an empty config, a malformed one exit 8."""
     text = read_text(path)
@@ -172,7 +177,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"{path}:{_line_of(exc)}: invalid TOML: {exc}; fix the file or pass --config"
+            f"{path}:{_line_of(exc)}: invalid TOML: {exc}{_twice(text, _line_of(exc))}; fix the "
+            "file or pass --config"
         ) from None
     leaked = sorted(_SECRET_KEYS & data.keys())
     if leaked:
@@ -252,16 +258,6 @@ def _connect_options(data: Mapping[str, Any], path: Path) -> tuple[int, str | No
     return port, _str(connect, "redirect_uri", path)
 
 
-def _csv_options(data: Mapping[str, Any], path: Path) -> CsvOptions:
-    csv_table = data.get("csv", {})
-    columns = csv_table.get("columns", {}) if isinstance(csv_table, dict) else None
-    if not isinstance(columns, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
-    ):
-        raise ConfigError(f"{path}: [csv.columns] must map field names to column names")
-    return CsvOptions(columns=dict(columns))
-
-
 def _push_options(data: Mapping[str, Any], path: Path) -> PushOptions:
     push_table = data.get("push", {})
     if not isinstance(push_table, dict):
@@ -322,7 +318,8 @@ def load_settings(
         raise ConfigError(f"unknown environment {env_name!r}: use one of {', '.join(ENVIRONMENTS)}")
     port, redirect_uri = _connect_options(data, path)
     state_url = _state_url(env, data, path)
-    src = source or (Path(s) if (s := pick("source", "INVOICESYNC_SOURCE")) is not None else None)
+    src_path, source_options = source_table(data, path)
+    src = source or (Path(s) if (s := env.get("INVOICESYNC_SOURCE") or src_path) else None)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
         app_dir=app_dir,
@@ -336,11 +333,12 @@ def load_settings(
         token_file=Path(token_file).expanduser() if token_file else None,
         lock_dir=Path(lock).expanduser() if (lock := env.get("INVOICESYNC_LOCK_DIR")) else None,
         source=src,
+        source_options=source_options,
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,
         redirect_uri=redirect_uri,
         timeout=_timeout(env, data),
-        csv=_csv_options(data, path),
+        csv=csv_table(data, path),
         push=_push_options(data, path),
         state_url=state_url,
         profile=profile,

@@ -133,7 +133,14 @@ RULES: list[tuple[dict[str, Any], str, str]] = [
     (
         good(lines=[{"service": "T", "quantity": "-1", "unit_price": "1"}]),
         '"quantity"',
-        "invoice INV-1: lines[1].quantity: -1 must be greater than 0",
+        "invoice INV-1: lines[1].quantity: -1 is negative: a discount is an adjustment with a "
+        "negative amount, and money given back is a credit note (type credit_note, positive "
+        "amounts); see docs/invoice-format.md#adjustments",
+    ),
+    (
+        good(lines=[{"service": "T", "quantity": "0", "unit_price": "1"}]),
+        '"quantity"',
+        "invoice INV-1: lines[1].quantity: 0 must be greater than 0",
     ),
     (
         good(lines=[{"service": "T", "quantity": "1e3", "unit_price": "1"}]),
@@ -291,7 +298,7 @@ def test_json_errors_name_file_and_line(tmp_path: Path) -> None:
     path.write_text('[\n {"number": "A",\n  "x": }\n]')
     with pytest.raises(SourceError) as info:
         open_source(path).invoices()
-    assert info.value.details[0].startswith(f"{path}:3: invalid JSON:")
+    assert info.value.details[0] == f"{path}:3:8: invalid JSON: Expecting value"
 
 
 def test_nan_is_rejected(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from invoicesync.errors import SourceError
 from invoicesync.models import LocalInvoice
+from invoicesync.source_config import CsvOptions, SourceOptions
 from invoicesync.sources import reading
 from invoicesync.sources.base import InvoiceSource, Problems, Record, raise_if_invalid
 from invoicesync.sources.csv_format import read_csv
@@ -45,10 +46,14 @@ class FileSource(InvoiceSource):
         *,
         fmt: str | None = None,
         csv_columns: Mapping[str, str] | None = None,
+        csv: CsvOptions | None = None,
+        options: SourceOptions | None = None,
     ) -> None:
         self.path = path
         self.fmt = fmt
-        self.csv_columns = dict(csv_columns or {})
+        self.csv = csv or CsvOptions()
+        self.csv_columns = dict(csv_columns or self.csv.columns)
+        self.options = options or SourceOptions()
         self._invoices: list[LocalInvoice] | None = None
         self._warnings: list[str] = []
 
@@ -71,13 +76,14 @@ class FileSource(InvoiceSource):
 
     def _inputs(self, problems: Problems) -> Iterator[reading.Input]:
         if reading.is_stdin(self.path):
-            text = reading.decode("<stdin>", reading.read_stdin())
+            text = reading.decode("<stdin>", reading.read_stdin(), self.options.encoding)
             yield reading.Input("<stdin>", text, self.fmt or reading.sniff(text), Path.cwd())
             return
         for path in self.files():
             fmt = self._format_of(path)
             try:
-                text = reading.decode(safe(str(path)), reading.read_file(path))
+                data = reading.read_file(path)
+                text = reading.decode(safe(str(path)), data, self.options.encoding)
             except SourceError as exc:  # one bad file in a folder: list it with the others
                 problems.errors.append(exc.message)
                 continue
@@ -112,9 +118,15 @@ class FileSource(InvoiceSource):
 
 
 def open_source(
-    path: Path | None, *, fmt: str | None = None, csv_columns: Mapping[str, str] | None = None
+    path: Path | None,
+    *,
+    fmt: str | None = None,
+    csv_columns: Mapping[str, str] | None = None,
+    csv: CsvOptions | None = None,
+    options: SourceOptions | None = None,
 ) -> FileSource:
-    """The source at `path` (`-`: standard input); nothing is read until `invoices()`."""
+    """The source at `path` (`-`: standard input), read as `options` ([source]) and `csv`
+    ([csv]) say; nothing is read until `invoices()`."""
     if path is None:
         raise SourceError(
             "no source invoices configured: pass --source PATH, set INVOICESYNC_SOURCE, or add "
@@ -122,7 +134,7 @@ def open_source(
         )
     if fmt is not None and fmt not in FORMATS:
         raise SourceError(f"unknown source format {fmt!r}; use json or csv")
-    return FileSource(path, fmt=fmt, csv_columns=csv_columns)
+    return FileSource(path, fmt=fmt, csv_columns=csv_columns, csv=csv, options=options)
 
 
 __all__ = ["FORMATS", "STDIN", "FileSource", "InvoiceSource", "open_source"]

@@ -34,11 +34,17 @@ class Check:
     @property
     def label(self) -> str:
         number = self.record.data.get("number")
-        return f"invoice {f.safe(number) if isinstance(number, str) and number.strip() else '?'}"
+        number = number.strip() if isinstance(number, str) else ""
+        return f"invoice {f.safe(number) if number else '?'}"
 
     def err(self, path: FieldPath, message: str) -> None:
         self.ok = False
         self.problems.errors.append(
+            f"{self.record.where(path)}: {self.label}: {show(path)}: {message}"
+        )
+
+    def warn(self, path: FieldPath, message: str) -> None:
+        self.problems.warnings.append(
             f"{self.record.where(path)}: {self.label}: {show(path)}: {message}"
         )
 

@@ -206,7 +206,7 @@ class _Layout:
         first_line, first = rows[0]
         if len(rows) > 1:
             self._check_same(name, number, rows, problems)
-        data = self._invoice_data(number, first)
+        data = self._invoice_data(first[self.number], first)  # as written: see _trimmed
         lines: list[dict[str, Any]] = []
         adjustments: list[dict[str, Any]] = []
         line_numbers: list[int] = []

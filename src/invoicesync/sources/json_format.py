@@ -80,9 +80,25 @@ def read_json(name: str, text: str, problems: Problems, *, lines: bool = False) 
         if pos != len(text):
             raise json.JSONDecodeError("Extra data after the invoices", text, pos)
     except json.JSONDecodeError as exc:
-        problems.errors.append(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}")
+        problems.errors.append(_syntax(name, exc))
     except (ValueError, RecursionError) as exc:
         problems.errors.append(f"{name}:{at.at(pos)}: invalid JSON: {exc}")
+
+
+def _syntax(name: str, exc: json.JSONDecodeError, lines_before: int = 0) -> str:
+    """`file:line:column: invalid JSON: …`; a "," before a closing bracket or brace (what
+    JavaScript and Python allow and JSON does not) is named at the comma as a trailing comma."""
+    text, pos = exc.doc, exc.pos
+    before = len(text[:pos].rstrip(" \t\r\n"))
+    if pos < len(text) and text[pos] in "]}" and before and text[before - 1] == ",":
+        comma = before - 1
+        line = text.count("\n", 0, comma) + 1 + lines_before
+        column = comma - text.rfind("\n", 0, comma)
+        return (
+            f'{name}:{line}:{column}: invalid JSON: trailing comma? JSON allows no "," '
+            "before a closing bracket or brace; remove it"
+        )
+    return f"{name}:{exc.lineno + lines_before}:{exc.colno}: invalid JSON: {exc.msg}"
 
 
 def _read_lines(name: str, text: str, problems: Problems) -> Iterator[Record]:
@@ -95,7 +111,7 @@ def _read_lines(name: str, text: str, problems: Problems) -> Iterator[Record]:
         try:
             value = decoder.decode(raw)
         except json.JSONDecodeError as exc:
-            problems.errors.append(f"{name}:{number}: invalid JSON: {exc.msg}")
+            problems.errors.append(_syntax(name, exc, number - 1))
             continue
         except (ValueError, RecursionError) as exc:
             problems.errors.append(f"{name}:{number}: invalid JSON: {exc}")

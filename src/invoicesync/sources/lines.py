@@ -13,6 +13,10 @@ from invoicesync.sources.base import ADJUSTMENT_FIELDS, LINE_FIELDS, FieldPath
 from invoicesync.sources.check import Check
 
 _D, _SL, _TL = "description", "source_language", "target_language"
+NEGATIVE = (
+    "is negative: a discount is an adjustment with a negative amount, and money given back is a "
+    "credit note (type credit_note, positive amounts); see docs/invoice-format.md#adjustments"
+)
 
 
 # quantity × unit_price per pair: the amount, and its text when within QuickBooks' limit.
@@ -108,9 +112,12 @@ def _line(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> Line | None:
         else get((*path, "service_date"), f.parse_date, v)
     )
     if qty is not None and qty <= 0:
-        c.err((*path, "quantity"), f"{qty} must be greater than 0")
+        c.err(
+            (*path, "quantity"),
+            f"{qty} must be greater than 0" if qty == 0 else f"{qty} {NEGATIVE}",
+        )
     if price is not None and price < 0:
-        c.err((*path, "unit_price"), f"{price} must not be negative (use an adjustment)")
+        c.err((*path, "unit_price"), f"{price} {NEGATIVE}")
     if known is None:
         return None
     expected, written = known

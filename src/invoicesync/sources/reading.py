@@ -122,16 +122,64 @@ def sniff(text: str) -> str:
     return "jsonl" if rest.strip() and first.rstrip().endswith("}") else "json"
 
 
-def decode(name: str, data: bytes) -> str:
-    """UTF-8 text without a byte-order mark; an empty or blank file is an error."""
+def decode(name: str, data: bytes, encoding: str | None = None) -> str:
+    """The text of a file, without a byte-order mark; an empty or blank file is an error.
+
+    A file that is valid UTF-8 is UTF-8 whatever `encoding` says: a folder may hold UTF-8 JSON
+    beside a Windows-1252 CSV, and reading UTF-8 as cp1252 would turn "ü" into "Ã¼" without a
+    word. Only a file that is not UTF-8 is read as `encoding` ([source] encoding), and without
+    one it is an error that names where it stops being UTF-8 and the setting to use."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding if encoding and not _ascii_based(encoding) else "utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"{name}: not UTF-8 text (byte {exc.start}); save the export as UTF-8"
-        ) from None
+        if encoding is None or not _ascii_based(encoding):
+            raise SourceError(_not_text(name, data, exc, encoding)) from None
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as again:
+            raise SourceError(_not_text(name, data, again, encoding)) from None
     text = text.removeprefix("\ufeff")
     if not text.strip():
         what = "file is empty" if not data else "file is blank (only white space)"
         raise SourceError(f"{name}: {what}; a complete export has at least a header or []")
     return text
+
+
+def _ascii_based(encoding: str) -> bool:
+    """Whether `encoding` writes ASCII as ASCII (cp1252, latin-1: UTF-8 is tried first), unlike
+    UTF-16 and UTF-32, whose files would often decode as UTF-8 full of NUL characters."""
+    try:
+        return "a,;\n".encode(encoding) == b"a,;\n"
+    except UnicodeError:  # pragma: no cover - a text encoding that cannot write ASCII
+        return False
+
+
+def _not_text(name: str, data: bytes, exc: UnicodeDecodeError, encoding: str | None) -> str:
+    """Where the bytes stop being text (line and character) and what to do about it."""
+    start = exc.start
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    before = data[line_start:start].decode(encoding or "utf-8", errors="replace")
+    where = (
+        f"{name}:{line}:{len(before) + 1}: not {encoding or 'UTF-8'} text "
+        f"(byte 0x{data[start]:02X})"
+    )
+    if encoding is not None:
+        return (
+            f"{where}; set encoding under [source] in config.toml to the encoding the export "
+            "was saved in"
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f'{where}; it is UTF-16 (Excel\'s "Unicode Text"): save the export as "CSV UTF-8"'
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return (
+            f'{where}; set encoding = "…" under [source] in config.toml to the encoding the '
+            'export was saved in, or save it as "CSV UTF-8"'
+        )
+    return (
+        f'{where}; it reads as Windows-1252, what Excel saves as "CSV" on Western European '
+        'Windows: set encoding = "cp1252" under [source] in config.toml, or save the export as '
+        '"CSV UTF-8"'
+    )

@@ -60,6 +60,8 @@ def build_invoice(
     data = record.data
     c.unknown(data, INVOICE_FIELDS)
     num = c.get(("number",), f.name, data.get("number"))
+    if num is not None:
+        num = _trimmed(c, "number", num)
     if num is not None and len(num) > f.DOC_NUMBER_MAX:
         c.err(
             ("number",), f"is {len(num)} characters; QuickBooks allows at most {f.DOC_NUMBER_MAX}"
@@ -69,6 +71,8 @@ def build_invoice(
         if (value := data[key]) is not None:
             parser, *args = _OPTIONAL[key]
             optional[key] = c.get((key,), parser, value, *args)
+    if optional.get("credit_for") is not None:
+        optional["credit_for"] = _trimmed(c, "credit_for", optional["credit_for"])
     issue = c.get(("issue_date",), f.parse_date, data.get("issue_date"), True)
     invoice = LocalInvoice(
         number=num,
@@ -87,6 +91,20 @@ def build_invoice(
     if c.ok:
         _check_amounts(c, invoice)
     return invoice if c.ok else None
+
+
+def _trimmed(c: Check, key: str, value: str) -> str:
+    """An invoice number without the white space an export put around it, with a warning: the
+    number is the link key, the DocNumber and the marker, so " INV-7 " and "INV-7" must be one
+    invoice in every format and every run (docs/invoice-format.md#the-invoice)."""
+    trimmed = value.strip()
+    if trimmed != value:
+        c.warn(
+            (key,),
+            f"{f.safe(repr(value))} has white space around it; read as {f.safe(repr(trimmed))} "
+            "(the number QuickBooks and later runs see)",
+        )
+    return trimmed
 
 
 def _check_header(c: Check, invoice: LocalInvoice) -> None:
@@ -225,7 +243,7 @@ class Validator:
         for record in records:
             invoice = build_invoice(record, problems, base)
             number = record.data.get("number")
-            if type(number) is not str:
+            if type(number) is not str or not (number := number.strip()):
                 pass
             elif number in seen:
                 problems.errors.append(

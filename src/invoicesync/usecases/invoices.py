@@ -18,7 +18,7 @@ Warn = Callable[[str], None]
 
 def load_invoices(settings: Settings, warn: Warn | None = None) -> list[LocalInvoice]:
     """All source invoices (exit 8 on any invalid record); unknown fields go to `warn`."""
-    src = open_source(settings.source, csv_columns=settings.csv.columns)
+    src = open_source(settings.source, csv=settings.csv, options=settings.source_options)
     invoices = src.invoices()
     if warn is not None:
         for message in src.warnings:
