@@ -97,7 +97,13 @@ class FileSource(InvoiceSource):
                 for source in self._inputs(problems):
                     records: Iterable[Record]
                     if source.fmt == "csv":
-                        records = read_csv(source.name, source.text, problems, self.csv_columns)
+                        records = read_csv(
+                            source.name,
+                            source.text,
+                            problems,
+                            self.csv_columns,
+                            self.options.decimal,
+                        )
                     else:
                         lines = source.fmt == "jsonl"
                         records = read_json(source.name, source.text, problems, lines=lines)

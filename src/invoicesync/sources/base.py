@@ -15,10 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoicesync.errors import SourceError
 from invoicesync.models import LocalInvoice
+
+if TYPE_CHECKING:
+    from invoicesync.sources.decimals import Convention
 
 # A field inside a record: keys and 0-based list indexes, e.g. ("lines", 1, "amount").
 FieldPath = tuple[str | int, ...]
@@ -85,6 +88,8 @@ class Record:
     # JSON: the document and where this record starts in it, to find a field's own line.
     text: str | None = None
     offset: int = 0
+    # CSV: the file's decimal convention, for a number the validator cannot read as plain.
+    decimals: Convention | None = None
 
     def where(self, path: FieldPath = ()) -> str:
         """`file:line` of the field at `path` (its own line when the format knows it)."""

@@ -9,6 +9,7 @@ from typing import Any
 from invoicesync.models import Customer
 from invoicesync.sources import fields as f
 from invoicesync.sources.base import FieldPath, Problems, Record
+from invoicesync.sources.decimals import number_shaped
 from invoicesync.sources.unknown import IGNORED, SEVERAL_TAXES, UNKNOWN, money_name
 
 
@@ -53,6 +54,12 @@ class Check:
         try:
             return parser(value, *args)
         except f.Bad as exc:
+            decimals = self.record.decimals
+            if type(exc) is f.NotPlain and decimals and type(value) is str and number_shaped(value):
+                try:  # `1740,00`: its file's convention may read it (sources/decimals.py)
+                    return parser(decimals.read(value), *args)
+                except f.Bad as again:
+                    exc = again
             self.err(path, str(exc))
             return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -43,6 +44,19 @@ _NAMES = {"\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\x1b": "ESCA
 
 class Bad(Exception):
     """A field's value is invalid; the message says why."""
+
+
+class NotPlain(Bad):
+    """Not a plain decimal number: a spreadsheet's convention may still read it
+    (sources/decimals.py)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BadNumber:
+    """A number its file's convention refused, in place of its text: the validator reports the
+    message at the number's own field."""
+
+    message: str
 
 
 def safe(text: str) -> str:
@@ -136,6 +150,8 @@ def decimal(
         if required:
             raise Bad("is required")
         return None
+    elif kind is BadNumber:
+        raise Bad(value.message)
     else:
         raise Bad(f"must be a number, not {kind.__name__}")
     return _number(raw, places, limit)
@@ -152,7 +168,9 @@ def _number(raw: str, places: int, limit: Decimal) -> Decimal:
     """Parse and check a number's text. Cached: an export repeats its prices and quantities,
     and a cache keyed on the exact text keeps `1.0` and `1.00` apart."""
     if _PLAIN_NUMBER.fullmatch(raw) is None:
-        raise Bad(f"{raw[:60]!r} is not a plain decimal number (no exponents, NaN or separators)")
+        raise NotPlain(
+            f"{raw[:60]!r} is not a plain decimal number (no exponents, NaN or separators)"
+        )
     if len(raw) > 60:
         raise Bad(f"{raw[:20]}… has {len(raw)} digits; that is not an amount QuickBooks takes")
     number = Decimal(raw)

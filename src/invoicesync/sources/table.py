@@ -1,0 +1,208 @@
+"""Rows of a table (a CSV file, an .xlsx sheet) as canonical records: one row per invoice line
+(or adjustment), invoice fields repeated, grouped by number.
+
+Columns are the canonical names below; `[csv.columns]` in config.toml maps any of them to the
+header your export uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from operator import itemgetter
+from typing import Any
+
+from invoicesync.sources.base import LINE_FIELD_ORDER, Problems, Record
+from invoicesync.sources.decimals import Convention
+from invoicesync.sources.fields import safe
+from invoicesync.sources.unknown import UNKNOWN_COLUMN, money_name
+
+# Invoice fields that map one to one onto the canonical record.
+PLAIN_COLUMNS = (
+    "issue_date",
+    "due_date",
+    "currency",
+    "exchange_rate",
+    "payment_terms",
+    "tax_code",
+    "tax_calculation",
+    "status",
+    "po_number",
+    "note",
+    "type",
+    "credit_for",
+)
+ATTACHMENT_SEPARATOR = "|"
+INVOICE_COLUMNS = (
+    "number",
+    "customer_name",
+    "customer_email",
+    "customer_tax_id",
+    "customer_country",
+    *PLAIN_COLUMNS,
+    "subtotal",
+    "tax_total",
+    "total",
+    "source_system",
+    "source_id",
+    "source_url",
+    "attachments",
+)
+LINE_COLUMNS = ("kind", *LINE_FIELD_ORDER)
+ADJUSTMENT_COLUMNS = ("description", "amount", "service", "tax", "tax_rate")
+CUSTOMER_KEYS = ("name", "email", "tax_id", "country")
+TOTAL_COLUMNS = (("subtotal", "subtotal"), ("tax", "tax_total"), ("total", "total"))
+COLUMNS = INVOICE_COLUMNS + LINE_COLUMNS
+# Columns that hold numbers: what a decimal convention reads (sources/decimals.py).
+NUMERIC_COLUMNS = (
+    "exchange_rate",
+    "subtotal",
+    "tax_total",
+    "total",
+    "quantity",
+    "unit_price",
+    "amount",
+    "tax_rate",
+)
+
+
+def layout_of(
+    name: str, header: list[str], columns: Mapping[str, str] | None, problems: Problems
+) -> Layout | None:
+    """The layout of a header row (None, with the problem, when it has no number column);
+    unknown columns are warned of, or refused when they speak of money."""
+    header_of = {canon: columns.get(canon, canon) for canon in COLUMNS} if columns else {}
+    canon_of = {v: k for k, v in header_of.items()}
+    fields = [canon_of.get(h.strip(), h.strip()) for h in header]
+    for h, f in zip(header, fields, strict=True):
+        if f not in COLUMNS:
+            _unknown_column(name, h, problems)
+    if "number" not in fields:
+        problems.errors.append(f"{name}:1: missing column(s) {header_of.get('number', 'number')}")
+        return None
+    return Layout(fields, header)
+
+
+def _unknown_column(name: str, header: str, problems: Problems) -> None:
+    """A column the mapping does not know: an error when its name speaks of money (every row is
+    a line, and its value would be dropped), a warning otherwise (docs/invoice-format.md
+    #unknown-fields)."""
+    if money_name(header.strip()):
+        problems.errors.append(f"{name}:1: column {header!r}: {UNKNOWN_COLUMN}")
+    else:
+        problems.warnings.append(f"{name}:1: column {header!r} is not a known field, ignored")
+
+
+class Layout:
+    """Where each canonical column is in this file's rows, and how rows become a record: each
+    part of the record is a list of (key, index) pairs, so a row's non-empty cells are picked
+    without building a dict of all its cells first."""
+
+    def __init__(self, fields: list[str], header: list[str]) -> None:
+        index: dict[str, int] = {}
+        for i, f in enumerate(fields):
+            if f in COLUMNS:
+                index.setdefault(f, i)
+
+        def pairs(keys: Iterable[tuple[str, str]]) -> list[tuple[str, int]]:
+            return [(key, index[column]) for key, column in keys if column in index]
+
+        self.number = index["number"]
+        self.invoice = pairs((c, c) for c in INVOICE_COLUMNS)
+        # The invoice columns of a row as one tuple: rows of an invoice compare in C.
+        self.invoice_part = itemgetter(*(i for _c, i in self.invoice), self.number)
+        self.customer = pairs((k, f"customer_{k}") for k in CUSTOMER_KEYS)
+        self.plain = pairs((c, c) for c in PLAIN_COLUMNS)
+        self.totals = pairs(TOTAL_COLUMNS)
+        self.attachments = index.get("attachments")
+        self.source = pairs((k, f"source_{k}") for k in ("system", "id", "url"))
+        self.line = pairs((c, c) for c in LINE_COLUMNS if c != "kind")
+        self.kind = index.get("kind")
+        # The numeric columns, with their headers as the file writes them (for messages).
+        self.numeric = [(header[i].strip(), i) for _c, i in pairs((c, c) for c in NUMERIC_COLUMNS)]
+        self.decimals: Convention | None = None
+
+    def numeric_cells(
+        self, rows: Iterable[tuple[int, list[str]]]
+    ) -> Iterable[tuple[int, str, str]]:
+        """Every non-empty numeric cell of `rows`: (line, column, text)."""
+        numeric = self.numeric
+        for line, row in rows:
+            for column, i in numeric:
+                if cell := row[i]:
+                    yield line, column, cell
+
+    def record(
+        self, name: str, number: str, rows: list[tuple[int, list[str]]], problems: Problems
+    ) -> Record:
+        decimals = self.decimals
+        if decimals is not None and decimals.eager:
+            convert, numeric = decimals.convert, self.numeric
+            for _line, row in rows:
+                for _column, i in numeric:
+                    if cell := row[i]:
+                        row[i] = convert(cell)  # type: ignore[assignment]  # BadNumber: see fields
+        first_line, first = rows[0]
+        if len(rows) > 1:
+            self._check_same(name, number, rows, problems)
+        data = self._invoice_data(first[self.number], first)  # as written: see _trimmed
+        lines: list[dict[str, Any]] = []
+        adjustments: list[dict[str, Any]] = []
+        line_numbers: list[int] = []
+        adjustment_numbers: list[int] = []
+        line_at, kind_at = self.line, self.kind
+        for line, row in rows:
+            cells = {k: row[i] for k, i in line_at if row[i]}
+            kind = "line" if kind_at is None else (row[kind_at].strip().lower() or "line")
+            if kind == "adjustment":
+                adjustments.append({k: cells[k] for k in ADJUSTMENT_COLUMNS if k in cells})
+                adjustment_numbers.append(line)
+            elif kind == "line":
+                lines.append(cells)
+                line_numbers.append(line)
+            else:
+                problems.errors.append(
+                    f"{name}:{line}: invoice {safe(number)}: kind: {kind!r} must be line or "
+                    "adjustment"
+                )
+        data["lines"] = lines
+        if adjustments:
+            data["adjustments"] = adjustments
+        return Record(
+            data, name, first_line, tuple(line_numbers + adjustment_numbers), decimals=decimals
+        )
+
+    def _check_same(
+        self, name: str, number: str, rows: list[tuple[int, list[str]]], problems: Problems
+    ) -> None:
+        """Every row of an invoice repeats the first row's invoice columns."""
+        first_line, first = rows[0]
+        expected = self.invoice_part(first)
+        for line, row in rows[1:]:
+            if self.invoice_part(row) == expected:
+                continue
+            for col, i in self.invoice:
+                if row[i] != first[i]:
+                    problems.errors.append(
+                        f"{name}:{line}: invoice {safe(number)}: {col}: differs from the first "
+                        f"row of this invoice (line {first_line})"
+                    )
+
+    def _invoice_data(self, number: str, row: list[str]) -> dict[str, Any]:
+        """The canonical invoice fields from the non-empty invoice cells of a first row."""
+        data: dict[str, Any] = {
+            "number": number or None,
+            "customer": {k: row[i] for k, i in self.customer if row[i]},
+        }
+        for k, i in self.plain:
+            if row[i]:
+                data[k] = row[i]
+        totals = {k: row[i] for k, i in self.totals if row[i]}
+        if totals:
+            data["totals"] = totals
+        if self.attachments is not None and row[self.attachments]:
+            paths = row[self.attachments].split(ATTACHMENT_SEPARATOR)
+            data["attachments"] = [p.strip() for p in paths if p.strip()]
+        source = {k: row[i] for k, i in self.source if row[i]}
+        if "system" in source or "id" in source:
+            data["source"] = source
+        return data
