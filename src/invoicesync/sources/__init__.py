@@ -17,6 +17,7 @@ from invoicesync.sources.csv_format import read_csv
 from invoicesync.sources.fields import safe
 from invoicesync.sources.json_format import read_json
 from invoicesync.sources.validate import Validator
+from invoicesync.sources.xlsx_format import read_xlsx
 
 FORMATS = ("json", "csv")
 FREEZE_FROM = 10_000  # invoices; below, later collections cost little
@@ -37,8 +38,8 @@ def _no_gc() -> Iterator[None]:
 
 
 class FileSource(InvoiceSource):
-    """A file, a folder of `.json`/`.jsonl`/`.csv` files, or standard input (`-`), validated
-    as one source."""
+    """A file, a folder of `.json`/`.jsonl`/`.csv`/`.xlsx` files, or standard input (`-`),
+    validated as one source."""
 
     def __init__(
         self,
@@ -69,25 +70,43 @@ class FileSource(InvoiceSource):
         if self.fmt:
             return "jsonl" if self.fmt == "json" and fmt == "jsonl" else self.fmt
         if fmt is None:
+            found = reading.SAVE_AS.get(path.suffix.lower())
             raise SourceError(
-                f"{safe(str(path))}: unknown file type {path.suffix!r}; use .json, .jsonl or .csv"
+                f"{safe(str(path))}: "
+                + (found or f"unknown file type {path.suffix!r}; use .json, .jsonl, .csv or .xlsx")
             )
         return fmt
 
     def _inputs(self, problems: Problems) -> Iterator[reading.Input]:
         if reading.is_stdin(self.path):
-            text = reading.decode("<stdin>", reading.read_stdin(), self.options.encoding)
+            data = reading.read_stdin()
+            if data.startswith(reading.ZIP):  # a workbook piped in
+                yield reading.Input("<stdin>", "", "xlsx", Path.cwd(), data)
+                return
+            text = reading.decode("<stdin>", data, self.options.encoding)
             yield reading.Input("<stdin>", text, self.fmt or reading.sniff(text), Path.cwd())
             return
         for path in self.files():
             fmt = self._format_of(path)
             try:
                 data = reading.read_file(path)
+                if fmt == "xlsx":
+                    yield reading.Input(safe(str(path)), "", fmt, path.parent, data)
+                    continue
                 text = reading.decode(safe(str(path)), data, self.options.encoding)
             except SourceError as exc:  # one bad file in a folder: list it with the others
                 problems.errors.append(exc.message)
                 continue
             yield reading.Input(safe(str(path)), text, fmt, path.parent)
+
+    def _records(self, source: reading.Input, problems: Problems) -> Iterable[Record]:
+        if source.fmt == "csv":
+            decimal = self.options.decimal
+            return read_csv(source.name, source.text, problems, self.csv_columns, decimal)
+        if source.fmt == "xlsx":
+            return read_xlsx(source.name, source.data, problems, self.csv_columns, self.options)
+        lines = source.fmt == "jsonl"
+        return read_json(source.name, source.text, problems, lines=lines)
 
     def invoices(self) -> list[LocalInvoice]:
         if self._invoices is None:
@@ -95,19 +114,7 @@ class FileSource(InvoiceSource):
             validator = Validator()
             with _no_gc():
                 for source in self._inputs(problems):
-                    records: Iterable[Record]
-                    if source.fmt == "csv":
-                        records = read_csv(
-                            source.name,
-                            source.text,
-                            problems,
-                            self.csv_columns,
-                            self.options.decimal,
-                        )
-                    else:
-                        lines = source.fmt == "jsonl"
-                        records = read_json(source.name, source.text, problems, lines=lines)
-                    validator.add(records, source.base)
+                    validator.add(self._records(source, problems), source.base)
                 invoices, more = validator.finish()
                 problems.errors += more.errors
                 problems.warnings += more.warnings

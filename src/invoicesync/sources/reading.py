@@ -19,7 +19,20 @@ from invoicesync.errors import SourceError
 from invoicesync.sources.fields import safe
 
 STDIN = "-"
-SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+SUFFIXES = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+}
+# Files that look like exports but cannot be read as they are: what to save them as.
+SAVE_AS = {
+    ".xls": "an Excel 97-2003 workbook (.xls); save it as Excel Workbook (.xlsx) or as CSV UTF-8",
+    ".xlsm": "a macro workbook (.xlsm); save it as Excel Workbook (.xlsx) or as CSV UTF-8",
+    ".ods": "an OpenDocument spreadsheet (.ods); save it as Excel Workbook (.xlsx) or as CSV UTF-8",
+}
+ZIP = b"PK\x03\x04"  # an .xlsx workbook is a zip archive
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
@@ -29,8 +42,9 @@ class Input:
 
     name: str
     text: str
-    fmt: str  # json | jsonl | csv
+    fmt: str  # json | jsonl | csv | xlsx
     base: Path
+    data: bytes = b""  # xlsx: the workbook (text is empty)
 
 
 def is_stdin(path: Path) -> bool:
@@ -38,12 +52,15 @@ def is_stdin(path: Path) -> bool:
 
 
 def files(path: Path) -> list[Path]:
-    """The files a source path stands for: itself, or a folder's .json/.jsonl/.csv files."""
+    """The files a source path stands for: itself, or a folder's .json, .jsonl, .csv and
+    .xlsx files."""
     mode = _mode(path, path)
     if stat.S_ISDIR(mode):
         found = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES)
         if not found:
-            raise SourceError(f"{_show(path)}: no .json, .jsonl or .csv files in this folder")
+            raise SourceError(
+                f"{_show(path)}: no .json, .jsonl, .csv or .xlsx files in this folder"
+            )
         return found
     _require_regular(path, mode)
     return [path]

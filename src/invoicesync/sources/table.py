@@ -66,15 +66,20 @@ NUMERIC_COLUMNS = (
 
 
 def layout_of(
-    name: str, header: list[str], columns: Mapping[str, str] | None, problems: Problems
+    name: str,
+    header: list[str],
+    columns: Mapping[str, str] | None,
+    problems: Problems,
+    unnamed: bool = True,
 ) -> Layout | None:
     """The layout of a header row (None, with the problem, when it has no number column);
-    unknown columns are warned of, or refused when they speak of money."""
+    unknown columns are warned of, or refused when they speak of money; `unnamed`: a column
+    without a header is warned of too (False: the caller checks its cells)."""
     header_of = {canon: columns.get(canon, canon) for canon in COLUMNS} if columns else {}
     canon_of = {v: k for k, v in header_of.items()}
     fields = [canon_of.get(h.strip(), h.strip()) for h in header]
     for h, f in zip(header, fields, strict=True):
-        if f not in COLUMNS:
+        if f not in COLUMNS and (unnamed or f):
             _unknown_column(name, h, problems)
     if "number" not in fields:
         problems.errors.append(f"{name}:1: missing column(s) {header_of.get('number', 'number')}")
