@@ -188,3 +188,30 @@ def test_a_file_of_decimal_points_is_never_scanned_for_commas(
     path = write(tmp_path, [row("INV-1", "14.5", "128.35", "1861.08", "21")] * 1)
     assert load(path)[0].lines[0].amount == Decimal("1861.08")
     assert load(path, "dot")[0].lines[0].amount == Decimal("1861.08")
+
+
+def _doc_table() -> list[tuple[str, str, str]]:
+    """(decimal, text, what the docs say it reads as) from docs/invoice-format.md."""
+    doc = (Path(__file__).parents[2] / "docs" / "invoice-format.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Decimal commas") :]
+    rows = [r for r in section.splitlines() if r.startswith("|")][:5]
+    texts = [c.strip().strip("`") for c in rows[0].strip("|").split("|")][1:]
+    found = []
+    for row in rows[2:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        mode = cells[0].strip("`").split()[0].rstrip("`")
+        for text, said in zip(texts, cells[1:], strict=True):
+            found.append((mode, text, said.rstrip("¹² ")))
+    return found
+
+
+@pytest.mark.parametrize(("decimal", "text", "said"), _doc_table())
+def test_the_table_in_the_docs_is_what_the_code_does(
+    tmp_path: Path, decimal: str, text: str, said: str
+) -> None:
+    path = write(tmp_path, [row("INV-1", "1", text)])
+    if said == "refused":
+        errors(path, decimal)
+    else:
+        assert load(path, decimal)[0].lines[0].unit_price == Decimal(said)
+        assert str(load(path, decimal)[0].lines[0].unit_price) == said

@@ -212,3 +212,13 @@ def test_a_negative_quantity_points_to_adjustments_and_credit_notes(tmp_path: Pa
         "negative amount, and money given back is a credit note (type credit_note, positive "
         "amounts); see docs/invoice-format.md#adjustments"
     )
+
+
+def test_utf16_is_read_when_set_and_utf8_beside_it_stays_utf8(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_bytes(
+        (HEAD + "INV-1,Müller,2026-10-01,EUR,T,1,10\n").encode("utf-16")
+    )
+    (tmp_path / "b.csv").write_text(HEAD + "INV-2,Müller,2026-10-01,EUR,T,1,10\n", "utf-8")
+    settings = settings_with(tmp_path, '[source]\nencoding = "utf-16"\n')
+    invoices = open_source(tmp_path, options=settings.source_options).invoices()
+    assert [i.customer.name for i in invoices] == ["Müller", "Müller"]

@@ -211,7 +211,9 @@ def _global(
     source: Annotated[
         Path | None,
         typer.Option(
-            "--source", metavar="PATH", help="Source invoices: a file or folder (JSON, JSONL, CSV)."
+            "--source",
+            metavar="PATH",
+            help="Source invoices: a file or folder (JSON, JSONL, CSV, XLSX).",
         ),
     ] = None,
     verbose: Annotated[

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from invoicesync.errors import SourceError
@@ -53,7 +54,8 @@ class FileSource(InvoiceSource):
         self.path = path
         self.fmt = fmt
         self.csv = csv or CsvOptions()
-        self.csv_columns = dict(csv_columns or self.csv.columns)
+        if csv_columns is not None:
+            self.csv = replace(self.csv, columns=dict(csv_columns))
         self.options = options or SourceOptions()
         self._invoices: list[LocalInvoice] | None = None
         self._warnings: list[str] = []
@@ -102,9 +104,9 @@ class FileSource(InvoiceSource):
     def _records(self, source: reading.Input, problems: Problems) -> Iterable[Record]:
         if source.fmt == "csv":
             decimal = self.options.decimal
-            return read_csv(source.name, source.text, problems, self.csv_columns, decimal)
+            return read_csv(source.name, source.text, problems, self.csv, decimal)
         if source.fmt == "xlsx":
-            return read_xlsx(source.name, source.data, problems, self.csv_columns, self.options)
+            return read_xlsx(source.name, source.data, problems, self.csv, self.options)
         lines = source.fmt == "jsonl"
         return read_json(source.name, source.text, problems, lines=lines)
 

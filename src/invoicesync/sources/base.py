@@ -90,6 +90,8 @@ class Record:
     offset: int = 0
     # CSV: the file's decimal convention, for a number the validator cannot read as plain.
     decimals: Convention | None = None
+    # A row of a list of invoices: its one line is the net total (sources/table.py one_row).
+    header_only: bool = False
 
     def where(self, path: FieldPath = ()) -> str:
         """`file:line` of the field at `path` (its own line when the format knows it)."""

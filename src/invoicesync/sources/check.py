@@ -41,13 +41,20 @@ class Check:
     def err(self, path: FieldPath, message: str) -> None:
         self.ok = False
         self.problems.errors.append(
-            f"{self.record.where(path)}: {self.label}: {show(path)}: {message}"
+            f"{self.record.where(path)}: {self.label}: {self.show(path)}: {message}"
         )
 
     def warn(self, path: FieldPath, message: str) -> None:
         self.problems.warnings.append(
-            f"{self.record.where(path)}: {self.label}: {show(path)}: {message}"
+            f"{self.record.where(path)}: {self.label}: {self.show(path)}: {message}"
         )
+
+    def show(self, path: FieldPath) -> str:
+        """A field as the user knows it. A list of invoices has no lines in the file: its one
+        line's price and amount are its `subtotal` column, its other fields their own names."""
+        if self.record.header_only and path[:2] == ("lines", 0) and len(path) > 2:
+            return "subtotal" if path[2] in ("unit_price", "amount") else show(path[2:])
+        return show(path)
 
     def get(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
         """`parser(value, *args)`, or None with the problem recorded at `path`."""

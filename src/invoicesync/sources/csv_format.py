@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from invoicesync.models import LocalInvoice
+from invoicesync.source_config import CsvOptions
 from invoicesync.sources.base import Problems, Record
 from invoicesync.sources.decimals import Cell, Convention
 from invoicesync.sources.table import ATTACHMENT_SEPARATOR, COLUMNS, LINE_COLUMNS, Layout, layout_of
@@ -22,11 +23,14 @@ def read_csv(
     name: str,
     text: str,
     problems: Problems,
-    columns: Mapping[str, str] | None = None,
+    columns: CsvOptions | Mapping[str, str] | None = None,
     decimal: str = "auto",
 ) -> Iterator[Record]:
-    """Records, one per invoice number, with the line of every row; `decimal`: the file's
-    decimal convention, "auto", "dot" or "comma" (sources/decimals.py)."""
+    """Records, one per invoice number, with the line of every row; `columns`: [csv] (or
+    just its column map); `decimal`: the file's decimal convention, "auto", "dot" or "comma"
+    (sources/decimals.py)."""
+    if not isinstance(columns, CsvOptions):
+        columns = CsvOptions(columns=dict(columns or {}))
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\n" not in text:

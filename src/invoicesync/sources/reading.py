@@ -146,10 +146,12 @@ def decode(name: str, data: bytes, encoding: str | None = None) -> str:
     beside a Windows-1252 CSV, and reading UTF-8 as cp1252 would turn "ü" into "Ã¼" without a
     word. Only a file that is not UTF-8 is read as `encoding` ([source] encoding), and without
     one it is an error that names where it stops being UTF-8 and the setting to use."""
+    # UTF-8 text never holds a NUL byte; UTF-16 text of ASCII is half NULs (and may be UTF-8).
+    utf8_first = encoding is None or _ascii_based(encoding) or b"\x00" not in data
     try:
-        text = data.decode(encoding if encoding and not _ascii_based(encoding) else "utf-8")
+        text = data.decode("utf-8" if utf8_first or encoding is None else encoding)
     except UnicodeDecodeError as exc:
-        if encoding is None or not _ascii_based(encoding):
+        if encoding is None or not utf8_first:
             raise SourceError(_not_text(name, data, exc, encoding)) from None
         try:
             text = data.decode(encoding)

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Mapping
 from operator import itemgetter
 from typing import Any
 
+from invoicesync.source_config import INVOICE_DEFAULTS, LINE_DEFAULTS, CsvOptions
 from invoicesync.sources.base import LINE_FIELD_ORDER, Problems, Record
 from invoicesync.sources.decimals import Convention
-from invoicesync.sources.fields import safe
+from invoicesync.sources.fields import BadNumber, safe
 from invoicesync.sources.unknown import UNKNOWN_COLUMN, money_name
 
 # Invoice fields that map one to one onto the canonical record.
@@ -52,6 +53,7 @@ ADJUSTMENT_COLUMNS = ("description", "amount", "service", "tax", "tax_rate")
 CUSTOMER_KEYS = ("name", "email", "tax_id", "country")
 TOTAL_COLUMNS = (("subtotal", "subtotal"), ("tax", "tax_total"), ("total", "total"))
 COLUMNS = INVOICE_COLUMNS + LINE_COLUMNS
+ONE_ROW_DOC = "docs/invoice-format.md#one-row-per-invoice"
 # Columns that hold numbers: what a decimal convention reads (sources/decimals.py).
 NUMERIC_COLUMNS = (
     "exchange_rate",
@@ -68,23 +70,51 @@ NUMERIC_COLUMNS = (
 def layout_of(
     name: str,
     header: list[str],
-    columns: Mapping[str, str] | None,
+    csv: CsvOptions | None,
     problems: Problems,
     unnamed: bool = True,
 ) -> Layout | None:
-    """The layout of a header row (None, with the problem, when it has no number column);
-    unknown columns are warned of, or refused when they speak of money; `unnamed`: a column
-    without a header is warned of too (False: the caller checks its cells)."""
+    """The layout of a header row (None, with the problem, when the rows cannot be read);
+    unknown columns are warned of, or refused when they speak of money, unless `[csv] ignore`
+    names them; `unnamed`: a column without a header is warned of too (False: the caller
+    checks its cells)."""
+    csv = csv or CsvOptions()
+    columns, ignore = csv.columns, csv.ignore
     header_of = {canon: columns.get(canon, canon) for canon in COLUMNS} if columns else {}
     canon_of = {v: k for k, v in header_of.items()}
-    fields = [canon_of.get(h.strip(), h.strip()) for h in header]
+    fields = ["" if h.strip() in ignore else canon_of.get(h.strip(), h.strip()) for h in header]
     for h, f in zip(header, fields, strict=True):
-        if f not in COLUMNS and (unnamed or f):
+        if f not in COLUMNS and (unnamed or f) and h.strip() not in ignore:
             _unknown_column(name, h, problems)
     if "number" not in fields:
         problems.errors.append(f"{name}:1: missing column(s) {header_of.get('number', 'number')}")
         return None
-    return Layout(fields, header)
+    layout = Layout(fields, header, csv.defaults)
+    if layout.header_only and not _one_row_ready(name, layout, problems):
+        return None
+    return layout
+
+
+def _one_row_ready(name: str, layout: Layout, problems: Problems) -> bool:
+    """A table without line columns is a list of invoices, each row one invoice whose one
+    line is its net total (docs/invoice-format.md#one-row-per-invoice): it needs that total
+    and a service for the line."""
+    where = f"{name}:1: this file has no line columns (quantity, unit_price, amount)"
+    found = [c for c, _i in layout.totals]
+    if "subtotal" not in found:
+        problems.errors.append(
+            f"{where} and no net total: map the column of the invoice's amount before tax to "
+            f"subtotal in [csv.columns] ({ONE_ROW_DOC})"
+        )
+        return False
+    if "service" not in layout.line_defaults and not any(c == "service" for c, _ in layout.line):
+        problems.errors.append(
+            f"{where}: each row is an invoice with one line, its net total, and that line needs "
+            "a service: set service (and tax, tax_rate) under [csv.defaults] in config.toml, or "
+            f"map a service column ({ONE_ROW_DOC})"
+        )
+        return False
+    return True
 
 
 def _unknown_column(name: str, header: str, problems: Problems) -> None:
@@ -102,7 +132,9 @@ class Layout:
     part of the record is a list of (key, index) pairs, so a row's non-empty cells are picked
     without building a dict of all its cells first."""
 
-    def __init__(self, fields: list[str], header: list[str]) -> None:
+    def __init__(
+        self, fields: list[str], header: list[str], defaults: Mapping[str, str] | None = None
+    ) -> None:
         index: dict[str, int] = {}
         for i, f in enumerate(fields):
             if f in COLUMNS:
@@ -125,6 +157,12 @@ class Layout:
         # The numeric columns, with their headers as the file writes them (for messages).
         self.numeric = [(header[i].strip(), i) for _c, i in pairs((c, c) for c in NUMERIC_COLUMNS)]
         self.decimals: Convention | None = None
+        # No quantity, price or amount: a list of invoices, one row each (one_row()).
+        self.header_only = not any(c in index for c in ("quantity", "unit_price", "amount"))
+        defaults = defaults or {}
+        self.line_defaults = {k: defaults[k] for k in LINE_DEFAULTS if k in defaults}
+        self.default_rate = self.line_defaults.pop("tax_rate", None)
+        self.invoice_defaults = [(k, defaults[k]) for k in INVOICE_DEFAULTS if k in defaults]
 
     def numeric_cells(
         self, rows: Iterable[tuple[int, list[str]]]
@@ -146,6 +184,8 @@ class Layout:
                 for _column, i in numeric:
                     if cell := row[i]:
                         row[i] = convert(cell)  # type: ignore[assignment]  # BadNumber: see fields
+        if self.header_only:
+            return self.one_row(name, number, rows, problems)
         first_line, first = rows[0]
         if len(rows) > 1:
             self._check_same(name, number, rows, problems)
@@ -154,9 +194,11 @@ class Layout:
         adjustments: list[dict[str, Any]] = []
         line_numbers: list[int] = []
         adjustment_numbers: list[int] = []
-        line_at, kind_at = self.line, self.kind
+        line_at, kind_at, defaults = self.line, self.kind, self.line_defaults or self.default_rate
         for line, row in rows:
             cells = {k: row[i] for k, i in line_at if row[i]}
+            if defaults:
+                cells = self._defaults(cells)
             kind = "line" if kind_at is None else (row[kind_at].strip().lower() or "line")
             if kind == "adjustment":
                 adjustments.append({k: cells[k] for k in ADJUSTMENT_COLUMNS if k in cells})
@@ -174,6 +216,51 @@ class Layout:
             data["adjustments"] = adjustments
         return Record(
             data, name, first_line, tuple(line_numbers + adjustment_numbers), decimals=decimals
+        )
+
+    def _defaults(self, cells: dict[str, Any]) -> dict[str, Any]:
+        """A line's empty cells from [csv.defaults]; the default tax_rate goes with the default
+        tax, so a row with a tax of its own (AE, reverse charge) takes no default rate."""
+        own_tax = "tax" in cells
+        cells = {**self.line_defaults, **cells}
+        if self.default_rate is not None and not own_tax and "tax_rate" not in cells:
+            cells["tax_rate"] = self.default_rate
+        return cells
+
+    def one_row(
+        self, name: str, number: str, rows: list[tuple[int, list[str]]], problems: Problems
+    ) -> Record:
+        """A row of a list of invoices: the invoice, with one line of quantity 1 at its net
+        total (`subtotal`, so not also a total to check) and the rest from the row or the
+        defaults; tax and gross totals stay, checked against that line."""
+        first_line, first = rows[0]
+        for again, _row in rows[1:]:  # as lines of one invoice they would push it twice
+            problems.errors.append(
+                f"{name}:{again}: invoice {safe(number)}: number: also on line {first_line}; this "
+                "list has no line columns, so each row is a whole invoice: export each invoice "
+                "once"
+            )
+        data = self._invoice_data(first[self.number], first)
+        totals = data.pop("totals", {})
+        net = totals.pop("subtotal", None)
+        if totals:
+            data["totals"] = totals
+        line = self._defaults({k: first[i] for k, i in self.line if first[i]})
+        line["quantity"] = "1"
+        if net is None:
+            line["unit_price"] = BadNumber(
+                "is required: a row of this list is an invoice whose one line is its net total"
+            )
+        else:
+            line["unit_price"] = line["amount"] = net
+        if self.kind is not None and first[self.kind].strip().lower() not in ("", "line"):
+            problems.errors.append(
+                f"{name}:{first_line}: invoice {safe(number)}: kind: a list without line columns "
+                "has no adjustments"
+            )
+        data["lines"] = [line]
+        return Record(
+            data, name, first_line, (first_line,), decimals=self.decimals, header_only=True
         )
 
     def _check_same(
@@ -201,6 +288,8 @@ class Layout:
         for k, i in self.plain:
             if row[i]:
                 data[k] = row[i]
+        for k, v in self.invoice_defaults:
+            data.setdefault(k, v)
         totals = {k: row[i] for k, i in self.totals if row[i]}
         if totals:
             data["totals"] = totals

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.source_config import SourceOptions
+from invoicesync.source_config import CsvOptions, SourceOptions
 from invoicesync.sources.base import Problems, Record
 from invoicesync.sources.decimals import Convention
 from invoicesync.sources.fields import safe
@@ -35,7 +35,7 @@ def read_xlsx(
     name: str,
     data: bytes,
     problems: Problems,
-    columns: Mapping[str, str] | None,
+    csv: CsvOptions,
     options: SourceOptions,
 ) -> Iterator[Record]:
     """Records of the workbook's sheet, one per invoice number, each with its sheet row."""
@@ -67,7 +67,7 @@ def read_xlsx(
         )
         return
     table = _Table(name, sheet, rows, problems)
-    if table.read(columns, options.decimal):
+    if table.read(csv, options.decimal):
         formulas = _unsaved_formulas(data, sheet.title, table)
         problems.errors += formulas
         if not formulas:
@@ -111,10 +111,10 @@ class _Table:
         self.layout: Layout | None = None
         self.top = 1  # the header's row
 
-    def read(self, columns: Mapping[str, str] | None, decimal: str) -> bool:
+    def read(self, csv: CsvOptions, decimal: str) -> bool:
         """Find the header, check the table's cells, turn its rows into text; False when the
         table cannot be read (the problems say why)."""
-        wanted = (columns or {}).get("number", "number")
+        wanted = csv.columns.get("number", "number")
         at = next((i for i, r in enumerate(self.cells) if _has(r, wanted)), 0)
         self.top = at + 1
         if any(not _blank(r) for r in self.cells[:at]):
@@ -125,7 +125,7 @@ class _Table:
         header = [_text(c) for c in self.cells[at]]
         while header and not header[-1]:
             header.pop()
-        self.layout = layout_of(self.name, header, columns, self.problems, unnamed=False)
+        self.layout = layout_of(self.name, header, csv, self.problems, unnamed=False)
         if self.layout is None or not self._unmerged():
             return False
         self._text_rows(len(header), {i for i, h in enumerate(header) if not h})
