@@ -9,6 +9,7 @@ why the mapping lives in config and docs/invoice-format.md says what to compare.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -21,6 +22,7 @@ from invoicesync.config import Settings, load_settings
 from invoicesync.errors import ConfigError, SourceError
 from invoicesync.models import LocalInvoice
 from invoicesync.sources import open_source
+from tests.helpers import World
 
 SAMPLE = Path(__file__).parents[2] / "src" / "invoicesync" / "data" / "samples" / "protemos"
 HEAD = "Code;Client;Creation date;Due date;Currency;Net total;Tax;Total;Status;Note\n"
@@ -274,3 +276,32 @@ def test_defaults_are_documented_with_every_key() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
     for key in (*SOURCE_KEYS, *DEFAULT_KEYS, "ignore"):
         assert f"`{key}`" in doc or f"{key} =" in doc, key
+
+
+def test_the_cli_reads_the_list_through_the_source_table(world: World) -> None:
+    """config.toml as docs/invoice-format.md#from-protemos writes it, through `invoices`."""
+    world.home.mkdir(parents=True, exist_ok=True)
+    config = (
+        (SAMPLE / "config.toml")
+        .read_text(encoding="utf-8")
+        .replace(
+            '# path = "/srv/exports/client-invoices.xlsx"',
+            f'path = "{SAMPLE / "client-invoices.csv"}"',
+        )
+    )
+    (world.home / "config.toml").write_text(config, encoding="utf-8")
+    result = world.run("invoices", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["invoices"]
+    assert [r["number"] for r in rows] == ["PT-2026-0041", "PT-2026-0042", "PT-2026-0043"]
+    cp1252 = world.home.parent / "list.csv"
+    cp1252.write_bytes(
+        (SAMPLE / "client-invoices.csv")
+        .read_text(encoding="utf-8-sig")
+        .replace("Nordic Words AB", "Nordic Wörds AB")
+        .encode("cp1252")
+    )
+    refused = world.run("--source", str(cp1252), "invoices")
+    assert refused.exit_code == 8
+    assert f"{cp1252}:3:22: not UTF-8 text (byte 0xF6)" in refused.stderr
+    assert 'set encoding = "cp1252" under [source]' in refused.stderr

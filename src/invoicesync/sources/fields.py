@@ -28,6 +28,7 @@ MAX_PLACES = 7
 VAT_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O", "L", "M")  # EN 16931 (UNCL5305 subset)
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Characters refused in text: C0/C1 controls (ESC starts terminal escape sequences), the bidi
@@ -168,8 +169,10 @@ def _number(raw: str, places: int, limit: Decimal) -> Decimal:
     """Parse and check a number's text. Cached: an export repeats its prices and quantities,
     and a cache keyed on the exact text keeps `1.0` and `1.00` apart."""
     if _PLAIN_NUMBER.fullmatch(raw) is None:
+        comma = _DECIMAL_COMMA.fullmatch(raw) is not None  # JSON's 1740,00: say what to write
         raise NotPlain(
             f"{raw[:60]!r} is not a plain decimal number (no exponents, NaN or separators)"
+            + (f": use a decimal point, {raw.replace(',', '.')}" if comma else "")
         )
     if len(raw) > 60:
         raise Bad(f"{raw[:20]}… has {len(raw)} digits; that is not an amount QuickBooks takes")
