@@ -250,3 +250,25 @@ def test_a_file_or_directory_of_another_user_is_refused(world: World, name: str)
     os.chown(path, 65534, -1)
     line = refused(world.run("push", "--all"), path)
     assert "belongs to another user" in line
+
+
+@pytest.mark.parametrize("plant_link", [False, True])
+def test_an_unsafe_refresh_lock_folder_is_refused_before_any_token_request(
+    us: World, tmp_path: Path, plant_link: bool
+) -> None:
+    """The keyring's refresh lock lives in INVOICESYNC_LOCK_DIR (tests/conftest.py)."""
+    locks = tmp_path / "locks"
+    locks.mkdir(exist_ok=True)
+    if plant_link:
+        locks.rmdir()
+        (tmp_path / "theirs").mkdir()
+        locks.symlink_to(tmp_path / "theirs", target_is_directory=True)
+    else:
+        locks.chmod(0o777)
+    us.monkeypatch.setenv("COLUMNS", "2000")
+    us.sandbox.oauth.expire_access_tokens()
+    sent = token_requests(us)
+    line = refused(us.run("status"), locks)
+    assert ("symbolic link" if plant_link else f"chmod 700 {locks}") in line
+    assert token_requests(us) == sent
+    assert not plant_link or list((tmp_path / "theirs").iterdir()) == []
