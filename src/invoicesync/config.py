@@ -22,7 +22,7 @@ import tomli_w
 from invoicesync import profiles
 from invoicesync.aliases import Aliases, read_aliases
 from invoicesync.errors import ConfigError
-from invoicesync.files import read_text, write_atomic
+from invoicesync.files import private_dir, read_text, write_atomic
 
 APP_NAME = "invoicesync"
 ENVIRONMENTS = ("production", "sandbox", "local")
@@ -139,6 +139,12 @@ class Settings:
     aliases: Aliases = field(default_factory=Aliases)
     # [prepare] income_account: the income account of the services `prepare` creates
     prepare_income_account: str | None = None
+
+    @property
+    def app_root(self) -> Path:
+        """The app dir itself; `app_dir` is a profile's state folder under it when a profile
+        is chosen. Every folder from here down is checked on use (`files.private_dir`)."""
+        return profiles.root_of(self.app_dir, self.profile)
 
     @property
     def state_db(self) -> Path:
@@ -311,8 +317,10 @@ def load_settings(
     if config_path is not None and not config_path.exists():
         raise ConfigError(f"{config_path}: config file not found; check --config")
     profile = profile or env.get("INVOICESYNC_PROFILE") or None
+    private_dir(app_dir, create=False)  # before config.toml is read from it
     data = profiles.select(read_config_file(path), profile, path)
-    app_dir = profiles.state_dir(app_dir, profile)
+    root, app_dir = app_dir, profiles.state_dir(app_dir, profile)
+    private_dir(app_dir, root=root, create=False)  # profiles/ and the profile's own folder
 
     def pick(key: str, env_key: str) -> str | None:
         return env.get(env_key) or _str(data, key, path)

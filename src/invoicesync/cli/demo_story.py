@@ -92,7 +92,7 @@ def run_demo(invoke: Callable[[list[str], Any], int], keep: Path | None = None) 
             "INVOICESYNC_TOKEN_FILE": str(work / "app" / "tokens.json"),
             "INVOICESYNC_SOURCE": str(source),
         }
-        (work / "app").mkdir(exist_ok=True)
+        (work / "app").mkdir(mode=0o700, exist_ok=True)  # private, as invoicesync checks
         (work / "app" / "config.toml").write_text(
             '[prepare]\nincome_account = "Services"\n', encoding="utf-8"
         )
