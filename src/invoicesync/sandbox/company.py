@@ -74,6 +74,7 @@ RULES: dict[str, Rules] = {
     "Term": Rules(names.build_term),
     "Account": Rules(names.build_account),
     "Attachable": Rules(attachments.build_attachable),
+    "CompanyInfo": Rules(preferences.build_company_info),
 }
 _NOT_COPIED_ON_SPARSE = {"Id", "SyncToken", "sparse", "MetaData", "domain"}
 _NUMBERED = {"Invoice", "CreditMemo"}
