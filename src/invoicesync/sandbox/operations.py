@@ -67,6 +67,8 @@ class Operations:
         if request.method == "GET":
             return envelope({name: self._read(request, parts, name)}, self.now), False
         if request.method == "POST" and len(parts) == 3 and name == "Preferences":
+            if request.query.get("operation") not in (None, "update"):
+                raise self.unsupported(request)
             result = self.company.update_preferences(_json_object(request.body))
             return envelope({name: result}, self.now), True
         if request.method == "POST" and len(parts) == 3 and name in WRITABLE | UPDATE_ONLY:
