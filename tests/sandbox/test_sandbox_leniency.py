@@ -141,3 +141,25 @@ def test_revoke_with_an_unreadable_body_is_400(api: Api) -> None:
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
     assert api.query("select * from Term").status_code == 200
+
+
+@pytest.mark.parametrize("metadata", ["[1]", '"FileName"', "null"])
+def test_metadata_that_is_not_an_object_is_2010(api: Api, sb: Sandbox, metadata: str) -> None:
+    body = (
+        "--B\r\n"
+        'Content-Disposition: form-data; name="file_metadata_01"\r\n'
+        "Content-Type: application/json\r\n\r\n"
+        f"{metadata}\r\n"
+        "--B\r\n"
+        'Content-Disposition: form-data; name="file_content_01"; filename="a.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+        "%PDF\r\n"
+        "--B--\r\n"
+    ).encode()
+    r = api.http.post(
+        api.url("upload"),
+        headers={**api.headers, "Content-Type": "multipart/form-data; boundary=B"},
+        content=body,
+    )
+    assert r.status_code == 400 and fault(r)["code"] == "2010", r.text
+    assert not sb.company(US).entities["Attachable"]
