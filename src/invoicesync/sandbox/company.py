@@ -74,6 +74,7 @@ RULES: dict[str, Rules] = {
     "Term": Rules(names.build_term),
     "Account": Rules(names.build_account),
     "Attachable": Rules(attachments.build_attachable),
+    "CompanyInfo": Rules(preferences.build_company_info),
 }
 _NOT_COPIED_ON_SPARSE = {"Id", "SyncToken", "sparse", "MetaData", "domain"}
 _NUMBERED = {"Invoice", "CreditMemo"}
@@ -181,8 +182,12 @@ class Company:
 
     def query(self, text: str) -> tuple[str, list[dict[str, Any]], int, qlang.Query]:
         parsed = qlang.parse(text)
-        if parsed.entity not in KNOWN_FIELDS:
+        # The entity name is matched in any case (`select * from customer`), and the answer
+        # names it in its own spelling (`QueryResponse.Customer`): docs/sandbox.md, "Queries".
+        entity = next((k for k in KNOWN_FIELDS if k.casefold() == parsed.entity.casefold()), None)
+        if entity is None:
             raise qlang.validation_error(f"Entity {parsed.entity} not found")
+        parsed.entity = entity
         rows = self.rows(parsed.entity)
         if parsed.entity in NAME_LISTS and not any(c.field == "Active" for c in parsed.where):
             # Name lists answer with active records unless the query asks about `Active`.

@@ -17,7 +17,13 @@ from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.company import Company
 from invoicesync.sandbox.errors import Fault, invalid_property, unsupported
 from invoicesync.sandbox.pacific import PACIFIC
-from invoicesync.sandbox.schema import CDC_ENTITIES, ENTITY_NAMES, PDF_ENTITIES, WRITABLE
+from invoicesync.sandbox.schema import (
+    CDC_ENTITIES,
+    ENTITY_NAMES,
+    PDF_ENTITIES,
+    UPDATE_ONLY,
+    WRITABLE,
+)
 from invoicesync.sandbox.wire import Request, Response, envelope, fault_response
 
 BATCH_MAX_ITEMS = 30
@@ -61,9 +67,11 @@ class Operations:
         if request.method == "GET":
             return envelope({name: self._read(request, parts, name)}, self.now), False
         if request.method == "POST" and len(parts) == 3 and name == "Preferences":
+            if request.query.get("operation") not in (None, "update"):
+                raise self.unsupported(request)
             result = self.company.update_preferences(_json_object(request.body))
             return envelope({name: result}, self.now), True
-        if request.method == "POST" and len(parts) == 3 and name in WRITABLE:
+        if request.method == "POST" and len(parts) == 3 and name in WRITABLE | UPDATE_ONLY:
             result = self.write(name, _json_object(request.body), request.query)
             return envelope({name: result}, self.now), True
         raise self.unsupported(request)

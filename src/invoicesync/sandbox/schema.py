@@ -22,6 +22,8 @@ TRANSACTIONS = {"Invoice", "CreditMemo", "Payment"}
 PEOPLE = ("Customer", "Vendor", "Employee")  # DisplayName is unique across the three
 WRITABLE = TRANSACTIONS | set(PEOPLE) | {"Item", "Term", "Account", "Attachable"}
 CDC_ENTITIES = WRITABLE
+# Updated (full or sparse) but never created or deleted.
+UPDATE_ONLY = {"CompanyInfo"}
 PDF_ENTITIES = {"Invoice", "CreditMemo"}
 # Whose rows a query returns only when active, unless the WHERE clause names `Active`.
 NAME_LISTS = set(PEOPLE) | {"Item", "Term", "Account"}
