@@ -204,3 +204,32 @@ def test_the_disconnect_command_leaves_no_access_token_behind(
     store.save_access("access-secret", 1_800_000_000)
     store.delete("refresh_token")
     assert json.loads((tmp_path / "tokens.json").read_text()) == {}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "confirmed"),
+    [
+        (200, {}, True),
+        (200, None, True),
+        # The token is already unknown at Intuit (revoked, expired, rotated): nothing left to revoke.
+        (400, {"error": "invalid_grant", "error_description": "Token invalid"}, True),
+        # Anything else means Intuit did not revoke: the token may still be live.
+        (400, {"error": "invalid_request"}, False),
+        (400, {"error": "unsupported_token_type"}, False),
+        (400, None, False),
+        (401, {"error": "invalid_client"}, False),
+        (500, None, False),
+    ],
+)
+def test_a_revocation_counts_only_when_intuit_confirms_it_or_knows_no_such_token(
+    status: int, body: dict[str, str] | None, confirmed: bool
+) -> None:
+    from invoicesync.auth.endpoint import revoke
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert json.loads(request.content) == {"token": "rt-1"}
+        return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
+
+    endpoints = load_settings().endpoints
+    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+        assert revoke(http, endpoints, "cid", "secret", "rt-1") is confirmed
