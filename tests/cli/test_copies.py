@@ -11,13 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
 from invoicesync.cli import AppState
 from invoicesync.qbo import wire
 from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import SandboxTransport
 from invoicesync.store import Store
+from invoicesync.store.postgres import PostgresStore
 from tests.helpers import US, World
+from tests.store.conftest import pg_url, postgres_server  # noqa: F401 (fixtures)
 
 NUMBER = "INV-2026-0101"
 OTHER_HOST = "[invoicesync-origin b0b0b0b0b0b0b0b0]"
@@ -500,3 +503,63 @@ def test_a_copy_another_machine_links_is_never_deleted_here(us: World) -> None:
     assert len(marked(us)) == 2
     [held] = finding_of(document)["held"]
     assert "another machine" in " ".join(held["reasons"])
+
+
+def test_with_a_shared_state_the_link_rows_decide_whose_a_copy_is(
+    us: World, request: pytest.FixtureRequest
+) -> None:
+    """Every host's links are in the shared state: a copy no link row names is deleted
+    whichever machine made it; one a link row names is never deleted."""
+    url: str = request.getfixturevalue("pg_url")
+    us.monkeypatch.setenv("INVOICESYNC_STATE_URL", url)
+    us.sandbox.company(US).custom_txn_numbers = False
+    assert us.run("push", NUMBER, "INV-2026-0102").exit_code == 0
+    store = PostgresStore.open(url)
+    assert store is not None
+    ours = store.link(US, NUMBER)
+    assert ours is not None
+    elsewhere = copy_of(us, ours.qbo_id, PrivateNote=f"[invoicesync {NUMBER}] {OTHER_HOST}")
+    named = copy_of(us, ours.qbo_id)
+    other = store.link(US, "INV-2026-0102")
+    assert other is not None
+    store.connection.execute(  # a link row (another number's, by hand) names the second copy
+        "UPDATE links SET qbo_id = %s WHERE invoice_number = %s", (named, "INV-2026-0102")
+    )
+    store.close()
+    code, document = reconcile(us, "--yes")
+    assert code == 0
+    assert marked(us) == [ours.qbo_id, named]
+    finding = finding_of(document)
+    assert finding["removed"] == [elsewhere]
+    [held] = finding["held"]
+    assert (held["qbo_id"], held["reasons"]) == (named, ["is linked to INV-2026-0102 here"])
+
+
+def test_a_create_replayed_to_two_writers_and_deleted_by_the_other_links_the_survivor(
+    us: World,
+) -> None:
+    """Two writers sent one requestid: QuickBooks replayed one create to both, and the other
+    writer has already deleted it as a copy of an earlier record. Our copy check does not find
+    it any more: it reads it back, sees it gone, and links the survivor (exit 0)."""
+    us.sandbox.company(US).custom_txn_numbers = False
+    company = us.sandbox.company(US)
+    ids: dict[str, str] = {}
+
+    def twin(request: httpx.Request, forward: Callable[[], httpx.Response]) -> httpx.Response:
+        if is_create(request) and not ids:
+            body = json.loads(request.content)
+            body["PrivateNote"] = f"[invoicesync {NUMBER}] {OTHER_HOST}"
+            ids["theirs"] = company.create("Invoice", body)["Id"]
+            response = forward()
+            ids["mine"] = response.json()["Invoice"]["Id"]
+            company.delete("Invoice", {"Id": ids["mine"], "SyncToken": "0"})  # by the twin
+            return response
+        return forward()
+
+    hook(us, twin)
+    result = us.run("push", NUMBER, "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [item] = json.loads(result.stdout)["results"]
+    assert (item["qbo_id"], item["exit_code"]) == (ids["theirs"], 0)
+    assert f"{ids['mine']} was deleted as a copy of {ids['theirs']}" in item["message"]
+    assert marked(us) == [ids["theirs"]] and linked(us) == ids["theirs"]
