@@ -110,7 +110,8 @@ def held_table(report: ReconcileReport) -> TableView | None:
 def proven_lines(findings: list[CopyFinding]) -> list[str]:
     """What `--remove-copies` would delete, one line each (shown before it asks)."""
     return [
-        f"would delete QuickBooks invoice {cid}, a proven copy of {c.survivor} ({c.invoice})"
+        f"would delete QuickBooks {'credit memo' if c.kind == 'credit_note' else 'invoice'} "
+        f"{cid}, a proven copy of {c.survivor} ({c.invoice})"
         for c in findings
         for cid in c.would_remove
     ]

@@ -33,6 +33,11 @@ from invoicesync.usecases.session import Session
 THEIR_NUMBERS = frozenset({"DocNumber"})
 
 
+def noun(kind: str) -> str:
+    """What a record of this `LocalInvoice.type` is called in the target."""
+    return "credit memo" if kind == "credit_note" else "invoice"
+
+
 @dataclass(frozen=True)
 class Held:
     """A record carrying our marker that is not deleted, why, and how it differs from the
@@ -70,9 +75,9 @@ class CopyFinding:
     def details(self, target: str) -> list[str]:
         if self.settled:
             gone = ", ".join(self.removed)
-            return [f"removed the copy {gone}; {target} invoice {self.survivor} stays"]
+            return [f"removed the copy {gone}; {target} {noun(self.kind)} {self.survivor} stays"]
         ids = ", ".join([self.survivor, *self.copies])
-        out = [f"{target} invoices {ids} all carry our marker for {self.invoice}"]
+        out = [f"{target} {noun(self.kind)}s {ids} all carry our marker for {self.invoice}"]
         out += [f"{h.qbo_id} {'; '.join(h.reasons)}" for h in self.held]
         if self.failed:
             out.append(f"could not delete {', '.join(self.failed)} now; re-run later")

@@ -106,7 +106,7 @@ class Executor:
         if a.copies:
             note, attention = copies_note(
                 self.ledger.name,
-                inv.number,
+                inv,
                 a.copies,
                 plan.origin,
                 shared=plan.shared,
@@ -272,7 +272,7 @@ class Executor:
                 if seen.copies:
                     note, attention = copies_note(
                         self.ledger.name,
-                        d.number,
+                        d.invoice,
                         seen.copies,
                         plan.origin,
                         shared=plan.shared,

@@ -144,7 +144,7 @@ def made_by(remote: RemoteInvoice, origin: str | None, *, shared: bool, pending:
 
 def copies_note(
     target: str,
-    number: str,
+    invoice: LocalInvoice,
     copies: Sequence[RemoteInvoice],
     origin: str | None,
     *,
@@ -160,7 +160,8 @@ def copies_note(
     for c in copies:
         who = made_by(c, origin, shared=shared, pending=pending)
         who = who.removeprefix("carries our marker, ")
-        out.append(f"{target} invoice {c.id} also carries our marker for {number} ({who})")
+        what = "credit memo" if invoice.is_credit_note else "invoice"
+        out.append(f"{target} {what} {c.id} also carries our marker for {invoice.number} ({who})")
     ours = any(c.origin is None or c.origin == origin for c in copies)
     todo = (
         "a copy or another invoice; `invoicesync reconcile --remove-copies` deletes a proven "
