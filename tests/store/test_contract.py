@@ -104,6 +104,17 @@ def test_intents_are_visible_to_another_connection_at_once(backend: Backend) -> 
         assert [e.request_id for e in reader.journal(REALM, "pending")] == ["r1"]
 
 
+def test_a_state_has_one_origin_for_every_connection_and_ever(backend: Backend) -> None:
+    """The token the marker of every record this state creates carries: the same for every
+    process sharing the state and across opens, sixteen hex digits (store/origin.py)."""
+    first, second = backend.open(), backend.open()
+    token = first.origin()
+    assert len(token) == 16 and set(token) <= set("0123456789abcdef")
+    assert second.origin() == token
+    first.close()
+    assert backend.open().origin() == token
+
+
 def test_generations_bump_on_unlink(store: StateStore) -> None:
     assert store.generation(REALM, "INV-1") == 0
     store.add_link(link("INV-1", "5"))

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from invoicesync.cli.views import money
-from invoicesync.qbo.marker import marker, marker_of, with_marker, without_marker
+from invoicesync.qbo.marker import (
+    marker,
+    marker_of,
+    origin_of,
+    origin_tag,
+    with_marker,
+    without_marker,
+)
 from invoicesync.qbo.rows import CompanyFacts, QBOInvoice
 
 numbers = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() == s and s)
@@ -46,6 +55,21 @@ def test_markers_of_the_earlier_raw_form_are_still_read() -> None:
     assert marker_of("[invoicesync A B] PO 9") == "A B"
     assert marker_of("[invoicesync K] x") == "K"
     assert without_marker("[invoicesync K]x] PO 9") == "PO 9"
+
+
+def test_the_origin_is_a_tag_of_its_own_that_every_version_reads_past() -> None:
+    note = f"{marker('INV-7')} {origin_tag('9f2c41d07ab3e865')} PO 12"
+    assert (marker_of(note), origin_of(note)) == ("INV-7", "9f2c41d07ab3e865")
+    # What earlier versions read: the marker alone, the same number.
+    earlier = re.search(r"\[invoicesync (~?[^\]\s]+)\](?=\s|$)", note)
+    assert earlier is not None and earlier[1] == "INV-7"
+    # An origin means nothing without our marker, and `link`/`unlink` drop it: the record was
+    # not created by the state that links it.
+    assert origin_of(origin_tag("9f2c41d07ab3e865")) is None
+    assert with_marker(note, "INV-8") == "[invoicesync INV-8] PO 12"
+    assert without_marker(note) == "PO 12"
+    with pytest.raises(ValueError):
+        origin_tag("not hex]")
 
 
 def test_a_note_without_our_marker() -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from invoicesync.cli import render, views
+from invoicesync.cli import reconcile_views, render, views
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 from invoicesync.errors import EXIT_DRIFT, UsageError
 
 if TYPE_CHECKING:
     from invoicesync.models import Candidate, LocalInvoice
+    from invoicesync.usecases.copies import CopyFinding
     from invoicesync.usecases.reconcile import ReconcileReport
 
 
@@ -183,6 +184,19 @@ def _known(state: AppState, number: str) -> None:
         )
 
 
+REMOVE_COPIES_OPT = Annotated[
+    bool,
+    typer.Option(
+        "--remove-copies",
+        help="Delete proven copies of linked invoices (same content, unpaid, unsent, linked "
+        "nowhere else; the survivor checked again first); shows them and asks.",
+    ),
+]
+YES_OPT = Annotated[
+    bool, typer.Option("--yes", help="With --remove-copies: delete without asking.")
+]
+
+
 @app.command()
 def reconcile(
     ctx: typer.Context,
@@ -198,40 +212,86 @@ def reconcile(
             "QuickBooks (as `git diff --exit-code` does for changes).",
         ),
     ] = False,
-    remove_copies: Annotated[
-        bool,
-        typer.Option(
-            "--remove-copies",
-            help="Delete unpaid copies of linked invoices; the first (lowest Id) stays.",
-        ),
-    ] = False,
+    remove_copies: REMOVE_COPIES_OPT = False,
+    yes: YES_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
     """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking.
 
     Also finds copies: another QuickBooks invoice carrying our marker for a linked number.
+    Only a proven copy is ever deleted, and only once confirmed (docs/reliability.md).
 
     \b
     Examples:
       invoicesync reconcile --rebuild
       invoicesync reconcile --exit-code --json > drift.json || notify-me
       invoicesync reconcile --remove-copies
+      invoicesync reconcile --remove-copies --yes
     """
     from invoicesync.usecases import reconcile as usecase
     from invoicesync.usecases.invoices import load_invoices
 
+    if yes and not remove_copies:
+        raise UsageError("--yes goes with --remove-copies")
     state = state_of(ctx)
     local = load_invoices(state.settings(), render.warn) if rebuild else []
+    asked = _Asked(state.interactive, yes)
     with opened_session(state) as opened:
         report = usecase.reconcile(
-            opened, rebuild=rebuild, invoices=local, wait=wait, remove_copies=remove_copies
+            opened,
+            rebuild=rebuild,
+            invoices=local,
+            wait=wait,
+            remove_copies=remove_copies,
+            confirm=asked,
         )
     if json_:
-        render.emit_json(views.reconcile_document(report))
+        render.emit_json(reconcile_views.reconcile_document(report))
     else:
         _show_reconcile(report)
+    if report.unconfirmed:
+        _unconfirmed(report, asked)
     if exit_code and report.drifted:
         raise typer.Exit(EXIT_DRIFT)
+
+
+def _unconfirmed(report: ReconcileReport, asked: _Asked) -> None:
+    """Proven copies were found and nothing was deleted: say so, and how to proceed (exit 2,
+    like `push --prepare` without `--yes`)."""
+    count = sum(len(c.would_remove) for c in report.copies)
+    if asked.declined:
+        raise UsageError("declined: nothing was deleted")
+    raise UsageError(
+        f"reconcile --remove-copies found {count} proven cop{'y' if count == 1 else 'ies'} "
+        "(listed above) and nothing was deleted: without a terminal it deletes only with --yes"
+    )
+
+
+class _Asked:
+    """`--remove-copies`' confirmation: yes with `--yes`; on a terminal, the proven copies
+    are listed and the question asked; otherwise no (the command then says how to proceed)."""
+
+    def __init__(self, interactive: bool, yes: bool) -> None:
+        self.interactive = interactive
+        self.yes = yes
+        self.declined = False
+
+    def __call__(self, proven: Sequence[CopyFinding]) -> bool:
+        if self.yes:
+            return True
+        if not self.interactive:
+            return False
+        for line in reconcile_views.proven_lines(list(proven)):
+            render.info(line)
+        count = sum(len(c.would_remove) for c in proven)
+        ok: bool = typer.confirm(
+            f"Delete {'this copy' if count == 1 else f'these {count} copies'} in QuickBooks? "
+            "(each is journaled whole first)",
+            default=False,
+            err=True,
+        )
+        self.declined = not ok
+        return ok
 
 
 def _show_reconcile(report: ReconcileReport) -> None:
@@ -240,5 +300,8 @@ def _show_reconcile(report: ReconcileReport) -> None:
     if not report.drifts:
         render.info("No links to check.")
         return
-    render.show(views.reconcile_table(report))
+    render.show(reconcile_views.reconcile_table(report))
+    held = reconcile_views.held_table(report)
+    if held is not None:
+        render.show(held)
     render.info(views.counts_line(report.counts()))

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from invoicesync.usecases.invoices import InvoiceRow
     from invoicesync.usecases.link import LinkResult, UnlinkResult
     from invoicesync.usecases.push_report import PushReport
-    from invoicesync.usecases.reconcile import ReconcileReport
 
 JSONValue: TypeAlias = "str | int | bool | list[JSONValue] | dict[str, JSONValue] | None"
 Document = dict[str, JSONValue]
@@ -185,6 +184,7 @@ def push_document(report: PushReport) -> Document:
         item: Document = {
             "invoice": r.invoice,
             "status": r.status,
+            "exit_code": r.exit_code,
             "qbo_id": r.qbo_id,
             "doc_number": r.doc_number,
             "total": money(r.total, r.currency),
@@ -339,60 +339,6 @@ def unlink_document(r: UnlinkResult) -> Document:
         "generation": r.generation,
         "warnings": list(r.warnings),
     }
-
-
-# --- reconcile ---------------------------------------------------------------------------------
-
-
-def reconcile_document(report: ReconcileReport) -> Document:
-    rebuilt: list[JSONValue] = [
-        {"invoice": ln.invoice_number, "qbo_id": ln.qbo_id, "doc_number": ln.doc_number}
-        for ln in report.rebuilt
-    ]
-    links: list[JSONValue] = [
-        {
-            "invoice": d.invoice,
-            "qbo_id": d.qbo_id,
-            "state": d.state,
-            "details": list(d.details),
-            "balance": money(d.balance),
-        }
-        for d in report.drifts
-    ]
-    copies: list[JSONValue] = [
-        {
-            "invoice": c.invoice,
-            "kind": c.kind,
-            "survivor": c.survivor,
-            "copies": list(c.copies),
-            "removed": list(c.removed),
-            "kept": list(c.kept),
-            "failed": list(c.failed),
-        }
-        for c in report.copies
-    ]
-    return {
-        "schema": "invoicesync.reconcile/1",
-        "realm_id": report.realm_id,
-        "rebuilt": rebuilt,
-        "links": links,
-        "copies": copies,
-    }
-
-
-def reconcile_table(report: ReconcileReport) -> TableView:
-    rows = [
-        (d.invoice, d.qbo_id, d.state, shown(d.balance), "; ".join(d.details))
-        for d in report.drifts
-    ]
-    columns = [
-        Column("Invoice"),
-        Column("QBO id"),
-        Column("State"),
-        Column("Balance", drop=1, right=True),
-        Column("Details", fold=True),
-    ]
-    return TableView("Linked invoices in QuickBooks", columns, rows)
 
 
 def counts_line(counts: dict[str, int]) -> str:

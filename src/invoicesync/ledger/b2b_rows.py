@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from invoicesync.b2brouter import Invoice
-from invoicesync.qbo.marker import marker_of
+from invoicesync.qbo.marker import marker_of, origin_of
 
 # Delivery states after which B2BRouter counts the invoice as settled.
 SETTLED = frozenset({"paid", "closed"})
@@ -76,6 +76,12 @@ class B2BInvoice:
     @property
     def marker(self) -> str | None:
         return marker_of(self.invoice.file_reference)
+
+    @property
+    def origin(self) -> str | None:
+        """Never written (B2BRouter refuses a second number, so there are no copies to judge),
+        but read like a QuickBooks note."""
+        return origin_of(self.invoice.file_reference)
 
     @property
     def voided(self) -> bool:

@@ -35,7 +35,9 @@ from invoicesync.ledger.b2b_prerequisites import B2BRouterPrerequisites
 from invoicesync.ledger.b2b_rows import B2BInvoice
 from invoicesync.ledger.base import (
     Company,
+    CopyRecord,
     Draft,
+    Found,
     Gone,
     Preparation,
     Refusal,
@@ -141,8 +143,10 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
 
     # --- push ----------------------------------------------------------------------------------
 
-    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
-        """One account read and one contact listing for the batch, then each invoice alone."""
+    def prepare(self, invoices: Sequence[LocalInvoice], origin: str | None = None) -> Preparation:
+        """One account read and one contact listing for the batch, then each invoice alone.
+        `origin` is not written: B2BRouter refuses a second invoice with one number, so there
+        are never copies to tell apart."""
         with translating("pushing"):
             account = self.client.get_account()
             contacts = list(self.client.contacts())
@@ -155,7 +159,7 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
                 prep.drafts.append(draft)
         return prep
 
-    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, B2BInvoice]:
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, Found]:
         """B2BRouter invoices that are (or claim to be) these drafts: by number (ours
         preferred), and by our marker among the invoices of those dates."""
         if not drafts:
@@ -174,7 +178,7 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         for row in map(B2BInvoice, rows):
             if row.doc_number in wanted:
                 found.setdefault(row.doc_number, row)
-        return found
+        return {number: Found(row) for number, row in found.items()}
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
@@ -265,12 +269,17 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
 
     def copies(
         self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
-    ) -> dict[str, list[RemoteInvoice]]:
+    ) -> dict[str, list[CopyRecord]]:
         """None can exist: B2BRouter refuses a second invoice with a number it already has."""
         return {}
 
-    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool:
-        return False  # never asked: `copies` finds none
+    def copy_records(
+        self, remote_ids: Sequence[str], kind: str = "invoice"
+    ) -> dict[str, CopyRecord]:
+        return {}  # never asked: `copies` finds none
+
+    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> tuple[bool | None, str]:
+        return False, "B2BRouter invoices are never deleted as copies"  # never asked
 
     # --- marker --------------------------------------------------------------------------------
 

@@ -53,6 +53,8 @@ class RemoteInvoice(Protocol):
     @property
     def marker(self) -> str | None: ...
     @property
+    def origin(self) -> str | None: ...  # the state that created it, as its marker says
+    @property
     def voided(self) -> bool: ...
     @property
     def status(self) -> str: ...
@@ -166,6 +168,50 @@ class Unanswered:
 Outcome = Union[RemoteInvoice, Refusal, Unanswered]  # noqa: UP007 (a runtime alias on 3.11)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A create whose copy check has something to say. `remote` is what to link: ours, or the
+    survivor another writer made at the same moment (ours deleted as its copy); None when
+    nothing may be linked yet (our delete of ours may have committed unheard). `attention`:
+    a person must look (the run exits 3)."""
+
+    remote: RemoteInvoice | None
+    note: str
+    attention: bool = True
+
+
+Created = Union[RemoteInvoice, Refusal, Unanswered, Checked]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class CopyRecord:
+    """A live record carrying our marker, with what decides whether it may be deleted as a
+    copy of another: what makes it this invoice (`content`: label and value, in order:
+    customer, date, currency, DocNumber, total, tax, each line), whether it was e-mailed, and
+    the whole record as the target holds it (`document`, JSON), which a delete journals first
+    so that the record can be recreated."""
+
+    remote: RemoteInvoice
+    content: tuple[tuple[str, str], ...]
+    sent: bool
+    document: str
+
+    @property
+    def id(self) -> str:
+        return self.remote.id
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the duplicate guard found for one draft: the record to adopt (or refuse), every
+    other live record carrying our marker for the same number (copies), and how the record
+    differs from the draft, field by field (None: not compared)."""
+
+    remote: RemoteInvoice
+    copies: tuple[RemoteInvoice, ...] = ()
+    changes: tuple[str, ...] | None = None
+
+
 class Uncertain(Exception):
     """A write may or may not have happened (dropped connection, 5xx after retries)."""
 
@@ -197,13 +243,13 @@ class Ledger(Protocol):
     def batch_held(self, reserved: int) -> bool: ...
 
     def company(self) -> Company: ...
-    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation: ...
-    def find_existing(
-        self, drafts: Sequence[Draft], *, by_number: bool
-    ) -> Mapping[str, RemoteInvoice]: ...
+    def prepare(
+        self, invoices: Sequence[LocalInvoice], origin: str | None = None
+    ) -> Preparation: ...  # `origin`: the state's token, carried by what a push creates
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> Mapping[str, Found]: ...
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> Mapping[str, Outcome]: ...
+    ) -> Mapping[str, Created]: ...
     def read(self, remote_id: str) -> RemoteInvoice: ...
     def read_many(
         self, remote_ids: Sequence[str], kind: str = "invoice"
@@ -239,8 +285,14 @@ class Ledger(Protocol):
 
     def copies(
         self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
-    ) -> Mapping[str, Sequence[RemoteInvoice]]: ...
-    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool: ...
+    ) -> Mapping[str, Sequence[CopyRecord]]: ...
+    def copy_records(
+        self, remote_ids: Sequence[str], kind: str = "invoice"
+    ) -> Mapping[str, CopyRecord]: ...  # read again just before a delete
+    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> tuple[bool | None, str]:
+        """Delete a copy at its SyncToken: (True, "") gone, (False, why) still there, (None,
+        why) unknown (the delete may have committed unheard and the record cannot be read)."""
+        ...
 
     # --- after the push: payments, send, PDF, attachments (issue 18) ---------------------------
 

@@ -15,7 +15,9 @@ from invoicesync.ledger import qbo_cache, qbo_copies
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
     Company,
+    Created,
     Draft,
+    Found,
     Gone,
     Preparation,
     Refusal,
@@ -24,12 +26,12 @@ from invoicesync.ledger.base import (
     Uncertain,
 )
 from invoicesync.ledger.qbo_cache import CatalogCache
-from invoicesync.ledger.qbo_copies import QuickBooksCopies
+from invoicesync.ledger.qbo_copies import QuickBooksCopies, id_order
 from invoicesync.ledger.qbo_edits import QuickBooksEdits, batch_request_id, rows_by_id
 from invoicesync.ledger.qbo_edits import answer as _answer
 from invoicesync.ledger.qbo_errors import refusal, translate, translating
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
-from invoicesync.ledger.qbo_lifecycle import entity_of
+from invoicesync.ledger.qbo_lifecycle import difference, entity_of
 from invoicesync.ledger.qbo_prerequisites import QuickBooksPrerequisites
 from invoicesync.models import LocalInvoice
 from invoicesync.qbo import QBOClient
@@ -92,14 +94,16 @@ class QuickBooksLedger(
 
     # --- push ----------------------------------------------------------------------------------
 
-    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
+    def prepare(self, invoices: Sequence[LocalInvoice], origin: str | None = None) -> Preparation:
+        """Drafts for what resolves (their notes carry our marker and `origin`, the state's
+        token: qbo.marker), problems for what does not."""
         with translating("pushing"):
             catalog, cached = self._catalog(invoices)
-            prep = self._resolve(invoices, catalog)
+            prep = self._resolve(invoices, catalog, origin)
             if prep.problems and cached and self.cache is not None:
                 # Tax codes and company facts are not in CDC: look again before saying missing.
                 self.cache.drop()
-                prep = self._resolve(invoices, self._catalog(invoices)[0])
+                prep = self._resolve(invoices, self._catalog(invoices)[0], origin)
         return prep
 
     def _catalog(self, invoices: Sequence[LocalInvoice]) -> tuple[preflight.Catalog, bool]:
@@ -108,7 +112,9 @@ class QuickBooksLedger(
             return preflight.load_catalog(self.client, invoices, self.aliases), False
         return qbo_cache.load_catalog(self.client, self.cache, invoices, self.aliases)
 
-    def _resolve(self, invoices: Sequence[LocalInvoice], catalog: preflight.Catalog) -> Preparation:
+    def _resolve(
+        self, invoices: Sequence[LocalInvoice], catalog: preflight.Catalog, origin: str | None
+    ) -> Preparation:
         facts = catalog.facts
         use_doc = self.send_numbers and facts.custom_txn_numbers
         prep = Preparation(sends_numbers=use_doc)
@@ -118,7 +124,7 @@ class QuickBooksLedger(
                 prep.problems[inv.number] = problems
                 continue
             payload = mapping.invoice_payload(
-                inv, refs, facts, doc_number=use_doc, marker_note=True
+                inv, refs, facts, doc_number=use_doc, marker_note=True, origin=origin
             )
             if inv.is_credit_note:  # a credit memo has no terms and no due date
                 payload.pop("SalesTermRef", None)
@@ -128,33 +134,34 @@ class QuickBooksLedger(
             )
         return prep
 
-    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, QBOInvoice]:
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, Found]:
         """QuickBooks invoices that are (or claim to be) these drafts: by DocNumber, then, for
         the rest, by our marker among those customers' invoices of those dates (one paged
-        query), which finds invoices QuickBooks numbered itself or someone renumbered."""
-        found: dict[str, QBOInvoice] = {}
+        query), which finds invoices QuickBooks numbered itself or someone renumbered. Where
+        several live records carry one marker, the lowest that is the draft's invoice is the
+        one found, and the others are its copies."""
+        found: dict[str, Found] = {}
         with translating("pushing"):
             for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
                 mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
                 if by_number:
-                    found.update(self._by_doc_number([d.number for d in mine], entity))
+                    for number, row in self._by_doc_number([d.number for d in mine], entity):
+                        found[number] = Found(row)
                 unseen = [d for d in mine if d.number not in found]
-                for mark, row in self._by_marker(unseen).items():
-                    found.setdefault(mark, row)
+                groups = qbo_copies.marked_for(self.client, unseen)
+                for d in unseen:
+                    if groups.get(d.number):
+                        found[d.number] = _pick(d, groups[d.number])
         return found
 
-    def _by_doc_number(self, numbers: Sequence[str], entity: str) -> dict[str, QBOInvoice]:
+    def _by_doc_number(self, numbers: Sequence[str], entity: str) -> list[tuple[str, QBOInvoice]]:
         found: dict[str, QBOInvoice] = {}
         for part in qq.chunks(n for n in numbers if qq.queryable(n)):
             for row in self._invoices([("DocNumber", "IN", part)], entity):
                 number = str(row.doc_number)
                 if number not in found or row.marker == number:
                     found[number] = row  # a duplicated DocNumber: prefer the one that is ours
-        return found
-
-    def _by_marker(self, drafts: Sequence[Draft]) -> dict[str, QBOInvoice]:
-        """Our invoices by marker; where there are copies, the survivor (lowest Id)."""
-        return {n: min(rows, key=qbo_copies.id_order) for n, rows in self._copies(drafts).items()}
+        return list(found.items())
 
     def _invoices(
         self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: str = "Invoice"
@@ -163,7 +170,7 @@ class QuickBooksLedger(
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
+    ) -> dict[str, Created]:
         """Create the drafts. Raises `Uncertain` when an outcome is unknown; refusals of single
         invoices come back as values.
 
@@ -172,15 +179,15 @@ class QuickBooksLedger(
         our numbers, and a shared state or a single writer rules the race out. Otherwise each
         invoice goes alone under its own requestid, which does not depend on how invoices were
         grouped, and the result is checked for a second copy another writer made at the same
-        moment (quickbooks-api.md §6: how long QuickBooks remembers a requestid is UNVERIFIED,
-        so we do not rely on it alone)."""
-        created: dict[str, QBOInvoice | Refusal | Unanswered]
+        moment (`qbo_copies.check_created`; quickbooks-api.md §6: how long QuickBooks
+        remembers a requestid is UNVERIFIED, so we do not rely on it alone)."""
+        created: dict[str, Created]
         try:
             if batch and len(drafts) > 1:
-                created = self._create_batch(drafts, request_ids)
+                created = dict(self._create_batch(drafts, request_ids))
             else:
                 created = {d.number: self._create_one(d, request_ids) for d in drafts}
-        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
+        except (qerr.QBOConnectionError, qerr.ServerError, qerr.DuplicateRequest) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.QBOError as exc:
             if not exc.definitive:
@@ -188,7 +195,7 @@ class QuickBooksLedger(
             # the whole request refused: nothing was created
             created = dict.fromkeys((d.number for d in drafts), refusal(exc))
         self._check_cache(drafts, created)
-        return created if batch else self._one_copy_each(drafts, created)
+        return created if batch else qbo_copies.check_created(self.client, drafts, created)
 
     def _check_cache(self, drafts: Sequence[Draft], outcomes: Mapping[str, object]) -> None:
         """Drop the cached catalog when an answer contradicts it: a refusal naming a reference
@@ -198,38 +205,6 @@ class QuickBooksLedger(
             return
         if any(_contradicts(d, outcomes.get(d.number)) for d in drafts):
             self.cache.drop()
-
-    def _one_copy_each(
-        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal | Unanswered]
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
-        """Where two writers created the same invoice at once, the lowest Id stays: the writer
-        that made a higher one deletes its own copy and links the survivor. Every writer applies
-        the same rule after its own create, so they converge on one invoice."""
-        made = {n: r for n, r in created.items() if isinstance(r, QBOInvoice)}
-        if not made:
-            return created
-        try:
-            found = self._copies([d for d in drafts if d.number in made])
-        except qerr.QBOError:
-            return created  # cannot check now: reconcile reports a duplicate later
-        kinds = {d.number: entity_of(d.invoice.type) for d in drafts}
-        for number, mine in made.items():
-            survivor = min([mine, *found.get(number, [])], key=qbo_copies.id_order)
-            if survivor.id != mine.id and qbo_copies.delete(self.client, mine, kinds[number]):
-                created[number] = survivor
-        return created
-
-    def _copies(self, drafts: Sequence[Draft]) -> dict[str, list[QBOInvoice]]:
-        """Every invoice carrying our marker among these customers' invoices of these dates."""
-        found: dict[str, list[QBOInvoice]] = {}
-        for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
-            mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
-            dates = [d.invoice.issue_date.isoformat() for d in mine]
-            for number, rows in qbo_copies.marked(
-                self.client, entity, [d.customer_id for d in mine], dates
-            ).items():
-                found.setdefault(number, []).extend(rows)
-        return found
 
     def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
         try:
@@ -319,6 +294,18 @@ class QuickBooksLedger(
         except qerr.QBOError as exc:
             raise translate(exc, "writing our marker into the QuickBooks invoice") from None
         return QBOInvoice.from_row(row)
+
+
+def _pick(draft: Draft, group: Sequence[qbo_copies.Marked]) -> Found:
+    """Of the records carrying the draft's marker, the lowest live one that is the draft's
+    invoice (the same survivor every writer's copy check keeps), else the lowest live one,
+    else the lowest; the other live ones are its copies."""
+    live = sorted((m for m in group if not m.view.voided), key=lambda m: id_order(m.view))
+    changes = {m.view.id: tuple(difference(draft.payload, m.row)[1]) for m in group}
+    same = [m for m in live if not changes[m.view.id]]
+    chosen = (same or live or sorted(group, key=lambda m: id_order(m.view)))[0]
+    copies = tuple(m.view for m in live if m.view.id != chosen.view.id)
+    return Found(chosen.view, copies, changes[chosen.view.id])
 
 
 def _contradicts(draft: Draft, outcome: object) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from invoicesync.qbo.marker import marker_of
+from invoicesync.qbo.marker import marker_of, origin_of
 
 
 def _ref(row: Mapping[str, Any], key: str, part: str = "value") -> str | None:
@@ -88,6 +88,11 @@ class QBOInvoice:
     def marker(self) -> str | None:
         """The invoice number in our marker, if this invoice carries one."""
         return marker_of(self.private_note)
+
+    @property
+    def origin(self) -> str | None:
+        """The state that created it, if its marker carries an origin (qbo.marker)."""
+        return origin_of(self.private_note)
 
     @property
     def voided(self) -> bool:

@@ -90,6 +90,11 @@ class StateStore(Protocol):
 
     def close(self) -> None: ...
 
+    def origin(self) -> str:
+        """This state's token, which the marker of every record a push creates carries
+        (store/origin.py)."""
+        ...
+
     def run_lock(self, *, wait: float | None = None) -> AbstractContextManager[None]:
         """The one lock for commands that write links, across every process sharing this state
         (SQLite: a file lock in the app dir; PostgreSQL: a session advisory lock, released by

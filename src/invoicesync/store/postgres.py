@@ -34,7 +34,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
-from invoicesync.store import followups, prepared
+from invoicesync.store import followups, origin, prepared
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -261,3 +261,5 @@ MIGRATIONS.append(followups.POSTGRES_DDL)
 MIGRATIONS.append(POSTGRES_MIGRATION)
 # Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.POSTGRES_DDL)
+# Issue 26: this state's origin, carried by the marker of every record it creates (store/origin.py).
+MIGRATIONS.append(origin.POSTGRES_DDL)

@@ -25,11 +25,12 @@ from invoicesync.store.contract import (
     now_iso,
 )
 from invoicesync.store.lifecycle import LifecycleJournal
+from invoicesync.store.origin import StateOrigin
 from invoicesync.store.prepared import PrepareJournal
 from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
 
 
-class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
+class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, ABC):
     """Shared behaviour. Every public write is one transaction, except inside `grouped()`."""
 
     _BEGIN: ClassVar[str]

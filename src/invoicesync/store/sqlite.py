@@ -21,7 +21,7 @@ from typing import Any
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
 from invoicesync.files import FileLock, LockTimeout, UnsafeFile, ensure_dir, private_dir
-from invoicesync.store import followups, prepared
+from invoicesync.store import followups, origin, prepared
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -292,3 +292,5 @@ MIGRATIONS.append(followups.SQLITE_DDL)
 MIGRATIONS.append(SQLITE_MIGRATION)
 # Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.SQLITE_DDL)
+# Issue 26: this state's origin, carried by the marker of every record it creates (store/origin.py).
+MIGRATIONS.append(origin.SQLITE_DDL)

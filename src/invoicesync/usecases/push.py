@@ -134,6 +134,18 @@ def _claim(
     return [i for i in chosen if i.number in held]
 
 
+def _lock(
+    session: Session, request: PushRequest, shared: bool
+) -> contextlib.AbstractContextManager[None]:
+    """The app dir's lock, unless a dry run or a shared state (claims instead). A real run's
+    state exists from here on, so its origin goes into what it creates (store/origin.py)."""
+    if not request.dry_run:
+        session.store.origin()
+    if request.dry_run or shared:
+        return contextlib.nullcontext()
+    return session.locked(request.wait)
+
+
 def push(
     session: Session,
     invoices: Sequence[LocalInvoice],
@@ -149,11 +161,7 @@ def push(
     report = PushReport(session.realm_id, request.dry_run, [])
     shared = session.settings.state_url is not None and not request.dry_run
     run_id = uuid.uuid4().hex if shared else None
-    if request.dry_run or shared:
-        lock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-    else:
-        lock = session.locked(request.wait)
-    with lock:
+    with _lock(session, request, shared):
         try:
             if run_id is not None:
                 chosen = _claim(session, chosen, results, run_id)

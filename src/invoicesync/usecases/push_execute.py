@@ -11,11 +11,12 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from invoicesync.errors import EXIT_CONFLICT, EXIT_UNAVAILABLE, InvoiceSyncError
+from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import (
+    Checked,
+    Created,
     Draft,
     Gone,
-    Outcome,
     Refusal,
     RemoteInvoice,
     Unanswered,
@@ -27,8 +28,10 @@ from invoicesync.usecases.push_plan import Adoption, PushPlan
 from invoicesync.usecases.push_report import (
     PushResult,
     check_total,
+    copies_note,
     failed,
     link_from,
+    made_by,
 )
 from invoicesync.usecases.session import Progress, Session
 
@@ -37,7 +40,7 @@ WORKERS = 4  # requests in flight; QuickBooks allows 10 concurrent per company
 # still under the 10 concurrent (the limiter enforces that across processes).
 WORKERS_MIXED = 8
 
-Outcomes = Mapping[str, Outcome]
+Outcomes = Mapping[str, Created]
 
 
 class Executor:
@@ -92,15 +95,30 @@ class Executor:
         except LinkExists:
             self._fail(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} is already linked")
             return
-        if a.request_id is not None:
-            why = "created by an interrupted run of this machine; linked"
-        elif a.ours:
-            why = "carries our marker (pushed from another machine, or before this database)"
+        plan, pending = self.plan, a.request_id is not None
+        if a.ours:
+            why = made_by(a.remote, plan.origin, shared=plan.shared, pending=pending) + "; linked"
         else:
             why = "made outside invoicesync; linked as asked (--adopt-existing)"
         result = PushResult(
             inv.number, "adopted", link.qbo_id, link.doc_number, link.total, link.currency, why
         )
+        if a.copies:
+            note, attention = copies_note(
+                self.ledger.name,
+                inv,
+                a.copies,
+                plan.origin,
+                shared=plan.shared,
+                pending=pending,
+            )
+            if attention:
+                result.message = f"{why}; {note}"
+                result.exit_code = EXIT_PARTIAL  # a person must look: not a silent success
+            else:
+                result.warnings.append(note)
+        if a.changes:
+            result.warnings.append("differs from the source: " + "; ".join(a.changes))
         if a.remote.voided:
             result.warnings.append(f"QuickBooks invoice {link.qbo_id} is VOIDED: check it there")
         check_total(inv, link, result)
@@ -175,6 +193,8 @@ class Executor:
             outcome = outcomes[d.number]
             if isinstance(outcome, Refusal):
                 self.refused(d.invoice, outcome, rids[d.number])
+            elif isinstance(outcome, Checked):
+                self.checked(d.invoice, outcome, rids[d.number])
             elif isinstance(outcome, Unanswered):
                 open_.append(d)
                 reasons[outcome.reason] = None
@@ -183,7 +203,23 @@ class Executor:
         if open_:
             self.resolve_uncertain(open_, rids, "; ".join(reasons))
 
-    def record(self, inv: LocalInvoice, remote: RemoteInvoice, rid: str) -> None:
+    def checked(self, inv: LocalInvoice, outcome: Checked, rid: str) -> None:
+        """A create the copy check had something to say about: linked with what it said, or,
+        when nothing may be linked yet, left pending for the next run to find."""
+        if outcome.remote is None:
+            self._fail(inv, EXIT_PARTIAL, outcome.note)
+            return
+        self.record(inv, outcome.remote, rid, outcome.note, attention=outcome.attention)
+
+    def record(
+        self,
+        inv: LocalInvoice,
+        remote: RemoteInvoice,
+        rid: str,
+        note: str = "",
+        *,
+        attention: bool = False,
+    ) -> None:
         link = link_from(inv, self.realm, remote, "pushed")
         try:
             self.store.add_link(link, request_id=rid)
@@ -195,8 +231,10 @@ class Executor:
             self._fail(inv, EXIT_CONFLICT, message)
             return
         result = PushResult(
-            inv.number, "created", link.qbo_id, link.doc_number, link.total, link.currency
+            inv.number, "created", link.qbo_id, link.doc_number, link.total, link.currency, note
         )
+        if attention:
+            result.exit_code = EXIT_PARTIAL  # linked, but a person must look (copies)
         check_total(inv, link, result)
         self.results[inv.number] = result
 
@@ -226,10 +264,21 @@ class Executor:
             found = self.ledger.find_existing(chunk, by_number=self.plan.sends_numbers)
         except InvoiceSyncError:
             found = {}  # leave them pending; the next run resolves them
+        plan = self.plan
         for d in chunk:
-            hit = found.get(d.number)
-            if hit is not None and hit.marker == d.number:
-                self.record(d.invoice, hit, rids[d.number])
+            seen = found.get(d.number)
+            if seen is not None and seen.remote.marker == d.number:
+                note, attention = "", False
+                if seen.copies:
+                    note, attention = copies_note(
+                        self.ledger.name,
+                        d.invoice,
+                        seen.copies,
+                        plan.origin,
+                        shared=plan.shared,
+                        pending=True,
+                    )
+                self.record(d.invoice, seen.remote, rids[d.number], note, attention=attention)
             else:
                 message = (
                     f"outcome unknown ({cause}); re-run push: it will find or create this "

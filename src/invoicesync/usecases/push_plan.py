@@ -25,6 +25,8 @@ class Adoption:
     remote: RemoteInvoice
     ours: bool  # carries our marker: created by an earlier run of ours
     request_id: str | None  # the pending journal entry this closes, if any
+    copies: tuple[RemoteInvoice, ...] = ()  # other live records carrying the same marker
+    changes: tuple[str, ...] | None = None  # how it differs from the source (None: unknown)
 
 
 @dataclass
@@ -42,6 +44,8 @@ class PushPlan:
     links: dict[str, Link] = field(default_factory=dict)
     changed: list[tuple[LocalInvoice, Link]] = field(default_factory=list)  # since last written
     run_id: str | None = None  # with a shared state: the claims this run holds
+    origin: str | None = None  # this state's token, which our creates carry (store/origin.py)
+    shared: bool = False  # the state is shared (PostgreSQL): "this machine" is any sharing it
 
     def request_id(self, number: str) -> str:
         gen = self.generations.get(number, 0)
@@ -107,10 +111,12 @@ def plan(
     store = session.existing_store()
     linked = {ln.invoice_number: ln for ln in store.links(realm)} if store else {}
     result = PushPlan(realm, results, links=linked)
+    result.origin = store.origin() if store else None
+    result.shared = session.settings.state_url is not None
     todo = _skip_linked(chosen, linked, result)
     if not todo:
         return result
-    prep = session.ledger.prepare(todo)
+    prep = session.ledger.prepare(todo, result.origin)
     for inv in todo:
         problems = prep.problems.get(inv.number)
         if problems:
@@ -144,10 +150,11 @@ def _guard(
     owners = {(ln.kind, ln.qbo_id): ln.invoice_number for ln in linked.values()}
     for draft in drafts:
         inv = draft.invoice
-        hit = found.get(inv.number)
-        if hit is None:
+        seen = found.get(inv.number)
+        if seen is None:
             result.creates.append(draft)
             continue
+        hit = seen.remote
         ours = hit.marker == inv.number
         if (inv.type, hit.id) in owners:
             message = (
@@ -156,7 +163,8 @@ def _guard(
             )
             result.results[inv.number] = failed(inv, EXIT_CONFLICT, message)
         elif ours or adopt_existing:
-            result.adoptions.append(Adoption(inv, hit, ours, pending.get(inv.number)))
+            rid = pending.get(inv.number)
+            result.adoptions.append(Adoption(inv, hit, ours, rid, seen.copies, seen.changes))
         else:
             message = (
                 f"DocNumber {inv.number} already belongs to {session.ledger.name} invoice {hit.id} "

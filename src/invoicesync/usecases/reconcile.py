@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from invoicesync.ledger.base import DELIVERY_PROBLEMS, DELIVERY_STATES, RemoteInvoice
 from invoicesync.models import CENT, Link, LocalInvoice
 from invoicesync.store import LinkExists, StateStore
-from invoicesync.usecases.copies import CopyFinding, find_copies
+from invoicesync.usecases.copies import CopyFinding, Judge, find_copies, remove
 from invoicesync.usecases.push_report import link_from
 from invoicesync.usecases.session import Session
 
@@ -35,6 +35,7 @@ class ReconcileReport:
     drifts: list[Drift]
     rebuilt: list[Link] = field(default_factory=list)
     copies: list[CopyFinding] = field(default_factory=list)
+    unconfirmed: bool = False  # --remove-copies found proven copies but was not confirmed
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(x.state for x in self.drifts))
@@ -82,6 +83,9 @@ def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = froze
     return Drift(link.invoice_number, link.qbo_id, state, details, balance)
 
 
+Confirm = Callable[[Sequence[CopyFinding]], bool]
+
+
 def reconcile(
     session: Session,
     *,
@@ -89,9 +93,12 @@ def reconcile(
     invoices: Sequence[LocalInvoice] = (),
     wait: float | None = None,
     remove_copies: bool = False,
+    confirm: Confirm | None = None,
 ) -> ReconcileReport:
     """Every linked invoice checked against the target (one query per 1,000 links), and the
-    copies of them (one query per 1,000 of their customers and dates)."""
+    copies of them (one query per 1,000 of their customers and dates). With `remove_copies`,
+    the proven copies are deleted once `confirm` (shown them) says yes; nothing is deleted
+    without it."""
     with session.locked(wait):
         store = session.store
         report = ReconcileReport(session.realm_id, [])
@@ -99,8 +106,17 @@ def reconcile(
             report.rebuilt = _rebuild(session, invoices)
         links = store.links(session.realm_id)
         remote = _read(session, links)
+        judges = _judges(session, links)
         for kind in ("invoice", "credit_note"):
-            report.copies += find_copies(session, links, remote[kind], kind, remove=remove_copies)
+            report.copies += _copies(session, links, remote[kind], kind, judges[kind])
+        proven = [c for c in report.copies if c.would_remove]
+        if remove_copies and proven:
+            if confirm is not None and confirm(proven):
+                by_number = {ln.invoice_number: ln for ln in links}
+                for c in proven:
+                    remove(session, by_number[c.invoice], c, judges[c.kind])
+            else:
+                report.unconfirmed = True
         if any(c.moved for c in report.copies):
             links = store.links(session.realm_id)  # moved to the survivors
             remote = _read(session, links)
@@ -113,6 +129,36 @@ def reconcile(
         observed = [(d.invoice, d.state, d.balance) for d in report.drifts]
         store.record_observations(session.realm_id, observed)
         return report
+
+
+def _judges(session: Session, links: Sequence[Link]) -> dict[str, Judge]:
+    """Per kind, what decides whether a record may be deleted as a copy: this state's origin,
+    whether the link rows are every host's, and which Ids are linked here."""
+    origin = session.store.origin()
+    shared = session.settings.state_url is not None
+    return {
+        kind: Judge(
+            origin,
+            shared,
+            {ln.qbo_id: ln.invoice_number for ln in links if ln.kind == kind},
+            session.ledger.name,
+        )
+        for kind in ("invoice", "credit_note")
+    }
+
+
+def _copies(
+    session: Session,
+    links: Sequence[Link],
+    remote: Mapping[str, RemoteInvoice],
+    kind: str,
+    judge: Judge,
+) -> list[CopyFinding]:
+    mine = [ln for ln in links if ln.kind == kind and ln.qbo_id in remote]
+    if not mine:
+        return []
+    groups = session.ledger.copies([remote[ln.qbo_id] for ln in mine], kind)
+    return find_copies(mine, groups, kind, judge)
 
 
 def _read(session: Session, links: Sequence[Link]) -> dict[str, Mapping[str, RemoteInvoice]]:
