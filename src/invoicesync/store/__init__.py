@@ -50,7 +50,7 @@ def open_store(settings: Settings) -> StateStore:
     if settings.state_url:
         from invoicesync.store.postgres import PostgresStore
 
-        store = PostgresStore.open(settings.state_url)
+        store = PostgresStore.open(settings.state_url, timeout=settings.state_timeout)
         assert store is not None  # create=True always returns a store
         return store
     return SQLiteStore.open(settings.state_db)
@@ -61,7 +61,7 @@ def existing_store(settings: Settings) -> StateStore | None:
     if settings.state_url:
         from invoicesync.store.postgres import PostgresStore
 
-        return PostgresStore.open(settings.state_url, create=False)
+        return PostgresStore.open(settings.state_url, create=False, timeout=settings.state_timeout)
     if not os.path.lexists(settings.state_db):
         return None
     return SQLiteStore.open(settings.state_db)
