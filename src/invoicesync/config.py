@@ -28,6 +28,10 @@ APP_NAME = "invoicesync"
 ENVIRONMENTS = ("production", "sandbox", "local")
 DEFAULT_REDIRECT_PORT = 8765
 DEFAULT_LOCAL_PORT = 8770
+# Seconds a statement on the shared PostgreSQL state may take before the run gives up with
+# exit 7 (store/pg_timeouts.py: the server's timeouts, then the client's own deadline).
+DEFAULT_STATE_TIMEOUT = 30.0
+_SECONDS_DEFAULTS = {"timeout": 60.0, "state_timeout": DEFAULT_STATE_TIMEOUT}
 # Intuit's documented OAuth Playground redirect: an HTTPS page users can register for the manual
 # flow without hosting anything (users-and-peers §5.3).
 PLAYGROUND_REDIRECT = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
@@ -130,6 +134,7 @@ class Settings:
     push: PushOptions = field(default_factory=PushOptions)
     # PostgreSQL shared state ("postgresql://…"); None keeps the SQLite file in the app dir.
     state_url: str | None = field(default=None, repr=False)
+    state_timeout: float = DEFAULT_STATE_TIMEOUT
     # Profiles and the B2BRouter target (docs/configuration.md#profiles, docs/b2brouter.md).
     profile: str | None = None
     target: str = "quickbooks"
@@ -281,17 +286,19 @@ def _push_options(data: Mapping[str, Any], path: Path) -> PushOptions:
     return PushOptions(doc_numbers=doc_numbers, writers=writers)
 
 
-def _timeout(env: Mapping[str, str], data: Mapping[str, Any]) -> float:
-    raw_timeout = env.get("INVOICESYNC_TIMEOUT") or data.get("timeout", 60)
+def _seconds(
+    env: Mapping[str, str], data: Mapping[str, Any], names: tuple[str, str], most: int
+) -> float:
+    """A number of seconds in (0, most] from the environment variable or the config key."""
+    env_key, key = names
+    raw = env.get(env_key) or data.get(key, _SECONDS_DEFAULTS[key])
     try:
-        timeout = Decimal(str(raw_timeout))
+        seconds = Decimal(str(raw))
     except InvalidOperation:
-        timeout = Decimal(0)
-    if not 0 < timeout <= 600:
-        raise ConfigError(
-            f"timeout must be a number of seconds between 0 and 600, not {raw_timeout!r}"
-        )
-    return int(timeout * 1000) / 1000
+        seconds = Decimal(0)
+    if not seconds.is_finite() or not 0 < seconds <= most:  # NaN compares by raising
+        raise ConfigError(f"{key} must be a number of seconds between 0 and {most}, not {raw!r}")
+    return int(seconds * 1000) / 1000
 
 
 def _income_account(data: Mapping[str, Any], path: Path) -> str | None:
@@ -347,10 +354,11 @@ def load_settings(
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,
         redirect_uri=redirect_uri,
-        timeout=_timeout(env, data),
+        timeout=_seconds(env, data, ("INVOICESYNC_TIMEOUT", "timeout"), 600),
         csv=_csv_options(data, path),
         push=_push_options(data, path),
         state_url=state_url,
+        state_timeout=_seconds(env, data, ("INVOICESYNC_STATE_TIMEOUT", "state_timeout"), 3600),
         profile=profile,
         target=profiles.target_of(data, path),
         b2brouter_account=pick("b2brouter_account", "INVOICESYNC_B2BROUTER_ACCOUNT"),

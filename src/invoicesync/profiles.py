@@ -33,6 +33,7 @@ PROFILE_KEYS = frozenset(
         "csv",
         "push",
         "timeout",
+        "state_timeout",
         "state_url",
         "b2brouter_account",
         "b2brouter_url",

@@ -51,7 +51,7 @@ def open_store(settings: Settings) -> StateStore:
     if settings.state_url:
         from invoicesync.store.postgres import PostgresStore
 
-        store = PostgresStore.open(settings.state_url)
+        store = PostgresStore.open(settings.state_url, timeout=settings.state_timeout)
         assert store is not None  # create=True always returns a store
         return store
     private_dir(settings.app_dir, root=settings.app_root)
@@ -63,7 +63,7 @@ def existing_store(settings: Settings) -> StateStore | None:
     if settings.state_url:
         from invoicesync.store.postgres import PostgresStore
 
-        return PostgresStore.open(settings.state_url, create=False)
+        return PostgresStore.open(settings.state_url, create=False, timeout=settings.state_timeout)
     private_dir(settings.app_dir, root=settings.app_root, create=False)
     if not os.path.lexists(settings.state_db):
         return None

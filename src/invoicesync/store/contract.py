@@ -14,7 +14,8 @@ Exactly-once rests on three rules that hold for both backends:
    the last uncommitted group, and each lost outcome is recovered from its durable intent by
    the uncertain-outcome lookup (DocNumber or marker query, then adoption).
 3. **One sender per invoice.** `claim` gives an invoice number to one run at a time across
-   every process and host sharing the store; see `claim` for how a dead run's claim ends.
+   every process and host sharing the store; a live run's claim is never taken, and a dead
+   run's ends at once where its end is provable (see `claim`).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ if TYPE_CHECKING:
     from invoicesync.store.lifecycle import LifecycleEntry
     from invoicesync.store.prepared import PrepareEntry
 
-# How long a claim lives without renewal. It must exceed the longest single send (a batch with
-# its retries and backoff), because a claim that expires while its run is still sending could be
-# taken over. Renewing before each send keeps a live run's claims alive indefinitely.
+# How long a claim lives without renewal when nothing proves its holder alive or dead (rows
+# older versions wrote without a lease; with SQLite, a holder in another PID namespace). It must
+# exceed the longest single send (a batch with its retries and backoff), because a claim that
+# expires while its run is still sending could be taken over. Renewing before each send keeps a
+# run's claims alive indefinitely; a provably live holder keeps them regardless.
 DEFAULT_CLAIM_TTL = 900
 
 # Outcomes per commit inside `grouped()`: large enough that commits stop dominating, small
@@ -61,14 +64,17 @@ class JournalEntry:
 
 @dataclass(frozen=True)
 class Claim:
-    """Who holds an invoice number: `run_id` until `expires_at` (seconds since the epoch, by
-    the database's clock, so hosts with skewed clocks agree)."""
+    """Who holds an invoice number: `run_id`, while its holder is alive (its `lease`: the
+    holder's identity, store/identity.py; NULL in rows older versions wrote, which live until
+    `expires_at`, seconds since the epoch by the database's clock, so hosts with skewed clocks
+    agree). `holder` is what a person is told: host name and process id."""
 
     realm_id: str
     invoice_number: str
     run_id: str
     holder: str
     expires_at: int
+    lease: str | None = None
 
 
 class LinkExists(InvoiceSyncError):

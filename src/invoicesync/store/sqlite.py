@@ -21,7 +21,7 @@ from typing import Any
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
 from invoicesync.files import FileLock, LockTimeout, UnsafeFile, ensure_dir, private_dir
-from invoicesync.store import followups, origin, prepared
+from invoicesync.store import claims, followups, identity, origin, prepared
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -164,11 +164,15 @@ class SQLiteStore(SqlStore):
     _BEGIN = "BEGIN IMMEDIATE"
     _NOW = "CAST(strftime('%s', 'now') AS INTEGER)"
     _UNIQUE_VIOLATION = (sqlite3.IntegrityError,)
+    # One file, one machine: a holder is judged by its process (store/identity.py).
+    _HOLDER_DEAD = f"invoicesync_holder(claims.lease) = '{identity.DEAD}'"
+    _HOLDER_UNKNOWN = f"invoicesync_holder(claims.lease) = '{identity.UNKNOWN}'"
 
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         super().__init__()
         self.db = db
         self.path = path
+        db.create_function("invoicesync_holder", 1, identity.state)
 
     @classmethod
     def open(cls, path: Path) -> SQLiteStore:
@@ -292,5 +296,7 @@ MIGRATIONS.append(followups.SQLITE_DDL)
 MIGRATIONS.append(SQLITE_MIGRATION)
 # Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.SQLITE_DDL)
-# Issue 26: this state's origin, carried by the marker of every record it creates (store/origin.py).
+# The state's origin, carried by the marker of every record it creates (store/origin.py).
 MIGRATIONS.append(origin.SQLITE_DDL)
+# A claim's lease, what proves its holder alive or dead (store/claims.py).
+MIGRATIONS.append(claims.SQLITE_MIGRATION)

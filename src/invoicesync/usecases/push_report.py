@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.errors import EXIT_PARTIAL, EXIT_UNEXPECTED, InvoiceSyncError
+from invoicesync.errors import EXIT_LOCKED, EXIT_PARTIAL, EXIT_UNEXPECTED, InvoiceSyncError
 from invoicesync.ledger.base import RemoteInvoice
 from invoicesync.models import Link, LocalInvoice
 from invoicesync.store import now_iso
@@ -86,7 +86,9 @@ class PushReport:
 
     @property
     def exit_code(self) -> int:
-        """The run's exit code: the fatal error's, a lone invoice's own, or 3 for a batch."""
+        """The run's exit code: the fatal error's, a lone invoice's own, or 3 for a batch;
+        9 for a batch whose only failures are invoices another run holds, because what to do
+        then is the same for all (wait for it, or `--wait`), and it is not success."""
         if self.fatal is not None:
             return self.fatal.exit_code
         failures = self.unsettled
@@ -94,6 +96,8 @@ class PushReport:
             return 0
         if len(self.results) == 1:
             return failures[0].exit_code or EXIT_UNEXPECTED
+        if all(f.exit_code == EXIT_LOCKED for f in failures):
+            return EXIT_LOCKED
         return EXIT_PARTIAL
 
 
