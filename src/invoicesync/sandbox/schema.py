@@ -23,6 +23,7 @@ PEOPLE = ("Customer", "Vendor", "Employee")  # DisplayName is unique across the 
 WRITABLE = TRANSACTIONS | set(PEOPLE) | {"Item", "Term", "Account", "Attachable"}
 CDC_ENTITIES = WRITABLE
 PDF_ENTITIES = {"Invoice", "CreditMemo"}
+SENDABLE = {"Invoice", "CreditMemo"}  # `POST /{entity}/{id}/send`: QuickBooks e-mails it
 # Whose rows a query returns only when active, unless the WHERE clause names `Active`.
 NAME_LISTS = set(PEOPLE) | {"Item", "Term", "Account"}
 
