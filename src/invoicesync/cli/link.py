@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from invoicesync.cli import render, views
+from invoicesync.cli import link_views, render, views
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 from invoicesync.errors import EXIT_DRIFT, UsageError
@@ -40,21 +40,21 @@ def list_candidates(
     with opened_session(state) as opened:
         inv, found = usecase.list_candidates(opened, local, number, limit=limit)
     if json_:
-        render.emit_json(views.candidates_document(inv, found))
+        render.emit_json(link_views.candidates_document(inv, found))
     elif not found:
         render.info(
             f"No QuickBooks invoice looks like {number} (same DocNumber, or same customer "
             f"within {usecase.CANDIDATE_WINDOW_DAYS} days)."
         )
     else:
-        render.show(views.candidates_table(inv, found))
+        render.show(link_views.candidates_table(inv, found))
 
 
 def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
     """On a terminal: show the candidates and ask which one to link."""
 
     def pick(candidates: list[Candidate]) -> str | None:
-        render.show(views.candidates_table(inv, candidates))
+        render.show(link_views.candidates_table(inv, candidates))
         answer: str = typer.prompt(
             "Link to which row (number, or QBO id; empty to cancel)",
             default="",
@@ -115,15 +115,15 @@ def link(
         result = usecase.link(opened, local, request)
         target = opened.ledger.name
     if json_:
-        render.emit_json(views.link_document(result))
+        render.emit_json(link_views.link_document(result))
     elif result.already_linked:
         render.info(
-            f"{result.invoice} is already linked to QuickBooks invoice {result.qbo_id}; "
-            "nothing to do."
+            f"{result.invoice} is already linked to {target} {result.kind.label} "
+            f"{result.qbo_id}; nothing to do."
         )
     else:
         render.success(
-            f"Linked {result.invoice} to {target} invoice {result.qbo_id} "
+            f"Linked {result.invoice} to {target} {result.kind.label} {result.qbo_id} "
             f"(DocNumber {result.doc_number or '-'}, "
             f"{views.shown(result.total, result.currency)})"
         )
@@ -152,14 +152,15 @@ def unlink(
     if not result.was_linked:
         _known(state, number)
     if json_:
-        render.emit_json(views.unlink_document(result))
+        render.emit_json(link_views.unlink_document(result))
     elif not result.was_linked:
         render.info(f"{number} is not linked; nothing to do.")
     else:
         extra = " and removed our marker from it" if result.marker_removed else ""
+        what = result.kind.label if result.kind else "document"
         render.success(
-            f"Unlinked {number} from {target} invoice {result.qbo_id}{extra}. The "
-            f"{target} invoice itself was not changed or deleted; "
+            f"Unlinked {number} from {target} {what} {result.qbo_id}{extra}. The "
+            f"{target} {what} itself was not changed or deleted; "
             + (
                 "a later push creates a new one."
                 if target == "QuickBooks"
@@ -227,7 +228,7 @@ def reconcile(
             opened, rebuild=rebuild, invoices=local, wait=wait, remove_copies=remove_copies
         )
     if json_:
-        render.emit_json(views.reconcile_document(report))
+        render.emit_json(link_views.reconcile_document(report))
     else:
         _show_reconcile(report)
     if exit_code and report.drifted:
@@ -240,5 +241,5 @@ def _show_reconcile(report: ReconcileReport) -> None:
     if not report.drifts:
         render.info("No links to check.")
         return
-    render.show(views.reconcile_table(report))
+    render.show(link_views.reconcile_table(report))
     render.info(views.counts_line(report.counts()))

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 
 from invoicesync.ledger import qbo_errors as qb
 from invoicesync.ledger.base import RemoteInvoice
-from invoicesync.ledger.qbo_lifecycle import entity_of
+from invoicesync.ledger.qbo_rows import QBORecord, entity_of
+from invoicesync.models import DocKind
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
-from invoicesync.qbo.rows import QBOInvoice
+from invoicesync.qbo.rows import Entity
 
 
 def id_order(row: RemoteInvoice) -> tuple[int, str]:
@@ -27,31 +28,33 @@ def id_order(row: RemoteInvoice) -> tuple[int, str]:
 
 
 def marked(
-    client: QBOClient, entity: str, customer_ids: Sequence[str], dates: Sequence[str]
-) -> dict[str, list[QBOInvoice]]:
+    client: QBOClient, entity: Entity, customer_ids: Sequence[str], dates: Sequence[str]
+) -> dict[str, list[QBORecord]]:
     """Every record carrying a marker among these customers' records of these dates."""
-    found: dict[str, list[QBOInvoice]] = {}
+    found: dict[str, list[QBORecord]] = {}
     for id_part in qq.chunks(sorted(set(customer_ids))):
         for date_part in qq.chunks(sorted(set(dates))):
             where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
             for row in client.query(qq.select(entity, where)):
-                view = QBOInvoice.from_row(row)
+                view = QBORecord.from_row(row, entity)
                 if view.marker:
                     found.setdefault(view.marker, []).append(view)
     return found
 
 
-def delete(client: QBOClient, remote: RemoteInvoice, entity: str) -> bool:
-    """Delete a copy of ours (never a paid one); False if it could not be."""
+def delete(client: QBOClient, remote: RemoteInvoice) -> bool:
+    """Delete a copy of ours (never a paid one), through its own entity's endpoint; False if it
+    could not be."""
     if (remote.balance or 0) < (remote.total or 0):
         return False  # a payment reached it: a person decides which one stays
+    key = remote.ref.key  # credit memo 5 never shares a requestid with invoice 5
     try:
         client.request(
             "POST",
-            entity.lower(),
+            entity_of(remote.ref.kind).path,
             params={"operation": "delete"},
             body={"Id": remote.id, "SyncToken": remote.sync_token},
-            requestid=f"del-{hashlib.sha256(remote.id.encode()).hexdigest()[:24]}",
+            requestid=f"del-{hashlib.sha256(key.encode()).hexdigest()[:24]}",
             kind="update",
         )
     except qerr.NotFoundError:
@@ -66,9 +69,7 @@ class QuickBooksCopies:
 
     client: QBOClient
 
-    def copies(
-        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
-    ) -> dict[str, list[QBOInvoice]]:
+    def copies(self, kind: DocKind, linked: Sequence[RemoteInvoice]) -> dict[str, list[QBORecord]]:
         """Markers that two or more live (not voided) records carry, among the customers and
         dates of `linked`, each list lowest Id first: the first one is the one that stays."""
         customers = [r.customer_id for r in linked if r.customer_id]
@@ -84,5 +85,5 @@ class QuickBooksCopies:
                 out[number] = live
         return out
 
-    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool:
-        return delete(self.client, remote, entity_of(kind))
+    def remove_copy(self, remote: RemoteInvoice) -> bool:
+        return delete(self.client, remote)

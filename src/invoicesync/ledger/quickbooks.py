@@ -1,7 +1,8 @@
 """QuickBooks Online as a ledger: the one adapter between the use cases and `qbo/`.
 
 Every QuickBooks error becomes an `InvoiceSyncError` with its exit code here (`translate`), or
-a per-invoice `Refusal`; every row becomes a typed `QBOInvoice`. The use cases never see a raw
+a per-invoice `Refusal`; every row becomes a typed `QBORecord`, which knows
+which kind of document it is. The use cases never see a raw
 dict or a `qbo.errors` class.
 """
 
@@ -29,14 +30,14 @@ from invoicesync.ledger.qbo_edits import QuickBooksEdits, batch_request_id, rows
 from invoicesync.ledger.qbo_edits import answer as _answer
 from invoicesync.ledger.qbo_errors import refusal, translate, translating
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
-from invoicesync.ledger.qbo_lifecycle import entity_of
 from invoicesync.ledger.qbo_prerequisites import QuickBooksPrerequisites
-from invoicesync.models import LocalInvoice
+from invoicesync.ledger.qbo_rows import QBORecord, entity_of
+from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
 from invoicesync.qbo.marker import with_marker, without_marker
-from invoicesync.qbo.rows import NamedRow, QBOInvoice
+from invoicesync.qbo.rows import Entity, NamedRow
 
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
@@ -128,14 +129,17 @@ class QuickBooksLedger(
             )
         return prep
 
-    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, QBOInvoice]:
+    def kinds(self) -> list[DocKind]:
+        return [DocKind.INVOICE, DocKind.CREDIT_MEMO]
+
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, QBORecord]:
         """QuickBooks invoices that are (or claim to be) these drafts: by DocNumber, then, for
         the rest, by our marker among those customers' invoices of those dates (one paged
         query), which finds invoices QuickBooks numbered itself or someone renumbered."""
-        found: dict[str, QBOInvoice] = {}
+        found: dict[str, QBORecord] = {}
         with translating("pushing"):
-            for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
-                mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+            for entity in sorted({_entity(d) for d in drafts}):
+                mine = [d for d in drafts if _entity(d) == entity]
                 if by_number:
                     found.update(self._by_doc_number([d.number for d in mine], entity))
                 unseen = [d for d in mine if d.number not in found]
@@ -143,8 +147,8 @@ class QuickBooksLedger(
                     found.setdefault(mark, row)
         return found
 
-    def _by_doc_number(self, numbers: Sequence[str], entity: str) -> dict[str, QBOInvoice]:
-        found: dict[str, QBOInvoice] = {}
+    def _by_doc_number(self, numbers: Sequence[str], entity: Entity) -> dict[str, QBORecord]:
+        found: dict[str, QBORecord] = {}
         for part in qq.chunks(n for n in numbers if qq.queryable(n)):
             for row in self._invoices([("DocNumber", "IN", part)], entity):
                 number = str(row.doc_number)
@@ -152,18 +156,18 @@ class QuickBooksLedger(
                     found[number] = row  # a duplicated DocNumber: prefer the one that is ours
         return found
 
-    def _by_marker(self, drafts: Sequence[Draft]) -> dict[str, QBOInvoice]:
+    def _by_marker(self, drafts: Sequence[Draft]) -> dict[str, QBORecord]:
         """Our invoices by marker; where there are copies, the survivor (lowest Id)."""
         return {n: min(rows, key=qbo_copies.id_order) for n, rows in self._copies(drafts).items()}
 
     def _invoices(
-        self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: str = "Invoice"
-    ) -> list[QBOInvoice]:
-        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select(entity, where))]
+        self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: Entity
+    ) -> list[QBORecord]:
+        return [QBORecord.from_row(r, entity) for r in self.client.query(qq.select(entity, where))]
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
+    ) -> dict[str, QBORecord | Refusal | Unanswered]:
         """Create the drafts. Raises `Uncertain` when an outcome is unknown; refusals of single
         invoices come back as values.
 
@@ -174,7 +178,7 @@ class QuickBooksLedger(
         grouped, and the result is checked for a second copy another writer made at the same
         moment (quickbooks-api.md §6: how long QuickBooks remembers a requestid is UNVERIFIED,
         so we do not rely on it alone)."""
-        created: dict[str, QBOInvoice | Refusal | Unanswered]
+        created: dict[str, QBORecord | Refusal | Unanswered]
         try:
             if batch and len(drafts) > 1:
                 created = self._create_batch(drafts, request_ids)
@@ -200,30 +204,29 @@ class QuickBooksLedger(
             self.cache.drop()
 
     def _one_copy_each(
-        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal | Unanswered]
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
+        self, drafts: Sequence[Draft], created: dict[str, QBORecord | Refusal | Unanswered]
+    ) -> dict[str, QBORecord | Refusal | Unanswered]:
         """Where two writers created the same invoice at once, the lowest Id stays: the writer
         that made a higher one deletes its own copy and links the survivor. Every writer applies
         the same rule after its own create, so they converge on one invoice."""
-        made = {n: r for n, r in created.items() if isinstance(r, QBOInvoice)}
+        made = {n: r for n, r in created.items() if isinstance(r, QBORecord)}
         if not made:
             return created
         try:
             found = self._copies([d for d in drafts if d.number in made])
         except qerr.QBOError:
             return created  # cannot check now: reconcile reports a duplicate later
-        kinds = {d.number: entity_of(d.invoice.type) for d in drafts}
         for number, mine in made.items():
             survivor = min([mine, *found.get(number, [])], key=qbo_copies.id_order)
-            if survivor.id != mine.id and qbo_copies.delete(self.client, mine, kinds[number]):
+            if survivor.id != mine.id and qbo_copies.delete(self.client, mine):
                 created[number] = survivor
         return created
 
-    def _copies(self, drafts: Sequence[Draft]) -> dict[str, list[QBOInvoice]]:
+    def _copies(self, drafts: Sequence[Draft]) -> dict[str, list[QBORecord]]:
         """Every invoice carrying our marker among these customers' invoices of these dates."""
-        found: dict[str, list[QBOInvoice]] = {}
-        for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
-            mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+        found: dict[str, list[QBORecord]] = {}
+        for entity in sorted({_entity(d) for d in drafts}):
+            mine = [d for d in drafts if _entity(d) == entity]
             dates = [d.invoice.issue_date.isoformat() for d in mine]
             for number, rows in qbo_copies.marked(
                 self.client, entity, [d.customer_id for d in mine], dates
@@ -231,43 +234,46 @@ class QuickBooksLedger(
                 found.setdefault(number, []).extend(rows)
         return found
 
-    def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
+    def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBORecord | Refusal:
+        entity = _entity(draft)
         try:
-            entity = entity_of(draft.invoice.type)
             row = self.client.create(entity, draft.payload, requestid=request_ids[draft.number])
         except qerr.ValidationError as exc:
             return refusal(exc)
-        return QBOInvoice.from_row(row)
+        return QBORecord.from_row(row, entity)
 
     def _create_batch(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
+    ) -> dict[str, QBORecord | Refusal | Unanswered]:
         items = [
-            {"bId": str(i + 1), "operation": "create", entity_of(d.invoice.type): d.payload}
+            {"bId": str(i + 1), "operation": "create", _entity(d): d.payload}
             for i, d in enumerate(drafts)
         ]
         answers = self.client.batch(
             items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
         )
         return {
-            d.number: _answer(answer, entity_of(d.invoice.type))
-            for d, answer in zip(drafts, answers, strict=True)
+            d.number: _answer(answer, _entity(d)) for d, answer in zip(drafts, answers, strict=True)
         }
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def read(self, remote_id: str) -> QBOInvoice:
+    def read(self, ref: DocRef) -> QBORecord:
+        entity = entity_of(ref.kind)
         try:
-            return QBOInvoice.from_row(self.client.read("Invoice", remote_id))
+            return QBORecord.from_row(self.client.read(entity, ref.remote_id), entity)
         except qerr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except qerr.QBOError as exc:
-            raise translate(exc, "reading the QuickBooks invoice") from None
+            raise translate(exc, f"reading QuickBooks {ref}") from None
 
-    def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, QBOInvoice]:
+    def read_many(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBORecord]:
+        if not remote_ids:
+            return {}
+        entity = entity_of(kind)
         with translating("reconciling"):
-            rows = rows_by_id(self.client, entity_of(kind), remote_ids)
-        return {r.id: r for r in map(QBOInvoice.from_row, rows)}
+            rows = rows_by_id(self.client, entity, remote_ids)
+        return {r.id: r for r in (QBORecord.from_row(row, entity) for row in rows)}
 
     def customer_id(self, name: str) -> str | None:
         name = self.aliases.customers.get(name, name)
@@ -284,23 +290,25 @@ class QuickBooksLedger(
     def searchable(self, number: str) -> bool:
         return qq.queryable(number)
 
-    def with_number(self, number: str) -> list[QBOInvoice]:
+    def with_number(self, kind: DocKind, number: str) -> list[QBORecord]:
         with translating("looking for candidates"):
-            return self._invoices([("DocNumber", "=", number)])
+            return self._invoices([("DocNumber", "=", number)], entity_of(kind))
 
-    def near(self, customer_id: str, lo: str, hi: str) -> list[QBOInvoice]:
+    def near(self, kind: DocKind, customer_id: str, lo: str, hi: str) -> list[QBORecord]:
         where = [("CustomerRef", "=", customer_id), ("TxnDate", ">=", lo), ("TxnDate", "<=", hi)]
         with translating("looking for candidates"):
-            return self._invoices(where)
+            return self._invoices(where, entity_of(kind))
 
-    def between(self, lo: str, hi: str) -> list[QBOInvoice]:
+    def between(self, kind: DocKind, lo: str, hi: str) -> list[QBORecord]:
         with translating("reconciling"):
-            return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)])
+            return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)], entity_of(kind))
 
     # --- marker --------------------------------------------------------------------------------
 
-    def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> QBOInvoice:
-        """Write our marker for `number` into the invoice (or remove it, for None)."""
+    def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> QBORecord:
+        """Write our marker for `number` into the document (or remove it, for None): the one
+        `remote` is, through its own entity's endpoint."""
+        entity = entity_of(remote.ref.kind)
         note = (
             with_marker(remote.private_note, number)
             if number
@@ -308,20 +316,25 @@ class QuickBooksLedger(
         )
         try:
             row = self.client.sparse_update(
-                "Invoice",
+                entity,
                 remote.id,
                 {"PrivateNote": note},
                 requestid=request_id,
                 sync_token=remote.sync_token,
             )
         except qerr.NotFoundError:
-            raise Gone(remote.id) from None
+            raise Gone(remote.ref) from None
         except qerr.QBOError as exc:
-            raise translate(exc, "writing our marker into the QuickBooks invoice") from None
-        return QBOInvoice.from_row(row)
+            raise translate(exc, f"writing our marker into QuickBooks {remote.ref}") from None
+        return QBORecord.from_row(row, entity)
+
+
+def _entity(draft: Draft) -> Entity:
+    """Where a draft is created: an invoice, or a credit memo for a credit note."""
+    return entity_of(DocKind.of(draft.invoice))
 
 
 def _contradicts(draft: Draft, outcome: object) -> bool:
     if isinstance(outcome, Refusal):
         return outcome.code in qbo_cache.REFERENCE_CODES
-    return isinstance(outcome, QBOInvoice) and draft.doc_number not in (None, outcome.doc_number)
+    return isinstance(outcome, QBORecord) and draft.doc_number not in (None, outcome.doc_number)

@@ -34,7 +34,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
-from invoicesync.store import followups, prepared
+from invoicesync.store import followups, kinds, prepared
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -261,3 +261,6 @@ MIGRATIONS.append(followups.POSTGRES_DDL)
 MIGRATIONS.append(POSTGRES_MIGRATION)
 # Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.POSTGRES_DDL)
+# Issue 25: the kind of document beside every stored remote id, filled from what is known
+# (store/kinds.py).
+MIGRATIONS.append(kinds.POSTGRES_MIGRATION)

@@ -20,7 +20,7 @@ from typing import Any
 import filelock
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
-from invoicesync.store import followups, prepared
+from invoicesync.store import followups, kinds, prepared
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -257,3 +257,6 @@ MIGRATIONS.append(followups.SQLITE_DDL)
 MIGRATIONS.append(SQLITE_MIGRATION)
 # Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.SQLITE_DDL)
+# Issue 25: the kind of document beside every stored remote id, filled from what is known
+# (store/kinds.py).
+MIGRATIONS.append(kinds.SQLITE_MIGRATION)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from invoicesync.ledger.base import RemoteInvoice
-from invoicesync.models import Link
+from invoicesync.models import DocKind, Link
 from invoicesync.usecases.session import Session
 
 
@@ -24,7 +24,7 @@ class CopyFinding:
     """One linked number that two or more live records in the target carry."""
 
     invoice: str
-    kind: str  # invoice | credit_note
+    kind: DocKind
     survivor: str  # the Id that stays: the lowest
     copies: list[str]  # the other Ids
     linked: str  # the Id our link named when the run began
@@ -41,8 +41,8 @@ class CopyFinding:
         ids = ", ".join([self.survivor, *self.copies])
         if self.settled:
             gone = ", ".join(self.removed)
-            return [f"removed the copy {gone}; {target} invoice {self.survivor} stays"]
-        out = [f"{target} invoices {ids} all carry our marker for {self.invoice}"]
+            return [f"removed the copy {gone}; {target} {self.kind.label} {self.survivor} stays"]
+        out = [f"{target} {self.kind.label}s {ids} all carry our marker for {self.invoice}"]
         if self.kept:
             out.append(
                 f"{', '.join(self.kept)} has a payment: decide in {target} which one stays, "
@@ -63,15 +63,15 @@ def find_copies(
     session: Session,
     links: Sequence[Link],
     remote: Mapping[str, RemoteInvoice],
-    kind: str,
+    kind: DocKind,
     *,
     remove: bool,
 ) -> list[CopyFinding]:
     """Copies of the linked records of one kind; with `remove`, settle them."""
-    mine = [ln for ln in links if ln.kind == kind and ln.qbo_id in remote]
+    mine = [ln for ln in links if ln.kind is kind and ln.qbo_id in remote]
     if not mine:
         return []
-    groups = session.ledger.copies([remote[ln.qbo_id] for ln in mine], kind)
+    groups = session.ledger.copies(kind, [remote[ln.qbo_id] for ln in mine])
     findings = []
     for ln in mine:
         rows = groups.get(ln.invoice_number)
@@ -112,9 +112,9 @@ def _settle(
     for copy in others:
         if copy.id in finding.kept:
             continue
-        detail = {"qbo_id": copy.id, "survivor": survivor.id, "kind": finding.kind}
+        detail = {"qbo_id": copy.id, "survivor": survivor.id, "kind": finding.kind.value}
         store.record_event(realm, link.invoice_number, "copy removal", detail)
-        if session.ledger.remove_copy(copy, finding.kind):
+        if session.ledger.remove_copy(copy):
             store.record_event(realm, link.invoice_number, "copy removed", detail)
             finding.removed.append(copy.id)
         else:

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from invoicesync.errors import EXIT_INVALID_INPUT
-from invoicesync.models import LocalInvoice
+from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.store.followups import followups
 from invoicesync.usecases.attachments import attach_all, problems
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.push_report import PushResult, failed
 from invoicesync.usecases.send import send_one
 from invoicesync.usecases.session import Session
@@ -48,19 +49,38 @@ def after_push(
         r = results.get(inv.number)
         if (
             r is None
-            or r.qbo_id is None
+            or r.ref is None
             or r.status not in {"created", "adopted", "skipped", "changed"}
         ):
             continue
-        notes = attach_all(session, inv, r.qbo_id) if inv.attachments else []
-        if send and (r.status not in {"skipped", "changed"} or _send_pending(session, inv.number)):
-            sent = send_one(session, inv.number, r.qbo_id, to=None, again=False)
+        wants_send = send and (
+            r.status not in {"skipped", "changed"} or _send_pending(session, inv.number)
+        )
+        if not inv.attachments and not wants_send:
+            continue
+        try:
+            ref = _known(session, r.ref, inv.number)
+        except KindUnknown as exc:
+            r.warnings.append(f"not attached or sent: {exc.message}")
+            r.message = "; ".join(m for m in [r.message, r.warnings[-1]] if m)
+            continue
+        notes = attach_all(session, inv, ref) if inv.attachments else []
+        if wants_send:
+            sent = send_one(session, inv.number, ref, to=None, again=False)
             if sent.status == "sent":
                 notes.append(f"sent to {sent.to}" if sent.to else "sent")
             elif sent.status == "failed":
                 notes.append(f"not sent: {sent.message}")
         r.warnings += [n for n in notes if not n.startswith(("attached", "sent"))]
         r.message = "; ".join(m for m in [r.message, *notes] if m)
+
+
+def _known(session: Session, ref: DocRef, number: str) -> DocRef:
+    """The document a result names, its kind proved first if the link did not record it."""
+    link = session.store.link(session.realm_id, number)
+    if ref.kind is not DocKind.UNKNOWN or link is None:
+        return ref
+    return known(session, link).ref
 
 
 def _send_pending(session: Session, number: str) -> bool:

@@ -8,13 +8,15 @@ offline.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from invoicesync.ledger.base import Billing, Payment
-from invoicesync.models import Link
+from invoicesync.models import DocRef, Link
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.session import Session
 
 
@@ -54,16 +56,37 @@ def payments(session: Session, since: date | None = None) -> PaymentsReport:
     report = PaymentsReport(session.realm_id, since)
     store = session.existing_store()
     links = store.links(session.realm_id) if store else []
+    links = _known(session, links)
     if links:
-        billing = session.ledger.billing([ln.qbo_id for ln in links])
+        billing = _billing(session, links)
         wanted = [pid for b in billing.values() for pid in b.payment_ids]
         paid = session.ledger.payments(wanted) if wanted else {}
-        rows = [_row(ln, billing.get(ln.qbo_id), paid) for ln in links]
+        rows = [_row(ln, billing.get(ln.ref), paid) for ln in links]
         report.invoices = [r for r, ln in zip(rows, links, strict=True) if _news(r, ln, since)]
         assert store is not None
         store.record_observations(session.realm_id, [(r.invoice, r.state, r.balance) for r in rows])
     report.requests = dict(session.ledger.requests)
     return report
+
+
+def _known(session: Session, links: list[Link]) -> list[Link]:
+    """The links with their kind known; one whose kind no read can settle is left out here
+    (`reconcile` reports it, with what to do)."""
+    out = []
+    for ln in links:
+        with contextlib.suppress(KindUnknown):
+            out.append(known(session, ln))
+    return out
+
+
+def _billing(session: Session, links: list[Link]) -> dict[DocRef, Billing]:
+    """Each linked document's billing state, read per kind (Ids are numbered per kind)."""
+    found: dict[DocRef, Billing] = {}
+    for kind in session.ledger.kinds():
+        ids = [ln.qbo_id for ln in links if ln.kind is kind]
+        if ids:
+            found.update((DocRef(kind, k), v) for k, v in session.ledger.billing(kind, ids).items())
+    return found
 
 
 def _row(link: Link, found: Billing | None, paid: Mapping[str, Payment]) -> PaidInvoice:
