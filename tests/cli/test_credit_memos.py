@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,55 @@ def test_rebuild_finds_the_credit_memo_by_its_marker(cn: World) -> None:
     assert "INV-2026-0111" not in rebuilt  # Contoso's invoice carries no marker of ours
     listed = {i["number"]: i["link"] for i in cn.json("invoices")["invoices"]}
     assert listed["CN-1"]["kind"] == "credit_note"
+
+
+def _forget_kind(world: World, number: str) -> None:
+    """The link as a version before kinds were recorded left it (store/kinds.py)."""
+    db = sqlite3.connect(world.home / "state.db")
+    with db:
+        db.execute("UPDATE links SET kind = 'unknown' WHERE invoice_number = ?", (number,))
+    db.close()
+
+
+def test_a_link_of_unknown_kind_is_settled_by_our_marker_before_the_send(cn: World) -> None:
+    _forget_kind(cn, "CN-1")
+    assert cn.json("invoices")["invoices"][0]["link"]["kind"] == "unknown"
+    result = cn.run("send", "CN-1", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["results"][0]["kind"] == "credit_note"
+    assert [p for p in paths(cn, "POST") if p.endswith("/send")] == ["creditmemo/1/send"]
+    reads = [p for p in paths(cn, "GET") if p in {"invoice/1", "creditmemo/1"}]
+    assert reads == ["invoice/1", "creditmemo/1"]  # one read per kind, then recorded
+    listed = {i["number"]: i["link"] for i in cn.json("invoices")["invoices"]}
+    assert listed["CN-1"]["kind"] == "credit_note"
+
+
+def test_a_link_of_unknown_kind_without_proof_is_refused_never_guessed(cn: World) -> None:
+    memo(cn)["PrivateNote"] = ""  # our marker gone: nothing says which document id 1 is
+    _forget_kind(cn, "CN-1")
+    before = copy.deepcopy(entities(cn, "Invoice"))
+    refused = cn.run("send", "CN-1", "--to", "ap@northwind.example")
+    assert refused.exit_code == 6, refused.stderr
+    said = refused.stdout + refused.stderr
+    assert "is an invoice or a credit memo" in said and "nothing was sent" in said
+    assert not [p for p in paths(cn, "POST") if p.endswith("/send")]
+    assert entities(cn, "Invoice") == before
+    for command in (("pdf", "CN-1", "-o", str(cn.home.parent / "x.pdf")), ("void", "CN-1")):
+        assert cn.run(*command).exit_code == 6
+    drift = {d["invoice"]: d for d in cn.json("reconcile")["links"]}
+    assert drift["CN-1"]["state"] == "unknown kind" and drift["CN-1"]["kind"] == "unknown"
+    unlinked = cn.run("unlink", "CN-1")
+    assert unlinked.exit_code == 0, unlinked.stderr  # the link goes; no document is written
+    assert entities(cn, "Invoice") == before
+
+
+def test_a_credit_notes_attachment_goes_on_the_credit_memo(world: World, src: Path) -> None:
+    (src.parent / "cn-1.pdf").write_bytes(b"%PDF-1.4 credit note")
+    write(src, dict(NOTE, attachments=["cn-1.pdf"]), CONTOSO)
+    result = world.json("push", "CN-1")
+    assert "attached cn-1.pdf" in result["results"][0]["message"], result
+    [attached] = entities(world, "Attachable").values()
+    assert attached["AttachableRef"][0]["EntityRef"] == {"type": "CreditMemo", "value": "1"}
+    again = world.json("push", "CN-1")  # found on the credit memo: not attached twice
+    assert again["results"][0]["status"] == "skipped"
+    assert len(entities(world, "Attachable")) == 1
