@@ -48,6 +48,8 @@ def test_demo_runs_the_whole_story_and_leaves_nothing(
         "credit 55.00 applied to INV-2026-0103",
         "INV-2026-0102: line 1 quantity: 8200 → 8450",
         "8 skipped, 1 updated",
+        "│ CN-2026-0001 │ sent   │ 1 (credit memo) │ buchhaltung@mueller.example │",
+        "CN-2026-0001.pdf",
         "│ INV-2026-0101 │ sent   │ 2      │ ap@acme-localization.example │",
         "│ INV-2026-0101 │ 2      │ INV-2026-0101 │ 1,740.00 USD │ 1,740.00 │    0.00 │ paid  │",
         "Connected to B2BRouter account Traducciones Babel S.L. (211, test key)",

@@ -84,7 +84,8 @@ def send(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """QuickBooks e-mails linked invoices to the customer (once, unless --again).
+    """QuickBooks e-mails linked invoices (and credit memos) to the customer (once, unless
+    --again).
 
     \b
     Examples:
@@ -122,7 +123,8 @@ def pdf(
     ] = None,
     json_: JSON_OPT = False,
 ) -> None:
-    """Download the PDF QuickBooks renders for linked invoices (written atomically).
+    """Download the PDF QuickBooks renders for linked invoices and credit memos (written
+    atomically).
 
     \b
     Examples:

@@ -11,6 +11,7 @@ from invoicesync.cli import link_views, render, views
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 from invoicesync.errors import EXIT_DRIFT, UsageError
+from invoicesync.models import DocKind
 
 if TYPE_CHECKING:
     from invoicesync.models import Candidate, LocalInvoice
@@ -26,7 +27,8 @@ def list_candidates(
     ] = 10,
     json_: JSON_OPT = False,
 ) -> None:
-    """QuickBooks invoices that could be this invoice, best first, with the reasons.
+    """QuickBooks invoices (credit memos, for a credit note) that could be this invoice, best
+    first, with the reasons.
 
     \b
     Example:
@@ -43,7 +45,8 @@ def list_candidates(
         render.emit_json(link_views.candidates_document(inv, found))
     elif not found:
         render.info(
-            f"No QuickBooks invoice looks like {number} (same DocNumber, or same customer "
+            f"No QuickBooks {DocKind.of(inv).label} looks like {number} (same DocNumber, or "
+            "same customer "
             f"within {usecase.CANDIDATE_WINDOW_DAYS} days)."
         )
     else:
@@ -72,19 +75,28 @@ def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
     return pick
 
 
+_QBO_ID = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="QBO_ID", help="The QuickBooks invoice id (a credit note: the credit memo id)."
+    ),
+]
+_DOC_NUMBER = Annotated[
+    str | None,
+    typer.Option(
+        "--doc-number",
+        metavar="DOCNUMBER",
+        help="Find the QBO invoice (or credit memo) by DocNumber.",
+    ),
+]
+
+
 @app.command()
 def link(
     ctx: typer.Context,
     number: Annotated[str, typer.Argument(metavar="INVOICE", help="The local invoice number.")],
-    qbo_id: Annotated[
-        str | None, typer.Argument(metavar="QBO_ID", help="The QuickBooks invoice id.")
-    ] = None,
-    doc_number: Annotated[
-        str | None,
-        typer.Option(
-            "--doc-number", metavar="DOCNUMBER", help="Find the QBO invoice by DocNumber."
-        ),
-    ] = None,
+    qbo_id: _QBO_ID = None,
+    doc_number: _DOC_NUMBER = None,
     best: Annotated[
         bool, typer.Option("--best", help="Take the top candidate if it is strong and unambiguous.")
     ] = False,
@@ -94,7 +106,7 @@ def link(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Link a local invoice to an existing QuickBooks invoice.
+    """Link a local invoice to an existing QuickBooks invoice (a credit note to a credit memo).
 
     \b
     Examples:
@@ -137,7 +149,8 @@ def unlink(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Remove a link; the QuickBooks invoice itself is left untouched (idempotent).
+    """Remove a link and our marker; the QuickBooks invoice or credit memo itself is left
+    untouched (idempotent).
 
     \b
     Example:
@@ -237,7 +250,7 @@ def reconcile(
 
 def _show_reconcile(report: ReconcileReport) -> None:
     for ln in report.rebuilt:
-        render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks invoice {ln.qbo_id}")
+        render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks {ln.ref}")
     if not report.drifts:
         render.info("No links to check.")
         return

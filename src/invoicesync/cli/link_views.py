@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from invoicesync.cli.views import Column, Document, JSONValue, TableView, money, shown
+from invoicesync.cli.views import (
+    Column,
+    Document,
+    JSONValue,
+    TableView,
+    money,
+    remote_cell,
+    shown,
+)
 
 if TYPE_CHECKING:
     from invoicesync.models import Candidate, LocalInvoice
@@ -150,7 +158,7 @@ def reconcile_document(report: ReconcileReport) -> Document:
 
 def reconcile_table(report: ReconcileReport) -> TableView:
     rows = [
-        (d.invoice, d.qbo_id, d.state, shown(d.balance), "; ".join(d.details))
+        (d.invoice, remote_cell(d.qbo_id, d.kind), d.state, shown(d.balance), "; ".join(d.details))
         for d in report.drifts
     ]
     columns = [

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, TypeAlias
 
+from invoicesync.models import DocKind
+
 if TYPE_CHECKING:
     from invoicesync.usecases.connection import StatusReport
     from invoicesync.usecases.invoices import InvoiceRow
@@ -37,6 +39,16 @@ def money(value: Decimal | None, currency: str | None = None) -> str | None:
         return None
     places = _MINOR_UNITS.get(currency or "", 2)
     return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def remote_cell(qbo_id: str | None, kind: DocKind | None) -> str:
+    """A remote id in a table: as it is for an invoice, with its kind for any other document
+    (`1 (credit memo)`), since invoice 1 and credit memo 1 are two documents."""
+    if qbo_id is None:
+        return ""
+    if kind is None or kind is DocKind.INVOICE:
+        return qbo_id
+    return f"{qbo_id} ({kind.label})"
 
 
 def shown(value: Decimal | None, currency: str | None = None) -> str:
@@ -164,7 +176,7 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
             r.invoice.issue_date.isoformat(),
             shown(r.invoice.total, r.invoice.currency),
             r.invoice.status,
-            r.link.qbo_id if r.link else "",
+            remote_cell(r.link.qbo_id, r.link.kind) if r.link else "",
             ("changed" if r.changed else (r.link.last_state or "linked")) if r.link else "",
             (r.link.doc_number or "") if r.link else "",
             (r.sent_at or "")[:10],
@@ -238,7 +250,7 @@ def push_table(report: PushReport) -> TableView:
         (
             r.invoice,
             r.status,
-            r.qbo_id or "",
+            remote_cell(r.qbo_id, r.kind),
             shown(r.total, r.currency),
             r.doc_number or "",
             r.message,

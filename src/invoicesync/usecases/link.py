@@ -145,7 +145,8 @@ def _chosen_candidate(session: Session, invoices: Sequence[LocalInvoice], req: L
             raise UsageError("nothing chosen; no link was made")
         return picked
     raise UsageError(
-        "give the QuickBooks invoice id, --doc-number N or --best (or run in a terminal to "
+        "give the QuickBooks invoice (or credit memo) id, --doc-number N or --best (or run "
+        "in a terminal to "
         "pick from the candidates)"
     )
 
