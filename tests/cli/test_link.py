@@ -157,7 +157,7 @@ def test_link_unknown_qbo_id_and_no_id_without_terminal(us: World) -> None:
     assert us.run("link", "INV-2026-0101", "999").exit_code == 2
     no_tty = us.run("link", "INV-2026-0101")
     assert no_tty.exit_code == 2
-    assert "give the QuickBooks invoice id" in no_tty.stderr
+    assert "give the QuickBooks invoice (or credit memo) id" in no_tty.stderr
 
 
 # --- reconcile ---------------------------------------------------------------------------------

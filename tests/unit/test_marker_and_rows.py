@@ -18,7 +18,7 @@ from invoicesync.qbo.marker import (
     with_marker,
     without_marker,
 )
-from invoicesync.qbo.rows import CompanyFacts, QBOInvoice
+from invoicesync.qbo.rows import CompanyFacts, Entity, QBOInvoice
 
 numbers = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() == s and s)
 
@@ -91,22 +91,27 @@ def test_invoice_rows_read_numbers_in_any_form() -> None:
             "TxnDate": "2026-11-02",
             "PrivateNote": "[invoicesync INV-9]",
             "MetaData": {"LastUpdatedTime": "2026-11-02T10:00:00-08:00"},
-        }
+        },
+        Entity.INVOICE,
     )
     assert (row.id, row.customer_id, row.customer_name) == ("7", "3", "Acme")
     assert row.total == Decimal("477.5") and row.balance == Decimal("0")
     assert (str(row.total), str(row.balance)) == ("477.50", "0.00")  # printed like the source
-    assert str(QBOInvoice.from_row({"Id": "2", "TotalAmt": "12.345"}).total) == "12.345"
+    assert (
+        str(QBOInvoice.from_row({"Id": "2", "TotalAmt": "12.345"}, Entity.INVOICE).total)
+        == "12.345"
+    )
     assert row.marker == "INV-9" and row.status == "paid"
     assert row.updated_at == "2026-11-02T10:00:00-08:00"
-    bare = QBOInvoice.from_row({"Id": "8"})
+    bare = QBOInvoice.from_row({"Id": "8"}, Entity.INVOICE)
     assert (bare.total, bare.currency, bare.marker, bare.status) == (None, None, None, "open")
 
 
 def test_invoice_status_from_amounts() -> None:
     def status(total: object, balance: object, note: str = "") -> str:
         return QBOInvoice.from_row(
-            {"Id": "1", "TotalAmt": total, "Balance": balance, "PrivateNote": note}
+            {"Id": "1", "TotalAmt": total, "Balance": balance, "PrivateNote": note},
+            Entity.INVOICE,
         ).status
 
     assert status(100, 100) == "open"

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from invoicesync.cli import reconcile_views, render, views
+from invoicesync.cli import link_views, reconcile_views, render, views
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 from invoicesync.errors import EXIT_DRIFT, UsageError
+from invoicesync.models import DocKind
 
 if TYPE_CHECKING:
     from invoicesync.models import Candidate, LocalInvoice
@@ -27,7 +28,8 @@ def list_candidates(
     ] = 10,
     json_: JSON_OPT = False,
 ) -> None:
-    """QuickBooks invoices that could be this invoice, best first, with the reasons.
+    """QuickBooks invoices (credit memos, for a credit note) that could be this invoice, best
+    first, with the reasons.
 
     \b
     Example:
@@ -41,21 +43,22 @@ def list_candidates(
     with opened_session(state) as opened:
         inv, found = usecase.list_candidates(opened, local, number, limit=limit)
     if json_:
-        render.emit_json(views.candidates_document(inv, found))
+        render.emit_json(link_views.candidates_document(inv, found))
     elif not found:
         render.info(
-            f"No QuickBooks invoice looks like {number} (same DocNumber, or same customer "
+            f"No QuickBooks {DocKind.of(inv).label} looks like {number} (same DocNumber, or "
+            "same customer "
             f"within {usecase.CANDIDATE_WINDOW_DAYS} days)."
         )
     else:
-        render.show(views.candidates_table(inv, found))
+        render.show(link_views.candidates_table(inv, found))
 
 
 def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
     """On a terminal: show the candidates and ask which one to link."""
 
     def pick(candidates: list[Candidate]) -> str | None:
-        render.show(views.candidates_table(inv, candidates))
+        render.show(link_views.candidates_table(inv, candidates))
         answer: str = typer.prompt(
             "Link to which row (number, or QBO id; empty to cancel)",
             default="",
@@ -73,19 +76,28 @@ def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
     return pick
 
 
+_QBO_ID = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="QBO_ID", help="The QuickBooks invoice id (a credit note: the credit memo id)."
+    ),
+]
+_DOC_NUMBER = Annotated[
+    str | None,
+    typer.Option(
+        "--doc-number",
+        metavar="DOCNUMBER",
+        help="Find the QBO invoice (or credit memo) by DocNumber.",
+    ),
+]
+
+
 @app.command()
 def link(
     ctx: typer.Context,
     number: Annotated[str, typer.Argument(metavar="INVOICE", help="The local invoice number.")],
-    qbo_id: Annotated[
-        str | None, typer.Argument(metavar="QBO_ID", help="The QuickBooks invoice id.")
-    ] = None,
-    doc_number: Annotated[
-        str | None,
-        typer.Option(
-            "--doc-number", metavar="DOCNUMBER", help="Find the QBO invoice by DocNumber."
-        ),
-    ] = None,
+    qbo_id: _QBO_ID = None,
+    doc_number: _DOC_NUMBER = None,
     best: Annotated[
         bool, typer.Option("--best", help="Take the top candidate if it is strong and unambiguous.")
     ] = False,
@@ -95,7 +107,7 @@ def link(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Link a local invoice to an existing QuickBooks invoice.
+    """Link a local invoice to an existing QuickBooks invoice (a credit note to a credit memo).
 
     \b
     Examples:
@@ -116,15 +128,15 @@ def link(
         result = usecase.link(opened, local, request)
         target = opened.ledger.name
     if json_:
-        render.emit_json(views.link_document(result))
+        render.emit_json(link_views.link_document(result))
     elif result.already_linked:
         render.info(
-            f"{result.invoice} is already linked to QuickBooks invoice {result.qbo_id}; "
-            "nothing to do."
+            f"{result.invoice} is already linked to {target} {result.kind.label} "
+            f"{result.qbo_id}; nothing to do."
         )
     else:
         render.success(
-            f"Linked {result.invoice} to {target} invoice {result.qbo_id} "
+            f"Linked {result.invoice} to {target} {result.kind.label} {result.qbo_id} "
             f"(DocNumber {result.doc_number or '-'}, "
             f"{views.shown(result.total, result.currency)})"
         )
@@ -138,7 +150,8 @@ def unlink(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Remove a link; the QuickBooks invoice itself is left untouched (idempotent).
+    """Remove a link and our marker; the QuickBooks invoice or credit memo itself is left
+    untouched (idempotent).
 
     \b
     Example:
@@ -153,14 +166,15 @@ def unlink(
     if not result.was_linked:
         _known(state, number)
     if json_:
-        render.emit_json(views.unlink_document(result))
+        render.emit_json(link_views.unlink_document(result))
     elif not result.was_linked:
         render.info(f"{number} is not linked; nothing to do.")
     else:
         extra = " and removed our marker from it" if result.marker_removed else ""
+        what = result.kind.label if result.kind else "document"
         render.success(
-            f"Unlinked {number} from {target} invoice {result.qbo_id}{extra}. The "
-            f"{target} invoice itself was not changed or deleted; "
+            f"Unlinked {number} from {target} {what} {result.qbo_id}{extra}. The "
+            f"{target} {what} itself was not changed or deleted; "
             + (
                 "a later push creates a new one."
                 if target == "QuickBooks"
@@ -296,7 +310,7 @@ class _Asked:
 
 def _show_reconcile(report: ReconcileReport) -> None:
     for ln in report.rebuilt:
-        render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks invoice {ln.qbo_id}")
+        render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks {ln.ref}")
     if not report.drifts:
         render.info("No links to check.")
         return

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from invoicesync.cli.views import Column, Document, JSONValue, TableView, money, shown
+from invoicesync.cli.views import (
+    Column,
+    Document,
+    JSONValue,
+    TableView,
+    money,
+    remote_cell,
+    shown,
+)
 
 if TYPE_CHECKING:
     from invoicesync.usecases.copies import CopyFinding
@@ -24,7 +32,7 @@ def _finding(c: CopyFinding) -> JSONValue:
     ]
     return {
         "invoice": c.invoice,
-        "kind": c.kind,
+        "kind": c.kind.value,
         "survivor": c.survivor,
         "copies": list(c.copies),
         "removed": list(c.removed),
@@ -37,13 +45,19 @@ def _finding(c: CopyFinding) -> JSONValue:
 
 def reconcile_document(report: ReconcileReport) -> Document:
     rebuilt: list[JSONValue] = [
-        {"invoice": ln.invoice_number, "qbo_id": ln.qbo_id, "doc_number": ln.doc_number}
+        {
+            "invoice": ln.invoice_number,
+            "qbo_id": ln.qbo_id,
+            "kind": ln.kind.value,
+            "doc_number": ln.doc_number,
+        }
         for ln in report.rebuilt
     ]
     links: list[JSONValue] = [
         {
             "invoice": d.invoice,
             "qbo_id": d.qbo_id,
+            "kind": d.kind.value,
             "state": d.state,
             "details": list(d.details),
             "balance": money(d.balance),
@@ -61,7 +75,7 @@ def reconcile_document(report: ReconcileReport) -> Document:
 
 def reconcile_table(report: ReconcileReport) -> TableView:
     rows = [
-        (d.invoice, d.qbo_id, d.state, shown(d.balance), "; ".join(d.details))
+        (d.invoice, remote_cell(d.qbo_id, d.kind), d.state, shown(d.balance), "; ".join(d.details))
         for d in report.drifts
     ]
     columns = [
@@ -110,8 +124,7 @@ def held_table(report: ReconcileReport) -> TableView | None:
 def proven_lines(findings: list[CopyFinding]) -> list[str]:
     """What `--remove-copies` would delete, one line each (shown before it asks)."""
     return [
-        f"would delete QuickBooks {'credit memo' if c.kind == 'credit_note' else 'invoice'} "
-        f"{cid}, a proven copy of {c.survivor} ({c.invoice})"
+        f"would delete QuickBooks {c.kind.label} {cid}, a proven copy of {c.survivor} ({c.invoice})"
         for c in findings
         for cid in c.would_remove
     ]

@@ -32,7 +32,7 @@ from invoicesync.ledger import b2b_preflight as preflight
 from invoicesync.ledger.b2b_followup import B2BRouterFollowUps
 from invoicesync.ledger.b2b_lifecycle import B2BRouterLifecycle
 from invoicesync.ledger.b2b_prerequisites import B2BRouterPrerequisites
-from invoicesync.ledger.b2b_rows import B2BInvoice
+from invoicesync.ledger.b2b_rows import B2BInvoice, invoice_id
 from invoicesync.ledger.base import (
     Company,
     CopyRecord,
@@ -44,7 +44,7 @@ from invoicesync.ledger.base import (
     RemoteInvoice,
     Uncertain,
 )
-from invoicesync.models import LocalInvoice
+from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.qbo.marker import with_marker, without_marker
 
 NAME = "B2BRouter"
@@ -214,19 +214,23 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def read(self, remote_id: str) -> B2BInvoice:
-        if not remote_id.isdigit():
-            raise Gone(remote_id)
+    def kinds(self) -> list[DocKind]:
+        return [DocKind.INVOICE]  # credit notes are refused at pre-flight
+
+    def read(self, ref: DocRef) -> B2BInvoice:
+        number = invoice_id(ref)
+        if number is None:
+            raise Gone(ref)
         try:
-            return B2BInvoice(self.client.get_invoice(int(remote_id)))
+            return B2BInvoice(self.client.get_invoice(number))
         except berr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except berr.B2BRouterError as exc:
             raise translate(exc, "reading the B2BRouter invoice") from None
 
-    def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, B2BInvoice]:
+    def read_many(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BInvoice]:
         """B2BRouter has invoices only (credit notes are refused at pre-flight)."""
-        if kind != "invoice":
+        if kind is not DocKind.INVOICE:
             return {}
         wanted = set(remote_ids)
         if len(wanted) > READ_ONE_MAX:
@@ -236,7 +240,7 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         found: dict[str, B2BInvoice] = {}
         for remote_id in sorted(wanted):
             with contextlib.suppress(Gone):
-                found[remote_id] = self.read(remote_id)
+                found[remote_id] = self.read(DocRef(kind, remote_id))
         return found
 
     def _contacts(self) -> list[Contact]:
@@ -253,32 +257,32 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
     def searchable(self, number: str) -> bool:
         return bool(number.strip())
 
-    def with_number(self, number: str) -> list[B2BInvoice]:
+    def with_number(self, kind: DocKind, number: str) -> list[B2BInvoice]:
+        if kind is not DocKind.INVOICE:
+            return []
         with translating("looking for candidates"):
             return [B2BInvoice(i) for i in self.client.find_by_number(number)]
 
-    def near(self, customer_id: str, lo: str, hi: str) -> list[B2BInvoice]:
-        return [r for r in self.between(lo, hi) if r.customer_id == customer_id]
+    def near(self, kind: DocKind, customer_id: str, lo: str, hi: str) -> list[B2BInvoice]:
+        return [r for r in self.between(kind, lo, hi) if r.customer_id == customer_id]
 
-    def between(self, lo: str, hi: str) -> list[B2BInvoice]:
+    def between(self, kind: DocKind, lo: str, hi: str) -> list[B2BInvoice]:
+        if kind is not DocKind.INVOICE:
+            return []
         with translating("reading invoices"):
             rows = self.client.invoices(date_from=_date(lo), date_to=_date(hi))
             return [B2BInvoice(i) for i in rows]
 
     # --- copies --------------------------------------------------------------------------------
 
-    def copies(
-        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
-    ) -> dict[str, list[CopyRecord]]:
+    def copies(self, kind: DocKind, linked: Sequence[RemoteInvoice]) -> dict[str, list[CopyRecord]]:
         """None can exist: B2BRouter refuses a second invoice with a number it already has."""
         return {}
 
-    def copy_records(
-        self, remote_ids: Sequence[str], kind: str = "invoice"
-    ) -> dict[str, CopyRecord]:
+    def copy_records(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, CopyRecord]:
         return {}  # never asked: `copies` finds none
 
-    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> tuple[bool | None, str]:
+    def remove_copy(self, remote: RemoteInvoice) -> tuple[bool | None, str]:
         return False, "B2BRouter invoices are never deleted as copies"  # never asked
 
     # --- marker --------------------------------------------------------------------------------
@@ -292,10 +296,13 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
             if number
             else without_marker(remote.private_note)
         )
+        b2b_id = invoice_id(remote.ref)
+        if b2b_id is None:
+            raise Gone(remote.ref)
         try:
-            row = self.client.update_invoice(int(remote.id), {"file_reference": ref})
+            row = self.client.update_invoice(b2b_id, {"file_reference": ref})
         except berr.NotFoundError:
-            raise Gone(remote.id) from None
+            raise Gone(remote.ref) from None
         except berr.B2BRouterError as exc:
             raise translate(exc, "writing our marker into the B2BRouter invoice") from None
         return B2BInvoice(row)
@@ -309,4 +316,5 @@ def _refusal(exc: berr.B2BRouterError, code: int, owner: str | None = None) -> R
         detail=exc.message,
         intuit_tid=exc.request_id,
         owner_id=owner,
+        owner=None if owner is None else DocRef(DocKind.INVOICE, owner),
     )

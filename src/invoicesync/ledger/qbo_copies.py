@@ -22,14 +22,21 @@ from typing import Any
 from invoicesync.ledger.base import Checked, CopyRecord, Created, Draft, RemoteInvoice
 from invoicesync.ledger.qbo_edits import rows_by_id
 from invoicesync.ledger.qbo_errors import translating
-from invoicesync.ledger.qbo_lifecycle import difference, entity_of
+from invoicesync.ledger.qbo_lifecycle import difference
+from invoicesync.ledger.qbo_rows import QBORecord, entity_of
+from invoicesync.models import DocKind
 from invoicesync.qbo import QBOClient, wire
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
-from invoicesync.qbo.rows import QBOInvoice
+from invoicesync.qbo.rows import Entity
 
 # Content labels that are not the invoice's identity when QuickBooks numbers the records.
 NUMBERED_BY_QUICKBOOKS = ("DocNumber",)
+
+
+def entity_of_draft(draft: Draft) -> Entity:
+    """Where a draft is created: an invoice, or a credit memo for a credit note."""
+    return entity_of(DocKind.of(draft.invoice))
 
 
 def id_order(row: RemoteInvoice) -> tuple[int, str]:
@@ -41,12 +48,12 @@ def id_order(row: RemoteInvoice) -> tuple[int, str]:
 class Marked:
     """A record carrying a marker: its typed view and the row as QuickBooks sent it."""
 
-    view: QBOInvoice
+    view: QBORecord
     row: Mapping[str, Any]
 
 
 def marked(
-    client: QBOClient, entity: str, customer_ids: Sequence[str], dates: Sequence[str]
+    client: QBOClient, entity: Entity, customer_ids: Sequence[str], dates: Sequence[str]
 ) -> dict[str, list[Marked]]:
     """Every record carrying a marker among these customers' records of these dates."""
     found: dict[str, list[Marked]] = {}
@@ -54,7 +61,7 @@ def marked(
         for date_part in qq.chunks(sorted(set(dates))):
             where = [("CustomerRef", "IN", id_part), ("TxnDate", "IN", date_part)]
             for row in client.query(qq.select(entity, where)):
-                view = QBOInvoice.from_row(row)
+                view = QBORecord.from_row(row, entity)
                 if view.marker:
                     found.setdefault(view.marker, []).append(Marked(view, row))
     return found
@@ -64,8 +71,8 @@ def marked_for(client: QBOClient, drafts: Sequence[Draft]) -> dict[str, list[Mar
     """Every record carrying our marker among these drafts' customers' records of their
     dates (one paged query per entity)."""
     found: dict[str, list[Marked]] = {}
-    for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
-        mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+    for entity in sorted({entity_of_draft(d) for d in drafts}):
+        mine = [d for d in drafts if entity_of_draft(d) == entity]
         dates = [d.invoice.issue_date.isoformat() for d in mine]
         for number, rows in marked(client, entity, [d.customer_id for d in mine], dates).items():
             found.setdefault(number, []).extend(rows)
@@ -156,21 +163,23 @@ def _same(a: Marked, b: Marked, skip: Sequence[str] = NUMBERED_BY_QUICKBOOKS) ->
 # --- deleting a copy ---------------------------------------------------------------------------
 
 
-def _requestid(entity: str, remote: RemoteInvoice) -> str:
+def _requestid(entity: Entity, remote: RemoteInvoice) -> str:
     """One per record and SyncToken: a retry replays, a later try at a changed record (or after
     a refusal) is a fresh request."""
     key = f"{entity}\x1f{remote.id}\x1f{remote.sync_token}"
     return f"del-{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
-def delete(client: QBOClient, remote: RemoteInvoice, entity: str) -> tuple[bool | None, str]:
-    """Delete a record at its SyncToken: (True, "") gone, (False, why) still there, (None, why)
-    unknown. A delete whose answer is lost (a dropped connection, then 5xx on every retry) may
-    have committed, so the record is read back before anything is said about it."""
+def delete(client: QBOClient, remote: RemoteInvoice) -> tuple[bool | None, str]:
+    """Delete a record at its SyncToken, through its own entity's endpoint: (True, "") gone,
+    (False, why) still there, (None, why) unknown. A delete whose answer is lost (a dropped
+    connection, then 5xx on every retry) may have committed, so the record is read back before
+    anything is said about it."""
+    entity = entity_of(remote.ref.kind)
     try:
         client.request(
             "POST",
-            entity.lower(),
+            entity.path,
             params={"operation": "delete"},
             body={"Id": remote.id, "SyncToken": remote.sync_token},
             requestid=_requestid(entity, remote),
@@ -203,7 +212,7 @@ def check_created(
     cannot be deleted, or another record that carries our marker but is not the same invoice
     is said (`Checked`), never passed over."""
     out = dict(created)
-    made = {n: r for n, r in created.items() if isinstance(r, QBOInvoice)}
+    made = {n: r for n, r in created.items() if isinstance(r, QBORecord)}
     if not made:
         return out
     mine = [d for d in drafts if d.number in made]
@@ -221,10 +230,8 @@ def check_created(
     return out
 
 
-def _keep_one(
-    client: QBOClient, draft: Draft, mine: QBOInvoice, group: Sequence[Marked]
-) -> Created:
-    entity = entity_of(draft.invoice.type)
+def _keep_one(client: QBOClient, draft: Draft, mine: QBORecord, group: Sequence[Marked]) -> Created:
+    entity = entity_of_draft(draft)
     own = next((m for m in group if m.view.id == mine.id), None)
     others = [m for m in group if m.view.id != mine.id and not m.view.voided]
     if not others:
@@ -242,7 +249,7 @@ def _keep_one(
     if not lower:
         return Checked(mine, note) if note else mine
     keep = min((m.view for m in lower), key=id_order)
-    gone, why = delete(client, own.view, entity)
+    gone, why = delete(client, own.view)
     race = f"another writer created the same invoice at the same moment ({entity} {keep.id})"
     if gone is True:
         said = f"{race}: it stays, and our copy {mine.id} was deleted"
@@ -261,12 +268,12 @@ def _keep_one(
 
 
 def _not_seen(
-    client: QBOClient, draft: Draft, mine: QBOInvoice, others: Sequence[Marked]
+    client: QBOClient, draft: Draft, mine: QBORecord, others: Sequence[Marked]
 ) -> Created:
     """Our record is not among those carrying our marker: read it. Gone means a writer that
     sent our very requestid (QuickBooks replayed one create to both) deleted it as a copy of
     the survivor, which both then link; present means the search did not see it yet."""
-    entity = entity_of(draft.invoice.type)
+    entity = entity_of_draft(draft)
     try:
         row = client.read(entity, mine.id)
     except qerr.NotFoundError:
@@ -284,7 +291,7 @@ def _not_seen(
             f"{ids} carrying our marker: `invoicesync reconcile` shows whether they are copies"
         )
         return Checked(mine, why)
-    return _keep_one(client, draft, mine, [Marked(QBOInvoice.from_row(row), row), *others])
+    return _keep_one(client, draft, mine, [Marked(QBORecord.from_row(row, entity), row), *others])
 
 
 class QuickBooksCopies:
@@ -292,9 +299,7 @@ class QuickBooksCopies:
 
     client: QBOClient
 
-    def copies(
-        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
-    ) -> dict[str, list[CopyRecord]]:
+    def copies(self, kind: DocKind, linked: Sequence[RemoteInvoice]) -> dict[str, list[CopyRecord]]:
         """Markers that two or more live (not voided) records carry, among the customers and
         dates of `linked`, each list lowest Id first."""
         customers = [r.customer_id for r in linked if r.customer_id]
@@ -310,13 +315,12 @@ class QuickBooksCopies:
                 out[number] = [record(m) for m in live]
         return out
 
-    def copy_records(
-        self, remote_ids: Sequence[str], kind: str = "invoice"
-    ) -> dict[str, CopyRecord]:
+    def copy_records(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, CopyRecord]:
         """The records read again by Id (one query), just before a delete is decided."""
+        entity = entity_of(kind)
         with translating("reading the copies again"):
-            rows = rows_by_id(self.client, entity_of(kind), remote_ids)
-        return {str(r["Id"]): record(Marked(QBOInvoice.from_row(r), r)) for r in rows}
+            rows = rows_by_id(self.client, entity, remote_ids)
+        return {str(r["Id"]): record(Marked(QBORecord.from_row(r, entity), r)) for r in rows}
 
-    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> tuple[bool | None, str]:
-        return delete(self.client, remote, entity_of(kind))
+    def remove_copy(self, remote: RemoteInvoice) -> tuple[bool | None, str]:
+        return delete(self.client, remote)

@@ -1,8 +1,8 @@
 """QuickBooks Online as a ledger: the one adapter between the use cases and `qbo/`.
 
 Every QuickBooks error becomes an `InvoiceSyncError` with its exit code here (`translate`), or
-a per-invoice `Refusal`; every row becomes a typed `QBOInvoice`. The use cases never see a raw
-dict or a `qbo.errors` class.
+a per-invoice `Refusal`; every row becomes a typed `QBORecord`, which knows which kind of
+document it is. The use cases never see a raw dict or a `qbo.errors` class.
 """
 
 from __future__ import annotations
@@ -26,19 +26,20 @@ from invoicesync.ledger.base import (
     Uncertain,
 )
 from invoicesync.ledger.qbo_cache import CatalogCache
-from invoicesync.ledger.qbo_copies import QuickBooksCopies, id_order
+from invoicesync.ledger.qbo_copies import QuickBooksCopies, entity_of_draft, id_order
 from invoicesync.ledger.qbo_edits import QuickBooksEdits, batch_request_id, rows_by_id
 from invoicesync.ledger.qbo_edits import answer as _answer
 from invoicesync.ledger.qbo_errors import refusal, translate, translating
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
-from invoicesync.ledger.qbo_lifecycle import difference, entity_of
+from invoicesync.ledger.qbo_lifecycle import difference
 from invoicesync.ledger.qbo_prerequisites import QuickBooksPrerequisites
-from invoicesync.models import LocalInvoice
+from invoicesync.ledger.qbo_rows import QBORecord, entity_of
+from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
 from invoicesync.qbo.marker import with_marker, without_marker
-from invoicesync.qbo.rows import NamedRow, QBOInvoice
+from invoicesync.qbo.rows import Entity, NamedRow
 
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
@@ -134,6 +135,9 @@ class QuickBooksLedger(
             )
         return prep
 
+    def kinds(self) -> list[DocKind]:
+        return [DocKind.INVOICE, DocKind.CREDIT_MEMO]
+
     def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, Found]:
         """QuickBooks invoices that are (or claim to be) these drafts: by DocNumber, then, for
         the rest, by our marker among those customers' invoices of those dates (one paged
@@ -142,8 +146,8 @@ class QuickBooksLedger(
         one found, and the others are its copies."""
         found: dict[str, Found] = {}
         with translating("pushing"):
-            for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
-                mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+            for entity in sorted({entity_of_draft(d) for d in drafts}):
+                mine = [d for d in drafts if entity_of_draft(d) == entity]
                 if by_number:
                     for number, row in self._by_doc_number([d.number for d in mine], entity):
                         found[number] = Found(row)
@@ -154,8 +158,8 @@ class QuickBooksLedger(
                         found[d.number] = _pick(d, groups[d.number])
         return found
 
-    def _by_doc_number(self, numbers: Sequence[str], entity: str) -> list[tuple[str, QBOInvoice]]:
-        found: dict[str, QBOInvoice] = {}
+    def _by_doc_number(self, numbers: Sequence[str], entity: Entity) -> list[tuple[str, QBORecord]]:
+        found: dict[str, QBORecord] = {}
         for part in qq.chunks(n for n in numbers if qq.queryable(n)):
             for row in self._invoices([("DocNumber", "IN", part)], entity):
                 number = str(row.doc_number)
@@ -164,9 +168,9 @@ class QuickBooksLedger(
         return list(found.items())
 
     def _invoices(
-        self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: str = "Invoice"
-    ) -> list[QBOInvoice]:
-        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select(entity, where))]
+        self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: Entity
+    ) -> list[QBORecord]:
+        return [QBORecord.from_row(r, entity) for r in self.client.query(qq.select(entity, where))]
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
@@ -206,43 +210,47 @@ class QuickBooksLedger(
         if any(_contradicts(d, outcomes.get(d.number)) for d in drafts):
             self.cache.drop()
 
-    def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
+    def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBORecord | Refusal:
+        entity = entity_of_draft(draft)
         try:
-            entity = entity_of(draft.invoice.type)
             row = self.client.create(entity, draft.payload, requestid=request_ids[draft.number])
         except qerr.ValidationError as exc:
             return refusal(exc)
-        return QBOInvoice.from_row(row)
+        return QBORecord.from_row(row, entity)
 
     def _create_batch(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
+    ) -> dict[str, QBORecord | Refusal | Unanswered]:
         items = [
-            {"bId": str(i + 1), "operation": "create", entity_of(d.invoice.type): d.payload}
+            {"bId": str(i + 1), "operation": "create", entity_of_draft(d): d.payload}
             for i, d in enumerate(drafts)
         ]
         answers = self.client.batch(
             items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
         )
         return {
-            d.number: _answer(answer, entity_of(d.invoice.type))
+            d.number: _answer(answer, entity_of_draft(d))
             for d, answer in zip(drafts, answers, strict=True)
         }
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def read(self, remote_id: str) -> QBOInvoice:
+    def read(self, ref: DocRef) -> QBORecord:
+        entity = entity_of(ref.kind)
         try:
-            return QBOInvoice.from_row(self.client.read("Invoice", remote_id))
+            return QBORecord.from_row(self.client.read(entity, ref.remote_id), entity)
         except qerr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except qerr.QBOError as exc:
-            raise translate(exc, "reading the QuickBooks invoice") from None
+            raise translate(exc, f"reading QuickBooks {ref}") from None
 
-    def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, QBOInvoice]:
+    def read_many(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBORecord]:
+        if not remote_ids:
+            return {}
+        entity = entity_of(kind)
         with translating("reconciling"):
-            rows = rows_by_id(self.client, entity_of(kind), remote_ids)
-        return {r.id: r for r in map(QBOInvoice.from_row, rows)}
+            rows = rows_by_id(self.client, entity, remote_ids)
+        return {r.id: r for r in (QBORecord.from_row(row, entity) for row in rows)}
 
     def customer_id(self, name: str) -> str | None:
         name = self.aliases.customers.get(name, name)
@@ -259,23 +267,25 @@ class QuickBooksLedger(
     def searchable(self, number: str) -> bool:
         return qq.queryable(number)
 
-    def with_number(self, number: str) -> list[QBOInvoice]:
+    def with_number(self, kind: DocKind, number: str) -> list[QBORecord]:
         with translating("looking for candidates"):
-            return self._invoices([("DocNumber", "=", number)])
+            return self._invoices([("DocNumber", "=", number)], entity_of(kind))
 
-    def near(self, customer_id: str, lo: str, hi: str) -> list[QBOInvoice]:
+    def near(self, kind: DocKind, customer_id: str, lo: str, hi: str) -> list[QBORecord]:
         where = [("CustomerRef", "=", customer_id), ("TxnDate", ">=", lo), ("TxnDate", "<=", hi)]
         with translating("looking for candidates"):
-            return self._invoices(where)
+            return self._invoices(where, entity_of(kind))
 
-    def between(self, lo: str, hi: str) -> list[QBOInvoice]:
+    def between(self, kind: DocKind, lo: str, hi: str) -> list[QBORecord]:
         with translating("reconciling"):
-            return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)])
+            return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)], entity_of(kind))
 
     # --- marker --------------------------------------------------------------------------------
 
-    def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> QBOInvoice:
-        """Write our marker for `number` into the invoice (or remove it, for None)."""
+    def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> QBORecord:
+        """Write our marker for `number` into the document (or remove it, for None): the one
+        `remote` is, through its own entity's endpoint."""
+        entity = entity_of(remote.ref.kind)
         note = (
             with_marker(remote.private_note, number)
             if number
@@ -283,17 +293,17 @@ class QuickBooksLedger(
         )
         try:
             row = self.client.sparse_update(
-                "Invoice",
+                entity,
                 remote.id,
                 {"PrivateNote": note},
                 requestid=request_id,
                 sync_token=remote.sync_token,
             )
         except qerr.NotFoundError:
-            raise Gone(remote.id) from None
+            raise Gone(remote.ref) from None
         except qerr.QBOError as exc:
-            raise translate(exc, "writing our marker into the QuickBooks invoice") from None
-        return QBOInvoice.from_row(row)
+            raise translate(exc, f"writing our marker into QuickBooks {remote.ref}") from None
+        return QBORecord.from_row(row, entity)
 
 
 def _pick(draft: Draft, group: Sequence[qbo_copies.Marked]) -> Found:
@@ -311,4 +321,4 @@ def _pick(draft: Draft, group: Sequence[qbo_copies.Marked]) -> Found:
 def _contradicts(draft: Draft, outcome: object) -> bool:
     if isinstance(outcome, Refusal):
         return outcome.code in qbo_cache.REFERENCE_CODES
-    return isinstance(outcome, QBOInvoice) and draft.doc_number not in (None, outcome.doc_number)
+    return isinstance(outcome, QBORecord) and draft.doc_number not in (None, outcome.doc_number)

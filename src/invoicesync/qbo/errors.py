@@ -143,10 +143,18 @@ class QueryError(ValidationError):
 
 
 class DuplicateDocNumber(ValidationError):
+    """6140: "DocNumber=1234 is assigned to TxnType=Credit Memo with TxnId=111" (the
+    transaction's type and Id: Ids are numbered per type, so both name it)."""
+
     @property
     def txn_id(self) -> str | None:
         match = re.search(r"TxnId=(\w+)", self.detail or "")
         return match.group(1) if match else None
+
+    @property
+    def txn_type(self) -> str | None:
+        match = re.search(r"TxnType=(.+?) with TxnId=", self.detail or "")
+        return match.group(1).strip() if match else None
 
 
 _REFUSALS: dict[str, type[ValidationError]] = {

@@ -374,10 +374,10 @@ class Company:
         self.create("Payment", body)
         return copy.deepcopy(self._current("Invoice", invoice_id))
 
-    def send(self, invoice_id: str, send_to: str | None) -> dict[str, Any]:
-        """The invoice send operation (`POST /invoice/{id}/send`)."""
-        current = self._current("Invoice", invoice_id)
-        self.sent.append(invoices.send(self, current, send_to))
+    def send(self, entity: str, txn_id: str, send_to: str | None) -> dict[str, Any]:
+        """The send operation of an invoice or a credit memo (`POST /{entity}/{id}/send`)."""
+        current = self._current(entity, txn_id)
+        self.sent.append(invoices.send(self, entity, current, send_to))
         self.touch(current)
         return copy.deepcopy(current)
 

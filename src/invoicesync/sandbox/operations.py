@@ -21,6 +21,7 @@ from invoicesync.sandbox.schema import (
     CDC_ENTITIES,
     ENTITY_NAMES,
     PDF_ENTITIES,
+    SENDABLE,
     UPDATE_ONLY,
     WRITABLE,
 )
@@ -91,12 +92,13 @@ class Operations:
         raise self.unsupported(request)
 
     def _document(self, request: Request, parts: list[str], name: str) -> tuple[Response, bool]:
-        """`GET …/{id}/pdf` and `POST …/invoice/{id}/send`."""
+        """`GET …/{id}/pdf`, and `POST …/{id}/send` of an invoice or a credit memo (Intuit's
+        Invoice and CreditMemo references: "Send an invoice", "Send a credit memo")."""
         if parts[4] == "pdf" and request.method == "GET":
             body = self.company.pdf(name, parts[3])
             return Response(200, body, {"content-type": "application/pdf"}), False
-        if parts[4] == "send" and request.method == "POST" and name == "Invoice":
-            sent = self.company.send(parts[3], request.query.get("sendTo"))
+        if parts[4] == "send" and request.method == "POST" and name in SENDABLE:
+            sent = self.company.send(name, parts[3], request.query.get("sendTo"))
             return envelope({name: sent}, self.now), True
         raise self.unsupported(request)
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from invoicesync.errors import InvoiceSyncError
-from invoicesync.models import Link
+from invoicesync.models import DocKind, DocRef, Link
 
 if TYPE_CHECKING:
     from invoicesync.store.lifecycle import LifecycleEntry
@@ -52,6 +52,9 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class JournalEntry:
+    """A create, journaled before it is sent: `kind` is the kind of document it creates, and
+    once done `qbo_id` is that document's id (`ref`)."""
+
     realm_id: str
     invoice_number: str
     generation: int
@@ -60,6 +63,11 @@ class JournalEntry:
     doc_number: str | None
     qbo_id: str | None
     error: str | None
+    kind: DocKind = field(kw_only=True)
+
+    @property
+    def ref(self) -> DocRef | None:
+        return None if self.qbo_id is None else DocRef(self.kind, self.qbo_id)
 
 
 @dataclass(frozen=True)
@@ -80,11 +88,11 @@ class Claim:
 class LinkExists(InvoiceSyncError):
     """Raised when a link would overwrite another (the caller turns it into a Conflict)."""
 
-    def __init__(self, realm_id: str, number: str, qbo_id: str) -> None:
-        super().__init__(f"invoice {number} or QuickBooks invoice {qbo_id} is already linked")
+    def __init__(self, realm_id: str, number: str, ref: DocRef) -> None:
+        super().__init__(f"invoice {number} or QuickBooks {ref} is already linked")
         self.realm_id = realm_id
         self.number = number
-        self.qbo_id = qbo_id
+        self.ref = ref
 
 
 class StateStore(Protocol):
@@ -110,7 +118,8 @@ class StateStore(Protocol):
 
     # links
     def link(self, realm_id: str, number: str) -> Link | None: ...
-    def link_for_qbo(self, realm_id: str, qbo_id: str, kind: str = "invoice") -> Link | None: ...
+    def link_for_qbo(self, realm_id: str, ref: DocRef) -> Link | None: ...
+    def set_link_kind(self, realm_id: str, number: str, ref: DocRef) -> None: ...
     def links(self, realm_id: str) -> list[Link]: ...
     def count_links(self, realm_id: str) -> dict[str, int]: ...
     def add_link(

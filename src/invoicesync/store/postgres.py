@@ -40,7 +40,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
-from invoicesync.store import claims, followups, origin, prepared
+from invoicesync.store import claims, followups, kinds, origin, prepared
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.pg_timeouts import (
     Deadline,
@@ -327,3 +327,6 @@ MIGRATIONS.append(prepared.POSTGRES_DDL)
 MIGRATIONS.append(origin.POSTGRES_DDL)
 # A claim's lease, what proves its holder alive or dead (store/claims.py).
 MIGRATIONS.append(claims.POSTGRES_MIGRATION)
+# The kind of document beside every stored remote id, filled from what is known
+# (store/kinds.py).
+MIGRATIONS.append(kinds.POSTGRES_MIGRATION)

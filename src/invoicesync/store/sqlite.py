@@ -21,7 +21,7 @@ from typing import Any
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
 from invoicesync.files import FileLock, LockTimeout, UnsafeFile, ensure_dir, private_dir
-from invoicesync.store import claims, followups, identity, origin, prepared
+from invoicesync.store import claims, followups, identity, kinds, origin, prepared
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -300,3 +300,6 @@ MIGRATIONS.append(prepared.SQLITE_DDL)
 MIGRATIONS.append(origin.SQLITE_DDL)
 # A claim's lease, what proves its holder alive or dead (store/claims.py).
 MIGRATIONS.append(claims.SQLITE_MIGRATION)
+# The kind of document beside every stored remote id, filled from what is known
+# (store/kinds.py).
+MIGRATIONS.append(kinds.SQLITE_MIGRATION)

@@ -25,17 +25,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from invoicesync.ledger.base import CopyRecord
-from invoicesync.models import Link
+from invoicesync.models import DocKind, Link
 from invoicesync.usecases.session import Session
 
 # The content labels compared when the target numbered the records itself (its DocNumbers
 # differ between true copies).
 THEIR_NUMBERS = frozenset({"DocNumber"})
-
-
-def noun(kind: str) -> str:
-    """What a record of this `LocalInvoice.type` is called in the target."""
-    return "credit memo" if kind == "credit_note" else "invoice"
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,7 @@ class CopyFinding:
     """One linked number that two or more live records in the target carry."""
 
     invoice: str
-    kind: str  # invoice | credit_note
+    kind: DocKind
     survivor: str  # the Id that stays: the lowest that is the linked record's invoice
     copies: list[str]  # every other Id carrying the marker
     linked: str  # the Id our link named when the run began
@@ -75,9 +70,9 @@ class CopyFinding:
     def details(self, target: str) -> list[str]:
         if self.settled:
             gone = ", ".join(self.removed)
-            return [f"removed the copy {gone}; {target} {noun(self.kind)} {self.survivor} stays"]
+            return [f"removed the copy {gone}; {target} {self.kind.label} {self.survivor} stays"]
         ids = ", ".join([self.survivor, *self.copies])
-        out = [f"{target} {noun(self.kind)}s {ids} all carry our marker for {self.invoice}"]
+        out = [f"{target} {self.kind.label}s {ids} all carry our marker for {self.invoice}"]
         out += [f"{h.qbo_id} {'; '.join(h.reasons)}" for h in self.held]
         if self.failed:
             out.append(f"could not delete {', '.join(self.failed)} now; re-run later")
@@ -183,14 +178,14 @@ def _origin_reasons(link: Link, r: CopyRecord, j: Judge) -> list[str]:
 def find_copies(
     links: Sequence[Link],
     groups: Mapping[str, Sequence[CopyRecord]],
-    kind: str,
+    kind: DocKind,
     j: Judge,
 ) -> list[CopyFinding]:
     """Judged copies of the linked records of one kind (`groups`: the ledger's `copies`)."""
     findings = []
     for ln in links:
         rows = groups.get(ln.invoice_number)
-        if ln.kind != kind or not rows or ln.qbo_id not in {r.id for r in rows}:
+        if ln.kind is not kind or not rows or ln.qbo_id not in {r.id for r in rows}:
             continue  # a marker we did not link here is not ours to settle
         findings.append(judge(ln, rows, j))
     return findings
@@ -201,7 +196,7 @@ def remove(session: Session, link: Link, finding: CopyFinding, j: Judge) -> None
     again (the survivor must still be it), our link moved to the survivor before its own
     record goes, each record journaled whole before its delete is sent."""
     ids = [finding.survivor, *finding.copies]
-    fresh = session.ledger.copy_records(ids, finding.kind)
+    fresh = session.ledger.copy_records(finding.kind, ids)
     rows = [fresh[i] for i in ids if i in fresh and not fresh[i].remote.voided]
     again = judge(link, rows, j) if link.qbo_id in {r.id for r in rows} else None
     for cid in list(finding.would_remove):
@@ -228,12 +223,12 @@ def _delete(
         )
         store.move_link(moved, {"from": link.qbo_id, "to": survivor.id, "why": "copy"})
         finding.moved = True
-    detail = {"qbo_id": copy.id, "survivor": survivor.id, "kind": finding.kind}
+    detail = {"qbo_id": copy.id, "survivor": survivor.id, "kind": finding.kind.value}
     store.record_event(
         realm, link.invoice_number, "copy removal", {**detail, "document": copy.document}
     )
     finding.would_remove.remove(copy.id)
-    gone, why = session.ledger.remove_copy(copy.remote, finding.kind)
+    gone, why = session.ledger.remove_copy(copy.remote)
     if gone is True:
         store.record_event(realm, link.invoice_number, "copy removed", detail)
         finding.removed.append(copy.id)

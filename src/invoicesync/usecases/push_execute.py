@@ -22,15 +22,15 @@ from invoicesync.ledger.base import (
     Unanswered,
     Uncertain,
 )
-from invoicesync.models import LocalInvoice
+from invoicesync.models import DocKind, LocalInvoice
 from invoicesync.store import JournalEntry, LinkExists
 from invoicesync.usecases.push_plan import Adoption, PushPlan
 from invoicesync.usecases.push_report import (
-    PushResult,
     check_total,
     copies_note,
     failed,
     link_from,
+    linked_result,
     made_by,
 )
 from invoicesync.usecases.session import Progress, Session
@@ -93,16 +93,14 @@ class Executor:
                 event={"qbo_id": link.qbo_id, "adopted": True, "ours": a.ours},
             )
         except LinkExists:
-            self._fail(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} is already linked")
+            self._fail(inv, EXIT_CONFLICT, f"QuickBooks {link.ref} is already linked")
             return
         plan, pending = self.plan, a.request_id is not None
         if a.ours:
             why = made_by(a.remote, plan.origin, shared=plan.shared, pending=pending) + "; linked"
         else:
             why = "made outside invoicesync; linked as asked (--adopt-existing)"
-        result = PushResult(
-            inv.number, "adopted", link.qbo_id, link.doc_number, link.total, link.currency, why
-        )
+        result = linked_result(link, "adopted", why)
         if a.copies:
             note, attention = copies_note(
                 self.ledger.name,
@@ -120,7 +118,7 @@ class Executor:
         if a.changes:
             result.warnings.append("differs from the source: " + "; ".join(a.changes))
         if a.remote.voided:
-            result.warnings.append(f"QuickBooks invoice {link.qbo_id} is VOIDED: check it there")
+            result.warnings.append(f"QuickBooks {link.ref} is VOIDED: check it there")
         check_total(inv, link, result)
         self.results[inv.number] = result
 
@@ -181,7 +179,17 @@ class Executor:
             gen = self.plan.generations.get(d.number, 0)
             rid = self.plan.request_id(d.number)
             entries.append(
-                JournalEntry(self.realm, d.number, gen, rid, "pending", d.doc_number, None, None)
+                JournalEntry(
+                    self.realm,
+                    d.number,
+                    gen,
+                    rid,
+                    "pending",
+                    d.doc_number,
+                    None,
+                    None,
+                    kind=DocKind.of(d.invoice),
+                )
             )
         self.store.journal_intents(entries)
         return {e.invoice_number: e.request_id for e in entries}
@@ -225,14 +233,12 @@ class Executor:
             self.store.add_link(link, request_id=rid)
         except LinkExists:
             message = (
-                f"QuickBooks invoice {link.qbo_id} was created but another link exists; "
+                f"QuickBooks {link.ref} was created but another link exists; "
                 "run `invoicesync reconcile`"
             )
             self._fail(inv, EXIT_CONFLICT, message)
             return
-        result = PushResult(
-            inv.number, "created", link.qbo_id, link.doc_number, link.total, link.currency, note
-        )
+        result = linked_result(link, "created", note)
         if attention:
             result.exit_code = EXIT_PARTIAL  # linked, but a person must look (copies)
         check_total(inv, link, result)
@@ -242,7 +248,7 @@ class Executor:
         if refusal.owner_id:
             # Someone took the number between our guard query and the create.
             try:
-                owner: RemoteInvoice | None = self.ledger.read(refusal.owner_id)
+                owner = None if refusal.owner is None else self.ledger.read(refusal.owner)
             except (Gone, InvoiceSyncError):
                 owner = None
             if owner is not None and owner.marker == inv.number:

@@ -11,7 +11,7 @@ from typing import Any
 
 from invoicesync.errors import EXIT_LOCKED, EXIT_PARTIAL, EXIT_UNEXPECTED, InvoiceSyncError
 from invoicesync.ledger.base import RemoteInvoice
-from invoicesync.models import Link, LocalInvoice
+from invoicesync.models import DocKind, DocRef, Link, LocalInvoice
 from invoicesync.store import now_iso
 
 
@@ -50,6 +50,17 @@ class PushResult:
     warnings: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # field by field: an edit, a conflict
     credit: CreditApplied | None = None
+    kind: DocKind | None = field(default=None, kw_only=True)  # of the document `qbo_id` names
+
+    def __post_init__(self) -> None:
+        if self.qbo_id is not None and self.kind is None:
+            raise TypeError(f"{self.invoice}: a result naming a remote id must carry its kind")
+
+    @property
+    def ref(self) -> DocRef | None:
+        if self.qbo_id is None or self.kind is None:
+            return None
+        return DocRef(self.kind, self.qbo_id)
 
 
 def failed(inv: LocalInvoice, code: int, message: str, problems: Sequence[str] = ()) -> PushResult:
@@ -102,6 +113,8 @@ class PushReport:
 
 
 def link_from(invoice: LocalInvoice, realm: str, remote: RemoteInvoice, origin: str) -> Link:
+    """The link to `remote`, of the kind `remote` is (read from that kind's endpoint), never
+    of the kind the source record would suggest."""
     return Link(
         realm_id=realm,
         invoice_number=invoice.number,
@@ -114,7 +127,21 @@ def link_from(invoice: LocalInvoice, realm: str, remote: RemoteInvoice, origin: 
         currency=remote.currency,
         marker_written=remote.marker == invoice.number,
         fingerprint=invoice.fingerprint(),
-        kind=invoice.type,
+        kind=remote.ref.kind,
+    )
+
+
+def linked_result(link: Link, status: str, message: str) -> PushResult:
+    """A result for a linked invoice: the document its link names, with its kind."""
+    return PushResult(
+        link.invoice_number,
+        status,
+        link.qbo_id,
+        link.doc_number,
+        link.total,
+        link.currency,
+        message,
+        kind=link.kind,
     )
 
 
