@@ -25,7 +25,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-pytest: $(STAMP)
+pytest: $(STAMP) node-drivers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -42,6 +42,18 @@ soak: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/command_reference.py
+
+# The Node.js QuickBooks clients tests/sandbox/test_ecosystems.py drives, installed from the
+# committed lock file when npm is present (again only when the lock file changes); without
+# npm those tests are skipped and say why.
+NODE_DRIVERS := tests/sandbox/ecosystems/node
+.PHONY: node-drivers
+node-drivers:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found: the Node.js client tests (tests/sandbox/test_ecosystems.py) will be skipped"; \
+	elif [ ! $(NODE_DRIVERS)/node_modules/.package-lock.json -nt $(NODE_DRIVERS)/package-lock.json ]; then \
+	  cd $(NODE_DRIVERS) && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

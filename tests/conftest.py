@@ -36,11 +36,29 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
         del self.entries[(service, username)]
 
 
+class StickyKeyring(MemoryKeyring):
+    """A keyring that says yes to a delete and keeps the entry (a locked or read-only one)."""
+
+    def delete_password(self, service: str, username: str) -> None:
+        return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("loopback"):
             item.add_marker(pytest.mark.enable_socket)
             item.add_marker(pytest.mark.allow_hosts(["127.0.0.1", "::1"]))
+
+
+@pytest.fixture(autouse=True)
+def usual_umask() -> Iterator[None]:
+    """The suite's folders get the same modes on every runner: invoicesync refuses an app dir
+    other users can write to, which tests creating one under umask 002 would make."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 @pytest.fixture(autouse=True)

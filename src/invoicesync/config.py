@@ -22,13 +22,17 @@ import tomli_w
 from invoicesync import profiles
 from invoicesync.aliases import Aliases, read_aliases
 from invoicesync.errors import ConfigError
-from invoicesync.files import read_text, write_atomic
+from invoicesync.files import private_dir, read_text, write_atomic
 from invoicesync.source_config import CsvOptions, SourceOptions, csv_table, source_table
 
 APP_NAME = "invoicesync"
 ENVIRONMENTS = ("production", "sandbox", "local")
 DEFAULT_REDIRECT_PORT = 8765
 DEFAULT_LOCAL_PORT = 8770
+# Seconds a statement on the shared PostgreSQL state may take before the run gives up with
+# exit 7 (store/pg_timeouts.py: the server's timeouts, then the client's own deadline).
+DEFAULT_STATE_TIMEOUT = 30.0
+_SECONDS_DEFAULTS = {"timeout": 60.0, "state_timeout": DEFAULT_STATE_TIMEOUT}
 # Intuit's documented OAuth Playground redirect: an HTTPS page users can register for the manual
 # flow without hosting anything (users-and-peers §5.3).
 PLAYGROUND_REDIRECT = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
@@ -126,6 +130,7 @@ class Settings:
     push: PushOptions = field(default_factory=PushOptions)
     # PostgreSQL shared state ("postgresql://…"); None keeps the SQLite file in the app dir.
     state_url: str | None = field(default=None, repr=False)
+    state_timeout: float = DEFAULT_STATE_TIMEOUT
     # Profiles and the B2BRouter target (docs/configuration.md#profiles, docs/b2brouter.md).
     profile: str | None = None
     target: str = "quickbooks"
@@ -135,6 +140,12 @@ class Settings:
     aliases: Aliases = field(default_factory=Aliases)
     # [prepare] income_account: the income account of the services `prepare` creates
     prepare_income_account: str | None = None
+
+    @property
+    def app_root(self) -> Path:
+        """The app dir itself; `app_dir` is a profile's state folder under it when a profile
+        is chosen. Every folder from here down is checked on use (`files.private_dir`)."""
+        return profiles.root_of(self.app_dir, self.profile)
 
     @property
     def state_db(self) -> Path:
@@ -271,17 +282,19 @@ def _push_options(data: Mapping[str, Any], path: Path) -> PushOptions:
     return PushOptions(doc_numbers=doc_numbers, writers=writers)
 
 
-def _timeout(env: Mapping[str, str], data: Mapping[str, Any]) -> float:
-    raw_timeout = env.get("INVOICESYNC_TIMEOUT") or data.get("timeout", 60)
+def _seconds(
+    env: Mapping[str, str], data: Mapping[str, Any], names: tuple[str, str], most: int
+) -> float:
+    """A number of seconds in (0, most] from the environment variable or the config key."""
+    env_key, key = names
+    raw = env.get(env_key) or data.get(key, _SECONDS_DEFAULTS[key])
     try:
-        timeout = Decimal(str(raw_timeout))
+        seconds = Decimal(str(raw))
     except InvalidOperation:
-        timeout = Decimal(0)
-    if not 0 < timeout <= 600:
-        raise ConfigError(
-            f"timeout must be a number of seconds between 0 and 600, not {raw_timeout!r}"
-        )
-    return int(timeout * 1000) / 1000
+        seconds = Decimal(0)
+    if not seconds.is_finite() or not 0 < seconds <= most:  # NaN compares by raising
+        raise ConfigError(f"{key} must be a number of seconds between 0 and {most}, not {raw!r}")
+    return int(seconds * 1000) / 1000
 
 
 def _income_account(data: Mapping[str, Any], path: Path) -> str | None:
@@ -289,6 +302,15 @@ def _income_account(data: Mapping[str, Any], path: Path) -> str | None:
     if not isinstance(prepare_table, dict) or set(prepare_table) - {"income_account"}:
         raise ConfigError(f"{path}: [prepare] takes income_account")
     return _str(prepare_table, "income_account", path)
+
+
+def _source(
+    flag: Path | None, env: Mapping[str, str], data: Mapping[str, Any], path: Path
+) -> tuple[Path | None, SourceOptions]:
+    """Where invoices are read from (flag > environment > config) and how (`[source]`)."""
+    src_path, options = source_table(data, path)
+    named = env.get("INVOICESYNC_SOURCE") or src_path
+    return flag or (Path(named) if named else None), options
 
 
 def load_settings(
@@ -307,8 +329,10 @@ def load_settings(
     if config_path is not None and not config_path.exists():
         raise ConfigError(f"{config_path}: config file not found; check --config")
     profile = profile or env.get("INVOICESYNC_PROFILE") or None
+    private_dir(app_dir, create=False)  # before config.toml is read from it
     data = profiles.select(read_config_file(path), profile, path)
-    app_dir = profiles.state_dir(app_dir, profile)
+    root, app_dir = app_dir, profiles.state_dir(app_dir, profile)
+    private_dir(app_dir, root=root, create=False)  # profiles/ and the profile's own folder
 
     def pick(key: str, env_key: str) -> str | None:
         return env.get(env_key) or _str(data, key, path)
@@ -318,8 +342,7 @@ def load_settings(
         raise ConfigError(f"unknown environment {env_name!r}: use one of {', '.join(ENVIRONMENTS)}")
     port, redirect_uri = _connect_options(data, path)
     state_url = _state_url(env, data, path)
-    src_path, source_options = source_table(data, path)
-    src = source or (Path(s) if (s := env.get("INVOICESYNC_SOURCE") or src_path) else None)
+    src, source_options = _source(source, env, data, path)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
         app_dir=app_dir,
@@ -337,10 +360,11 @@ def load_settings(
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
         redirect_port=port,
         redirect_uri=redirect_uri,
-        timeout=_timeout(env, data),
+        timeout=_seconds(env, data, ("INVOICESYNC_TIMEOUT", "timeout"), 600),
         csv=csv_table(data, path),
         push=_push_options(data, path),
         state_url=state_url,
+        state_timeout=_seconds(env, data, ("INVOICESYNC_STATE_TIMEOUT", "state_timeout"), 3600),
         profile=profile,
         target=profiles.target_of(data, path),
         b2brouter_account=pick("b2brouter_account", "INVOICESYNC_B2BROUTER_ACCOUNT"),

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicesync.models import Adjustment, Line, LocalInvoice
-from invoicesync.qbo.marker import marker
+from invoicesync.qbo.marker import marker, origin_tag
 from invoicesync.qbo.rows import CompanyFacts
 
 US_LINE_CODES = ("TAX", "NON")
@@ -81,10 +81,30 @@ def _adjustment_line(adj: Adjustment, refs: Refs, ctx: CompanyFacts) -> dict[str
     )
 
 
+def _private_note(invoice: LocalInvoice, marker_note: bool, origin: str | None) -> str:
+    """Our marker and the creating state's origin first, then the PO and the source's id."""
+    notes = []
+    if marker_note:
+        notes.append(marker(invoice.number))
+        if origin:
+            notes.append(origin_tag(origin))
+    if invoice.po_number:
+        notes.append(f"PO {invoice.po_number}")
+    if invoice.source and invoice.source.id != invoice.number:
+        notes.append(f"{invoice.source.system} {invoice.source.id}")
+    return " ".join(notes)
+
+
 def invoice_payload(
-    invoice: LocalInvoice, refs: Refs, ctx: CompanyFacts, *, doc_number: bool, marker_note: bool
+    invoice: LocalInvoice,
+    refs: Refs,
+    ctx: CompanyFacts,
+    *,
+    doc_number: bool,
+    marker_note: bool,
+    origin: str | None = None,
 ) -> dict[str, Any]:
-    """The body of `POST /invoice`."""
+    """The body of `POST /invoice`; `origin`, the creating state's token, follows our marker."""
     lines = [
         _sales_line(
             ln.service,
@@ -118,15 +138,9 @@ def invoice_payload(
         payload["CustomerMemo"] = {"value": invoice.note}
     if invoice.customer.email:
         payload["BillEmail"] = {"Address": invoice.customer.email}
-    notes = []
-    if marker_note:
-        notes.append(marker(invoice.number))
-    if invoice.po_number:
-        notes.append(f"PO {invoice.po_number}")
-    if invoice.source and invoice.source.id != invoice.number:
-        notes.append(f"{invoice.source.system} {invoice.source.id}")
-    if notes:
-        payload["PrivateNote"] = " ".join(notes)
+    note = _private_note(invoice, marker_note, origin)
+    if note:
+        payload["PrivateNote"] = note
     if ctx.us:
         if refs.txn_tax_code_id:
             payload["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": refs.txn_tax_code_id}}

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -226,9 +227,61 @@ def field_names(kind: type) -> tuple[str, ...]:
     return names
 
 
+class DocKind(StrEnum):
+    """What kind of document a remote id names. Invoices and credit memos are numbered apart
+    (QuickBooks' Invoice 1 and CreditMemo 1 are two documents), so an id alone names nothing:
+    every stored or passed reference to a remote document carries its kind (`DocRef`).
+
+    The values are the ones stored since links recorded a kind (a `LocalInvoice.type`), and
+    the ones `--json` prints. `UNKNOWN` is a reference stored before kinds were recorded that
+    no journal could settle: it is resolved by reading the target, or refused, never guessed."""
+
+    INVOICE = "invoice"
+    CREDIT_MEMO = "credit_note"  # QuickBooks' CreditMemo, from a source credit note
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, invoice: LocalInvoice) -> DocKind:
+        """The kind of document a source record becomes in the target."""
+        return cls.CREDIT_MEMO if invoice.is_credit_note else cls.INVOICE
+
+    @property
+    def label(self) -> str:
+        """How messages name it: "invoice", "credit memo"."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    DocKind.INVOICE: "invoice",
+    DocKind.CREDIT_MEMO: "credit memo",
+    DocKind.UNKNOWN: "document of unknown kind",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DocRef:
+    """One remote document: its kind and its id, which only together name it."""
+
+    kind: DocKind
+    remote_id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.label} {self.remote_id}"
+
+    @property
+    def key(self) -> str:
+        """The document in request-id keys. An invoice's is its id alone, as before kinds were
+        recorded, so a send or upload an earlier version left pending resumes as a replay;
+        any other kind's carries the kind, so it never shares a requestid with the invoice of
+        the same Id (QuickBooks would answer it with the replay of the invoice's request)."""
+        if self.kind is DocKind.INVOICE:
+            return self.remote_id
+        return f"{self.kind}:{self.remote_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A durable link between a local invoice and a QBO invoice (design §4.5)."""
+    """A durable link between a local invoice and a remote document (design §4.5)."""
 
     realm_id: str
     invoice_number: str
@@ -244,13 +297,18 @@ class Link:
     last_balance: Decimal | None = None
     last_checked_at: str | None = None
     fingerprint: str | None = None  # the source content last written (`LocalInvoice.fingerprint`)
-    kind: str = "invoice"  # or "credit_note": which kind of record `qbo_id` names
+    kind: DocKind = field(kw_only=True)  # which kind of document `qbo_id` names
+
+    @property
+    def ref(self) -> DocRef:
+        return DocRef(self.kind, self.qbo_id)
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A QBO invoice that might be a given local invoice, with its score and the reasons."""
+    """A remote document that might be a given local invoice, with its score and the reasons."""
 
+    kind: DocKind
     qbo_id: str
     doc_number: str | None
     txn_date: str | None

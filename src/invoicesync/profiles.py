@@ -33,6 +33,7 @@ PROFILE_KEYS = frozenset(
         "csv",
         "push",
         "timeout",
+        "state_timeout",
         "state_url",
         "b2brouter_account",
         "b2brouter_url",
@@ -95,3 +96,8 @@ def target_of(data: Mapping[str, Any], path: Path) -> str:
 def state_dir(app_dir: Path, name: str | None) -> Path:
     """Where a profile keeps its state: its own folder under the app dir."""
     return app_dir if name is None else app_dir / "profiles" / name
+
+
+def root_of(state_folder: Path, name: str | None) -> Path:
+    """The app dir a state folder belongs to (the inverse of `state_dir`)."""
+    return state_folder if name is None else state_folder.parent.parent

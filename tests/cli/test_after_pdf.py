@@ -34,6 +34,7 @@ def test_pdf_to_a_file(us: World, qbo: Wire, httpx_mock: HTTPXMock) -> None:
                 "invoice": "INV-2026-0101",
                 "status": "written",
                 "qbo_id": qid,
+                "kind": "invoice",
                 "path": str(out),
                 "bytes": len(rendered),
                 "message": "",
@@ -70,7 +71,7 @@ def test_pdf_refuses_a_symlink_and_reports_unlinked_and_deleted(us: World, qbo: 
 
     unlinked = run(us, "pdf", "INV-2026-0106", "-o", str(us.home.parent / "a.pdf"))
     assert unlinked.exit_code == 2
-    assert "INV-2026-0106 is not linked to a QuickBooks invoice" in unlinked.stdout
+    assert "INV-2026-0106 is not linked to QuickBooks; push or link it first" in unlinked.stdout
 
     qid = next(i["Id"] for i in us.invoices() if i["DocNumber"] == "INV-2026-0102")
     del us.sandbox.company(US).entities["Invoice"][qid]

@@ -56,6 +56,7 @@ def test_send_emails_the_invoice_once_and_records_when_and_to_whom(
                 "invoice": "INV-2026-0101",
                 "status": "sent",
                 "qbo_id": qbo_id(us, "INV-2026-0101"),
+                "kind": "invoice",
                 "to": "ap@acme-localization.example",
                 "sent_at": delivered(us, "INV-2026-0101"),
                 "message": "",
@@ -158,9 +159,7 @@ def test_a_dropped_answer_is_resolved_by_reading_the_invoice(
 def test_send_refuses_unlinked_invoices_and_bad_addresses(us: World, qbo: Wire) -> None:
     result = run(us, "send", "INV-2026-0101")
     assert result.exit_code == 2
-    assert "INV-2026-0101 is not linked to a QuickBooks invoice; push or link it first" in (
-        result.stdout
-    )
+    assert "INV-2026-0101 is not linked to QuickBooks; push or link it first" in (result.stdout)
     bad = run(us, "send", "INV-2026-0101", "--to", "not an address")
     assert bad.exit_code == 2
     assert "--to 'not an address' is not an e-mail address" in bad.stderr

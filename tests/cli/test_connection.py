@@ -20,7 +20,7 @@ from invoicesync.cli import AppState, app
 from invoicesync.config import local_environment
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 from tests.cli.shared_keyring import entry
-from tests.conftest import MemoryKeyring
+from tests.conftest import MemoryKeyring, StickyKeyring
 from tests.helpers import World
 
 pytestmark = pytest.mark.loopback
@@ -336,9 +336,24 @@ def test_disconnect_says_where_it_deleted_tokens_and_status_then_says_not_connec
     assert again.exit_code == 0 and "Not connected; nothing to do." in again.stderr
 
 
-def test_disconnect_exits_4_naming_tokens_it_could_not_delete(
+def test_disconnect_exits_4_naming_tokens_it_could_not_delete(world: World) -> None:
+    sticky = StickyKeyring()
+    keyring.set_keyring(sticky)
+    world.connect()
+    result = world.run("disconnect")
+    assert result.exit_code == 4
+    assert (
+        "tokens are still stored in OS keyring (service 'invoicesync', entries "
+        f"local:{US}:*): access_token, refresh_token not deleted"
+    ) in " ".join(result.stderr.split())
+    assert "revoked and deleted" not in result.stderr
+    assert ("invoicesync", f"local:{US}:refresh_token") in sticky.entries
+
+
+def test_disconnect_refuses_a_token_file_that_is_a_link_before_revoking(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 26: the link may name another connection's token file (exit 8, nothing sent)."""
     real = tmp_path / "real-tokens.json"
     monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(real))
     world.connect()
@@ -346,12 +361,10 @@ def test_disconnect_exits_4_naming_tokens_it_could_not_delete(
     link.symlink_to(real)
     monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(link))
     result = world.run("disconnect")
-    assert result.exit_code == 4
-    assert f"tokens are still stored in token file {link}: {link} is a symbolic link" in (
-        result.stderr
-    )
-    assert "revoked and deleted" not in result.stderr
+    assert result.exit_code == 8
+    assert f"{link} is a symbolic link" in " ".join(result.stderr.split())
     assert f"local:{US}:refresh_token" in json.loads(real.read_text())
+    assert not any(grant.revoked for grant in world.sandbox.oauth.grants)
 
 
 def test_disconnect_in_ci_revokes_the_seed_and_says_nothing_was_stored(world: World) -> None:

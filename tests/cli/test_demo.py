@@ -50,6 +50,8 @@ def test_demo_runs_the_whole_story_and_leaves_nothing(
         "8 skipped, 1 updated",
         "credit CN-2026-0001 55.00",
         "applied to INV-2026-0103 55.00",
+        "│ CN-2026-0001 │ sent   │ 1 (credit memo) │ buchhaltung@mueller.example │",
+        "CN-2026-0001.pdf",
         "│ INV-2026-0101 │ sent   │ 2      │ ap@acme-localization.example │",
         "│ INV-2026-0101 │ 2      │ INV-2026-0101 │ 1,740.00 USD │ 1,740.00 │    0.00 │ paid  │",
         "Connected to B2BRouter account Traducciones Babel S.L. (211, test key)",

@@ -157,7 +157,7 @@ def test_link_unknown_qbo_id_and_no_id_without_terminal(us: World) -> None:
     assert us.run("link", "INV-2026-0101", "999").exit_code == 2
     no_tty = us.run("link", "INV-2026-0101")
     assert no_tty.exit_code == 2
-    assert "give the QuickBooks invoice id" in no_tty.stderr
+    assert "give the QuickBooks invoice (or credit memo) id" in no_tty.stderr
 
 
 # --- reconcile ---------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def _copy_of(us: World, qbo_id: str) -> str:
     copy check after the create failed."""
     company = us.sandbox.company(US)
     row = company.entities["Invoice"][qbo_id]
-    body = {k: row[k] for k in ("CustomerRef", "TxnDate", "PrivateNote") if k in row}
+    body = {k: row[k] for k in ("CustomerRef", "TxnDate", "DocNumber", "PrivateNote") if k in row}
     body["Line"] = [ln for ln in row["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
     return str(company.create("Invoice", body, allow_duplicate_doc=True)["Id"])
 
@@ -287,6 +287,8 @@ def test_reconcile_reports_a_copy_and_exit_code_is_10(us: World) -> None:
             "removed": [],
             "kept": [],
             "failed": [],
+            "would_remove": [copy],  # a proven copy: same content, marker and origin
+            "held": [],
         }
     ]
     assert copy in us.sandbox.company(US).entities["Invoice"]  # reported, not deleted
@@ -307,7 +309,7 @@ def test_remove_copies_keeps_the_lowest_id_and_moves_our_link_to_it(us: World) -
     )
     db.connection.commit()
     db.close()
-    result = us.json("reconcile", "--remove-copies")
+    result = us.json("reconcile", "--remove-copies", "--yes")
     [finding] = result["copies"]
     assert (finding["survivor"], finding["removed"]) == (first, [copy])
     [entry] = [d for d in result["links"] if d["invoice"] == "INV-2026-0101"]
@@ -319,7 +321,7 @@ def test_remove_copies_keeps_the_lowest_id_and_moves_our_link_to_it(us: World) -
     assert len(marked) == 1
     events = [e[2] for e in Store.open(us.home / "state.db").events(US)]
     assert events[-3:] == ["moved", "copy removal", "copy removed"]
-    again = us.json("reconcile", "--remove-copies")
+    again = us.json("reconcile", "--remove-copies", "--yes")
     assert again["copies"] == []
 
 
@@ -328,7 +330,7 @@ def test_a_paid_copy_is_never_deleted(us: World) -> None:
     first = us.json("invoices")["invoices"][0]["link"]["qbo_id"]
     copy = _copy_of(us, first)
     us.sandbox.company(US).record_payment(copy)
-    result = us.json("reconcile", "--remove-copies")
+    result = us.json("reconcile", "--remove-copies", "--yes")
     [finding] = result["copies"]
     assert (finding["removed"], finding["kept"]) == ([], [copy])
     [entry] = [d for d in result["links"] if d["invoice"] == "INV-2026-0101"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from invoicesync.mapping import describe
-from invoicesync.models import LocalInvoice
+from invoicesync.models import DocKind, LocalInvoice
 from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import Faults
 from invoicesync.sources import open_source
@@ -152,9 +152,10 @@ def test_interrupted_run_is_adopted_not_duplicated(us: World) -> None:
     inv = next(i for i in sample("us") if i.number == "INV-2026-0106")
     rid = request_id(US, inv.number, 0)
     with _store(us) as store:
-        store.journal_intents(
-            [JournalEntry(US, inv.number, 0, rid, "pending", inv.number, None, None)]
+        entry = JournalEntry(
+            US, inv.number, 0, rid, "pending", inv.number, None, None, kind=DocKind.INVOICE
         )
+        store.journal_intents([entry])
     assert us.run("push", inv.number).exit_code == 0  # creates it; now forget the link
     with _store(us) as store:
         store.db.execute("DELETE FROM links")

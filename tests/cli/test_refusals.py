@@ -23,9 +23,9 @@ def test_refused_then_fixed_sends_a_fresh_request(us: World) -> None:
     prepare = QuickBooksLedger.prepare
 
     def prepare_then_deactivate(
-        self: QuickBooksLedger, invoices: Sequence[LocalInvoice]
+        self: QuickBooksLedger, invoices: Sequence[LocalInvoice], origin: str | None = None
     ) -> Preparation:
-        prep = prepare(self, invoices)
+        prep = prepare(self, invoices, origin)
         _customer(us, name)["Active"] = False  # someone deactivates the client meanwhile
         return prep
 

@@ -311,7 +311,7 @@ def test_query_zero_rows_has_no_entity_key(api: Api) -> None:
         ("select * from Invoice MAXRESULTS 1001", "4001", "Max allowed value is 1000"),
         ("select * from Invoice STARTPOSITION 0", "4001", "Min allowed value is 1"),
         ("select * from Invoice where NoSuchField = '1'", "4001", "Property NoSuchField not found"),
-        ("select * from invoice", "4001", "Entity invoice not found"),
+        ("select * from Widget", "4001", "Entity Widget not found"),
         ("select from Invoice", "4000", "QueryParserError"),
         ("select Id, NoSuchField from Invoice", "4001", "Property NoSuchField not found"),
     ],

@@ -147,6 +147,35 @@ def test_credit_memo_create_read_query(api: Api) -> None:
     assert pdf.content.startswith(b"%PDF-")
 
 
+def test_credit_memo_send_marks_the_credit_memo_not_the_invoice_with_its_id(
+    api: Api, sb: Sandbox
+) -> None:
+    """Intuit's CreditMemo reference, "Send a credit memo": `POST /creditmemo/{id}/send`, with
+    an optional `sendTo` that becomes the BillEmail; answered with the CreditMemo."""
+    memo = created(api.post("creditmemo", invoice(DocNumber="CN-7")), "CreditMemo")
+    inv = api.get(f"invoice/{memo['Id']}").json()["Invoice"]  # each entity numbered on its own
+    url = api.url(f"creditmemo/{memo['Id']}/send")
+    octets = {**api.headers, "Content-Type": "application/octet-stream"}
+    r = api.http.post(url, params={"requestid": "cm-send-1"}, headers=octets)
+    assert r.status_code == 200, r.text
+    sent = r.json()["CreditMemo"]
+    assert sent["EmailStatus"] == "EmailSent" and sent["SyncToken"] == "1"
+    assert sent["BillEmail"] == {"Address": "ap@acme-localization.example"}  # the customer's
+    assert sent["DeliveryInfo"]["DeliveryType"] == "Email"
+    to = api.http.post(url, params={"sendTo": "credit@example.org"}, headers=api.headers)
+    assert to.json()["CreditMemo"]["BillEmail"] == {"Address": "credit@example.org"}
+    log = api.http.get(f"/_sandbox/realms/{US}/sent").json()
+    assert [(e["TxnType"], e["TxnId"], e["To"]) for e in log] == [
+        ("CreditMemo", memo["Id"], "ap@acme-localization.example"),
+        ("CreditMemo", memo["Id"], "credit@example.org"),
+    ]
+    assert api.get(f"invoice/{memo['Id']}").json()["Invoice"] == inv
+    bad = api.http.post(url, params={"sendTo": "nope"}, headers=api.headers)
+    assert (fault(bad)["code"], fault(bad)["element"]) == ("2010", "sendTo")
+    missing = api.http.post(api.url("creditmemo/9999/send"), headers=api.headers)
+    assert fault(missing)["code"] == "610"
+
+
 def test_doc_numbers_collide_across_invoices_and_credit_memos(api: Api) -> None:
     memo = created(api.post("creditmemo", invoice(DocNumber="X-9")), "CreditMemo")
     clash = api.post("invoice", invoice(DocNumber="X-9"))

@@ -166,33 +166,44 @@ def test_json_lines_trailing_comma(tmp_path: Path) -> None:
 def test_a_number_with_spaces_around_it_is_read_without_them_and_warned_of(
     tmp_path: Path,
 ) -> None:
-    """Both formats read " INV-7 " as INV-7 (the link key, the DocNumber, what later runs find)
-    and say so; before, CSV stripped it silently and JSON kept the spaces."""
+    """A table reads " INV-7 " as INV-7 (the link key, the DocNumber, what later runs find) and
+    says so; CSV always read it trimmed, so no invoice's identity changes."""
     csv_path = tmp_path / "x.csv"
     csv_path.write_text(HEAD + " INV-7 ,Acme,2026-10-01,USD,T,1,1\n", encoding="utf-8")
+    source = open_source(csv_path)
+    [invoice] = source.invoices()
+    assert invoice.number == "INV-7"
+    assert source.warnings == [
+        f"{csv_path}:2: invoice INV-7: number: ' INV-7 ' has white space around it; read as "
+        "'INV-7' (the number QuickBooks and later runs see)"
+    ]
+
+
+def test_a_json_number_with_spaces_around_it_is_refused_never_renamed(tmp_path: Path) -> None:
+    """JSON was read as written, so an invoice pushed as " INV-7 " is linked under that number:
+    reading it as INV-7 now would push it again. Refused, with what to do."""
     json_path = tmp_path / "x.json"
     json_path.write_text(json.dumps([good(number="\u00a0INV-7 ")], indent=1), encoding="utf-8")
-    for path, line, shown in ((csv_path, 2, "' INV-7 '"), (json_path, 3, "'\\xa0INV-7 '")):
-        source = open_source(path)
-        [invoice] = source.invoices()
-        assert invoice.number == "INV-7"
-        assert source.warnings == [
-            f"{path}:{line}: invoice INV-7: number: {shown} has white space around it; read as "
-            "'INV-7' (the number QuickBooks and later runs see)"
-        ]
+    [message] = details(json_path)
+    assert message == (
+        f"{json_path}:3: invoice INV-7: number: '\\xa0INV-7 ' has white space around it: "
+        "remove it in the export (the number is the link key; if an earlier version pushed it "
+        "with the spaces, unlink that number first)"
+    )
 
 
-def test_credit_for_with_spaces_is_read_without_them(tmp_path: Path) -> None:
+def test_credit_for_with_spaces_in_json_is_refused(tmp_path: Path) -> None:
     note = good(number="CN-1", type="credit_note", credit_for=" INV-1")
-    source = open_source(_write(tmp_path, [good(), note]))
-    invoices = source.invoices()
-    assert invoices[1].credit_for == "INV-1"
-    assert any("credit_for: ' INV-1' has white space around it" in w for w in source.warnings)
+    [message] = details(_write(tmp_path, [good(), note]))
+    assert "credit_for: ' INV-1' has white space around it: remove it in the export" in message
 
 
 def test_a_duplicate_hidden_by_spaces_is_a_duplicate(tmp_path: Path) -> None:
-    [message] = details(_write(tmp_path, [good(), good(number="INV-1 ")]))
-    assert "invoice INV-1: number: duplicate of the invoice at" in message
+    csv_path = tmp_path / "x.csv"
+    rows = "INV-1,Acme,2026-10-01,USD,T,1,1\n INV-1 ,Acme,2026-10-01,USD,T,1,1\n"
+    csv_path.write_text(HEAD + rows, encoding="utf-8")
+    messages = details(csv_path)
+    assert any("INV-1" in m and "duplicate" in m for m in messages), messages
 
 
 def _write(tmp_path: Path, records: object) -> Path:

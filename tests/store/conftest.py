@@ -9,6 +9,7 @@ skipped PostgreSQL would report a green suite that proved nothing about it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import os
@@ -106,6 +107,34 @@ def _wait_ready(pg: PgServer, server: subprocess.Popen[bytes], log: Path) -> Non
             time.sleep(0.1)
     server.kill()
     pytest.fail(f"postgres did not accept connections:\n{log.read_text()}")
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@contextlib.contextmanager
+def frozen(pg: PgServer) -> Iterator[None]:
+    """The whole server stopped (SIGSTOP to the postmaster and every process it started), as a
+    hung database host looks to its clients: connections stay open and nothing answers. Every
+    process is continued when the block ends, whatever happened inside."""
+    postmaster = int((pg.socket_dir / "data" / "postmaster.pid").read_text().split()[0])
+    stopped = []
+    try:
+        for pid in [postmaster, *_children(postmaster)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+        yield
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 _schemas = itertools.count(1)

@@ -60,3 +60,21 @@ def test_only_postgresql_urls(tmp_path: Path, url: str) -> None:
 def test_state_url_must_be_a_string(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="state_url must be a non-empty string"):
         settings_with(tmp_path, "state_url = 5\n")
+
+
+def test_state_timeout_from_config_profile_and_env(tmp_path: Path) -> None:
+    """Issue 26: the bound on every wait for the shared state (docs/configuration.md)."""
+    assert settings_with(tmp_path, "").state_timeout == 30
+    assert settings_with(tmp_path, "state_timeout = 2.5\n").state_timeout == 2.5
+    env = {"INVOICESYNC_STATE_TIMEOUT": "7"}
+    assert settings_with(tmp_path, "state_timeout = 2.5\n", **env).state_timeout == 7
+    toml = "state_timeout = 9\n[profiles.team]\nstate_timeout = 4\n"
+    assert settings_with(tmp_path, toml, INVOICESYNC_PROFILE="team").state_timeout == 4
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "3601", '"soon"', "nan"])
+def test_a_state_timeout_out_of_range_is_exit_8(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        settings_with(tmp_path, f"state_timeout = {value}\n")
+    assert err.value.exit_code == EXIT_INVALID_INPUT
+    assert "state_timeout must be a number of seconds between 0 and 3600" in str(err.value)

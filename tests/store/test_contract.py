@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from invoicesync.models import Link
+from invoicesync.models import DocKind, DocRef, Link
 from invoicesync.store import JournalEntry, LifecycleEntry, LinkExists, StateStore
 from tests.store.conftest import Backend
 
@@ -28,11 +28,18 @@ def link(number: str, qbo_id: str, realm: str = REALM) -> Link:
         total=Decimal("1148.00"),
         currency="USD",
         marker_written=True,
+        kind=DocKind.INVOICE,
     )
 
 
+def invoice(qbo_id: str) -> DocRef:
+    return DocRef(DocKind.INVOICE, qbo_id)
+
+
 def intent(number: str, rid: str, generation: int = 0) -> JournalEntry:
-    return JournalEntry(REALM, number, generation, rid, "pending", number, None, None)
+    return JournalEntry(
+        REALM, number, generation, rid, "pending", number, None, None, kind=DocKind.INVOICE
+    )
 
 
 HOSTILE = ["K]x", "K", "[invoicesync K]", "INV 42 ", "Ünïcødé-№1", "a'b\"c", "x\x7fy"]
@@ -46,9 +53,9 @@ def test_links_round_trip_exact_values(store: StateStore) -> None:
     assert [ln.invoice_number for ln in got] == sorted(HOSTILE)
     assert store.link(REALM, "K]x") == link("K]x", "100")
     assert store.link(REALM, "K") == link("K", "101")
-    assert store.link_for_qbo(REALM, "102") == link("[invoicesync K]", "102")
+    assert store.link_for_qbo(REALM, invoice("102")) == link("[invoicesync K]", "102")
     assert store.link(REALM, "missing") is None
-    assert store.link_for_qbo(OTHER, "100") is None
+    assert store.link_for_qbo(OTHER, invoice("100")) is None
     assert store.count_links(REALM) == {"pushed": len(HOSTILE)}
     assert store.count_links(OTHER) == {"pushed": 1}
     assert store.links(REALM)[0].total == Decimal("1148.00")
@@ -58,7 +65,7 @@ def test_links_unique_per_qbo_id_and_per_number(store: StateStore) -> None:
     store.add_link(link("INV-1", "7"))
     with pytest.raises(LinkExists) as by_qbo:
         store.add_link(link("INV-2", "7"))
-    assert (by_qbo.value.number, by_qbo.value.qbo_id) == ("INV-2", "7")
+    assert (by_qbo.value.number, by_qbo.value.ref) == ("INV-2", invoice("7"))
     with pytest.raises(LinkExists):
         store.add_link(link("INV-1", "8"))
     # The same QuickBooks id in another company is another invoice.
@@ -78,12 +85,21 @@ def test_journal_intent_then_outcome(store: StateStore) -> None:
     store.add_link(link("INV-1", "11"), request_id="r1")
     store.journal_failed(REALM, "r2", "QuickBooks rejected it: 6000")
     assert store.journal(REALM) == [
-        JournalEntry(REALM, "INV-1", 0, "r1", "done", "INV-1", "11", None),
+        JournalEntry(REALM, "INV-1", 0, "r1", "done", "INV-1", "11", None, kind=DocKind.INVOICE),
         JournalEntry(
-            REALM, "INV-2", 0, "r2", "failed", "INV-2", None, "QuickBooks rejected it: 6000"
+            REALM,
+            "INV-2",
+            0,
+            "r2",
+            "failed",
+            "INV-2",
+            None,
+            "QuickBooks rejected it: 6000",
+            kind=DocKind.INVOICE,
         ),
-        JournalEntry(REALM, "INV-3", 0, "r3", "pending", "INV-3", None, None),
+        JournalEntry(REALM, "INV-3", 0, "r3", "pending", "INV-3", None, None, kind=DocKind.INVOICE),
     ]
+    assert store.journal(REALM)[0].ref == invoice("11")
     # A retried intent reopens a failed entry; done and pending entries are kept as they are.
     store.journal_intents([intent("INV-1", "r1"), intent("INV-2", "r2"), intent("INV-3", "r3")])
     assert [(e.request_id, e.state, e.error) for e in store.journal(REALM)] == [
@@ -104,6 +120,17 @@ def test_intents_are_visible_to_another_connection_at_once(backend: Backend) -> 
         assert [e.request_id for e in reader.journal(REALM, "pending")] == ["r1"]
 
 
+def test_a_state_has_one_origin_for_every_connection_and_ever(backend: Backend) -> None:
+    """The token the marker of every record this state creates carries: the same for every
+    process sharing the state and across opens, sixteen hex digits (store/origin.py)."""
+    first, second = backend.open(), backend.open()
+    token = first.origin()
+    assert len(token) == 16 and set(token) <= set("0123456789abcdef")
+    assert second.origin() == token
+    first.close()
+    assert backend.open().origin() == token
+
+
 def test_generations_bump_on_unlink(store: StateStore) -> None:
     assert store.generation(REALM, "INV-1") == 0
     store.add_link(link("INV-1", "5"))
@@ -122,8 +149,8 @@ def test_events_append_in_order(store: StateStore) -> None:
     store.remove_link(REALM, "INV-1", {"qbo_id": "5"})
     events = store.events(REALM)
     assert [(e[1], e[2], e[3]) for e in events] == [
-        ("INV-1", "pushed", {"qbo_id": "5", "doc_number": "INV-1"}),
-        ("INV-2", "pushed", {"qbo_id": "6", "adopted": True, "ours": False}),
+        ("INV-1", "pushed", {"qbo_id": "5", "kind": "invoice", "doc_number": "INV-1"}),
+        ("INV-2", "pushed", {"qbo_id": "6", "kind": "invoice", "adopted": True, "ours": False}),
         ("INV-1", "unlinked", {"qbo_id": "5", "generation": 1}),
     ]
     assert all(e[0].startswith("20") for e in events)
@@ -193,17 +220,25 @@ def test_nested_groups_join_the_outer_one(backend: Backend) -> None:
 
 def test_credit_memo_ids_are_their_own_sequence(store: StateStore) -> None:
     store.add_link(link("INV-1", "7"))
-    store.add_link(replace(link("CN-1", "7"), kind="credit_note", fingerprint="f" * 64))
-    assert store.link_for_qbo(REALM, "7") == link("INV-1", "7")
-    credit = store.link_for_qbo(REALM, "7", "credit_note")
+    store.add_link(replace(link("CN-1", "7"), kind=DocKind.CREDIT_MEMO, fingerprint="f" * 64))
+    assert store.link_for_qbo(REALM, invoice("7")) == link("INV-1", "7")
+    credit = store.link_for_qbo(REALM, DocRef(DocKind.CREDIT_MEMO, "7"))
     assert credit is not None and (credit.invoice_number, credit.fingerprint) == ("CN-1", "f" * 64)
+    assert credit.kind is DocKind.CREDIT_MEMO and credit.ref == DocRef(DocKind.CREDIT_MEMO, "7")
     with pytest.raises(LinkExists):
-        store.add_link(replace(link("CN-2", "7"), kind="credit_note"))
+        store.add_link(replace(link("CN-2", "7"), kind=DocKind.CREDIT_MEMO))
+    # Every event that names a remote id says which kind of document it is.
+    assert [(e[1], e[3]["qbo_id"], e[3]["kind"]) for e in store.events(REALM)] == [
+        ("INV-1", "7", "invoice"),
+        ("CN-1", "7", "credit_note"),
+    ]
 
 
 def test_lifecycle_journal_intent_then_close_moves_the_link(store: StateStore) -> None:
     store.add_link(link("INV-1", "7"))
-    entry = LifecycleEntry(REALM, "INV-1", "update", "u1", "7", "0", "new", detail={"a": 1})
+    entry = LifecycleEntry(
+        REALM, "INV-1", "update", "u1", "7", "0", "new", detail={"a": 1}, doc_kind=DocKind.INVOICE
+    )
     store.lifecycle_intent(entry)
     store.lifecycle_intent(entry)  # idempotent: a re-run journals the same intent again
     assert [(e.state, e.detail) for e in store.lifecycle(REALM)] == [("pending", {"a": 1})]
@@ -214,7 +249,7 @@ def test_lifecycle_journal_intent_then_close_moves_the_link(store: StateStore) -
     assert moved is not None
     assert (moved.sync_token, moved.total, moved.fingerprint) == ("1", Decimal("9.50"), "new")
     assert store.lifecycle(REALM, "void") == []
-    failed = LifecycleEntry(REALM, "INV-1", "void", "v1", "7", "1", None)
+    failed = LifecycleEntry(REALM, "INV-1", "void", "v1", "7", "1", None, doc_kind=DocKind.INVOICE)
     store.lifecycle_intent(failed)
     store.lifecycle_close(failed, "failed", {"error": "6000"})
     store.lifecycle_intent(failed)  # a failed intent reopens when it is journaled again
@@ -224,15 +259,18 @@ def test_lifecycle_journal_intent_then_close_moves_the_link(store: StateStore) -
 
 def test_lifecycle_intents_of_a_batch_are_recorded_together(store: StateStore) -> None:
     entries = [
-        LifecycleEntry(REALM, f"INV-{i}", "update", f"u{i}", str(i), "0", "f") for i in (1, 2)
+        LifecycleEntry(
+            REALM, f"INV-{i}", "update", f"u{i}", str(i), "0", "f", doc_kind=DocKind.CREDIT_MEMO
+        )
+        for i in (1, 2)
     ]
     with store.grouped():  # in a group too: intents commit before the batch is sent
         store.lifecycle_intent(*entries)
     store.lifecycle_intent(entries[0])  # one of them again: kept, not doubled
     journal = store.lifecycle(REALM, "update")
-    assert [(e.invoice_number, e.state) for e in journal] == [
-        ("INV-1", "pending"),
-        ("INV-2", "pending"),
+    assert [(e.invoice_number, e.state, e.ref) for e in journal] == [
+        ("INV-1", "pending", DocRef(DocKind.CREDIT_MEMO, "1")),
+        ("INV-2", "pending", DocRef(DocKind.CREDIT_MEMO, "2")),
     ]
 
 
@@ -269,9 +307,13 @@ def test_move_link_points_it_at_the_survivor_with_its_event(store: StateStore) -
         Decimal("99.95"),
         None,
     )
-    assert store.link_for_qbo(REALM, "12") is None
+    assert store.link_for_qbo(REALM, invoice("12")) is None
     store.record_event(REALM, "INV-1", "copy removal", {"qbo_id": "12"})
     assert [e[1:] for e in store.events(REALM)][-2:] == [
-        ("INV-1", "moved", {"from": "12", "to": "5", "why": "copy"}),
+        (
+            "INV-1",
+            "moved",
+            {"from": "12", "to": "5", "why": "copy", "qbo_id": "5", "kind": "invoice"},
+        ),
         ("INV-1", "copy removal", {"qbo_id": "12"}),
     ]

@@ -12,10 +12,11 @@ import time
 from multiprocessing.synchronize import Barrier, Event
 from typing import Any
 
+import psycopg
 import pytest
 
 from invoicesync.errors import EXIT_LOCKED, LockHeld
-from invoicesync.store import StateStore
+from invoicesync.store import StateStore, identity
 from tests.store.conftest import Backend
 from tests.store.test_contract import intent, link
 
@@ -29,6 +30,7 @@ def _claimer(
     store = Backend(name, target, []).open()
     start.wait(60)
     out.put((run, store.claim(REALM, numbers, run, holder=f"host-{run}")))
+    start.wait(60)  # alive until every run has claimed: a run that ended holds nothing
     store.close()
 
 
@@ -71,16 +73,89 @@ def test_a_live_claim_stays_with_its_run(backend: Backend) -> None:
     }
 
 
-def test_an_expired_claim_is_taken_over_and_its_run_learns_it(backend: Backend) -> None:
+def _legacy_claim(store: StateStore, numbers: list[str], run: str, expires_at: int) -> None:
+    """Claim rows as a version before issue 26 wrote them: no lease, so nothing tells whether
+    their run is alive, and only their lifetime can end them."""
+    with store.transaction():  # type: ignore[attr-defined]
+        for number in numbers:
+            store._exec(  # type: ignore[attr-defined]
+                "INSERT INTO claims (realm_id, invoice_number, run_id, holder, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (REALM, number, run, "old-host:4242", expires_at),
+            )
+
+
+def test_an_expired_claim_of_an_older_version_is_taken_over_and_its_run_learns_it(
+    backend: Backend,
+) -> None:
     a, b = backend.open(), backend.open()
-    assert a.claim(REALM, ["INV-1", "INV-2"], "run-a", ttl=0) == {"INV-1", "INV-2"}
+    _legacy_claim(a, ["INV-1", "INV-2"], "run-a", expires_at=0)
     assert b.claim(REALM, ["INV-1"], "run-b") == {"INV-1"}  # run-a stopped renewing
     assert a.renew_claims(REALM, "run-a") == {"INV-2"}  # INV-1 must no longer be sent by a
-    assert a.claim(REALM, ["INV-1"], "run-a") == set()
     assert {c.invoice_number: c.run_id for c in b.claims(REALM)} == {
         "INV-1": "run-b",
         "INV-2": "run-a",
     }
+    _legacy_claim(a, ["INV-3"], "run-c", expires_at=int(time.time()) + 900)
+    assert b.claim(REALM, ["INV-3"], "run-b") == set()  # not expired: it stays
+
+
+def test_a_live_runs_claims_are_never_taken_even_when_they_expire(backend: Backend) -> None:
+    """Issue 26: a claim held by a run that is provably alive (its database session is open;
+    with SQLite, its process is running) stays with it, whatever its lifetime says: a run that
+    stalls longer than the lifetime must not find another run sending its invoices."""
+    a, b = backend.open(), backend.open()
+    assert a.claim(REALM, ["INV-1", "INV-2"], "run-a", ttl=0) == {"INV-1", "INV-2"}
+    assert b.claim(REALM, ["INV-1", "INV-3"], "run-b") == {"INV-3"}
+    assert a.renew_claims(REALM, "run-a") == {"INV-1", "INV-2"}
+    assert {c.invoice_number: c.run_id for c in b.claims(REALM)} == {
+        "INV-1": "run-a",
+        "INV-2": "run-a",
+        "INV-3": "run-b",
+    }
+
+
+def _claims_then_waits(name: str, target: str, numbers: list[str], out: Any) -> None:
+    store = Backend(name, target, []).open()
+    store.claim(REALM, numbers, "run-dead")
+    session = getattr(getattr(store, "conn", None), "info", None)
+    out.put(session.backend_pid if session is not None else 0)
+    time.sleep(600)
+
+
+def _session_ended(backend: Backend, backend_pid: int) -> None:
+    """Wait until the server has ended a killed client's session (it notices the closed
+    socket at once; this waits for that, not for any lifetime)."""
+    if backend.name != "postgresql":
+        return
+    with psycopg.connect(backend.target, autocommit=True) as conn:
+        for _ in range(600):
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (backend_pid,)
+            ).fetchone()
+            if row == (0,):
+                return
+            time.sleep(0.05)
+    pytest.fail(f"the server kept the session of backend {backend_pid}")
+
+
+def test_a_killed_runs_claims_are_free_at_once(backend: Backend) -> None:
+    """Issue 26: a run killed while holding claims kept them for the 15-minute lifetime, and
+    every other run skipped its invoices meanwhile (exit 0). Its end is provable at once: its
+    database session is gone (PostgreSQL), or its process is (SQLite, one machine)."""
+    out = FORK.Queue()
+    holder = FORK.Process(
+        target=_claims_then_waits, args=(backend.name, backend.target, ["INV-1", "INV-2"], out)
+    )
+    holder.start()
+    backend_pid = out.get(timeout=60)
+    store = backend.open()
+    assert store.claim(REALM, ["INV-1", "INV-3"], "run-b") == {"INV-3"}  # alive: it keeps them
+    os.kill(holder.pid or 0, signal.SIGKILL)
+    holder.join(60)
+    _session_ended(backend, backend_pid)
+    assert store.claim(REALM, ["INV-1", "INV-2", "INV-3"], "run-b") == {"INV-1", "INV-2", "INV-3"}
+    assert {c.run_id for c in store.claims(REALM)} == {"run-b"}
 
 
 def test_renewing_keeps_a_claim_alive(backend: Backend) -> None:
@@ -177,8 +252,23 @@ def test_a_claim_records_its_host_and_process_by_default(backend: Backend) -> No
     store = backend.open()
     store.claim(REALM, ["INV-1"], "run-a")
     (claim,) = store.claims(REALM)
-    assert claim.holder == f"{platform.node()}:{os.getpid()}"
+    # Not "host:pid": a version before issue 26 would read that as a process of its own host.
+    assert claim.holder == f"{platform.node()} (pid {os.getpid()})"
+    assert claim.lease is not None
+    assert identity.parse(claim.lease) == identity.this_process()
     assert (claim.realm_id, claim.invoice_number, claim.run_id) == (REALM, "INV-1", "run-a")
+
+
+def test_releasing_all_its_claims_ends_a_runs_lease(backend: Backend) -> None:
+    """A run that released everything is over: a later claim under the same run id is a new
+    lease, and another run's claim of the same numbers is not refused by a stale one."""
+    a, b = backend.open(), backend.open()
+    a.claim(REALM, ["INV-1"], "run-a")
+    a.release_claims(REALM, "run-a")
+    assert b.claim(REALM, ["INV-1"], "run-b") == {"INV-1"}
+    assert a.claim(REALM, ["INV-1", "INV-2"], "run-a") == {"INV-2"}
+    b.release_claims(REALM, "run-b")
+    assert a.claim(REALM, ["INV-1"], "run-a") == {"INV-1"}
 
 
 def _churn(name: str, target: str, run: str, numbers: list[str], start: Barrier, out: Any) -> None:

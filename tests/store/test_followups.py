@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from invoicesync.models import Link
+from invoicesync.models import DocKind, DocRef, Link
 from invoicesync.store import StateStore
 from invoicesync.store.followups import (
     FollowUp,
@@ -19,7 +19,9 @@ REALM = "9130350000000001"
 
 
 def test_intent_then_outcome_once(store: StateStore) -> None:
-    entry = FollowUp(REALM, "send", "INV-1", "7", "is1s-abc", target="a@b.example")
+    entry = FollowUp(
+        REALM, "send", "INV-1", "7", "is1s-abc", target="a@b.example", doc_kind=DocKind.CREDIT_MEMO
+    )
     followup_intent(store, entry)
     followup_intent(store, entry)  # a re-run keeps the one intent
     assert [(f.state, f.target) for f in followups(store, REALM, "send")] == [
@@ -29,14 +31,25 @@ def test_intent_then_outcome_once(store: StateStore) -> None:
     followup_outcome(store, entry, error="late")  # only a pending intent is closed
     (done,) = followups(store, REALM, "send", "INV-1")
     assert (done.state, done.result_to, done.error) == ("done", "a@b.example", None)
+    assert done.ref == DocRef(DocKind.CREDIT_MEMO, "7")  # the document sent, with its kind
     assert followups(store, REALM, "attach") == []
-    kinds = [kind for _, number, kind, _ in store.events(REALM) if number == "INV-1"]
-    assert kinds == ["send-done"]
+    events = [(kind, d) for _, number, kind, d in store.events(REALM) if number == "INV-1"]
+    assert [(kind, d["qbo_id"], d["kind"]) for kind, d in events] == [
+        ("send-done", "7", "credit_note")
+    ]
 
 
 def test_attachments_keep_hash_and_size(store: StateStore) -> None:
     entry = FollowUp(
-        REALM, "attach", "INV-1", "7", "is1a-x", target="a.pdf", content_hash="ff", size=3
+        REALM,
+        "attach",
+        "INV-1",
+        "7",
+        "is1a-x",
+        target="a.pdf",
+        content_hash="ff",
+        size=3,
+        doc_kind=DocKind.INVOICE,
     )
     followup_intent(store, entry)
     followup_outcome(store, entry, error="refused")
@@ -46,9 +59,11 @@ def test_attachments_keep_hash_and_size(store: StateStore) -> None:
 
 def test_sync_token_moves_only_from_the_one_before(store: StateStore) -> None:
     link = Link(REALM, "INV-1", "7", "INV-1", "pushed", "2026-03-01T00:00:00+00:00", "0",
-                Decimal("10.00"), "USD", True)  # fmt: skip
+                Decimal("10.00"), "USD", True, kind=DocKind.INVOICE)  # fmt: skip
     store.add_link(link)
-    advance_sync_token(store, REALM, "INV-1", "7", "1")
+    advance_sync_token(store, REALM, "INV-1", DocRef(DocKind.CREDIT_MEMO, "7"), "1")
+    assert store.link(REALM, "INV-1").sync_token == "0"  # type: ignore[union-attr]  # not it
+    advance_sync_token(store, REALM, "INV-1", link.ref, "1")
     assert store.link(REALM, "INV-1").sync_token == "1"  # type: ignore[union-attr]
-    advance_sync_token(store, REALM, "INV-1", "7", "3")  # someone edited in between
+    advance_sync_token(store, REALM, "INV-1", link.ref, "3")  # someone edited in between
     assert store.link(REALM, "INV-1").sync_token == "1"  # type: ignore[union-attr]

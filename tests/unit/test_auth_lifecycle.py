@@ -13,8 +13,8 @@ import pytest
 
 from invoicesync import auth, files
 from invoicesync.config import load_settings, read_config_file, with_overrides
-from invoicesync.errors import EXIT_NOT_CONNECTED, NotConnected
-from tests.conftest import MemoryKeyring
+from invoicesync.errors import EXIT_INVALID_INPUT, EXIT_NOT_CONNECTED, NotConnected
+from tests.conftest import MemoryKeyring, StickyKeyring
 from tests.helpers import US, World
 
 KEY = f"local:{US}:refresh_token"
@@ -68,22 +68,37 @@ def test_disconnect_finds_tokens_in_the_default_token_file_and_the_keyring(
     assert not again.was_connected and again.revoked is None
 
 
-def test_tokens_that_cannot_be_deleted_are_named_and_exit_4(world: World, tmp_path: Path) -> None:
+def test_tokens_that_cannot_be_deleted_are_named_and_exit_4(world: World) -> None:
+    sticky = StickyKeyring()
+    keyring.set_keyring(sticky)
+    world.connect()
+    report = disconnect(world)
+    place = f"OS keyring (service 'invoicesync', entries local:{US}:*)"
+    assert report.remaining == [f"{place}: access_token, refresh_token not deleted"]
+    error = report.error()
+    assert isinstance(error, NotConnected) and error.exit_code == EXIT_NOT_CONNECTED
+    assert place in str(error) and "run `invoicesync disconnect` again" in str(error)
+    assert ("invoicesync", KEY) in sticky.entries  # still there, as the report says
+    assert report.revoked is True  # revoked at Intuit all the same
+
+
+def test_a_token_file_that_is_a_link_stops_disconnect_before_anything_is_revoked(
+    world: World, tmp_path: Path
+) -> None:
+    """Issue 26: the link may name another connection's token file; revoking what it holds
+    would disconnect that one. Refused (exit 8) before any request, the file untouched."""
     real = tmp_path / "real-tokens.json"
     connect_with_token_file(world, real)
+    before = real.read_bytes()
     link = tmp_path / "tokens-link.json"
     link.symlink_to(real)
     world.monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(link))
-    report = disconnect(world)
-    assert report.remaining == [
-        f"token file {link}: {link} is a symbolic link; invoicesync does not write through "
-        "links: replace it with a regular file (or point the setting at the real file)"
-    ]
-    error = report.error()
-    assert isinstance(error, NotConnected) and error.exit_code == EXIT_NOT_CONNECTED
-    assert str(link) in str(error) and "run `invoicesync disconnect` again" in str(error)
-    assert KEY in json.loads(real.read_text())  # still there, as the report says
-    assert report.revoked is True  # revoked at Intuit all the same
+    with pytest.raises(files.UnsafePath) as caught:
+        disconnect(world)
+    assert caught.value.exit_code == EXIT_INVALID_INPUT
+    assert str(caught.value).startswith(f"{link} is a symbolic link")
+    assert real.read_bytes() == before
+    assert not any(g.revoked for g in world.sandbox.oauth.grants)
 
 
 def test_an_unusable_keyring_is_reported_as_unchecked_not_a_crash(
@@ -189,3 +204,32 @@ def test_the_disconnect_command_leaves_no_access_token_behind(
     store.save_access("access-secret", 1_800_000_000)
     store.delete("refresh_token")
     assert json.loads((tmp_path / "tokens.json").read_text()) == {}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "confirmed"),
+    [
+        (200, {}, True),
+        (200, None, True),
+        # The token is already unknown at Intuit (revoked, expired, rotated): nothing left to revoke.
+        (400, {"error": "invalid_grant", "error_description": "Token invalid"}, True),
+        # Anything else means Intuit did not revoke: the token may still be live.
+        (400, {"error": "invalid_request"}, False),
+        (400, {"error": "unsupported_token_type"}, False),
+        (400, None, False),
+        (401, {"error": "invalid_client"}, False),
+        (500, None, False),
+    ],
+)
+def test_a_revocation_counts_only_when_intuit_confirms_it_or_knows_no_such_token(
+    status: int, body: dict[str, str] | None, confirmed: bool
+) -> None:
+    from invoicesync.auth.endpoint import revoke
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert json.loads(request.content) == {"token": "rt-1"}
+        return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
+
+    endpoints = load_settings().endpoints
+    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+        assert revoke(http, endpoints, "cid", "secret", "rt-1") is confirmed

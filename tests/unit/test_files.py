@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,126 @@ def test_config_is_written_atomically_and_never_through_a_link(tmp_path: Path) -
     with pytest.raises(files.UnsafeFile, match="symbolic link"):
         save_config_values(config, {"realm_id": "456"})
     assert elsewhere.read_text() == 'environment = "sandbox"\n'
+
+
+# --- issue 26 (finding 8): private directories, reads and locks that never follow a link ------
+
+
+@pytest.fixture
+def umask_000() -> Iterator[None]:
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def snapshot(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def test_every_directory_created_is_0700_whatever_the_umask(
+    tmp_path: Path, umask_000: None
+) -> None:
+    tmp_path.chmod(0o755)
+    files.ensure_dir(tmp_path / "app" / "profiles" / "books" / "cache")
+    for path in ("app", "app/profiles", "app/profiles/books", "app/profiles/books/cache"):
+        assert mode_of(tmp_path / path) == 0o700, path
+    assert mode_of(tmp_path) == 0o755  # what was there is not ours to change
+    files.write_atomic(tmp_path / "new" / "deeper" / "tokens.json", "x")
+    assert mode_of(tmp_path / "new") == mode_of(tmp_path / "new" / "deeper") == 0o700
+
+
+@pytest.mark.parametrize("level", ["app", "app/profiles", "app/profiles/books"])
+def test_a_linked_directory_anywhere_below_the_root_is_refused(tmp_path: Path, level: str) -> None:
+    root, folder = tmp_path / "app", tmp_path / "app" / "profiles" / "books"
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "profiles" / "books").mkdir(parents=True)
+    files.ensure_dir((tmp_path / level).parent)
+    (tmp_path / level).symlink_to(elsewhere / Path(level).name, target_is_directory=True)
+    if level == "app":
+        (elsewhere / "app").mkdir()
+    for create in (True, False):
+        with pytest.raises(files.UnsafeFile) as caught:
+            files.private_dir(folder, root=root, create=create)
+        assert caught.value.exit_code == EXIT_INVALID_INPUT
+        assert str(caught.value).startswith(f"{tmp_path / level} is a symbolic link")
+    assert not any((elsewhere / Path(level).name).rglob("cache"))
+
+
+@pytest.mark.parametrize("bits", [0o777, 0o770, 0o722, 0o702])
+def test_a_directory_others_can_write_is_refused_with_the_fix(tmp_path: Path, bits: int) -> None:
+    root = tmp_path / "app"
+    files.private_dir(root / "cache", root=root)
+    (root / "cache").chmod(bits)
+    with pytest.raises(files.UnsafeFile) as caught:
+        files.private_dir(root / "cache", root=root)
+    assert f"chmod 700 {root / 'cache'}" in str(caught.value)
+    (root / "cache").chmod(0o755)  # readable by others is the user's choice
+    files.private_dir(root / "cache", root=root)
+
+
+def test_a_missing_directory_is_not_created_when_only_checked(tmp_path: Path) -> None:
+    files.private_dir(tmp_path / "app" / "profiles" / "x", root=tmp_path / "app", create=False)
+    assert not (tmp_path / "app").exists()
+
+
+def test_read_text_refuses_a_link_and_never_reads_through_it(tmp_path: Path) -> None:
+    theirs = tmp_path / "their-tokens.json"
+    theirs.write_text('{"refresh_token": "theirs"}')
+    link = tmp_path / "tokens.json"
+    link.symlink_to(theirs)
+    with pytest.raises(files.UnsafeFile) as caught:
+        files.read_text(link)
+    assert str(caught.value).startswith(f"{link} is a symbolic link")
+    assert "theirs" not in str(caught.value)
+
+
+def test_a_lock_is_created_0600_whatever_the_umask(tmp_path: Path, umask_000: None) -> None:
+    path = tmp_path / "state.lock"
+    with files.FileLock(path):
+        assert mode_of(path) == 0o600
+    old = tmp_path / "tokens.json.lock"
+    old.write_text("")
+    old.chmod(0o666)  # left by an earlier version
+    with files.FileLock(old):
+        assert mode_of(old) == 0o600
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_lock_never_follows_a_link_and_leaves_its_target_untouched(
+    tmp_path: Path, dangling: bool
+) -> None:
+    target = tmp_path / "precious.txt"
+    if not dangling:
+        target.write_text("precious\n")
+        before = snapshot(target)
+    link = tmp_path / "state.lock"
+    link.symlink_to(target)
+    with pytest.raises(files.UnsafeFile) as caught:
+        files.FileLock(link).acquire(timeout=0)
+    assert caught.value.exit_code == EXIT_INVALID_INPUT
+    assert str(caught.value).startswith(f"{link} is a symbolic link")
+    if dangling:
+        assert not target.exists()
+    else:
+        assert snapshot(target) == before
+
+
+def test_a_fifo_at_a_lock_path_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "state.lock"
+    os.mkfifo(fifo)
+    with pytest.raises(files.UnsafeFile, match="not a regular file"):
+        files.FileLock(fifo).acquire(timeout=0)
+
+
+def test_a_held_lock_is_refused_to_a_second_holder_until_released(tmp_path: Path) -> None:
+    path = tmp_path / "state.lock"
+    first = files.FileLock(path)
+    first.acquire(timeout=0)
+    with pytest.raises(files.LockTimeout):
+        files.FileLock(path).acquire(timeout=0)
+    first.release()
+    second = files.FileLock(path)
+    second.acquire(timeout=0)
+    second.release()

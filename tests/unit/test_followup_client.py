@@ -16,6 +16,7 @@ from invoicesync.qbo import documents
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo.client import Limits, QBOClient, RateLimiter, RetryPolicy
 from invoicesync.qbo.followup_rows import QBOAttachable, QBOBilling, QBOPayment
+from invoicesync.qbo.rows import Entity
 
 BASE = "https://qbo.example"
 REALM = "123"
@@ -47,13 +48,33 @@ def test_send_posts_an_empty_octet_stream_with_send_to_and_requestid(
         url=url("invoice/7/send", sendTo="a@b.example", requestid="r1"),
         json={"Invoice": sent},
     )
-    assert documents.send_invoice(client, "7", "a@b.example", requestid="r1") == sent
+    assert documents.send(client, Entity.INVOICE, "7", "a@b.example", requestid="r1") == sent
     request = httpx_mock.get_request()
     assert request is not None
     assert request.headers["content-type"] == "application/octet-stream"
     assert request.headers["accept"] == "application/json"
     assert request.content == b""
     assert client.stats.requests == {"send": 1}
+
+
+def test_a_credit_memo_is_sent_and_rendered_through_its_own_endpoint(
+    client: QBOClient, httpx_mock: HTTPXMock
+) -> None:
+    """Intuit's CreditMemo reference: `POST /creditmemo/{id}/send`, `GET /creditmemo/{id}/pdf`;
+    the path comes from the entity, so credit memo 7 is never sent as invoice 7."""
+    httpx_mock.add_response(
+        method="POST",
+        url=url("creditmemo/7/send", requestid="r1"),
+        json={"CreditMemo": {"Id": "7", "EmailStatus": "EmailSent"}},
+    )
+    httpx_mock.add_response(url=url("creditmemo/7/pdf"), content=b"%PDF-1.4 cm")
+    sent = documents.send(client, Entity.CREDIT_MEMO, "7", None, requestid="r1")
+    assert sent == {"Id": "7", "EmailStatus": "EmailSent"}
+    assert documents.pdf(client, Entity.CREDIT_MEMO, "7") == b"%PDF-1.4 cm"
+    assert [r.url.path for r in httpx_mock.get_requests()] == [
+        f"/v3/company/{REALM}/creditmemo/7/send",
+        f"/v3/company/{REALM}/creditmemo/7/pdf",
+    ]
 
 
 def test_send_retries_a_5xx_with_the_same_requestid(
@@ -63,7 +84,7 @@ def test_send_retries_a_5xx_with_the_same_requestid(
     httpx_mock.add_response(
         url=url("invoice/7/send", requestid="r1"), json={"Invoice": {"Id": "7"}}
     )
-    assert documents.send_invoice(client, "7", None, requestid="r1") == {"Id": "7"}
+    assert documents.send(client, Entity.INVOICE, "7", None, requestid="r1") == {"Id": "7"}
     assert client.stats.requests == {"send": 2}
 
 
@@ -76,7 +97,7 @@ def test_send_refusal_is_a_validation_error(client: QBOClient, httpx_mock: HTTPX
         url=url("invoice/7/send", requestid="r1"), status_code=400, json={"Fault": fault}
     )
     with pytest.raises(qerr.ValidationError, match="Invalid Email Address"):
-        documents.send_invoice(client, "7", None, requestid="r1")
+        documents.send(client, Entity.INVOICE, "7", None, requestid="r1")
 
 
 def test_dropped_send_is_an_uncertain_connection_error(
@@ -85,7 +106,7 @@ def test_dropped_send_is_an_uncertain_connection_error(
     for _ in range(3):
         httpx_mock.add_exception(httpx.RemoteProtocolError("dropped"))
     with pytest.raises(qerr.QBOConnectionError) as caught:
-        documents.send_invoice(client, "7", None, requestid="r1")
+        documents.send(client, Entity.INVOICE, "7", None, requestid="r1")
     assert caught.value.uncertain
     assert {r.url.params["requestid"] for r in httpx_mock.get_requests()} == {"r1"}
 
@@ -94,13 +115,13 @@ def test_pdf_asks_for_application_pdf_and_checks_what_comes_back(
     client: QBOClient, httpx_mock: HTTPXMock
 ) -> None:
     httpx_mock.add_response(url=url("invoice/7/pdf"), content=b"%PDF-1.4 x")
-    assert documents.invoice_pdf(client, "7") == b"%PDF-1.4 x"
+    assert documents.pdf(client, Entity.INVOICE, "7") == b"%PDF-1.4 x"
     assert httpx_mock.get_requests()[0].headers["accept"] == "application/pdf"
     httpx_mock.add_response(
         url=url("invoice/8/pdf"), text="<html>maintenance</html>", is_reusable=True
     )
     with pytest.raises(qerr.ServerError, match="with a body it could not have meant"):
-        documents.invoice_pdf(client, "8")
+        documents.pdf(client, Entity.INVOICE, "8")
 
 
 def test_upload_sends_metadata_and_content_as_multipart(
@@ -211,7 +232,8 @@ def test_typed_views_of_payments_attachables_and_billing() -> None:
                 {"TxnId": "70", "TxnType": "Payment"},
                 {"TxnId": "3", "TxnType": "Estimate"},
             ],
-        }
+        },
+        Entity.INVOICE,
     )
     assert (billing.sent, billing.delivered_at, billing.bill_email, billing.payment_ids) == (
         True,
@@ -219,5 +241,5 @@ def test_typed_views_of_payments_attachables_and_billing() -> None:
         "a@b.example",
         ("70",),
     )
-    assert QBOBilling.from_row({"Id": "8"}).sent is False
+    assert QBOBilling.from_row({"Id": "8"}, Entity.INVOICE).sent is False
     assert QBOAttachable.from_row({"Id": "1", "Size": 12.0, "FileName": "a.pdf"}).size == 12

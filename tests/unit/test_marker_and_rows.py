@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from invoicesync.cli.views import money
-from invoicesync.qbo.marker import marker, marker_of, with_marker, without_marker
-from invoicesync.qbo.rows import CompanyFacts, QBOInvoice
+from invoicesync.qbo.marker import (
+    marker,
+    marker_of,
+    origin_of,
+    origin_tag,
+    with_marker,
+    without_marker,
+)
+from invoicesync.qbo.rows import CompanyFacts, Entity, QBOInvoice
 
 numbers = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() == s and s)
 
@@ -48,6 +57,21 @@ def test_markers_of_the_earlier_raw_form_are_still_read() -> None:
     assert without_marker("[invoicesync K]x] PO 9") == "PO 9"
 
 
+def test_the_origin_is_a_tag_of_its_own_that_every_version_reads_past() -> None:
+    note = f"{marker('INV-7')} {origin_tag('9f2c41d07ab3e865')} PO 12"
+    assert (marker_of(note), origin_of(note)) == ("INV-7", "9f2c41d07ab3e865")
+    # What earlier versions read: the marker alone, the same number.
+    earlier = re.search(r"\[invoicesync (~?[^\]\s]+)\](?=\s|$)", note)
+    assert earlier is not None and earlier[1] == "INV-7"
+    # An origin means nothing without our marker, and `link`/`unlink` drop it: the record was
+    # not created by the state that links it.
+    assert origin_of(origin_tag("9f2c41d07ab3e865")) is None
+    assert with_marker(note, "INV-8") == "[invoicesync INV-8] PO 12"
+    assert without_marker(note) == "PO 12"
+    with pytest.raises(ValueError):
+        origin_tag("not hex]")
+
+
 def test_a_note_without_our_marker() -> None:
     assert marker_of(None) is None
     assert marker_of("Voided") is None
@@ -67,22 +91,27 @@ def test_invoice_rows_read_numbers_in_any_form() -> None:
             "TxnDate": "2026-11-02",
             "PrivateNote": "[invoicesync INV-9]",
             "MetaData": {"LastUpdatedTime": "2026-11-02T10:00:00-08:00"},
-        }
+        },
+        Entity.INVOICE,
     )
     assert (row.id, row.customer_id, row.customer_name) == ("7", "3", "Acme")
     assert row.total == Decimal("477.5") and row.balance == Decimal("0")
     assert (str(row.total), str(row.balance)) == ("477.50", "0.00")  # printed like the source
-    assert str(QBOInvoice.from_row({"Id": "2", "TotalAmt": "12.345"}).total) == "12.345"
+    assert (
+        str(QBOInvoice.from_row({"Id": "2", "TotalAmt": "12.345"}, Entity.INVOICE).total)
+        == "12.345"
+    )
     assert row.marker == "INV-9" and row.status == "paid"
     assert row.updated_at == "2026-11-02T10:00:00-08:00"
-    bare = QBOInvoice.from_row({"Id": "8"})
+    bare = QBOInvoice.from_row({"Id": "8"}, Entity.INVOICE)
     assert (bare.total, bare.currency, bare.marker, bare.status) == (None, None, None, "open")
 
 
 def test_invoice_status_from_amounts() -> None:
     def status(total: object, balance: object, note: str = "") -> str:
         return QBOInvoice.from_row(
-            {"Id": "1", "TotalAmt": total, "Balance": balance, "PrivateNote": note}
+            {"Id": "1", "TotalAmt": total, "Balance": balance, "PrivateNote": note},
+            Entity.INVOICE,
         ).status
 
     assert status(100, 100) == "open"

@@ -10,8 +10,9 @@ from typing import Any
 
 from invoicesync.ledger import qbo_cache
 from invoicesync.ledger.base import Draft
+from invoicesync.ledger.qbo_rows import QBORecord
 from invoicesync.ledger.quickbooks import QuickBooksLedger
-from invoicesync.qbo.rows import QBOInvoice
+from invoicesync.qbo.rows import Entity
 from tests.helpers import US, World
 
 
@@ -115,10 +116,10 @@ def test_a_docnumber_not_as_sent_drops_the_cache(us: World) -> None:
     )
     invoice = SimpleNamespace(number="INV-2026-0102")
     draft = Draft(invoice, {}, "1", "INV-2026-0102")  # type: ignore[arg-type]
-    as_sent = QBOInvoice.from_row({"Id": "9", "DocNumber": "INV-2026-0102"})
+    as_sent = QBORecord.from_row({"Id": "9", "DocNumber": "INV-2026-0102"}, Entity.INVOICE)
     ledger._check_cache([draft], {"INV-2026-0102": as_sent})
     assert cache_file(us).exists()
-    renumbered = QBOInvoice.from_row({"Id": "9", "DocNumber": "1042"})
+    renumbered = QBORecord.from_row({"Id": "9", "DocNumber": "1042"}, Entity.INVOICE)
     ledger._check_cache([draft], {"INV-2026-0102": renumbered})
     assert not cache_file(us).exists()
 

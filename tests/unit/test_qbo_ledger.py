@@ -80,6 +80,6 @@ def test_a_refusal_outside_a_push_has_a_documented_exit_code_not_1() -> None:
 
 @pytest.mark.parametrize("raw", ["12.5x", "NaN", "Infinity"])
 def test_malformed_amounts_in_an_answer_read_as_unknown(raw: str) -> None:
-    from invoicesync.qbo.rows import QBOInvoice
+    from invoicesync.qbo.rows import Entity, QBOInvoice
 
-    assert QBOInvoice.from_row({"Id": "1", "TotalAmt": raw}).total is None
+    assert QBOInvoice.from_row({"Id": "1", "TotalAmt": raw}, Entity.INVOICE).total is None

@@ -171,3 +171,34 @@ def test_an_unusable_directory_leaves_the_budget_in_memory(clock: Clock, tmp_pat
     lim = limiter(clock, PER_MINUTE_3, not_a_dir / "budget")
     send(lim, 3)
     assert lim.delay() == 60.0  # still paced, by this process alone
+
+
+@pytest.mark.parametrize("name", [f"{REALM}.budget", f"{REALM}.budget.lock"])
+def test_a_link_in_the_budget_directory_is_never_followed(
+    clock: Clock, tmp_path: Path, name: str
+) -> None:
+    """Standalone, the ledger keeps its book in memory rather than write through a link."""
+    target = tmp_path / "theirs"
+    target.write_text("precious\n")
+    before = target.stat().st_mtime_ns
+    budget = tmp_path / "budget"
+    budget.mkdir()
+    (budget / name).symlink_to(target)
+    lim = limiter(clock, PER_MINUTE_3, budget)
+    send(lim, 3)
+    assert lim.delay() == 60.0
+    assert target.read_text() == "precious\n" and target.stat().st_mtime_ns == before
+
+
+def test_a_refusal_of_the_given_opener_is_raised_not_kept_in_memory(tmp_path: Path) -> None:
+    """The app's opener refuses another user's file with its own error (exit 8): not advice."""
+
+    class Refused(Exception):
+        pass
+
+    def opener(path: Path) -> int:
+        raise Refused(str(path))
+
+    ledger = FileLedger(tmp_path, REALM, opener=opener)
+    with pytest.raises(Refused, match=f"{REALM}.budget.lock"):
+        ledger.transact(lambda book: book)

@@ -76,4 +76,20 @@ def revoke(
         )
     except httpx.TransportError:
         return False
-    return response.status_code in (200, 400)
+    if response.status_code == 200:
+        return True
+    # RFC 7009 §2.2 answers 200 for a token the server does not know; Intuit's documented
+    # refusal of a token it no longer knows is 400 `invalid_grant` (docs/connecting.md). Any other
+    # 400 (`invalid_request`, `unsupported_token_type`) means nothing was revoked, and the token
+    # may still be live: never report that as a revocation.
+    # https://datatracker.ietf.org/doc/html/rfc7009#section-2.2
+    return response.status_code == 400 and _error_code(response) == "invalid_grant"
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None

@@ -23,6 +23,7 @@ from invoicesync.auth.stores import (
 )
 from invoicesync.config import Settings, read_config_file
 from invoicesync.errors import ConfigError, InvoiceSyncError, NotConnected
+from invoicesync.files import UnsafePath
 
 TOKEN_KEYS = ("refresh_token", "client_secret", ACCESS_KEY)
 DEFAULT_TOKEN_FILE = "tokens.json"  # in the app dir: where the demo and docs put one
@@ -156,9 +157,13 @@ def where(store: TokenStore) -> str:
 
 
 def _held(store: TokenStore, report: DisconnectReport) -> dict[str, str]:
-    """The keys `store` holds, with their values; a store that cannot be read is `unchecked`."""
+    """The keys `store` holds, with their values; a store that cannot be read is `unchecked`.
+    A token file that is a link (or another user's) stops the disconnect before anything is
+    revoked (exit 8): what it points at may be another connection's tokens."""
     try:
         return {key: value for key in TOKEN_KEYS if (value := store.get(key))}
+    except UnsafePath:
+        raise
     except InvoiceSyncError as exc:
         report.unchecked.append(f"{where(store)}: {exc}")
         return {}

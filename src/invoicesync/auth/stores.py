@@ -41,6 +41,7 @@ class TokenStore(ABC):
 
     writable = True
     lock_file: Path
+    private_lock_dir = True  # the lock's folder is ours alone (the per-user lock dir)
 
     @abstractmethod
     def get(self, key: str) -> str | None: ...
@@ -141,7 +142,11 @@ class KeyringStore(TokenStore):
 
 
 class FileStore(TokenStore):
-    """A private JSON file (0600, written atomically); for machines without a keyring."""
+    """A private JSON file (0600, written atomically); for machines without a keyring. It is
+    read without following a link (`files.read_text`), so a token file that is a link to
+    another connection's is refused before its refresh token can be used or revoked."""
+
+    private_lock_dir = False  # the lock sits beside the file, in the folder the user chose
 
     def __init__(self, path: Path, prefix: str) -> None:
         self.path = path

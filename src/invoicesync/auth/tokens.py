@@ -17,7 +17,6 @@ from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import filelock
 import httpx
 
 from invoicesync.auth.connection import Connection, reconnect_hint
@@ -25,7 +24,14 @@ from invoicesync.auth.endpoint import InvalidGrant, token_request
 from invoicesync.auth.stores import StoreUnavailable, TokenStore
 from invoicesync.config import Settings
 from invoicesync.errors import NotConnected, QuickBooksUnavailable, register_secret
-from invoicesync.files import UnsafeFile, ensure_dir
+from invoicesync.files import (
+    FileLock,
+    LockTimeout,
+    UnsafeFile,
+    UnsafePath,
+    ensure_dir,
+    private_dir,
+)
 
 # Refresh when less than this is left: a run that starts with a token about to expire would
 # otherwise meet a 401 halfway through a batch.
@@ -103,17 +109,25 @@ class TokenManager:
         finally:
             lock.release()
 
-    def _take_lock(self) -> filelock.BaseFileLock:
+    def _take_lock(self) -> FileLock:
+        """The token's refresh lock: 0600, never through a link; a keyed lock's folder (the
+        per-user lock dir) must be private too. A token file's lock sits beside the file,
+        in whatever folder the user chose for it."""
         path = self.store.lock_file
-        lock = filelock.FileLock(str(path), timeout=self.lock_timeout)
+        lock = FileLock(path)
         try:
-            ensure_dir(path.parent)
-            lock.acquire()
-        except filelock.Timeout:
+            if self.store.private_lock_dir:
+                private_dir(path.parent)
+            else:
+                ensure_dir(path.parent)
+            lock.acquire(self.lock_timeout)
+        except LockTimeout:
             raise QuickBooksUnavailable(
                 "another invoicesync process has been refreshing the QuickBooks token for "
                 f"{self.lock_timeout:.0f}s; try again"
             ) from None
+        except UnsafePath:
+            raise  # a link, another user's file or a folder others can write: says what to do
         except (UnsafeFile, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             raise UnsafeFile(

@@ -92,7 +92,7 @@ def run_demo(invoke: Callable[[list[str], Any], int], keep: Path | None = None) 
             "INVOICESYNC_TOKEN_FILE": str(work / "app" / "tokens.json"),
             "INVOICESYNC_SOURCE": str(source),
         }
-        (work / "app").mkdir(exist_ok=True)
+        (work / "app").mkdir(mode=0o700, exist_ok=True)  # private, as invoicesync checks
         (work / "app" / "config.toml").write_text(
             '[prepare]\nincome_account = "Services"\n', encoding="utf-8"
         )
@@ -150,23 +150,35 @@ def _steps(extras: Path) -> list[Step]:
     ]
 
 
-LIFECYCLE = [
-    Step(
-        "Push again: the edit is listed as changed (not sent); the credit note becomes a "
-        "credit memo applied to INV-2026-0103.",
-        ("push", "--all"),
-    ),
-    Step(
-        "The field-by-field difference an update would send.",
-        ("push", "INV-2026-0102", "--update", "--dry-run"),
-    ),
-    Step("Send it: a sparse update at the invoice's SyncToken.", ("push", "--all", "--update")),
-    Step(
-        "The credit note in the payments report: credit applied to INV-2026-0103, never a "
-        "payment (the CSV for Protemos has no payment row for it).",
-        ("payments", "--since", "2000-01-01"),
-    ),
-]
+def _lifecycle(work: Path) -> list[Step]:
+    """After the push: an edit, and a credit note that is pushed, applied, sent and downloaded."""
+    return [
+        Step(
+            "Push again: the edit is listed as changed (not sent); the credit note becomes a "
+            "credit memo applied to INV-2026-0103.",
+            ("push", "--all"),
+        ),
+        Step(
+            "The field-by-field difference an update would send.",
+            ("push", "INV-2026-0102", "--update", "--dry-run"),
+        ),
+        Step("Send it: a sparse update at the invoice's SyncToken.", ("push", "--all", "--update")),
+        Step(
+            "QuickBooks e-mails the credit note. It is credit memo 1, and the company also has "
+            "an invoice 1 (Contoso's): QuickBooks numbers them apart, and invoicesync sends "
+            "the credit memo.",
+            ("send", "CN-2026-0001", "--to", "buchhaltung@mueller.example"),
+        ),
+        Step(
+            "And downloads the credit memo's PDF, as QuickBooks renders it.",
+            ("pdf", "CN-2026-0001", "-o", str(work / "CN-2026-0001.pdf")),
+        ),
+        Step(
+            "The credit note in the payments report: credit applied to INV-2026-0103, never a "
+            "payment (the CSV for Protemos has no payment row for it).",
+            ("payments", "--since", "2000-01-01"),
+        ),
+    ]
 
 
 def _edit_source(source: Path) -> None:
@@ -230,7 +242,7 @@ def _run_steps(
         "\nLater, in Protemos: INV-2026-0102's word count is corrected, and the client of "
         "INV-2026-0103 gets a credit note (CN-2026-0001)."
     )
-    failures += sum(_step(invoke, step) for step in LIFECYCLE)
+    failures += sum(_step(invoke, step) for step in _lifecycle(work))
     render.info(NEXT_STEPS)
     if failures:
         render.error(f"{failures} demo step(s) did not behave as expected; please report it")

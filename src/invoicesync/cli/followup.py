@@ -88,7 +88,8 @@ def send(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """QuickBooks e-mails linked invoices to the customer (once, unless --again).
+    """QuickBooks e-mails linked invoices (and credit memos) to the customer (once, unless
+    --again).
 
     Voided and deleted invoices are refused, and paid ones unless --paid.
 
@@ -128,7 +129,8 @@ def pdf(
     ] = None,
     json_: JSON_OPT = False,
 ) -> None:
-    """Download the PDF QuickBooks renders for linked invoices (written atomically).
+    """Download the PDF QuickBooks renders for linked invoices and credit memos (written
+    atomically).
 
     \b
     Examples:

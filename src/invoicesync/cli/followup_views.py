@@ -7,7 +7,7 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
-from invoicesync.cli.views import Column, Document, JSONValue, TableView, money, shown
+from invoicesync.cli.views import Column, Document, JSONValue, TableView, money, remote_cell, shown
 
 if TYPE_CHECKING:
     from invoicesync.usecases.payments import PaidInvoice, PaymentsReport
@@ -183,6 +183,7 @@ def send_document(report: SendReport) -> Document:
             "invoice": r.invoice,
             "status": r.status,
             "qbo_id": r.qbo_id,
+            "kind": None if r.kind is None else r.kind.value,
             "to": r.to,
             "sent_at": r.sent_at,
             "message": r.message,
@@ -194,7 +195,7 @@ def send_document(report: SendReport) -> Document:
 
 def send_table(report: SendReport) -> TableView:
     rows = [
-        (r.invoice, r.status, r.qbo_id or "", r.to or "", r.sent_at or "", r.message)
+        (r.invoice, r.status, remote_cell(r.qbo_id, r.kind), r.to or "", r.sent_at or "", r.message)
         for r in report.results
     ]
     columns = [
@@ -214,6 +215,7 @@ def pdf_document(report: PdfReport) -> Document:
             "invoice": r.invoice,
             "status": r.status,
             "qbo_id": r.qbo_id,
+            "kind": None if r.kind is None else r.kind.value,
             "path": r.path,
             "bytes": r.size,
             "message": r.message,
@@ -225,7 +227,14 @@ def pdf_document(report: PdfReport) -> Document:
 
 def pdf_table(report: PdfReport) -> TableView:
     rows = [
-        (r.invoice, r.status, r.qbo_id or "", r.path or "", str(r.size or ""), r.message)
+        (
+            r.invoice,
+            r.status,
+            remote_cell(r.qbo_id, r.kind),
+            r.path or "",
+            str(r.size or ""),
+            r.message,
+        )
         for r in report.results
     ]
     columns = [

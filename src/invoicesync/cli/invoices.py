@@ -164,7 +164,7 @@ def push(
         if prepare:
             prepare_before_push(state, opened, local, request, yes=yes)
         with render.progress() as bar:
-            report = run_push(opened, local, request, bar)
+            report = run_push(opened, local, request, bar, notify=render.info)
         warn_all(opened.warnings)
     _finish(report, json_=json_)
 

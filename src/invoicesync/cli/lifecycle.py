@@ -28,7 +28,8 @@ def void(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Void linked QuickBooks invoices, with the reason in the memo; paid ones are refused.
+    """Void linked QuickBooks invoices, with the reason in the memo; paid ones are refused,
+    and so are credit notes (QuickBooks has no void for a credit memo: exit 3).
 
     \b
     Examples:

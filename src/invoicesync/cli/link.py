@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from invoicesync.cli import render, views
+from invoicesync.cli import link_views, reconcile_views, render, views
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 from invoicesync.errors import EXIT_DRIFT, UsageError
+from invoicesync.models import DocKind
 
 if TYPE_CHECKING:
     from invoicesync.models import Candidate, LocalInvoice
+    from invoicesync.usecases.copies import CopyFinding
     from invoicesync.usecases.reconcile import ReconcileReport
 
 
@@ -26,7 +28,8 @@ def list_candidates(
     ] = 10,
     json_: JSON_OPT = False,
 ) -> None:
-    """QuickBooks invoices that could be this invoice, best first, with the reasons.
+    """QuickBooks invoices (credit memos, for a credit note) that could be this invoice, best
+    first, with the reasons.
 
     \b
     Example:
@@ -40,21 +43,22 @@ def list_candidates(
     with opened_session(state) as opened:
         inv, found = usecase.list_candidates(opened, local, number, limit=limit)
     if json_:
-        render.emit_json(views.candidates_document(inv, found))
+        render.emit_json(link_views.candidates_document(inv, found))
     elif not found:
         render.info(
-            f"No QuickBooks invoice looks like {number} (same DocNumber, or same customer "
+            f"No QuickBooks {DocKind.of(inv).label} looks like {number} (same DocNumber, or "
+            "same customer "
             f"within {usecase.CANDIDATE_WINDOW_DAYS} days)."
         )
     else:
-        render.show(views.candidates_table(inv, found))
+        render.show(link_views.candidates_table(inv, found))
 
 
 def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
     """On a terminal: show the candidates and ask which one to link."""
 
     def pick(candidates: list[Candidate]) -> str | None:
-        render.show(views.candidates_table(inv, candidates))
+        render.show(link_views.candidates_table(inv, candidates))
         answer: str = typer.prompt(
             "Link to which row (number, or QBO id; empty to cancel)",
             default="",
@@ -72,19 +76,28 @@ def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
     return pick
 
 
+_QBO_ID = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="QBO_ID", help="The QuickBooks invoice id (a credit note: the credit memo id)."
+    ),
+]
+_DOC_NUMBER = Annotated[
+    str | None,
+    typer.Option(
+        "--doc-number",
+        metavar="DOCNUMBER",
+        help="Find the QBO invoice (or credit memo) by DocNumber.",
+    ),
+]
+
+
 @app.command()
 def link(
     ctx: typer.Context,
     number: Annotated[str, typer.Argument(metavar="INVOICE", help="The local invoice number.")],
-    qbo_id: Annotated[
-        str | None, typer.Argument(metavar="QBO_ID", help="The QuickBooks invoice id.")
-    ] = None,
-    doc_number: Annotated[
-        str | None,
-        typer.Option(
-            "--doc-number", metavar="DOCNUMBER", help="Find the QBO invoice by DocNumber."
-        ),
-    ] = None,
+    qbo_id: _QBO_ID = None,
+    doc_number: _DOC_NUMBER = None,
     best: Annotated[
         bool, typer.Option("--best", help="Take the top candidate if it is strong and unambiguous.")
     ] = False,
@@ -94,7 +107,7 @@ def link(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Link a local invoice to an existing QuickBooks invoice.
+    """Link a local invoice to an existing QuickBooks invoice (a credit note to a credit memo).
 
     \b
     Examples:
@@ -115,15 +128,15 @@ def link(
         result = usecase.link(opened, local, request)
         target = opened.ledger.name
     if json_:
-        render.emit_json(views.link_document(result))
+        render.emit_json(link_views.link_document(result))
     elif result.already_linked:
         render.info(
-            f"{result.invoice} is already linked to QuickBooks invoice {result.qbo_id}; "
-            "nothing to do."
+            f"{result.invoice} is already linked to {target} {result.kind.label} "
+            f"{result.qbo_id}; nothing to do."
         )
     else:
         render.success(
-            f"Linked {result.invoice} to {target} invoice {result.qbo_id} "
+            f"Linked {result.invoice} to {target} {result.kind.label} {result.qbo_id} "
             f"(DocNumber {result.doc_number or '-'}, "
             f"{views.shown(result.total, result.currency)})"
         )
@@ -137,7 +150,8 @@ def unlink(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Remove a link; the QuickBooks invoice itself is left untouched (idempotent).
+    """Remove a link and our marker; the QuickBooks invoice or credit memo itself is left
+    untouched (idempotent).
 
     \b
     Example:
@@ -152,14 +166,15 @@ def unlink(
     if not result.was_linked:
         _known(state, number)
     if json_:
-        render.emit_json(views.unlink_document(result))
+        render.emit_json(link_views.unlink_document(result))
     elif not result.was_linked:
         render.info(f"{number} is not linked; nothing to do.")
     else:
         extra = " and removed our marker from it" if result.marker_removed else ""
+        what = result.kind.label if result.kind else "document"
         render.success(
-            f"Unlinked {number} from {target} invoice {result.qbo_id}{extra}. The "
-            f"{target} invoice itself was not changed or deleted; "
+            f"Unlinked {number} from {target} {what} {result.qbo_id}{extra}. The "
+            f"{target} {what} itself was not changed or deleted; "
             + (
                 "a later push creates a new one."
                 if target == "QuickBooks"
@@ -183,6 +198,19 @@ def _known(state: AppState, number: str) -> None:
         )
 
 
+REMOVE_COPIES_OPT = Annotated[
+    bool,
+    typer.Option(
+        "--remove-copies",
+        help="Delete proven copies of linked invoices (same content, unpaid, unsent, linked "
+        "nowhere else; the survivor checked again first); shows them and asks.",
+    ),
+]
+YES_OPT = Annotated[
+    bool, typer.Option("--yes", help="With --remove-copies: delete without asking.")
+]
+
+
 @app.command()
 def reconcile(
     ctx: typer.Context,
@@ -198,47 +226,96 @@ def reconcile(
             "QuickBooks (as `git diff --exit-code` does for changes).",
         ),
     ] = False,
-    remove_copies: Annotated[
-        bool,
-        typer.Option(
-            "--remove-copies",
-            help="Delete unpaid copies of linked invoices; the first (lowest Id) stays.",
-        ),
-    ] = False,
+    remove_copies: REMOVE_COPIES_OPT = False,
+    yes: YES_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
     """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking.
 
     Also finds copies: another QuickBooks invoice carrying our marker for a linked number.
+    Only a proven copy is ever deleted, and only once confirmed (docs/reliability.md).
 
     \b
     Examples:
       invoicesync reconcile --rebuild
       invoicesync reconcile --exit-code --json > drift.json || notify-me
       invoicesync reconcile --remove-copies
+      invoicesync reconcile --remove-copies --yes
     """
     from invoicesync.usecases import reconcile as usecase
     from invoicesync.usecases.invoices import load_invoices
 
+    if yes and not remove_copies:
+        raise UsageError("--yes goes with --remove-copies")
     state = state_of(ctx)
     local = load_invoices(state.settings(), render.warn) if rebuild else []
+    asked = _Asked(state.interactive, yes)
     with opened_session(state) as opened:
         report = usecase.reconcile(
-            opened, rebuild=rebuild, invoices=local, wait=wait, remove_copies=remove_copies
+            opened,
+            rebuild=rebuild,
+            invoices=local,
+            wait=wait,
+            remove_copies=remove_copies,
+            confirm=asked,
         )
     if json_:
-        render.emit_json(views.reconcile_document(report))
+        render.emit_json(reconcile_views.reconcile_document(report))
     else:
         _show_reconcile(report)
+    if report.unconfirmed:
+        _unconfirmed(report, asked)
     if exit_code and report.drifted:
         raise typer.Exit(EXIT_DRIFT)
 
 
+def _unconfirmed(report: ReconcileReport, asked: _Asked) -> None:
+    """Proven copies were found and nothing was deleted: say so, and how to proceed (exit 2,
+    like `push --prepare` without `--yes`)."""
+    count = sum(len(c.would_remove) for c in report.copies)
+    if asked.declined:
+        raise UsageError("declined: nothing was deleted")
+    raise UsageError(
+        f"reconcile --remove-copies found {count} proven cop{'y' if count == 1 else 'ies'} "
+        "(listed above) and nothing was deleted: without a terminal it deletes only with --yes"
+    )
+
+
+class _Asked:
+    """`--remove-copies`' confirmation: yes with `--yes`; on a terminal, the proven copies
+    are listed and the question asked; otherwise no (the command then says how to proceed)."""
+
+    def __init__(self, interactive: bool, yes: bool) -> None:
+        self.interactive = interactive
+        self.yes = yes
+        self.declined = False
+
+    def __call__(self, proven: Sequence[CopyFinding]) -> bool:
+        if self.yes:
+            return True
+        if not self.interactive:
+            return False
+        for line in reconcile_views.proven_lines(list(proven)):
+            render.info(line)
+        count = sum(len(c.would_remove) for c in proven)
+        ok: bool = typer.confirm(
+            f"Delete {'this copy' if count == 1 else f'these {count} copies'} in QuickBooks? "
+            "(each is journaled whole first)",
+            default=False,
+            err=True,
+        )
+        self.declined = not ok
+        return ok
+
+
 def _show_reconcile(report: ReconcileReport) -> None:
     for ln in report.rebuilt:
-        render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks invoice {ln.qbo_id}")
+        render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks {ln.ref}")
     if not report.drifts:
         render.info("No links to check.")
         return
-    render.show(views.reconcile_table(report))
+    render.show(reconcile_views.reconcile_table(report))
+    held = reconcile_views.held_table(report)
+    if held is not None:
+        render.show(held)
     render.info(views.counts_line(report.counts()))

@@ -35,7 +35,8 @@ WAIT_OPT = Annotated[
         "--wait",
         min=0,
         metavar="SECONDS",
-        help="Wait up to SECONDS for another run's lock instead of exit 9.",
+        help="Wait up to SECONDS for another run's lock (push with a shared state: for the "
+        "invoices another run holds) instead of exit 9.",
     ),
 ]
 

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, TypeAlias
 
+from invoicesync.models import DocKind
+
 if TYPE_CHECKING:
-    from invoicesync.models import Candidate, LocalInvoice
     from invoicesync.usecases.connection import StatusReport
     from invoicesync.usecases.invoices import InvoiceRow
-    from invoicesync.usecases.link import LinkResult, UnlinkResult
     from invoicesync.usecases.push_report import PushReport
-    from invoicesync.usecases.reconcile import ReconcileReport
 
 JSONValue: TypeAlias = "str | int | bool | list[JSONValue] | dict[str, JSONValue] | None"
 Document = dict[str, JSONValue]
@@ -40,6 +39,16 @@ def money(value: Decimal | None, currency: str | None = None) -> str | None:
         return None
     places = _MINOR_UNITS.get(currency or "", 2)
     return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def remote_cell(qbo_id: str | None, kind: DocKind | None) -> str:
+    """A remote id in a table: as it is for an invoice, with its kind for any other document
+    (`1 (credit memo)`), since invoice 1 and credit memo 1 are two documents."""
+    if qbo_id is None:
+        return ""
+    if kind is None or kind is DocKind.INVOICE:
+        return qbo_id
+    return f"{qbo_id} ({kind.label})"
 
 
 def shown(value: Decimal | None, currency: str | None = None) -> str:
@@ -124,6 +133,7 @@ def invoice_entry(r: InvoiceRow) -> JSONValue:
     if ln is not None:
         link = {
             "qbo_id": ln.qbo_id,
+            "kind": ln.kind.value,
             "doc_number": ln.doc_number,
             "origin": ln.origin,
             "linked_at": ln.linked_at,
@@ -166,7 +176,7 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
             r.invoice.issue_date.isoformat(),
             shown(r.invoice.total, r.invoice.currency),
             r.invoice.status,
-            r.link.qbo_id if r.link else "",
+            remote_cell(r.link.qbo_id, r.link.kind) if r.link else "",
             ("changed" if r.changed else (r.link.last_state or "linked")) if r.link else "",
             (r.link.doc_number or "") if r.link else "",
             (r.sent_at or "")[:10],
@@ -185,7 +195,9 @@ def push_document(report: PushReport) -> Document:
         item: Document = {
             "invoice": r.invoice,
             "status": r.status,
+            "exit_code": r.exit_code,
             "qbo_id": r.qbo_id,
+            "kind": None if r.kind is None else r.kind.value,
             "doc_number": r.doc_number,
             "total": money(r.total, r.currency),
             "currency": r.currency,
@@ -239,7 +251,7 @@ def push_table(report: PushReport) -> TableView:
         (
             r.invoice,
             r.status,
-            r.qbo_id or "",
+            remote_cell(r.qbo_id, r.kind),
             shown(r.total, r.currency),
             r.doc_number or "",
             r.message,
@@ -255,144 +267,6 @@ def push_table(report: PushReport) -> TableView:
         Column("Message", fold=True),
     ]
     return TableView(title, columns, rows)
-
-
-# --- candidates, link, unlink ------------------------------------------------------------------
-
-
-def candidates_document(inv: LocalInvoice, found: Sequence[Candidate]) -> Document:
-    candidates: list[JSONValue] = [
-        {
-            "qbo_id": c.qbo_id,
-            "doc_number": c.doc_number,
-            "txn_date": c.txn_date,
-            "customer": c.customer,
-            "total": money(c.total, c.currency),
-            "balance": money(c.balance, c.currency),
-            "currency": c.currency,
-            "score": c.score,
-            "reasons": list(c.reasons),
-            "linked_to": c.linked_to,
-            "has_marker": c.has_marker,
-        }
-        for c in found
-    ]
-    return {"schema": "invoicesync.candidates/1", "invoice": inv.number, "candidates": candidates}
-
-
-def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView:
-    title = (
-        f"Candidates for {inv.number} ({inv.customer.name}, {inv.issue_date}, "
-        f"{shown(inv.total)} {inv.currency})"
-    )
-    columns = [
-        Column("#", right=True),
-        Column("Score", right=True),
-        Column("QBO id"),
-        Column("DocNumber", drop=1),
-        Column("Date", drop=3),
-        Column("Customer", drop=4, fold=True),
-        Column("Total", drop=1, right=True),
-        Column("Balance", drop=5, right=True),
-        Column("Linked to", drop=2),
-        Column("Why", fold=True),
-    ]
-    rows = [
-        (
-            str(i),
-            str(c.score),
-            c.qbo_id,
-            c.doc_number or "",
-            c.txn_date or "",
-            c.customer or "",
-            shown(c.total, c.currency),
-            shown(c.balance),
-            c.linked_to or "",
-            "; ".join(c.reasons),
-        )
-        for i, c in enumerate(found, start=1)
-    ]
-    return TableView(title, columns, rows)
-
-
-def link_document(r: LinkResult) -> Document:
-    return {
-        "schema": "invoicesync.link/1",
-        "invoice": r.invoice,
-        "qbo_id": r.qbo_id,
-        "doc_number": r.doc_number,
-        "total": money(r.total, r.currency),
-        "currency": r.currency,
-        "warnings": list(r.warnings),
-        "marker_written": r.marker_written,
-        "already_linked": r.already_linked,
-    }
-
-
-def unlink_document(r: UnlinkResult) -> Document:
-    return {
-        "schema": "invoicesync.unlink/1",
-        "invoice": r.invoice,
-        "was_linked": r.was_linked,
-        "qbo_id": r.qbo_id,
-        "marker_removed": r.marker_removed,
-        "generation": r.generation,
-        "warnings": list(r.warnings),
-    }
-
-
-# --- reconcile ---------------------------------------------------------------------------------
-
-
-def reconcile_document(report: ReconcileReport) -> Document:
-    rebuilt: list[JSONValue] = [
-        {"invoice": ln.invoice_number, "qbo_id": ln.qbo_id, "doc_number": ln.doc_number}
-        for ln in report.rebuilt
-    ]
-    links: list[JSONValue] = [
-        {
-            "invoice": d.invoice,
-            "qbo_id": d.qbo_id,
-            "state": d.state,
-            "details": list(d.details),
-            "balance": money(d.balance),
-        }
-        for d in report.drifts
-    ]
-    copies: list[JSONValue] = [
-        {
-            "invoice": c.invoice,
-            "kind": c.kind,
-            "survivor": c.survivor,
-            "copies": list(c.copies),
-            "removed": list(c.removed),
-            "kept": list(c.kept),
-            "failed": list(c.failed),
-        }
-        for c in report.copies
-    ]
-    return {
-        "schema": "invoicesync.reconcile/1",
-        "realm_id": report.realm_id,
-        "rebuilt": rebuilt,
-        "links": links,
-        "copies": copies,
-    }
-
-
-def reconcile_table(report: ReconcileReport) -> TableView:
-    rows = [
-        (d.invoice, d.qbo_id, d.state, shown(d.balance), "; ".join(d.details))
-        for d in report.drifts
-    ]
-    columns = [
-        Column("Invoice"),
-        Column("QBO id"),
-        Column("State"),
-        Column("Balance", drop=1, right=True),
-        Column("Details", fold=True),
-    ]
-    return TableView("Linked invoices in QuickBooks", columns, rows)
 
 
 def counts_line(counts: dict[str, int]) -> str:

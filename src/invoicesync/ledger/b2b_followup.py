@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from invoicesync.b2brouter import B2BRouterClient
 from invoicesync.b2brouter import errors as berr
 from invoicesync.errors import EXIT_CONFLICT, EXIT_USAGE, UsageError
-from invoicesync.ledger.b2b_rows import B2BInvoice
+from invoicesync.ledger.b2b_rows import B2BInvoice, invoice_id
 from invoicesync.ledger.base import Attachment, Gone, Payment, Refusal, Upload
+from invoicesync.models import DocKind, DocRef
 
 NOT_SENT = frozenset({"new", "error"})
 UNSUPPORTED = "B2BRouter profiles do not take attachments in invoicesync"
@@ -56,15 +57,15 @@ class B2BRouterFollowUps:
     """What `B2BRouterLedger` offers after the push; it provides `client` and `read_many`."""
 
     client: B2BRouterClient
-    read_many: Callable[[Sequence[str]], Mapping[str, B2BInvoice]]
+    read_many: Callable[[DocKind, Sequence[str]], Mapping[str, B2BInvoice]]
 
-    def billing(self, remote_ids: Sequence[str]) -> dict[str, B2BBilling]:
-        return {k: B2BBilling(v) for k, v in self.read_many(remote_ids).items()}
+    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BBilling]:
+        return {k: B2BBilling(v) for k, v in self.read_many(kind, remote_ids).items()}
 
     def payments(self, payment_ids: Sequence[str]) -> dict[str, Payment]:
         return {}  # B2BRouter reports the paid state and its date, never payment records
 
-    def send(self, remote_id: str, to: str | None, request_id: str) -> B2BBilling | Refusal:
+    def send(self, ref: DocRef, to: str | None, request_id: str) -> B2BBilling | Refusal:
         """Queue delivery (`send_invoice`); possible in states new and error only."""
         if to is not None:
             return Refusal(
@@ -72,21 +73,24 @@ class B2BRouterFollowUps:
                 "instead of --to",
                 exit_code=EXIT_USAGE,
             )
+        number = invoice_id(ref)
+        if number is None:
+            raise Gone(ref)
         try:
-            return B2BBilling(B2BInvoice(self.client.send_invoice(int(remote_id))))
+            return B2BBilling(B2BInvoice(self.client.send_invoice(number)))
         except berr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except berr.ConflictError as exc:
             return Refusal(str(exc), exit_code=EXIT_CONFLICT, code=exc.code)
 
-    def pdf(self, remote_id: str) -> bytes:
+    def pdf(self, ref: DocRef) -> bytes:
         raise UsageError("B2BRouter profiles have no PDF in invoicesync; open it in B2BRouter")
 
     def attachment_problem(self, file_name: str, size: int) -> str | None:
         return UNSUPPORTED
 
-    def attachments(self, remote_id: str) -> list[Attachment]:
+    def attachments(self, ref: DocRef) -> list[Attachment]:
         return []
 
-    def attach(self, remote_id: str, upload: Upload, request_id: str) -> Attachment | Refusal:
+    def attach(self, ref: DocRef, upload: Upload, request_id: str) -> Attachment | Refusal:
         return Refusal(UNSUPPORTED, exit_code=EXIT_USAGE)

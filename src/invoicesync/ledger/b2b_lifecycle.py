@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from invoicesync.errors import EXIT_PARTIAL, Refused
 from invoicesync.ledger.base import Draft, Edit, Outcome, Refusal, RemoteInvoice
+from invoicesync.models import DocRef
 
 NOT_IN_PLACE = (
     "B2BRouter does not change an e-invoice in place: issue a credit note in the source "
@@ -21,22 +21,13 @@ NOT_IN_PLACE = (
 class B2BRouterLifecycle:
     """Mixed into `B2BRouterLedger`."""
 
-    if TYPE_CHECKING:  # provided by the ledger this is mixed into
-
-        def read(self, remote_id: str) -> RemoteInvoice: ...
-
-    def read_kind(self, remote_id: str, kind: str) -> RemoteInvoice:
-        if kind != "invoice":
-            raise Refused(NOT_IN_PLACE, EXIT_PARTIAL)
-        return self.read(remote_id)
-
-    def edit(self, draft: Draft, remote_id: str) -> Edit:
+    def edit(self, draft: Draft, ref: DocRef) -> Edit:
         raise Refused(f"{draft.number}: {NOT_IN_PLACE}", EXIT_PARTIAL)
 
-    def edits(self, wanted: Sequence[tuple[Draft, str]]) -> dict[str, Edit]:
-        return {draft.number: self.edit(draft, remote_id) for draft, remote_id in wanted}
+    def edits(self, wanted: Sequence[tuple[Draft, DocRef]]) -> dict[str, Edit]:
+        return {draft.number: self.edit(draft, ref) for draft, ref in wanted}
 
-    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> Sequence[Outcome]:
+    def update(self, edits: Sequence[tuple[Edit, str]]) -> Sequence[Outcome]:
         return [Refusal(NOT_IN_PLACE) for _ in edits]
 
     def void(self, remote: RemoteInvoice, reason: str, request_id: str) -> RemoteInvoice | Refusal:

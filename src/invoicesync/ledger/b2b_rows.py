@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from invoicesync.b2brouter import Invoice
-from invoicesync.qbo.marker import marker_of
+from invoicesync.errors import EXIT_PARTIAL, Refused
+from invoicesync.models import DocKind, DocRef
+from invoicesync.qbo.marker import marker_of, origin_of
 
 # Delivery states after which B2BRouter counts the invoice as settled.
 SETTLED = frozenset({"paid", "closed"})
@@ -34,6 +36,10 @@ class B2BInvoice:
     @property
     def id(self) -> str:
         return str(self.invoice.id)
+
+    @property
+    def ref(self) -> DocRef:
+        return DocRef(DocKind.INVOICE, self.id)
 
     @property
     def doc_number(self) -> str | None:
@@ -78,9 +84,25 @@ class B2BInvoice:
         return marker_of(self.invoice.file_reference)
 
     @property
+    def origin(self) -> str | None:
+        """Never written (B2BRouter refuses a second number, so there are no copies to judge),
+        but read like a QuickBooks note."""
+        return origin_of(self.invoice.file_reference)
+
+    @property
     def voided(self) -> bool:
         return False
 
     @property
     def status(self) -> str:
         return self.invoice.state or "new"
+
+
+def invoice_id(ref: DocRef) -> int | None:
+    """The B2BRouter invoice id `ref` names (None: not a B2BRouter id). B2BRouter holds
+    invoices only (credit notes are refused at pre-flight), so any other kind is refused."""
+    if ref.kind is not DocKind.INVOICE:
+        raise Refused(
+            f"B2BRouter holds invoices only, not a {ref.kind.label} ({ref})", EXIT_PARTIAL
+        )
+    return int(ref.remote_id) if ref.remote_id.isdigit() else None

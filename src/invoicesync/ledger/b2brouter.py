@@ -32,17 +32,19 @@ from invoicesync.ledger import b2b_preflight as preflight
 from invoicesync.ledger.b2b_followup import B2BRouterFollowUps
 from invoicesync.ledger.b2b_lifecycle import B2BRouterLifecycle
 from invoicesync.ledger.b2b_prerequisites import B2BRouterPrerequisites
-from invoicesync.ledger.b2b_rows import B2BInvoice
+from invoicesync.ledger.b2b_rows import B2BInvoice, invoice_id
 from invoicesync.ledger.base import (
     Company,
+    CopyRecord,
     Draft,
+    Found,
     Gone,
     Preparation,
     Refusal,
     RemoteInvoice,
     Uncertain,
 )
-from invoicesync.models import LocalInvoice
+from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.qbo.marker import with_marker, without_marker
 
 NAME = "B2BRouter"
@@ -141,8 +143,10 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
 
     # --- push ----------------------------------------------------------------------------------
 
-    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
-        """One account read and one contact listing for the batch, then each invoice alone."""
+    def prepare(self, invoices: Sequence[LocalInvoice], origin: str | None = None) -> Preparation:
+        """One account read and one contact listing for the batch, then each invoice alone.
+        `origin` is not written: B2BRouter refuses a second invoice with one number, so there
+        are never copies to tell apart."""
         with translating("pushing"):
             account = self.client.get_account()
             contacts = list(self.client.contacts())
@@ -155,7 +159,7 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
                 prep.drafts.append(draft)
         return prep
 
-    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, B2BInvoice]:
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, Found]:
         """B2BRouter invoices that are (or claim to be) these drafts: by number (ours
         preferred), and by our marker among the invoices of those dates."""
         if not drafts:
@@ -174,7 +178,7 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         for row in map(B2BInvoice, rows):
             if row.doc_number in wanted:
                 found.setdefault(row.doc_number, row)
-        return found
+        return {number: Found(row) for number, row in found.items()}
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
@@ -210,19 +214,23 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def read(self, remote_id: str) -> B2BInvoice:
-        if not remote_id.isdigit():
-            raise Gone(remote_id)
+    def kinds(self) -> list[DocKind]:
+        return [DocKind.INVOICE]  # credit notes are refused at pre-flight
+
+    def read(self, ref: DocRef) -> B2BInvoice:
+        number = invoice_id(ref)
+        if number is None:
+            raise Gone(ref)
         try:
-            return B2BInvoice(self.client.get_invoice(int(remote_id)))
+            return B2BInvoice(self.client.get_invoice(number))
         except berr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except berr.B2BRouterError as exc:
             raise translate(exc, "reading the B2BRouter invoice") from None
 
-    def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, B2BInvoice]:
+    def read_many(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BInvoice]:
         """B2BRouter has invoices only (credit notes are refused at pre-flight)."""
-        if kind != "invoice":
+        if kind is not DocKind.INVOICE:
             return {}
         wanted = set(remote_ids)
         if len(wanted) > READ_ONE_MAX:
@@ -232,7 +240,7 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         found: dict[str, B2BInvoice] = {}
         for remote_id in sorted(wanted):
             with contextlib.suppress(Gone):
-                found[remote_id] = self.read(remote_id)
+                found[remote_id] = self.read(DocRef(kind, remote_id))
         return found
 
     def _contacts(self) -> list[Contact]:
@@ -249,28 +257,33 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
     def searchable(self, number: str) -> bool:
         return bool(number.strip())
 
-    def with_number(self, number: str) -> list[B2BInvoice]:
+    def with_number(self, kind: DocKind, number: str) -> list[B2BInvoice]:
+        if kind is not DocKind.INVOICE:
+            return []
         with translating("looking for candidates"):
             return [B2BInvoice(i) for i in self.client.find_by_number(number)]
 
-    def near(self, customer_id: str, lo: str, hi: str) -> list[B2BInvoice]:
-        return [r for r in self.between(lo, hi) if r.customer_id == customer_id]
+    def near(self, kind: DocKind, customer_id: str, lo: str, hi: str) -> list[B2BInvoice]:
+        return [r for r in self.between(kind, lo, hi) if r.customer_id == customer_id]
 
-    def between(self, lo: str, hi: str) -> list[B2BInvoice]:
+    def between(self, kind: DocKind, lo: str, hi: str) -> list[B2BInvoice]:
+        if kind is not DocKind.INVOICE:
+            return []
         with translating("reading invoices"):
             rows = self.client.invoices(date_from=_date(lo), date_to=_date(hi))
             return [B2BInvoice(i) for i in rows]
 
     # --- copies --------------------------------------------------------------------------------
 
-    def copies(
-        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
-    ) -> dict[str, list[RemoteInvoice]]:
+    def copies(self, kind: DocKind, linked: Sequence[RemoteInvoice]) -> dict[str, list[CopyRecord]]:
         """None can exist: B2BRouter refuses a second invoice with a number it already has."""
         return {}
 
-    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool:
-        return False  # never asked: `copies` finds none
+    def copy_records(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, CopyRecord]:
+        return {}  # never asked: `copies` finds none
+
+    def remove_copy(self, remote: RemoteInvoice) -> tuple[bool | None, str]:
+        return False, "B2BRouter invoices are never deleted as copies"  # never asked
 
     # --- marker --------------------------------------------------------------------------------
 
@@ -283,10 +296,13 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
             if number
             else without_marker(remote.private_note)
         )
+        b2b_id = invoice_id(remote.ref)
+        if b2b_id is None:
+            raise Gone(remote.ref)
         try:
-            row = self.client.update_invoice(int(remote.id), {"file_reference": ref})
+            row = self.client.update_invoice(b2b_id, {"file_reference": ref})
         except berr.NotFoundError:
-            raise Gone(remote.id) from None
+            raise Gone(remote.ref) from None
         except berr.B2BRouterError as exc:
             raise translate(exc, "writing our marker into the B2BRouter invoice") from None
         return B2BInvoice(row)
@@ -300,4 +316,5 @@ def _refusal(exc: berr.B2BRouterError, code: int, owner: str | None = None) -> R
         detail=exc.message,
         intuit_tid=exc.request_id,
         owner_id=owner,
+        owner=None if owner is None else DocRef(DocKind.INVOICE, owner),
     )

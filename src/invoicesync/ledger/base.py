@@ -17,7 +17,7 @@ from typing import Any, Protocol, Union
 
 from invoicesync.errors import EXIT_PARTIAL
 from invoicesync.matching import NearMatch
-from invoicesync.models import LocalInvoice
+from invoicesync.models import DocKind, DocRef, LocalInvoice
 
 # An e-invoicing network's delivery states (`RemoteInvoice.status`), which `reconcile` shows;
 # the problems need someone to act (fix and resend, or talk to the customer).
@@ -27,8 +27,8 @@ DELIVERY_STATES = frozenset(
 DELIVERY_PROBLEMS = frozenset({"error", "refused"})
 
 
-class RemoteInvoice(Protocol):
-    """An invoice as the target holds it (read only)."""
+class RemoteRecord(Protocol):
+    """An invoice or credit memo as the target holds it (read only): its fields."""
 
     @property
     def id(self) -> str: ...
@@ -53,11 +53,21 @@ class RemoteInvoice(Protocol):
     @property
     def marker(self) -> str | None: ...
     @property
+    def origin(self) -> str | None: ...  # the state that created it, as its marker says
+    @property
     def voided(self) -> bool: ...
     @property
     def status(self) -> str: ...
     @property
     def payments(self) -> tuple[str, ...]: ...
+
+
+class RemoteInvoice(RemoteRecord, Protocol):
+    """A document the target holds, knowing what it is: its `ref` (kind and id) is what every
+    write to it addresses, so a credit memo can never be written through the invoice endpoint."""
+
+    @property
+    def ref(self) -> DocRef: ...
 
 
 # Reference kind → its `[aliases.*]` table in config.toml.
@@ -144,6 +154,7 @@ class Refusal:
     element: str | None = None
     intuit_tid: str | None = None
     owner_id: str | None = None  # for a duplicate number: the transaction that has it
+    owner: DocRef | None = None  # ... when that transaction is a document we write
 
 
 @dataclass(frozen=True)
@@ -166,12 +177,56 @@ class Unanswered:
 Outcome = Union[RemoteInvoice, Refusal, Unanswered]  # noqa: UP007 (a runtime alias on 3.11)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A create whose copy check has something to say. `remote` is what to link: ours, or the
+    survivor another writer made at the same moment (ours deleted as its copy); None when
+    nothing may be linked yet (our delete of ours may have committed unheard). `attention`:
+    a person must look (the run exits 3)."""
+
+    remote: RemoteInvoice | None
+    note: str
+    attention: bool = True
+
+
+Created = Union[RemoteInvoice, Refusal, Unanswered, Checked]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class CopyRecord:
+    """A live record carrying our marker, with what decides whether it may be deleted as a
+    copy of another: what makes it this invoice (`content`: label and value, in order:
+    customer, date, currency, DocNumber, total, tax, each line), whether it was e-mailed, and
+    the whole record as the target holds it (`document`, JSON), which a delete journals first
+    so that the record can be recreated."""
+
+    remote: RemoteInvoice
+    content: tuple[tuple[str, str], ...]
+    sent: bool
+    document: str
+
+    @property
+    def id(self) -> str:
+        return self.remote.id
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the duplicate guard found for one draft: the record to adopt (or refuse), every
+    other live record carrying our marker for the same number (copies), and how the record
+    differs from the draft, field by field (None: not compared)."""
+
+    remote: RemoteInvoice
+    copies: tuple[RemoteInvoice, ...] = ()
+    changes: tuple[str, ...] | None = None
+
+
 class Uncertain(Exception):
     """A write may or may not have happened (dropped connection, 5xx after retries)."""
 
 
 class Gone(Exception):
-    """The target no longer has the record (deleted)."""
+    """The target no longer has the record (deleted). Its argument names it: a `DocRef`."""
 
 
 @dataclass(frozen=True)
@@ -197,22 +252,26 @@ class Ledger(Protocol):
     def batch_held(self, reserved: int) -> bool: ...
 
     def company(self) -> Company: ...
-    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation: ...
-    def find_existing(
-        self, drafts: Sequence[Draft], *, by_number: bool
-    ) -> Mapping[str, RemoteInvoice]: ...
+    def prepare(
+        self, invoices: Sequence[LocalInvoice], origin: str | None = None
+    ) -> Preparation: ...  # `origin`: the state's token, carried by what a push creates
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> Mapping[str, Found]: ...
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> Mapping[str, Outcome]: ...
-    def read(self, remote_id: str) -> RemoteInvoice: ...
+    ) -> Mapping[str, Created]: ...
+    # Every read by id takes the document's kind (`DocRef`): Ids are numbered per kind.
+    def kinds(self) -> Sequence[DocKind]: ...  # the kinds of document this target holds
+    def read(self, ref: DocRef) -> RemoteInvoice: ...
     def read_many(
-        self, remote_ids: Sequence[str], kind: str = "invoice"
+        self, kind: DocKind, remote_ids: Sequence[str]
     ) -> Mapping[str, RemoteInvoice]: ...
     def customer_id(self, name: str) -> str | None: ...
     def customer_ids(self) -> Mapping[str, str]: ...
-    def with_number(self, number: str) -> Sequence[RemoteInvoice]: ...
-    def near(self, customer_id: str, lo: str, hi: str) -> Sequence[RemoteInvoice]: ...
-    def between(self, lo: str, hi: str) -> Sequence[RemoteInvoice]: ...
+    def with_number(self, kind: DocKind, number: str) -> Sequence[RemoteInvoice]: ...
+    def near(
+        self, kind: DocKind, customer_id: str, lo: str, hi: str
+    ) -> Sequence[RemoteInvoice]: ...
+    def between(self, kind: DocKind, lo: str, hi: str) -> Sequence[RemoteInvoice]: ...
     def searchable(self, number: str) -> bool: ...
     def set_marker(
         self, remote: RemoteInvoice, number: str | None, request_id: str
@@ -223,11 +282,11 @@ class Ledger(Protocol):
     def create_prerequisite(self, need: Prerequisite, request_id: str) -> str | Refusal: ...
     def find_prerequisite(self, need: Prerequisite) -> str | None: ...
 
-    # The lifecycle (issue 17). `kind` is a `LocalInvoice.type`: invoice or credit_note.
-    def read_kind(self, remote_id: str, kind: str) -> RemoteInvoice: ...
-    def edit(self, draft: Draft, remote_id: str) -> Edit: ...
-    def edits(self, wanted: Sequence[tuple[Draft, str]]) -> Mapping[str, Edit]: ...
-    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> Sequence[Outcome]: ...
+    # The lifecycle (issue 17). An edit is read from, and written to, the document `ref`
+    # names; writes take the record as read, which knows its own kind (`RemoteInvoice.ref`).
+    def edit(self, draft: Draft, ref: DocRef) -> Edit: ...
+    def edits(self, wanted: Sequence[tuple[Draft, DocRef]]) -> Mapping[str, Edit]: ...
+    def update(self, edits: Sequence[tuple[Edit, str]]) -> Sequence[Outcome]: ...
     def void(
         self, remote: RemoteInvoice, reason: str, request_id: str
     ) -> RemoteInvoice | Refusal: ...
@@ -238,28 +297,35 @@ class Ledger(Protocol):
     # --- copies: two records carrying our marker for one number (`reconcile`) ------------------
 
     def copies(
-        self, linked: Sequence[RemoteInvoice], kind: str = "invoice"
-    ) -> Mapping[str, Sequence[RemoteInvoice]]: ...
-    def remove_copy(self, remote: RemoteInvoice, kind: str = "invoice") -> bool: ...
+        self, kind: DocKind, linked: Sequence[RemoteInvoice]
+    ) -> Mapping[str, Sequence[CopyRecord]]: ...
+    def copy_records(
+        self, kind: DocKind, remote_ids: Sequence[str]
+    ) -> Mapping[str, CopyRecord]: ...  # read again just before a delete
+    def remove_copy(self, remote: RemoteInvoice) -> tuple[bool | None, str]:
+        """Delete a copy (its own kind, `remote.ref`) at its SyncToken: (True, "") gone, (False,
+        why) still there, (None, why) unknown (the delete may have committed unheard and the
+        record cannot be read)."""
+        ...
 
     # --- after the push: payments, send, PDF, attachments (issue 18) ---------------------------
 
-    def billing(self, remote_ids: Sequence[str]) -> Mapping[str, Billing]: ...
+    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> Mapping[str, Billing]: ...
     def payments(self, payment_ids: Sequence[str]) -> Mapping[str, Payment]: ...
-    def send(self, remote_id: str, to: str | None, request_id: str) -> Billing | Refusal: ...
-    def pdf(self, remote_id: str) -> bytes: ...
+    def send(self, ref: DocRef, to: str | None, request_id: str) -> Billing | Refusal: ...
+    def pdf(self, ref: DocRef) -> bytes: ...
     def attachment_problem(self, file_name: str, size: int) -> str | None: ...
-    def attachments(self, remote_id: str) -> Sequence[Attachment]: ...
-    def attach(self, remote_id: str, upload: Upload, request_id: str) -> Attachment | Refusal: ...
+    def attachments(self, ref: DocRef) -> Sequence[Attachment]: ...
+    def attach(self, ref: DocRef, upload: Upload, request_id: str) -> Attachment | Refusal: ...
 
 
 class Billing(Protocol):
-    """An invoice's delivery and payment state as the target holds it."""
+    """An invoice's (or credit memo's) delivery and payment state as the target holds it."""
 
     @property
     def id(self) -> str: ...
     @property
-    def invoice(self) -> RemoteInvoice: ...
+    def invoice(self) -> RemoteRecord: ...
     @property
     def sent(self) -> bool: ...
     @property

@@ -13,6 +13,10 @@ every customer, item and term created, changed or deleted since. It never goes s
   refusal that names a reference (codes 610, 2500, 6000) drops the cache, and so does a create
   whose answer contradicts the facts (a DocNumber not as sent);
 - an unreadable, foreign or future file is ignored and replaced.
+
+Whoever can write the cache can make a push send another customer's Id, so `cache/` must be
+a real folder of the user's that nobody else can write to, and the file a regular file of the
+user's: a link or a foreign file there is refused (exit 8), never read or written through.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 
 from invoicesync.aliases import Aliases
 from invoicesync.errors import InvoiceSyncError
-from invoicesync.files import read_text, write_atomic
+from invoicesync.files import UnsafePath, private_dir, read_text, write_atomic
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.qbo_preflight import Catalog
 from invoicesync.models import LocalInvoice
@@ -49,14 +53,17 @@ REFERENCE_CODES = frozenset({"610", "2500", "6000"})
 class CatalogCache:
     """The cached catalog of one company. `load`/`save`/`drop` are the only file access."""
 
-    def __init__(self, app_dir: Path, realm_id: str) -> None:
+    def __init__(self, app_dir: Path, realm_id: str, *, root: Path | None = None) -> None:
         self.path = app_dir / "cache" / f"qbo-{realm_id}.json"
         self.realm_id = realm_id
+        self.root = root or app_dir  # the app dir, of which `app_dir` may be a profile's folder
 
     def load(self) -> tuple[Catalog, str] | None:
-        """The cached catalog and the server time it is current to, or None."""
+        """The cached catalog and the server time it is current to, or None. A link or a
+        foreign file or folder is refused (exit 8), not ignored: someone planted it."""
+        private_dir(self.path.parent, root=self.root, create=False)
+        text = read_text(self.path)
         try:
-            text = read_text(self.path)
             data = json.loads(text) if text else None
             if not isinstance(data, dict) or data.get("version") != VERSION:
                 return None
@@ -79,7 +86,10 @@ class CatalogCache:
         for kind in _KINDS:
             data[kind] = [asdict(r) for r in getattr(catalog, kind)]
         try:
+            private_dir(self.path.parent, root=self.root)
             write_atomic(self.path, json.dumps(data, ensure_ascii=False))
+        except UnsafePath:
+            raise  # a link or a folder others can write: exit 8, never written through
         except InvoiceSyncError:
             self.drop()  # an unwritable app dir costs requests, never correctness
 

@@ -10,7 +10,7 @@ unknown raises `Uncertain`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +26,12 @@ from invoicesync.ledger.base import (
     Uncertain,
 )
 from invoicesync.ledger.qbo_errors import refusal, translate, translating, write
-from invoicesync.ledger.qbo_lifecycle import entity_of
+from invoicesync.ledger.qbo_rows import QBORecord, entity_of
+from invoicesync.models import DocKind, DocRef
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
-from invoicesync.qbo.rows import QBOInvoice
+from invoicesync.qbo.rows import Entity
 
 
 class QuickBooksEdits:
@@ -38,68 +39,79 @@ class QuickBooksEdits:
 
     client: QBOClient
 
-    def read_kind(self, remote_id: str, kind: str) -> QBOInvoice:
-        return QBOInvoice.from_row(self._row(remote_id, entity_of(kind)))
-
-    def _row(self, remote_id: str, entity: str) -> dict[str, Any]:
+    def _row(self, ref: DocRef) -> dict[str, Any]:
         try:
-            return self.client.read(entity, remote_id)
+            return self.client.read(entity_of(ref.kind), ref.remote_id)
         except qerr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except qerr.QBOError as exc:
-            raise translate(exc, f"reading QuickBooks {entity} {remote_id}") from None
+            raise translate(exc, f"reading QuickBooks {ref}") from None
 
-    def edit(self, draft: Draft, remote_id: str) -> Edit:
-        return _edit(draft, self._row(remote_id, entity_of(draft.invoice.type)))
+    def edit(self, draft: Draft, ref: DocRef) -> Edit:
+        return _edit(draft, self._row(ref), entity_of(ref.kind))
 
-    def edits(self, wanted: Sequence[tuple[Draft, str]]) -> dict[str, Edit]:
-        """`edit` for many drafts `(draft, target Id)`, the records read together: `Id IN (…)`,
+    def edits(self, wanted: Sequence[tuple[Draft, DocRef]]) -> dict[str, Edit]:
+        """`edit` for many drafts `(draft, target)`, the records read together: `Id IN (…)`,
         up to 1,000 Ids a query, per entity, so 1,000 edits cost one read, not 1,000 (issue 21).
         A record not found (deleted) is absent from the answer."""
-        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        rows: dict[DocRef, dict[str, Any]] = {}
         with translating("reading the linked invoices"):
-            for entity in sorted({entity_of(d.invoice.type) for d, _ in wanted}):
-                ids = [i for d, i in wanted if entity_of(d.invoice.type) == entity]
-                for row in rows_by_id(self.client, entity, ids):
-                    rows[(entity, str(row["Id"]))] = row
-        found = ((d, rows.get((entity_of(d.invoice.type), i))) for d, i in wanted)
-        return {d.number: _edit(d, row) for d, row in found if row is not None}
+            for kind in sorted({ref.kind for _, ref in wanted}):
+                ids = [ref.remote_id for _, ref in wanted if ref.kind == kind]
+                for row in rows_by_id(self.client, entity_of(kind), ids):
+                    rows[DocRef(kind, str(row["Id"]))] = row
+        found = ((d, ref, rows.get(ref)) for d, ref in wanted)
+        return {
+            d.number: _edit(d, row, entity_of(ref.kind)) for d, ref, row in found if row is not None
+        }
 
-    def update(self, edits: Sequence[tuple[Edit, str, str]]) -> list[Outcome]:
-        """Sparse updates `(edit, kind, request id)`, each at the SyncToken it was decided on,
-        so each stands or falls alone; several go in one batch request."""
+    def update(self, edits: Sequence[tuple[Edit, str]]) -> list[Outcome]:
+        """Sparse updates `(edit, request id)`, each to the document its edit was read from, at
+        the SyncToken it was decided on, so each stands or falls alone; several go in one
+        batch request."""
         if len(edits) == 1:
-            edit, kind, rid = edits[0]
+            edit, rid = edits[0]
+            entity = entity_of(edit.remote.ref.kind)
             body = lifecycle.sparse(edit.remote.id, edit.remote.sync_token, edit.fields)
-            return [
-                write("updating", lambda: lifecycle.update(self.client, entity_of(kind), body, rid))
-            ]
+            action = lambda: lifecycle.update(self.client, entity, body, rid)  # noqa: E731
+            return [_written("updating", action, entity)]
+        entities = [entity_of(e.remote.ref.kind) for e, _ in edits]
         items = [
             {
                 "bId": str(i + 1),
                 "operation": "update",
-                entity_of(k): lifecycle.sparse(e.remote.id, e.remote.sync_token, e.fields),
+                entity: lifecycle.sparse(e.remote.id, e.remote.sync_token, e.fields),
             }
-            for i, (e, k, _) in enumerate(edits)
+            for i, ((e, _), entity) in enumerate(zip(edits, entities, strict=True))
         ]
         try:
-            answers = self.client.batch(items, requestid=batch_request_id([r for *_, r in edits]))
+            answers = self.client.batch(items, requestid=batch_request_id([r for _, r in edits]))
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.QBOError as exc:
             raise translate(exc, "updating") from None
-        return [answer(a, entity_of(k)) for a, (_, k, _) in zip(answers, edits, strict=True)]
+        return [answer(a, entity) for a, entity in zip(answers, entities, strict=True)]
 
-    def void(self, remote: RemoteInvoice, reason: str, request_id: str) -> QBOInvoice | Refusal:
-        row = self._row(remote.id, "Invoice")
-        return write("voiding", lambda: lifecycle.void(self.client, row, reason, request_id))
+    def void(self, remote: RemoteInvoice, reason: str, request_id: str) -> QBORecord | Refusal:
+        """Void an invoice. QuickBooks' API has no void for a credit memo (Intuit's CreditMemo
+        reference: create, read, update, delete, send, PDF), so that is refused, nothing sent."""
+        if remote.ref.kind is not DocKind.INVOICE:
+            return Refusal(
+                f"QuickBooks has no void for a {remote.ref.kind.label} ({remote.ref}); delete "
+                "it in QuickBooks, or issue an invoice that reverses it"
+            )
+        row = self._row(remote.ref)
+        action = lambda: lifecycle.void(self.client, row, reason, request_id)  # noqa: E731
+        return _written("voiding", action, Entity.INVOICE)
 
     def apply_credit(
         self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
     ) -> str | Refusal:
+        if (invoice.ref.kind, credit.ref.kind) != (DocKind.INVOICE, DocKind.CREDIT_MEMO):
+            raise TypeError(f"a credit applies a credit memo to an invoice, not {credit.ref}")
         args = (self.client, str(invoice.customer_id), invoice.id, credit.id, amount, request_id)
         done = write("applying a credit", lambda: lifecycle.apply_credit(*args))
-        return done if isinstance(done, Refusal) else done.id
+        return done if isinstance(done, Refusal) else str(done["Id"])
 
 
 def rows_by_id(client: QBOClient, entity: str, ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -111,17 +123,25 @@ def rows_by_id(client: QBOClient, entity: str, ids: Sequence[str]) -> list[dict[
     return rows
 
 
-def _edit(draft: Draft, row: dict[str, Any]) -> Edit:
+def _written(
+    what: str, action: Callable[[], dict[str, Any]], entity: Entity
+) -> QBORecord | Refusal:
+    """A write of an invoice or credit memo: the row as answered, or the refusal."""
+    done = write(what, action)
+    return done if isinstance(done, Refusal) else QBORecord.from_row(done, entity)
+
+
+def _edit(draft: Draft, row: dict[str, Any], entity: Entity) -> Edit:
     fields, changes = lifecycle.difference(draft.payload, row)
-    return Edit(QBOInvoice.from_row(row), fields, tuple(changes))
+    return Edit(QBORecord.from_row(row, entity), fields, tuple(changes))
 
 
-def answer(item: Mapping[str, Any], entity: str) -> QBOInvoice | Refusal | Unanswered:
+def answer(item: Mapping[str, Any], entity: Entity) -> QBORecord | Refusal | Unanswered:
     """One batch item's answer: the row, QuickBooks' refusal, or no verdict. Only a business
     refusal says nothing was written; a throttle or a server fault inside a batch, or no
     answer at all, leaves the outcome open."""
     if entity in item:
-        return QBOInvoice.from_row(item[entity])
+        return QBORecord.from_row(item[entity], entity)
     ftype, errs = qerr.fault_errors(item)
     if not errs:
         return Unanswered(f"QuickBooks gave no answer for this {entity}")

@@ -17,8 +17,8 @@ from invoicesync.errors import (
     Refused,
 )
 from invoicesync.ledger.base import Refusal, Uncertain
+from invoicesync.models import DocKind, DocRef
 from invoicesync.qbo import errors as qerr
-from invoicesync.qbo.rows import QBOInvoice
 
 
 def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
@@ -45,14 +45,17 @@ def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
 
 def refusal(exc: qerr.QBOError) -> Refusal:
     """A definitive refusal of one invoice, with QuickBooks' own reason and our exit code."""
+    owner, ref = None, None
     if isinstance(exc, qerr.DuplicateDocNumber):
         code, owner = EXIT_CONFLICT, exc.txn_id
+        kind = _TXN_KINDS.get(exc.txn_type or "")
+        ref = DocRef(kind, owner) if kind is not None and owner is not None else None
     elif isinstance(exc, (qerr.NotFoundError, qerr.InvalidReferenceError)):
-        code, owner = EXIT_PREREQUISITE, None
+        code = EXIT_PREREQUISITE
     elif isinstance(exc, qerr.StaleObjectError):
-        code, owner = EXIT_CONFLICT, None
+        code = EXIT_CONFLICT
     else:
-        code, owner = EXIT_PARTIAL, None
+        code = EXIT_PARTIAL
     return Refusal(
         message=str(exc),
         exit_code=code,
@@ -61,7 +64,13 @@ def refusal(exc: qerr.QBOError) -> Refusal:
         element=exc.element,
         intuit_tid=exc.intuit_tid,
         owner_id=owner,
+        owner=ref,
     )
+
+
+# 6140's Detail names the owner's type as QuickBooks' UI does (quickbooks-api.md §5:
+# "TxnType=Credit Memo with TxnId=111"); other types (a bill, say) are not ours to read.
+_TXN_KINDS = {"Invoice": DocKind.INVOICE, "Credit Memo": DocKind.CREDIT_MEMO}
 
 
 @contextlib.contextmanager
@@ -72,10 +81,11 @@ def translating(what: str) -> Iterator[None]:
         raise translate(exc, what) from None
 
 
-def write(what: str, action: Callable[[], dict[str, Any]]) -> QBOInvoice | Refusal:
-    """One lifecycle write: a row, a refusal, `Uncertain`, or the run's fatal error."""
+def write(what: str, action: Callable[[], dict[str, Any]]) -> dict[str, Any] | Refusal:
+    """One lifecycle write: the row QuickBooks answered, a refusal, `Uncertain`, or the run's
+    fatal error."""
     try:
-        return QBOInvoice.from_row(action())
+        return action()
     except (qerr.QBOConnectionError, qerr.ServerError) as exc:
         raise Uncertain(str(exc)) from None
     except qerr.ValidationError as exc:

@@ -13,6 +13,8 @@ from typing import Any
 
 from invoicesync.ledger import qbo_errors as qb
 from invoicesync.ledger.base import Gone, Refusal, Uncertain, Upload
+from invoicesync.ledger.qbo_rows import entity_of
+from invoicesync.models import DocKind, DocRef
 from invoicesync.qbo import QBOClient, documents
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
@@ -51,13 +53,15 @@ class QuickBooksFollowUps:
 
     client: QBOClient
 
-    def billing(self, remote_ids: Sequence[str]) -> dict[str, QBOBilling]:
-        """Invoices by `Id IN (…)`, up to 1000 ids per paged query; deleted ones are absent."""
+    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBOBilling]:
+        """Invoices (or credit memos) by `Id IN (…)`, up to 1000 ids per paged query; deleted
+        ones are absent."""
+        entity = entity_of(kind)
         found: dict[str, QBOBilling] = {}
-        with qb.translating("reading invoices"):
+        with qb.translating(f"reading {kind.label}s"):
             for part in qq.chunks(remote_ids):
-                for row in self._one_page(qq.select("Invoice", [("Id", "IN", part)])):
-                    view = QBOBilling.from_row(row)
+                for row in self._one_page(qq.select(entity, [("Id", "IN", part)])):
+                    view = QBOBilling.from_row(row, entity)
                     found[view.id] = view
         return found
 
@@ -75,26 +79,28 @@ class QuickBooksFollowUps:
         so no empty follow-up request after a full page."""
         return self.client.query_page(qq.page(statement, 1, qq.PAGE_SIZE))
 
-    def send(self, remote_id: str, to: str | None, request_id: str) -> QBOBilling | Refusal:
+    def send(self, ref: DocRef, to: str | None, request_id: str) -> QBOBilling | Refusal:
+        """QuickBooks e-mails the document `ref` names, through its own entity's endpoint."""
+        entity = entity_of(ref.kind)
         try:
-            row = documents.send_invoice(self.client, remote_id, to, requestid=request_id)
+            row = documents.send(self.client, entity, ref.remote_id, to, requestid=request_id)
         except (qerr.QBOConnectionError, qerr.ServerError) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except qerr.ValidationError as exc:
             return qb.refusal(exc)
         except qerr.QBOError as exc:
-            raise qb.translate(exc, "sending the invoice") from None
-        return QBOBilling.from_row(row)
+            raise qb.translate(exc, f"sending {ref}") from None
+        return QBOBilling.from_row(row, entity)
 
-    def pdf(self, remote_id: str) -> bytes:
+    def pdf(self, ref: DocRef) -> bytes:
         try:
-            return documents.invoice_pdf(self.client, remote_id)
+            return documents.pdf(self.client, entity_of(ref.kind), ref.remote_id)
         except qerr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except qerr.QBOError as exc:
-            raise qb.translate(exc, "downloading the invoice PDF") from None
+            raise qb.translate(exc, f"downloading the PDF of {ref}") from None
 
     def attachment_problem(self, file_name: str, size: int) -> str | None:
         """Why QuickBooks would refuse this file (checked before anything is sent), or None."""
@@ -107,20 +113,21 @@ class QuickBooksFollowUps:
             return "the file is empty"
         return None
 
-    def attachments(self, remote_id: str) -> list[QBOAttachable]:
+    def attachments(self, ref: DocRef) -> list[QBOAttachable]:
         where = [
-            ("AttachableRef.EntityRef.Type", "=", "invoice"),
-            ("AttachableRef.EntityRef.value", "=", remote_id),
+            ("AttachableRef.EntityRef.Type", "=", entity_of(ref.kind).path),
+            ("AttachableRef.EntityRef.value", "=", ref.remote_id),
         ]
-        with qb.translating("reading the invoice's attachments"):
+        with qb.translating(f"reading the attachments of {ref}"):
             return [
                 QBOAttachable.from_row(r)
                 for r in self.client.iter_query(qq.select("Attachable", where))
             ]
 
-    def attach(self, remote_id: str, upload: Upload, request_id: str) -> QBOAttachable | Refusal:
+    def attach(self, ref: DocRef, upload: Upload, request_id: str) -> QBOAttachable | Refusal:
+        entity = entity_of(ref.kind)
         metadata = {
-            "AttachableRef": [{"EntityRef": {"type": "Invoice", "value": remote_id}}],
+            "AttachableRef": [{"EntityRef": {"type": entity.value, "value": ref.remote_id}}],
             "FileName": upload.file_name,
             "ContentType": upload.content_type,
             "Note": upload.note,

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicesync.qbo import QBOClient
+from invoicesync.qbo.rows import Entity
 
 # Payload fields an update may change, with the label a user reads. DocNumber is the link
 # itself and PrivateNote carries our marker: neither is ever rewritten by an edit.
@@ -29,11 +30,6 @@ _FIELDS = {
     "GlobalTaxCalculation": "tax calculation",
 }
 _LINE = "SalesItemLineDetail"
-
-
-def entity_of(kind: str) -> str:
-    """The QuickBooks entity that holds a source record of this `LocalInvoice.type`."""
-    return "CreditMemo" if kind == "credit_note" else "Invoice"
 
 
 def _scalar(key: str, value: Any) -> str | None:
@@ -116,30 +112,31 @@ def sparse(remote_id: str, token: str | None, fields: Mapping[str, Any]) -> dict
     return {"Id": remote_id, "SyncToken": token, "sparse": True, **fields}
 
 
-def update(client: QBOClient, entity: str, body: Mapping[str, Any], rid: str) -> dict[str, Any]:
+def update(client: QBOClient, entity: Entity, body: Mapping[str, Any], rid: str) -> dict[str, Any]:
     """One sparse update as decided; never re-read and retried on 5010 (that is a conflict)."""
-    data = client.request("POST", entity.lower(), body=body, requestid=rid, kind="update")
-    return dict(data[entity])
+    data = client.request("POST", entity.path, body=body, requestid=rid, kind="update")
+    return dict(data[entity.value])
 
 
 def void(client: QBOClient, row: Mapping[str, Any], reason: str, rid: str) -> dict[str, Any]:
     """Write the reason into the memo, then void: each step at the token it read, so a re-run
-    after a crash between them skips the memo it finds written."""
+    after a crash between them skips the memo it finds written. Invoices only: QuickBooks'
+    API voids an invoice (`?operation=void`); a credit memo it can only delete."""
     current = dict(row)
     note = str(current.get("PrivateNote") or "")
     if reason not in note:
         fields = {"PrivateNote": f"{note} {reason}".strip()}
         body = sparse(current["Id"], current["SyncToken"], fields)
-        current = update(client, "Invoice", body, rid + "n")
+        current = update(client, Entity.INVOICE, body, rid + "n")
     data = client.request(
         "POST",
-        "invoice",
+        Entity.INVOICE.path,
         params={"operation": "void"},
         body={"Id": current["Id"], "SyncToken": current["SyncToken"]},
         requestid=rid + "v",
         kind="update",
     )
-    return dict(data["Invoice"])
+    return dict(data[Entity.INVOICE.value])
 
 
 def apply_credit(
@@ -151,8 +148,14 @@ def apply_credit(
         "CustomerRef": {"value": customer_id},
         "TotalAmt": Decimal("0.00"),
         "Line": [
-            {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]},
-            {"Amount": amount, "LinkedTxn": [{"TxnId": credit_id, "TxnType": "CreditMemo"}]},
+            {
+                "Amount": amount,
+                "LinkedTxn": [{"TxnId": invoice_id, "TxnType": Entity.INVOICE.value}],
+            },
+            {
+                "Amount": amount,
+                "LinkedTxn": [{"TxnId": credit_id, "TxnType": Entity.CREDIT_MEMO.value}],
+            },
         ],
     }
     return client.create("Payment", body, requestid=rid)

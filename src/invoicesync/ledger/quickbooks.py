@@ -1,8 +1,8 @@
 """QuickBooks Online as a ledger: the one adapter between the use cases and `qbo/`.
 
 Every QuickBooks error becomes an `InvoiceSyncError` with its exit code here (`translate`), or
-a per-invoice `Refusal`; every row becomes a typed `QBOInvoice`. The use cases never see a raw
-dict or a `qbo.errors` class.
+a per-invoice `Refusal`; every row becomes a typed `QBORecord`, which knows which kind of
+document it is. The use cases never see a raw dict or a `qbo.errors` class.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from invoicesync.ledger import qbo_cache, qbo_copies
 from invoicesync.ledger import qbo_preflight as preflight
 from invoicesync.ledger.base import (
     Company,
+    Created,
     Draft,
+    Found,
     Gone,
     Preparation,
     Refusal,
@@ -24,19 +26,20 @@ from invoicesync.ledger.base import (
     Uncertain,
 )
 from invoicesync.ledger.qbo_cache import CatalogCache
-from invoicesync.ledger.qbo_copies import QuickBooksCopies
+from invoicesync.ledger.qbo_copies import QuickBooksCopies, entity_of_draft, id_order
 from invoicesync.ledger.qbo_edits import QuickBooksEdits, batch_request_id, rows_by_id
 from invoicesync.ledger.qbo_edits import answer as _answer
 from invoicesync.ledger.qbo_errors import refusal, translate, translating
 from invoicesync.ledger.qbo_followup import QuickBooksFollowUps
-from invoicesync.ledger.qbo_lifecycle import entity_of
+from invoicesync.ledger.qbo_lifecycle import difference
 from invoicesync.ledger.qbo_prerequisites import QuickBooksPrerequisites
-from invoicesync.models import LocalInvoice
+from invoicesync.ledger.qbo_rows import QBORecord, entity_of
+from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo import query as qq
 from invoicesync.qbo.marker import with_marker, without_marker
-from invoicesync.qbo.rows import NamedRow, QBOInvoice
+from invoicesync.qbo.rows import Entity, NamedRow
 
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
@@ -92,14 +95,16 @@ class QuickBooksLedger(
 
     # --- push ----------------------------------------------------------------------------------
 
-    def prepare(self, invoices: Sequence[LocalInvoice]) -> Preparation:
+    def prepare(self, invoices: Sequence[LocalInvoice], origin: str | None = None) -> Preparation:
+        """Drafts for what resolves (their notes carry our marker and `origin`, the state's
+        token: qbo.marker), problems for what does not."""
         with translating("pushing"):
             catalog, cached = self._catalog(invoices)
-            prep = self._resolve(invoices, catalog)
+            prep = self._resolve(invoices, catalog, origin)
             if prep.problems and cached and self.cache is not None:
                 # Tax codes and company facts are not in CDC: look again before saying missing.
                 self.cache.drop()
-                prep = self._resolve(invoices, self._catalog(invoices)[0])
+                prep = self._resolve(invoices, self._catalog(invoices)[0], origin)
         return prep
 
     def _catalog(self, invoices: Sequence[LocalInvoice]) -> tuple[preflight.Catalog, bool]:
@@ -108,7 +113,9 @@ class QuickBooksLedger(
             return preflight.load_catalog(self.client, invoices, self.aliases), False
         return qbo_cache.load_catalog(self.client, self.cache, invoices, self.aliases)
 
-    def _resolve(self, invoices: Sequence[LocalInvoice], catalog: preflight.Catalog) -> Preparation:
+    def _resolve(
+        self, invoices: Sequence[LocalInvoice], catalog: preflight.Catalog, origin: str | None
+    ) -> Preparation:
         facts = catalog.facts
         use_doc = self.send_numbers and facts.custom_txn_numbers
         prep = Preparation(sends_numbers=use_doc)
@@ -118,7 +125,7 @@ class QuickBooksLedger(
                 prep.problems[inv.number] = problems
                 continue
             payload = mapping.invoice_payload(
-                inv, refs, facts, doc_number=use_doc, marker_note=True
+                inv, refs, facts, doc_number=use_doc, marker_note=True, origin=origin
             )
             if inv.is_credit_note:  # a credit memo has no terms and no due date
                 payload.pop("SalesTermRef", None)
@@ -128,42 +135,46 @@ class QuickBooksLedger(
             )
         return prep
 
-    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, QBOInvoice]:
+    def kinds(self) -> list[DocKind]:
+        return [DocKind.INVOICE, DocKind.CREDIT_MEMO]
+
+    def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, Found]:
         """QuickBooks invoices that are (or claim to be) these drafts: by DocNumber, then, for
         the rest, by our marker among those customers' invoices of those dates (one paged
-        query), which finds invoices QuickBooks numbered itself or someone renumbered."""
-        found: dict[str, QBOInvoice] = {}
+        query), which finds invoices QuickBooks numbered itself or someone renumbered. Where
+        several live records carry one marker, the lowest that is the draft's invoice is the
+        one found, and the others are its copies."""
+        found: dict[str, Found] = {}
         with translating("pushing"):
-            for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
-                mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
+            for entity in sorted({entity_of_draft(d) for d in drafts}):
+                mine = [d for d in drafts if entity_of_draft(d) == entity]
                 if by_number:
-                    found.update(self._by_doc_number([d.number for d in mine], entity))
+                    for number, row in self._by_doc_number([d.number for d in mine], entity):
+                        found[number] = Found(row)
                 unseen = [d for d in mine if d.number not in found]
-                for mark, row in self._by_marker(unseen).items():
-                    found.setdefault(mark, row)
+                groups = qbo_copies.marked_for(self.client, unseen)
+                for d in unseen:
+                    if groups.get(d.number):
+                        found[d.number] = _pick(d, groups[d.number])
         return found
 
-    def _by_doc_number(self, numbers: Sequence[str], entity: str) -> dict[str, QBOInvoice]:
-        found: dict[str, QBOInvoice] = {}
+    def _by_doc_number(self, numbers: Sequence[str], entity: Entity) -> list[tuple[str, QBORecord]]:
+        found: dict[str, QBORecord] = {}
         for part in qq.chunks(n for n in numbers if qq.queryable(n)):
             for row in self._invoices([("DocNumber", "IN", part)], entity):
                 number = str(row.doc_number)
                 if number not in found or row.marker == number:
                     found[number] = row  # a duplicated DocNumber: prefer the one that is ours
-        return found
-
-    def _by_marker(self, drafts: Sequence[Draft]) -> dict[str, QBOInvoice]:
-        """Our invoices by marker; where there are copies, the survivor (lowest Id)."""
-        return {n: min(rows, key=qbo_copies.id_order) for n, rows in self._copies(drafts).items()}
+        return list(found.items())
 
     def _invoices(
-        self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: str = "Invoice"
-    ) -> list[QBOInvoice]:
-        return [QBOInvoice.from_row(r) for r in self.client.query(qq.select(entity, where))]
+        self, where: Sequence[tuple[str, str, str | Sequence[str]]], entity: Entity
+    ) -> list[QBORecord]:
+        return [QBORecord.from_row(r, entity) for r in self.client.query(qq.select(entity, where))]
 
     def create(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
+    ) -> dict[str, Created]:
         """Create the drafts. Raises `Uncertain` when an outcome is unknown; refusals of single
         invoices come back as values.
 
@@ -172,15 +183,15 @@ class QuickBooksLedger(
         our numbers, and a shared state or a single writer rules the race out. Otherwise each
         invoice goes alone under its own requestid, which does not depend on how invoices were
         grouped, and the result is checked for a second copy another writer made at the same
-        moment (quickbooks-api.md §6: how long QuickBooks remembers a requestid is UNVERIFIED,
-        so we do not rely on it alone)."""
-        created: dict[str, QBOInvoice | Refusal | Unanswered]
+        moment (`qbo_copies.check_created`; quickbooks-api.md §6: how long QuickBooks
+        remembers a requestid is UNVERIFIED, so we do not rely on it alone)."""
+        created: dict[str, Created]
         try:
             if batch and len(drafts) > 1:
-                created = self._create_batch(drafts, request_ids)
+                created = dict(self._create_batch(drafts, request_ids))
             else:
                 created = {d.number: self._create_one(d, request_ids) for d in drafts}
-        except (qerr.QBOConnectionError, qerr.ServerError) as exc:
+        except (qerr.QBOConnectionError, qerr.ServerError, qerr.DuplicateRequest) as exc:
             raise Uncertain(str(exc)) from None
         except qerr.QBOError as exc:
             if not exc.definitive:
@@ -188,7 +199,7 @@ class QuickBooksLedger(
             # the whole request refused: nothing was created
             created = dict.fromkeys((d.number for d in drafts), refusal(exc))
         self._check_cache(drafts, created)
-        return created if batch else self._one_copy_each(drafts, created)
+        return created if batch else qbo_copies.check_created(self.client, drafts, created)
 
     def _check_cache(self, drafts: Sequence[Draft], outcomes: Mapping[str, object]) -> None:
         """Drop the cached catalog when an answer contradicts it: a refusal naming a reference
@@ -199,75 +210,47 @@ class QuickBooksLedger(
         if any(_contradicts(d, outcomes.get(d.number)) for d in drafts):
             self.cache.drop()
 
-    def _one_copy_each(
-        self, drafts: Sequence[Draft], created: dict[str, QBOInvoice | Refusal | Unanswered]
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
-        """Where two writers created the same invoice at once, the lowest Id stays: the writer
-        that made a higher one deletes its own copy and links the survivor. Every writer applies
-        the same rule after its own create, so they converge on one invoice."""
-        made = {n: r for n, r in created.items() if isinstance(r, QBOInvoice)}
-        if not made:
-            return created
+    def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBORecord | Refusal:
+        entity = entity_of_draft(draft)
         try:
-            found = self._copies([d for d in drafts if d.number in made])
-        except qerr.QBOError:
-            return created  # cannot check now: reconcile reports a duplicate later
-        kinds = {d.number: entity_of(d.invoice.type) for d in drafts}
-        for number, mine in made.items():
-            survivor = min([mine, *found.get(number, [])], key=qbo_copies.id_order)
-            if survivor.id != mine.id and qbo_copies.delete(self.client, mine, kinds[number]):
-                created[number] = survivor
-        return created
-
-    def _copies(self, drafts: Sequence[Draft]) -> dict[str, list[QBOInvoice]]:
-        """Every invoice carrying our marker among these customers' invoices of these dates."""
-        found: dict[str, list[QBOInvoice]] = {}
-        for entity in sorted({entity_of(d.invoice.type) for d in drafts}):
-            mine = [d for d in drafts if entity_of(d.invoice.type) == entity]
-            dates = [d.invoice.issue_date.isoformat() for d in mine]
-            for number, rows in qbo_copies.marked(
-                self.client, entity, [d.customer_id for d in mine], dates
-            ).items():
-                found.setdefault(number, []).extend(rows)
-        return found
-
-    def _create_one(self, draft: Draft, request_ids: Mapping[str, str]) -> QBOInvoice | Refusal:
-        try:
-            entity = entity_of(draft.invoice.type)
             row = self.client.create(entity, draft.payload, requestid=request_ids[draft.number])
         except qerr.ValidationError as exc:
             return refusal(exc)
-        return QBOInvoice.from_row(row)
+        return QBORecord.from_row(row, entity)
 
     def _create_batch(
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str]
-    ) -> dict[str, QBOInvoice | Refusal | Unanswered]:
+    ) -> dict[str, QBORecord | Refusal | Unanswered]:
         items = [
-            {"bId": str(i + 1), "operation": "create", entity_of(d.invoice.type): d.payload}
+            {"bId": str(i + 1), "operation": "create", entity_of_draft(d): d.payload}
             for i, d in enumerate(drafts)
         ]
         answers = self.client.batch(
             items, requestid=batch_request_id([request_ids[d.number] for d in drafts])
         )
         return {
-            d.number: _answer(answer, entity_of(d.invoice.type))
+            d.number: _answer(answer, entity_of_draft(d))
             for d, answer in zip(drafts, answers, strict=True)
         }
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def read(self, remote_id: str) -> QBOInvoice:
+    def read(self, ref: DocRef) -> QBORecord:
+        entity = entity_of(ref.kind)
         try:
-            return QBOInvoice.from_row(self.client.read("Invoice", remote_id))
+            return QBORecord.from_row(self.client.read(entity, ref.remote_id), entity)
         except qerr.NotFoundError:
-            raise Gone(remote_id) from None
+            raise Gone(ref) from None
         except qerr.QBOError as exc:
-            raise translate(exc, "reading the QuickBooks invoice") from None
+            raise translate(exc, f"reading QuickBooks {ref}") from None
 
-    def read_many(self, remote_ids: Sequence[str], kind: str = "invoice") -> dict[str, QBOInvoice]:
+    def read_many(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBORecord]:
+        if not remote_ids:
+            return {}
+        entity = entity_of(kind)
         with translating("reconciling"):
-            rows = rows_by_id(self.client, entity_of(kind), remote_ids)
-        return {r.id: r for r in map(QBOInvoice.from_row, rows)}
+            rows = rows_by_id(self.client, entity, remote_ids)
+        return {r.id: r for r in (QBORecord.from_row(row, entity) for row in rows)}
 
     def customer_id(self, name: str) -> str | None:
         name = self.aliases.customers.get(name, name)
@@ -284,23 +267,25 @@ class QuickBooksLedger(
     def searchable(self, number: str) -> bool:
         return qq.queryable(number)
 
-    def with_number(self, number: str) -> list[QBOInvoice]:
+    def with_number(self, kind: DocKind, number: str) -> list[QBORecord]:
         with translating("looking for candidates"):
-            return self._invoices([("DocNumber", "=", number)])
+            return self._invoices([("DocNumber", "=", number)], entity_of(kind))
 
-    def near(self, customer_id: str, lo: str, hi: str) -> list[QBOInvoice]:
+    def near(self, kind: DocKind, customer_id: str, lo: str, hi: str) -> list[QBORecord]:
         where = [("CustomerRef", "=", customer_id), ("TxnDate", ">=", lo), ("TxnDate", "<=", hi)]
         with translating("looking for candidates"):
-            return self._invoices(where)
+            return self._invoices(where, entity_of(kind))
 
-    def between(self, lo: str, hi: str) -> list[QBOInvoice]:
+    def between(self, kind: DocKind, lo: str, hi: str) -> list[QBORecord]:
         with translating("reconciling"):
-            return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)])
+            return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)], entity_of(kind))
 
     # --- marker --------------------------------------------------------------------------------
 
-    def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> QBOInvoice:
-        """Write our marker for `number` into the invoice (or remove it, for None)."""
+    def set_marker(self, remote: RemoteInvoice, number: str | None, request_id: str) -> QBORecord:
+        """Write our marker for `number` into the document (or remove it, for None): the one
+        `remote` is, through its own entity's endpoint."""
+        entity = entity_of(remote.ref.kind)
         note = (
             with_marker(remote.private_note, number)
             if number
@@ -308,20 +293,32 @@ class QuickBooksLedger(
         )
         try:
             row = self.client.sparse_update(
-                "Invoice",
+                entity,
                 remote.id,
                 {"PrivateNote": note},
                 requestid=request_id,
                 sync_token=remote.sync_token,
             )
         except qerr.NotFoundError:
-            raise Gone(remote.id) from None
+            raise Gone(remote.ref) from None
         except qerr.QBOError as exc:
-            raise translate(exc, "writing our marker into the QuickBooks invoice") from None
-        return QBOInvoice.from_row(row)
+            raise translate(exc, f"writing our marker into QuickBooks {remote.ref}") from None
+        return QBORecord.from_row(row, entity)
+
+
+def _pick(draft: Draft, group: Sequence[qbo_copies.Marked]) -> Found:
+    """Of the records carrying the draft's marker, the lowest live one that is the draft's
+    invoice (the same survivor every writer's copy check keeps), else the lowest live one,
+    else the lowest; the other live ones are its copies."""
+    live = sorted((m for m in group if not m.view.voided), key=lambda m: id_order(m.view))
+    changes = {m.view.id: tuple(difference(draft.payload, m.row)[1]) for m in group}
+    same = [m for m in live if not changes[m.view.id]]
+    chosen = (same or live or sorted(group, key=lambda m: id_order(m.view)))[0]
+    copies = tuple(m.view for m in live if m.view.id != chosen.view.id)
+    return Found(chosen.view, copies, changes[chosen.view.id])
 
 
 def _contradicts(draft: Draft, outcome: object) -> bool:
     if isinstance(outcome, Refusal):
         return outcome.code in qbo_cache.REFERENCE_CODES
-    return isinstance(outcome, QBOInvoice) and draft.doc_number not in (None, outcome.doc_number)
+    return isinstance(outcome, QBORecord) and draft.doc_number not in (None, outcome.doc_number)

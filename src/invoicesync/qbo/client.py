@@ -35,6 +35,7 @@ from invoicesync.qbo.limiter import (
     FileLedger,
     Limits,
     MemoryLedger,
+    Opener,
     RateLimiter,
     Ticket,
     WaitHook,
@@ -108,7 +109,8 @@ class QBOClient:
     `on_wait(seconds, reason)` is called before every wait a user would notice (throttling,
     a used-up budget, QuickBooks unavailable); by default it logs a warning such as
     "QuickBooks is throttling this company; waiting 60 s". `budget_dir` makes the default
-    limiter share this company's request budget with every process given the same directory.
+    limiter share this company's request budget with every process given the same directory
+    (its files opened by `budget_opener`, see `limiter.Opener`).
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class QBOClient:
         clock: Callable[[], float] = time.time,
         on_wait: WaitHook = log_wait,
         budget_dir: Path | None = None,
+        budget_opener: Opener | None = None,
     ) -> None:
         self.realm_id = realm_id
         self.retry = retry or RetryPolicy()
@@ -133,10 +136,11 @@ class QBOClient:
         self.jitter = jitter
         self.clock = clock
         self.on_wait = on_wait
+        shared = FileLedger(budget_dir, realm_id, opener=budget_opener) if budget_dir else None
         self.limiter = limiter or RateLimiter(
             clock=clock,
             sleep=self.sleep,
-            ledger=FileLedger(budget_dir, realm_id) if budget_dir else MemoryLedger(),
+            ledger=shared or MemoryLedger(),
             on_wait=on_wait,
         )
         self.stats = Stats()

@@ -1,7 +1,8 @@
-"""The operations on a QuickBooks document that are not JSON in, JSON out: the invoice send
-(an empty octet-stream body), its PDF (answered as `application/pdf`) and file uploads
-(multipart). Same retry policy, limiter and error mapping as `QBOClient.request`; every write
-carries the caller's `requestid`, identical on every attempt (issue 18).
+"""The operations on a QuickBooks document that are not JSON in, JSON out: the send of an
+invoice or credit memo (an empty octet-stream body), its PDF (answered as `application/pdf`)
+and file uploads (multipart). Same retry policy, limiter and error mapping as
+`QBOClient.request`; every write carries the caller's `requestid`, identical on every attempt
+(issue 18). A document's path comes from its `Entity`, never from a convention.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import httpx
 
 from invoicesync.qbo import errors as qerr
 from invoicesync.qbo.client import MINOR_VERSION, QBOClient, backoff, unavailable
+from invoicesync.qbo.rows import Entity
 from invoicesync.qbo.wire import dumps
 
 PDF = "application/pdf"
@@ -92,26 +94,27 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
-def send_invoice(
-    client: QBOClient, invoice_id: str, send_to: str | None, *, requestid: str
+def send(
+    client: QBOClient, entity: Entity, txn_id: str, send_to: str | None, *, requestid: str
 ) -> dict[str, Any]:
-    """QuickBooks e-mails the invoice (to `send_to`, or its BillEmail) and returns it with
-    EmailStatus and DeliveryInfo updated."""
+    """QuickBooks e-mails the invoice or credit memo (to `send_to`, or its BillEmail) and
+    returns it with EmailStatus and DeliveryInfo updated: `POST /{entity}/{id}/send` (Intuit's
+    Invoice and CreditMemo references, "Send an invoice", "Send a credit memo")."""
     response = exchange(
         client,
         "POST",
-        f"invoice/{invoice_id}/send",
+        f"{entity.path}/{txn_id}/send",
         kind="send",
         params={"sendTo": send_to} if send_to else {},
         requestid=requestid,
         build=lambda: {"content": b"", "headers": {"Content-Type": "application/octet-stream"}},
     )
-    return dict(_json(response)["Invoice"])
+    return dict(_json(response)[entity.value])
 
 
-def invoice_pdf(client: QBOClient, invoice_id: str) -> bytes:
-    """The PDF QuickBooks renders for the invoice (`Accept: application/pdf`)."""
-    response = exchange(client, "GET", f"invoice/{invoice_id}/pdf", kind="pdf", accept=PDF)
+def pdf(client: QBOClient, entity: Entity, txn_id: str) -> bytes:
+    """The PDF QuickBooks renders for the invoice or credit memo (`Accept: application/pdf`)."""
+    response = exchange(client, "GET", f"{entity.path}/{txn_id}/pdf", kind="pdf", accept=PDF)
     if response.content[:5] != b"%PDF-":
         raise qerr.from_response(response)
     return response.content

@@ -6,6 +6,7 @@
     ├── ForbiddenError             403 / 3100: wrong environment or realm for this token
     ├── ThrottledError             429, or fault 3001 (`003001`) at any status (403 before 2016)
     ├── ServerError                5xx, or fault 10000 at any status: unavailable, safe to re-run
+    ├── DuplicateRequest           600: the requestid was used before; its first outcome counts
     └── ValidationError            a business refusal: QuickBooks read the request and said no
         ├── NotFoundError          610 (deleted or inactive)
         ├── InvalidReferenceError  2500
@@ -110,6 +111,15 @@ class ServerError(QBOError):
     pass
 
 
+class DuplicateRequest(QBOError):
+    """600 "RequestId already exists in the system, duplicate request is detected". Whether
+    QuickBooks answers this or replays the first answer when a requestid comes back with
+    another body is UNVERIFIED (quickbooks-api.md §6). Two machines send one requestid with
+    two bodies (each marker names its own state's origin), so the safe reading is the one
+    that never closes a journal entry: the first request's outcome is unknown here, look the
+    record up."""
+
+
 class ValidationError(QBOError):
     """QuickBooks refused the request on its merits; nothing was created or changed."""
 
@@ -133,10 +143,18 @@ class QueryError(ValidationError):
 
 
 class DuplicateDocNumber(ValidationError):
+    """6140: "DocNumber=1234 is assigned to TxnType=Credit Memo with TxnId=111" (the
+    transaction's type and Id: Ids are numbered per type, so both name it)."""
+
     @property
     def txn_id(self) -> str | None:
         match = re.search(r"TxnId=(\w+)", self.detail or "")
         return match.group(1) if match else None
+
+    @property
+    def txn_type(self) -> str | None:
+        match = re.search(r"TxnType=(.+?) with TxnId=", self.detail or "")
+        return match.group(1).strip() if match else None
 
 
 _REFUSALS: dict[str, type[ValidationError]] = {
@@ -176,6 +194,8 @@ def classify(status: int | None, code: str | None) -> type[QBOError]:
         return AuthError
     if status == 403 or code == "3100":
         return ForbiddenError
+    if code == "600":
+        return DuplicateRequest
     return _REFUSALS.get(code or "", ValidationError)
 
 

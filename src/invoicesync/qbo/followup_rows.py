@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.qbo.rows import QBOInvoice
+from invoicesync.qbo.rows import Entity, QBOInvoice
 
 
 def _ref(row: Mapping[str, Any], key: str, part: str = "value") -> str | None:
@@ -31,8 +31,8 @@ def _linked(row: Mapping[str, Any], txn_type: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class QBOBilling:
-    """An invoice with what `send` and `payments` read: e-mail status, last delivery, the
-    billing address, the payments linked to it."""
+    """An invoice or credit memo with what `send` and `payments` read: e-mail status, last
+    delivery, the billing address, the payments linked to it."""
 
     invoice: QBOInvoice
     email_status: str | None
@@ -41,12 +41,12 @@ class QBOBilling:
     payment_ids: tuple[str, ...]
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> QBOBilling:
+    def from_row(cls, row: Mapping[str, Any], entity: Entity) -> QBOBilling:
         delivery = row.get("DeliveryInfo")
         when = delivery.get("DeliveryTime") if isinstance(delivery, Mapping) else None
         status = row.get("EmailStatus")
         return cls(
-            invoice=QBOInvoice.from_row(row),
+            invoice=QBOInvoice.from_row(row, entity),
             email_status=None if status is None else str(status),
             delivered_at=None if when is None else str(when),
             bill_email=_ref(row, "BillEmail", "Address"),

@@ -19,17 +19,20 @@ import hashlib
 import json
 import logging
 import os
+import stat
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-import filelock
-
 T = TypeVar("T")
+# Opens a budget file for reading and writing, creating it 0600 and never through a link. The
+# app passes one that also refuses another user's file with its own error (exit 8).
+Opener = Callable[[Path], int]
 log = logging.getLogger(__name__)
 
 STALE_AFTER = 300.0  # seconds; an in-flight entry this old is a request whose process died
@@ -179,30 +182,60 @@ class MemoryLedger:
             return change(self._book)
 
 
-class FileLedger:
-    """A realm's book in `<directory>/<realm>.budget`, read and written under a file lock, so
-    every process on the machine that is given the same directory shares one budget. The book
-    is advisory: an unreadable file is an empty book (the worst outcome is a 429, handled)."""
+def open_own(path: Path) -> int:
+    """The default `Opener`: 0600, no link (O_NOFOLLOW), a regular file; else `OSError`."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0), 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    return fd
 
-    def __init__(self, directory: Path, realm_id: str) -> None:
+
+class FileLedger:
+    """A realm's book in `<directory>/<realm>.budget`, read and written under a file lock
+    (`<realm>.budget.lock`, flock(2)), so every process on the machine that is given the same
+    directory shares one budget. The book is advisory: an unreadable file is an empty book (the
+    worst outcome is a 429, handled). Both files are opened by `opener`, never through a link."""
+
+    def __init__(self, directory: Path, realm_id: str, *, opener: Opener | None = None) -> None:
         # Realm ids are digits; anything else is hashed so that it cannot name another file.
         name = realm_id if realm_id.isascii() and realm_id.isalnum() else _digest(realm_id)
         with contextlib.suppress(OSError):  # if it cannot exist, `transact` falls back
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = directory / f"{name}.budget"
+        self.lock_path = directory / f"{name}.budget.lock"
+        self._open = opener or open_own
         self._thread_lock = threading.Lock()
-        self._file_lock = filelock.FileLock(directory / f"{name}.budget.lock", mode=0o600)
         self._fallback = MemoryLedger()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The lock file's flock; filelock where there is no flock (Windows)."""
+        if sys.platform == "win32":  # pragma: no cover
+            import filelock
+
+            with filelock.FileLock(self.lock_path, mode=0o600):
+                yield
+            return
+        import fcntl
+
+        fd = self._open(self.lock_path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
 
     def transact(self, change: Callable[[Book], T]) -> T:
         """Under the file lock; if the directory cannot be used (read-only, not a directory),
-        this process keeps its own book rather than failing a request over advice."""
+        this process keeps its own book rather than failing a request over advice. A refusal
+        of the opener's own (a link, another user's file) is not an `OSError` and is raised."""
         try:
-            with self._thread_lock, self._file_lock:
+            with self._thread_lock, self._locked():
                 # Rewritten in place, not replaced: a rename per request cost milliseconds, and
                 # a torn write only loses advice (an unreadable book is an empty one).
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-                with os.fdopen(fd, "r+b") as file:
+                with os.fdopen(self._open(self.path), "r+b") as file:
                     book = _parse(file.read())
                     result = change(book)
                     file.seek(0)

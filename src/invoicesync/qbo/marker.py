@@ -7,6 +7,13 @@ written percent-encoded behind `~` (`K]x` → `[invoicesync ~K%5Dx]`), so that `
 spaces and unicode can never make two numbers look alike. We always follow the marker with a
 space or the end of the note, which lets a reader tell `[invoicesync K]x]` (the older, raw
 form of `K]x`) from `[invoicesync K]`.
+
+A record a push creates also carries the origin of the state that created it, in a tag of its
+own after the marker (`[invoicesync INV-42] [invoicesync-origin 9f2c41d07ab3e865]`), so a
+later run can tell a record this state made from one another machine made (docs/reliability.md,
+"Copies"). It is a separate tag so that every earlier version still reads the marker alone, and
+it is written only on create: `link` and `unlink` drop it, because the record was not made by
+the state that links it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ _PLAIN_RE = re.compile(r"[A-Za-z0-9" + re.escape(_PLAIN) + r"]+")
 _STRICT = re.compile(r"\[invoicesync (~?[^\]\s]+)\](?=\s|$)")
 _LEGACY = re.compile(r"\[invoicesync (.+?)\](?=\s|$)")
 _ANY = re.compile(r"\[invoicesync (?:~?[^\]\s]+|.+?)\](?=\s|$)")
+_ORIGIN = re.compile(r"\s*\[invoicesync-origin ([0-9a-f]{8,32})\](?=\s|$)")
 
 
 def marker(number: str) -> str:
@@ -41,11 +49,25 @@ def marker_of(private_note: str | None) -> str | None:
     return legacy.group(1) if legacy else None
 
 
+def origin_tag(origin: str) -> str:
+    """The tag naming the state that created the record (a lower-case hex token)."""
+    if not re.fullmatch(r"[0-9a-f]{8,32}", origin):
+        raise ValueError("an origin is 8 to 32 lower-case hex digits")
+    return f"[invoicesync-origin {origin}]"
+
+
+def origin_of(private_note: str | None) -> str | None:
+    """The origin in the note, if it carries our marker and an origin tag."""
+    note = private_note or ""
+    match = _ORIGIN.search(note)
+    return match.group(1) if match and marker_of(note) is not None else None
+
+
 def with_marker(private_note: str | None, number: str) -> str:
-    """The note with our marker for `number` first, replacing any marker it had."""
+    """The note with our marker for `number` first, replacing any marker (and origin) it had."""
     return f"{marker(number)} {without_marker(private_note)}".strip()
 
 
 def without_marker(private_note: str | None) -> str:
-    """The note with our marker removed (what `unlink` writes back)."""
-    return _ANY.sub("", private_note or "").strip()
+    """The note with our marker and origin removed (what `unlink` writes back)."""
+    return _ORIGIN.sub("", _ANY.sub("", private_note or "")).strip()

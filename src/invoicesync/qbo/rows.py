@@ -8,11 +8,12 @@ here, once, so nothing else indexes raw dicts or converts amounts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from enum import StrEnum
+from typing import Any, Self
 
-from invoicesync.qbo.marker import marker_of
+from invoicesync.qbo.marker import marker_of, origin_of
 
 
 def _ref(row: Mapping[str, Any], key: str, part: str = "value") -> str | None:
@@ -43,9 +44,24 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+class Entity(StrEnum):
+    """The QuickBooks sales documents we write. Each has its own endpoint and its own Id
+    sequence (Invoice 1 and CreditMemo 1 are two documents), so every request that names a
+    document by Id takes its entity, and the path comes from it, never from a convention."""
+
+    INVOICE = "Invoice"
+    CREDIT_MEMO = "CreditMemo"
+
+    @property
+    def path(self) -> str:
+        """The resource in URLs: `invoice`, `creditmemo` (Intuit's API reference)."""
+        return self.value.lower()
+
+
 @dataclass(frozen=True)
 class QBOInvoice:
-    """An Invoice (or CreditMemo) as QuickBooks returned it, with the fields we read."""
+    """An Invoice or a CreditMemo as QuickBooks returned it, with the fields we read, and which
+    of the two it is (`entity`: where it was read from)."""
 
     id: str
     doc_number: str | None
@@ -60,11 +76,13 @@ class QBOInvoice:
     private_note: str | None
     updated_at: str | None
     payments: tuple[str, ...] = ()  # Ids of the payments applied (LinkedTxn of type Payment)
+    entity: Entity = field(kw_only=True)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> QBOInvoice:
+    def from_row(cls, row: Mapping[str, Any], entity: Entity) -> Self:
         meta = row.get("MetaData")
         return cls(
+            entity=entity,
             id=str(row["Id"]),
             doc_number=_text(row.get("DocNumber")),
             customer_id=_ref(row, "CustomerRef"),
@@ -88,6 +106,11 @@ class QBOInvoice:
     def marker(self) -> str | None:
         """The invoice number in our marker, if this invoice carries one."""
         return marker_of(self.private_note)
+
+    @property
+    def origin(self) -> str | None:
+        """The state that created it, if its marker carries an origin (qbo.marker)."""
+        return origin_of(self.private_note)
 
     @property
     def voided(self) -> bool:

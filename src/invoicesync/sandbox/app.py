@@ -200,16 +200,31 @@ class Sandbox:
                 payload, _ = self.oauth.token(request.headers, request.body)
             return json_response(200, payload), "oauth"
         if path == "/v2/oauth2/tokens/revoke" and m == "POST":
-            try:
-                token = str(json.loads(request.body or b"{}").get("token", ""))
-            except (ValueError, AttributeError):
-                raise OAuthError(400, "invalid_request", "body must be JSON") from None
+            token = _revoked_token(request)
             with self.lock:
                 self.oauth.revoke(request.headers, token)
             return Response(200), "oauth"
         if path.startswith("/_sandbox/"):
             return serve_admin(self, request, path), "admin"
         return json_response(404, {"error": "not_found", "error_description": path}), "other"
+
+
+def _revoked_token(request: Request) -> str:
+    """The token a revoke names: Intuit documents a JSON body (`{"token": …}`); OAuth
+    libraries post RFC 7009's form encoding (`token=…`), so both are read."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    text = request.body.decode("utf-8", "replace")
+    if content_type == "application/x-www-form-urlencoded":
+        return parse_qs(text).get("token", [""])[0]
+    try:
+        body = json.loads(text or "{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise OAuthError(
+            400, "invalid_request", 'body must be JSON {"token": …} or form-encoded token=…'
+        )
+    return str(body.get("token", ""))
 
 
 class SandboxTransport(httpx.BaseTransport):

@@ -3,6 +3,9 @@
 `POST /upload` takes multipart/form-data with pairs of parts `file_metadata_NN` (the
 Attachable as JSON: FileName, ContentType, AttachableRef) and `file_content_NN` (the bytes,
 raw or base64 with `Content-Transfer-Encoding: base64`, as python-quickbooks sends them).
+A `file_content_NN` part without its metadata part is a file of its own: its name and type
+come from the part's headers and it is linked later by an update, as node-quickbooks does
+(docs/sandbox.md, "Attachables").
 """
 
 from __future__ import annotations
@@ -86,24 +89,7 @@ def upload(company: Company, content_type: str, body: bytes, base_url: str) -> l
     pairs = sorted(k.removeprefix("file_content_") for k in parts if k.startswith("file_content_"))
     if not pairs:
         raise required_missing("file_content_01")
-    prepared = []
-    for suffix in pairs:
-        meta_raw = parts.get(f"file_metadata_{suffix}", (b"{}", {}))[0]
-        try:
-            meta = json.loads(meta_raw or b"{}", parse_float=Decimal)
-        except ValueError:
-            raise invalid_property(f"file_metadata_{suffix} is not valid JSON") from None
-        content, headers = parts[f"file_content_{suffix}"]
-        if headers.get("content-transfer-encoding", "").lower() == "base64":
-            try:
-                content = base64.b64decode(b"".join(content.split()), validate=True)
-            except (binascii.Error, ValueError):
-                raise invalid_property(f"file_content_{suffix} is not valid base64") from None
-        kind = str(meta.get("ContentType") or headers.get("content-type", "")).split(";")[0]
-        _check_file(meta, kind, content)
-        meta["ContentType"] = kind
-        meta["Size"] = len(content)
-        prepared.append((meta, content))
+    prepared = [_prepare(parts, suffix) for suffix in pairs]
     created = []
     for meta, content in prepared:
         entity = company.create("Attachable", meta)
@@ -114,6 +100,38 @@ def upload(company: Company, content_type: str, body: bytes, base_url: str) -> l
         stored["TempDownloadUri"] = url
         created.append(dict(stored))
     return created
+
+
+def _prepare(
+    parts: dict[str, tuple[bytes, dict[str, str]]], suffix: str
+) -> tuple[dict[str, Any], bytes]:
+    """One file's Attachable and bytes, checked; nothing is stored yet."""
+    meta_part = parts.get(f"file_metadata_{suffix}")
+    try:
+        meta = json.loads(meta_part[0] or b"{}", parse_float=Decimal) if meta_part else {}
+    except ValueError:
+        raise invalid_property(f"file_metadata_{suffix} is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise invalid_property(f"file_metadata_{suffix} must be a JSON object")
+    content, headers = parts[f"file_content_{suffix}"]
+    if meta_part is None:  # the file part alone: its own headers name it
+        found = _FILENAME.search(headers.get("content-disposition", ""))
+        if found is not None:
+            meta["FileName"] = found.group(1)
+    if headers.get("content-transfer-encoding", "").lower() == "base64":
+        try:
+            content = base64.b64decode(b"".join(content.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise invalid_property(f"file_content_{suffix} is not valid base64") from None
+    kind = str(meta.get("ContentType") or headers.get("content-type", "")).split(";")[0].strip()
+    _check_file(meta, kind, content)
+    meta["ContentType"] = kind
+    meta["Size"] = len(content)
+    return meta, content
+
+
+_FILENAME = re.compile(r'(?:^|[;\s])filename="([^"]*)"', re.IGNORECASE)
+_NAME = re.compile(r'(?:^|[;\s])name="([^"]+)"', re.IGNORECASE)
 
 
 def _check_file(meta: dict[str, Any], kind: str, content: bytes) -> None:
@@ -152,7 +170,7 @@ def _parts(content_type: str, body: bytes) -> dict[str, tuple[bytes, dict[str, s
         for line in head.decode("utf-8", "replace").splitlines():
             key, _, value = line.partition(":")
             headers[key.strip().lower()] = value.strip()
-        name = re.search(r'name="([^"]+)"', headers.get("content-disposition", ""))
+        name = _NAME.search(headers.get("content-disposition", ""))
         if name is not None:
             out[name.group(1)] = (_trim(content), headers)
     return out

@@ -74,6 +74,7 @@ RULES: dict[str, Rules] = {
     "Term": Rules(names.build_term),
     "Account": Rules(names.build_account),
     "Attachable": Rules(attachments.build_attachable),
+    "CompanyInfo": Rules(preferences.build_company_info),
 }
 _NOT_COPIED_ON_SPARSE = {"Id", "SyncToken", "sparse", "MetaData", "domain"}
 _NUMBERED = {"Invoice", "CreditMemo"}
@@ -181,8 +182,12 @@ class Company:
 
     def query(self, text: str) -> tuple[str, list[dict[str, Any]], int, qlang.Query]:
         parsed = qlang.parse(text)
-        if parsed.entity not in KNOWN_FIELDS:
+        # The entity name is matched in any case (`select * from customer`), and the answer
+        # names it in its own spelling (`QueryResponse.Customer`): docs/sandbox.md, "Queries".
+        entity = next((k for k in KNOWN_FIELDS if k.casefold() == parsed.entity.casefold()), None)
+        if entity is None:
             raise qlang.validation_error(f"Entity {parsed.entity} not found")
+        parsed.entity = entity
         rows = self.rows(parsed.entity)
         if parsed.entity in NAME_LISTS and not any(c.field == "Active" for c in parsed.where):
             # Name lists answer with active records unless the query asks about `Active`.
@@ -369,10 +374,10 @@ class Company:
         self.create("Payment", body)
         return copy.deepcopy(self._current("Invoice", invoice_id))
 
-    def send(self, invoice_id: str, send_to: str | None) -> dict[str, Any]:
-        """The invoice send operation (`POST /invoice/{id}/send`)."""
-        current = self._current("Invoice", invoice_id)
-        self.sent.append(invoices.send(self, current, send_to))
+    def send(self, entity: str, txn_id: str, send_to: str | None) -> dict[str, Any]:
+        """The send operation of an invoice or a credit memo (`POST /{entity}/{id}/send`)."""
+        current = self._current(entity, txn_id)
+        self.sent.append(invoices.send(self, entity, current, send_to))
         self.touch(current)
         return copy.deepcopy(current)
 

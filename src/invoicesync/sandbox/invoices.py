@@ -246,9 +246,12 @@ def void(current: dict[str, Any]) -> None:
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def send(company: Company, current: dict[str, Any], send_to: str | None) -> dict[str, str]:
-    """QuickBooks e-mails the invoice: EmailStatus EmailSent, DeliveryInfo, and BillEmail set
-    to `sendTo` when given. Returns the record of the e-mail (the sandbox sends nothing)."""
+def send(
+    company: Company, entity: str, current: dict[str, Any], send_to: str | None
+) -> dict[str, str]:
+    """QuickBooks e-mails the invoice or credit memo: EmailStatus EmailSent, DeliveryInfo, and
+    BillEmail set to `sendTo` when given. Returns the record of the e-mail (the sandbox sends
+    nothing), naming the transaction by type and Id: the two are numbered apart."""
     if send_to is not None:
         if not _EMAIL.fullmatch(send_to):
             raise invalid_property(f"Invalid email address: {send_to}", "sendTo")
@@ -263,4 +266,4 @@ def send(company: Company, current: dict[str, Any], send_to: str | None) -> dict
     sent_at = company.stamp()
     current["EmailStatus"] = "EmailSent"
     current["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": sent_at}
-    return {"TxnId": current["Id"], "To": address, "SentAt": sent_at}
+    return {"TxnType": entity, "TxnId": current["Id"], "To": address, "SentAt": sent_at}

@@ -17,7 +17,14 @@ from invoicesync.sandbox import query as qlang
 from invoicesync.sandbox.company import Company
 from invoicesync.sandbox.errors import Fault, invalid_property, unsupported
 from invoicesync.sandbox.pacific import PACIFIC
-from invoicesync.sandbox.schema import CDC_ENTITIES, ENTITY_NAMES, PDF_ENTITIES, WRITABLE
+from invoicesync.sandbox.schema import (
+    CDC_ENTITIES,
+    ENTITY_NAMES,
+    PDF_ENTITIES,
+    SENDABLE,
+    UPDATE_ONLY,
+    WRITABLE,
+)
 from invoicesync.sandbox.wire import Request, Response, envelope, fault_response
 
 BATCH_MAX_ITEMS = 30
@@ -61,9 +68,11 @@ class Operations:
         if request.method == "GET":
             return envelope({name: self._read(request, parts, name)}, self.now), False
         if request.method == "POST" and len(parts) == 3 and name == "Preferences":
+            if request.query.get("operation") not in (None, "update"):
+                raise self.unsupported(request)
             result = self.company.update_preferences(_json_object(request.body))
             return envelope({name: result}, self.now), True
-        if request.method == "POST" and len(parts) == 3 and name in WRITABLE:
+        if request.method == "POST" and len(parts) == 3 and name in WRITABLE | UPDATE_ONLY:
             result = self.write(name, _json_object(request.body), request.query)
             return envelope({name: result}, self.now), True
         raise self.unsupported(request)
@@ -83,12 +92,13 @@ class Operations:
         raise self.unsupported(request)
 
     def _document(self, request: Request, parts: list[str], name: str) -> tuple[Response, bool]:
-        """`GET …/{id}/pdf` and `POST …/invoice/{id}/send`."""
+        """`GET …/{id}/pdf`, and `POST …/{id}/send` of an invoice or a credit memo (Intuit's
+        Invoice and CreditMemo references: "Send an invoice", "Send a credit memo")."""
         if parts[4] == "pdf" and request.method == "GET":
             body = self.company.pdf(name, parts[3])
             return Response(200, body, {"content-type": "application/pdf"}), False
-        if parts[4] == "send" and request.method == "POST" and name == "Invoice":
-            sent = self.company.send(parts[3], request.query.get("sendTo"))
+        if parts[4] == "send" and request.method == "POST" and name in SENDABLE:
+            sent = self.company.send(name, parts[3], request.query.get("sendTo"))
             return envelope({name: sent}, self.now), True
         raise self.unsupported(request)
 

@@ -1,11 +1,17 @@
-"""The company's Preferences: read, and the updates the sandbox models (quickbooks-api.md §4.5)."""
+"""The company's settings: Preferences (read, and the updates the sandbox models) and the
+CompanyInfo update (docs/sandbox.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from invoicesync.sandbox.errors import business_error, required_missing, stale_object
+from invoicesync.sandbox.errors import (
+    business_error,
+    invalid_property,
+    required_missing,
+    stale_object,
+)
 
 if TYPE_CHECKING:
     from invoicesync.sandbox.company import Company
@@ -62,3 +68,24 @@ def update(company: Company, body: Mapping[str, Any]) -> dict[str, Any]:
     company.prefs_meta["SyncToken"] = str(int(current["SyncToken"]) + 1)
     company.prefs_meta["LastUpdatedTime"] = company.stamp()
     return read(company)
+
+
+# What QuickBooks itself sets on CompanyInfo: an update keeps them as they are.
+_INFO_READ_ONLY = ("Country", "SupportedLanguages")
+
+
+def build_company_info(
+    company: Company, data: dict[str, Any], *, allow_duplicate_doc: bool = False, updating: str = ""
+) -> dict[str, Any]:
+    """A full or sparse update of CompanyInfo (Intuit's CompanyInfo reference: a full update
+    sends `CompanyName` and `CompanyAddr`). It is never created or deleted."""
+    for key in ("CompanyName", "CompanyAddr"):
+        if not data.get(key):
+            raise required_missing(key)
+    if not isinstance(data["CompanyName"], str) or not data["CompanyName"].strip():
+        raise invalid_property("CompanyName must be text", "CompanyName")
+    current = company.entities["CompanyInfo"][updating]
+    for key in _INFO_READ_ONLY:
+        data[key] = current[key]
+    company.name = data["CompanyName"]
+    return data

@@ -22,7 +22,10 @@ TRANSACTIONS = {"Invoice", "CreditMemo", "Payment"}
 PEOPLE = ("Customer", "Vendor", "Employee")  # DisplayName is unique across the three
 WRITABLE = TRANSACTIONS | set(PEOPLE) | {"Item", "Term", "Account", "Attachable"}
 CDC_ENTITIES = WRITABLE
+# Updated (full or sparse) but never created or deleted.
+UPDATE_ONLY = {"CompanyInfo"}
 PDF_ENTITIES = {"Invoice", "CreditMemo"}
+SENDABLE = {"Invoice", "CreditMemo"}  # `POST /{entity}/{id}/send`: QuickBooks e-mails it
 # Whose rows a query returns only when active, unless the WHERE clause names `Active`.
 NAME_LISTS = set(PEOPLE) | {"Item", "Term", "Account"}
 

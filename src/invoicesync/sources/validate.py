@@ -94,16 +94,29 @@ def build_invoice(
 
 
 def _trimmed(c: Check, key: str, value: str) -> str:
-    """An invoice number without the white space an export put around it, with a warning: the
-    number is the link key, the DocNumber and the marker, so " INV-7 " and "INV-7" must be one
-    invoice in every format and every run (docs/invoice-format.md#the-invoice)."""
+    """An invoice number without the white space a table export put around it, with a warning:
+    the number is the link key, the DocNumber and the marker, so " INV-7 " and "INV-7" must be
+    one invoice in every run (docs/invoice-format.md#the-invoice). CSV was always read
+    trimmed, so trimming changes no CSV invoice's identity. JSON was read as written: a JSON
+    invoice pushed with its spaces is linked under them, and trimming it now would make it a
+    new invoice to invoicesync (a duplicate in the target), so JSON is refused instead and the
+    person decides."""
     trimmed = value.strip()
-    if trimmed != value:
-        c.warn(
+    if trimmed == value:
+        return value
+    if c.record.text is not None:  # JSON
+        c.err(
             (key,),
-            f"{f.safe(repr(value))} has white space around it; read as {f.safe(repr(trimmed))} "
-            "(the number QuickBooks and later runs see)",
+            f"{f.safe(repr(value))} has white space around it: remove it in the export (the "
+            "number is the link key; if an earlier version pushed it with the spaces, unlink "
+            "that number first)",
         )
+        return value
+    c.warn(
+        (key,),
+        f"{f.safe(repr(value))} has white space around it; read as {f.safe(repr(trimmed))} "
+        "(the number QuickBooks and later runs see)",
+    )
     return trimmed
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from invoicesync.config import Settings
+from invoicesync.files import private_dir
 from invoicesync.store.contract import (
     DEFAULT_CLAIM_TTL,
     DEFAULT_GROUP_SIZE,
@@ -50,9 +51,10 @@ def open_store(settings: Settings) -> StateStore:
     if settings.state_url:
         from invoicesync.store.postgres import PostgresStore
 
-        store = PostgresStore.open(settings.state_url)
+        store = PostgresStore.open(settings.state_url, timeout=settings.state_timeout)
         assert store is not None  # create=True always returns a store
         return store
+    private_dir(settings.app_dir, root=settings.app_root)
     return SQLiteStore.open(settings.state_db)
 
 
@@ -61,7 +63,8 @@ def existing_store(settings: Settings) -> StateStore | None:
     if settings.state_url:
         from invoicesync.store.postgres import PostgresStore
 
-        return PostgresStore.open(settings.state_url, create=False)
+        return PostgresStore.open(settings.state_url, create=False, timeout=settings.state_timeout)
+    private_dir(settings.app_dir, root=settings.app_root, create=False)
     if not os.path.lexists(settings.state_db):
         return None
     return SQLiteStore.open(settings.state_db)

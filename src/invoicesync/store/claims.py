@@ -1,19 +1,30 @@
 """Claims: which run may send which invoice number, when several runs share one state.
 
-A mixin of `SqlStore` (its `_exec`, `transaction` and the backend's SQL for the clock and row
-locks), kept apart so the store's core stays small. PostgreSQL shared state is where claims
-matter: two machines pushing the same company each send only the numbers they hold.
+A mixin of `SqlStore` (its `_exec`, `transaction` and the backend's SQL for the clock, row
+locks and a holder's liveness), kept apart so the store's core stays small. PostgreSQL shared
+state is where claims matter: two machines pushing the same company each send only the numbers
+they hold.
+
+Each claim carries a lease: the holder's identity (store/identity.py), and on PostgreSQL a
+session advisory lock the holder keeps while it runs. Whether a holder is alive is proven, not
+guessed from a host name (issue 26): a live holder's claims are never taken, a dead holder's are
+free at once, and only claims whose holder can be proven neither (older versions' rows without
+a lease; with SQLite, a process this one cannot see) end by expiring.
 """
 
 from __future__ import annotations
 
-import os
-import platform
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from invoicesync.store import identity
 from invoicesync.store.contract import DEFAULT_CLAIM_TTL, Claim, chunks_of
+
+# Issue 26: the holder's lease (identity; NULL in rows older versions wrote). Appended to both
+# backends' migrations (store/sqlite.py, store/postgres.py).
+SQLITE_MIGRATION = "ALTER TABLE claims ADD COLUMN lease TEXT"
+POSTGRES_MIGRATION = ["ALTER TABLE claims ADD COLUMN lease TEXT"]
 
 
 class ClaimsTable:
@@ -21,11 +32,22 @@ class ClaimsTable:
 
     _NOW: ClassVar[str]  # SQL for the database's clock, whole seconds since the epoch
     _LOCK_ROWS: ClassVar[str] = ""  # PostgreSQL locks the rows it is about to change
+    # SQL over a `claims` row: its holder is provably gone (the claim is free at once), and its
+    # holder can be proven neither alive nor dead (the claim ends when it expires).
+    _HOLDER_DEAD: ClassVar[str]
+    _HOLDER_UNKNOWN: ClassVar[str]
 
     if TYPE_CHECKING:  # provided by `SqlStore`
 
         def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
         def transaction(self, *, durable: bool = False) -> AbstractContextManager[Any]: ...
+
+    def _begin_lease(self, run_id: str) -> None:
+        """Before a run's first claim: what keeps its claims alive while it runs (PostgreSQL:
+        a session advisory lock; SQLite: the process itself, so nothing to do)."""
+
+    def _end_lease(self, run_id: str) -> None:
+        """After a run released all its claims."""
 
     def claim(
         self,
@@ -37,30 +59,34 @@ class ClaimsTable:
         holder: str = "",
     ) -> set[str]:
         """Claim invoice numbers for `run_id`; returns the ones this run now holds. `holder`
-        (default: host name and process id) is recorded to tell users who holds what.
+        (default: host name and process id) is recorded to tell users who holds what; the
+        lease beside it (this process's identity) is what proves the holder alive or dead.
 
         The rule, enforced by one atomic upsert per number: a number is free, already held by
-        this run, or held by another run whose claim has expired (its `expires_at`, on the
-        database's clock, has passed). Anything else stays with its holder. A run that dies
-        stops renewing, so its claims expire after `ttl` seconds and another run takes them
-        over. Taking over is safe because the dead run's intent was committed before its send:
-        the new holder must treat a pending journal entry as an uncertain outcome (look the
-        invoice up, adopt it, or resend with the same requestid) and never create blindly.
-        Numbers are claimed in sorted order in one transaction, so two runs claiming
-        overlapping sets cannot deadlock, and the claim is committed before this returns."""
+        this run, held by a run that is provably gone (its database session ended; with SQLite
+        its process is gone from this machine), or held by a run that can be proven neither
+        alive nor dead and whose claim has expired (its `expires_at`, on the database's clock,
+        has passed). A provably live run keeps its claims, however long it takes. Taking over
+        is safe because the dead run's intent was committed before its send: the new holder
+        must treat a pending journal entry as an uncertain outcome (look the invoice up, adopt
+        it, or resend with the same requestid) and never create blindly. Numbers are claimed
+        in sorted order in one transaction, so two runs claiming overlapping sets cannot
+        deadlock, and the claim is committed before this returns."""
         held: set[str] = set()
-        holder = holder or f"{platform.node()}:{os.getpid()}"
+        me = identity.this_process()
+        self._begin_lease(run_id)
         with self.transaction(durable=True):
             for number in sorted(set(numbers)):
                 row = self._exec(
-                    "INSERT INTO claims (realm_id, invoice_number, run_id, holder, expires_at) "
-                    f"VALUES (?, ?, ?, ?, {self._NOW} + ?) "
+                    "INSERT INTO claims (realm_id, invoice_number, run_id, holder, expires_at, "
+                    f"lease) VALUES (?, ?, ?, ?, {self._NOW} + ?, ?) "
                     "ON CONFLICT (realm_id, invoice_number) DO UPDATE SET "
                     "run_id = excluded.run_id, holder = excluded.holder, "
-                    "expires_at = excluded.expires_at "
-                    f"WHERE claims.run_id = excluded.run_id OR claims.expires_at <= {self._NOW} "
+                    "expires_at = excluded.expires_at, lease = excluded.lease "
+                    f"WHERE claims.run_id = excluded.run_id OR {self._HOLDER_DEAD} "
+                    f"OR ({self._HOLDER_UNKNOWN} AND claims.expires_at <= {self._NOW}) "
                     "RETURNING invoice_number",
-                    (realm_id, number, run_id, holder, ttl),
+                    (realm_id, number, run_id, holder or me.display(), ttl, me.lease()),
                 ).fetchone()
                 if row is not None:
                     held.add(str(row[0]))
@@ -92,14 +118,16 @@ class ClaimsTable:
         self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
     ) -> None:
         """Give up this run's claims (all, or those `numbers`): other runs may take them now."""
-        with self.transaction(durable=True):
-            if numbers is None:
+        if numbers is None:
+            with self.transaction(durable=True):
                 self._exec(
                     "DELETE FROM claims WHERE realm_id = ? "
                     f"AND invoice_number IN ({self._own_rows()})",
                     (realm_id, realm_id, run_id),
                 )
-                return
+            self._end_lease(run_id)
+            return
+        with self.transaction(durable=True):
             for part in chunks_of(sorted(set(numbers)), 500):
                 self._exec(
                     "DELETE FROM claims WHERE realm_id = ? "
@@ -109,8 +137,8 @@ class ClaimsTable:
 
     def claims(self, realm_id: str) -> list[Claim]:
         rows = self._exec(
-            "SELECT realm_id, invoice_number, run_id, holder, expires_at FROM claims "
+            "SELECT realm_id, invoice_number, run_id, holder, expires_at, lease FROM claims "
             "WHERE realm_id = ? ORDER BY invoice_number",
             (realm_id,),
         ).fetchall()
-        return [Claim(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+        return [Claim(r[0], r[1], r[2], r[3], int(r[4]), r[5]) for r in rows]

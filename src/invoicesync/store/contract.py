@@ -14,28 +14,31 @@ Exactly-once rests on three rules that hold for both backends:
    the last uncommitted group, and each lost outcome is recovered from its durable intent by
    the uncertain-outcome lookup (DocNumber or marker query, then adoption).
 3. **One sender per invoice.** `claim` gives an invoice number to one run at a time across
-   every process and host sharing the store; see `claim` for how a dead run's claim ends.
+   every process and host sharing the store; a live run's claim is never taken, and a dead
+   run's ends at once where its end is provable (see `claim`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from invoicesync.errors import InvoiceSyncError
-from invoicesync.models import Link
+from invoicesync.models import DocKind, DocRef, Link
 
 if TYPE_CHECKING:
     from invoicesync.store.lifecycle import LifecycleEntry
     from invoicesync.store.prepared import PrepareEntry
 
-# How long a claim lives without renewal. It must exceed the longest single send (a batch with
-# its retries and backoff), because a claim that expires while its run is still sending could be
-# taken over. Renewing before each send keeps a live run's claims alive indefinitely.
+# How long a claim lives without renewal when nothing proves its holder alive or dead (rows
+# older versions wrote without a lease; with SQLite, a holder in another PID namespace). It must
+# exceed the longest single send (a batch with its retries and backoff), because a claim that
+# expires while its run is still sending could be taken over. Renewing before each send keeps a
+# run's claims alive indefinitely; a provably live holder keeps them regardless.
 DEFAULT_CLAIM_TTL = 900
 
 # Outcomes per commit inside `grouped()`: large enough that commits stop dominating, small
@@ -49,6 +52,9 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class JournalEntry:
+    """A create, journaled before it is sent: `kind` is the kind of document it creates, and
+    once done `qbo_id` is that document's id (`ref`)."""
+
     realm_id: str
     invoice_number: str
     generation: int
@@ -57,28 +63,36 @@ class JournalEntry:
     doc_number: str | None
     qbo_id: str | None
     error: str | None
+    kind: DocKind = field(kw_only=True)
+
+    @property
+    def ref(self) -> DocRef | None:
+        return None if self.qbo_id is None else DocRef(self.kind, self.qbo_id)
 
 
 @dataclass(frozen=True)
 class Claim:
-    """Who holds an invoice number: `run_id` until `expires_at` (seconds since the epoch, by
-    the database's clock, so hosts with skewed clocks agree)."""
+    """Who holds an invoice number: `run_id`, while its holder is alive (its `lease`: the
+    holder's identity, store/identity.py; NULL in rows older versions wrote, which live until
+    `expires_at`, seconds since the epoch by the database's clock, so hosts with skewed clocks
+    agree). `holder` is what a person is told: host name and process id."""
 
     realm_id: str
     invoice_number: str
     run_id: str
     holder: str
     expires_at: int
+    lease: str | None = None
 
 
 class LinkExists(InvoiceSyncError):
     """Raised when a link would overwrite another (the caller turns it into a Conflict)."""
 
-    def __init__(self, realm_id: str, number: str, qbo_id: str) -> None:
-        super().__init__(f"invoice {number} or QuickBooks invoice {qbo_id} is already linked")
+    def __init__(self, realm_id: str, number: str, ref: DocRef) -> None:
+        super().__init__(f"invoice {number} or QuickBooks {ref} is already linked")
         self.realm_id = realm_id
         self.number = number
-        self.qbo_id = qbo_id
+        self.ref = ref
 
 
 class StateStore(Protocol):
@@ -90,6 +104,11 @@ class StateStore(Protocol):
 
     def close(self) -> None: ...
 
+    def origin(self) -> str:
+        """This state's token, which the marker of every record a push creates carries
+        (store/origin.py)."""
+        ...
+
     def run_lock(self, *, wait: float | None = None) -> AbstractContextManager[None]:
         """The one lock for commands that write links, across every process sharing this state
         (SQLite: a file lock in the app dir; PostgreSQL: a session advisory lock, released by
@@ -99,7 +118,8 @@ class StateStore(Protocol):
 
     # links
     def link(self, realm_id: str, number: str) -> Link | None: ...
-    def link_for_qbo(self, realm_id: str, qbo_id: str, kind: str = "invoice") -> Link | None: ...
+    def link_for_qbo(self, realm_id: str, ref: DocRef) -> Link | None: ...
+    def set_link_kind(self, realm_id: str, number: str, ref: DocRef) -> None: ...
     def links(self, realm_id: str) -> list[Link]: ...
     def count_links(self, realm_id: str) -> dict[str, int]: ...
     def add_link(

@@ -2,16 +2,18 @@
 PostgreSQL migration 2), journalled like a push: an intent row with its requestid is committed
 before the request, its outcome after. `kind` is 'send' (target: the address asked for;
 result_to: where it went; result_at: QuickBooks' DeliveryTime) or 'attach' (target: the file
-name; content_hash and size identify the content; result_id: the Attachable).
+name; content_hash and size identify the content; result_id: the Attachable). The document
+sent or attached to is `qbo_id` of kind `doc_kind` (store/kinds.py adds the column).
 
 Written against `SqlStore`, like the rest of the contract, so both backends share it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from invoicesync.models import DocKind, DocRef
 from invoicesync.store.contract import StateStore, now_iso
 from invoicesync.store.sql import SqlStore
 
@@ -64,25 +66,32 @@ class FollowUp:
     result_at: str | None = None
     error: str | None = None
     updated_at: str | None = None
+    doc_kind: DocKind = field(kw_only=True)
+
+    @property
+    def ref(self) -> DocRef:
+        """The document sent or attached to."""
+        return DocRef(self.doc_kind, self.qbo_id)
 
 
 _FOLLOWUP_COLUMNS = (
     "realm_id, kind, invoice_number, qbo_id, request_id, state, target, content_hash, size, "
-    "result_id, result_to, result_at, error, updated_at"
+    "result_id, result_to, result_at, error, updated_at, doc_kind"
 )
 
 
 def followups(
     store: StateStore, realm_id: str, kind: str, number: str | None = None
 ) -> list[FollowUp]:
-    """Sends or attachments of the company (or of one invoice), oldest first."""
+    """Sends or attachments of the company (or of one invoice), oldest first, whatever the
+    document: a caller picks those of the document it acts on (`FollowUp.ref`)."""
     sql = f"SELECT {_FOLLOWUP_COLUMNS} FROM followups WHERE realm_id = ? AND kind = ?"
     args: tuple[Any, ...] = (realm_id, kind)
     if number is not None:
         sql += " AND invoice_number = ?"
         args += (number,)
     rows = _sql(store)._exec(sql + " ORDER BY id", args).fetchall()
-    return [FollowUp(*row) for row in rows]
+    return [FollowUp(*row[:14], doc_kind=DocKind(row[14])) for row in rows]
 
 
 def followup_intent(store: StateStore, entry: FollowUp) -> None:
@@ -91,14 +100,16 @@ def followup_intent(store: StateStore, entry: FollowUp) -> None:
     sql = _sql(store)
     with sql.transaction(durable=True):
         sql._exec(
-            "INSERT INTO followups (realm_id, kind, invoice_number, qbo_id, request_id, state, "
-            "target, content_hash, size, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,'pending',?,?,?,?,?) ON CONFLICT (realm_id, request_id) DO NOTHING",
+            "INSERT INTO followups (realm_id, kind, invoice_number, qbo_id, doc_kind, request_id, "
+            "state, target, content_hash, size, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,'pending',?,?,?,?,?) "
+            "ON CONFLICT (realm_id, request_id) DO NOTHING",
             (
                 entry.realm_id,
                 entry.kind,
                 entry.invoice_number,
                 entry.qbo_id,
+                entry.doc_kind.value,
                 entry.request_id,
                 entry.target,
                 entry.content_hash,
@@ -138,22 +149,23 @@ def followup_outcome(
             ),
         )
         if state == "done":
-            detail = {"qbo_id": entry.qbo_id, "target": entry.target, "to": result_to}
+            detail: dict[str, Any] = {"qbo_id": entry.qbo_id, "kind": entry.doc_kind.value}
+            detail |= {"target": entry.target, "to": result_to}
             sql._event(entry.realm_id, entry.invoice_number, f"{entry.kind}-done", detail)
 
 
 def advance_sync_token(
-    store: StateStore, realm_id: str, number: str, qbo_id: str, new_token: str | None
+    store: StateStore, realm_id: str, number: str, ref: DocRef, new_token: str | None
 ) -> None:
-    """Our own send bumped the invoice's SyncToken: move the link's along, so `reconcile` does
-    not report the invoice as edited. Only from the token just before, so an edit someone made
-    in between is still reported."""
+    """Our own send bumped the document's SyncToken: move the link's along, so `reconcile` does
+    not report it as edited. Only from the token just before, so an edit someone made in
+    between is still reported."""
     if new_token is None or not new_token.isdigit() or new_token == "0":
         return
     sql = _sql(store)
     with sql.transaction(durable=True):
         sql._exec(
             "UPDATE links SET sync_token = ? WHERE realm_id = ? AND invoice_number = ? "
-            "AND qbo_id = ? AND sync_token = ?",
-            (new_token, realm_id, number, qbo_id, str(int(new_token) - 1)),
+            "AND qbo_id = ? AND kind = ? AND sync_token = ?",
+            (new_token, realm_id, number, ref.remote_id, ref.kind.value, str(int(new_token) - 1)),
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from invoicesync.models import DocKind, DocRef
 from invoicesync.store.contract import now_iso
 
 _JOURNAL = """lifecycle_journal (
@@ -59,7 +60,8 @@ POSTGRES_MIGRATION = [
 
 @dataclass(frozen=True)
 class LifecycleEntry:
-    """An edit, void or credit application, journaled before it is sent."""
+    """An edit, void or credit application, journaled before it is sent: to the document
+    `qbo_id` of kind `doc_kind` (for `apply`, the credit memo; the invoice is in `detail`)."""
 
     realm_id: str
     invoice_number: str
@@ -70,6 +72,11 @@ class LifecycleEntry:
     fingerprint: str | None
     state: str = "pending"
     detail: dict[str, Any] = field(default_factory=dict)
+    doc_kind: DocKind = field(kw_only=True)
+
+    @property
+    def ref(self) -> DocRef:
+        return DocRef(self.doc_kind, self.qbo_id)
 
 
 Written = tuple[str | None, Decimal | None, str | None]  # SyncToken, total, fingerprint
@@ -85,6 +92,11 @@ class _Backend(Protocol):
     ) -> None: ...
 
 
+def _entry(r: Sequence[Any]) -> LifecycleEntry:
+    state, detail, kind = r[7], json.loads(r[8]), DocKind(r[9])
+    return LifecycleEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], state, detail, doc_kind=kind)
+
+
 class LifecycleJournal:
     """The journal's statements, on the backend's `_exec`, `transaction` and `_event`."""
 
@@ -96,8 +108,9 @@ class LifecycleJournal:
             for e in entries:
                 self._exec(
                     "INSERT INTO lifecycle_journal (realm_id, invoice_number, action, request_id, "
-                    "qbo_id, base_token, fingerprint, state, detail, created_at, updated_at) "
-                    "VALUES (?,?,?,?,?,?,?,'pending',?,?,?) ON CONFLICT (realm_id, request_id) "
+                    "qbo_id, doc_kind, base_token, fingerprint, state, detail, created_at, "
+                    "updated_at) VALUES (?,?,?,?,?,?,?,?,'pending',?,?,?) "
+                    "ON CONFLICT (realm_id, request_id) "
                     "DO UPDATE SET state = 'pending', updated_at = excluded.updated_at "
                     "WHERE lifecycle_journal.state = 'failed'",
                     (
@@ -106,6 +119,7 @@ class LifecycleJournal:
                         e.action,
                         e.request_id,
                         e.qbo_id,
+                        e.doc_kind.value,
                         e.base_token,
                         e.fingerprint,
                         json.dumps(e.detail, default=str, sort_keys=True),
@@ -117,16 +131,13 @@ class LifecycleJournal:
     def lifecycle(self: _Backend, realm_id: str, action: str | None = None) -> list[LifecycleEntry]:
         sql = (
             "SELECT realm_id, invoice_number, action, request_id, qbo_id, base_token, "
-            "fingerprint, state, detail FROM lifecycle_journal WHERE realm_id = ?"
+            "fingerprint, state, detail, doc_kind FROM lifecycle_journal WHERE realm_id = ?"
         )
         args: tuple[Any, ...] = (realm_id,)
         if action is not None:
             sql, args = sql + " AND action = ?", (realm_id, action)
         rows = self._exec(sql + " ORDER BY id", args).fetchall()
-        return [
-            LifecycleEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))
-            for r in rows
-        ]
+        return [_entry(r) for r in rows]
 
     def lifecycle_close(
         self: _Backend,
@@ -157,4 +168,5 @@ class LifecycleJournal:
                         e.invoice_number,
                     ),
                 )
-            self._event(e.realm_id, e.invoice_number, f"{e.action} {state}", detail)
+            named = {"qbo_id": e.qbo_id, "kind": e.doc_kind.value, **detail}
+            self._event(e.realm_id, e.invoice_number, f"{e.action} {state}", named)

@@ -4,7 +4,12 @@ several hosts: the same contract as SQLite, with coordination done by the databa
 - The run lock is a session advisory lock: the server releases it when the holder's
   connection ends, so a killed process never leaves a stale lock (server-side TCP keepalives
   end the session of a host that vanished within about two minutes).
-- Claims use the database's clock, so hosts with skewed clocks agree on when one expires.
+- A run's claims live as long as its session: each run holds a session advisory lock of its
+  own, which any other session can see in `pg_locks` without taking it. Held: the run is alive
+  and keeps its claims, on whichever machine, whatever their lifetime. Gone: the run is dead
+  and its claims are free at once (issue 26). Claims use the database's clock.
+- Every statement is bounded (`state_timeout`; store/pg_timeouts.py): a stuck or frozen
+  server is exit 7, never a wait without end.
 - Migrations are keyed on a `schema_version` table and run under a transaction-scoped advisory
   lock, so two hosts upgrading at once apply each migration once. DDL is transactional here.
 - Locks and the schema are per schema (`current_schema()`): two teams may share one database
@@ -26,6 +31,7 @@ from urllib.parse import unquote
 import psycopg
 import psycopg.errors
 
+from invoicesync.config import DEFAULT_STATE_TIMEOUT
 from invoicesync.errors import (
     EXIT_UNAVAILABLE,
     ConfigError,
@@ -34,8 +40,15 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
-from invoicesync.store import followups, prepared
+from invoicesync.store import claims, followups, kinds, origin, prepared
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
+from invoicesync.store.pg_timeouts import (
+    Deadline,
+    bound,
+    connect_parameters,
+    family,
+    session_settings,
+)
 from invoicesync.store.sql import SqlStore
 
 _M001 = [
@@ -93,10 +106,18 @@ _M001 = [
 # Append-only: never edit a migration that has shipped; add the next one.
 MIGRATIONS: list[list[str]] = [_M001]
 _OUR_TABLES = ("links", "generations", "push_journal", "events", "claims")
-_KEEPALIVES = (
-    "SET tcp_keepalives_idle = 60",
-    "SET tcp_keepalives_interval = 10",
-    "SET tcp_keepalives_count = 6",
+
+# A run's lease: a session advisory lock on this key, held from its first claim to its release.
+_LEASE_KEY = "hashtextextended('invoicesync:claim:' || current_schema() || ':' || {run}, 0)"
+# Whether some session holds a claim row's lease, read from pg_locks (visible to every role),
+# so checking another run never takes its lock. An advisory lock on a bigint key shows as
+# classid (high 32 bits) and objid (low 32 bits), objsubid 1.
+_LEASE_HELD = (
+    "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND ((classid::bigint << 32) | objid::bigint) = "
+    + _LEASE_KEY.format(run="claims.run_id")
+    + ")"
 )
 
 _USERINFO_PASSWORD = re.compile(r"(://[^/?#@:]*:)[^/?#@]*@")
@@ -135,30 +156,43 @@ class PostgresStore(SqlStore):
     _NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
     _LOCK_ROWS = " FOR UPDATE"
     _UNIQUE_VIOLATION = (psycopg.errors.UniqueViolation,)
+    _HOLDER_DEAD = f"(claims.lease IS NOT NULL AND NOT {_LEASE_HELD})"
+    _HOLDER_UNKNOWN = "claims.lease IS NULL"  # rows of versions before issue 26
 
-    def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], url: str, timeout: float = DEFAULT_STATE_TIMEOUT
+    ) -> None:
         super().__init__()
         self.conn = conn
         self.url = url
+        self.timeout = timeout
+        where = family(conn.info.host, conn.info.hostaddr)
+        self._deadline = Deadline(conn.pgconn.socket, where, bound(timeout))
+        self._leases: set[str] = set()
         self.schema = str(self._scalar("SELECT current_schema()"))
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> PostgresStore | None:
+    def open(
+        cls, url: str, *, create: bool = True, timeout: float = DEFAULT_STATE_TIMEOUT
+    ) -> PostgresStore | None:
         """Connect and migrate. With `create=False` (dry runs) a database without our schema
-        is left untouched and None is returned."""
+        is left untouched and None is returned. `timeout` bounds every wait on the server."""
         _register_password(url)
         try:
             conn = psycopg.connect(
-                url, autocommit=True, connect_timeout=15, application_name="invoicesync"
+                url,
+                autocommit=True,
+                application_name="invoicesync",
+                **connect_parameters(url, timeout),
             )
         except (psycopg.Error, ValueError) as exc:
             raise ConfigError(
                 f"cannot connect to the state database {redact_url(url)}: {_first_line(exc)}; "
                 "check state_url / INVOICESYNC_STATE_URL and that the server is reachable"
             ) from None
-        store = cls(conn, url)
+        store = cls(conn, url, timeout)
         try:
-            for statement in _KEEPALIVES:
+            for statement in session_settings(timeout):
                 store._exec(statement)
             if not create and not store._has_schema():
                 store.close()
@@ -177,11 +211,15 @@ class PostgresStore(SqlStore):
         return f"{redact_url(self.url)} (schema {self.schema})"
 
     def close(self) -> None:
+        self._deadline.close()
         self.conn.close()
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         try:
-            return self.conn.execute(sql.replace("?", "%s"), params or None)
+            with self._deadline.bounding():
+                return self.conn.execute(sql.replace("?", "%s"), params or None)
+        except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
+            raise self._unanswered(exc) from None
         except psycopg.DataError as exc:
             if "NUL" not in str(exc):
                 raise
@@ -193,10 +231,34 @@ class PostgresStore(SqlStore):
         except psycopg.OperationalError as exc:
             if not self.conn.broken:
                 raise
+            if self._deadline.expired:
+                raise self._unanswered(exc) from None
             raise StateUnavailable(
                 f"lost the connection to the state database {redact_url(self.url)} "
                 f"({_first_line(exc)}); what was sent is journaled: re-run when it is back"
             ) from None
+
+    def _unanswered(self, exc: BaseException) -> StateUnavailable:
+        cause = "frozen or unreachable" if self._deadline.expired else _first_line(exc)
+        return StateUnavailable(
+            f"the state database {redact_url(self.url)} did not answer within "
+            f"{self.timeout:g} s ({cause}); what was sent is journaled: re-run when it answers "
+            "(state_timeout sets the bound)"
+        )
+
+    def _begin_lease(self, run_id: str) -> None:
+        if run_id in self._leases:
+            return
+        key = f"invoicesync:claim:{self.schema}:{run_id}"
+        if not self._scalar("SELECT pg_try_advisory_lock(hashtextextended(?, 0))", (key,)):
+            raise InvoiceSyncError(f"the claim lease of run {run_id} is held by another session")
+        self._leases.add(run_id)
+
+    def _end_lease(self, run_id: str) -> None:
+        if run_id in self._leases and not self.conn.broken:
+            key = f"invoicesync:claim:{self.schema}:{run_id}"
+            self._exec("SELECT pg_advisory_unlock(hashtextextended(?, 0))", (key,))
+        self._leases.discard(run_id)
 
     def _has_schema(self) -> bool:
         return self._scalar("SELECT to_regclass('schema_version')") is not None
@@ -261,3 +323,10 @@ MIGRATIONS.append(followups.POSTGRES_DDL)
 MIGRATIONS.append(POSTGRES_MIGRATION)
 # Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.POSTGRES_DDL)
+# The state's origin, carried by the marker of every record it creates (store/origin.py).
+MIGRATIONS.append(origin.POSTGRES_DDL)
+# A claim's lease, what proves its holder alive or dead (store/claims.py).
+MIGRATIONS.append(claims.POSTGRES_MIGRATION)
+# The kind of document beside every stored remote id, filled from what is known
+# (store/kinds.py).
+MIGRATIONS.append(kinds.POSTGRES_MIGRATION)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.models import Link
+from invoicesync.models import DocKind, Link
 
 INSERT_COLUMNS = (
     "realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, sync_token, total, "
@@ -28,7 +28,7 @@ def link_from_row(row: Sequence[Any]) -> Link:
         currency=row[8],
         marker_written=bool(row[9]),
         fingerprint=row[10],
-        kind=row[11],
+        kind=DocKind(row[11]),
         last_state=row[12],
         last_balance=Decimal(row[13]) if row[13] is not None else None,
         last_checked_at=row[14],

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from invoicesync.models import Link
+from invoicesync.models import DocKind, DocRef, Link
 from invoicesync.store.claims import ClaimsTable
 from invoicesync.store.contract import (
     DEFAULT_GROUP_SIZE,
@@ -25,11 +25,12 @@ from invoicesync.store.contract import (
     now_iso,
 )
 from invoicesync.store.lifecycle import LifecycleJournal
+from invoicesync.store.origin import StateOrigin
 from invoicesync.store.prepared import PrepareJournal
 from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
 
 
-class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
+class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, ABC):
     """Shared behaviour. Every public write is one transaction, except inside `grouped()`."""
 
     _BEGIN: ClassVar[str]
@@ -148,12 +149,25 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
         ).fetchone()
         return link_from_row(row) if row else None
 
-    def link_for_qbo(self, realm_id: str, qbo_id: str, kind: str = "invoice") -> Link | None:
+    def link_for_qbo(self, realm_id: str, ref: DocRef) -> Link | None:
+        """The link naming this document: its id only together with its kind (invoice 1 and
+        credit memo 1 are two documents)."""
         row = self._exec(
             f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ? AND kind = ?",
-            (realm_id, qbo_id, kind),
+            (realm_id, ref.remote_id, ref.kind.value),
         ).fetchone()
         return link_from_row(row) if row else None
+
+    def set_link_kind(self, realm_id: str, number: str, ref: DocRef) -> None:
+        """Record the kind of a link stored without one, once a read of the target proved it
+        (`usecases/kinds.py`); only while it is unknown and still names the same id."""
+        with self.transaction(durable=True):
+            self._exec(
+                "UPDATE links SET kind = ? WHERE realm_id = ? AND invoice_number = ? "
+                "AND qbo_id = ? AND kind = ?",
+                (ref.kind.value, realm_id, number, ref.remote_id, DocKind.UNKNOWN.value),
+            )
+            self._event(realm_id, number, "kind resolved", _ref_detail(ref))
 
     def links(self, realm_id: str) -> list[Link]:
         rows = self._exec(
@@ -192,14 +206,21 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
                     ),
                 )
             except self._UNIQUE_VIOLATION:
-                raise LinkExists(link.realm_id, link.invoice_number, link.qbo_id) from None
+                raise LinkExists(link.realm_id, link.invoice_number, link.ref) from None
             if request_id is not None:
                 self._exec(
-                    "UPDATE push_journal SET state = 'done', qbo_id = ?, doc_number = ?, "
-                    "updated_at = ? WHERE realm_id = ? AND request_id = ?",
-                    (link.qbo_id, link.doc_number, now_iso(), link.realm_id, request_id),
+                    "UPDATE push_journal SET state = 'done', qbo_id = ?, doc_kind = ?, "
+                    "doc_number = ?, updated_at = ? WHERE realm_id = ? AND request_id = ?",
+                    (
+                        link.qbo_id,
+                        link.kind.value,
+                        link.doc_number,
+                        now_iso(),
+                        link.realm_id,
+                        request_id,
+                    ),
                 )
-            detail = event or {"qbo_id": link.qbo_id, "doc_number": link.doc_number}
+            detail = {**(event or {"doc_number": link.doc_number}), **_ref_detail(link.ref)}
             self._event(link.realm_id, link.invoice_number, link.origin, detail)
 
     def move_link(self, moved: Link, event: dict[str, Any]) -> None:
@@ -218,7 +239,8 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
                     moved.invoice_number,
                 ),
             )
-            self._event(moved.realm_id, moved.invoice_number, "moved", event)
+            detail = {**event, **_ref_detail(moved.ref)}
+            self._event(moved.realm_id, moved.invoice_number, "moved", detail)
 
     def record_observations(
         self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
@@ -274,7 +296,8 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
             for e in entries:
                 self._exec(
                     "INSERT INTO push_journal (realm_id, invoice_number, generation, request_id, "
-                    "state, doc_number, created_at, updated_at) VALUES (?,?,?,?,'pending',?,?,?) "
+                    "state, doc_number, doc_kind, created_at, updated_at) "
+                    "VALUES (?,?,?,?,'pending',?,?,?,?) "
                     "ON CONFLICT (realm_id, request_id) DO UPDATE SET state = 'pending', "
                     "error = NULL, updated_at = excluded.updated_at "
                     "WHERE push_journal.state = 'failed'",
@@ -284,6 +307,7 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
                         e.generation,
                         e.request_id,
                         e.doc_number,
+                        e.kind.value,
                         stamp,
                         stamp,
                     ),
@@ -300,14 +324,14 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
     def journal(self, realm_id: str, state: str | None = None) -> list[JournalEntry]:
         sql = (
             "SELECT realm_id, invoice_number, generation, request_id, state, doc_number, qbo_id, "
-            "error FROM push_journal WHERE realm_id = ?"
+            "error, doc_kind FROM push_journal WHERE realm_id = ?"
         )
         args: tuple[Any, ...] = (realm_id,)
         if state is not None:
             sql += " AND state = ?"
             args += (state,)
         rows = self._exec(sql + " ORDER BY id", args).fetchall()
-        return [JournalEntry(*r) for r in rows]
+        return [JournalEntry(*r[:8], kind=DocKind(r[8])) for r in rows]
 
     # --- events -----------------------------------------------------------------------------
 
@@ -331,3 +355,8 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, ABC):
             (realm_id,),
         ).fetchall()
         return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+def _ref_detail(ref: DocRef) -> dict[str, Any]:
+    """How an event names a remote document: its id and, always beside it, its kind."""
+    return {"qbo_id": ref.remote_id, "kind": ref.kind.value}

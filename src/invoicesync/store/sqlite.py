@@ -3,7 +3,9 @@
 WAL mode with `synchronous=FULL`, so a committed intent survives a power cut. Migrations are
 append-only and keyed on `PRAGMA user_version`; `PRAGMA application_id` marks the file as ours.
 The file is created 0600 and never through a symbolic link: a planted link could make us write
-links and journal into, or read them from, a file somebody else chose.
+links and journal into, or read them from, a file somebody else chose. SQLite opens its
+journal files (`-wal`, `-shm`, `-journal`) by name and follows links, so those are checked
+before every open; `state.lock` is a `files.FileLock` (0600, never through a link).
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
-from invoicesync.store import followups, prepared
+from invoicesync.files import FileLock, LockTimeout, UnsafeFile, ensure_dir, private_dir
+from invoicesync.store import claims, followups, identity, kinds, origin, prepared
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -96,6 +97,7 @@ _M003 = f"""
 MIGRATIONS: list[str] = [_M001, _M002, _M003]
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _OUR_TABLES = {"links", "generations", "push_journal", "events"}
+_JOURNALS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside the database
 
 
 def _refuse(path: Path, why: str) -> InvalidInput:
@@ -106,10 +108,35 @@ def _refuse(path: Path, why: str) -> InvalidInput:
     )
 
 
+def _check_journals(path: Path) -> None:
+    """SQLite would follow a link at `state.db-wal` (or -shm, -journal) and write through it:
+    each must be absent or a regular file of the user's (exit 8 otherwise)."""
+    for suffix in _JOURNALS:
+        journal = path.with_name(path.name + suffix)
+        try:
+            info = os.lstat(journal)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode) and _ours(info):
+            continue
+        what = "is a symbolic link" if stat.S_ISLNK(info.st_mode) else "is not a file of yours"
+        raise InvalidInput(
+            f"{journal} {what}; SQLite would write the state database's journal through it: "
+            "remove it (if it is this database's own journal moved elsewhere, move that file "
+            "back in its place)"
+        )
+
+
+def _ours(info: os.stat_result) -> bool:
+    return not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
+
+
 def _prepare_file(path: Path) -> None:
     """Create the file 0600 without following links, or check that the existing one is a
-    regular file that is empty or SQLite; a symlink, FIFO or foreign file is refused (exit 8)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    regular file of the user's that is empty or SQLite; a symlink, FIFO or foreign file is
+    refused (exit 8), and so is a link at one of its journals."""
+    ensure_dir(path.parent)
+    _check_journals(path)
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
         return
@@ -118,6 +145,8 @@ def _prepare_file(path: Path) -> None:
         raise _refuse(path, "is a symbolic link")
     if not stat.S_ISREG(info.st_mode):
         raise _refuse(path, "is not a regular file")
+    if not _ours(info):
+        raise _refuse(path, f"belongs to another user (uid {info.st_uid})")
     if info.st_size == 0:
         return
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -135,11 +164,15 @@ class SQLiteStore(SqlStore):
     _BEGIN = "BEGIN IMMEDIATE"
     _NOW = "CAST(strftime('%s', 'now') AS INTEGER)"
     _UNIQUE_VIOLATION = (sqlite3.IntegrityError,)
+    # One file, one machine: a holder is judged by its process (store/identity.py).
+    _HOLDER_DEAD = f"invoicesync_holder(claims.lease) = '{identity.DEAD}'"
+    _HOLDER_UNKNOWN = f"invoicesync_holder(claims.lease) = '{identity.UNKNOWN}'"
 
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         super().__init__()
         self.db = db
         self.path = path
+        db.create_function("invoicesync_holder", 1, identity.state)
 
     @classmethod
     def open(cls, path: Path) -> SQLiteStore:
@@ -233,18 +266,24 @@ class SQLiteStore(SqlStore):
 
 
 @contextlib.contextmanager
-def state_lock(app_dir: Path, *, wait: float | None = None) -> Iterator[None]:
-    """The one lock for commands that write links: exit 9 at once, or wait `wait` seconds."""
-    app_dir.mkdir(parents=True, exist_ok=True)
+def state_lock(
+    app_dir: Path, *, wait: float | None = None, root: Path | None = None
+) -> Iterator[None]:
+    """The one lock for commands that write links: exit 9 at once, or wait `wait` seconds.
+    `app_dir` (and every folder from `root` down to it) must be private; the lock file is
+    created 0600 and never through a link (exit 8)."""
+    private_dir(app_dir, root=root)
     path = app_dir / "state.lock"
-    lock = filelock.FileLock(str(path), timeout=wait if wait is not None else 0)
+    lock = FileLock(path)
     try:
-        lock.acquire()
-    except filelock.Timeout:
+        lock.acquire(timeout=wait if wait is not None else 0)
+    except LockTimeout:
         raise LockHeld(
             "another invoicesync run is writing to this app dir "
             f"({app_dir}); wait for it, or re-run with --wait"
         ) from None
+    except OSError as exc:
+        raise UnsafeFile(f"{path}: cannot take the state lock ({exc.strerror})") from None
     try:
         yield
     finally:
@@ -257,3 +296,10 @@ MIGRATIONS.append(followups.SQLITE_DDL)
 MIGRATIONS.append(SQLITE_MIGRATION)
 # Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.SQLITE_DDL)
+# The state's origin, carried by the marker of every record it creates (store/origin.py).
+MIGRATIONS.append(origin.SQLITE_DDL)
+# A claim's lease, what proves its holder alive or dead (store/claims.py).
+MIGRATIONS.append(claims.SQLITE_MIGRATION)
+# The kind of document beside every stored remote id, filled from what is known
+# (store/kinds.py).
+MIGRATIONS.append(kinds.SQLITE_MIGRATION)

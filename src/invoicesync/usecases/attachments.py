@@ -1,5 +1,5 @@
 """Attachments: the source's own files (the PDF Protemos produced, say) on the QuickBooks
-invoice, each exactly once.
+invoice or credit memo, each exactly once.
 
 A file is identified by its name and the SHA-256 of its content, which goes into the
 Attachable's Note. Each upload is journalled (intent before, outcome after). Before uploading,
@@ -16,7 +16,7 @@ from pathlib import PurePath
 
 from invoicesync.ledger.base import Attachment as Attached
 from invoicesync.ledger.base import Ledger, Refusal, Uncertain, Upload
-from invoicesync.models import Attachment, LocalInvoice
+from invoicesync.models import Attachment, DocRef, LocalInvoice
 from invoicesync.store.followups import FollowUp, followup_intent, followup_outcome, followups
 from invoicesync.usecases.session import Session
 
@@ -41,19 +41,20 @@ def note(number: str, digest: str) -> str:
     return f"invoicesync {number} sha256:{digest}"
 
 
-def attach_request_id(realm_id: str, number: str, qbo_id: str, digest: str, attempt: int) -> str:
-    key = f"attach\x1f{realm_id}\x1f{number}\x1f{qbo_id}\x1f{digest}\x1f{attempt}"
+def attach_request_id(realm_id: str, number: str, ref: DocRef, digest: str, attempt: int) -> str:
+    key = f"attach\x1f{realm_id}\x1f{number}\x1f{ref.key}\x1f{digest}\x1f{attempt}"
     return "is1a-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def attach_all(session: Session, invoice: LocalInvoice, qbo_id: str) -> list[str]:
-    """Attach what is not attached yet; returns one message per file attached or failed."""
+def attach_all(session: Session, invoice: LocalInvoice, ref: DocRef) -> list[str]:
+    """Attach what is not attached yet to the document `ref` names; returns one message per
+    file attached or failed."""
     messages: list[str] = []
     remote: Sequence[Attached] | None = None
     done = {
         (h.target, h.content_hash)
         for h in followups(session.store, session.realm_id, "attach", invoice.number)
-        if h.qbo_id == qbo_id and h.state == "done"
+        if h.ref == ref and h.state == "done"
     }
     for a in dict.fromkeys(invoice.attachments):
         if (file_name(a), a.sha256) in done:
@@ -67,15 +68,15 @@ def attach_all(session: Session, invoice: LocalInvoice, qbo_id: str) -> list[str
             messages.append(f"attachment {a.name} changed while pushing; re-run push")
             continue
         if remote is None:
-            remote = session.ledger.attachments(qbo_id)
-        messages.append(_attach_one(session, invoice.number, qbo_id, a, data, remote))
+            remote = session.ledger.attachments(ref)
+        messages.append(_attach_one(session, invoice.number, ref, a, data, remote))
     return messages
 
 
 def _attach_one(
     session: Session,
     number: str,
-    qbo_id: str,
+    ref: DocRef,
     a: Attachment,
     data: bytes,
     remote: Sequence[Attached],
@@ -84,30 +85,31 @@ def _attach_one(
     history = [
         h
         for h in followups(session.store, session.realm_id, "attach", number)
-        if h.qbo_id == qbo_id and h.content_hash == a.sha256 and h.target == name
+        if h.ref == ref and h.content_hash == a.sha256 and h.target == name
     ]
     pending = [h for h in history if h.state == "pending"]
     if pending:
         entry = pending[-1]
     else:
-        rid = attach_request_id(session.realm_id, number, qbo_id, a.sha256, len(history))
+        rid = attach_request_id(session.realm_id, number, ref, a.sha256, len(history))
         entry = FollowUp(
-            session.realm_id, "attach", number, qbo_id, rid, "pending", name, a.sha256, a.size
-        )
+            session.realm_id, "attach", number, ref.remote_id, rid, "pending", name, a.sha256,
+            a.size, doc_kind=ref.kind,
+        )  # fmt: skip
     upload = Upload(name, a.content_type, data, note(number, a.sha256))
     followup_intent(session.store, entry)
     found = _match(remote, upload, a.size)
     if found is None:
         try:
-            outcome = session.ledger.attach(qbo_id, upload, entry.request_id)
+            outcome = session.ledger.attach(ref, upload, entry.request_id)
         except Uncertain as exc:
-            found = _match(session.ledger.attachments(qbo_id), upload, a.size)
+            found = _match(session.ledger.attachments(ref), upload, a.size)
             if found is None:
                 return f"attachment {name}: outcome unknown ({exc}); re-run push"
             outcome = found
         if isinstance(outcome, Refusal):
             followup_outcome(session.store, entry, error=outcome.message)
-            return f"attachment {name} refused by QuickBooks: {outcome.message}"
+            return f"attachment {name} refused by {session.ledger.name}: {outcome.message}"
         found = outcome
     followup_outcome(session.store, entry, result_id=found.id)
     return f"attached {name}"

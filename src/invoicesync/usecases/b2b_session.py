@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from invoicesync.auth import FileStore, KeyringStore, TokenStore
 from invoicesync.b2brouter import PRODUCTION_URL, B2BRouterClient, is_test_key
 from invoicesync.config import Settings
 from invoicesync.errors import ConfigError, NotConnected, UsageError, register_secret
+from invoicesync.files import read_text, write_atomic
 from invoicesync.ledger.b2brouter import B2BRouterLedger, CountingTransport
 from invoicesync.usecases.session import Session
 
@@ -49,26 +49,24 @@ class B2BConnection:
 
     @classmethod
     def load(cls, app_dir: Path) -> B2BConnection | None:
+        """Read like every file of the app dir: never through a link (exit 8)."""
         path = cls.path(app_dir)
+        text = read_text(path)
+        if text is None:
+            return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             return cls(
                 **{k: data[k] for k in ("account", "url", "connected_at")},
                 account_name=data.get("account_name"),
             )
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
                 f"{path}: unreadable ({exc}); run `invoicesync connect` again"
             ) from None
 
     def save(self, app_dir: Path) -> None:
-        path = self.path(app_dir)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(self.path(app_dir), json.dumps(asdict(self), indent=2))
 
     @classmethod
     def delete(cls, app_dir: Path) -> None:

@@ -209,7 +209,14 @@ def _expiry_warning(refresh_at: str | None, environment: str) -> list[str]:
 
 
 def sent_invoices(store: StateStore, realm_id: str) -> set[str]:
-    return {f.invoice_number for f in followups(store, realm_id, "send") if f.state == "done"}
+    """Linked invoices whose linked document was e-mailed (the document itself: a send of the
+    invoice that shares a credit memo's Id does not count for the credit note)."""
+    linked = {ln.invoice_number: ln.ref for ln in store.links(realm_id)}
+    return {
+        f.invoice_number
+        for f in followups(store, realm_id, "send")
+        if f.state == "done" and linked.get(f.invoice_number) == f.ref
+    }
 
 
 def status(opened: QuickBooksSession) -> StatusReport:

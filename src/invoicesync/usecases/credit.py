@@ -17,8 +17,9 @@ from decimal import Decimal
 
 from invoicesync.errors import EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
-from invoicesync.models import Link, LocalInvoice
+from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.push_report import CreditApplied, PushResult
 from invoicesync.usecases.session import Session
 from invoicesync.usecases.update import lifecycle_id
@@ -47,7 +48,16 @@ def apply_all(
         if result is None or credit_link is None or note.number in done:
             continue
         target = links.get(str(note.credit_for))
-        if target is None or target.kind != "invoice":
+        try:
+            credit_link = known(session, credit_link)
+            target = None if target is None else known(session, target)
+        except KindUnknown as exc:
+            _say(result, f"credit not applied: {exc.message}")
+            continue
+        if credit_link.kind is not DocKind.CREDIT_MEMO:
+            _say(result, f"credit not applied: {note.number} is linked to {credit_link.ref}")
+            continue
+        if target is None or target.kind is not DocKind.INVOICE:
             _say(result, f"{note.credit_for} is not linked yet: the credit stays open until it is")
             continue
         _apply(session, note, credit_link, target, result, dry_run)
@@ -67,15 +77,16 @@ def _apply(
 ) -> None:
     ledger, realm = session.ledger, session.realm_id
     try:
-        credit = ledger.read_kind(credit_link.qbo_id, "credit_note")
-        invoice = ledger.read_kind(target.qbo_id, "invoice")
+        credit = ledger.read(credit_link.ref)
+        invoice = ledger.read(target.ref)
     except Gone as exc:
-        _say(result, f"credit not applied: QuickBooks record {exc} was deleted")
+        _say(result, f"credit not applied: {ledger.name} {exc} was deleted")
         return
     rid = lifecycle_id(realm, note.number, credit.id, invoice.id, "apply")
     entry = LifecycleEntry(
         realm, note.number, "apply", rid, credit.id, credit.sync_token, None,
         detail={"invoice": target.invoice_number, "invoice_id": invoice.id},
+        doc_kind=credit.ref.kind,
     )  # fmt: skip
     if credit.payments:  # used already: by an earlier run of ours, or by hand in QuickBooks
         if not dry_run:
@@ -100,7 +111,7 @@ def _apply(
         result.exit_code = result.exit_code or outcome.exit_code
         result.status = "failed"
         return
-    _record(session, entry, ledger.read_kind(credit.id, "credit_note"), result, outcome)
+    _record(session, entry, ledger.read(credit.ref), result, outcome)
 
 
 def _record(
@@ -128,7 +139,7 @@ def _uncertain(
     session: Session, entry: LifecycleEntry, credit: RemoteInvoice, result: PushResult, cause: str
 ) -> None:
     try:
-        again: RemoteInvoice | None = session.ledger.read_kind(credit.id, "credit_note")
+        again: RemoteInvoice | None = session.ledger.read(credit.ref)
     except (Gone, InvoiceSyncError):
         again = None
     if again is not None and again.payments:

@@ -1,4 +1,4 @@
-"""What `push` does around the creates for attachments and `--send` (issue 18).
+"""What `push` does around the creates for attachments and `--send`.
 
 Before anything is sent, invoices whose attachments the target would refuse (type, size) are
 refused whole (the source already checked that each file exists inside its folder). After the
@@ -12,13 +12,15 @@ crash falls between a create and its send's journal entry, the invoice is not se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from invoicesync.errors import EXIT_INVALID_INPUT
-from invoicesync.models import LocalInvoice
+from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.store.followups import followups
 from invoicesync.usecases import send_rules
 from invoicesync.usecases.attachments import attach_all, problems
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.push_report import PushResult, failed
 from invoicesync.usecases.send import send_one
 from invoicesync.usecases.session import Session
@@ -46,20 +48,30 @@ def after_push(
     send: bool,
     send_unsent: bool = False,
 ) -> None:
-    linked = [
+    candidates = [
         (inv, r)
         for inv in chosen
         if (r := results.get(inv.number)) is not None
-        and r.qbo_id is not None
+        and r.ref is not None
         and r.status in {"created", "adopted", "skipped", "changed"}
+        and (inv.attachments or send or send_unsent)
     ]
+    refs: dict[str, DocRef] = {}
+    for inv, r in candidates:
+        assert r.ref is not None
+        try:
+            refs[inv.number] = _known(session, r.ref, inv.number)
+        except KindUnknown as exc:
+            r.warnings.append(f"not attached or sent: {exc.message}")
+            r.message = "; ".join(m for m in [r.message, r.warnings[-1]] if m)
+    linked = [(inv, r) for inv, r in candidates if inv.number in refs]
     notes = {
-        inv.number: attach_all(session, inv, str(r.qbo_id)) if inv.attachments else []
+        inv.number: attach_all(session, inv, refs[inv.number]) if inv.attachments else []
         for inv, r in linked
     }
     if send or send_unsent:
         items = [(inv.number, r) for inv, r in linked]
-        for number, note in _sends(session, items, unsent=send_unsent).items():
+        for number, note in _sends(session, items, refs, unsent=send_unsent).items():
             notes[number].append(note)
     for inv, r in linked:
         mine = notes[inv.number]
@@ -67,8 +79,20 @@ def after_push(
         r.message = "; ".join(m for m in [r.message, *mine] if m)
 
 
+def _known(session: Session, ref: DocRef, number: str) -> DocRef:
+    """The document a result names, its kind proved first if the link did not record it."""
+    link = session.store.link(session.realm_id, number)
+    if ref.kind is not DocKind.UNKNOWN or link is None:
+        return ref
+    return known(session, link).ref
+
+
 def _sends(
-    session: Session, items: Sequence[tuple[str, PushResult]], *, unsent: bool
+    session: Session,
+    items: Sequence[tuple[str, PushResult]],
+    refs: Mapping[str, DocRef],
+    *,
+    unsent: bool,
 ) -> dict[str, str]:
     """A note per invoice sent or deliberately not sent ("sent to …", "not sent: why").
     Created in this run: sent. A send an earlier run left pending: finished, unless the
@@ -79,7 +103,7 @@ def _sends(
     pending = {f.invoice_number for f in sends if f.state == "pending"}
     sent = {(f.invoice_number, f.qbo_id) for f in sends if f.state == "done"}
     ours = {(e.invoice_number, e.qbo_id) for e in store.journal(realm, "done")} if unsent else set()
-    go = [(n, str(r.qbo_id)) for n, r in items if r.status == "created"]
+    go = [(n, refs[n]) for n, r in items if r.status == "created"]
     maybe = [
         n
         for n, r in items
@@ -91,6 +115,7 @@ def _sends(
         )
     ]
     links = {n: ln for n in maybe if (ln := store.link(realm, n)) is not None}
+    links = {n: replace(ln, kind=refs[n].kind) for n, ln in links.items()}
     checked = [(n, r) for n, r in items if n in links]
     states = send_rules.read_states(session, links.values())
     notes: dict[str, str] = {}
@@ -106,9 +131,9 @@ def _sends(
         if why is not None:
             notes[n] = f"not sent: {why}"
         else:
-            go.append((n, links[n].qbo_id))
-    for n, qbo_id in go:
-        done = send_one(session, n, qbo_id, to=None, again=False)
+            go.append((n, refs[n]))
+    for n, ref in go:
+        done = send_one(session, n, ref, to=None, again=False)
         if done.status == "sent":
             notes[n] = f"sent to {done.to}" if done.to else "sent"
         elif done.status == "failed":

@@ -63,7 +63,7 @@ def invoice_rows(
             links = {link.invoice_number: link for link in store.links(realm)}
             for s in followups(store, realm, "send"):
                 ln = links.get(s.invoice_number)
-                if s.state == "done" and ln is not None and ln.qbo_id == s.qbo_id:
+                if s.state == "done" and ln is not None and ln.ref == s.ref:
                     sent[s.invoice_number] = (s.result_at or s.updated_at, s.result_to)
         finally:
             store.close()

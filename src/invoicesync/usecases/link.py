@@ -11,9 +11,10 @@ from decimal import Decimal
 from invoicesync import matching
 from invoicesync.errors import Conflict, InvoiceSyncError, UsageError
 from invoicesync.ledger.base import Gone, RemoteInvoice
-from invoicesync.models import CENT, Candidate, Link, LocalInvoice
+from invoicesync.models import CENT, Candidate, DocKind, DocRef, Link, LocalInvoice
 from invoicesync.store import LinkExists
 from invoicesync.usecases.invoices import find_invoice
+from invoicesync.usecases.kinds import KindUnknown, known, owner, owners
 from invoicesync.usecases.push_report import link_from
 from invoicesync.usecases.session import Session
 
@@ -21,15 +22,16 @@ CANDIDATE_WINDOW_DAYS = 30  # same customer within this many days of the issue d
 
 
 def marker_request_id(action: str, realm_id: str, number: str, remote: RemoteInvoice) -> str:
-    """For writing or removing our marker: keyed on the target invoice and its SyncToken, so a
-    retry of the same write is replayed but a write to another invoice (or a later version of
-    the same one) is never answered with an earlier write's response."""
-    key = f"{action}\x1f{realm_id}\x1f{number}\x1f{remote.id}\x1f{remote.sync_token}"
+    """For writing or removing our marker: keyed on the target document and its SyncToken, so
+    a retry of the same write is replayed but a write to another document (or a later version
+    of the same one, or the credit memo with the same Id) is never answered with an earlier
+    write's response."""
+    key = f"{action}\x1f{realm_id}\x1f{number}\x1f{remote.ref.key}\x1f{remote.sync_token}"
     return f"{action}-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
 def _candidate(
-    remote: RemoteInvoice, inv: LocalInvoice, customer_id: str | None, owners: dict[str, str]
+    remote: RemoteInvoice, inv: LocalInvoice, customer_id: str | None, owned: dict[DocRef, str]
 ) -> Candidate:
     sc = matching.score(
         number=inv.number,
@@ -45,6 +47,7 @@ def _candidate(
         marker_number=remote.marker,
     )
     return Candidate(
+        kind=remote.ref.kind,
         qbo_id=remote.id,
         doc_number=remote.doc_number,
         txn_date=remote.txn_date,
@@ -54,7 +57,7 @@ def _candidate(
         currency=remote.currency,
         score=sc.points,
         reasons=sc.reasons,
-        linked_to=owners.get(remote.id),
+        linked_to=owner(owned, remote.ref),
         has_marker=remote.marker is not None,
     )
 
@@ -62,21 +65,22 @@ def _candidate(
 def list_candidates(
     session: Session, invoices: Sequence[LocalInvoice], number: str, *, limit: int = 10
 ) -> tuple[LocalInvoice, list[Candidate]]:
-    """Target invoices that could be `number`: same DocNumber anywhere, or same customer
-    within `CANDIDATE_WINDOW_DAYS`, best first."""
+    """Target documents that could be `number`, of the kind it becomes (invoices for an
+    invoice, credit memos for a credit note): same DocNumber anywhere, or same customer within
+    `CANDIDATE_WINDOW_DAYS`, best first."""
     inv = find_invoice(invoices, number)
-    ledger = session.ledger
+    ledger, kind = session.ledger, DocKind.of(inv)
     customer_id = ledger.customer_id(inv.customer.name)
     rows: dict[str, RemoteInvoice] = {}
     if ledger.searchable(inv.number):
-        rows.update((r.id, r) for r in ledger.with_number(inv.number))
+        rows.update((r.id, r) for r in ledger.with_number(kind, inv.number))
     if customer_id:
         window = timedelta(days=CANDIDATE_WINDOW_DAYS)
         lo, hi = (inv.issue_date - window).isoformat(), (inv.issue_date + window).isoformat()
-        rows.update((r.id, r) for r in ledger.near(customer_id, lo, hi))
+        rows.update((r.id, r) for r in ledger.near(kind, customer_id, lo, hi))
     store = session.existing_store()
-    owners = {ln.qbo_id: ln.invoice_number for ln in store.links(session.realm_id)} if store else {}
-    found = [_candidate(r, inv, customer_id, owners) for r in rows.values()]
+    owned = owners(store.links(session.realm_id)) if store else {}
+    found = [_candidate(r, inv, customer_id, owned) for r in rows.values()]
     found.sort(key=lambda c: (-c.score, c.txn_date or "", c.qbo_id))
     return inv, found[:limit]
 
@@ -84,6 +88,7 @@ def list_candidates(
 @dataclass
 class LinkResult:
     invoice: str
+    kind: DocKind
     qbo_id: str
     doc_number: str | None
     total: Decimal | None
@@ -104,20 +109,20 @@ class LinkRequest:
     wait: float | None = None
 
 
-def _by_doc_number(session: Session, doc_number: str) -> str:
-    ledger = session.ledger
+def _by_doc_number(session: Session, doc_number: str, kind: DocKind) -> str:
+    ledger, what = session.ledger, kind.label
     if not ledger.searchable(doc_number):
         raise UsageError(
-            f"DocNumber {doc_number!r} cannot be searched in QuickBooks; "
-            "pass the QuickBooks invoice id instead"
+            f"DocNumber {doc_number!r} cannot be searched in {ledger.name}; "
+            f"pass the {ledger.name} {what} id instead"
         )
-    rows = ledger.with_number(doc_number)
+    rows = ledger.with_number(kind, doc_number)
     if not rows:
-        raise UsageError(f"no QuickBooks invoice has DocNumber {doc_number}")
+        raise UsageError(f"no {ledger.name} {what} has DocNumber {doc_number}")
     if len(rows) > 1:
         ids = ", ".join(r.id for r in rows)
         raise Conflict(
-            f"several QuickBooks invoices have DocNumber {doc_number} (ids {ids}); link by id"
+            f"several {ledger.name} {what}s have DocNumber {doc_number} (ids {ids}); link by id"
         )
     return rows[0].id
 
@@ -140,25 +145,31 @@ def _chosen_candidate(session: Session, invoices: Sequence[LocalInvoice], req: L
             raise UsageError("nothing chosen; no link was made")
         return picked
     raise UsageError(
-        "give the QuickBooks invoice id, --doc-number N or --best (or run in a terminal to "
+        "give the QuickBooks invoice (or credit memo) id, --doc-number N or --best (or run "
+        "in a terminal to "
         "pick from the candidates)"
     )
 
 
-def _target(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -> RemoteInvoice:
+def _target(
+    session: Session, inv: LocalInvoice, invoices: Sequence[LocalInvoice], req: LinkRequest
+) -> RemoteInvoice:
+    """The document to link, of the kind the source record becomes: a credit note links to a
+    credit memo, and its id is read as a credit memo's."""
     if sum(bool(x) for x in (req.qbo_id, req.doc_number, req.best)) > 1:
         raise UsageError("give one of QBO_ID, --doc-number or --best")
+    kind = DocKind.of(inv)
     if req.doc_number is not None:
-        qbo_id = _by_doc_number(session, req.doc_number)
+        qbo_id = _by_doc_number(session, req.doc_number, kind)
     elif req.best or req.qbo_id is None:
         qbo_id = _chosen_candidate(session, invoices, req)
     else:
         qbo_id = req.qbo_id
     try:
-        return session.ledger.read(qbo_id)
+        return session.ledger.read(DocRef(kind, qbo_id))
     except Gone:
         name = session.ledger.name
-        raise UsageError(f"{name} has no invoice with id {qbo_id} (deleted?)") from None
+        raise UsageError(f"{name} has no {kind.label} with id {qbo_id} (deleted?)") from None
 
 
 def _differences(inv: LocalInvoice, remote: RemoteInvoice) -> list[str]:
@@ -183,7 +194,9 @@ def _write_marker(
     if mark == number:
         return remote, True
     if mark is not None:
-        warnings.append(f"QuickBooks invoice carries the marker of {mark}; it was replaced")
+        warnings.append(
+            f"{session.ledger.name} {remote.ref} carries the marker of {mark}; it was replaced"
+        )
     rid = marker_request_id("lk1", session.realm_id, number, remote)
     try:
         return session.ledger.set_marker(remote, number, rid), True
@@ -214,6 +227,7 @@ def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) 
         # Asked again for the link that exists: nothing to do, like `unlink` of an unlinked one.
         return LinkResult(
             req.number,
+            existing.kind,
             existing.qbo_id,
             existing.doc_number,
             existing.total,
@@ -222,17 +236,18 @@ def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) 
             existing.marker_written,
             already_linked=True,
         )
+    name = session.ledger.name
     if existing is not None:
         raise Conflict(
-            f"{req.number} is already linked to QuickBooks invoice {existing.qbo_id}; "
+            f"{req.number} is already linked to {name} {existing.ref}; "
             f"`invoicesync unlink {req.number}` first"
         )
-    remote = _target(session, invoices, req)
-    owner = store.link_for_qbo(realm, remote.id)
-    if owner is not None:
-        raise Conflict(
-            f"QuickBooks invoice {remote.id} is already linked to {owner.invoice_number}"
-        )
+    remote = _target(session, inv, invoices, req)
+    holder = store.link_for_qbo(realm, remote.ref) or store.link_for_qbo(
+        realm, DocRef(DocKind.UNKNOWN, remote.id)
+    )
+    if holder is not None:
+        raise Conflict(f"{name} {remote.ref} is already linked to {holder.invoice_number}")
     warnings = _differences(inv, remote)
     marker_written = False
     if req.write_marker:
@@ -243,11 +258,10 @@ def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) 
     try:
         store.add_link(record, event={"qbo_id": record.qbo_id, "warnings": warnings})
     except LinkExists:
-        raise Conflict(
-            f"{req.number} or QuickBooks invoice {record.qbo_id} was linked meanwhile"
-        ) from None
+        raise Conflict(f"{req.number} or {name} {record.ref} was linked meanwhile") from None
     return LinkResult(
         req.number,
+        record.kind,
         record.qbo_id,
         record.doc_number,
         record.total,
@@ -265,28 +279,43 @@ class UnlinkResult:
     marker_removed: bool = False
     generation: int = 0
     warnings: list[str] = field(default_factory=list)
+    kind: DocKind | None = None  # of the document `qbo_id` names
 
 
 def unlink(session: Session, number: str, *, wait: float | None = None) -> UnlinkResult:
-    """Remove a link (and our marker); the target invoice itself is left alone. Idempotent."""
+    """Remove a link, and our marker from the document it was written on (the link's kind and
+    id: a credit memo's marker is removed from the credit memo); the document itself is left
+    alone. Idempotent."""
     with session.locked(wait):
         store, realm = session.store, session.realm_id
         existing = store.link(realm, number)
         if existing is None:
             return UnlinkResult(number, False)
-        warnings = []
+        warnings: list[str] = []
         removed = False
         if existing.marker_written:
-            try:
-                remote = session.ledger.read(existing.qbo_id)
-                if remote.marker == number:
-                    rid = marker_request_id("ul1", realm, number, remote)
-                    session.ledger.set_marker(remote, None, rid)
-                    removed = True
-            except Gone:
-                warnings.append(f"QuickBooks invoice {existing.qbo_id} no longer exists")
-            except InvoiceSyncError as exc:  # e.g. B2BRouter: a sent invoice cannot change
-                warnings.append(f"our marker stays in the invoice: {exc}")
-        event = {"qbo_id": existing.qbo_id, "marker_removed": removed}
+            existing, removed = _remove_marker(session, existing, warnings)
+        event = {"qbo_id": existing.qbo_id, "kind": existing.kind.value, "marker_removed": removed}
         generation = store.remove_link(realm, number, event)
-        return UnlinkResult(number, True, existing.qbo_id, removed, generation, warnings)
+        return UnlinkResult(
+            number, True, existing.qbo_id, removed, generation, warnings, existing.kind
+        )
+
+
+def _remove_marker(session: Session, link: Link, warnings: list[str]) -> tuple[Link, bool]:
+    number, name = link.invoice_number, session.ledger.name
+    try:
+        link = known(session, link)
+        remote = session.ledger.read(link.ref)
+        if remote.marker != number:
+            return link, False
+        rid = marker_request_id("ul1", session.realm_id, number, remote)
+        session.ledger.set_marker(remote, None, rid)
+        return link, True
+    except Gone:
+        warnings.append(f"{name} {link.ref} no longer exists")
+    except KindUnknown as exc:
+        warnings.append(f"our marker may stay in {name}: {exc.message}")
+    except InvoiceSyncError as exc:  # e.g. B2BRouter: a sent invoice cannot change
+        warnings.append(f"our marker stays in the {link.kind.label}: {exc}")
+    return link, False

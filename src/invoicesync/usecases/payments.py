@@ -13,17 +13,19 @@ and an importer that took it as a payment would record money that never arrived.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from invoicesync.ledger.base import Billing, Payment, RemoteInvoice
-from invoicesync.models import Link
+from invoicesync.models import DocKind, Link
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.session import Session
 
 ZERO = Decimal("0.00")
-Names = Mapping[tuple[str, str], str]  # (kind, remote id) → source number, for linked records
+Names = Mapping[tuple[DocKind, str], str]  # (kind, remote id) → source number, for linked records
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class PaidInvoice:
     last_payment_date: str | None
     payments: tuple[PaymentLine, ...]
     updated_at: str | None = None  # in QuickBooks
-    kind: str = "invoice"  # or credit_note
+    kind: DocKind = DocKind.INVOICE
     credits: tuple[CreditLine, ...] = ()  # an invoice's credits applied
     applied_to: tuple[Application, ...] = ()  # a credit note's applications
     credit_applied: Decimal | None = None
@@ -91,7 +93,7 @@ class PaymentsReport:
 def payments(session: Session, since: date | None = None) -> PaymentsReport:
     report = PaymentsReport(session.realm_id, since)
     store = session.existing_store()
-    links = store.links(session.realm_id) if store else []
+    links = _known(session, store.links(session.realm_id)) if store else []
     if links:
         rows = _rows(session, links)
         report.invoices = [r for r, ln in zip(rows, links, strict=True) if _news(r, ln, since)]
@@ -101,16 +103,26 @@ def payments(session: Session, since: date | None = None) -> PaymentsReport:
     return report
 
 
+def _known(session: Session, links: list[Link]) -> list[Link]:
+    """The links with their kind known; one whose kind no read can settle is left out here
+    (`reconcile` reports it, with what to do)."""
+    out = []
+    for ln in links:
+        with contextlib.suppress(KindUnknown):
+            out.append(known(session, ln))
+    return out
+
+
 def _rows(session: Session, links: list[Link]) -> list[PaidInvoice]:
     """One read per kind: the invoices, the credit memos, the payments both name, and the
     credit memos those payments use that are not linked (applied by hand)."""
     ledger = session.ledger
-    invoice_ids = [ln.qbo_id for ln in links if ln.kind == "invoice"]
-    memo_ids = [ln.qbo_id for ln in links if ln.kind == "credit_note"]
-    billing = ledger.billing(invoice_ids) if invoice_ids else {}
+    invoice_ids = [ln.qbo_id for ln in links if ln.kind is DocKind.INVOICE]
+    memo_ids = [ln.qbo_id for ln in links if ln.kind is DocKind.CREDIT_MEMO]
+    billing = ledger.billing(DocKind.INVOICE, invoice_ids) if invoice_ids else {}
     memos: dict[str, RemoteInvoice] = {}
     if memo_ids:
-        memos.update(ledger.read_many(memo_ids, "credit_note"))
+        memos.update(ledger.read_many(DocKind.CREDIT_MEMO, memo_ids))
     wanted = [p for b in billing.values() for p in b.payment_ids]
     wanted += [p for m in memos.values() for p in m.payments]
     paid = ledger.payments(list(dict.fromkeys(wanted))) if wanted else {}
@@ -121,11 +133,11 @@ def _rows(session: Session, links: list[Link]) -> list[PaidInvoice]:
         for memo_id, _ in p.credits_for(b.id)
     }
     if named - memos.keys():
-        memos.update(ledger.read_many(sorted(named - memos.keys()), "credit_note"))
+        memos.update(ledger.read_many(DocKind.CREDIT_MEMO, sorted(named - memos.keys())))
     names = {(ln.kind, ln.qbo_id): ln.invoice_number for ln in links}
     return [
         _invoice_row(ln, billing.get(ln.qbo_id), paid, memos, names)
-        if ln.kind == "invoice"
+        if ln.kind is DocKind.INVOICE
         else _credit_row(ln, memos.get(ln.qbo_id), paid, names)
         for ln in links
     ]
@@ -166,7 +178,7 @@ def _invoice_row(
         for memo_id, amount in p.credits_for(inv.id):
             memo = memos.get(memo_id)
             number = memo.doc_number if memo is not None else None
-            note = names.get(("credit_note", memo_id))
+            note = names.get((DocKind.CREDIT_MEMO, memo_id))
             credits.append(CreditLine(memo_id, number, note, p.id, p.date, amount))
     lines.sort(key=lambda p: (p.date or "", p.id))
     credits.sort(key=lambda c: (c.date or "", c.payment_id, c.credit_memo_id))
@@ -200,7 +212,7 @@ def _credit_row(
         return _deleted(link)
     total, left = memo.total or ZERO, memo.balance if memo.balance is not None else ZERO
     applied = [
-        Application(invoice_id, names.get(("invoice", invoice_id)), p.id, p.date, amount)
+        Application(invoice_id, names.get((DocKind.INVOICE, invoice_id)), p.id, p.date, amount)
         for p in (paid[i] for i in memo.payments if i in paid)
         for invoice_id, amount in p.applied_from(memo.id)
     ]
@@ -224,7 +236,7 @@ def _credit_row(
         state,
         None,
         (),
-        kind="credit_note",
+        kind=DocKind.CREDIT_MEMO,
         applied_to=tuple(applied),
         credit_applied=total - left,
         credit_remaining=left,
@@ -241,7 +253,7 @@ def _news(row: PaidInvoice, link: Link, since: date | None) -> bool:
         return link.last_state != "deleted"
     day = since.isoformat()
     if row.state == "voided":
-        if row.kind == "credit_note":  # a credit memo's read view has no change stamp
+        if row.kind is DocKind.CREDIT_MEMO:  # a credit memo's read view has no change stamp
             return link.last_state != "voided"
         return (row.updated_at or "")[:10] >= day
     dates = [p.date for p in row.payments] + [c.date for c in row.credits]

@@ -1,4 +1,5 @@
-"""PDF: the invoice as QuickBooks renders it, written atomically next to the user's files."""
+"""PDF: the invoice or credit memo as QuickBooks renders it, written atomically next to the
+user's files."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pathlib import Path
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_USAGE, UsageError
 from invoicesync.files import write_atomic
 from invoicesync.ledger.base import Gone
+from invoicesync.models import DocKind, DocRef
+from invoicesync.store import StateStore
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.session import Session
 
 
@@ -17,11 +21,19 @@ from invoicesync.usecases.session import Session
 class PdfResult:
     invoice: str
     status: str  # written, failed
-    qbo_id: str | None = None
+    ref: DocRef | None = None  # the document rendered (an invoice or a credit memo)
     path: str | None = None
     size: int | None = None
     message: str = ""
     exit_code: int = 0
+
+    @property
+    def qbo_id(self) -> str | None:
+        return None if self.ref is None else self.ref.remote_id
+
+    @property
+    def kind(self) -> DocKind | None:
+        return None if self.ref is None else self.ref.kind
 
 
 @dataclass
@@ -59,23 +71,25 @@ def pdf(session: Session, numbers: Sequence[str], output: Path | None) -> PdfRep
     report = PdfReport(session.realm_id)
     store = session.existing_store()
     for number in wanted:
-        link = store.link(session.realm_id, number) if store else None
-        if link is None:
-            message = f"{number} is not linked to a QuickBooks invoice; push or link it first"
-            report.results.append(
-                PdfResult(number, "failed", message=message, exit_code=EXIT_USAGE)
-            )
-            continue
-        try:
-            data = session.ledger.pdf(link.qbo_id)
-        except Gone:
-            message = f"QuickBooks invoice {link.qbo_id} no longer exists; run reconcile"
-            report.results.append(
-                PdfResult(number, "failed", link.qbo_id, message=message, exit_code=EXIT_CONFLICT)
-            )
-            continue
-        write_atomic(targets[number], data, mode=0o644)  # a document to share, not a secret
-        report.results.append(
-            PdfResult(number, "written", link.qbo_id, str(targets[number]), len(data))
-        )
+        report.results.append(_one(session, store, number, targets[number]))
     return report
+
+
+def _one(session: Session, store: StateStore | None, number: str, target: Path) -> PdfResult:
+    """The PDF of the document the link names, of its kind (a credit memo's from
+    `creditmemo/{id}/pdf`)."""
+    name = session.ledger.name
+    link = store.link(session.realm_id, number) if store else None
+    if link is None:
+        message = f"{number} is not linked to {name}; push or link it first"
+        return PdfResult(number, "failed", message=message, exit_code=EXIT_USAGE)
+    try:
+        ref = known(session, link).ref
+        data = session.ledger.pdf(ref)
+    except KindUnknown as exc:
+        return PdfResult(number, "failed", message=exc.message, exit_code=exc.exit_code)
+    except Gone:
+        message = f"{name} {link.ref} no longer exists; run reconcile"
+        return PdfResult(number, "failed", link.ref, message=message, exit_code=EXIT_CONFLICT)
+    write_atomic(target, data, mode=0o644)  # a document to share, not a secret
+    return PdfResult(number, "written", ref, str(target), len(data))

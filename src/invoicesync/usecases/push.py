@@ -8,17 +8,16 @@ sends the plan. This module chooses the invoices and runs the two under the stat
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from invoicesync.errors import Interrupted, InvoiceSyncError, UsageError
+from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
 from invoicesync.usecases import credit, followup, push_execute, push_plan, update, void
-from invoicesync.usecases.push_report import PushReport, PushResult
+from invoicesync.usecases.push_report import PushReport, PushResult, failed
 from invoicesync.usecases.session import NoProgress, Progress, Session
 
 
@@ -90,26 +89,19 @@ def _cancelled(invoices: Sequence[LocalInvoice], request: PushRequest) -> list[L
     ]
 
 
-def _release_dead_local_claims(session: Session) -> None:
-    """A run on this machine that died (SIGKILL, a crash) holds its claims until they expire;
-    its process is provably gone, so they are released now. Its journal intents stay, and the
-    next plan treats them as uncertain outcomes (found by the guard and adopted, or re-sent
-    under the same requestid). Claims from other machines expire after their TTL."""
-    here = platform.node()
-    for claim in session.store.claims(session.realm_id):
-        host, _, pid = claim.holder.rpartition(":")
-        if host == here and pid.isdigit() and not _alive(int(pid)):
-            session.store.release_claims(session.realm_id, claim.run_id)
+@dataclass(frozen=True)
+class Waiting:
+    """`--wait`: how long to wait for another run's claims, and whom to tell that we wait."""
+
+    seconds: float | None = None
+    notify: Callable[[str], None] | None = None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+# Seconds between looks at the claims while waiting: short beside any push, long beside a
+# claim statement. Module globals so a test can stand in for the clock.
+WAIT_STEP = 0.5
+_pause = time.sleep
+_now = time.monotonic
 
 
 def _claim(
@@ -117,21 +109,79 @@ def _claim(
     chosen: Sequence[LocalInvoice],
     results: dict[str, PushResult],
     run_id: str,
+    wait: Waiting,
 ) -> list[LocalInvoice]:
-    """Claim the chosen invoices in the shared state; one another run holds is left to it."""
-    _release_dead_local_claims(session)
-    held = session.store.claim(session.realm_id, [i.number for i in chosen], run_id)
-    if len(held) < len(chosen):
-        holders = {c.invoice_number: c.holder for c in session.store.claims(session.realm_id)}
-        for inv in chosen:
-            if inv.number not in held:
-                results[inv.number] = PushResult(
-                    inv.number,
-                    "skipped",
-                    message=f"another run ({holders.get(inv.number) or 'on another host'}) is "
-                    "pushing this invoice now; its link appears in the shared state",
-                )
-    return [i for i in chosen if i.number in held]
+    """Claim the chosen invoices in the shared state. One another live run holds is not done
+    here, which is not success (issue 26): with `--wait`, wait for that run to finish; what it
+    still holds then fails with exit 9 and who holds it. One it holds but has linked already
+    goes on to the plan, which skips it as linked. A dead run's claims (its database session
+    is gone) the store hands over at once."""
+    store, realm = session.store, session.realm_id
+    held = store.claim(realm, [i.number for i in chosen], run_id)
+    missing = _unlinked(session, [i for i in chosen if i.number not in held])
+    if missing and wait.seconds:
+        held |= _wait_for_holders(session, missing, run_id, wait)
+        missing = _unlinked(session, [i for i in missing if i.number not in held])
+    if missing:
+        holders = {c.invoice_number: c.holder for c in store.claims(realm)}
+        waited = f" (waited {wait.seconds:g} s)" if wait.seconds else ""
+        for inv in missing:
+            who = holders.get(inv.number) or "on another host"
+            message = (
+                f"another run ({who}) is pushing this invoice now{waited}; its link "
+                "appears in the shared state: re-run when it is done, or with --wait SECONDS"
+            )
+            results[inv.number] = failed(inv, EXIT_LOCKED, message)
+    left = {i.number for i in missing}
+    return [i for i in chosen if i.number not in left]
+
+
+def _unlinked(session: Session, invoices: list[LocalInvoice]) -> list[LocalInvoice]:
+    if not invoices:
+        return []
+    linked = {ln.invoice_number for ln in session.store.links(session.realm_id)}
+    return [i for i in invoices if i.number not in linked]
+
+
+def _wait_for_holders(
+    session: Session, missing: list[LocalInvoice], run_id: str, wait: Waiting
+) -> set[str]:
+    """Wait up to `wait.seconds` for the runs holding `missing` to release them (or to die);
+    returns the numbers this run then holds. Our own claims are renewed meanwhile."""
+    store, realm = session.store, session.realm_id
+    holders = sorted({c.holder for c in store.claims(realm) if c.run_id != run_id})
+    if wait.notify is not None:
+        wait.notify(
+            f"waiting up to {wait.seconds:g} s for another run "
+            f"({', '.join(holders) or 'unknown'}) holding {len(missing)} of these invoices"
+        )
+    deadline = _now() + (wait.seconds or 0)
+    todo, got = [i.number for i in missing], set[str]()
+    while todo and _now() < deadline:
+        _pause(min(WAIT_STEP, max(deadline - _now(), 0)))
+        store.renew_claims(realm, run_id)
+        got |= store.claim(realm, todo, run_id)
+        todo = [n for n in todo if n not in got]
+    return got
+
+
+def _release(session: Session, run_id: str) -> None:
+    """Release this run's claims on every way out. When the database is what failed (exit 7),
+    this is best effort: the claims ended with the session anyway (store/postgres.py)."""
+    with contextlib.suppress(InvoiceSyncError):
+        session.store.release_claims(session.realm_id, run_id)
+
+
+def _lock(
+    session: Session, request: PushRequest, shared: bool
+) -> contextlib.AbstractContextManager[None]:
+    """The app dir's lock, unless a dry run or a shared state (claims instead). A real run's
+    state exists from here on, so its origin goes into what it creates (store/origin.py)."""
+    if not request.dry_run:
+        session.store.origin()
+    if request.dry_run or shared:
+        return contextlib.nullcontext()
+    return session.locked(request.wait)
 
 
 def push(
@@ -139,9 +189,11 @@ def push(
     invoices: Sequence[LocalInvoice],
     request: PushRequest,
     progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> PushReport:
     """Plan, then (unless a dry run) execute: under the app dir's lock, or, with a shared
-    state, holding a claim on each invoice so runs on other hosts work beside this one."""
+    state, holding a claim on each invoice so runs on other hosts work beside this one.
+    `notify` hears what a person waiting should know (waiting for another run's claims)."""
     chosen, skipped = select_invoices(invoices, request.numbers, request.all_, request.since)
     order = [r.invoice for r in skipped] + [i.number for i in chosen]
     results = {r.invoice: r for r in skipped}
@@ -149,14 +201,11 @@ def push(
     report = PushReport(session.realm_id, request.dry_run, [])
     shared = session.settings.state_url is not None and not request.dry_run
     run_id = uuid.uuid4().hex if shared else None
-    if request.dry_run or shared:
-        lock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-    else:
-        lock = session.locked(request.wait)
-    with lock:
+    with _lock(session, request, shared):
         try:
             if run_id is not None:
-                chosen = _claim(session, chosen, results, run_id)
+                waiting = Waiting(request.wait, notify)
+                chosen = _claim(session, chosen, results, run_id, waiting)
             plan = push_plan.plan(session, chosen, results, adopt_existing=request.adopt_existing)
             plan.run_id = run_id
             plan.batch = plan.batch or shared
@@ -183,7 +232,15 @@ def push(
             )
         finally:
             if run_id is not None:
-                session.store.release_claims(session.realm_id, run_id)
+                _release(session, run_id)
+    return _finished(session, report, order, results)
+
+
+def _finished(
+    session: Session, report: PushReport, order: list[str], results: dict[str, PushResult]
+) -> PushReport:
+    """The report in the source's order, every invoice with a result: one a fatal error left
+    unattempted says so, with that error's exit code."""
     for number in order:
         if number not in results:
             results[number] = PushResult(

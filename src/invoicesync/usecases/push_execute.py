@@ -11,24 +11,27 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from invoicesync.errors import EXIT_CONFLICT, EXIT_UNAVAILABLE, InvoiceSyncError
+from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import (
+    Checked,
+    Created,
     Draft,
     Gone,
-    Outcome,
     Refusal,
     RemoteInvoice,
     Unanswered,
     Uncertain,
 )
-from invoicesync.models import LocalInvoice
+from invoicesync.models import DocKind, LocalInvoice
 from invoicesync.store import JournalEntry, LinkExists
 from invoicesync.usecases.push_plan import Adoption, PushPlan
 from invoicesync.usecases.push_report import (
-    PushResult,
     check_total,
+    copies_note,
     failed,
     link_from,
+    linked_result,
+    made_by,
 )
 from invoicesync.usecases.session import Progress, Session
 
@@ -37,7 +40,7 @@ WORKERS = 4  # requests in flight; QuickBooks allows 10 concurrent per company
 # still under the 10 concurrent (the limiter enforces that across processes).
 WORKERS_MIXED = 8
 
-Outcomes = Mapping[str, Outcome]
+Outcomes = Mapping[str, Created]
 
 
 class Executor:
@@ -90,19 +93,32 @@ class Executor:
                 event={"qbo_id": link.qbo_id, "adopted": True, "ours": a.ours},
             )
         except LinkExists:
-            self._fail(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} is already linked")
+            self._fail(inv, EXIT_CONFLICT, f"QuickBooks {link.ref} is already linked")
             return
-        if a.request_id is not None:
-            why = "created by an interrupted run of this machine; linked"
-        elif a.ours:
-            why = "carries our marker (pushed from another machine, or before this database)"
+        plan, pending = self.plan, a.request_id is not None
+        if a.ours:
+            why = made_by(a.remote, plan.origin, shared=plan.shared, pending=pending) + "; linked"
         else:
             why = "made outside invoicesync; linked as asked (--adopt-existing)"
-        result = PushResult(
-            inv.number, "adopted", link.qbo_id, link.doc_number, link.total, link.currency, why
-        )
+        result = linked_result(link, "adopted", why)
+        if a.copies:
+            note, attention = copies_note(
+                self.ledger.name,
+                inv,
+                a.copies,
+                plan.origin,
+                shared=plan.shared,
+                pending=pending,
+            )
+            if attention:
+                result.message = f"{why}; {note}"
+                result.exit_code = EXIT_PARTIAL  # a person must look: not a silent success
+            else:
+                result.warnings.append(note)
+        if a.changes:
+            result.warnings.append("differs from the source: " + "; ".join(a.changes))
         if a.remote.voided:
-            result.warnings.append(f"QuickBooks invoice {link.qbo_id} is VOIDED: check it there")
+            result.warnings.append(f"QuickBooks {link.ref} is VOIDED: check it there")
         check_total(inv, link, result)
         self.results[inv.number] = result
 
@@ -163,7 +179,17 @@ class Executor:
             gen = self.plan.generations.get(d.number, 0)
             rid = self.plan.request_id(d.number)
             entries.append(
-                JournalEntry(self.realm, d.number, gen, rid, "pending", d.doc_number, None, None)
+                JournalEntry(
+                    self.realm,
+                    d.number,
+                    gen,
+                    rid,
+                    "pending",
+                    d.doc_number,
+                    None,
+                    None,
+                    kind=DocKind.of(d.invoice),
+                )
             )
         self.store.journal_intents(entries)
         return {e.invoice_number: e.request_id for e in entries}
@@ -175,6 +201,8 @@ class Executor:
             outcome = outcomes[d.number]
             if isinstance(outcome, Refusal):
                 self.refused(d.invoice, outcome, rids[d.number])
+            elif isinstance(outcome, Checked):
+                self.checked(d.invoice, outcome, rids[d.number])
             elif isinstance(outcome, Unanswered):
                 open_.append(d)
                 reasons[outcome.reason] = None
@@ -183,20 +211,36 @@ class Executor:
         if open_:
             self.resolve_uncertain(open_, rids, "; ".join(reasons))
 
-    def record(self, inv: LocalInvoice, remote: RemoteInvoice, rid: str) -> None:
+    def checked(self, inv: LocalInvoice, outcome: Checked, rid: str) -> None:
+        """A create the copy check had something to say about: linked with what it said, or,
+        when nothing may be linked yet, left pending for the next run to find."""
+        if outcome.remote is None:
+            self._fail(inv, EXIT_PARTIAL, outcome.note)
+            return
+        self.record(inv, outcome.remote, rid, outcome.note, attention=outcome.attention)
+
+    def record(
+        self,
+        inv: LocalInvoice,
+        remote: RemoteInvoice,
+        rid: str,
+        note: str = "",
+        *,
+        attention: bool = False,
+    ) -> None:
         link = link_from(inv, self.realm, remote, "pushed")
         try:
             self.store.add_link(link, request_id=rid)
         except LinkExists:
             message = (
-                f"QuickBooks invoice {link.qbo_id} was created but another link exists; "
+                f"QuickBooks {link.ref} was created but another link exists; "
                 "run `invoicesync reconcile`"
             )
             self._fail(inv, EXIT_CONFLICT, message)
             return
-        result = PushResult(
-            inv.number, "created", link.qbo_id, link.doc_number, link.total, link.currency
-        )
+        result = linked_result(link, "created", note)
+        if attention:
+            result.exit_code = EXIT_PARTIAL  # linked, but a person must look (copies)
         check_total(inv, link, result)
         self.results[inv.number] = result
 
@@ -204,7 +248,7 @@ class Executor:
         if refusal.owner_id:
             # Someone took the number between our guard query and the create.
             try:
-                owner: RemoteInvoice | None = self.ledger.read(refusal.owner_id)
+                owner = None if refusal.owner is None else self.ledger.read(refusal.owner)
             except (Gone, InvoiceSyncError):
                 owner = None
             if owner is not None and owner.marker == inv.number:
@@ -226,10 +270,21 @@ class Executor:
             found = self.ledger.find_existing(chunk, by_number=self.plan.sends_numbers)
         except InvoiceSyncError:
             found = {}  # leave them pending; the next run resolves them
+        plan = self.plan
         for d in chunk:
-            hit = found.get(d.number)
-            if hit is not None and hit.marker == d.number:
-                self.record(d.invoice, hit, rids[d.number])
+            seen = found.get(d.number)
+            if seen is not None and seen.remote.marker == d.number:
+                note, attention = "", False
+                if seen.copies:
+                    note, attention = copies_note(
+                        self.ledger.name,
+                        d.invoice,
+                        seen.copies,
+                        plan.origin,
+                        shared=plan.shared,
+                        pending=True,
+                    )
+                self.record(d.invoice, seen.remote, rids[d.number], note, attention=attention)
             else:
                 message = (
                     f"outcome unknown ({cause}); re-run push: it will find or create this "

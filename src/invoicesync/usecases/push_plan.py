@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE
 from invoicesync.ledger.base import Draft, RemoteInvoice
 from invoicesync.models import Link, LocalInvoice
-from invoicesync.usecases.push_report import PushResult, failed, request_id
+from invoicesync.usecases.kinds import owner, owners
+from invoicesync.usecases.push_report import PushResult, failed, linked_result, request_id
 from invoicesync.usecases.session import Session
 
 
@@ -25,6 +26,8 @@ class Adoption:
     remote: RemoteInvoice
     ours: bool  # carries our marker: created by an earlier run of ours
     request_id: str | None  # the pending journal entry this closes, if any
+    copies: tuple[RemoteInvoice, ...] = ()  # other live records carrying the same marker
+    changes: tuple[str, ...] | None = None  # how it differs from the source (None: unknown)
 
 
 @dataclass
@@ -42,6 +45,8 @@ class PushPlan:
     links: dict[str, Link] = field(default_factory=dict)
     changed: list[tuple[LocalInvoice, Link]] = field(default_factory=list)  # since last written
     run_id: str | None = None  # with a shared state: the claims this run holds
+    origin: str | None = None  # this state's token, which our creates carry (store/origin.py)
+    shared: bool = False  # the state is shared (PostgreSQL): "this machine" is any sharing it
 
     def request_id(self, number: str) -> str:
         gen = self.generations.get(number, 0)
@@ -58,7 +63,8 @@ class PushPlan:
                 remote.doc_number,
                 inv.total,
                 inv.currency,
-                message="would adopt the existing QuickBooks invoice",
+                message=f"would adopt the existing QuickBooks {remote.ref.kind.label}",
+                kind=remote.ref.kind,
             )
         for d in self.creates:
             inv = d.invoice
@@ -84,15 +90,12 @@ def _skip_linked(
         if link is None:
             todo.append(inv)
             continue
-        what = "credit memo" if link.kind == "credit_note" else "invoice"
-        status, message = "skipped", f"already linked to QuickBooks {what} {link.qbo_id}"
+        status, message = "skipped", f"already linked to QuickBooks {link.ref}"
         if link.fingerprint is not None and link.fingerprint != inv.fingerprint():
             status = "changed"
             message = "changed in the source since last written; `push --update` sends it"
             plan.changed.append((inv, link))
-        plan.results[inv.number] = PushResult(
-            inv.number, status, link.qbo_id, link.doc_number, link.total, link.currency, message
-        )
+        plan.results[inv.number] = linked_result(link, status, message)
     return todo
 
 
@@ -107,10 +110,12 @@ def plan(
     store = session.existing_store()
     linked = {ln.invoice_number: ln for ln in store.links(realm)} if store else {}
     result = PushPlan(realm, results, links=linked)
+    result.origin = store.origin() if store else None
+    result.shared = session.settings.state_url is not None
     todo = _skip_linked(chosen, linked, result)
     if not todo:
         return result
-    prep = session.ledger.prepare(todo)
+    prep = session.ledger.prepare(todo, result.origin)
     for inv in todo:
         problems = prep.problems.get(inv.number)
         if problems:
@@ -141,25 +146,27 @@ def _guard(
     if not drafts:
         return
     found = session.ledger.find_existing(drafts, by_number=result.sends_numbers)
-    owners = {(ln.kind, ln.qbo_id): ln.invoice_number for ln in linked.values()}
+    owned = owners(linked.values())
     for draft in drafts:
         inv = draft.invoice
-        hit = found.get(inv.number)
-        if hit is None:
+        seen = found.get(inv.number)
+        if seen is None:
             result.creates.append(draft)
             continue
+        hit = seen.remote
         ours = hit.marker == inv.number
-        if (inv.type, hit.id) in owners:
+        holder = owner(owned, hit.ref)
+        if holder is not None:
             message = (
-                f"QuickBooks invoice {hit.id} (DocNumber {hit.doc_number}) is already linked "
-                f"to {owners[(inv.type, hit.id)]}"
+                f"QuickBooks {hit.ref} (DocNumber {hit.doc_number}) is already linked to {holder}"
             )
             result.results[inv.number] = failed(inv, EXIT_CONFLICT, message)
         elif ours or adopt_existing:
-            result.adoptions.append(Adoption(inv, hit, ours, pending.get(inv.number)))
+            rid = pending.get(inv.number)
+            result.adoptions.append(Adoption(inv, hit, ours, rid, seen.copies, seen.changes))
         else:
             message = (
-                f"DocNumber {inv.number} already belongs to {session.ledger.name} invoice {hit.id} "
+                f"DocNumber {inv.number} already belongs to {session.ledger.name} {hit.ref} "
                 "created outside invoicesync; link it with `invoicesync link "
                 f"{inv.number} {hit.id}` or re-run push with --adopt-existing"
             )

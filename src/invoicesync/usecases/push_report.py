@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.errors import EXIT_PARTIAL, EXIT_UNEXPECTED, InvoiceSyncError
+from invoicesync.errors import EXIT_LOCKED, EXIT_PARTIAL, EXIT_UNEXPECTED, InvoiceSyncError
 from invoicesync.ledger.base import RemoteInvoice
-from invoicesync.models import Link, LocalInvoice
+from invoicesync.models import DocKind, DocRef, Link, LocalInvoice
 from invoicesync.store import now_iso
 
 
@@ -50,6 +50,17 @@ class PushResult:
     warnings: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # field by field: an edit, a conflict
     credit: CreditApplied | None = None
+    kind: DocKind | None = field(default=None, kw_only=True)  # of the document `qbo_id` names
+
+    def __post_init__(self) -> None:
+        if self.qbo_id is not None and self.kind is None:
+            raise TypeError(f"{self.invoice}: a result naming a remote id must carry its kind")
+
+    @property
+    def ref(self) -> DocRef | None:
+        if self.qbo_id is None or self.kind is None:
+            return None
+        return DocRef(self.kind, self.qbo_id)
 
 
 def failed(inv: LocalInvoice, code: int, message: str, problems: Sequence[str] = ()) -> PushResult:
@@ -80,19 +91,30 @@ class PushReport:
         return [r for r in self.results if r.status == "failed"]
 
     @property
+    def unsettled(self) -> list[PushResult]:
+        """Failed, or done but needing a person (a copy, a copy check that could not run)."""
+        return [r for r in self.results if r.status == "failed" or r.exit_code]
+
+    @property
     def exit_code(self) -> int:
-        """The run's exit code: the fatal error's, a lone invoice's own, or 3 for a batch."""
+        """The run's exit code: the fatal error's, a lone invoice's own, or 3 for a batch;
+        9 for a batch whose only failures are invoices another run holds, because what to do
+        then is the same for all (wait for it, or `--wait`), and it is not success."""
         if self.fatal is not None:
             return self.fatal.exit_code
-        failures = self.failed
+        failures = self.unsettled
         if not failures:
             return 0
         if len(self.results) == 1:
             return failures[0].exit_code or EXIT_UNEXPECTED
+        if all(f.exit_code == EXIT_LOCKED for f in failures):
+            return EXIT_LOCKED
         return EXIT_PARTIAL
 
 
 def link_from(invoice: LocalInvoice, realm: str, remote: RemoteInvoice, origin: str) -> Link:
+    """The link to `remote`, of the kind `remote` is (read from that kind's endpoint), never
+    of the kind the source record would suggest."""
     return Link(
         realm_id=realm,
         invoice_number=invoice.number,
@@ -105,7 +127,21 @@ def link_from(invoice: LocalInvoice, realm: str, remote: RemoteInvoice, origin: 
         currency=remote.currency,
         marker_written=remote.marker == invoice.number,
         fingerprint=invoice.fingerprint(),
-        kind=invoice.type,
+        kind=remote.ref.kind,
+    )
+
+
+def linked_result(link: Link, status: str, message: str) -> PushResult:
+    """A result for a linked invoice: the document its link names, with its kind."""
+    return PushResult(
+        link.invoice_number,
+        status,
+        link.qbo_id,
+        link.doc_number,
+        link.total,
+        link.currency,
+        message,
+        kind=link.kind,
     )
 
 
@@ -120,3 +156,49 @@ def check_total(inv: LocalInvoice, link: Link, result: PushResult) -> None:
             f"QuickBooks total {link.total} is below the source subtotal {inv.subtotal}"
         )
     result.message = "; ".join([m for m in [result.message, *result.warnings] if m])
+
+
+def made_by(remote: RemoteInvoice, origin: str | None, *, shared: bool, pending: bool) -> str:
+    """Whose record this is, from what its marker and our journal prove: our origin and a
+    pending intent of ours is an interrupted run here; another origin is another machine (or
+    a state this machine lost); no origin proves nothing."""
+    here = "a machine sharing this state" if shared else "this machine"
+    if origin is not None and remote.origin == origin:
+        return f"created by an {'interrupted' if pending else 'earlier'} run of {here}"
+    if remote.origin:
+        return (
+            "carries our marker, created by another machine or by a state since lost "
+            f"(origin {remote.origin})"
+        )
+    return "carries our marker, origin unknown (an older version, `link`, or typed in by hand)"
+
+
+def copies_note(
+    target: str,
+    invoice: LocalInvoice,
+    copies: Sequence[RemoteInvoice],
+    origin: str | None,
+    *,
+    shared: bool,
+    pending: bool,
+) -> tuple[str, bool]:
+    """Each other live record carrying the number's marker, whose it is and what to do; and
+    whether a person must look (exit 3). A copy another machine made is its own to remove:
+    that machine's copy check deletes it moments later, or its next run reports it, so here it
+    is a warning. A copy of ours (this state's origin: no run of ours is still at work, they
+    hold the lock) or of unknown origin is left for nobody else to notice."""
+    out = []
+    for c in copies:
+        who = made_by(c, origin, shared=shared, pending=pending)
+        who = who.removeprefix("carries our marker, ")
+        what = "credit memo" if invoice.is_credit_note else "invoice"
+        out.append(f"{target} {what} {c.id} also carries our marker for {invoice.number} ({who})")
+    ours = any(c.origin is None or c.origin == origin for c in copies)
+    todo = (
+        "a copy or another invoice; `invoicesync reconcile --remove-copies` deletes a proven "
+        "copy of this machine's and shows the differences of the rest"
+        if ours
+        else "another machine's copy, which that machine removes; `invoicesync reconcile` "
+        "shows it if it stays"
+    )
+    return "; ".join(out) + ": " + todo, ours

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from invoicesync.ledger.base import DELIVERY_PROBLEMS, DELIVERY_STATES, RemoteInvoice
-from invoicesync.models import CENT, Link, LocalInvoice
+from invoicesync.models import CENT, DocKind, Link, LocalInvoice
 from invoicesync.store import LinkExists, StateStore
-from invoicesync.usecases.copies import CopyFinding, find_copies
+from invoicesync.usecases.copies import CopyFinding, Judge, find_copies, remove
+from invoicesync.usecases.kinds import KindUnknown, known, owner, owners
 from invoicesync.usecases.push_report import link_from
 from invoicesync.usecases.session import Session
 
 # States that need a person's attention; `paid` and `partly paid` are an invoice's normal life.
-DRIFT_STATES = ("changed", "voided", "deleted", "copies")
+DRIFT_STATES = ("changed", "voided", "deleted", "copies", "unknown kind")
 
 
 @dataclass
@@ -23,10 +24,12 @@ class Drift:
     invoice: str
     qbo_id: str
     # ok, changed (in QuickBooks), updated (by us), paid, partly paid, voided, voided by us,
-    # credit applied, deleted, copies (another record carries our marker: usecases/copies.py)
+    # credit applied, deleted, copies (another record carries our marker: usecases/copies.py),
+    # unknown kind (a link stored without its kind that no read could settle: usecases/kinds.py)
     state: str
     details: list[str]
     balance: Decimal | None = None
+    kind: DocKind = DocKind.UNKNOWN  # of the document `qbo_id` names
 
 
 @dataclass
@@ -35,6 +38,7 @@ class ReconcileReport:
     drifts: list[Drift]
     rebuilt: list[Link] = field(default_factory=list)
     copies: list[CopyFinding] = field(default_factory=list)
+    unconfirmed: bool = False  # --remove-copies found proven copies but was not confirmed
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(x.state for x in self.drifts))
@@ -48,10 +52,10 @@ class ReconcileReport:
 def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = frozenset()) -> Drift:
     """Compare what we linked (and last wrote: `done` names the lifecycle actions we completed
     on it, `update`, `void`, `apply`, `credited`) with what the target holds now."""
+    what = link.kind.label
     if remote is None:
-        return Drift(
-            link.invoice_number, link.qbo_id, "deleted", ["the QuickBooks invoice was deleted"]
-        )
+        gone = [f"the QuickBooks {what} was deleted"]
+        return Drift(link.invoice_number, link.qbo_id, "deleted", gone, kind=link.kind)
     total = remote.total or Decimal(0)
     balance = remote.balance or Decimal(0)
     state, details = "ok", []
@@ -59,7 +63,7 @@ def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = froze
     if remote.voided and "void" in done:
         state, details = "voided by us", ["voided by invoicesync (cancelled)"]
     elif remote.voided and (link.total or 0) != 0:
-        state, details = "voided", ["the QuickBooks invoice was voided"]
+        state, details = "voided", [f"the QuickBooks {what} was voided"]
     elif link.total is not None and total != link.total:
         state, details = "changed", [f"total {link.total} → {total}"]
     elif remote.status == "paid":
@@ -73,13 +77,19 @@ def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = froze
         ]
     elif "update" in done:
         state, details = "updated", ["updated by invoicesync; unchanged in QuickBooks since"]
-    if "apply" in done or ("credited" in done and state in {"paid", "partly paid"}):
+    used = state in {"paid", "partly paid"}
+    if link.kind is DocKind.CREDIT_MEMO and used:  # a credit memo is applied, not paid
+        state, details = "credit applied", [f"{total - balance} of {total} applied"]
+    elif "apply" in done or ("credited" in done and used):
         state, details = "credit applied", details or [f"{total - balance} of {total} applied"]
     if remote.status in DELIVERY_PROBLEMS and state == "ok":
         state, details = remote.status, [f"delivery {remote.status}: see the invoice in B2BRouter"]
     elif remote.status in DELIVERY_STATES and state == "ok":
         details = [f"delivery {remote.status}"]
-    return Drift(link.invoice_number, link.qbo_id, state, details, balance)
+    return Drift(link.invoice_number, link.qbo_id, state, details, balance, link.kind)
+
+
+Confirm = Callable[[Sequence[CopyFinding]], bool]
 
 
 def reconcile(
@@ -89,39 +99,95 @@ def reconcile(
     invoices: Sequence[LocalInvoice] = (),
     wait: float | None = None,
     remove_copies: bool = False,
+    confirm: Confirm | None = None,
 ) -> ReconcileReport:
     """Every linked invoice checked against the target (one query per 1,000 links), and the
-    copies of them (one query per 1,000 of their customers and dates)."""
+    copies of them (one query per 1,000 of their customers and dates). With `remove_copies`,
+    the proven copies are deleted once `confirm` (shown them) says yes; nothing is deleted
+    without it."""
     with session.locked(wait):
         store = session.store
         report = ReconcileReport(session.realm_id, [])
         if rebuild:
             report.rebuilt = _rebuild(session, invoices)
-        links = store.links(session.realm_id)
+        links, unsettled = _known(session, store.links(session.realm_id))
         remote = _read(session, links)
-        for kind in ("invoice", "credit_note"):
-            report.copies += find_copies(session, links, remote[kind], kind, remove=remove_copies)
+        judges = _judges(session, links)
+        for kind, found in remote.items():
+            report.copies += _copies(session, links, found, kind, judges[kind])
+        proven = [c for c in report.copies if c.would_remove]
+        if remove_copies and proven:
+            if confirm is not None and confirm(proven):
+                by_number = {ln.invoice_number: ln for ln in links}
+                for c in proven:
+                    remove(session, by_number[c.invoice], c, judges[c.kind])
+            else:
+                report.unconfirmed = True
         if any(c.moved for c in report.copies):
-            links = store.links(session.realm_id)  # moved to the survivors
+            links, unsettled = _known(session, store.links(session.realm_id))  # moved
             remote = _read(session, links)
         done = _done(store, session.realm_id)
         report.drifts = [
-            drift(ln, remote[ln.kind].get(ln.qbo_id), done.get(ln.invoice_number, frozenset()))
+            drift(
+                ln, remote.get(ln.kind, {}).get(ln.qbo_id), done.get(ln.invoice_number, frozenset())
+            )
             for ln in links
-        ]
+        ] + unsettled
+        report.drifts.sort(key=lambda d: d.invoice)
         _mark_copies(report, session.ledger.name)
         observed = [(d.invoice, d.state, d.balance) for d in report.drifts]
         store.record_observations(session.realm_id, observed)
         return report
 
 
-def _read(session: Session, links: Sequence[Link]) -> dict[str, Mapping[str, RemoteInvoice]]:
-    """The linked records by kind, then Id (invoices and credit memos have their own Ids)."""
-    invoices = [ln.qbo_id for ln in links if ln.kind == "invoice"]
-    credits = [ln.qbo_id for ln in links if ln.kind == "credit_note"]
+def _judges(session: Session, links: Sequence[Link]) -> dict[DocKind, Judge]:
+    """Per kind, what decides whether a record may be deleted as a copy: this state's origin,
+    whether the link rows are every host's, and which Ids are linked here."""
+    origin = session.store.origin()
+    shared = session.settings.state_url is not None
     return {
-        "invoice": session.ledger.read_many(invoices),
-        "credit_note": session.ledger.read_many(credits, "credit_note") if credits else {},
+        kind: Judge(
+            origin,
+            shared,
+            {ln.qbo_id: ln.invoice_number for ln in links if ln.kind is kind},
+            session.ledger.name,
+        )
+        for kind in session.ledger.kinds()
+    }
+
+
+def _copies(
+    session: Session,
+    links: Sequence[Link],
+    remote: Mapping[str, RemoteInvoice],
+    kind: DocKind,
+    judge: Judge,
+) -> list[CopyFinding]:
+    mine = [ln for ln in links if ln.kind is kind and ln.qbo_id in remote]
+    if not mine:
+        return []
+    groups = session.ledger.copies(kind, [remote[ln.qbo_id] for ln in mine])
+    return find_copies(mine, groups, kind, judge)
+
+
+def _known(session: Session, links: Sequence[Link]) -> tuple[list[Link], list[Drift]]:
+    """The links with their kind known (settled by a read where the store had none), and a
+    drift for each that could not be settled: those are not read or compared."""
+    out, unsettled = [], []
+    for ln in links:
+        try:
+            out.append(known(session, ln))
+        except KindUnknown as exc:
+            state = Drift(ln.invoice_number, ln.qbo_id, "unknown kind", [exc.message])
+            unsettled.append(state)
+    return out, unsettled
+
+
+def _read(session: Session, links: Sequence[Link]) -> dict[DocKind, Mapping[str, RemoteInvoice]]:
+    """The linked records by kind, then Id (invoices and credit memos have their own Ids)."""
+    return {
+        kind: session.ledger.read_many(kind, [ln.qbo_id for ln in links if ln.kind == kind])
+        for kind in session.ledger.kinds()
     }
 
 
@@ -150,46 +216,59 @@ def _done(store: StateStore, realm: str) -> dict[str, frozenset[str]]:
 
 def _rebuild(session: Session, invoices: Sequence[LocalInvoice]) -> list[Link]:
     """Recreate missing links from the target: our marker first, then DocNumber + customer +
-    total."""
+    total; each source record among the documents of the kind it becomes (a credit note among
+    credit memos)."""
     store, realm = session.store, session.realm_id
     existing = store.links(realm)
     linked = {ln.invoice_number for ln in existing}
-    owned = {ln.qbo_id for ln in existing if ln.kind == "invoice"}  # credit memos: own Ids
+    owned = owners(existing)
     todo = [i for i in invoices if i.number not in linked]
-    if not todo:
-        return []
-    lo = min(i.issue_date for i in todo).isoformat()
-    hi = max(i.issue_date for i in todo).isoformat()
+    rebuilt: list[Link] = []
+    customers: Mapping[str, str] | None = None
+    for kind in session.ledger.kinds():
+        mine = [i for i in todo if DocKind.of(i) is kind]
+        if not mine:
+            continue
+        lo = min(i.issue_date for i in mine).isoformat()
+        hi = max(i.issue_date for i in mine).isoformat()
+        rows = [r for r in session.ledger.between(kind, lo, hi) if owner(owned, r.ref) is None]
+        if customers is None:
+            customers = session.ledger.customer_ids()
+        for inv, hit, how in _matches(mine, rows, customers):
+            if owner(owned, hit.ref) is not None:
+                continue
+            record = link_from(inv, realm, hit, "rebuilt")
+            try:
+                store.add_link(record, event={"qbo_id": record.qbo_id, "by": how})
+            except LinkExists:
+                continue
+            owned[record.ref] = inv.number
+            rebuilt.append(record)
+    return rebuilt
+
+
+def _matches(
+    todo: Sequence[LocalInvoice], rows: Sequence[RemoteInvoice], customers: Mapping[str, str]
+) -> Iterator[tuple[LocalInvoice, RemoteInvoice, str]]:
+    """Each source record and the one document that is it: by our marker, else by DocNumber,
+    customer and total when exactly one matches."""
     by_marker: dict[str, RemoteInvoice] = {}
     by_doc: dict[str, list[RemoteInvoice]] = {}
-    for row in session.ledger.between(lo, hi):
-        if row.id in owned:
-            continue
+    for row in rows:
         if row.marker:
             by_marker.setdefault(row.marker, row)
         if row.doc_number:
             by_doc.setdefault(row.doc_number, []).append(row)
-    customers = session.ledger.customer_ids()
-    rebuilt = []
     for inv in todo:
         hit = by_marker.get(inv.number)
-        how = "marker"
-        if hit is None:
-            cid = customers.get(inv.customer.name)
-            matches = [
-                r
-                for r in by_doc.get(inv.number, [])
-                if r.customer_id == cid and abs((r.total or Decimal(0)) - inv.total) <= CENT
-            ]
-            hit = matches[0] if len(matches) == 1 else None
-            how = "docnumber"
-        if hit is None or hit.id in owned:
+        if hit is not None:
+            yield inv, hit, "marker"
             continue
-        record = link_from(inv, realm, hit, "rebuilt")
-        try:
-            store.add_link(record, event={"qbo_id": record.qbo_id, "by": how})
-        except LinkExists:
-            continue
-        owned.add(record.qbo_id)
-        rebuilt.append(record)
-    return rebuilt
+        cid = customers.get(inv.customer.name)
+        matches = [
+            r
+            for r in by_doc.get(inv.number, [])
+            if r.customer_id == cid and abs((r.total or Decimal(0)) - inv.total) <= CENT
+        ]
+        if len(matches) == 1:
+            yield inv, matches[0], "docnumber"

@@ -1,4 +1,5 @@
-"""Send: QuickBooks e-mails linked invoices, exactly once per invoice and QuickBooks record.
+"""Send: QuickBooks e-mails linked invoices and credit memos, exactly once per document (the
+kind and id the link names: credit memo 1 is not invoice 1).
 
 Journalled like a push: the intent (with a deterministic requestid) is committed before the
 send request, the outcome after. An intent left pending by a crash or a dropped connection is
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE
 from invoicesync.ledger.base import Gone, Refusal, Uncertain
+from invoicesync.models import DocKind, DocRef, Link
 from invoicesync.store.followups import (
     FollowUp,
     advance_sync_token,
@@ -24,11 +26,12 @@ from invoicesync.store.followups import (
     followups,
 )
 from invoicesync.usecases import send_rules
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.session import Session
 
 
-def send_request_id(realm_id: str, number: str, qbo_id: str, attempt: int) -> str:
-    key = f"send\x1f{realm_id}\x1f{number}\x1f{qbo_id}\x1f{attempt}"
+def send_request_id(realm_id: str, number: str, ref: DocRef, attempt: int) -> str:
+    key = f"send\x1f{realm_id}\x1f{number}\x1f{ref.key}\x1f{attempt}"
     return "is1s-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -36,11 +39,19 @@ def send_request_id(realm_id: str, number: str, qbo_id: str, attempt: int) -> st
 class SendResult:
     invoice: str
     status: str  # sent, skipped, failed
-    qbo_id: str | None = None
+    ref: DocRef | None = None  # the document sent (an invoice or a credit memo)
     to: str | None = None
     sent_at: str | None = None
     message: str = ""
     exit_code: int = 0
+
+    @property
+    def qbo_id(self) -> str | None:
+        return None if self.ref is None else self.ref.remote_id
+
+    @property
+    def kind(self) -> DocKind | None:
+        return None if self.ref is None else self.ref.kind
 
 
 @dataclass
@@ -66,39 +77,66 @@ def send(
     paid: bool = False,
     wait: float | None = None,
 ) -> SendReport:
-    """Send each named linked invoice (under the state lock: sends are journalled). What the
+    """Send each named linked invoice or credit note (under the state lock: sends are
+    journalled): QuickBooks e-mails the document its link names, of the link's kind. What the
     target shows voided or deleted, or paid unless `paid`, is refused first, after one read
     per kind of document for the whole batch (`send_rules`)."""
     report = SendReport(session.realm_id)
     with session.locked(wait):
-        store = session.store
         order = list(dict.fromkeys(numbers))
-        links = {n: ln for n in order if (ln := store.link(session.realm_id, n)) is not None}
-        states = send_rules.read_states(session, links.values())
+        links, unsettled = _settled(session, order)
+        states = send_rules.read_states(
+            session, [ln for n, ln in links.items() if n not in unsettled]
+        )
         for number in order:
             link = links.get(number)
             if link is None:
-                message = f"{number} is not linked to a QuickBooks invoice; push or link it first"
+                message = f"{number} is not linked to {session.ledger.name}; push or link it first"
                 failed = SendResult(number, "failed", message=message, exit_code=EXIT_USAGE)
+                report.results.append(failed)
+                continue
+            if number in unsettled:
+                exc = unsettled[number]
+                failed = SendResult(number, "failed", message=exc.message, exit_code=exc.exit_code)
                 report.results.append(failed)
                 continue
             why = send_rules.refusal(session, link, states.get(number), paid=paid)
             if why is not None:
-                refused = SendResult(number, "failed", link.qbo_id, message=why)
+                refused = SendResult(number, "failed", link.ref, message=why)
                 refused.exit_code = EXIT_CONFLICT
                 report.results.append(refused)
                 continue
-            report.results.append(send_one(session, number, link.qbo_id, to=to, again=again))
+            report.results.append(send_one(session, number, link.ref, to=to, again=again))
     report.requests = dict(session.ledger.requests)
     return report
 
 
+def _settled(
+    session: Session, numbers: Sequence[str]
+) -> tuple[dict[str, Link], dict[str, KindUnknown]]:
+    """The links of these numbers with their kind known (proved by a read where the store had
+    none), and why each link whose kind could not be proved is not acted on."""
+    links: dict[str, Link] = {}
+    unsettled: dict[str, KindUnknown] = {}
+    for number in numbers:
+        link = session.store.link(session.realm_id, number)
+        if link is None:
+            continue
+        try:
+            links[number] = known(session, link)
+        except KindUnknown as exc:
+            links[number], unsettled[number] = link, exc
+    return links, unsettled
+
+
 def send_one(
-    session: Session, number: str, qbo_id: str, *, to: str | None, again: bool
+    session: Session, number: str, ref: DocRef, *, to: str | None, again: bool
 ) -> SendResult:
-    """Send one linked invoice exactly once (the caller holds the state lock)."""
+    """Send one linked document exactly once (the caller holds the state lock). Only the
+    sends of this very document count: an earlier send of the invoice that shares its id
+    (a credit memo's, before kinds were recorded) is another document's."""
     history = [
-        h for h in followups(session.store, session.realm_id, "send", number) if h.qbo_id == qbo_id
+        h for h in followups(session.store, session.realm_id, "send", number) if h.ref == ref
     ]
     done = [h for h in history if h.state == "done"]
     pending = [h for h in history if h.state == "pending"]
@@ -112,49 +150,51 @@ def send_one(
         return SendResult(
             number,
             "skipped",
-            qbo_id,
+            ref,
             last.result_to,
             last.result_at,
             f"already sent ({last.result_at or last.updated_at}); --again sends it again",
         )
     else:
-        rid = send_request_id(session.realm_id, number, qbo_id, len(history))
-        entry = FollowUp(session.realm_id, "send", number, qbo_id, rid, target=to)
+        rid = send_request_id(session.realm_id, number, ref, len(history))
+        entry = FollowUp(
+            session.realm_id, "send", number, ref.remote_id, rid, target=to, doc_kind=ref.kind
+        )
         followup_intent(session.store, entry)
     return _deliver(session, entry, last)
 
 
 def _deliver(session: Session, entry: FollowUp, last: FollowUp | None) -> SendResult:
-    number, qbo_id = entry.invoice_number, entry.qbo_id
+    number, ref, target = entry.invoice_number, entry.ref, session.ledger.name
     try:
-        outcome = session.ledger.send(qbo_id, entry.target, entry.request_id)
+        outcome = session.ledger.send(ref, entry.target, entry.request_id)
     except Uncertain as exc:
         resolved = _resolve(session, entry, last)
         if resolved is not None:
             return resolved
         message = (
-            f"outcome unknown ({exc}); re-run: it checks QuickBooks before sending, so the "
-            "invoice is sent once"
+            f"outcome unknown ({exc}); re-run: it checks {target} before sending, so the "
+            f"{ref.kind.label} is sent once"
         )
-        return SendResult(number, "failed", qbo_id, message=message, exit_code=EXIT_UNAVAILABLE)
+        return SendResult(number, "failed", ref, message=message, exit_code=EXIT_UNAVAILABLE)
     except Gone:
-        message = f"QuickBooks invoice {qbo_id} no longer exists; run `invoicesync reconcile`"
+        message = f"{target} {ref} no longer exists; run `invoicesync reconcile`"
         followup_outcome(session.store, entry, error=message)
-        return SendResult(number, "failed", qbo_id, message=message, exit_code=EXIT_CONFLICT)
+        return SendResult(number, "failed", ref, message=message, exit_code=EXIT_CONFLICT)
     if isinstance(outcome, Refusal):
         followup_outcome(session.store, entry, error=outcome.message)
-        message = f"QuickBooks did not send it: {outcome.message}"
-        return SendResult(number, "failed", qbo_id, message=message, exit_code=outcome.exit_code)
+        message = f"{target} did not send it: {outcome.message}"
+        return SendResult(number, "failed", ref, message=message, exit_code=outcome.exit_code)
     sent_to = entry.target or outcome.bill_email
     followup_outcome(session.store, entry, result_to=sent_to, result_at=outcome.delivered_at)
     token = outcome.invoice.sync_token
-    advance_sync_token(session.store, session.realm_id, number, qbo_id, token)
-    return SendResult(number, "sent", qbo_id, sent_to, outcome.delivered_at)
+    advance_sync_token(session.store, session.realm_id, number, ref, token)
+    return SendResult(number, "sent", ref, sent_to, outcome.delivered_at)
 
 
 def _resolve(session: Session, entry: FollowUp, last: FollowUp | None) -> SendResult | None:
-    """A pending send: done if QuickBooks shows an e-mail newer than the last one recorded."""
-    found = session.ledger.billing([entry.qbo_id]).get(entry.qbo_id)
+    """A pending send: done if the target shows an e-mail newer than the last one recorded."""
+    found = session.ledger.billing(entry.doc_kind, [entry.qbo_id]).get(entry.qbo_id)
     if found is None or not found.sent or found.delivered_at is None:
         return None
     if last is not None and found.delivered_at == last.result_at:
@@ -162,8 +202,6 @@ def _resolve(session: Session, entry: FollowUp, last: FollowUp | None) -> SendRe
     sent_to = entry.target or found.bill_email
     followup_outcome(session.store, entry, result_to=sent_to, result_at=found.delivered_at)
     token = found.invoice.sync_token
-    advance_sync_token(session.store, session.realm_id, entry.invoice_number, entry.qbo_id, token)
-    message = "sent by an earlier, interrupted run (found in QuickBooks)"
-    return SendResult(
-        entry.invoice_number, "sent", entry.qbo_id, sent_to, found.delivered_at, message
-    )
+    advance_sync_token(session.store, session.realm_id, entry.invoice_number, entry.ref, token)
+    message = f"sent by an earlier, interrupted run (found in {session.ledger.name})"
+    return SendResult(entry.invoice_number, "sent", entry.ref, sent_to, found.delivered_at, message)

@@ -1,4 +1,4 @@
-"""Which linked documents may be e-mailed, and why not (issue 25).
+"""Which linked documents may be e-mailed, and why not.
 
 E-mailing a voided invoice, a deleted one, or a paid one as if it were still owed reaches the
 customer and cannot be taken back. So `send` and `push --send` read the state of what they
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from invoicesync.ledger.base import RemoteInvoice
-from invoicesync.models import Link
+from invoicesync.ledger.base import RemoteRecord
+from invoicesync.models import DocKind, Link
 from invoicesync.usecases.session import Session
 
 
@@ -24,45 +24,34 @@ from invoicesync.usecases.session import Session
 class Seen:
     """A linked document as the target holds it now."""
 
-    remote: RemoteInvoice | None  # None: no longer in the target (deleted)
+    remote: RemoteRecord | None  # None: no longer in the target (deleted)
     emailed: bool  # the target shows it e-mailed already, by anyone
 
 
 def read_states(session: Session, links: Iterable[Link]) -> dict[str, Seen]:
     """The state of each link's document by invoice number: one read per kind of document,
     each by `Id IN (…)`, so an invoice and a credit memo sharing an Id are never confused."""
-    groups: dict[str, list[Link]] = {}
+    groups: dict[DocKind, list[Link]] = {}
     for link in links:
         groups.setdefault(link.kind, []).append(link)
     out: dict[str, Seen] = {}
     for kind, group in groups.items():
         ids = [ln.qbo_id for ln in group]
-        if kind == "invoice":
-            billed = session.ledger.billing(ids)
-            for ln in group:
-                b = billed.get(ln.qbo_id)
-                out[ln.invoice_number] = Seen(b.invoice if b else None, bool(b and b.sent))
-        else:
-            # A credit memo's e-mail status is not in the read view: `emailed` stays False, so
-            # only our own send journal keeps it from going twice.
-            found = session.ledger.read_many(ids, kind)
-            for ln in group:
-                out[ln.invoice_number] = Seen(found.get(ln.qbo_id), False)
+        billed = session.ledger.billing(kind, ids)
+        for ln in group:
+            b = billed.get(ln.qbo_id)
+            out[ln.invoice_number] = Seen(b.invoice if b else None, bool(b and b.sent))
     return out
-
-
-def noun(link: Link) -> str:
-    return "credit memo" if link.kind == "credit_note" else "invoice"
 
 
 def refusal(session: Session, link: Link, seen: Seen | None, *, paid: bool = False) -> str | None:
     """Why this document must not be e-mailed now, or None."""
-    what = f"{session.ledger.name} {noun(link)} {link.qbo_id}"
+    what = f"{session.ledger.name} {link.kind.label} {link.qbo_id}"
     remote = seen.remote if seen is not None else None
     if remote is None:
         return f"{what} no longer exists (deleted); `invoicesync reconcile` shows it"
     if remote.voided or remote.status == "voided":
-        return f"{what} is voided; a voided {noun(link)} is not sent"
-    if link.kind == "invoice" and remote.status == "paid" and not paid:
+        return f"{what} is voided; a voided {link.kind.label} is not sent"
+    if link.kind is DocKind.INVOICE and remote.status == "paid" and not paid:
         return f"{what} is paid; `invoicesync send {link.invoice_number} --paid` sends it anyway"
     return None

@@ -23,6 +23,7 @@ from invoicesync.auth import (
 )
 from invoicesync.config import Settings
 from invoicesync.errors import NotConnected, register_secret
+from invoicesync.files import open_private, private_dir
 from invoicesync.ledger.base import Ledger
 from invoicesync.ledger.qbo_cache import CatalogCache
 from invoicesync.ledger.quickbooks import QuickBooksLedger
@@ -75,7 +76,7 @@ class Session:
         the app dir's file lock, or with a shared PostgreSQL state its advisory lock."""
         if self.settings.state_url:
             return self.store.run_lock(wait=wait)
-        return state_lock(self.settings.app_dir, wait=wait)
+        return state_lock(self.settings.app_dir, wait=wait, root=self.settings.app_root)
 
     @property
     def warnings(self) -> list[str]:
@@ -99,7 +100,7 @@ class QuickBooksSession(Session):
             send_numbers=send_numbers,
             aliases=settings.aliases,
             income_account=settings.prepare_income_account,
-            cache=CatalogCache(settings.app_dir, connection.realm_id),
+            cache=CatalogCache(settings.app_dir, connection.realm_id, root=settings.app_root),
         )
         super().__init__(settings, ledger, connection.realm_id)
         self.connection = connection
@@ -175,7 +176,10 @@ def open_session(
         auth=QBOAuth(manager),
         transport=transport,
         timeout=settings.timeout,
-        budget_dir=settings.budget_dir,
+        # Checked here (exit 8 for a link or a folder others can write): qbo/ imports nothing
+        # of ours, so it is handed the opener that refuses links and other users' files too.
+        budget_dir=private_dir(settings.budget_dir, root=settings.app_root),
+        budget_opener=open_private,
         on_wait=log_wait if notify is None else lambda s, why: notify(wait_message(s, why)),
     )
     return QuickBooksSession(settings, conn, manager, client)

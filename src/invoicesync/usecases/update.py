@@ -37,8 +37,9 @@ from invoicesync.ledger.base import (
     Unanswered,
     Uncertain,
 )
-from invoicesync.models import Link, LocalInvoice
+from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.push_execute import WORKERS
 from invoicesync.usecases.push_report import PushResult, failed
 from invoicesync.usecases.session import Session
@@ -62,12 +63,18 @@ class Change:
     def entry(self, realm: str) -> LifecycleEntry:
         r, fp = self.edit.remote, self.invoice.fingerprint()
         rid = lifecycle_id(realm, self.invoice.number, r.id, r.sync_token, fp)
-        return LifecycleEntry(realm, self.invoice.number, "update", rid, r.id, r.sync_token, fp)
+        number, kind = self.invoice.number, r.ref.kind
+        return LifecycleEntry(realm, number, "update", rid, r.id, r.sync_token, fp, doc_kind=kind)
 
 
 def paid_of(remote: RemoteInvoice) -> Decimal:
     """What was paid or credited against the record: its total less its open balance."""
     return (remote.total or Decimal(0)) - (remote.balance or Decimal(0))
+
+
+def paid_word(kind: DocKind) -> str:
+    """What a payment is to this kind of document: a credit memo's credit is applied."""
+    return "applied" if kind is DocKind.CREDIT_MEMO else "paid or credited"
 
 
 def _theirs(link: Link, remote: RemoteInvoice) -> list[str]:
@@ -82,14 +89,44 @@ def _theirs(link: Link, remote: RemoteInvoice) -> list[str]:
         out.append(f"QuickBooks: total {link.total} → {remote.total}")
     paid = paid_of(remote)
     if paid > 0:
-        out.append(f"QuickBooks: {paid} of {remote.total} paid or credited")
+        out.append(f"QuickBooks: {paid} of {remote.total} {paid_word(remote.ref.kind)}")
     return out
 
 
 def _result(inv: LocalInvoice, link: Link, status: str, message: str) -> PushResult:
     return PushResult(
-        inv.number, status, link.qbo_id, link.doc_number, inv.total, inv.currency, message
+        inv.number,
+        status,
+        link.qbo_id,
+        link.doc_number,
+        inv.total,
+        inv.currency,
+        message,
+        kind=link.kind,
     )
+
+
+def _known(
+    session: Session, changed: Sequence[tuple[LocalInvoice, Link]], results: dict[str, PushResult]
+) -> list[tuple[LocalInvoice, Link]]:
+    """The changed invoices whose link names a document of the kind the source now is; the
+    others are refused, nothing sent (an invoice's payload never goes to a credit memo)."""
+    out = []
+    for inv, link in changed:
+        try:
+            link = known(session, link)
+        except KindUnknown as exc:
+            results[inv.number] = failed(inv, exc.exit_code, exc.message)
+            continue
+        if link.kind is not DocKind.of(inv):
+            message = (
+                f"{inv.number} is linked to {session.ledger.name} {link.ref}, but the source now "
+                f"makes it a {DocKind.of(inv).label}; `invoicesync unlink {inv.number}` first"
+            )
+            results[inv.number] = failed(inv, EXIT_CONFLICT, message)
+            continue
+        out.append((inv, link))
+    return out
 
 
 def plan(
@@ -101,6 +138,7 @@ def plan(
 ) -> list[Change]:
     """Read the changed invoices (together: `Ledger.edits`) and decide for each: send, already
     matches, or refuse (reads only)."""
+    changed = _known(session, changed, results)
     if not changed:
         return []
     ledger = session.ledger
@@ -112,12 +150,12 @@ def plan(
             message = "missing in QuickBooks: " + "; ".join(texts)
             results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
     ready = [(inv, link) for inv, link in changed if inv.number in drafts]
-    edits = ledger.edits([(drafts[inv.number], link.qbo_id) for inv, link in ready])
+    edits = ledger.edits([(drafts[inv.number], link.ref) for inv, link in ready])
     todo = []
     for inv, link in ready:
         edit = edits.get(inv.number)
         if edit is None:
-            message = f"QuickBooks {link.kind.replace('_', ' ')} {link.qbo_id} was deleted"
+            message = f"{ledger.name} {link.ref} was deleted"
             results[inv.number] = failed(inv, EXIT_CONFLICT, message + "; run `reconcile`")
             continue
         change = Change(inv, link, drafts[inv.number], edit)
@@ -136,20 +174,21 @@ def _refusal(change: Change, force: bool) -> PushResult | None:
         return None  # already matches: recorded without a write
     paid = paid_of(remote)
     ours = [f"source: {c}" for c in edit.changes]
+    kind = remote.ref.kind
     if remote.voided:
-        return failed(inv, EXIT_CONFLICT, f"QuickBooks invoice {remote.id} is voided")
+        return failed(inv, EXIT_CONFLICT, f"QuickBooks {remote.ref} is voided")
     if paid > 0 and inv.total < paid:
         message = (
-            f"the new total {inv.total} would be below the {paid} already paid or credited in "
+            f"the new total {inv.total} would be below the {paid} already {paid_word(kind)} in "
             "QuickBooks; refund or unapply the payment in QuickBooks first"
         )
         return _with_changes(failed(inv, EXIT_CONFLICT, message), ours)
     theirs = _theirs(link, remote)
     if theirs and not force:
-        what = "paid" if paid > 0 else "changed in QuickBooks"
+        what = paid_word(kind).split()[0] if paid > 0 else "changed in QuickBooks"
         message = (
-            f"not updated: the QuickBooks invoice was {what} since invoicesync last wrote it; "
-            "re-run with --force to overwrite it"
+            f"not updated: the QuickBooks {kind.label} was {what} since invoicesync last wrote "
+            "it; re-run with --force to overwrite it"
         )
         return _with_changes(failed(inv, EXIT_CONFLICT, message), theirs + ours)
     return None
@@ -206,9 +245,7 @@ def _send_all(
                 chunk = chunks.popleft()
                 entries = [c.entry(session.realm_id) for c in chunk]
                 session.store.lifecycle_intent(*entries)
-                sends = [
-                    (c.edit, c.link.kind, e.request_id) for c, e in zip(chunk, entries, strict=True)
-                ]
+                sends = [(c.edit, e.request_id) for c, e in zip(chunk, entries, strict=True)]
                 in_flight[pool.submit(session.ledger.update, sends)] = (chunk, entries)
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
@@ -268,15 +305,15 @@ def _uncertain(
 ) -> None:
     """Read the record back: if it matches the source, the edit landed."""
     try:
-        again = session.ledger.edit(c.draft, c.link.qbo_id)
+        again = session.ledger.edit(c.draft, c.link.ref)
     except (Gone, InvoiceSyncError):
         again = None  # the edit stays pending: the next run reads the record again
     if again is not None and not again.fields:
         _record(session, c, entry, again.remote, results, "")
         return
     message = (
-        f"outcome unknown ({cause}); re-run `push --update`: it reads the invoice and sends "
-        "the edit only if it did not land"
+        f"outcome unknown ({cause}); re-run `push --update`: it reads the {c.link.kind.label} "
+        "and sends the edit only if it did not land"
     )
     results[c.invoice.number] = failed(c.invoice, EXIT_UNAVAILABLE, message)
 

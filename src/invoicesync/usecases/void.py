@@ -14,14 +14,15 @@ from decimal import Decimal
 
 from invoicesync.errors import (
     EXIT_CONFLICT,
+    EXIT_PARTIAL,
     EXIT_UNAVAILABLE,
-    EXIT_USAGE,
     Interrupted,
     InvoiceSyncError,
 )
 from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
-from invoicesync.models import Link, LocalInvoice
+from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
+from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.push_report import PushReport, PushResult, failed
 from invoicesync.usecases.session import Session
 from invoicesync.usecases.update import lifecycle_id, paid_of
@@ -50,7 +51,14 @@ def targets(
 
 def _result(inv: LocalInvoice, link: Link, status: str, message: str) -> PushResult:
     return PushResult(
-        inv.number, status, link.qbo_id, link.doc_number, inv.total, inv.currency, message
+        inv.number,
+        status,
+        link.qbo_id,
+        link.doc_number,
+        inv.total,
+        inv.currency,
+        message,
+        kind=link.kind,
     )
 
 
@@ -69,17 +77,28 @@ def void_all(
 def void_one(
     session: Session, inv: LocalInvoice, link: Link, *, reason: str, dry_run: bool
 ) -> PushResult:
-    if link.kind != "invoice":
-        message = "a credit memo is not voided; issue an invoice to reverse it"
-        return failed(inv, EXIT_USAGE, message)
     try:
-        remote = session.ledger.read_kind(link.qbo_id, "invoice")
+        link = known(session, link)
+    except KindUnknown as exc:
+        return failed(inv, exc.exit_code, exc.message)
+    target = session.ledger.name
+    if link.kind is not DocKind.INVOICE:
+        # QuickBooks' API voids invoices only (Intuit's CreditMemo reference offers create,
+        # read, update, delete, send and PDF): refused for this document, with the reason, as
+        # a refusal by the target is (exit 3 alone, docs/exit-codes.md), nothing sent.
+        message = (
+            f"not voided: {target} has no void for a {link.kind.label} ({link.ref}); delete it "
+            f"in {target}, or issue an invoice that reverses it"
+        )
+        return failed(inv, EXIT_PARTIAL, message)
+    try:
+        remote = session.ledger.read(link.ref)
     except Gone:
-        return failed(inv, EXIT_CONFLICT, f"QuickBooks invoice {link.qbo_id} was deleted")
+        return failed(inv, EXIT_CONFLICT, f"{target} {link.ref} was deleted")
     rid = lifecycle_id(session.realm_id, inv.number, link.qbo_id, "void")
     entry = LifecycleEntry(
         session.realm_id, inv.number, "void", rid, link.qbo_id, remote.sync_token, None,
-        detail={"reason": reason},
+        detail={"reason": reason}, doc_kind=link.kind,
     )  # fmt: skip
     if remote.voided:
         if not dry_run:
@@ -116,7 +135,7 @@ def _uncertain(
     session: Session, inv: LocalInvoice, link: Link, entry: LifecycleEntry, cause: str
 ) -> PushResult:
     try:
-        remote: RemoteInvoice | None = session.ledger.read_kind(link.qbo_id, "invoice")
+        remote: RemoteInvoice | None = session.ledger.read(link.ref)
     except (Gone, InvoiceSyncError):
         remote = None
     if remote is not None and remote.voided:
