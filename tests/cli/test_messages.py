@@ -121,3 +121,26 @@ def test_a_typo_in_a_config_key_names_the_closest_key(us: World) -> None:
         "unknown setting(s): sorce (did you mean source?), tokenfile (did you mean "
         "token_file?), zzz" in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("target", "server", "port"),
+    [
+        ("quickbooks", "invoicesync.sandbox.server.SandboxServer", 8770),
+        ("b2brouter", "invoicesync.b2brouter_sandbox.B2BRouterServer", 8771),
+    ],
+)
+def test_the_two_sandboxes_default_to_different_ports(
+    monkeypatch: pytest.MonkeyPatch, target: str, server: str, port: int
+) -> None:
+    asked: list[int] = []
+
+    def taken(*args: object, port: int) -> None:
+        asked.append(port)
+        raise OSError(98, "Address already in use")
+
+    monkeypatch.setattr(server, taken)
+    result = CliRunner().invoke(app, ["sandbox", "serve", "--target", target])
+    assert result.exit_code == 2
+    assert asked == [port]
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr

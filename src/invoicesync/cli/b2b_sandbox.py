@@ -8,9 +8,10 @@ from invoicesync.cli import render
 from invoicesync.errors import InvalidInput, UsageError
 
 SHIPPED_ACCOUNTS = ("es", "fr")
+DEFAULT_PORT = 8771  # beside the QuickBooks sandbox's 8770: both can run at once
 
 
-def serve_b2brouter(port: int, accounts: list[str] | None, latency_ms: float) -> None:
+def serve_b2brouter(port: int | None, accounts: list[str] | None, latency_ms: float) -> None:
     """Serve until interrupted; print `export` lines for a ready connection to the first
     account and, as comments, the profile that uses them."""
     from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterServer, Faults
@@ -24,6 +25,7 @@ def serve_b2brouter(port: int, accounts: list[str] | None, latency_ms: float) ->
         )
     except (KeyError, ValueError, OSError) as exc:
         raise InvalidInput(f"cannot load account file: {exc}") from None
+    port = DEFAULT_PORT if port is None else port
     try:
         server = B2BRouterServer(sandbox, port=port)
     except OSError as exc:

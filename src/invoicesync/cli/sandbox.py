@@ -28,20 +28,36 @@ TARGET_OPT = Annotated[
     str, typer.Option(metavar="quickbooks|b2brouter", help="Which service to serve.")
 ]
 
+PORT_OPT = Annotated[
+    int | None,
+    typer.Option(
+        "--port",
+        metavar="PORT",
+        help="Loopback port (0 picks a free one). Default: 8770; 8771 for b2brouter.",
+    ),
+]
+COMPANY_OPT = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--company",
+        metavar="FILE|us|uk",
+        help="Company file (TOML/JSON) or a shipped one: us, uk. Repeatable. Default: us, uk.",
+    ),
+]
+ENV_FILE_OPT = Annotated[
+    Path | None,
+    typer.Option(
+        "--env-file",
+        metavar="FILE",
+        help="Also write the export lines to FILE, whole, once the sandbox listens.",
+    ),
+]
+
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    port: Annotated[
-        int, typer.Option("--port", metavar="PORT", help="Loopback port (0 picks a free one).")
-    ] = 8770,
-    company: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--company",
-            metavar="FILE|us|uk",
-            help="Company file (TOML/JSON) or a shipped one: us, uk. Repeatable. Default: us, uk.",
-        ),
-    ] = None,
+    port: PORT_OPT = None,
+    company: COMPANY_OPT = None,
     latency_ms: Annotated[
         float, typer.Option("--latency-ms", metavar="MS", help="Added latency per request, in ms.")
     ] = 0.0,
@@ -65,6 +81,7 @@ def sandbox_serve(
         bool, typer.Option("--auto-approve", help="Skip the consent page (scripts, CI).")
     ] = False,
     target: TARGET_OPT = "quickbooks",
+    env_file: ENV_FILE_OPT = None,
 ) -> None:
     """Serve a local QuickBooks Online on 127.0.0.1 until interrupted.
 
@@ -73,13 +90,16 @@ def sandbox_serve(
 
     \b
     Examples:
-      invoicesync sandbox serve --port 0 > sandbox.env &
+      invoicesync sandbox serve --port 0 --env-file sandbox.env &   # no old sandbox.env
+      until [ -e sandbox.env ]; do sleep 0.1; done
       . ./sandbox.env && invoicesync status
     """
+    from invoicesync.config import DEFAULT_LOCAL_PORT
     from invoicesync.sandbox.server import SandboxServer
 
     if target != "quickbooks":
         return _other_target(target, port, company, latency_ms)
+    port = DEFAULT_LOCAL_PORT if port is None else port
     sandbox = _sandbox(company, limits, time_scale, auto_approve)
     sandbox.faults.latency_ms = latency_ms
     try:
@@ -88,17 +108,21 @@ def sandbox_serve(
         raise UsageError(
             f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0"
         ) from None
-    _serve(sandbox, server)
+    _serve(sandbox, server, env_file)
 
 
-def _serve(sandbox: Sandbox, server: SandboxServer) -> None:
+def _serve(sandbox: Sandbox, server: SandboxServer, env_file: Path | None) -> None:
     """Print the environment, then serve until Ctrl-C: the normal way to stop a server, so
-    exit 0 with a goodbye rather than an "interrupted" error."""
+    exit 0 with a goodbye rather than an "interrupted" error. The env file appears whole
+    (atomic rename) after the socket listens: a script that waits for it never reads half."""
+    from invoicesync.files import write_atomic
+
     companies = ", ".join(f"{c.name} ({c.realm_id})" for c in sandbox.companies.values())
     try:
-        render.emit_text(
-            "\n".join(f"export {k}={v}" for k, v in _ready(sandbox, server.url).items())
-        )
+        lines = "\n".join(f"export {k}={v}" for k, v in _ready(sandbox, server.url).items())
+        if env_file is not None:
+            write_atomic(env_file, lines + "\n")
+        render.emit_text(lines)
         render.info(f"Local QuickBooks sandbox on {server.url} with {companies}. Ctrl-C to stop.")
         server.serve_forever()
     except KeyboardInterrupt:
@@ -107,7 +131,9 @@ def _serve(sandbox: Sandbox, server: SandboxServer) -> None:
         server.server_close()
 
 
-def _other_target(target: str, port: int, company: list[str] | None, latency_ms: float) -> None:
+def _other_target(
+    target: str, port: int | None, company: list[str] | None, latency_ms: float
+) -> None:
     if target != "b2brouter":
         raise UsageError("--target must be quickbooks or b2brouter")
     from invoicesync.cli.b2b_sandbox import serve_b2brouter

@@ -111,8 +111,9 @@ def connect(
     realm = callback.realm_id
     store = choose_store(settings, realm)
     store.set("refresh_token", str(tokens["refresh_token"]))
-    if not settings.client_secret:
-        store.set("client_secret", client_secret)
+    # Stored however it was given (prompt or INVOICESYNC_CLIENT_SECRET): a later run under
+    # cron has neither, and the refresh token is useless without it (docs/cron.md).
+    store.set("client_secret", client_secret)
     now = datetime.now(UTC)
     refresh_for = timedelta(seconds=int(tokens.get("x_refresh_token_expires_in", 0)))
     conn = Connection(
