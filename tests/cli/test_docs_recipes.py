@@ -130,10 +130,10 @@ def test_the_protemos_column_map_reads_a_list_export(world: World, tmp_path: Pat
     world.home.mkdir(parents=True, exist_ok=True)
     (world.home / "config.toml").write_text(mapping, encoding="utf-8")
     export = tmp_path / "client-invoices.csv"
-    export.write_text(
-        "Code,Client,Creation date,Due date,Currency,Note,Created by,Service,Quantity,Amount,Tax\n"
-        "INV-2026-0101,Acme Localization Inc.,2026-10-01,2026-10-31,USD,Thanks!,Anna,"
-        "Translation,1,1740.00,NON\n",
+    export.write_text(  # a European export of the list, as docs/invoice-format.md describes it
+        "Code;Client;Creation date;Due date;Currency;Net total;Tax;Total;Note;Status;Created by\n"
+        "INV-2026-0101;Acme Localization Inc.;2026-10-01;2026-10-31;USD;1.740,00;365,40;"
+        "2.105,40;Thanks!;Unpaid;Anna\n",
         encoding="utf-8",
     )
     world.monkeypatch.setenv("INVOICESYNC_SOURCE", str(export))
@@ -143,7 +143,7 @@ def test_the_protemos_column_map_reads_a_list_export(world: World, tmp_path: Pat
     assert (invoice["number"], invoice["customer"], invoice["total"]) == (
         "INV-2026-0101",
         "Acme Localization Inc.",
-        "1740.00",
+        "2105.40",  # net 1740.00 + 21 % tax, checked against the list's own totals
     )
     assert invoice["invoice"]["due_date"] == "2026-10-31"
     assert invoice["invoice"]["note"] == "Thanks!"
