@@ -98,3 +98,126 @@ def test_readme_has_exactly_the_two_setup_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make demo" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+# --- statements of numbers, states, commands and options, held against the code -------------
+
+
+def _sentence(page: str, pattern: str) -> tuple[str, ...]:
+    text = re.sub(r"\s+", " ", (DOCS / page).read_text(encoding="utf-8"))
+    found = re.search(pattern, text)
+    assert found, f"{page}: {pattern!r} not found"
+    return found.groups()
+
+
+def test_candidate_weights_and_the_best_threshold_are_the_codes() -> None:
+    from invoicesync.matching import MARGIN, NEAR_DAYS, STRONG, WEIGHTS
+
+    doc, customer, total, day, near_days, near, currency = map(
+        int,
+        _sentence(
+            "json.md",
+            r"same DocNumber (\d+), same customer (\d+), same total (\d+), same date (\d+) "
+            r"\(within (\d+) days (\d+)\), same currency (\d+)",
+        ),
+    )
+    assert (doc, customer, total, day, currency) == (
+        WEIGHTS["doc_number"],
+        WEIGHTS["customer"],
+        WEIGHTS["total"],
+        WEIGHTS["date"],
+        WEIGHTS["currency"],
+    )
+    assert (near_days, near) == (NEAR_DAYS, WEIGHTS["date"] // 2)
+    json_best = _sentence("json.md", r"scores at least (\d+) and leads the next by (\d+)")
+    faq_best = _sentence(
+        "faq.md", r"at least \*\*(\d+)\*\* and leads the next by at least \*\*(\d+)\*\*"
+    )
+    assert tuple(map(int, json_best)) == tuple(map(int, faq_best)) == (STRONG, MARGIN)
+    faq = (DOCS / "faq.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| (same [^|]+?) \| ([\d / ]+) \|$", faq, re.M))
+    assert {k: v.strip() for k, v in table.items()} == {
+        "same customer": str(WEIGHTS["customer"]),
+        "same total (within a cent, and only in the same currency)": str(WEIGHTS["total"]),
+        f"same date / 1–{NEAR_DAYS} days apart": f"{WEIGHTS['date']} / {WEIGHTS['date'] // 2}",
+        "same DocNumber": str(WEIGHTS["doc_number"]),
+        "same currency": str(WEIGHTS["currency"]),
+    }
+
+
+def test_the_candidate_example_scores_what_the_code_would() -> None:
+    from invoicesync.matching import WEIGHTS
+
+    text = (DOCS / "json.md").read_text(encoding="utf-8")
+    example = json.loads(
+        re.search(r'```json\n(\{"schema": "invoicesync.candidates/1".*?)```', text, re.S)[1]
+    )  # type: ignore[index]
+    points = {"same customer": "customer", "same total": "total", "same date": "date"}
+    for candidate in example["candidates"]:
+        expected = sum(WEIGHTS[points[r]] for r in candidate["reasons"]) + WEIGHTS["currency"]
+        assert candidate["score"] == expected
+
+
+def _backticked(words: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", words)
+
+
+def test_payment_states_in_the_docs_are_what_the_code_reports() -> None:
+    from decimal import Decimal
+
+    from invoicesync.b2brouter.models import DELIVERY_STATES
+    from invoicesync.qbo.rows import Entity, QBOInvoice
+
+    (json_states,) = _sentence("json.md", r"\*\*An invoice\.\*\* `state`: (.*?) \(no longer")
+    (csv_states,) = _sentence("after-push.md", r"\| `state` \| (.*?); for a credit note")
+    produced = {
+        QBOInvoice.from_row(
+            {"Id": "1", "TotalAmt": str(total), "Balance": str(balance), "PrivateNote": note},
+            Entity.INVOICE,
+        ).status
+        for total in (Decimal(0), Decimal(10))
+        for balance in (Decimal(0), Decimal(5), Decimal(10))
+        for note in ("", "Voided")
+        if balance <= total
+    }
+    assert set(_backticked(json_states)) == set(_backticked(csv_states)) == produced | {"deleted"}
+    (b2b,) = _sentence("json.md", r"the invoice's B2BRouter state: (.*?), or `deleted`")
+    assert _backticked(b2b) == list(DELIVERY_STATES)
+
+
+def test_a_voided_invoice_has_no_amount_paid_in_the_docs_as_in_the_code() -> None:
+    row = _sentence("after-push.md", r"\| `amount_paid` \| ([^|]*) \|")[0]
+    assert "`0.00` when voided" not in row and "deleted or voided" in row
+    assert "voided invoice's `amount_paid` is `null`" in re.sub(
+        r"\s+", " ", (DOCS / "json.md").read_text(encoding="utf-8")
+    )
+
+
+def test_the_readme_command_table_names_every_command_with_real_options() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    root = typer.main.get_command(app)
+    commands = dict(_commands())
+    rows = re.findall(r"^\| `([^`]+)` \| [^|]", readme, re.M)
+    named = set()
+    for row in rows:
+        words = row.split()
+        path = " ".join(words[:2]) if words[0] == "sandbox" else words[0]
+        assert path in commands, row
+        named.add(path.split()[0])
+        opts = {o for p in getattr(commands[path], "params", []) for o in p.opts}
+        for opt in re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", row):
+            assert opt in opts, f"README: {path} has no {opt}"
+    assert named == set(getattr(root, "commands", {}))
+    (globals_,) = _sentence("../README.md", r"Global options, before or after the command: (.*?);")
+    root_opts = {o for p in root.params for o in p.opts}
+    for opt in re.findall(r"--?[a-z][\w-]*", globals_):
+        assert opt in root_opts, opt
+    shown = {o for o in re.findall(r"--[a-z][\w-]*", globals_)}
+    assert shown == {o for o in root_opts if o.startswith("--") and "completion" not in o}
+
+
+def test_the_faq_says_prepare_creates_what_a_push_lacks() -> None:
+    (answer,) = _sentence("faq.md", r"create customers, items, terms or tax codes\?\*\* (.*?)\*\*")
+    assert not answer.startswith("No.")
+    assert "`invoicesync prepare INV… | --all`" in answer and "prepare" in dict(_commands())
+    assert "tax codes are listed, never created" in answer

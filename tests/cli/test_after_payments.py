@@ -298,3 +298,19 @@ def test_a_credit_applied_by_hand_is_credit_with_its_number(
     queries = [r for r in httpx_mock.get_requests()[before:] if r.url.path.endswith("/query")]
     assert len(queries) == 4  # the credit memo by hand: one more read, of credit memos
     assert "from CreditMemo where Id IN" in queries[-1].url.params["query"]
+
+
+def test_a_voided_invoice_has_an_empty_amount_paid_as_after_push_md_says(
+    us: World, qbo: Wire
+) -> None:
+    qid = pushed(us)
+    company = us.sandbox.company(US)
+    invoice = company.entities["Invoice"][qid["INV-2026-0101"]]
+    company.void({"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]})
+    out = us.home.parent / "paid.csv"
+    assert run(us, "payments", "--csv", str(out)).exit_code == 0
+    by = {r["source_number"]: r for r in csv.DictReader(io.StringIO(out.read_text("utf-8")))}
+    assert (by["INV-2026-0101"]["state"], by["INV-2026-0101"]["amount_paid"]) == ("voided", "")
+    doc = json.loads(run(us, "payments", "--json").stdout)
+    (voided,) = [r for r in doc["invoices"] if r["invoice"] == "INV-2026-0101"]
+    assert voided["amount_paid"] is None

@@ -144,3 +144,9 @@ def test_the_two_sandboxes_default_to_different_ports(
     assert result.exit_code == 2
     assert asked == [port]
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
+def test_help_usage_names_repeatable_arguments_once(words: list[str]) -> None:
+    usage = help_of(*words).split("\n\n")[0]
+    assert "...." not in usage, usage  # `INV......` was the metavar and click's ellipsis

@@ -15,7 +15,7 @@ from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 def void(
     ctx: typer.Context,
     numbers: Annotated[
-        list[str], typer.Argument(metavar="INV...", help="Linked invoice numbers to void.")
+        list[str], typer.Argument(metavar="INV", help="Linked invoice numbers to void.")
     ],
     reason: Annotated[
         str | None,
