@@ -3,7 +3,9 @@ push/unlink/adopt messages that match what happened."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 import typer
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 
 from invoicesync.cli import app
 from tests.cli.test_link import CONTOSO_EXTRA, qbo, with_extra
+from tests.cli.test_push import invoice, write_source
 from tests.helpers import US, World
 from tests.test_docs import _reference_module
 
@@ -150,3 +153,39 @@ def test_the_two_sandboxes_default_to_different_ports(
 def test_help_usage_names_repeatable_arguments_once(words: list[str]) -> None:
     usage = help_of(*words).split("\n\n")[0]
     assert "...." not in usage, usage  # `INV......` was the metavar and click's ellipsis
+
+
+def test_a_customer_missing_in_quickbooks_points_at_prepare(us: World) -> None:
+    write_source(us, [invoice("X-1", "Brand New Client GmbH")])
+    result = us.run("push", "X-1", "--json")
+    assert result.exit_code == 5, result.stderr
+    (row,) = json.loads(result.stdout)["results"]
+    assert "customer 'Brand New Client GmbH': not found in QuickBooks" in row["message"]
+    assert "`invoicesync prepare X-1` creates them" in row["message"]
+    assert us.run("prepare", "X-1").exit_code == 0  # the hint works as said
+    assert us.run("push", "X-1").exit_code == 0
+
+
+def test_send_of_a_number_in_no_source_says_it_is_neither_linked_nor_there(us: World) -> None:
+    us.source("us")
+    result = us.run("send", "NOPE", "--json")
+    assert result.exit_code == 2
+    (row,) = json.loads(result.stdout)["results"]
+    assert row["message"] == (
+        "NOPE is neither linked nor in the source; `invoicesync invoices` lists the numbers"
+    )
+    unpushed = us.run("send", "INV-2026-0101", "--json")
+    assert unpushed.exit_code == 2
+    (row,) = json.loads(unpushed.stdout)["results"]
+    assert row["message"] == "INV-2026-0101 is not linked to QuickBooks; push or link it first"
+
+
+def test_push_without_a_source_exits_as_exit_codes_md_says(world: World) -> None:
+    result = world.run("push", "--all")
+    assert result.exit_code == 8
+    assert "no source invoices configured: pass --source PATH" in result.stderr
+    doc = (Path(__file__).parents[2] / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    (row,) = re.findall(r"^\| 8 \|.*$", doc, re.M)
+    assert "no source configured" in row
+    (usage,) = re.findall(r"^\| 2 \|.*$", doc, re.M)
+    assert "source" not in usage.replace("not in the source", "")

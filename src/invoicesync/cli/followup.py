@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from invoicesync.cli import followup_views as fviews
 from invoicesync.cli import render
-from invoicesync.cli.app import app, state_of
+from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
-from invoicesync.errors import UsageError
+from invoicesync.errors import EXIT_USAGE, UsageError
+
+if TYPE_CHECKING:
+    from invoicesync.usecases.send import SendReport
 
 
 @app.command()
@@ -106,12 +109,30 @@ def send(
     with opened_session(state_of(ctx)) as opened:
         report = run_send(opened, numbers, to=to, again=again, paid=paid, wait=wait)
         warn_all(opened.warnings)
+    _typos(state_of(ctx), report)
     if json_:
         render.emit_json(fviews.send_document(report))
     else:
         render.show(fviews.send_table(report))
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def _typos(state: AppState, report: SendReport) -> None:
+    """A number neither linked nor in the source is most likely a typo: say that, as `unlink`
+    does, rather than "push it first" (which cannot work)."""
+    from invoicesync.usecases.invoices import load_invoices
+
+    unlinked = [r for r in report.results if r.status == "failed" and r.exit_code == EXIT_USAGE]
+    if not unlinked or state.settings().source is None:
+        return
+    known = {inv.number for inv in load_invoices(state.settings())}
+    for result in unlinked:
+        if result.ref is None and result.invoice not in known:
+            result.message = (
+                f"{result.invoice} is neither linked nor in the source; `invoicesync invoices` "
+                "lists the numbers"
+            )
 
 
 @app.command()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE
-from invoicesync.ledger.base import Draft, RemoteInvoice
+from invoicesync.ledger.base import Draft, Problem, RemoteInvoice
 from invoicesync.models import Link, LocalInvoice
 from invoicesync.usecases.kinds import owner, owners
 from invoicesync.usecases.push_report import PushResult, failed, linked_result, request_id
@@ -120,7 +120,7 @@ def plan(
         problems = prep.problems.get(inv.number)
         if problems:
             texts = [p.text() for p in problems]
-            message = f"{prep.heading}: " + "; ".join(texts)
+            message = f"{prep.heading}: " + "; ".join(texts) + _prepare_hint(inv, problems)
             results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
     result.sends_numbers = prep.sends_numbers
     result.batch = prep.sends_numbers or session.settings.push.writers == "one"
@@ -132,6 +132,20 @@ def plan(
             result.attempts[e.invoice_number] = result.attempts.get(e.invoice_number, 0) + 1
     _guard(session, result, prep.drafts, linked, pending, adopt_existing)
     return result
+
+
+PREPARED = frozenset({"customer", "item", "term"})  # what `prepare` creates in QuickBooks
+
+
+def _prepare_hint(inv: LocalInvoice, problems: Sequence[Problem]) -> str:
+    """The next step when a name is simply absent: `prepare` creates it (a near match may be
+    a typo instead, which the diagnostic's alias line covers)."""
+    absent = [p for p in problems if p.kind in PREPARED and "not" in p.reason.split()]
+    if not absent:
+        return ""
+    return (
+        f"; if they are new, `invoicesync prepare {inv.number}` creates them (or `push --prepare`)"
+    )
 
 
 def _guard(
