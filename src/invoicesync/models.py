@@ -24,6 +24,22 @@ INVOICE_TYPES = ("invoice", "credit_note")
 VAT_CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "O", "L", "M"})
 
 
+# ISO 4217 currencies whose minor unit is not 2 digits; every other code has 2.
+_ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND"
+_MINOR_UNITS = {
+    **dict.fromkeys(_ZERO_DECIMAL.split(), 0),
+    **dict.fromkeys(_THREE_DECIMAL.split(), 3),
+    "CLF": 4,
+    "UYW": 4,
+}
+
+
+def minor_units(currency: str | None) -> int:
+    """The digits after the point of an amount in `currency` (2 when unknown)."""
+    return _MINOR_UNITS.get(currency or "", 2)
+
+
 def round_money(value: Decimal) -> Decimal:
     """Half-up to cents: how QBO rounds Qty × UnitPrice and tax (quickbooks-api.md §3.3)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -245,3 +245,12 @@ def test_a_credit_notes_attachment_goes_on_the_credit_memo(world: World, src: Pa
     again = world.json("push", "CN-1")  # found on the credit memo: not attached twice
     assert again["results"][0]["status"] == "skipped"
     assert len(entities(world, "Attachable")) == 1
+
+
+def test_invoices_marks_a_credit_note_in_the_table(world: World, src: Path) -> None:
+    listed = world.run("invoices")
+    assert listed.exit_code == 0, listed.stderr
+    (note,) = [line for line in listed.stdout.splitlines() if "CN-1" in line]
+    assert "credit 50.00 USD" in note
+    (invoice,) = [line for line in listed.stdout.splitlines() if "INV-2026-0111" in line]
+    assert "credit" not in invoice and "420.00 USD" in invoice

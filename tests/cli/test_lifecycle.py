@@ -73,7 +73,7 @@ def test_edit_is_listed_as_changed_and_sent_only_with_update(world: World, src: 
     preview = world.json("push", "--all", "--update", "--dry-run")
     [planned] = [r for r in preview["results"] if r["invoice"] == "L-1"]
     assert planned["status"] == "planned"
-    assert planned["changes"] == ["line 1 quantity: 1000 → 1200", "line 1 amount: 100 → 120"]
+    assert planned["changes"] == ["line 1 quantity: 1000 → 1200", "line 1 amount: 100.00 → 120.00"]
     assert planned["payload"]["sparse"] is True and planned["payload"]["SyncToken"] == "0"
     assert set(planned["payload"]) == {"Id", "SyncToken", "sparse", "Line"}
     assert lines(ours(world)["L-1"]) == [(Decimal("1000"), Decimal("100.00"))]
@@ -322,3 +322,25 @@ def test_interrupted_credit_memo_is_adopted_even_when_its_id_is_an_invoices(
     assert report["CN-B"]["status"] == "adopted", report["CN-B"]
     assert report["CN-B"]["credit"]["amount"] == "2.00"
     assert len(world.sandbox.company(US).entities["CreditMemo"]) == 2
+
+
+def test_change_lines_show_money_with_cents(world: World, src: Path) -> None:
+    def priced(price: str) -> dict[str, Any]:
+        line = {"service": "Translation", "quantity": "1000", "unit_price": price}
+        return {**record("L-1"), "lines": [line]}
+
+    pushed(world, src, priced("0.294"))
+    write(src, priced("0.3185"))
+    preview = world.json("push", "--all", "--update", "--dry-run")
+    (planned,) = preview["results"]
+    assert planned["changes"] == [
+        "line 1 unit price: 0.294 → 0.3185",
+        "line 1 amount: 294.00 → 318.50",
+    ]
+
+
+def test_void_prints_void_results_not_push_results(world: World, src: Path) -> None:
+    pushed(world, src, record("L-1"))
+    done = world.run("void", "L-1")
+    assert done.exit_code == 0, done.stderr
+    assert "Void results" in done.stdout and "Push results" not in done.stdout

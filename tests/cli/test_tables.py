@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from invoicesync.cli.render import fit
-from invoicesync.cli.views import Column, TableView
+from invoicesync.cli.views import Column, TableView, invoices_table, push_table
+from invoicesync.usecases.push_report import PushReport
 
 COLUMNS = [
     Column("Invoice"),
@@ -40,3 +41,32 @@ def test_columns_go_most_droppable_first_and_essentials_never() -> None:
     assert names(view, fit(view, 60)[0]) == ["Invoice", "Status", "Total", "Message"]
     kept, width = fit(view, 20)  # narrower than the essentials: they stay, the terminal wraps
     assert names(view, kept) == ["Invoice", "Total", "Message"] and width > 20
+
+
+def test_after_push_update_the_message_is_kept_before_identifiers_typed_already() -> None:
+    columns = push_table(PushReport("realm", False, [])).columns
+    change = "line 1 quantity: 1000 → 1200; line 1 amount: 100.00 → 120.00"
+    row = ("INV-2026-0101", "updated", "1234", "1,740.00 USD", "INV-2026-0101", change)
+    view = TableView(None, columns, [row])
+    assert names(view, fit(view, 80)[0]) == ["Invoice", "Status", "Message"]
+    assert names(view, fit(view, 100)[0]) == ["Invoice", "Status", "Total", "Message"]
+    assert names(view, fit(view, 140)[0]) == [c.name for c in columns]
+
+
+def test_invoices_at_80_columns_keep_the_state_in_quickbooks_and_sent() -> None:
+    columns = invoices_table([]).columns
+    row = (
+        "INV-2026-0101",
+        "Acme Localization Inc.",
+        "2026-10-01",
+        "1,740.00 USD",
+        "sent",
+        "123",
+        "voided",
+        "INV-2026-0101",
+        "2026-10-02",
+    )
+    view = TableView(None, columns, [row])
+    kept = names(view, fit(view, 80)[0])
+    assert {"In QuickBooks", "Sent"} <= set(kept), kept
+    assert not {"DocNumber", "QBO id"} & set(kept), kept

@@ -47,7 +47,7 @@ def void(
     if json_:
         render.emit_json(views.push_document(report))
     else:
-        render.show(views.push_table(report))
+        render.show(views.push_table(report, "Void results"))
     if report.fatal is not None:
         render.error(report.fatal.message)
     if report.exit_code:

@@ -238,11 +238,20 @@ def _natural(view: TableView) -> list[int]:
     return widths
 
 
-def _needed(view: TableView, natural: Sequence[int], kept: Sequence[int]) -> int:
+def _needed(
+    view: TableView, natural: Sequence[int], kept: Sequence[int], *, wanted: bool = False
+) -> int:
     """The table's width with these columns: full width for identifiers and amounts, at least
-    FOLD_MIN for a folding column, plus rich's borders and padding (3 per column, 1 more)."""
-    content = sum(min(natural[i], FOLD_MIN) if view.columns[i].fold else natural[i] for i in kept)
-    return content + 3 * len(kept) + 1
+    FOLD_MIN for a folding column (or the width it wants, with `wanted`), plus rich's borders
+    and padding (3 per column, 1 more)."""
+
+    def width(i: int) -> int:
+        column = view.columns[i]
+        if not column.fold:
+            return natural[i]
+        return min(natural[i], max(FOLD_MIN, column.want) if wanted else FOLD_MIN)
+
+    return sum(width(i) for i in kept) + 3 * len(kept) + 1
 
 
 def fit(view: TableView, width: int) -> tuple[list[int], int]:
@@ -260,7 +269,7 @@ def fit(view: TableView, width: int) -> tuple[list[int], int]:
         empty = [i for i in droppable if not any(row[i] for row in view.rows)]
         kept = [i for i in kept if i not in empty]
         droppable = [i for i in droppable if i not in empty]
-    while _needed(view, natural, kept) > width and droppable:
+    while _needed(view, natural, kept, wanted=True) > width and droppable:
         kept.remove(droppable.pop())
     return kept, _needed(view, natural, kept)
 

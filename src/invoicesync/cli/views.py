@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, TypeAlias
 
-from invoicesync.models import DocKind
+from invoicesync.models import DocKind, minor_units
 
 if TYPE_CHECKING:
     from invoicesync.usecases.connection import StatusReport
@@ -22,22 +22,12 @@ if TYPE_CHECKING:
 JSONValue: TypeAlias = "str | int | bool | list[JSONValue] | dict[str, JSONValue] | None"
 Document = dict[str, JSONValue]
 
-# ISO 4217 currencies whose minor unit is not 2 digits; every other code has 2.
-_ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-_THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND"
-_MINOR_UNITS = {
-    **dict.fromkeys(_ZERO_DECIMAL.split(), 0),
-    **dict.fromkeys(_THREE_DECIMAL.split(), 3),
-    "CLF": 4,
-    "UYW": 4,
-}
-
 
 def money(value: Decimal | None, currency: str | None = None) -> str | None:
     """An amount as an exact string in the currency's minor units (half-up, as QBO rounds)."""
     if value is None:
         return None
-    places = _MINOR_UNITS.get(currency or "", 2)
+    places = minor_units(currency)
     return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
@@ -63,12 +53,14 @@ def shown(value: Decimal | None, currency: str | None = None) -> str:
 class Column:
     """A table column. `drop` ranks what goes first when the terminal is too narrow (0: never;
     higher goes sooner); a `fold` column is free text that wraps instead of being dropped.
-    Identifiers and amounts are never folded or cut."""
+    Identifiers and amounts are never folded or cut. `want`: the width a folding column earns
+    before droppable columns are kept (a push's message matters more than an id)."""
 
     name: str
     drop: int = 0
     right: bool = False
     fold: bool = False
+    want: int = 0
 
 
 @dataclass(frozen=True)
@@ -161,12 +153,12 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
     columns = [
         Column("Invoice"),
         Column("Customer", fold=True),
-        Column("Date", drop=3),
+        Column("Date", drop=4),
         Column("Total", right=True),
-        Column("Status", drop=1),
-        Column("QBO id", drop=1),
-        Column("In QuickBooks", drop=2),
-        Column("DocNumber", drop=4),
+        Column("Status", drop=3),
+        Column("QBO id", drop=5),
+        Column("In QuickBooks", drop=1),  # voided, changed, paid: what a person checks for
+        Column("DocNumber", drop=6),  # mostly the number they typed
         Column("Sent", drop=2),
     ]
     body = [
@@ -174,7 +166,8 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
             r.invoice.number,
             r.invoice.customer.name,
             r.invoice.issue_date.isoformat(),
-            shown(r.invoice.total, r.invoice.currency),
+            ("credit " if r.invoice.is_credit_note else "")
+            + shown(r.invoice.total, r.invoice.currency),
             r.invoice.status,
             remote_cell(r.link.qbo_id, r.link.kind) if r.link else "",
             ("changed" if r.changed else (r.link.last_state or "linked")) if r.link else "",
@@ -245,8 +238,13 @@ def _plain(value: object) -> JSONValue:
     return str(value)
 
 
-def push_table(report: PushReport) -> TableView:
-    title = "Push plan (dry run: nothing was written)" if report.dry_run else "Push results"
+MESSAGE_WANT = 48  # a change line ("line 1 amount: 294.00 → 318.50") reads whole at this width
+
+
+def push_table(report: PushReport, done: str = "Push results") -> TableView:
+    """A push's (or a void's: `done` names it) results; the status and the message are what a
+    person reads after it, so the identifiers they typed already go first at a narrow width."""
+    title = "Push plan (dry run: nothing was written)" if report.dry_run else done
     rows = [
         (
             r.invoice,
@@ -261,10 +259,10 @@ def push_table(report: PushReport) -> TableView:
     columns = [
         Column("Invoice"),
         Column("Status"),
-        Column("QBO id", drop=1),
-        Column("Total", drop=2, right=True),
+        Column("QBO id", drop=2),
+        Column("Total", drop=1, right=True),
         Column("DocNumber", drop=3),
-        Column("Message", fold=True),
+        Column("Message", fold=True, want=MESSAGE_WANT),
     ]
     return TableView(title, columns, rows)
 

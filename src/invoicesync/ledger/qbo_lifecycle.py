@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from invoicesync.models import minor_units
 from invoicesync.qbo import QBOClient
 from invoicesync.qbo.rows import Entity
 
@@ -68,21 +69,39 @@ def _line(line: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 _LINE_PARTS = ("service", "quantity", "unit price", "amount", "description", "tax", "date")
+_MONEY_PARTS = frozenset({"unit price", "amount"})
 
 
-def _line_changes(old: Sequence[tuple[str, ...]], new: Sequence[tuple[str, ...]]) -> list[str]:
+def _money(text: str, places: int) -> str:
+    """A compared amount as money: at least the currency's places (`294` → `294.00`), never
+    rounded (a unit price of `0.3185` stays)."""
+    if not text:
+        return text
+    value = Decimal(text)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -places:
+        return format(value.quantize(Decimal(1).scaleb(-places)), "f")
+    return text
+
+
+def _line_changes(
+    old: Sequence[tuple[str, ...]], new: Sequence[tuple[str, ...]], places: int
+) -> list[str]:
     out = []
     for n in range(max(len(old), len(new))):
         if n >= len(old):
-            out.append(f"line {n + 1} added: {new[n][0]} {new[n][1]} × {new[n][2]}")
+            price = _money(new[n][2], places)
+            out.append(f"line {n + 1} added: {new[n][0]} {new[n][1]} × {price}")
         elif n >= len(new):
-            out.append(f"line {n + 1} removed: {old[n][0]} {old[n][1]} × {old[n][2]}")
+            price = _money(old[n][2], places)
+            out.append(f"line {n + 1} removed: {old[n][0]} {old[n][1]} × {price}")
         else:
-            out += [
-                f"line {n + 1} {part}: {a or '—'} → {b or '—'}"
-                for part, a, b in zip(_LINE_PARTS, old[n], new[n], strict=True)
-                if a != b
-            ]
+            for part, a, b in zip(_LINE_PARTS, old[n], new[n], strict=True):
+                if a == b:
+                    continue
+                if part in _MONEY_PARTS:
+                    a, b = _money(a, places), _money(b, places)
+                out.append(f"line {n + 1} {part}: {a or '—'} → {b or '—'}")
     return out
 
 
@@ -103,7 +122,8 @@ def difference(
     new_lines = [_line(ln) for ln in payload.get("Line", [])]
     if old_lines != new_lines:
         fields["Line"] = payload["Line"]  # lines are replaced as a whole
-        changes += _line_changes(old_lines, new_lines)
+        currency = _scalar("CurrencyRef", payload.get("CurrencyRef") or row.get("CurrencyRef"))
+        changes += _line_changes(old_lines, new_lines, minor_units(currency))
     return fields, changes
 
 
