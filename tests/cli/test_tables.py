@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from invoicesync.cli.render import fit
+import json
+import re
+import signal
+from collections import Counter
+
+import pytest
+
+from invoicesync.cli.render import ProgressReporter, fit
 from invoicesync.cli.views import Column, TableView, invoices_table, push_table
 from invoicesync.usecases.push_report import PushReport
+from tests.helpers import World
+from tests.reliability.conftest import month
 
 COLUMNS = [
     Column("Invoice"),
@@ -70,3 +79,60 @@ def test_invoices_at_80_columns_keep_the_state_in_quickbooks_and_sent() -> None:
     kept = names(view, fit(view, 80)[0])
     assert {"In QuickBooks", "Sent"} <= set(kept), kept
     assert not {"DocNumber", "QBO id"} & set(kept), kept
+
+
+N = 300  # more than the creates in flight at once (8 batches of 30): some are never tried
+
+
+def _interrupt_after_first_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real SIGINT, in-process, on the main thread once the first creates are done: what
+    Ctrl-C in the middle of `push --all` does."""
+    original = ProgressReporter.advance
+    calls: list[int] = []
+
+    def advance(self: ProgressReporter, n: int = 1) -> None:
+        original(self, n)
+        calls.append(n)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(ProgressReporter, "advance", advance)
+
+
+def test_ctrl_c_during_push_all_says_interrupted_and_lists_only_what_was_done(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.connect()
+    source = world.home.parent / "month.json"
+    source.write_text(json.dumps(month(N)), encoding="utf-8")
+    monkeypatch.setenv("INVOICESYNC_SOURCE", str(source))
+    _interrupt_after_first_progress(monkeypatch)
+    result = world.run("push", "--all")
+    assert result.exit_code == 130, result.stderr
+    rows = [line for line in result.stdout.splitlines() if re.match(r"^│ R-\d{5} ", line)]
+    statuses = Counter(line.split("│")[2].strip() for line in rows)
+    done = statuses["created"]
+    assert 0 < done < N and set(statuses) <= {"created", "interrupted"}, statuses
+    left = N - done - statuses["interrupted"]
+    line = f"interrupted: {done} done, "
+    assert line in result.stderr and f"{left} not attempted" in result.stderr, result.stderr
+    assert "not attempted" not in result.stdout and "failed" not in result.stderr
+    assert len(world.invoices()) - 8 >= done  # the sample company's own invoices aside
+    rerun = world.json("push", "--all")
+    assert set(Counter(r["status"] for r in rerun["results"])) <= {"skipped", "created", "adopted"}
+
+
+def test_an_interrupted_push_in_json_names_what_was_not_attempted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.connect()
+    source = world.home.parent / "month.json"
+    source.write_text(json.dumps(month(N)), encoding="utf-8")
+    monkeypatch.setenv("INVOICESYNC_SOURCE", str(source))
+    _interrupt_after_first_progress(monkeypatch)
+    result = world.run("push", "--all", "--json")
+    assert result.exit_code == 130
+    doc = json.loads(result.stdout)
+    statuses = Counter(r["status"] for r in doc["results"])
+    assert len(doc["results"]) == N and statuses["not attempted"] > 0, statuses
+    assert "failed" not in statuses

@@ -12,11 +12,11 @@ from invoicesync.cli import render, views
 from invoicesync.cli.app import app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
 from invoicesync.cli.prepare import PREPARE_OPT, YES_OPT, prepare_before_push
-from invoicesync.errors import UsageError
+from invoicesync.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
     from invoicesync.usecases.invoices import InvoiceRow
-    from invoicesync.usecases.push_report import PushReport
+    from invoicesync.usecases.push_report import PushReport, PushResult
 
 
 SEND_OPT = Annotated[
@@ -199,7 +199,7 @@ def _show_push(report: PushReport) -> None:
             "issued since that date)."
         )
         return
-    render.show(views.push_table(report))
+    render.show(views.push_table(report, only=_stopped(report)))
     if report.dry_run:
         from invoicesync.qbo.client import dumps
 
@@ -214,5 +214,15 @@ def _show_push(report: PushReport) -> None:
         for change in r.changes:
             render.info(f"{r.invoice}: {change}")
     counts = report.counts()
-    if counts:
+    if "not attempted" in counts or "interrupted" in counts:
+        render.info(views.stopped_line(counts, interrupted=isinstance(report.fatal, Interrupted)))
+    elif counts:
         render.info(views.counts_line(counts))
+
+
+def _stopped(report: PushReport) -> list[PushResult] | None:
+    """After a stop (Ctrl-C, a lost connection), the rows of what was done or failed only:
+    3,000 rows of "not attempted" would hide them."""
+    if not any(r.status == "not attempted" for r in report.results):
+        return None
+    return [r for r in report.results if r.status != "not attempted"]

@@ -17,7 +17,7 @@ from invoicesync.models import DocKind, minor_units
 if TYPE_CHECKING:
     from invoicesync.usecases.connection import StatusReport
     from invoicesync.usecases.invoices import InvoiceRow
-    from invoicesync.usecases.push_report import PushReport
+    from invoicesync.usecases.push_report import PushReport, PushResult
 
 JSONValue: TypeAlias = "str | int | bool | list[JSONValue] | dict[str, JSONValue] | None"
 Document = dict[str, JSONValue]
@@ -241,9 +241,12 @@ def _plain(value: object) -> JSONValue:
 MESSAGE_WANT = 48  # a change line ("line 1 amount: 294.00 → 318.50") reads whole at this width
 
 
-def push_table(report: PushReport, done: str = "Push results") -> TableView:
-    """A push's (or a void's: `done` names it) results; the status and the message are what a
-    person reads after it, so the identifiers they typed already go first at a narrow width."""
+def push_table(
+    report: PushReport, done: str = "Push results", only: Sequence[PushResult] | None = None
+) -> TableView:
+    """A push's (or a void's: `done` names it) results, or `only` these of them; the status
+    and the message are what a person reads after it, so the identifiers they typed already go
+    first at a narrow width."""
     title = "Push plan (dry run: nothing was written)" if report.dry_run else done
     rows = [
         (
@@ -254,7 +257,7 @@ def push_table(report: PushReport, done: str = "Push results") -> TableView:
             r.doc_number or "",
             r.message,
         )
-        for r in report.results
+        for r in (report.results if only is None else only)
     ]
     columns = [
         Column("Invoice"),
@@ -265,6 +268,22 @@ def push_table(report: PushReport, done: str = "Push results") -> TableView:
         Column("Message", fold=True, want=MESSAGE_WANT),
     ]
     return TableView(title, columns, rows)
+
+
+def stopped_line(counts: dict[str, int], *, interrupted: bool) -> str:
+    """A run that stopped early: what it did, then what it did not (never "failed" for an
+    invoice it did not try)."""
+    left = counts.get("not attempted", 0)
+    flight = counts.get("interrupted", 0)
+    failed = counts.get("failed", 0)
+    done = sum(counts.values()) - left - flight - failed
+    parts = [f"{done} done"]
+    if failed:
+        parts.append(f"{failed} failed")
+    if flight:
+        parts.append(f"{flight} in flight (the next run links them)")
+    parts.append(f"{left} not attempted")
+    return ("interrupted: " if interrupted else "stopped: ") + ", ".join(parts)
 
 
 def counts_line(counts: dict[str, int]) -> str:

@@ -236,18 +236,42 @@ def push(
     return _finished(session, report, order, results)
 
 
+NOT_ATTEMPTED = "the run stopped before it; re-run to continue"
+IN_FLIGHT = (
+    "its create was in flight when the run stopped; the next run finds it in the target and "
+    "links it, never creating it twice"
+)
+
+
 def _finished(
     session: Session, report: PushReport, order: list[str], results: dict[str, PushResult]
 ) -> PushReport:
-    """The report in the source's order, every invoice with a result: one a fatal error left
-    unattempted says so, with that error's exit code."""
-    for number in order:
-        if number not in results:
-            results[number] = PushResult(
-                number, "failed", message="not attempted: the run stopped early; re-run to continue"
-            )
-            if report.fatal:
-                results[number].exit_code = report.fatal.exit_code
+    """The report in the source's order, every invoice with a result. One a fatal error (or
+    Ctrl-C) left is `not attempted`, or `interrupted` when its create was journaled and sent
+    but its answer never read: neither is a failure of that invoice."""
+    left = [n for n in order if n not in results]
+    in_flight = _in_flight(session, left) if left else set()
+    for number in left:
+        if number in in_flight:
+            results[number] = PushResult(number, "interrupted", message=IN_FLIGHT)
+        else:
+            results[number] = PushResult(number, "not attempted", message=NOT_ATTEMPTED)
+        if report.fatal:
+            results[number].exit_code = report.fatal.exit_code
     report.results = [results[n] for n in order]
     report.requests = dict(session.ledger.requests)
     return report
+
+
+def _in_flight(session: Session, numbers: Sequence[str]) -> set[str]:
+    """Which of these numbers have a create journaled and still pending (sent, or about to be,
+    when the run stopped)."""
+    store = session.existing_store()
+    if store is None:
+        return set()
+    wanted = set(numbers)
+    return {
+        e.invoice_number
+        for e in store.journal(session.realm_id, "pending")
+        if e.invoice_number in wanted
+    }
