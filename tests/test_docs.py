@@ -221,3 +221,17 @@ def test_the_faq_says_prepare_creates_what_a_push_lacks() -> None:
     assert not answer.startswith("No.")
     assert "`invoicesync prepare INV… | --all`" in answer and "prepare" in dict(_commands())
     assert "tax codes are listed, never created" in answer
+
+
+def test_reconcile_states_in_json_md_are_the_codes() -> None:
+    from invoicesync.ledger.base import DELIVERY_PROBLEMS
+    from invoicesync.usecases.reconcile import DRIFT_STATES
+
+    (listed,) = _sentence("json.md", r"`state`: `ok`; (.*?) The `details` name")
+    documented = {"ok", *_backticked(listed)}
+    code = (ROOT / "src" / "invoicesync" / "usecases" / "reconcile.py").read_text("utf-8")
+    assigned = set(re.findall(r'state, details = "([a-z ]+)"', code))
+    assigned |= set(re.findall(r'state = "([a-z ]+)"', code))
+    states = assigned | set(DRIFT_STATES) | set(DELIVERY_PROBLEMS)
+    assert states <= documented, states - documented
+    assert documented - states <= {"details"}, documented - states  # the field, named
