@@ -189,3 +189,31 @@ def test_push_without_a_source_exits_as_exit_codes_md_says(world: World) -> None
     assert "no source configured" in row
     (usage,) = re.findall(r"^\| 2 \|.*$", doc, re.M)
     assert "source" not in usage.replace("not in the source", "")
+
+
+@pytest.mark.loopback
+@pytest.mark.parametrize(
+    ("target", "server", "variable"),
+    [
+        ("quickbooks", "invoicesync.sandbox.server.SandboxServer", "INVOICESYNC_REFRESH_TOKEN"),
+        ("b2brouter", "invoicesync.b2brouter_sandbox.B2BRouterServer", "INVOICESYNC_B2BROUTER_URL"),
+    ],
+)
+def test_sandbox_serve_writes_its_env_file_whole_once_it_listens(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, target: str, server: str, variable: str
+) -> None:
+    env_file = tmp_path / "sandbox.env"
+    seen: list[bool] = []
+
+    def serve_forever(self: object, *args: object, **kwargs: object) -> None:
+        seen.append(env_file.exists())  # listening: the file is there before any request
+
+    monkeypatch.setattr(f"{server}.serve_forever", serve_forever)
+    result = CliRunner().invoke(
+        app, ["sandbox", "serve", "--port", "0", "--target", target, "--env-file", str(env_file)]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert seen == [True]
+    assert env_file.read_text(encoding="utf-8") == result.stdout
+    assert f"export {variable}=" in result.stdout
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"  # it holds sandbox credentials

@@ -11,7 +11,9 @@ SHIPPED_ACCOUNTS = ("es", "fr")
 DEFAULT_PORT = 8771  # beside the QuickBooks sandbox's 8770: both can run at once
 
 
-def serve_b2brouter(port: int | None, accounts: list[str] | None, latency_ms: float) -> None:
+def serve_b2brouter(
+    port: int | None, accounts: list[str] | None, latency_ms: float, env_file: Path | None = None
+) -> None:
     """Serve until interrupted; print `export` lines for a ready connection to the first
     account and, as comments, the profile that uses them."""
     from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterServer, Faults
@@ -33,20 +35,23 @@ def serve_b2brouter(port: int | None, accounts: list[str] | None, latency_ms: fl
             f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0"
         ) from None
     key, account = sandbox.default_connection()
-    render.emit_text(
-        "\n".join(
-            [
-                f"export INVOICESYNC_B2BROUTER_URL={server.url}",
-                f"export INVOICESYNC_B2BROUTER_API_KEY={key}",
-                f"export INVOICESYNC_B2BROUTER_ACCOUNT={account}",
-                "# a profile for it in config.toml, then `invoicesync --profile b2b connect`:",
-                "#   [profiles.b2b]",
-                '#   target = "b2brouter"',
-                f'#   b2brouter_url = "{server.url}"',
-                f'#   b2brouter_account = "{account}"',
-            ]
-        )
+    lines = "\n".join(
+        [
+            f"export INVOICESYNC_B2BROUTER_URL={server.url}",
+            f"export INVOICESYNC_B2BROUTER_API_KEY={key}",
+            f"export INVOICESYNC_B2BROUTER_ACCOUNT={account}",
+            "# a profile for it in config.toml, then `invoicesync --profile b2b connect`:",
+            "#   [profiles.b2b]",
+            '#   target = "b2brouter"',
+            f'#   b2brouter_url = "{server.url}"',
+            f'#   b2brouter_account = "{account}"',
+        ]
     )
+    if env_file is not None:  # whole, after the socket listens (as `sandbox serve` does)
+        from invoicesync.files import write_atomic
+
+        write_atomic(env_file, lines + "\n")
+    render.emit_text(lines)
     render.info(f"Local B2BRouter sandbox on {server.url} (account {account}). Ctrl-C to stop.")
     try:
         server.serve_forever()

@@ -98,7 +98,7 @@ def sandbox_serve(
     from invoicesync.sandbox.server import SandboxServer
 
     if target != "quickbooks":
-        return _other_target(target, port, company, latency_ms)
+        return _other_target(target, port, company, latency_ms, env_file)
     port = DEFAULT_LOCAL_PORT if port is None else port
     sandbox = _sandbox(company, limits, time_scale, auto_approve)
     sandbox.faults.latency_ms = latency_ms
@@ -132,13 +132,17 @@ def _serve(sandbox: Sandbox, server: SandboxServer, env_file: Path | None) -> No
 
 
 def _other_target(
-    target: str, port: int | None, company: list[str] | None, latency_ms: float
+    target: str,
+    port: int | None,
+    company: list[str] | None,
+    latency_ms: float,
+    env_file: Path | None,
 ) -> None:
     if target != "b2brouter":
         raise UsageError("--target must be quickbooks or b2brouter")
     from invoicesync.cli.b2b_sandbox import serve_b2brouter
 
-    serve_b2brouter(port, company, latency_ms)
+    serve_b2brouter(port, company, latency_ms, env_file)
 
 
 def _sandbox(
