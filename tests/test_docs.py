@@ -235,3 +235,16 @@ def test_reconcile_states_in_json_md_are_the_codes() -> None:
     states = assigned | set(DRIFT_STATES) | set(DELIVERY_PROBLEMS)
     assert states <= documented, states - documented
     assert documented - states <= {"details"}, documented - states  # the field, named
+
+
+def test_the_sandbox_ports_in_the_docs_are_the_defaults() -> None:
+    from invoicesync.cli.b2b_sandbox import DEFAULT_PORT
+    from invoicesync.config import DEFAULT_LOCAL_PORT
+
+    ports = _sentence("sandbox.md", r"default (\d+), and (\d+) for `--target b2brouter`")
+    assert tuple(map(int, ports)) == (DEFAULT_LOCAL_PORT, DEFAULT_PORT)
+    assert DEFAULT_LOCAL_PORT != DEFAULT_PORT
+    (b2b,) = _sentence(
+        "b2brouter.md", r"`invoicesync sandbox serve --target b2brouter` \(127\.0\.0\.1:(\d+)"
+    )
+    assert int(b2b) == DEFAULT_PORT
