@@ -344,7 +344,7 @@ def test_disconnect_exits_4_naming_tokens_it_could_not_delete(world: World) -> N
     assert result.exit_code == 4
     assert (
         "tokens are still stored in OS keyring (service 'invoicesync', entries "
-        f"local:{US}:*): access_token, refresh_token not deleted"
+        f"local:{US}:*): access_token, client_secret, refresh_token not deleted"
     ) in " ".join(result.stderr.split())
     assert "revoked and deleted" not in result.stderr
     assert ("invoicesync", f"local:{US}:refresh_token") in sticky.entries

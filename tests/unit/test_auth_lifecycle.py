@@ -74,7 +74,7 @@ def test_tokens_that_cannot_be_deleted_are_named_and_exit_4(world: World) -> Non
     world.connect()
     report = disconnect(world)
     place = f"OS keyring (service 'invoicesync', entries local:{US}:*)"
-    assert report.remaining == [f"{place}: access_token, refresh_token not deleted"]
+    assert report.remaining == [f"{place}: access_token, client_secret, refresh_token not deleted"]
     error = report.error()
     assert isinstance(error, NotConnected) and error.exit_code == EXIT_NOT_CONNECTED
     assert place in str(error) and "run `invoicesync disconnect` again" in str(error)
