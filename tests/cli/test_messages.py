@@ -219,3 +219,13 @@ def test_sandbox_serve_writes_its_env_file_whole_once_it_listens(
     assert result.stdout in (written, written.replace(DEFAULT_CLIENT_SECRET, "***"))
     assert f"export {variable}=" in result.stdout
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"  # it holds sandbox credentials
+
+
+def test_send_with_a_broken_source_keeps_its_own_message(us: World) -> None:
+    broken = us.home.parent / "broken.json"
+    broken.write_text("[{", encoding="utf-8")
+    us.monkeypatch.setenv("INVOICESYNC_SOURCE", str(broken))
+    result = us.run("send", "NOPE", "--json")
+    assert result.exit_code == 2, result.stderr
+    (row,) = json.loads(result.stdout)["results"]
+    assert row["message"] == "NOPE is not linked to QuickBooks; push or link it first"

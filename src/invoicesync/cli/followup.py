@@ -11,7 +11,7 @@ from invoicesync.cli import followup_views as fviews
 from invoicesync.cli import render
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, WAIT_OPT, opened_session, warn_all
-from invoicesync.errors import EXIT_USAGE, UsageError
+from invoicesync.errors import EXIT_USAGE, InvoiceSyncError, UsageError
 
 if TYPE_CHECKING:
     from invoicesync.usecases.send import SendReport
@@ -126,7 +126,10 @@ def _typos(state: AppState, report: SendReport) -> None:
     unlinked = [r for r in report.results if r.status == "failed" and r.exit_code == EXIT_USAGE]
     if not unlinked or state.settings().source is None:
         return
-    known = {inv.number for inv in load_invoices(state.settings())}
+    try:
+        known = {inv.number for inv in load_invoices(state.settings())}
+    except InvoiceSyncError:  # an unreadable source: the send's own message stands
+        return
     for result in unlinked:
         if result.ref is None and result.invoice not in known:
             result.message = (
