@@ -220,9 +220,13 @@ def _show_push(report: PushReport) -> None:
         render.info(views.counts_line(counts))
 
 
+LEFT = frozenset({"not attempted", "interrupted"})  # what a stopped run did not finish
+
+
 def _stopped(report: PushReport) -> list[PushResult] | None:
     """After a stop (Ctrl-C, a lost connection), the rows of what was done or failed only:
-    3,000 rows of "not attempted" would hide them."""
-    if not any(r.status == "not attempted" for r in report.results):
+    3,000 rows of "not attempted" would hide them (the summary counts them; --json lists
+    each)."""
+    if not any(r.status in LEFT for r in report.results):
         return None
-    return [r for r in report.results if r.status != "not attempted"]
+    return [r for r in report.results if r.status not in LEFT]
