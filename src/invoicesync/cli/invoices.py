@@ -199,7 +199,9 @@ def _show_push(report: PushReport) -> None:
             "issued since that date)."
         )
         return
-    render.show(views.push_table(report, only=_stopped(report)))
+    only = _stopped(report)
+    if only != []:  # a run stopped before anything was done: the summary line says it all
+        render.show(views.push_table(report, only=only))
     if report.dry_run:
         from invoicesync.qbo.client import dumps
 
