@@ -93,10 +93,12 @@ def test_the_protemos_column_map_reads_a_list_export(world: World, tmp_path: Pat
     world.home.mkdir(parents=True, exist_ok=True)
     (world.home / "config.toml").write_text(mapping, encoding="utf-8")
     export = tmp_path / "client-invoices.csv"
+    # The invoice list as docs/invoice-format.md shapes it: one row per invoice, a European
+    # export (`;`, decimal commas), what the list does not say set once in [csv.defaults].
     export.write_text(
-        "Code,Client,Creation date,Due date,Currency,Note,Created by,Service,Quantity,Amount,Tax\n"
-        "INV-2026-0101,Acme Localization Inc.,2026-10-01,2026-10-31,USD,Thanks!,Anna,"
-        "Translation,1,1740.00,NON\n",
+        "Code;Client;Creation date;Due date;Currency;Net total;Tax;Total;Note;Status;Created by\n"
+        "INV-2026-0101;Acme Localization Inc.;2026-10-01;2026-10-31;USD;1.740,00;365,40;"
+        "2.105,40;Thanks!;Sent;Anna\n",
         encoding="utf-8",
     )
     world.monkeypatch.setenv("INVOICESYNC_SOURCE", str(export))
@@ -106,7 +108,7 @@ def test_the_protemos_column_map_reads_a_list_export(world: World, tmp_path: Pat
     assert (invoice["number"], invoice["customer"], invoice["total"]) == (
         "INV-2026-0101",
         "Acme Localization Inc.",
-        "1740.00",
+        "2105.40",
     )
     assert invoice["invoice"]["due_date"] == "2026-10-31"
     assert invoice["invoice"]["note"] == "Thanks!"
