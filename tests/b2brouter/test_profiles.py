@@ -108,7 +108,7 @@ def test_b2brouter_connect_needs_a_key_from_the_environment_or_a_terminal(
     assert "set INVOICESYNC_B2BROUTER_API_KEY (it is never a flag)" in no_key.stderr
     monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "local_fr_live_key")
     wrong = world.run("--profile", "es", "connect")
-    assert wrong.exit_code == 4 and "check the account id" in wrong.stderr
+    assert wrong.exit_code == 4 and "environment matches the account" in wrong.stderr
     assert not (world.home / "profiles" / "es" / "b2brouter.json").exists()
     monkeypatch.setenv("INVOICESYNC_B2BROUTER_ACCOUNT", "212")
     prod = world.run("--profile", "es", "connect")
