@@ -19,6 +19,7 @@ from invoicesync.b2brouter.errors import B2BRouterError
 # Issued-invoice delivery states: mark_as reference plus the listing's state filters.
 DELIVERY_STATES = (
     "new",
+    "issued",
     "sending",
     "sent",
     "error",

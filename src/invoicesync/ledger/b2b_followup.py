@@ -12,13 +12,14 @@ contact without a transport) is reported now rather than found later in state `e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from invoicesync.b2brouter import B2BRouterClient
 from invoicesync.b2brouter import errors as berr
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE, EXIT_USAGE, Refused
 from invoicesync.ledger.b2b_rows import B2BInvoice, invoice_id
-from invoicesync.ledger.base import Attachment, Gone, Payment, Refusal, Upload
+from invoicesync.ledger.base import Attachment, Gone, Payment, Refusal, RemoteInvoice, Upload
+from invoicesync.ledger.tracking import Registration
 from invoicesync.models import DocKind, DocRef
 
 NOT_SENT = frozenset({"new", "error"})
@@ -80,6 +81,28 @@ class B2BRouterFollowUps:
 
     def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BBilling]:
         return {k: B2BBilling(v) for k, v in self.read_many(kind, remote_ids).items()}
+
+    def with_registrations(self, rows: Mapping[str, RemoteInvoice]) -> dict[str, RemoteInvoice]:
+        """Each invoice with its VeriFactu/TicketBAI reports (`tax_report_ids`, one read
+        each; an account that does not report has none, and costs nothing)."""
+        from invoicesync.ledger.b2brouter import translating  # the ledger imports this mixin
+
+        out: dict[str, RemoteInvoice] = {}
+        for key, row in rows.items():
+            if not isinstance(row, B2BInvoice) or not row.invoice.tax_report_ids:
+                out[key] = row
+                continue
+            found = []
+            with translating("reading the tax reports"):
+                for report_id in row.invoice.tax_report_ids:
+                    try:
+                        report = self.client.tax_report(report_id)
+                    except berr.NotFoundError:
+                        found.append(Registration("tax report", "missing", f"{report_id} gone"))
+                        continue
+                    found.append(Registration(report.kind, report.state, report.reason))
+            out[key] = replace(row, registrations=tuple(found))
+        return out
 
     def payments(self, payment_ids: Sequence[str]) -> dict[str, Payment]:
         return {}  # B2BRouter reports the paid state and its date, never payment records
