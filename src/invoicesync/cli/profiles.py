@@ -102,6 +102,9 @@ def connect_b2brouter(state: AppState) -> None:
         f"Connected to B2BRouter account {result.account_name} ({result.account}, "
         f"{result.environment} key); API key stored in the {result.store}"
     )
+    if all(c.matches for c in result.calculation):
+        render.info("Calculation settings match the source (half up, round before sum on).")
+    warn_all(b2b_connection.mismatches(result.calculation))
 
 
 def disconnect_b2brouter(state: AppState) -> None:
@@ -136,6 +139,15 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
                 "key_store": r.key_store,
                 "links": dict(r.links),
                 "pending": r.pending,
+                "calculation": [
+                    {
+                        "setting": c.setting,
+                        "required": c.required,
+                        "current": c.current,
+                        "matches": c.matches,
+                    }
+                    for c in r.calculation
+                ],
                 "warnings": list(r.warnings),
             }
         )
@@ -151,6 +163,13 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
         ("API key stored in", r.key_store),
         ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
         ("Interrupted pushes", str(r.pending)),
+        *(
+            (
+                f"Calculation: {c.setting}",
+                c.current if c.matches else f"{c.current} (the source needs {c.required})",
+            )
+            for c in r.calculation
+        ),
     ]
     render.show(
         TableView(
