@@ -18,7 +18,16 @@ from invoicesync.b2brouter import B2BRouterClient
 from invoicesync.b2brouter import errors as berr
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE, EXIT_USAGE, Refused
 from invoicesync.ledger.b2b_rows import B2BInvoice, invoice_id
-from invoicesync.ledger.base import Attachment, Gone, Payment, Refusal, RemoteInvoice, Upload
+from invoicesync.ledger.b2b_setup import SettingCheck, calculation_check
+from invoicesync.ledger.base import (
+    Attachment,
+    Company,
+    Gone,
+    Payment,
+    Refusal,
+    RemoteInvoice,
+    Upload,
+)
 from invoicesync.ledger.tracking import Registration
 from invoicesync.models import DocKind, DocRef
 
@@ -81,6 +90,14 @@ class B2BRouterFollowUps:
 
     def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BBilling]:
         return {k: B2BBilling(v) for k, v in self.read_many(kind, remote_ids).items()}
+
+    def setup(self) -> tuple[Company, list[SettingCheck]]:
+        """The account and its calculation settings against the source's (connect, status)."""
+        from invoicesync.ledger.b2brouter import translating  # the ledger imports this mixin
+
+        with translating("reading the account"):
+            account = self.client.get_account()
+        return Company(account.name, account.country), calculation_check(account)
 
     def with_registrations(self, rows: Mapping[str, RemoteInvoice]) -> dict[str, RemoteInvoice]:
         """Each invoice with its VeriFactu/TicketBAI reports (`tax_report_ids`, one read

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from invoicesync.b2brouter import Account
-
 from invoicesync.config import Settings, save_config_values
 from invoicesync.errors import NotConnected, UsageError
-from invoicesync.ledger.b2brouter import B2BRouterLedger, translating
+from invoicesync.ledger.b2b_setup import SettingCheck, mismatches
 from invoicesync.store import now_iso
 from invoicesync.usecases.b2b_session import (
     DEFAULT_URL,
@@ -27,53 +25,6 @@ from invoicesync.usecases.b2b_session import (
     usable_key,
     usable_url,
 )
-
-
-# What the canonical source computes (docs/b2brouter.md#rounding): each line rounded half up,
-# then added; tax once per rate on the summed bases. B2BRouter must compute the same.
-WHERE = "B2BRouter → Settings → Invoices and quotes"
-
-
-@dataclass(frozen=True)
-class SettingCheck:
-    """One calculation setting: what the source needs against what the account has."""
-
-    setting: str
-    required: str
-    current: str
-
-    @property
-    def matches(self) -> bool:
-        return self.required == self.current
-
-
-def calculation_check(account: Account) -> list[SettingCheck]:
-    """The account's calculation settings against the source's, as Protemos shows them."""
-    r = account.rounding
-
-    def on(flag: bool) -> str:
-        return "on" if flag else "off"
-
-    return [
-        SettingCheck("rounding method", "half_up", r.method),
-        SettingCheck("round before sum", "on", on(r.round_before_sum)),
-        SettingCheck("taxes per line", "off", on(r.apply_taxes_per_line)),
-    ]
-
-
-def mismatches(checks: list[SettingCheck]) -> list[str]:
-    """One warning per setting that differs, saying where to change it."""
-    return [
-        f"B2BRouter's {c.setting} is {c.current}, the source needs {c.required}: change it in "
-        f"{WHERE}, or invoices with fractional amounts are refused at push"
-        for c in checks
-        if not c.matches
-    ]
-
-
-def read_account(ledger: B2BRouterLedger) -> Account:
-    with translating("reading the account"):
-        return ledger.client.get_account()
 
 
 @dataclass
@@ -102,7 +53,7 @@ def connect(
     url = usable_url(settings.b2brouter_url or DEFAULT_URL)
     ledger = make_ledger(settings, account, url, api_key, transport=transport)
     try:
-        remote = read_account(ledger)
+        remote, checks = ledger.setup()
     finally:
         ledger.client.close()
     name = remote.name
@@ -116,9 +67,7 @@ def connect(
         {"target": "b2brouter", "b2brouter_account": account},
         profile=settings.profile,
     )
-    return B2BConnectResult(
-        account, name, environment_of(api_key), url, store.describe(), calculation_check(remote)
-    )
+    return B2BConnectResult(account, name, environment_of(api_key), url, store.describe(), checks)
 
 
 @dataclass
@@ -157,8 +106,7 @@ class B2BStatusReport:
 def status(opened: B2BRouterSession) -> B2BStatusReport:
     """The account (read live) with its calculation settings against the source's, which
     environment the key is for, and local link counts."""
-    remote = read_account(opened.b2b)
-    checks = calculation_check(remote)
+    remote, checks = opened.b2b.setup()
     client = opened.b2b.client
     store = opened.existing_store()
     links = store.count_links(opened.realm_id) if store else {}
@@ -178,3 +126,6 @@ def status(opened: B2BRouterSession) -> B2BStatusReport:
         warnings=warnings,
         calculation=checks,
     )
+
+
+__all__ = ["SettingCheck", "connect", "disconnect", "mismatches", "status"]
