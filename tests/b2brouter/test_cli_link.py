@@ -159,3 +159,11 @@ def test_reconcile_shows_why_delivery_failed_and_the_verifactu_state(eu: B2BWorl
     strict = eu.es("reconcile", "--exit-code")
     assert strict.exit_code == 10
     assert "Verifactu error: NIF del destinatario no identificado" in strict.stdout
+    status = json.loads(eu.es("status", "--json").stdout)
+    assert status["last_states"] == {"error": 1, "ok": 1, "registration error": 1}
+    assert any(
+        "2 linked invoice(s) had a delivery or registration" in w for w in status["warnings"]
+    )
+    assert "registration error: 1" in eu.es("status").stdout
+    listed = {r["number"]: r for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]}
+    assert listed["EU-J"]["link"]["qbo_state"] == "error"

@@ -139,6 +139,7 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
                 "key_store": r.key_store,
                 "links": dict(r.links),
                 "pending": r.pending,
+                "last_states": dict(r.last_states),
                 "calculation": [
                     {
                         "setting": c.setting,
@@ -163,6 +164,10 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
         ("API key stored in", r.key_store),
         ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
         ("Interrupted pushes", str(r.pending)),
+        (
+            "At the last reconcile",
+            ", ".join(f"{k}: {v}" for k, v in r.last_states.items()) or "not reconciled yet",
+        ),
         *(
             (
                 f"Calculation: {c.setting}",

@@ -7,6 +7,7 @@ account is refused at once rather than at the first push.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -101,6 +102,12 @@ class B2BStatusReport:
     pending: int
     warnings: list[str] = field(default_factory=list)
     calculation: list[SettingCheck] = field(default_factory=list)
+    # What the last `reconcile` saw of the linked documents (delivery, registration), by state.
+    last_states: dict[str, int] = field(default_factory=dict)
+
+
+# Last-seen states that need someone to act (reconcile's delivery and registration problems).
+NEEDS_ACTION = ("error", "refused", "registration error")
 
 
 def status(opened: B2BRouterSession) -> B2BStatusReport:
@@ -111,7 +118,15 @@ def status(opened: B2BRouterSession) -> B2BStatusReport:
     store = opened.existing_store()
     links = store.count_links(opened.realm_id) if store else {}
     pending = len(store.journal(opened.realm_id, "pending")) if store else 0
+    seen = Counter(ln.last_state for ln in store.links(opened.realm_id)) if store else Counter()
+    last_states = {state: n for state, n in sorted(seen.items()) if state}
     warnings = mismatches(checks)
+    stuck = sum(last_states.get(state, 0) for state in NEEDS_ACTION)
+    if stuck:
+        warnings.append(
+            f"{stuck} linked invoice(s) had a delivery or registration problem at the last "
+            "reconcile; `invoicesync reconcile` shows each with B2BRouter's reason"
+        )
     if pending:
         warnings.append(f"{pending} push(es) were interrupted; `invoicesync push` resolves them")
     return B2BStatusReport(
@@ -125,6 +140,7 @@ def status(opened: B2BRouterSession) -> B2BStatusReport:
         pending=pending,
         warnings=warnings,
         calculation=checks,
+        last_states=last_states,
     )
 
 
