@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,6 +13,7 @@ from invoicesync.cli.views import Column, TableView
 from invoicesync.errors import NotConnected
 
 if TYPE_CHECKING:
+    from invoicesync.usecases.b2b_connection import B2BStatusReport
     from invoicesync.usecases.session import Session
 
 
@@ -127,31 +128,7 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
     assert isinstance(opened, B2BRouterSession)
     r = status(opened)
     if json_:
-        render.emit_json(
-            {
-                "schema": "invoicesync.b2brouter-status/1",
-                "profile": opened.settings.profile,
-                "account": r.account,
-                "account_name": r.account_name,
-                "country": r.country,
-                "environment": r.environment,
-                "url": r.url,
-                "key_store": r.key_store,
-                "links": dict(r.links),
-                "pending": r.pending,
-                "last_states": dict(r.last_states),
-                "calculation": [
-                    {
-                        "setting": c.setting,
-                        "required": c.required,
-                        "current": c.current,
-                        "matches": c.matches,
-                    }
-                    for c in r.calculation
-                ],
-                "warnings": list(r.warnings),
-            }
-        )
+        render.emit_json(_b2b_status_document(opened.settings.profile, r))
         return
     rows = [
         ("Account", f"{r.account_name} ({r.country or '?'})"),
@@ -185,3 +162,29 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
         )
     )
     warn_all(r.warnings)
+
+
+def _b2b_status_document(profile: str | None, r: B2BStatusReport) -> dict[str, Any]:
+    return {
+        "schema": "invoicesync.b2brouter-status/1",
+        "profile": profile,
+        "account": r.account,
+        "account_name": r.account_name,
+        "country": r.country,
+        "environment": r.environment,
+        "url": r.url,
+        "key_store": r.key_store,
+        "links": dict(r.links),
+        "pending": r.pending,
+        "last_states": dict(r.last_states),
+        "calculation": [
+            {
+                "setting": c.setting,
+                "required": c.required,
+                "current": c.current,
+                "matches": c.matches,
+            }
+            for c in r.calculation
+        ],
+        "warnings": list(r.warnings),
+    }
