@@ -157,7 +157,7 @@ def test_wrong_key_or_account_exits_4_with_the_fix(eu: B2BWorld) -> None:
     eu.monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "local_fr_live_key")
     result = eu.es("push", "--all")
     assert result.exit_code == 4
-    assert "check the account id" in result.stderr
+    assert "environment matches the account" in result.stderr
     assert "local_fr_live_key" not in result.stderr
     eu.monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "test_local_expired_key")
     expired = eu.es("status")

@@ -41,7 +41,8 @@ def raw(sandbox: B2BRouterSandbox, headers: dict[str, str]) -> httpx.Client:
             "api_version_subdomain_mismatch",
         ),
         # A production key cannot open the test account, and the other way round.
-        ({"X-B2B-API-Key": "local_fr_live_key"}, 404, "resource_missing"),
+        # a production key on a test account: unknown in that environment (401, issue 29)
+        ({"X-B2B-API-Key": "local_fr_live_key"}, 401, "invalid_api_key"),
     ],
 )
 def test_authentication_and_version_errors(
@@ -61,7 +62,7 @@ def test_key_group_default_version_applies_when_header_is_absent(
 
 
 def test_test_key_cannot_open_production_account(http: httpx.Client) -> None:
-    assert err(http.get("/accounts/212/invoices")) == (404, "resource_missing")
+    assert err(http.get("/accounts/212/invoices")) == (401, "invalid_api_key")
 
 
 def test_create_computes_amounts_and_answers_201(http: httpx.Client) -> None:
@@ -175,11 +176,17 @@ def test_list_filters_by_exact_number_and_pages_with_meta(http: httpx.Client) ->
 
 
 def test_state_and_date_filters(http: httpx.Client, sandbox: B2BRouterSandbox) -> None:
-    http.post("/accounts/211/invoices", json=invoice_body("D-1", date="2026-06-01"))
-    sent = http.get("/accounts/211/invoices", params={"sent": "true"}).json()["invoices"]
+    """State flags are 1/0 (`true` is not a flag: no filtering); dates are submission dates."""
+    http.post("/accounts/211/invoices", json=invoice_body("D-1", date="2020-06-01"))
+    sent = http.get("/accounts/211/invoices", params={"sent": "1"}).json()["invoices"]
     assert [i["number"] for i in sent] == ["2026-0007"]
-    june = http.get("/accounts/211/invoices", params={"date_from": "2026-06-01"}).json()
-    assert [i["number"] for i in june["invoices"]] == ["D-1"]
+    loose = http.get("/accounts/211/invoices", params={"sent": "true"}).json()["invoices"]
+    assert [i["number"] for i in loose] == ["2026-0007", "D-1"]
+    today = sandbox.network.now().date().isoformat()
+    submitted = http.get("/accounts/211/invoices", params={"date_from": today}).json()
+    assert [i["number"] for i in submitted["invoices"]] == ["2026-0007", "D-1"]
+    before = http.get("/accounts/211/invoices", params={"date_to": "2020-12-31"}).json()
+    assert before["invoices"] == []  # D-1 is dated 2020 but was submitted today
 
 
 def test_send_moves_to_sending_and_refuses_twice(
@@ -189,7 +196,8 @@ def test_send_moves_to_sending_and_refuses_twice(
     r = http.post(f"/invoices/send_invoice/{inv['id']}")
     assert r.json()["invoice"]["state"] == "sending"
     assert err(http.post(f"/invoices/send_invoice/{inv['id']}")) == (409, "conflict")
-    assert http.post("/_sandbox/deliver").json() == {"sent": [inv["id"]]}
+    delivered = http.post("/_sandbox/deliver").json()
+    assert delivered == {"sent": [inv["id"]], "error": [], "tax_reports": [9001]}
     assert http.get(f"/invoices/{inv['id']}").json()["invoice"]["state"] == "sent"
 
 

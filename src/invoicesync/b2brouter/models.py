@@ -19,6 +19,7 @@ from invoicesync.b2brouter.errors import B2BRouterError
 # Issued-invoice delivery states: mark_as reference plus the listing's state filters.
 DELIVERY_STATES = (
     "new",
+    "issued",
     "sending",
     "sent",
     "error",
@@ -60,6 +61,11 @@ def _id(data: Mapping[str, Any], what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _unexpected(what)
     return value
+
+
+def _ids(value: Any) -> tuple[int, ...]:
+    items = value if isinstance(value, list) else []
+    return tuple(i for i in items if isinstance(i, int) and not isinstance(i, bool) and i > 0)
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,10 @@ class Invoice:
     file_reference: str | None
     extra_info: str | None
     paid_date: dt.date | None
+    # Why B2BRouter put the invoice in its state (an `error`, a `refused`). UNVERIFIED: the
+    # field name `state_reason`; no public page names it. Absent: None.
+    state_reason: str | None = None
+    tax_report_ids: tuple[int, ...] = ()  # VeriFactu/TicketBAI submissions (TAX_REPORTS.md)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Invoice:
@@ -177,6 +187,8 @@ class Invoice:
             file_reference=_str(data.get("file_reference")),
             extra_info=_str(data.get("extra_info")),
             paid_date=_date(data.get("paid_date")),
+            state_reason=_str(data.get("state_reason")),
+            tax_report_ids=_ids(data.get("tax_report_ids")),
         )
 
 

@@ -24,6 +24,7 @@ API_VERSIONS = ("2025-10-13", "2026-03-02", "2026-04-20")
 # invoice listing (PHP SDK InvoiceService::all) and the SDK's state table.
 STATES = (
     "new",
+    "issued",
     "sending",
     "sent",
     "error",
@@ -114,6 +115,7 @@ CONTACT_FIELDS = (
     "postalcode",
     "province",
     "integration_code",
+    "transport_type_code",  # UNVERIFIED name; how the contact receives invoices (delivery.py)
 )
 
 

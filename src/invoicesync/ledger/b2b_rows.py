@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from invoicesync.b2brouter import Invoice
 from invoicesync.errors import EXIT_PARTIAL, Refused
+from invoicesync.ledger.tracking import Registration
 from invoicesync.models import DocKind, DocRef
 from invoicesync.qbo.marker import marker_of, origin_of
 
@@ -22,11 +23,17 @@ SETTLED = frozenset({"paid", "closed"})
 @dataclass(frozen=True)
 class B2BInvoice:
     """A B2BRouter invoice behind the `RemoteInvoice` protocol. `status` is the delivery
-    state (new, sending, sent, error, refused, accepted, registered, allegedly_paid, paid,
-    closed); B2BRouter has no void and no edit counter, so `voided` is False and
-    `sync_token` None."""
+    state (new, issued, sending, sent, error, refused, accepted, registered, allegedly_paid,
+    paid, closed); B2BRouter has no void and no edit counter, so `voided` is False and
+    `sync_token` None. `registrations` are filled only where they were read (reconcile)."""
 
     invoice: Invoice
+    registrations: tuple[Registration, ...] = ()
+
+    @property
+    def delivery_reason(self) -> str | None:
+        """B2BRouter's reason for the state (an `error`, a `refused`)."""
+        return self.invoice.state_reason
 
     @property
     def payments(self) -> tuple[str, ...]:

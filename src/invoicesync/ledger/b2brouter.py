@@ -56,8 +56,9 @@ def translate(exc: berr.B2BRouterError, what: str) -> InvoiceSyncError:
     """A B2BRouter error as the user-facing error with the documented exit code."""
     if isinstance(exc, berr.AuthError):
         return NotConnected(
-            f"B2BRouter refused the API key while {what} ({exc}); run `invoicesync connect` "
-            "with a valid key (a test_ key only opens test accounts)"
+            f"B2BRouter refused the API key while {what} ({exc}); check the key and that its "
+            "environment matches the account (a test_ key only opens test accounts, a "
+            "production key only production ones), then run `invoicesync connect`"
         )
     if isinstance(exc, berr.PermissionDeniedError):
         return NotConnected(
@@ -168,8 +169,9 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
             if len(drafts) <= BY_NUMBER_MAX:
                 rows = [r for d in drafts for r in self.client.find_by_number(d.number)]
             else:
-                days = [d.invoice.issue_date for d in drafts]
-                rows = list(self.client.invoices(date_from=min(days), date_to=max(days)))
+                # date_from/date_to filter by submission date, not the invoice's date: a
+                # window of invoice dates could miss ours, so the whole listing is read.
+                rows = list(self.client.invoices())
         wanted = {d.number for d in drafts}
         found: dict[str, B2BInvoice] = {}
         for row in map(B2BInvoice, rows):
@@ -269,9 +271,18 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
     def between(self, kind: DocKind, lo: str, hi: str) -> list[B2BInvoice]:
         if kind is not DocKind.INVOICE:
             return []
+        low, high = _date(lo), _date(hi)
         with translating("reading invoices"):
-            rows = self.client.invoices(date_from=_date(lo), date_to=_date(hi))
-            return [B2BInvoice(i) for i in rows]
+            # B2BRouter's date_from/date_to are submission dates, which may fall before or
+            # after the invoice's own date: the whole listing is read and filtered here.
+            rows = self.client.invoices()
+            return [
+                B2BInvoice(i)
+                for i in rows
+                if i.date is not None
+                and (low is None or i.date >= low)
+                and (high is None or i.date <= high)
+            ]
 
     # --- copies --------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from invoicesync.models import DocKind, DocRef, LocalInvoice
 # An e-invoicing network's delivery states (`RemoteInvoice.status`), which `reconcile` shows;
 # the problems need someone to act (fix and resend, or talk to the customer).
 DELIVERY_STATES = frozenset(
-    {"new", "sending", "sent", "accepted", "registered", "allegedly_paid", "closed"}
+    {"new", "issued", "sending", "sent", "accepted", "registered", "allegedly_paid", "closed"}
 )
 DELIVERY_PROBLEMS = frozenset({"error", "refused"})
 
