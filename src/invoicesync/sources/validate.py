@@ -202,7 +202,7 @@ def _check_amounts(c: Check, invoice: LocalInvoice) -> None:
     lines, adjustments = invoice.lines, invoice.adjustments
     subtotal = sum(map(_AMOUNT, lines), _ZERO) + sum(map(_AMOUNT, adjustments), _ZERO)
     rates = [*map(_RATE, lines), *map(_RATE, adjustments)]
-    taxed = rates.count(None) != len(rates)
+    taxed = rates.count(None) != len(rates) or any(ln.taxes for ln in lines)
     total = invoice.total if taxed else subtotal  # no rates: no tax of ours to add
     for name, value in (("subtotal", subtotal), ("total", total)):
         if abs(value) > f.MAX_AMOUNT:

@@ -1,0 +1,110 @@
+"""Issue 29: a Spanish freelance invoice carries 21 % IVA and a 15 % IRPF withholding on one
+line, and is corrected by a credit note that references it. Both go to B2BRouter exactly once,
+with the totals B2BRouter computes (500.00 + 105.00 - 75.00 = 530.00)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from tests.b2brouter.world import B2BWorld, eu_invoice
+
+IVA_IRPF: dict[str, Any] = {
+    "service": "Translation",
+    "quantity": "1",
+    "unit_price": "500.00",
+    "taxes": [
+        {"category": "S", "rate": "21", "name": "IVA"},
+        {"category": "S", "rate": "-15", "name": "IRPF"},
+    ],
+}
+
+
+def freelance() -> list[dict[str, Any]]:
+    invoice = eu_invoice("F-2026-001", lines=[IVA_IRPF], totals={"total": "530.00"})
+    credit = eu_invoice(
+        "R-2026-001", lines=[IVA_IRPF], type="credit_note", credit_for="F-2026-001"
+    )
+    credit["issue_date"] = "2026-10-20"
+    return [invoice, credit]
+
+
+def test_iva_and_irpf_and_a_credit_note_go_to_b2brouter_once(eu: B2BWorld) -> None:
+    eu.source(freelance())
+    result = eu.es("push", "--all", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [(r["number"], r["status"]) for r in doc["results"]] == [
+        ("F-2026-001", "created"),
+        ("R-2026-001", "created"),
+    ]
+    made = {n: rows[0] for n, rows in eu.by_number().items()}
+    inv, note = made["F-2026-001"], made["R-2026-001"]
+    assert Decimal(inv["subtotal"]) == Decimal("500.00")
+    assert [(t["name"], t["category"], Decimal(t["percent"]), Decimal(t["amount"])) for t in inv["taxes"]] == [
+        ("IVA", "S", Decimal(21), Decimal("105.00")),
+        ("IRPF", "S", Decimal(-15), Decimal("-75.00")),
+    ]  # fmt: skip
+    assert Decimal(inv["total"]) == Decimal("530.00")
+    assert inv.get("is_credit_note") is False
+    assert note["is_credit_note"] is True
+    assert note["invoice_references"] == [{"number": "F-2026-001", "date": "2026-10-05"}]
+    assert Decimal(note["total"]) == Decimal("-530.00")
+    creates = [w for w in eu.writes() if w["method"] == "POST" and w["path"].endswith("/invoices")]
+    assert len(creates) == 2
+    links = {r["number"]: r for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]}
+    assert links["R-2026-001"]["kind"] == "credit_note"
+    assert links["F-2026-001"]["kind"] == "invoice"
+    again = eu.es("push", "--all", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert [r["status"] for r in json.loads(again.stdout)["results"]] == ["skipped"] * 2
+    assert len([w for w in eu.writes() if w["method"] == "POST"]) == 2
+    assert len(eu.by_number()["R-2026-001"]) == 1
+
+
+def test_a_lost_answer_to_the_credit_note_is_adopted_not_created_twice(eu: B2BWorld) -> None:
+    invoice, credit = freelance()
+    eu.source([invoice])
+    assert eu.es("push", "--all").exit_code == 0
+    eu.source([invoice, credit])
+    eu.faults(drop_next_writes=1)
+    lost = eu.es("push", "--all")
+    assert lost.exit_code != 0
+    eu.faults()
+    again = eu.es("push", "--all", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert len(eu.by_number()["R-2026-001"]) == 1
+    links = {r["number"]: r for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]}
+    assert links["R-2026-001"]["kind"] == "credit_note"
+
+
+def test_a_credit_note_for_an_invoice_b2brouter_lacks_is_refused_first(eu: B2BWorld) -> None:
+    _invoice, credit = freelance()
+    eu.source([credit])
+    result = eu.es("push", "--all")
+    assert result.exit_code == 8, result.stderr
+    assert (
+        "F-2026-001: the credited invoice is not in B2BRouter; push it first (a B2BRouter credit "
+        "note references the invoice it credits by number and date)"
+    ) in result.stderr
+    assert eu.writes() == []
+    credit.pop("credit_for")
+    eu.source([credit])
+    result = eu.es("push", "--all")
+    assert result.exit_code == 8
+    assert "a B2BRouter credit note must name the invoice it credits: give `credit_for`" in (
+        result.stderr
+    )
+
+
+def test_the_rounding_check_counts_every_tax_of_a_line(eu: B2BWorld) -> None:
+    """Three lines of 0.05 with 21 % IVA and -15 % IRPF: taxes per line give 0.03 (three
+    0.01) and -0.03; taxes per group give 0.03 and -0.02. The account rounds per group, the
+    source states the per-line total: the difference is explained and nothing is sent."""
+    line = dict(IVA_IRPF, unit_price="0.05")
+    eu.source([eu_invoice("F-ROUND", lines=[line, line, line], totals={"total": "0.15"})])
+    result = eu.es("push", "--all")
+    assert result.exit_code == 8, result.stderr
+    assert "B2BRouter would compute subtotal 0.15, tax 0.01, total 0.16" in result.stderr
+    assert eu.writes() == []
