@@ -243,6 +243,7 @@ def test_the_schema_closes_exactly_the_objects_that_hold_money() -> None:
     assert set(schema["properties"]) == INVOICE_FIELDS
     assert "additionalProperties" not in schema["properties"]["source"]
     irpf = {k: v for k, v in IRPF_LINE.items() if k not in ("tax", "tax_rate")}
+    irpf["taxes"] = [{"name": "IRPF", "category": "S", "rate": "-15", "percent": "-15"}]
     refused = good(lines=[irpf])  # `percent` is B2BRouter's name; ours is `rate`
     with pytest.raises(jsonschema.ValidationError, match="'percent' was unexpected"):
         jsonschema.validate(refused, schema)
