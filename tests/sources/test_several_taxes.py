@@ -133,9 +133,7 @@ def test_csv_a_second_tax_without_its_rate_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceError) as info:
         open_source(path).invoices()
-    assert any("tax2_rate: is required" in d for d in info.value.details), (
-        info.value.details
-    )
+    assert any("tax2_rate: is required" in d for d in info.value.details), info.value.details
 
 
 def test_two_taxes_survive_a_round_trip_through_csv_and_json(tmp_path: Path) -> None:

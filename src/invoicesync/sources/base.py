@@ -74,6 +74,8 @@ def tax_column(path: tuple[str | int, ...]) -> str | None:
     if len(path) == 5 and path[2] == "taxes" and isinstance(path[3], int) and path[3] < 2:
         return TAX_COLUMNS[path[3]][TAX_KEYS.index(str(path[4]))] if path[4] in TAX_KEYS else None
     return None
+
+
 ADJUSTMENT_FIELDS = {"description", "amount", "service", "tax", "tax_rate"}
 CUSTOMER_FIELDS = {"name", "email", "tax_id", "country"}
 TOTALS_FIELDS = {"subtotal", "tax", "total"}

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.models import Adjustment, Line, round_money
+from invoicesync.models import Adjustment, Line, Tax, round_money
 from invoicesync.sources import fields as f
 from invoicesync.sources.base import ADJUSTMENT_FIELDS, LINE_FIELDS, FieldPath
 from invoicesync.sources.check import Check
@@ -55,6 +55,20 @@ def _tax(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> tuple[Any, Any]:
     return tax, rate
 
 
+def _line_taxes(
+    c: Check, path: FieldPath, raw: Mapping[str, Any]
+) -> tuple[Any, Any, tuple[Tax, ...]]:
+    """A line's `tax`, `tax_rate` (one tax) or `taxes` (several); most lines cost two lookups."""
+    if "taxes" in raw:
+        taxes = parse_taxes(c, path, raw)
+        if len(taxes) == 1 and taxes[0].name is None:  # the shorthand, written as a list
+            return taxes[0].category, taxes[0].rate, ()
+        return None, None, taxes
+    if "tax" in raw or "tax_rate" in raw:
+        return (*_tax(c, path, raw), ())
+    return None, None, ()
+
+
 def parse_lines(c: Check, raw_lines: Any) -> tuple[Line, ...]:
     if not isinstance(raw_lines, list) or not raw_lines:
         c.err(("lines",), "at least one line is required")
@@ -99,13 +113,7 @@ def _line(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> Line | None:
         amount = known[0]
     elif (amount := _MONEY.get(v) if type(v) is str else None) is None:
         amount = get((*path, "amount"), f.money, v)
-    if "taxes" in raw:
-        tax, rate, taxes = None, None, parse_taxes(c, path, raw)
-        if len(taxes) == 1 and taxes[0].name is None:  # the shorthand, written as a list
-            tax, rate, taxes = taxes[0].category, taxes[0].rate, ()
-    else:
-        tax, rate = _tax(c, path, raw) if "tax" in raw or "tax_rate" in raw else (None, None)
-        taxes = ()
+    tax, rate, taxes = _line_taxes(c, path, raw)
     desc = None if (v := raw.get("description")) is None else get((*path, _D), f.short_text, v)
     unit = None if (v := raw.get("unit")) is None else get((*path, "unit"), f.short_text, v)
     source_language = c.opt((*path, _SL), f.text, raw.get(_SL)) if _SL in raw else None

@@ -318,6 +318,8 @@ def with_taxes(cells: dict[str, Any]) -> dict[str, Any]:
     taxes = []
     for group in TAX_COLUMNS:
         if any(c in cells for c in group):
-            taxes.append({key: cells[c] for key, c in zip(TAX_KEYS, group, strict=True) if c in cells})
+            taxes.append(
+                {key: cells[c] for key, c in zip(TAX_KEYS, group, strict=True) if c in cells}
+            )
     out["taxes"] = taxes
     return out

@@ -49,8 +49,11 @@ def parse_taxes(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> tuple[Tax,
         c.err(here, "must be a list of taxes, each with category, rate and name")
         return ()
     if len(value) > MAX_TAXES:
-        c.err(here, f"has {len(value)} taxes; a line takes at most {MAX_TAXES}: its VAT-type "
-            "tax and a withholding")
+        c.err(
+            here,
+            f"has {len(value)} taxes; a line takes at most {MAX_TAXES}: its VAT-type "
+            "tax and a withholding",
+        )
         return ()
     ok = c.ok
     c.ok = True

@@ -1,9 +1,9 @@
 """Which unknown fields could change what is owed: those are refused, the others only warned of.
 
 invoicesync cannot hold a field it does not know, so it drops it; dropping one that changes an
-amount, a tax, the customer, the currency or a date would send a wrong invoice (a second tax
-on an adjustment, such as an IRPF withholding, would leave the e-invoice's total too high). The rule, as
-docs/invoice-format.md#unknown-fields states it:
+amount, a tax, the customer, the currency or a date would send a wrong invoice (a second tax on
+an adjustment, such as an IRPF withholding, would leave the e-invoice's total too high). The
+rule, as docs/invoice-format.md#unknown-fields states it:
 
 - inside a line, an adjustment, the customer or the totals (the objects that hold money), every
   unknown field is an error;
