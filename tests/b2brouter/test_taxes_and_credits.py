@@ -122,3 +122,24 @@ def test_the_rounding_check_counts_every_tax_of_a_line(eu: B2BWorld) -> None:
     assert "B2BRouter would compute subtotal 0.15, tax 0.01, total 0.16" in said
     assert "the source states total 0.15 (subtotal 0.15, tax 0.01 computed)" in said
     assert eu.writes() == []
+
+
+def test_void_names_the_credit_note_that_b2brouter_now_takes(eu: B2BWorld) -> None:
+    """The refusal told users to push a credit note while B2BRouter credit notes were refused;
+    now it says how to write one, and pushing it works."""
+    invoice, credit = freelance()
+    eu.source([invoice])
+    assert eu.es("push", "--all").exit_code == 0
+    refused = eu.es("void", "F-2026-001", "--json")
+    assert refused.exit_code == 3
+    message = json.loads(refused.stdout)["results"][0]["message"]
+    assert (
+        'issue a credit note in the source ("type": "credit_note", "credit_for": "F-2026-001"; '
+        "and a new invoice if needed) and push it; it goes to B2BRouter referencing the invoice "
+        "it credits"
+    ) in message
+    eu.source([invoice, credit])
+    pushed = eu.es("push", "R-2026-001", "--json")
+    assert pushed.exit_code == 0, pushed.stderr
+    [note] = eu.by_number()["R-2026-001"]
+    assert note["invoice_references"] == [{"number": "F-2026-001", "date": "2026-10-05"}]
