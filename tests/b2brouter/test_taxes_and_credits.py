@@ -8,7 +8,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from tests.b2brouter.world import B2BWorld, eu_invoice
+import jsonschema
+
+from tests.b2brouter.world import SAMPLES, B2BWorld, eu_invoice
+
+FREELANCE = SAMPLES / "es" / "freelance.json"
 
 IVA_IRPF: dict[str, Any] = {
     "service": "Translation",
@@ -22,10 +26,15 @@ IVA_IRPF: dict[str, Any] = {
 
 
 def freelance() -> list[dict[str, Any]]:
-    invoice = eu_invoice("F-2026-001", lines=[IVA_IRPF], totals={"total": "530.00"})
-    credit = eu_invoice("R-2026-001", lines=[IVA_IRPF], type="credit_note", credit_for="F-2026-001")
-    credit["issue_date"] = "2026-10-20"
-    return [invoice, credit]
+    """The shipped sample docs/b2brouter.md walks through: the invoice and its credit note."""
+    records: list[dict[str, Any]] = json.loads(FREELANCE.read_text(encoding="utf-8"))
+    return records
+
+
+def test_the_freelance_sample_follows_the_shipped_schema() -> None:
+    schema = json.loads((SAMPLES.parent / "invoice.schema.json").read_text(encoding="utf-8"))
+    for record in freelance():
+        jsonschema.validate(record, schema)
 
 
 def test_iva_and_irpf_and_a_credit_note_go_to_b2brouter_once(eu: B2BWorld) -> None:
