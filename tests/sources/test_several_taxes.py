@@ -146,3 +146,11 @@ def test_two_taxes_survive_a_round_trip_through_csv_and_json(tmp_path: Path) -> 
     assert open_source(path).invoices() == [inv]
     [again] = load(tmp_path, [to_canonical(inv)], name="back.json")
     assert again == inv
+
+
+def test_several_taxes_need_net_prices(tmp_path: Path) -> None:
+    found = problems(tmp_path, [good(tax_calculation="inclusive", lines=[line(taxes=[IVA, IRPF])])])
+    assert len(found) == 1 and found[0].endswith(
+        "invoice INV-1: tax_calculation: inclusive prices cannot carry several taxes on a line; "
+        "give net prices (tax_calculation exclusive)"
+    ), found
