@@ -152,3 +152,23 @@ def test_void_names_the_credit_note_that_b2brouter_now_takes(eu: B2BWorld) -> No
     assert pushed.exit_code == 0, pushed.stderr
     [note] = eu.by_number()["R-2026-001"]
     assert note["invoice_references"] == [{"number": "F-2026-001", "date": "2026-10-05"}]
+
+
+def test_a_credit_note_never_references_an_invoice_refused_in_the_same_push(
+    eu: B2BWorld,
+) -> None:
+    """The credited invoice is in the push but cannot go (its stated total is a cent off what
+    B2BRouter computes): the credit note is refused too, never sent referencing an invoice
+    B2BRouter will not have."""
+    invoice, credit = freelance()
+    invoice["totals"] = {"total": "530.01"}
+    eu.source([invoice, credit])
+    result = eu.es("push", "--all", "--json")
+    assert result.exit_code == 3, result.stderr  # a batch with refusals
+    got = {r["invoice"]: r for r in json.loads(result.stdout)["results"]}
+    assert got["F-2026-001"]["status"] == got["R-2026-001"]["status"] == "failed"
+    assert (
+        "the credited invoice is neither in this push nor in B2BRouter"
+        in (got["R-2026-001"]["message"])
+    )
+    assert eu.writes() == []

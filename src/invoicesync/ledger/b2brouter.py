@@ -151,21 +151,32 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         with translating("pushing"):
             account = self.client.get_account()
             contacts = list(self.client.contacts())
-            credited = self._credited(invoices)
+        resolved = {
+            inv.number: preflight.resolve(inv, contacts, account)
+            for inv in invoices
+            if not inv.is_credit_note
+        }
+        ready = [inv for inv in invoices if resolved.get(inv.number, (None,))[0] is not None]
+        with translating("pushing"):
+            credited = self._credited(invoices, ready)
         prep = Preparation(sends_numbers=True, heading="cannot go to B2BRouter")
         for inv in invoices:
-            draft, problems = preflight.resolve(inv, contacts, account, credited)
+            draft, problems = resolved.get(inv.number) or preflight.resolve(
+                inv, contacts, account, credited
+            )
             if draft is None:
                 prep.problems[inv.number] = problems
             else:
                 prep.drafts.append(draft)
         return prep
 
-    def _credited(self, invoices: Sequence[LocalInvoice]) -> dict[str, Credited]:
+    def _credited(
+        self, invoices: Sequence[LocalInvoice], ready: Sequence[LocalInvoice]
+    ) -> dict[str, Credited]:
         """The number and date of each invoice the batch's credit notes credit: from the batch
-        itself (the invoice goes in this push), else from B2BRouter by number (an invoice of
-        ours first: one with our marker, then any that is not a credit note)."""
-        batch = {i.number: i for i in invoices if not i.is_credit_note}
+        itself when that invoice passed its own pre-flight (it goes in this push), else from
+        B2BRouter by number (ours first: one with our marker, then any not a credit note)."""
+        batch = {i.number: i for i in ready}
         out: dict[str, Credited] = {}
         for number in {i.credit_for for i in invoices if i.is_credit_note and i.credit_for}:
             if number in batch:
