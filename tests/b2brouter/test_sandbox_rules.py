@@ -324,3 +324,63 @@ def test_default_connection_needs_a_usable_key(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="no usable API key opens account 7"):
         B2BRouterSandbox([seed]).default_connection()
+
+
+def test_a_line_takes_iva_and_irpf_and_each_is_computed_on_its_base(http: httpx.Client) -> None:
+    two = dict(line("1", "500.00"))
+    two["taxes_attributes"] = [
+        {"name": "IVA", "category": "S", "percent": "21"},
+        {"name": "IRPF", "category": "S", "percent": "-15"},
+    ]
+    inv = http.post("/accounts/211/invoices", json=invoice_body(invoice_lines_attributes=[two]))
+    assert inv.status_code == 201, inv.text
+    got = inv.json(parse_float=Decimal)["invoice"]
+    assert [(t["name"], Decimal(t["amount"])) for t in got["taxes"]] == [
+        ("IVA", Decimal("105.00")),
+        ("IRPF", Decimal("-75.00")),
+    ]
+    assert Decimal(got["total"]) == Decimal("530.00")
+    assert (got["is_credit_note"], got["invoice_references"]) == (False, [])
+
+
+def test_a_credit_note_references_the_invoice_it_credits(http: httpx.Client) -> None:
+    refs = [{"number": "2026-0007", "date": "2026-05-01"}]
+    body = invoice_body(
+        "CN-1", is_credit_note=True, invoice_references=refs, invoice_lines_attributes=[line("-1")]
+    )
+    made = http.post("/accounts/211/invoices", json=body)
+    assert made.status_code == 201, made.text
+    got = made.json(parse_float=Decimal)["invoice"]
+    assert (got["is_credit_note"], got["invoice_references"]) == (True, refs)
+    assert Decimal(got["total"]) == Decimal("-121.00")
+    read = http.get(f"/invoices/{got['id']}").json()["invoice"]
+    assert read["invoice_references"] == refs
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"is_credit_note": True}, 422, "parameter_blank"),
+        ({"is_credit_note": "yes"}, 400, "invalid_request_params"),
+        ({"invoice_references": [{"date": "2026-05-01"}]}, 422, "parameter_blank"),
+        (
+            {"invoice_references": [{"number": "X", "date": "01/05/2026"}]},
+            400,
+            "invalid_request_params",
+        ),
+        ({"invoice_references": {"number": "X"}}, 400, "invalid_request_params"),
+    ],
+)
+def test_credit_note_rules(
+    http: httpx.Client, change: dict[str, object], status: int, code: str
+) -> None:
+    assert err(http.post("/accounts/211/invoices", json=invoice_body("CN-2", **change))) == (
+        status,
+        code,
+    )
+
+
+def test_invoice_references_need_api_2026_04_20(http: httpx.Client) -> None:
+    body = invoice_body("CN-3", invoice_references=[{"number": "2026-0007"}])
+    r = http.post("/accounts/211/invoices", json=body, headers={"X-B2B-API-Version": "2026-03-02"})
+    assert err(r) == (400, "invalid_request_params")

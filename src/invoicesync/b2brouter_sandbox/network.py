@@ -223,6 +223,7 @@ class Network:
         number = rules.text(raw.get("number"), "invoice.number", required=True) or ""
         invoice_date = rules.iso_date(raw.get("date"), "invoice.date", required=True)
         lines = rules.lines(raw.get("invoice_lines_attributes"), version)
+        credit, references = rules.credit_note(raw, version)
         contact = self._contact_of(account, raw, version)
         self._check_number(account, number, None)
         stamp = self.now().isoformat()
@@ -239,6 +240,8 @@ class Network:
             file_reference=rules.text(raw.get("file_reference"), "invoice.file_reference"),
             created_at=stamp,
             updated_at=stamp,
+            is_credit_note=credit,
+            references=references,
         )
         self._next_invoice += 1
         self.invoices[invoice.id] = invoice

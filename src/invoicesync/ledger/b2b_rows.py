@@ -46,7 +46,9 @@ class B2BInvoice:
 
     @property
     def ref(self) -> DocRef:
-        return DocRef(DocKind.INVOICE, self.id)
+        """A credit note is an invoice B2BRouter flags `is_credit_note`: a credit memo here."""
+        kind = DocKind.CREDIT_MEMO if self.invoice.is_credit_note else DocKind.INVOICE
+        return DocRef(kind, self.id)
 
     @property
     def doc_number(self) -> str | None:
@@ -63,12 +65,15 @@ class B2BInvoice:
 
     @property
     def total(self) -> Decimal | None:
-        return self.invoice.total
+        """A credit note's total as the source writes it, positive (B2BRouter's is negative:
+        its lines have negative quantities)."""
+        total = self.invoice.total
+        return -total if self.invoice.is_credit_note else total
 
     @property
     def balance(self) -> Decimal | None:
         """B2BRouter reports payment as a state with no amount: settled means paid in full."""
-        return Decimal("0.00") if self.invoice.state in SETTLED else self.invoice.total
+        return Decimal("0.00") if self.invoice.state in SETTLED else self.total
 
     @property
     def currency(self) -> str | None:
@@ -107,9 +112,10 @@ class B2BInvoice:
 
 def invoice_id(ref: DocRef) -> int | None:
     """The B2BRouter invoice id `ref` names (None: not a B2BRouter id). B2BRouter holds
-    invoices only (credit notes are refused at pre-flight), so any other kind is refused."""
-    if ref.kind is not DocKind.INVOICE:
+    invoices and credit notes (invoices flagged so); a reference of unknown kind is refused."""
+    if ref.kind not in (DocKind.INVOICE, DocKind.CREDIT_MEMO):
         raise Refused(
-            f"B2BRouter holds invoices only, not a {ref.kind.label} ({ref})", EXIT_PARTIAL
+            f"B2BRouter holds invoices and credit notes, not a {ref.kind.label} ({ref})",
+            EXIT_PARTIAL,
         )
     return int(ref.remote_id) if ref.remote_id.isdigit() else None

@@ -293,6 +293,10 @@ class Ledger(Protocol):
     def apply_credit(
         self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
     ) -> str | Refusal: ...
+    # True: a credit note names the invoice it credits in the document itself (B2BRouter's
+    # `invoice_references`), so there is no credit to apply afterwards; False: QuickBooks.
+    @property
+    def credits_by_reference(self) -> bool: ...
 
     # --- copies: two records carrying our marker for one number (`reconcile`) ------------------
 
