@@ -23,6 +23,7 @@ from invoicesync import profiles
 from invoicesync.aliases import Aliases, read_aliases
 from invoicesync.errors import ConfigError
 from invoicesync.files import private_dir, read_text, write_atomic
+from invoicesync.retention import keep_days
 from invoicesync.source_config import CsvOptions, SourceOptions, csv_table, source_table
 
 APP_NAME = "invoicesync"
@@ -140,6 +141,8 @@ class Settings:
     aliases: Aliases = field(default_factory=Aliases)
     # [prepare] income_account: the income account of the services `prepare` creates
     prepare_income_account: str | None = None
+    # [history] keep_days: events and runs older than this are deleted (None: kept for ever)
+    history_keep_days: int | None = None
 
     @property
     def app_root(self) -> Path:
@@ -372,6 +375,7 @@ def load_settings(
         b2brouter_api_key=env.get("INVOICESYNC_B2BROUTER_API_KEY") or None,
         aliases=read_aliases(data, path),
         prepare_income_account=_income_account(data, path),
+        history_keep_days=keep_days(data, path),
     )
 
 

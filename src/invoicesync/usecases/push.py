@@ -16,6 +16,7 @@ from datetime import date
 
 from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
+from invoicesync.store import runs
 from invoicesync.usecases import credit, followup, push_execute, push_plan, update, void
 from invoicesync.usecases.push_report import PushReport, PushResult, failed
 from invoicesync.usecases.session import NoProgress, Progress, Session
@@ -200,7 +201,8 @@ def push(
     chosen = followup.refuse_bad_attachments(session, chosen, results)
     report = PushReport(session.realm_id, request.dry_run, [])
     shared = session.settings.state_url is not None and not request.dry_run
-    run_id = uuid.uuid4().hex if shared else None
+    run = runs.current()  # the command's run: its claims carry the run's id (store/runs.py)
+    run_id = (run.run_id if run is not None else uuid.uuid4().hex) if shared else None
     with _lock(session, request, shared):
         try:
             if run_id is not None:
