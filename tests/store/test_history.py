@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -73,7 +74,11 @@ def test_a_run_is_recorded_before_its_first_write_and_finished_with_counts(
     (done,) = other.runs()
     assert (done.status, done.exit_code, done.host, done.user) == ("failed", 3, run.host, run.user)
     assert {k: done.counts[k] for k in runs.COUNTED} == {
-        "created": 2, "adopted": 1, "updated": 1, "failed": 1, "sent": 1,
+        "created": 2,
+        "adopted": 1,
+        "updated": 1,
+        "failed": 1,
+        "sent": 1,
     }  # fmt: skip (INV-1 and the credit note CN-1 were created)
     assert done.counts["credit applied"] == 1 and done.counts["credited"] == 1
     stamped = other.run_events(run.run_id)
@@ -139,7 +144,11 @@ def test_a_run_that_never_finished_is_interrupted_once_its_process_is_gone(
     runs._current.set(())  # the process "dies": no finish row is ever written
     assert isinstance(store, SqlStore)
     store._close()  # and so does its connection (PostgreSQL: its session)
-    (record,) = reader.runs()
+    # PostgreSQL drops the session's locks when its backend has exited, a moment after the
+    # client closed: wait for that (bounded), not for a fixed time.
+    deadline = time.monotonic() + 30
+    while (record := reader.runs()[0]).status == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert (record.run_id, record.status, record.exit_code) == (run.run_id, "interrupted", None)
     assert [e.state for e in reader.journal(REALM)] == ["pending"]  # the intent stays
 
