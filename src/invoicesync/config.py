@@ -344,7 +344,6 @@ def load_settings(
     if env_name not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {env_name!r}: use one of {', '.join(ENVIRONMENTS)}")
     port, redirect_uri = _connect_options(data, path)
-    state_url = _state_url(env, data, path)
     src, source_options = _source(source, env, data, path)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
@@ -366,7 +365,7 @@ def load_settings(
         timeout=_seconds(env, data, ("INVOICESYNC_TIMEOUT", "timeout"), 600),
         csv=csv_table(data, path),
         push=_push_options(data, path),
-        state_url=state_url,
+        state_url=_state_url(env, data, path),
         state_timeout=_seconds(env, data, ("INVOICESYNC_STATE_TIMEOUT", "state_timeout"), 3600),
         profile=profile,
         target=profiles.target_of(data, path),

@@ -15,7 +15,6 @@ from invoicesync.errors import UsageError
 
 runs_app = typer.Typer(
     cls=InvoiceSyncGroup,
-    help="Past runs of the commands that write: when, where, what they did, how they ended.",
     invoke_without_command=True,
     context_settings=HELP,
 )
