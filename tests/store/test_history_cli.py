@@ -111,7 +111,16 @@ def test_after_the_demo_history_tells_each_invoice_story_and_runs_count_it(
     assert done[0] == ("push --all", 8, 0, 0)
     assert ("push --all --update", 0, 1, 0) in done
     assert ("send --to", 0, 0, 1) in done and done[-1] == ("send", 0, 0, 1)
-    # With a shared state every push claims its invoices, so a push that only skipped, or
-    # stopped at a missing customer (exit 5, as the demo expects), is a run there too.
+    # The push stopped at a customer QuickBooks spells differently (exit 5, as the demo
+    # expects) is a failed run, and the invoice's history says why.
     ended = {(r["exit_code"], r["status"]) for r in listed}
-    assert ended == ({(0, "finished")} if state == "sqlite" else {(0, "finished"), (5, "failed")})
+    assert ended == {(0, "finished"), (5, "failed")}
+    (stopped,) = [r for r in listed if r["exit_code"] == 5]
+    assert (stopped["command"], stopped["counts"]["failed"]) == ("push", 1)
+    (refused,) = read("history", "INV-2026-0112")["events"]  # type: ignore[misc]
+    assert (refused["action"], refused["target"], refused["run_id"]) == (
+        "refused",
+        None,
+        stopped["run_id"],
+    )
+    assert "not found" in refused["reason"] and refused["detail"]["exit_code"] == 5

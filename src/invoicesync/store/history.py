@@ -16,7 +16,8 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from invoicesync.errors import EXIT_INTERRUPTED, EXIT_OK
 from invoicesync.store import identity
@@ -62,8 +63,13 @@ class HistoryTables:
     _anonymous: Run | None = None  # the host and user of events written outside a run
     keep_days: int | None = None  # [history] keep_days (None: events are kept for ever)
 
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError  # provided by `SqlStore`
+    if TYPE_CHECKING:  # provided by `SqlStore`
+
+        def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+        def transaction(self, *, durable: bool = False) -> AbstractContextManager[Any]: ...
+        def _event(
+            self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+        ) -> None: ...
 
     _BEGIN: ClassVar[str]
 
@@ -141,6 +147,17 @@ class HistoryTables:
         cutoff = (datetime.now(UTC) - timedelta(days=keep_days)).isoformat(timespec="seconds")
         self._exec("DELETE FROM events WHERE at < ?", (cutoff,))
         self._exec("DELETE FROM runs WHERE finished_at IS NOT NULL AND started_at < ?", (cutoff,))
+
+    def record_events(
+        self, realm_id: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """Several events (invoice number, kind, detail) in one commit: what a run refused
+        before sending anything (pre-flight), which no journal row records."""
+        if not events:
+            return
+        with self.transaction(durable=True):
+            for number, kind, detail in events:
+                self._event(realm_id, number, kind, detail)
 
     # --- reading -------------------------------------------------------------------------
 

@@ -208,7 +208,10 @@ def push(
             if run_id is not None:
                 waiting = Waiting(request.wait, notify)
                 chosen = _claim(session, chosen, results, run_id, waiting)
+            before = set(results)
             plan = push_plan.plan(session, chosen, results, adopt_existing=request.adopt_existing)
+            if not request.dry_run:
+                _record_refusals(session, [results[n] for n in results if n not in before])
             plan.run_id = run_id
             plan.batch = plan.batch or shared
             voids = void.targets(_cancelled(invoices, request), plan.links, session)
@@ -236,6 +239,18 @@ def push(
             if run_id is not None:
                 _release(session, run_id)
     return _finished(session, report, order, results)
+
+
+def _record_refusals(session: Session, refused: Sequence[PushResult]) -> None:
+    """The pre-flight's refusals (a customer or item not found, a DocNumber taken) in the
+    invoices' history: nothing was sent, so no journal row says why (docs/history.md)."""
+    events = [
+        (r.invoice, "refused", {"error": r.message, "exit_code": r.exit_code,
+                                "problems": list(r.problems), "stage": "pre-flight"})
+        for r in refused
+        if r.status == "failed"
+    ]  # fmt: skip
+    session.store.record_events(session.realm_id, events)
 
 
 def _finished(
