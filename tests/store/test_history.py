@@ -11,13 +11,26 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from invoicesync.models import DocKind
-from invoicesync.store import JournalEntry, LifecycleEntry, StateStore, identity, runs
+from invoicesync.store import (
+    JournalEntry,
+    LifecycleEntry,
+    StateStore,
+    identity,
+    postgres,
+    runs,
+    sqlite,
+)
 from invoicesync.store.followups import FollowUp, followup_intent, followup_outcome
+from invoicesync.store.postgres import PostgresStore
 from invoicesync.store.sql import SqlStore
+from invoicesync.store.sqlite import SQLiteStore
 from tests.store.conftest import Backend
 from tests.store.test_contract import REALM, link
 
@@ -216,3 +229,61 @@ def test_totals_stay_exact_in_counts(store: StateStore) -> None:
     runs.finish(run, 0)
     (record,) = store.runs()
     assert all(type(v) is int for v in record.counts.values())
+
+
+OLD_AT = "2026-03-01T00:00:00+00:00"
+
+
+def _old_event(run: Any) -> None:
+    """An event as the version before runs wrote it (no run, host or user columns)."""
+    run(
+        "INSERT INTO events (at, realm_id, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
+        (OLD_AT, REALM, "INV-1", "pushed", json.dumps({"qbo_id": "5", "kind": "invoice"})),
+    )
+
+
+def _check_upgraded(store: StateStore) -> None:
+    (old,) = store.history(REALM, ["INV-1"])
+    assert (old.at, old.run_id, old.host, old.user) == (OLD_AT, None, None, None)
+    assert store.runs() == []
+    run = runs.begin("push")
+    store.add_link(link("INV-1", "5"))
+    runs.finish(run, 0)
+    assert [e.run_id for e in store.history(REALM, ["INV-1"])] == [None, run.run_id]
+
+
+def test_sqlite_state_of_the_previous_version_upgrades(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.db"
+    with monkeypatch.context() as m:
+        m.setattr(
+            sqlite,
+            "MIGRATIONS",
+            sqlite.MIGRATIONS[: sqlite.MIGRATIONS.index(runs.SQLITE_MIGRATION)],
+        )
+        old = SQLiteStore.open(path)
+        _old_event(lambda sql, params: old.db.execute(sql, params))
+        old.close()
+    store = SQLiteStore.open(path)
+    try:
+        _check_upgraded(store)
+    finally:
+        store.close()
+
+
+def test_postgresql_state_of_the_previous_version_upgrades(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = postgres.MIGRATIONS.index(runs.POSTGRES_MIGRATION)
+    with monkeypatch.context() as m:
+        m.setattr(postgres, "MIGRATIONS", postgres.MIGRATIONS[:before])
+        PostgresStore.open(pg_url).close()  # type: ignore[union-attr]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        _old_event(lambda sql, params: conn.execute(sql.replace("?", "%s"), params))
+    store = PostgresStore.open(pg_url)
+    assert store is not None
+    try:
+        _check_upgraded(store)
+    finally:
+        store.close()
