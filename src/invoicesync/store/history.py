@@ -79,6 +79,9 @@ class HistoryTables:
         """While the run goes on: what proves it alive to other hosts (PostgreSQL: a session
         advisory lock; SQLite: the process itself, so nothing to do)."""
 
+    def _release_run(self, run_id: str) -> None:
+        """After the finish row: the run no longer needs proving alive."""
+
     def _runs_alive(self, run_ids: Sequence[str]) -> set[str] | None:
         """Those of `run_ids` whose session still holds them (PostgreSQL: the others are
         provably over); None where the backend cannot tell (SQLite: the process decides)."""
@@ -141,6 +144,7 @@ class HistoryTables:
             self._exec("ROLLBACK")
             raise
         self._exec("COMMIT")
+        self._release_run(run.run_id)
 
     def _prune(self, keep_days: int) -> None:
         """Events and finished runs older than `keep_days` (never a journal row)."""

@@ -271,6 +271,12 @@ class PostgresStore(SqlStore):
             "SELECT pg_try_advisory_lock(hashtextextended(?, 0))", (self._run_key(run_id),)
         )
 
+    def _release_run(self, run_id: str) -> None:
+        if not self.conn.broken:
+            self._scalar(
+                "SELECT pg_advisory_unlock(hashtextextended(?, 0))", (self._run_key(run_id),)
+            )
+
     def _runs_alive(self, run_ids: Sequence[str]) -> set[str] | None:
         alive = set()
         for run_id in run_ids:
