@@ -97,3 +97,15 @@ def test_the_verbose_log_names_the_run_that_the_json_names(us: World) -> None:
     run_id = json.loads(result.stdout)["run_id"]
     assert f"run {run_id}: push --json on " in result.stderr
     assert f"run {run_id} finished with exit code 0" in result.stderr
+
+
+def test_runs_record_option_names_never_their_values(us: World) -> None:
+    assert us.run("push", "INV-2026-0101", "INV-2026-0102").exit_code == 0
+    voided = us.run("void", "INV-2026-0101", "--reason=-looks-like-a-flag", "--json")
+    assert voided.exit_code == 0, voided.stderr
+    again = us.run("void", "INV-2026-0102", "--reason", "-also-a-value")
+    assert again.exit_code == 0, again.stderr
+    commands = [r["command"] for r in us.json("runs")["runs"]]
+    assert commands == ["push", "void --reason --json", "void --reason"]
+    voids = [e["action"] for e in us.json("history", "INV-2026-0102")["events"]]
+    assert voids == ["pushed", "voided"]

@@ -156,9 +156,15 @@ class InvoiceSyncGroup(TyperGroup):
         args = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         words = args[:1]
         sub = self.get_command(ctx, args[0]) if args else None
+        commands = [sub]
         if isinstance(sub, TyperGroup) and len(args) > 1 and not args[1].startswith("-"):
             words.append(args[1])
-        flags = [a.split("=", 1)[0] for a in args[1:] if a.startswith("-") and a != "-"]
+            commands.append(sub.get_command(ctx, args[1]))
+        # Only the command's own option names: an argument that merely starts with "-" may be
+        # a value (even a secret's).
+        known = {o for c in commands for p in getattr(c, "params", ()) for o in p.opts}
+        flags = [a.split("=", 1)[0] for a in args[1:]]
+        flags = [f for f in flags if f in known and f.startswith("-")]
         return " ".join(words + sorted(set(flags), key=flags.index))
 
     def _guarded(self, ctx: Any) -> Any:
