@@ -23,6 +23,7 @@ from invoicesync import profiles
 from invoicesync.aliases import Aliases, read_aliases
 from invoicesync.errors import ConfigError
 from invoicesync.files import private_dir, read_text, write_atomic
+from invoicesync.retention import keep_days
 from invoicesync.source_config import CsvOptions, SourceOptions, csv_table, source_table
 
 APP_NAME = "invoicesync"
@@ -140,6 +141,8 @@ class Settings:
     aliases: Aliases = field(default_factory=Aliases)
     # [prepare] income_account: the income account of the services `prepare` creates
     prepare_income_account: str | None = None
+    # [history] keep_days: events and runs older than this are deleted (None: kept for ever)
+    history_keep_days: int | None = None
 
     @property
     def app_root(self) -> Path:
@@ -341,7 +344,6 @@ def load_settings(
     if env_name not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {env_name!r}: use one of {', '.join(ENVIRONMENTS)}")
     port, redirect_uri = _connect_options(data, path)
-    state_url = _state_url(env, data, path)
     src, source_options = _source(source, env, data, path)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
@@ -363,7 +365,7 @@ def load_settings(
         timeout=_seconds(env, data, ("INVOICESYNC_TIMEOUT", "timeout"), 600),
         csv=csv_table(data, path),
         push=_push_options(data, path),
-        state_url=state_url,
+        state_url=_state_url(env, data, path),
         state_timeout=_seconds(env, data, ("INVOICESYNC_STATE_TIMEOUT", "state_timeout"), 3600),
         profile=profile,
         target=profiles.target_of(data, path),
@@ -372,6 +374,7 @@ def load_settings(
         b2brouter_api_key=env.get("INVOICESYNC_B2BROUTER_API_KEY") or None,
         aliases=read_aliases(data, path),
         prepare_income_account=_income_account(data, path),
+        history_keep_days=keep_days(data, path),
     )
 
 

@@ -232,8 +232,10 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
-    """Replace `path` with `data` atomically and durably; the file ends with `mode`."""
+def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o600, replace: bool = True) -> None:
+    """Replace `path` with `data` atomically and durably; the file ends with `mode`. With
+    `replace=False` an existing file is kept and `FileExistsError` raised (a hard link of the
+    finished temporary file, which never overwrites)."""
     check_target(path)
     ensure_dir(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -249,7 +251,12 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
         finally:
             os.close(fd)
         check_target(path)  # a link planted while we wrote is refused too
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path, follow_symlinks=False)  # EEXIST if anything is there
+    except FileExistsError:
+        raise
     except OSError as exc:
         raise UnsafeFile(f"{path}: cannot write the file ({exc.strerror})") from None
     finally:

@@ -54,8 +54,25 @@ class Customer:
 
 
 @dataclass(frozen=True, slots=True)
+class Tax:
+    """One of several taxes on a line (`Line.taxes`): a category (an EN 16931 VAT category for
+    e-invoicing targets), a percent (negative for a withholding such as Spain's IRPF) and the
+    name the document shows (IVA, IRPF, TVA; free text, it changes no amount)."""
+
+    category: str
+    rate: Decimal
+    name: str | None = None
+
+    @property
+    def withholding(self) -> bool:
+        return self.rate < 0
+
+
+@dataclass(frozen=True, slots=True)
 class Line:
-    """A priced line: `amount` is always quantity × unit_price rounded half-up."""
+    """A priced line: `amount` is always quantity × unit_price rounded half-up. Its tax is
+    either `tax` + `tax_rate` (one tax) or `taxes` (several, e.g. IVA and an IRPF withholding);
+    never both (the source refuses that)."""
 
     service: str
     quantity: Decimal
@@ -68,11 +85,19 @@ class Line:
     source_language: str | None = None
     target_language: str | None = None
     service_date: date | None = None
+    taxes: tuple[Tax, ...] = ()  # empty for the one-tax shorthand: old fingerprints stay
 
     @property
     def vat_category(self) -> str | None:
         """The EN 16931 VAT category when `tax` is one (S, Z, E, AE, K, G, O, L, M)."""
         return self.tax if self.tax in VAT_CATEGORIES else None
+
+    @property
+    def rates(self) -> tuple[Decimal, ...]:
+        """Every percent charged on this line (none when the tax is QuickBooks's to compute)."""
+        if self.taxes:
+            return tuple(t.rate for t in self.taxes)
+        return () if self.tax_rate is None else (self.tax_rate,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +191,11 @@ class LocalInvoice:
 
     @property
     def tax(self) -> Decimal | None:
-        """Tax from the lines' `tax_rate`s, grouped per rate as QBO computes it; None if no
-        line states a rate (the tax is then QuickBooks's to compute)."""
+        """Tax from the lines' rates (every tax of a line with several), grouped per rate as
+        QBO computes it; None if no line states a rate (the tax is then QuickBooks's)."""
         groups: dict[Decimal, Decimal] = {}
-        for rate, amount in [(ln.tax_rate, ln.amount) for ln in self.lines] + [
-            (a.tax_rate, a.amount) for a in self.adjustments
-        ]:
+        pairs = [(rate, ln.amount) for ln in self.lines for rate in ln.rates]
+        for rate, amount in pairs + [(a.tax_rate, a.amount) for a in self.adjustments]:
             if rate is not None:
                 groups[rate] = groups.get(rate, Decimal("0.00")) + amount
         if not groups:

@@ -39,6 +39,7 @@ PROFILE_KEYS = frozenset(
         "b2brouter_url",
         "aliases",
         "prepare",
+        "history",
     }
 )
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

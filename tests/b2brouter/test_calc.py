@@ -9,7 +9,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from invoicesync.b2brouter import LineDraft, Rounding
+from invoicesync.b2brouter import LineDraft, Rounding, TaxDraft
 from invoicesync.b2brouter.calc import expected_totals
 from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport
 from tests.b2brouter.conftest import BASE, ES_KEY
@@ -19,8 +19,17 @@ quantities = st.decimals(min_value=Decimal("0.25"), max_value=Decimal("40"), pla
 taxes = st.sampled_from(
     [("S", Decimal(21)), ("S", Decimal("10")), ("Z", Decimal(0)), ("S", Decimal("-15"))]
 )
+withholdings = st.sampled_from(
+    [(), (TaxDraft("IRPF", "S", Decimal(-15)),), (TaxDraft("IRPF", "S", Decimal(-7)),)]
+)
+signs = st.sampled_from([Decimal(1), Decimal(-1)])  # -1: a credit note's line
 line_drafts = st.builds(
-    lambda q, p, t: LineDraft("x", q, p, t[0], t[1]), quantities, amounts, taxes
+    lambda q, p, t, w, sign: LineDraft("x", q * sign, p, t[0], t[1], "IVA", w),
+    quantities,
+    amounts,
+    taxes,
+    withholdings,
+    signs,
 )
 
 
@@ -55,7 +64,8 @@ def test_prediction_matches_the_sandbox(
                     "quantity": str(ln.quantity),
                     "price": str(ln.price),
                     "taxes_attributes": [
-                        {"category": ln.tax_category, "percent": str(ln.tax_percent)}
+                        {"name": t.name, "category": t.category, "percent": str(t.percent)}
+                        for t in ln.taxes
                     ],
                 }
                 for ln in lines
@@ -87,6 +97,31 @@ def test_settings_make_a_cent_of_difference() -> None:
         Decimal("0.06"),
         Decimal("0.32"),
     )
+
+
+def test_iva_and_irpf_per_line_and_per_group_differ_by_a_cent() -> None:
+    """Issue 29: each tax of a line is computed on the line's whole base; three lines of 0.05
+    with 21 % IVA and -15 % IRPF give 0.03 and -0.03 per line, 0.03 and -0.02 per group."""
+    irpf = (TaxDraft("IRPF", "S", Decimal(-15)),)
+    lines = [LineDraft("x", Decimal(1), Decimal("0.05"), "S", Decimal(21), "IVA", irpf)] * 3
+    per_line = expected_totals(lines, Rounding("half_up", True, True))
+    per_group = expected_totals(lines, Rounding("half_up", False, False))
+    assert per_line.taxes == {
+        ("S", Decimal(21)): Decimal("0.03"),
+        ("S", Decimal(-15)): Decimal("-0.03"),
+    }
+    assert per_group.taxes == {
+        ("S", Decimal(21)): Decimal("0.03"),
+        ("S", Decimal(-15)): Decimal("-0.02"),
+    }
+    assert (per_line.total, per_group.total) == (Decimal("0.15"), Decimal("0.16"))
+    freelance = [LineDraft("x", Decimal(1), Decimal(500), "S", Decimal(21), "IVA", irpf)]
+    for method in ("half_up", "half_even", "half_down"):
+        for before, each in ((False, False), (True, False), (False, True), (True, True)):
+            got = expected_totals(freelance, Rounding(method, before, each))
+            assert (got.subtotal, got.tax_total, got.total) == (
+                Decimal("500.00"), Decimal("30.00"), Decimal("530.00")
+            )  # fmt: skip
 
 
 def test_unknown_rounding_method_is_refused() -> None:

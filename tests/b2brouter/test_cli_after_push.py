@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.b2brouter.world import B2BWorld
+import pytest
+
+from tests.b2brouter.world import B2BWorld, eu_invoice
 
 
 def test_payments_show_what_b2brouter_reports_as_paid(eu: B2BWorld) -> None:
@@ -32,5 +34,56 @@ def test_send_delivers_once_and_refuses_a_recipient(eu: B2BWorld) -> None:
     again = eu.es("send", "ES-2026-0103")
     assert again.exit_code == 0 and "already sent" in again.stdout + again.stderr
     assert len([w for w in eu.writes() if "send_invoice" in w["path"]]) == 1
-    pdf = eu.es("pdf", "ES-2026-0103")
-    assert pdf.exit_code == 2 and "no PDF in invoicesync" in pdf.stderr
+
+
+def test_pdf_waits_for_b2brouter_and_fetches_the_e_invoice(
+    eu: B2BWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert eu.es("push", "ES-2026-0103").exit_code == 0
+    waited: list[float] = []
+    monkeypatch.setattr("invoicesync.usecases.pdf._pause", waited.append)
+    folder = eu.home.parent / "docs"
+    folder.mkdir()
+    pdf = eu.es("pdf", "ES-2026-0103", "-o", str(folder), "--json")
+    assert pdf.exit_code == 0, pdf.stderr
+    assert waited == [1.0]  # the first answer was 404: generated asynchronously
+    [row] = json.loads(pdf.stdout)["results"]
+    assert (row["status"], row["format"]) == ("written", "pdf")
+    assert (folder / "ES-2026-0103.pdf").read_bytes().startswith(b"%PDF-")
+    ubl = eu.es("pdf", "ES-2026-0103", "--format", "ubl", "-o", str(folder))
+    assert ubl.exit_code == 0, ubl.stderr
+    assert b"<ID>ES-2026-0103</ID>" in (folder / "ES-2026-0103.ubl.xml").read_bytes()
+    paths = [e["path"] for e in eu.b2b.log() if "/as/" in e["path"]]
+    assert paths[-1].endswith("/as/xml.ubl.invoice.bis3")
+    original = eu.es("pdf", "ES-2026-0103", "--format", "original", "-o", str(folder))
+    assert original.exit_code == 0 and (folder / "ES-2026-0103.original.xml").exists()
+    bad = eu.es("pdf", "ES-2026-0103", "--format", "docx")
+    assert (
+        bad.exit_code == 2 and "--format must be one of pdf, ubl, facturae, original" in bad.stderr
+    )
+
+
+def test_pdf_that_is_never_generated_exits_7_with_what_to_do(
+    eu: B2BWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert eu.es("push", "ES-2026-0103").exit_code == 0
+    waited: list[float] = []
+    monkeypatch.setattr("invoicesync.usecases.pdf._pause", waited.append)
+    [pushed] = eu.by_number()["ES-2026-0103"]
+    eu.b2b.network.deliveries.of[pushed["id"]].pdf_wait = 1000
+    result = eu.es("pdf", "ES-2026-0103", "-o", str(eu.home.parent / "x.pdf"))
+    assert result.exit_code == 7
+    assert "has not generated the PDF" in result.stdout
+    assert "run `invoicesync pdf ES-2026-0103` again in a few minutes" in result.stdout
+    assert sum(waited) == 60.0  # the documented bound
+    assert not (eu.home.parent / "x.pdf").exists()
+
+
+def test_send_refuses_an_invoice_b2brouter_cannot_deliver(eu: B2BWorld) -> None:
+    juan = eu_invoice("EU-J", customer={"name": "Juan Pérez", "country": "ES"})
+    eu.source([juan])
+    assert eu.es("push", "EU-J").exit_code == 0, eu.es("push", "EU-J").stderr
+    sent = eu.es("send", "EU-J")
+    assert sent.exit_code == 5
+    assert "B2BRouter cannot deliver" in sent.stdout and "no transport" in sent.stdout
+    assert [w for w in eu.writes() if "send_invoice" in w["path"]] == []

@@ -99,8 +99,11 @@ def test_reconcile_shows_delivery_states_payments_and_deletions(eu: B2BWorld) ->
     report = doc(eu.es("reconcile", "--json"))
     got = {d["invoice"]: (d["state"], d["details"]) for d in report["links"]}
     assert got["ES-2026-0101"][0] == "paid"
-    assert got["ES-2026-0102"] == ("refused", ["delivery refused: see the invoice in B2BRouter"])
-    assert got["ES-2026-0103"] == ("ok", ["delivery sent"])
+    assert got["ES-2026-0102"] == (
+        "refused",
+        ["delivery refused: see the invoice in B2BRouter", "Verifactu processing"],
+    )
+    assert got["ES-2026-0103"] == ("ok", ["delivery sent", "Verifactu processing"])
     assert got["EU-DEL"][0] == "deleted"
     table = eu.es("reconcile")
     assert table.exit_code == 0 and "1 refused" in table.stderr
@@ -124,3 +127,43 @@ def test_unlink_says_the_number_stays_taken(eu: B2BWorld) -> None:
     assert out.exit_code == 0
     assert "Unlinked ES-2026-0102 from B2BRouter invoice" in out.stderr
     assert "its number stays taken there" in out.stderr
+
+
+def test_reconcile_shows_why_delivery_failed_and_the_verifactu_state(eu: B2BWorld) -> None:
+    """Issue 29: B2BRouter's reason for `error`, each VeriFactu report's state and reason,
+    and `--exit-code` counting delivery and registration errors (exit 10)."""
+    juan = eu_invoice("EU-J", customer={"name": "Juan Pérez", "country": "ES"})
+    eu.source([eu_invoice("EU-NIF"), eu_invoice("EU-OK"), juan])
+    assert eu.es("push", "--all").exit_code == 0
+    with eu.b2b.lock:  # queued as B2BRouter would (send refuses Juan: see test_cli_after_push)
+        net = eu.b2b.network
+        for invoice in net.invoices.values():
+            if invoice.number.startswith("EU-"):
+                net.send(invoice)
+        net.deliveries.fail_reports.append("NIF del destinatario no identificado")
+        net.deliver_all()  # EU-NIF's report settles first (lowest id) and fails
+    calm = eu.es("reconcile", "--json")
+    report = doc(calm)
+    got = {d["invoice"]: d for d in report["links"]}
+    assert got["EU-J"]["state"] == "error"
+    assert got["EU-J"]["delivery"]["state"] == "error"
+    assert "the contact has no transport" in got["EU-J"]["delivery"]["reason"]
+    assert got["EU-J"]["details"][0].startswith("delivery error: the contact has no transport")
+    assert got["EU-NIF"]["state"] == "registration error"
+    assert got["EU-NIF"]["registrations"] == [
+        {"kind": "Verifactu", "state": "error", "reason": "NIF del destinatario no identificado"}
+    ]
+    assert got["EU-OK"]["state"] == "ok"
+    assert got["EU-OK"]["details"] == ["delivery sent", "Verifactu registered"]
+    assert calm.exit_code == 0
+    strict = eu.es("reconcile", "--exit-code")
+    assert strict.exit_code == 10
+    assert "Verifactu error: NIF del destinatario no identificado" in strict.stdout
+    status = json.loads(eu.es("status", "--json").stdout)
+    assert status["last_states"] == {"error": 1, "ok": 1, "registration error": 1}
+    assert any(
+        "2 linked invoice(s) had a delivery or registration" in w for w in status["warnings"]
+    )
+    assert "registration error: 1" in eu.es("status").stdout
+    listed = {r["number"]: r for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]}
+    assert listed["EU-J"]["link"]["qbo_state"] == "error"

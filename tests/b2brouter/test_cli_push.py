@@ -157,7 +157,7 @@ def test_wrong_key_or_account_exits_4_with_the_fix(eu: B2BWorld) -> None:
     eu.monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "local_fr_live_key")
     result = eu.es("push", "--all")
     assert result.exit_code == 4
-    assert "check the account id" in result.stderr
+    assert "environment matches the account" in result.stderr
     assert "local_fr_live_key" not in result.stderr
     eu.monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "test_local_expired_key")
     expired = eu.es("status")
@@ -206,9 +206,11 @@ def test_prepare_lists_missing_contacts_with_what_to_do_and_creates_nothing(eu: 
     assert "Nothing to prepare: B2BRouter has every name the invoices use." in fine.stderr
 
 
-def test_a_second_tax_irpf_is_refused_exit_8_and_nothing_reaches_b2brouter(eu: B2BWorld) -> None:
+def test_a_second_tax_beside_the_shorthand_is_refused_exit_8_nothing_sent(eu: B2BWorld) -> None:
     """Issue 25: a line's 15 % IRPF withholding written as `taxes` was dropped with a warning
-    and the e-invoice went out at 605.00 EUR instead of 530.00, exit 0."""
+    and the e-invoice went out at 605.00 EUR instead of 530.00, exit 0. Since issue 29 a line
+    takes `taxes`, but not beside `tax`/`tax_rate` (and with `rate`, not B2BRouter's
+    `percent`): still refused, never half read."""
     line = {
         "service": "Translation",
         "quantity": "1",
@@ -221,10 +223,8 @@ def test_a_second_tax_irpf_is_refused_exit_8_and_nothing_reaches_b2brouter(eu: B
     result = eu.es("push", "--all")
     assert result.exit_code == 8, result.stderr
     assert (
-        f"  {path}:1: invoice IRPF-1: lines[1].taxes: unknown field: several taxes per line are "
-        "not supported yet, and dropping one would make the total wrong; give the line its one "
-        "tax as `tax` and `tax_rate` (an invoice that needs two, such as VAT and an IRPF "
-        "withholding, cannot be sent by invoicesync yet)"
+        f"  {path}:1: invoice IRPF-1: lines[1].taxes: give either `tax` and `tax_rate` (one tax) "
+        "or `taxes`, not both"
     ) in result.stderr.splitlines()
     assert "nothing was sent" in result.stderr
     assert eu.writes() == []

@@ -122,7 +122,7 @@ def test_validation_error_keeps_the_field(client: B2BRouterClient) -> None:
         ("test_unknown", "211", berr.AuthError, "invalid_api_key"),
         ("test_local_expired_key", "211", berr.AuthError, "expired_api_key"),
         ("test_local_nogroup_key", "211", berr.PermissionDeniedError, "no_account_group"),
-        (FR_KEY, "211", berr.NotFoundError, "resource_missing"),
+        (FR_KEY, "211", berr.AuthError, "invalid_api_key"),  # the other environment: 401
         ("test_local_es_key", "../invoices", berr.NotFoundError, "resource_missing"),
     ],
 )
@@ -180,7 +180,9 @@ def test_find_by_number_and_payments(client: B2BRouterClient, sandbox: B2BRouter
         dt.date(2026, 4, 10),
         Decimal("508.20"),
     )
-    assert list(client.payments(date_from=dt.date(2026, 3, 3))) == []
+    # date_from is the submission date (the seed was submitted today), not the invoice's
+    assert list(client.payments(date_from=dt.date(2026, 3, 3))) == [payment]
+    assert list(client.payments(date_to=dt.date(2026, 3, 3))) == []
 
 
 def test_states_filter(client: B2BRouterClient) -> None:

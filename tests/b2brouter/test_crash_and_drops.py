@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,65 @@ def test_serve_prints_a_working_connection(isolated_env: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def freelance_month(live: Live, seed: int) -> list[str]:
+    """Issue 29: invoices with 21 % IVA and a -15 % IRPF withholding, each followed by a credit
+    note crediting it (referenced by number and date)."""
+    rng = random.Random(seed)
+    taxes = [
+        {"category": "S", "rate": "21", "name": "IVA"},
+        {"category": "S", "rate": "-15", "name": "IRPF"},
+    ]
+    records: list[dict[str, Any]] = []
+    for i in range(N // 2):
+        day = f"2026-10-{rng.randint(1, 20):02d}"
+        for kind in ("invoice", "credit_note"):
+            record: dict[str, Any] = {
+                "number": f"{'F' if kind == 'invoice' else 'R'}-{i:04d}",
+                "customer": {"name": "Acme Ibérica S.A.", "tax_id": "ESA28000000"},
+                "issue_date": day,
+                "currency": "EUR",
+                "lines": [
+                    {"service": "Translation", "quantity": "1", "unit_price": f"{rng.randint(1, 900)}.00", "taxes": taxes}
+                ],
+            }  # fmt: skip
+            if kind == "credit_note":
+                record |= {"type": "credit_note", "credit_for": f"F-{i:04d}"}
+            records.append(record)
+    (live.home.parent / "month.json").write_text(json.dumps(records), encoding="utf-8")
+    return [r["number"] for r in records]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_sigkill_amid_credit_notes_then_rerun_creates_each_once(live: Live, seed: int) -> None:
+    numbers = freelance_month(live, seed)
+    live.sandbox.set_faults(Faults(latency_ms=20, seed=seed))
+    proc = live.popen("push", "--all")
+    wanted = random.Random(seed).randint(5, N - 10)  # creates to wait for before the kill
+    while len(live.invoices()) < wanted + 1 and proc.poll() is None:  # + the seeded invoice
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the push ended before the kill"
+    live.sandbox.set_faults(Faults())
+    rerun = live.run("push", "--all", "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    assert_exactly_once(live, numbers)
+    made = {i["number"]: i for i in live.invoices()}
+    for number in numbers:
+        credit = number.startswith("R-")
+        assert made[number]["is_credit_note"] is credit
+        total = Decimal(made[number]["total"])
+        assert total == (-1 if credit else 1) * Decimal(
+            made[number]["subtotal"]
+        ).copy_abs() * Decimal("1.06")
+        if credit:
+            ref = made["F-" + number[2:]]
+            assert made[number]["invoice_references"] == [
+                {"number": ref["number"], "date": ref["date"]}
+            ]
+    store = SQLiteStore.open(live.home / "profiles" / "es" / "state.db")
+    kinds = {ln.invoice_number: str(ln.kind) for ln in store.links("b2brouter:211")}
+    store.close()
+    assert kinds == {n: "credit_note" if n.startswith("R-") else "invoice" for n in numbers}

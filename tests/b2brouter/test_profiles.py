@@ -3,6 +3,7 @@ state, chosen with --profile or INVOICESYNC_PROFILE."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 
@@ -108,7 +109,7 @@ def test_b2brouter_connect_needs_a_key_from_the_environment_or_a_terminal(
     assert "set INVOICESYNC_B2BROUTER_API_KEY (it is never a flag)" in no_key.stderr
     monkeypatch.setenv("INVOICESYNC_B2BROUTER_API_KEY", "local_fr_live_key")
     wrong = world.run("--profile", "es", "connect")
-    assert wrong.exit_code == 4 and "check the account id" in wrong.stderr
+    assert wrong.exit_code == 4 and "environment matches the account" in wrong.stderr
     assert not (world.home / "profiles" / "es" / "b2brouter.json").exists()
     monkeypatch.setenv("INVOICESYNC_B2BROUTER_ACCOUNT", "212")
     prod = world.run("--profile", "es", "connect")
@@ -153,3 +154,33 @@ def test_a_profile_has_its_own_aliases_and_income_account(tmp_path) -> None:
     assert top.prepare_income_account is None
     assert dict(de.aliases.customers) == {"ACME": "Acme GmbH (DE)"}
     assert de.prepare_income_account == "Erlöse"
+
+
+def test_connect_and_status_show_the_calculation_settings_against_the_source(
+    monkeypatch, isolated_env
+) -> None:
+    """Issue 29: as Protemos, the account's rounding settings against what the source
+    computes (half up, round before sum on, taxes per line off), and where to change them."""
+    world = make_world(monkeypatch, isolated_env)
+    connected = world.connect()
+    assert "round before sum is off, the source needs on" in connected.stderr
+    assert "B2BRouter → Settings → Invoices and quotes" in connected.stderr
+    status = json.loads(world.es("status", "--json").stdout)
+    assert status["calculation"] == [
+        {
+            "setting": "rounding method",
+            "required": "half_up",
+            "current": "half_up",
+            "matches": True,
+        },
+        {"setting": "round before sum", "required": "on", "current": "off", "matches": False},
+        {"setting": "taxes per line", "required": "off", "current": "off", "matches": True},
+    ]
+    with world.b2b.lock:
+        account = world.b2b.network.accounts[211]
+        account.calc = dataclasses.replace(account.calc, round_before_sum=True)
+    table = world.es("status")
+    assert "off (the source needs on)" not in table.stdout
+    assert "Calculation: round before sum" in table.stdout and table.stderr.count("needs") == 0
+    again = world.connect()
+    assert "Calculation settings match the source" in again.stderr

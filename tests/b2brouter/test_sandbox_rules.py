@@ -41,7 +41,8 @@ def raw(sandbox: B2BRouterSandbox, headers: dict[str, str]) -> httpx.Client:
             "api_version_subdomain_mismatch",
         ),
         # A production key cannot open the test account, and the other way round.
-        ({"X-B2B-API-Key": "local_fr_live_key"}, 404, "resource_missing"),
+        # a production key on a test account: unknown in that environment (401, issue 29)
+        ({"X-B2B-API-Key": "local_fr_live_key"}, 401, "invalid_api_key"),
     ],
 )
 def test_authentication_and_version_errors(
@@ -61,7 +62,7 @@ def test_key_group_default_version_applies_when_header_is_absent(
 
 
 def test_test_key_cannot_open_production_account(http: httpx.Client) -> None:
-    assert err(http.get("/accounts/212/invoices")) == (404, "resource_missing")
+    assert err(http.get("/accounts/212/invoices")) == (401, "invalid_api_key")
 
 
 def test_create_computes_amounts_and_answers_201(http: httpx.Client) -> None:
@@ -175,11 +176,17 @@ def test_list_filters_by_exact_number_and_pages_with_meta(http: httpx.Client) ->
 
 
 def test_state_and_date_filters(http: httpx.Client, sandbox: B2BRouterSandbox) -> None:
-    http.post("/accounts/211/invoices", json=invoice_body("D-1", date="2026-06-01"))
-    sent = http.get("/accounts/211/invoices", params={"sent": "true"}).json()["invoices"]
+    """State flags are 1/0 (`true` is not a flag: no filtering); dates are submission dates."""
+    http.post("/accounts/211/invoices", json=invoice_body("D-1", date="2020-06-01"))
+    sent = http.get("/accounts/211/invoices", params={"sent": "1"}).json()["invoices"]
     assert [i["number"] for i in sent] == ["2026-0007"]
-    june = http.get("/accounts/211/invoices", params={"date_from": "2026-06-01"}).json()
-    assert [i["number"] for i in june["invoices"]] == ["D-1"]
+    loose = http.get("/accounts/211/invoices", params={"sent": "true"}).json()["invoices"]
+    assert [i["number"] for i in loose] == ["2026-0007", "D-1"]
+    today = sandbox.network.now().date().isoformat()
+    submitted = http.get("/accounts/211/invoices", params={"date_from": today}).json()
+    assert [i["number"] for i in submitted["invoices"]] == ["2026-0007", "D-1"]
+    before = http.get("/accounts/211/invoices", params={"date_to": "2020-12-31"}).json()
+    assert before["invoices"] == []  # D-1 is dated 2020 but was submitted today
 
 
 def test_send_moves_to_sending_and_refuses_twice(
@@ -189,7 +196,8 @@ def test_send_moves_to_sending_and_refuses_twice(
     r = http.post(f"/invoices/send_invoice/{inv['id']}")
     assert r.json()["invoice"]["state"] == "sending"
     assert err(http.post(f"/invoices/send_invoice/{inv['id']}")) == (409, "conflict")
-    assert http.post("/_sandbox/deliver").json() == {"sent": [inv["id"]]}
+    delivered = http.post("/_sandbox/deliver").json()
+    assert delivered == {"sent": [inv["id"]], "error": [], "tax_reports": [9001]}
     assert http.get(f"/invoices/{inv['id']}").json()["invoice"]["state"] == "sent"
 
 
@@ -316,3 +324,63 @@ def test_default_connection_needs_a_usable_key(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="no usable API key opens account 7"):
         B2BRouterSandbox([seed]).default_connection()
+
+
+def test_a_line_takes_iva_and_irpf_and_each_is_computed_on_its_base(http: httpx.Client) -> None:
+    two = dict(line("1", "500.00"))
+    two["taxes_attributes"] = [
+        {"name": "IVA", "category": "S", "percent": "21"},
+        {"name": "IRPF", "category": "S", "percent": "-15"},
+    ]
+    inv = http.post("/accounts/211/invoices", json=invoice_body(invoice_lines_attributes=[two]))
+    assert inv.status_code == 201, inv.text
+    got = inv.json(parse_float=Decimal)["invoice"]
+    assert [(t["name"], Decimal(t["amount"])) for t in got["taxes"]] == [
+        ("IVA", Decimal("105.00")),
+        ("IRPF", Decimal("-75.00")),
+    ]
+    assert Decimal(got["total"]) == Decimal("530.00")
+    assert (got["is_credit_note"], got["invoice_references"]) == (False, [])
+
+
+def test_a_credit_note_references_the_invoice_it_credits(http: httpx.Client) -> None:
+    refs = [{"number": "2026-0007", "date": "2026-05-01"}]
+    body = invoice_body(
+        "CN-1", is_credit_note=True, invoice_references=refs, invoice_lines_attributes=[line("-1")]
+    )
+    made = http.post("/accounts/211/invoices", json=body)
+    assert made.status_code == 201, made.text
+    got = made.json(parse_float=Decimal)["invoice"]
+    assert (got["is_credit_note"], got["invoice_references"]) == (True, refs)
+    assert Decimal(got["total"]) == Decimal("-121.00")
+    read = http.get(f"/invoices/{got['id']}").json()["invoice"]
+    assert read["invoice_references"] == refs
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"is_credit_note": True}, 422, "parameter_blank"),
+        ({"is_credit_note": "yes"}, 400, "invalid_request_params"),
+        ({"invoice_references": [{"date": "2026-05-01"}]}, 422, "parameter_blank"),
+        (
+            {"invoice_references": [{"number": "X", "date": "01/05/2026"}]},
+            400,
+            "invalid_request_params",
+        ),
+        ({"invoice_references": {"number": "X"}}, 400, "invalid_request_params"),
+    ],
+)
+def test_credit_note_rules(
+    http: httpx.Client, change: dict[str, object], status: int, code: str
+) -> None:
+    assert err(http.post("/accounts/211/invoices", json=invoice_body("CN-2", **change))) == (
+        status,
+        code,
+    )
+
+
+def test_invoice_references_need_api_2026_04_20(http: httpx.Client) -> None:
+    body = invoice_body("CN-3", invoice_references=[{"number": "2026-0007"}])
+    r = http.post("/accounts/211/invoices", json=body, headers={"X-B2B-API-Version": "2026-03-02"})
+    assert err(r) == (400, "invalid_request_params")

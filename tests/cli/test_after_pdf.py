@@ -21,7 +21,10 @@ def qbo(us: World, httpx_mock: HTTPXMock) -> Wire:
 def test_pdf_to_a_file(us: World, qbo: Wire, httpx_mock: HTTPXMock) -> None:
     out = us.home.parent / "inv.pdf"
     out.write_bytes(b"old")
-    result = run(us, "pdf", "INV-2026-0101", "-o", str(out), "--json")
+    kept = run(us, "pdf", "INV-2026-0101", "-o", str(out))
+    assert kept.exit_code == 8 and f"{out} exists; give --force to replace it" in kept.stdout
+    assert out.read_bytes() == b"old"
+    result = run(us, "pdf", "INV-2026-0101", "-o", str(out), "--json", "--force")
     assert result.exit_code == 0, result.stderr
     qid = next(i["Id"] for i in us.invoices() if i["DocNumber"] == "INV-2026-0101")
     rendered = us.sandbox.company(US).pdf("Invoice", qid)
@@ -35,6 +38,7 @@ def test_pdf_to_a_file(us: World, qbo: Wire, httpx_mock: HTTPXMock) -> None:
                 "status": "written",
                 "qbo_id": qid,
                 "kind": "invoice",
+                "format": "pdf",
                 "path": str(out),
                 "bytes": len(rendered),
                 "message": "",
@@ -81,9 +85,41 @@ def test_pdf_refuses_a_symlink_and_reports_unlinked_and_deleted(us: World, qbo: 
     assert not (us.home.parent / "b.pdf").exists()
 
 
-def test_pdf_file_names_are_safe_for_hostile_numbers() -> None:
-    from invoicesync.usecases.pdf import file_name
+def test_pdf_file_names_keep_letters_and_never_collide() -> None:
+    from invoicesync.usecases.pdf import file_stem, stems
 
-    assert file_name("INV/2026/7") == "INV_2026_7.pdf"
-    assert file_name("../../etc/passwd") == "_.._etc_passwd.pdf"
-    assert file_name("Ünï cødé") == "_n__c_d_.pdf"
+    assert file_stem("INV-2026-0101") == "INV-2026-0101"
+    assert file_stem("Ünï cødé") == "Ünï_cødé-" + file_stem("Ünï cødé").rsplit("-", 1)[1]
+    assert file_stem("Счёт-7") == "Счёт-7"  # letters of any script are kept whole
+    assert file_stem("請求書7") == "請求書7"
+    lossy = file_stem("INV/2026/7")
+    assert lossy.startswith("INV_2026_7-") and lossy != file_stem("INV_2026_7")
+    assert file_stem("INV:2026:7") != lossy  # two numbers that map to one name stay apart
+    assert not file_stem("../../etc/passwd").startswith(".")
+    assert "/" not in file_stem("../../etc/passwd")
+    assert len(file_stem("x" * 400)) < 120
+    batch = stems(["inv-1", "INV-1", "INV-2"])
+    assert len({v.casefold() for v in batch.values()}) == 3  # case-blind file systems too
+    assert batch["INV-2"] == "INV-2"
+
+
+def test_pdf_refuses_a_missing_folder_and_other_formats_on_quickbooks(us: World, qbo: Wire) -> None:
+    missing = us.home.parent / "nowhere" / "inv.pdf"
+    result = run(us, "pdf", "INV-2026-0101", "-o", str(missing))
+    assert result.exit_code == 8
+    assert f"the folder {missing.parent} does not exist; create it first" in result.stderr
+    assert not missing.parent.exists()
+    ubl = run(us, "pdf", "INV-2026-0101", "--format", "ubl")
+    assert ubl.exit_code == 2
+    assert "QuickBooks has no ubl document: only --format pdf" in ubl.stderr
+
+
+def test_pdf_into_a_folder_never_replaces_without_force(us: World, qbo: Wire) -> None:
+    folder = us.home.parent / "pdfs"
+    folder.mkdir()
+    (folder / "INV-2026-0102.pdf").write_bytes(b"mine")
+    result = run(us, "pdf", "INV-2026-0101", "INV-2026-0102", "-o", str(folder))
+    assert result.exit_code == 3
+    assert (folder / "INV-2026-0102.pdf").read_bytes() == b"mine"
+    assert (folder / "INV-2026-0101.pdf").read_bytes().startswith(b"%PDF-")
+    assert "exists; give --force to replace it" in result.stdout

@@ -48,6 +48,7 @@ def test_send_emails_the_invoice_once_and_records_when_and_to_whom(
     result = run(us, "send", "INV-2026-0101", "--json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
+    assert len(doc.pop("run_id")) == 32  # the run that sent it (`invoicesync runs show`)
     assert doc == {
         "schema": "invoicesync.send/1",
         "realm_id": US,

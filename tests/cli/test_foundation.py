@@ -31,6 +31,8 @@ COMMANDS = [
     "payments",
     "send",
     "pdf",
+    "history",
+    "runs",
     "profiles",
     "reconcile",
     "sandbox",

@@ -70,6 +70,20 @@ def test_push_candidates_and_reconcile_fit_80_columns(env: dict[str, str]) -> No
     assert_fits(screen)
 
 
+def test_history_and_runs_fit_80_columns(env: dict[str, str]) -> None:
+    assert drive(env, "", "push", "--all")[0] == 0
+    assert drive(env, "", "send", "INV-2026-0101")[0] == 0
+    for args, expected in (
+        (("history", "INV-2026-0101"), r"│ \S+ \S+ │ sent +│ invoice \d+ +│ [0-9a-f]{8} │"),
+        (("history", "INV-2026-0101", "INV-2026-0102"), r"│ INV-2026-0102 │ pushed"),
+        (("runs",), r"│ [0-9a-f]{8} │ \S+ \S+ │ send +│ 1 sent +│ +0 │"),
+    ):
+        code, screen = drive(env, "", *args)
+        assert code == 0, screen
+        assert_fits(screen)
+        assert re.search(expected, screen), screen
+
+
 def test_a_failure_is_explained_once_on_a_terminal(env: dict[str, str], tmp_path: Path) -> None:
     source = tmp_path / "nobody.json"
     record = dict(json.loads(EXTRA)[0], number="X-1", customer={"name": "Nobody Inc"})

@@ -34,9 +34,9 @@ UNKNOWN = (
     "could be wrong: remove it or see docs/invoice-format.md#unknown-fields"
 )
 SEVERAL_TAXES = (
-    "unknown field: several taxes per line are not supported yet, and dropping one would make "
-    "the total wrong; give the line its one tax as `tax` and `tax_rate` (an invoice that needs "
-    "two, such as VAT and an IRPF withholding, cannot be sent by invoicesync yet)"
+    "several taxes on an adjustment are not supported, and dropping one would make the total "
+    "wrong; give the adjustment its one tax as `tax` and `tax_rate`, or bill it as a line, "
+    "which takes `taxes` (docs/invoice-format.md#several-taxes-on-a-line)"
 )
 COLUMN = (
     "unknown field that can change what is owed; invoicesync cannot hold it, so the invoices "
@@ -53,11 +53,16 @@ IRPF_LINE: dict[str, Any] = {
 }
 
 
-def test_a_second_tax_on_a_line_is_refused_with_the_one_tax_shorthand(tmp_path: Path) -> None:
+def test_a_second_tax_beside_the_one_tax_shorthand_is_refused(tmp_path: Path) -> None:
+    """A line takes `taxes` (issue 29) but not beside `tax`/`tax_rate`; an adjustment takes no
+    `taxes`: both refused, never dropped."""
     text = json.dumps([good(lines=[IRPF_LINE])], indent=1)
     found = problems(tmp_path, [good(lines=[IRPF_LINE])])
     line = line_of(text, '"taxes"')
-    assert found == [f"inv.json:{line}: invoice INV-1: lines[1].taxes: {SEVERAL_TAXES}"]
+    assert found == [
+        f"inv.json:{line}: invoice INV-1: lines[1].taxes: give either `tax` and `tax_rate` (one "
+        "tax) or `taxes`, not both"
+    ]
     adjustment = {"description": "Fee", "amount": "5.00", "service": "Fee", "taxes": []}
     found = problems(tmp_path, [good(adjustments=[adjustment])])
     assert [p.split(": ", 1)[1] for p in found] == [
@@ -237,9 +242,14 @@ def test_the_schema_closes_exactly_the_objects_that_hold_money() -> None:
     assert schema["additionalProperties"] is True
     assert set(schema["properties"]) == INVOICE_FIELDS
     assert "additionalProperties" not in schema["properties"]["source"]
-    refused = good(lines=[IRPF_LINE])
-    with pytest.raises(jsonschema.ValidationError, match="'taxes' was unexpected"):
+    irpf = {k: v for k, v in IRPF_LINE.items() if k not in ("tax", "tax_rate")}
+    irpf["taxes"] = [{"name": "IRPF", "category": "S", "rate": "-15", "percent": "-15"}]
+    refused = good(lines=[irpf])  # `percent` is B2BRouter's name; ours is `rate`
+    with pytest.raises(jsonschema.ValidationError, match="'percent' was unexpected"):
         jsonschema.validate(refused, schema)
+    both = good(lines=[dict(IRPF_LINE, taxes=[{"category": "S", "rate": "21"}])])
+    with pytest.raises(jsonschema.ValidationError, match="should not be valid"):
+        jsonschema.validate(both, schema)
     jsonschema.validate(good(notes_internal="call first"), schema)
 
 

@@ -7,7 +7,9 @@ invoice-calculation/): line base = quantity × price, taxes by category and perc
 account's settings `rounding_method`, `round_before_sum` and `apply_taxes_per_line` decide
 where cents are rounded. UNVERIFIED, the meaning read from their names (docs/b2brouter.md):
 round_before_sum rounds every line base before adding; apply_taxes_per_line computes and rounds
-tax on each line, otherwise once per (category, percent) group.
+tax on each line, otherwise once per (category, percent) group. A line with several taxes
+(21 % IVA and a -15 % IRPF withholding) has each computed on the line's whole base; a negative
+amount rounds half away from zero under half_up, as Python's (and Ruby's) rounding does.
 """
 
 from __future__ import annotations
@@ -50,10 +52,11 @@ def expected_totals(lines: Sequence[LineDraft], rounding: Rounding) -> ExpectedT
         if rounding.round_before_sum:
             base = cents(base)
         exact_sum += base
-        key = (line.tax_category, line.tax_percent.normalize())
-        bases[key] = bases.get(key, Decimal(0)) + base
-        tax = cents(base * line.tax_percent / 100)
-        per_line_tax[key] = per_line_tax.get(key, Decimal(0)) + tax
+        for each in line.taxes:  # VAT and a withholding: each on the whole base
+            key = (each.category, each.percent.normalize())
+            bases[key] = bases.get(key, Decimal(0)) + base
+            tax = cents(base * each.percent / 100)
+            per_line_tax[key] = per_line_tax.get(key, Decimal(0)) + tax
     if rounding.apply_taxes_per_line:
         taxes = per_line_tax
     else:

@@ -10,12 +10,18 @@ official PHP SDK (B2Brouter/b2brouter-php, lib/B2BRouter/Service/*.php):
                                                 name, address and VAT code; offset/limit)
     POST   /accounts/{account}/contacts         create_contact
     GET    /accounts/{account}/invoices         invoices, find_by_number, payments
-                                                (?number=, date_from, date_to, state flags)
+                                                (?number=, date_from, date_to: the
+                                                submission date; state flags as `1`)
     POST   /accounts/{account}/invoices         create_invoice (send_after_import = send)
     GET    /invoices/{id}                       get_invoice
     PUT    /invoices/{id}                       update_invoice
     DELETE /invoices/{id}                       delete_invoice
-    POST   /invoices/send_invoice/{id}          send_invoice
+    POST   /invoices/send_invoice/{id}          send_invoice (its answer is undocumented)
+    GET    /invoices/{id}/validate              validate_invoice
+    GET    /invoices/{id}/as/{document type}    document (pdf.invoice, xml.ubl.invoice.bis3,
+                                                xml.facturae.3.2.2, original; InvoiceService
+                                                ::downloadAs; the PDF is made asynchronously)
+    GET    /tax_reports/{id}                    tax_report (VeriFactu/TicketBAI; TaxReportService)
 
 Retry policy: reads and PUT (idempotent) are retried on connection errors, 5xx and 429. POST
 and DELETE are retried only when the request provably never left (connect error) or was
@@ -41,6 +47,7 @@ import httpx
 
 from invoicesync.b2brouter import errors as berr
 from invoicesync.b2brouter.models import Account, Contact, Invoice, Payment
+from invoicesync.b2brouter.reports import TaxReport, Validation
 
 API_VERSION = "2026-04-20"
 PRODUCTION_URL = "https://api.b2brouter.net"  # test_ keys use the same host
@@ -173,10 +180,14 @@ class B2BRouterClient:
         *,
         params: Mapping[str, str | int] | None = None,
         body: Any = None,
+        accept: str | None = None,
     ) -> Any:
+        """The decoded JSON answer; with `accept`, the raw bytes of a document."""
         idempotent = method in {"GET", "PUT"}
         content = dumps(body) if body is not None else None
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        if accept:
+            headers["Accept"] = accept
         attempt = 0
         while True:
             attempt += 1
@@ -198,7 +209,7 @@ class B2BRouterClient:
                 ) from None
             else:
                 if response.is_success:
-                    return self._json(response)
+                    return response.content if accept else self._json(response)
                 error = berr.from_response(response, write=not idempotent)
                 retryable = isinstance(error, berr.ThrottledError) or (
                     idempotent and isinstance(error, berr.ServerError)
@@ -296,7 +307,8 @@ class B2BRouterClient:
         date_to: dt.date | None = None,
         states: Sequence[str] = (),
     ) -> Iterator[Invoice]:
-        params: dict[str, str | int] = {s: "true" for s in states}
+        # The state filters are documented as flags valued 1 (PHP SDK InvoiceService::all).
+        params: dict[str, str | int] = {s: "1" for s in states}
         if number is not None:
             params["number"] = number
         if date_from:
@@ -327,9 +339,38 @@ class B2BRouterClient:
     def delete_invoice(self, invoice_id: int) -> None:
         self._request("DELETE", f"/invoices/{int(invoice_id)}")
 
-    def send_invoice(self, invoice_id: int) -> Invoice:
+    def send_invoice(self, invoice_id: int) -> Invoice | None:
+        """Queue delivery. The answer's shape is undocumented (the PHP SDK returns it as is):
+        an invoice when it carries one, else None, and the caller reads the invoice. A 2xx
+        is a success whatever its body."""
         data = self._request("POST", f"/invoices/send_invoice/{int(invoice_id)}", body={})
-        return Invoice.from_json(self._one(data, "invoice"))
+        inner = data.get("invoice", data) if isinstance(data, dict) else None
+        if isinstance(inner, dict) and "id" in inner:
+            try:
+                return Invoice.from_json(inner)
+            except berr.B2BRouterError:
+                return None
+        return None
+
+    def validate_invoice(self, invoice_id: int) -> Validation:
+        """What B2BRouter says of an invoice before delivery (InvoiceService::validate)."""
+        return Validation.from_json(self._request("GET", f"/invoices/{int(invoice_id)}/validate"))
+
+    def document(self, invoice_id: int, document_type: str) -> bytes:
+        """The invoice as `document_type` (`pdf.invoice`, `xml.ubl.invoice.bis3`,
+        `xml.facturae.3.2.2`, `original`). A 404 raises `NotFoundError`: for the PDF it
+        usually means "not generated yet" (it is made asynchronously)."""
+        if not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)*", document_type):
+            raise ValueError(f"not a B2BRouter document type: {document_type!r}")
+        accept = "application/pdf" if document_type.startswith("pdf") else "application/xml"
+        path = f"/invoices/{int(invoice_id)}/as/{document_type}"
+        data: bytes = self._request("GET", path, accept=f"{accept}, */*")
+        return data
+
+    def tax_report(self, report_id: int) -> TaxReport:
+        """A VeriFactu/TicketBAI submission an invoice's `tax_report_ids` names."""
+        data = self._request("GET", f"/tax_reports/{int(report_id)}")
+        return TaxReport.from_json(self._one(data, "tax_report"))
 
     def payments(
         self, *, date_from: dt.date | None = None, date_to: dt.date | None = None

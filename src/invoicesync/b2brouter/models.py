@@ -19,6 +19,7 @@ from invoicesync.b2brouter.errors import B2BRouterError
 # Issued-invoice delivery states: mark_as reference plus the listing's state filters.
 DELIVERY_STATES = (
     "new",
+    "issued",
     "sending",
     "sent",
     "error",
@@ -60,6 +61,11 @@ def _id(data: Mapping[str, Any], what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _unexpected(what)
     return value
+
+
+def _ids(value: Any) -> tuple[int, ...]:
+    items = value if isinstance(value, list) else []
+    return tuple(i for i in items if isinstance(i, int) and not isinstance(i, bool) and i > 0)
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,11 @@ class Invoice:
     file_reference: str | None
     extra_info: str | None
     paid_date: dt.date | None
+    # Why B2BRouter put the invoice in its state (an `error`, a `refused`). UNVERIFIED: the
+    # field name `state_reason`; no public page names it. Absent: None.
+    state_reason: str | None = None
+    tax_report_ids: tuple[int, ...] = ()  # VeriFactu/TicketBAI submissions (TAX_REPORTS.md)
+    is_credit_note: bool = False  # or references another invoice (`invoice_references`)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Invoice:
@@ -177,7 +188,19 @@ class Invoice:
             file_reference=_str(data.get("file_reference")),
             extra_info=_str(data.get("extra_info")),
             paid_date=_date(data.get("paid_date")),
+            state_reason=_str(data.get("state_reason")),
+            tax_report_ids=_ids(data.get("tax_report_ids")),
+            is_credit_note=_credit_note(data),
         )
+
+
+def _credit_note(data: Mapping[str, Any]) -> bool:
+    """Flagged so, or (should the flag not be answered) referencing an invoice with a
+    negative total, which is what a credit note is."""
+    if data.get("is_credit_note") is True:
+        return True
+    refs, total = data.get("invoice_references"), data.get("total")
+    return bool(refs) and isinstance(total, int | Decimal | str) and str(total).startswith("-")
 
 
 @dataclass(frozen=True)
@@ -194,9 +217,21 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class TaxDraft:
+    """One entry of a line's `taxes_attributes`: a percent may be negative (a withholding
+    such as Spain's IRPF, https://github.com/B2Brouter/b2brouter-php docs/SPANISH_INVOICING.md
+    names the fields name, category, percent)."""
+
+    name: str
+    category: str
+    percent: Decimal
+
+
+@dataclass(frozen=True)
 class LineDraft:
     """One line to create. A tax is always a category and a percent: B2BRouter's
-    taxes_attributes have no absolute (fixed-amount) form."""
+    taxes_attributes have no absolute (fixed-amount) form. `more_taxes` follow the first
+    (a withholding beside the VAT)."""
 
     description: str
     quantity: Decimal
@@ -204,6 +239,22 @@ class LineDraft:
     tax_category: str
     tax_percent: Decimal
     tax_name: str = "VAT"
+    more_taxes: tuple[TaxDraft, ...] = ()
+
+    @property
+    def taxes(self) -> tuple[TaxDraft, ...]:
+        return (TaxDraft(self.tax_name, self.tax_category, self.tax_percent), *self.more_taxes)
+
+
+@dataclass(frozen=True)
+class Credited:
+    """The invoice a credit note corrects, as B2BRouter references it: `invoice_references`
+    (API 2026-04-20; its migration guide replaced `amended_number` by `number` and
+    `amended_date` by `date`, https://docs.b2brouter.net/en/developers/upgrade-api/
+    from-v2026-03-02-to-v2026-04-20/)."""
+
+    number: str
+    date: dt.date
 
 
 def invoice_payload(
@@ -216,8 +267,12 @@ def invoice_payload(
     due_date: dt.date | None = None,
     file_reference: str | None = None,
     extra_info: str | None = None,
+    credited: Credited | None = None,
 ) -> dict[str, Any]:
-    """The `invoice` object of POST /accounts/{account}/invoices, with exact decimals."""
+    """The `invoice` object of POST /accounts/{account}/invoices, with exact decimals. A
+    credit note (`credited`) is flagged `is_credit_note` (the flag B2BRouter's WooCommerce
+    plugin sends) and references the invoice it corrects; its lines carry negative
+    quantities, as the official SDK's and plugin's credit notes do."""
     invoice: dict[str, Any] = {
         "number": number,
         "date": date.isoformat(),
@@ -228,11 +283,8 @@ def invoice_payload(
                 "quantity": line.quantity,
                 "price": line.price,
                 "taxes_attributes": [
-                    {
-                        "name": line.tax_name,
-                        "category": line.tax_category,
-                        "percent": line.tax_percent,
-                    }
+                    {"name": tax.name, "category": tax.category, "percent": tax.percent}
+                    for tax in line.taxes
                 ],
             }
             for line in lines
@@ -245,4 +297,9 @@ def invoice_payload(
         "extra_info": extra_info,
     }
     invoice.update({k: v for k, v in optional.items() if v is not None})
+    if credited is not None:
+        invoice["is_credit_note"] = True
+        invoice["invoice_references"] = [
+            {"number": credited.number, "date": credited.date.isoformat()}
+        ]
     return invoice

@@ -4,7 +4,11 @@ would do on their own, made explicit for tests, the demo and users' scripts.
     GET  /_sandbox/requests                   the request log (API keys are never logged)
     POST /_sandbox/faults                     {"latency_ms", "error_next", "drop_next_writes", ...}
     POST /_sandbox/invoices/{id}/state        {"state": "sent", "paid_date": "2026-05-01"}
-    POST /_sandbox/deliver                    every `sending` invoice becomes `sent`
+    POST /_sandbox/deliver                    every `sending` invoice becomes `sent`, or
+                                              `error` with its reason (a contact without a
+                                              transport); processing tax reports settle
+    POST /_sandbox/tax_reports/fail_next      {"reason": "..."}: the next tax report to settle
+                                              ends in `error` with that reason
     GET  /_sandbox/accounts/{id}              the account, its contacts and invoices
     POST /_sandbox/accounts/{id}/settings     {"rounding_method", "round_before_sum", ...}
 """
@@ -53,10 +57,10 @@ def admin(sb: B2BRouterSandbox, method: str, path: str, body: bytes) -> tuple[in
             sb.set_faults(Faults(**spec))
             return 200, {"ok": True}
         if parts == ["deliver"] and method == "POST":
-            sent = [i for i in net.invoices.values() if i.state == "sending"]
-            for each in sent:
-                net.force_state(each, "sent")
-            return 200, {"sent": [i.id for i in sent]}
+            return 200, net.deliver_all()
+        if parts == ["tax_reports", "fail_next"] and method == "POST":
+            net.deliveries.fail_reports.append(str(spec.get("reason") or "rejected"))
+            return 200, {"ok": True}
         if len(parts) == 3 and parts[0] == "invoices" and parts[2] == "state" and method == "POST":
             invoice = net.invoices.get(int(parts[1])) if is_id(parts[1]) else None
             if invoice is None:

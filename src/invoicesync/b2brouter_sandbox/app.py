@@ -11,7 +11,8 @@ https://developer.b2brouter.net/reference/ as used by the official PHP SDK
 (B2Brouter/b2brouter-php, lib/B2BRouter/Service/*.php):
 GET /accounts/{account}; GET|POST /accounts/{account}/contacts; GET|PUT|DELETE /contacts/{id};
 GET|POST /accounts/{account}/invoices; GET|PUT|DELETE /invoices/{id};
-POST /invoices/send_invoice/{id}; POST /invoices/{id}/mark_as.
+POST /invoices/send_invoice/{id}; POST /invoices/{id}/mark_as; GET /invoices/{id}/validate;
+GET /invoices/{id}/as/{document type}; GET /tax_reports/{id} (delivery.py).
 """
 
 from __future__ import annotations
@@ -63,6 +64,14 @@ class Response:
 
 
 DROP = Response(status=-1)
+
+
+@dataclass
+class Document:
+    """A non-JSON answer: the bytes of a legal document."""
+
+    body: bytes
+    content_type: str
 
 
 @dataclass
@@ -170,6 +179,9 @@ class B2BRouterSandbox:
         if drop:
             entry.dropped = True
             return DROP
+        if isinstance(payload, Document):
+            headers = {"content-type": payload.content_type, "x-b2b-api-request-id": request_id}
+            return Response(status, payload.body, headers)
         return json_response(status, payload, request_id)
 
     def _authenticate(self, headers: dict[str, str]) -> tuple[ApiKey, str]:
@@ -221,9 +233,7 @@ class B2BRouterSandbox:
 
     # --- routing --------------------------------------------------------------------------------
 
-    def _route(
-        self, request: Request, path: str, key: ApiKey, version: str
-    ) -> tuple[int, dict[str, Any]]:
+    def _route(self, request: Request, path: str, key: ApiKey, version: str) -> tuple[int, Any]:
         net, m, q = self.network, request.method, request.query
         parts = path.strip("/").split("/")
         body = rules.json_body(request.body) if m in {"POST", "PUT"} else {}
@@ -258,6 +268,11 @@ class B2BRouterSandbox:
         ):
             invoice = net.send(net.invoice_for(key, parts[2]))
             return 200, {"invoice": net.invoice_json(invoice)}
+        if parts[0] == "invoices" and len(parts) >= 3 and m == "GET":
+            return self._after_push(parts, key)
+        if parts[0] == "tax_reports" and len(parts) == 2 and m == "GET":
+            report = net.deliveries.report_for(key.accounts, parts[1])
+            return 200, {"tax_report": report.to_json()}
         if parts[0] == "invoices" and len(parts) == 3 and parts[2] == "mark_as" and m == "POST":
             invoice = net.mark_as(net.invoice_for(key, parts[1]), body)
             return 200, {"invoice": net.invoice_json(invoice)}
@@ -272,6 +287,18 @@ class B2BRouterSandbox:
                 net.delete_invoice(invoice)
                 return 200, {"invoice": doc}
         raise not_found(f"{m} {path}")
+
+    def _after_push(self, parts: list[str], key: ApiKey) -> tuple[int, Any]:
+        """GET /invoices/{id}/validate and GET /invoices/{id}/as/{document type}."""
+        net = self.network
+        invoice = net.invoice_for(key, parts[1])
+        contact = net.contacts[invoice.contact_id]
+        if len(parts) == 3 and parts[2] == "validate":
+            return 200, net.deliveries.validation(contact)
+        if len(parts) == 4 and parts[2] == "as":
+            body, content_type = net.deliveries.document(invoice, contact, parts[3])
+            return 200, Document(body, content_type)
+        raise not_found("/".join(parts))
 
     def default_connection(self) -> tuple[str, str]:
         """(API key, account id) that open the first seeded account: what `sandbox serve`

@@ -24,6 +24,7 @@ API_VERSIONS = ("2025-10-13", "2026-03-02", "2026-04-20")
 # invoice listing (PHP SDK InvoiceService::all) and the SDK's state table.
 STATES = (
     "new",
+    "issued",
     "sending",
     "sent",
     "error",
@@ -114,6 +115,7 @@ CONTACT_FIELDS = (
     "postalcode",
     "province",
     "integration_code",
+    "transport_type_code",  # UNVERIFIED name; how the contact receives invoices (delivery.py)
 )
 
 
@@ -167,6 +169,11 @@ class Invoice:
     created_at: str = ""
     updated_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # A credit note (`is_credit_note`) and the invoices it corrects (`invoice_references`,
+    # API 2026-04-20: number and date, https://docs.b2brouter.net/en/developers/upgrade-api/
+    # from-v2026-03-02-to-v2026-04-20/).
+    is_credit_note: bool = False
+    references: list[dict[str, str]] = field(default_factory=list)
 
     def totals(self, calc: Calc) -> Totals:
         return compute(
@@ -219,6 +226,8 @@ class Invoice:
             "total": totals.total,
             "paid_date": self.paid_date.isoformat() if self.paid_date else None,
             "tax_report_ids": [],
+            "is_credit_note": self.is_credit_note,
+            "invoice_references": [dict(r) for r in self.references],
             "invoice_lines": lines,
             "created_at": self.created_at,
             "updated_at": self.updated_at,

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from invoicesync.b2brouter_sandbox import rules
+from invoicesync.b2brouter_sandbox.delivery import Deliveries
 from invoicesync.b2brouter_sandbox.model import (
     API_VERSIONS,
     EDITABLE_STATES,
@@ -39,6 +40,9 @@ class Network:
         self.keys: dict[str, ApiKey] = {}
         self.contacts: dict[int, Contact] = {}
         self.invoices: dict[int, Invoice] = {}
+        self.deliveries = Deliveries()
+        # Per account: the tax authority it reports to (None: none) and the PDF's delay.
+        self.reporting: dict[int, tuple[str | None, int]] = {}
         self._next_contact = 5001
         self._next_invoice = 100001
 
@@ -49,6 +53,9 @@ class Network:
         if account.id in self.accounts:
             raise ValueError(f"account {account.id} is seeded twice")
         self.accounts[account.id] = account
+        acc = seed["account"]
+        report = acc.get("tax_report")
+        self.reporting[account.id] = (str(report) if report else None, int(acc.get("pdf_delay", 1)))
         for spec in seed.get("api_keys", []):
             key = self.keys.setdefault(
                 str(spec["key"]),
@@ -79,6 +86,10 @@ class Network:
 
     def account_for(self, key: ApiKey, account_id: str) -> Account:
         account = self.accounts.get(int(account_id)) if is_id(account_id) else None
+        if account is not None and account.environment != key.environment:
+            # Test and production are separate environments: the key is unknown in the
+            # account's (docs/b2brouter.md, "Set-up"; error-codes page: invalid_api_key).
+            raise ApiError(401, "invalid_api_key", "Invalid API Key provided")
         if account is None or account.id not in key.accounts:
             raise not_found("account")
         return account
@@ -97,7 +108,8 @@ class Network:
 
     def invoice_json(self, invoice: Invoice) -> dict[str, Any]:
         account = self.accounts[invoice.account_id]
-        return invoice.to_json(account.calc, self.contacts[invoice.contact_id])
+        doc = invoice.to_json(account.calc, self.contacts[invoice.contact_id])
+        return doc | self.deliveries.extra_json(invoice)
 
     # --- paging ---------------------------------------------------------------------------------
 
@@ -156,13 +168,16 @@ class Network:
         found = [i for i in self.invoices.values() if i.account_id == account.id]
         if "number" in query:
             found = [i for i in found if i.number == query["number"]]  # UNVERIFIED: exact
+        # date_from/date_to filter by the date the invoice was submitted to B2BRouter, not
+        # its own date (issue 29; the listing's reference).
         low = rules.iso_date(query.get("date_from"), "date_from")
         high = rules.iso_date(query.get("date_to"), "date_to")
         if low is not None:
-            found = [i for i in found if i.date >= low]
+            found = [i for i in found if date.fromisoformat(i.created_at[:10]) >= low]
         if high is not None:
-            found = [i for i in found if i.date <= high]
-        wanted = {s for s in STATES if query.get(s) == "true"}
+            found = [i for i in found if date.fromisoformat(i.created_at[:10]) <= high]
+        # State flags are documented as 1/0 (PHP SDK InvoiceService::all); `true` is no flag.
+        wanted = {s for s in STATES if query.get(s) == "1"}
         if wanted:
             found = [i for i in found if i.state in wanted]
         return sorted(found, key=lambda i: i.id)
@@ -208,6 +223,7 @@ class Network:
         number = rules.text(raw.get("number"), "invoice.number", required=True) or ""
         invoice_date = rules.iso_date(raw.get("date"), "invoice.date", required=True)
         lines = rules.lines(raw.get("invoice_lines_attributes"), version)
+        credit, references = rules.credit_note(raw, version)
         contact = self._contact_of(account, raw, version)
         self._check_number(account, number, None)
         stamp = self.now().isoformat()
@@ -224,11 +240,15 @@ class Network:
             file_reference=rules.text(raw.get("file_reference"), "invoice.file_reference"),
             created_at=stamp,
             updated_at=stamp,
+            is_credit_note=credit,
+            references=references,
         )
         self._next_invoice += 1
         self.invoices[invoice.id] = invoice
+        self.deliveries.created(invoice, self.reporting.get(account.id, (None, 1))[1])
         if body.get("send_after_import") is True:
             invoice.state = "sending"  # "queued to be sent asynchronously" (create-invoice ref.)
+            self.deliveries.queued(invoice, self.reporting.get(account.id, (None, 1))[0])
         return invoice
 
     def update_invoice(self, invoice: Invoice, body: Mapping[str, Any]) -> Invoice:
@@ -270,7 +290,19 @@ class Network:
             raise ApiError(409, "conflict", f"an invoice in state {invoice.state} cannot be sent")
         invoice.state = "sending"
         invoice.updated_at = self.now().isoformat()
+        self.deliveries.queued(invoice, self.reporting.get(invoice.account_id, (None, 1))[0])
         return invoice
+
+    def deliver_all(self) -> dict[str, list[int]]:
+        """The network acts: each queued invoice is delivered or fails with its reason, and
+        each processing tax report reaches a final state (delivery.py)."""
+        sent: list[int] = []
+        failed: list[int] = []
+        for invoice in [i for i in self.invoices.values() if i.state == "sending"]:
+            state, _ = self.deliveries.deliver(invoice, self.contacts[invoice.contact_id])
+            self.force_state(invoice, state)
+            (sent if state == "sent" else failed).append(invoice.id)
+        return {"sent": sent, "error": failed, "tax_reports": self.deliveries.settle_reports()}
 
     def mark_as(self, invoice: Invoice, body: Mapping[str, Any]) -> Invoice:
         state = body.get("state")

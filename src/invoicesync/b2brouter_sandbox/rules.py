@@ -169,3 +169,31 @@ def contact_fields(raw: dict[str, Any], prefix: str, *, require_email: bool) -> 
     if fields["country"] is not None:
         fields["country"] = str(fields["country"]).lower()
     return fields
+
+
+def credit_note(raw: dict[str, Any], version: str) -> tuple[bool, list[dict[str, str]]]:
+    """`is_credit_note` and `invoice_references` of a created invoice. The references replaced
+    `amended_number`/`amended_date` in API 2026-04-20 (its migration guide: `number`, `date`);
+    a credit note must reference the invoice it corrects (EN 16931 BG-3, "preceding invoice
+    reference", which B2BRouter's UBL and Facturae carry)."""
+    flag = raw.get("is_credit_note", False)
+    if not isinstance(flag, bool):
+        raise bad("invoice.is_credit_note must be true or false")
+    refs = raw.get("invoice_references")
+    if refs is None:
+        refs = []
+    if not isinstance(refs, list) or len(refs) > 100:
+        raise bad("invoice.invoice_references must be a list")
+    if refs and version < "2026-04-20":
+        raise bad("invoice.invoice_references needs API version 2026-04-20 or later")
+    out = []
+    for i, ref in enumerate(refs):
+        field = f"invoice.invoice_references[{i}]"
+        if not isinstance(ref, dict):
+            raise bad(f"{field} must be an object")
+        number = text(ref.get("number"), f"{field}.number", required=True) or ""
+        day = iso_date(ref.get("date"), f"{field}.date")
+        out.append({"number": number} | ({"date": day.isoformat()} if day else {}))
+    if flag and not out and version >= "2026-04-20":
+        raise blank("invoice.invoice_references")
+    return flag, out

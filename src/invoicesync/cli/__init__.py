@@ -12,11 +12,13 @@ profiles     profiles; connect, disconnect and status for a B2BRouter profile
 prepare      prepare (and what `push --prepare` shows)
 sandbox      sandbox serve, demo (demo_story tells the story)
 followup     payments, send, pdf (followup_views: their documents, tables and CSV)
+history      history, runs (history_views: their documents and tables)
 """
 
 from invoicesync.cli import (
     connection,
     followup,
+    history,
     invoices,
     lifecycle,
     link,
@@ -31,6 +33,7 @@ __all__ = [
     "app",
     "connection",
     "followup",
+    "history",
     "invoices",
     "lifecycle",
     "link",

@@ -131,6 +131,43 @@ class InvoiceSyncGroup(TyperGroup):
         return result
 
     def invoke(self, ctx: Any) -> Any:
+        if ctx.parent is not None:
+            return self._guarded(ctx)
+        from invoicesync.store import runs  # not at import: `--help` stays fast
+
+        run = runs.begin(self._command_line(ctx))
+        code = EXIT_UNEXPECTED
+        try:
+            result = self._guarded(ctx)
+            code = 0
+            return result
+        except typer.Abort:
+            code = EXIT_INTERRUPTED
+            raise
+        except Exception as exc:  # typer.Exit and click's usage errors carry their code
+            code = getattr(exc, "exit_code", EXIT_UNEXPECTED)
+            raise
+        finally:
+            runs.finish(run, code)
+
+    def _command_line(self, ctx: Any) -> str:
+        """What `runs` shows as the command: its name (and subcommand) and the options given,
+        never their values (a value may be a path or an address nobody asked to keep)."""
+        args = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        words = args[:1]
+        sub = self.get_command(ctx, args[0]) if args else None
+        commands = [sub]
+        if isinstance(sub, TyperGroup) and len(args) > 1 and not args[1].startswith("-"):
+            words.append(args[1])
+            commands.append(sub.get_command(ctx, args[1]))
+        # Only the command's own option names: an argument that merely starts with "-" may be
+        # a value (even a secret's).
+        known = {o for c in commands for p in getattr(c, "params", ()) for o in p.opts}
+        flags = [a.split("=", 1)[0] for a in args[1:]]
+        flags = [f for f in flags if f in known and f.startswith("-")]
+        return " ".join(words + sorted(set(flags), key=flags.index))
+
+    def _guarded(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except InvoiceSyncError as exc:

@@ -178,6 +178,13 @@ def _lifecycle(work: Path) -> list[Step]:
             "payment (the CSV for Protemos has no payment row for it).",
             ("payments", "--since", "2000-01-01"),
         ),
+        Step("The corrected INV-2026-0102 goes to the client.", ("send", "INV-2026-0102")),
+        Step(
+            "What happened to them, in order: when, which run (host and user in --json), "
+            "which document, and why.",
+            ("history", "INV-2026-0102", "INV-2026-0103", "CN-2026-0001"),
+        ),
+        Step("And what each run did (`runs show RUN` lists one run's events).", ("runs",)),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -148,23 +149,35 @@ def pdf(
             "-o",
             "--output",
             metavar="FILE|DIR",
-            help="FILE for one invoice, or DIR (default: here, NUMBER.pdf).",
+            help="FILE for one invoice, or an existing DIR (default: here, NUMBER.pdf).",
         ),
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="pdf|ubl|facturae|original",
+            help="The PDF, or (B2BRouter) the UBL BIS 3, Facturae 3.2.2 or legal original.",
+        ),
+    ] = "pdf",
+    force: Annotated[bool, typer.Option("--force", help="Replace existing files.")] = False,
     json_: JSON_OPT = False,
 ) -> None:
-    """Download the PDF QuickBooks renders for linked invoices and credit memos (written
-    atomically).
+    """Download the documents of linked invoices and credit memos (written atomically, never
+    over an existing file without --force). B2BRouter makes its PDF asynchronously: invoicesync
+    waits up to 60 s for it, then exits 7.
 
     \b
     Examples:
       invoicesync pdf INV-2026-0101 -o INV-2026-0101.pdf
       invoicesync pdf INV-2026-0101 INV-2026-0102 -o pdfs/
+      invoicesync --profile es pdf ES-2026-0101 --format ubl -o einvoices/
     """
     from invoicesync.usecases.pdf import pdf as run_pdf
 
+    waiting = render.info if sys.stderr.isatty() else None
     with opened_session(state_of(ctx)) as opened:
-        report = run_pdf(opened, numbers, output)
+        report = run_pdf(opened, numbers, output, fmt=fmt, force=force, progress=waiting)
         warn_all(opened.warnings)
     if json_:
         render.emit_json(fviews.pdf_document(report))

@@ -216,6 +216,7 @@ def pdf_document(report: PdfReport) -> Document:
             "status": r.status,
             "qbo_id": r.qbo_id,
             "kind": None if r.kind is None else r.kind.value,
+            "format": r.format,
             "path": r.path,
             "bytes": r.size,
             "message": r.message,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,6 +13,7 @@ from invoicesync.cli.views import Column, TableView
 from invoicesync.errors import NotConnected
 
 if TYPE_CHECKING:
+    from invoicesync.usecases.b2b_connection import B2BStatusReport
     from invoicesync.usecases.session import Session
 
 
@@ -102,6 +103,9 @@ def connect_b2brouter(state: AppState) -> None:
         f"Connected to B2BRouter account {result.account_name} ({result.account}, "
         f"{result.environment} key); API key stored in the {result.store}"
     )
+    if all(c.matches for c in result.calculation):
+        render.info("Calculation settings match the source (half up, round before sum on).")
+    warn_all(b2b_connection.mismatches(result.calculation))
 
 
 def disconnect_b2brouter(state: AppState) -> None:
@@ -124,21 +128,7 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
     assert isinstance(opened, B2BRouterSession)
     r = status(opened)
     if json_:
-        render.emit_json(
-            {
-                "schema": "invoicesync.b2brouter-status/1",
-                "profile": opened.settings.profile,
-                "account": r.account,
-                "account_name": r.account_name,
-                "country": r.country,
-                "environment": r.environment,
-                "url": r.url,
-                "key_store": r.key_store,
-                "links": dict(r.links),
-                "pending": r.pending,
-                "warnings": list(r.warnings),
-            }
-        )
+        render.emit_json(_b2b_status_document(opened.settings.profile, r))
         return
     rows = [
         ("Account", f"{r.account_name} ({r.country or '?'})"),
@@ -151,6 +141,17 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
         ("API key stored in", r.key_store),
         ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
         ("Interrupted pushes", str(r.pending)),
+        (
+            "At the last reconcile",
+            ", ".join(f"{k}: {v}" for k, v in r.last_states.items()) or "not reconciled yet",
+        ),
+        *(
+            (
+                f"Calculation: {c.setting}",
+                c.current if c.matches else f"{c.current} (the source needs {c.required})",
+            )
+            for c in r.calculation
+        ),
     ]
     render.show(
         TableView(
@@ -161,3 +162,29 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
         )
     )
     warn_all(r.warnings)
+
+
+def _b2b_status_document(profile: str | None, r: B2BStatusReport) -> dict[str, Any]:
+    return {
+        "schema": "invoicesync.b2brouter-status/1",
+        "profile": profile,
+        "account": r.account,
+        "account_name": r.account_name,
+        "country": r.country,
+        "environment": r.environment,
+        "url": r.url,
+        "key_store": r.key_store,
+        "links": dict(r.links),
+        "pending": r.pending,
+        "last_states": dict(r.last_states),
+        "calculation": [
+            {
+                "setting": c.setting,
+                "required": c.required,
+                "current": c.current,
+                "matches": c.matches,
+            }
+            for c in r.calculation
+        ],
+        "warnings": list(r.warnings),
+    }

@@ -61,6 +61,12 @@ def reconcile_document(report: ReconcileReport) -> Document:
             "state": d.state,
             "details": list(d.details),
             "balance": money(d.balance),
+            "delivery": None
+            if d.delivery is None
+            else {"state": d.delivery, "reason": d.delivery_reason},
+            "registrations": [
+                {"kind": r.kind, "state": r.state, "reason": r.reason} for r in d.registrations
+            ],
         }
         for d in report.drifts
     ]

@@ -158,10 +158,22 @@ def json_written() -> bool:
     return _json_written
 
 
+def with_run(document: Any) -> Any:
+    """A document with the id of the run that wrote (`run_id`, docs/json.md) when this command
+    wrote to the state: the key to `invoicesync runs show`."""
+    from invoicesync.store.runs import recorded_id
+
+    run_id = recorded_id()
+    if run_id is None or not isinstance(document, dict) or "run_id" in document:
+        return document
+    return {**document, "run_id": run_id}
+
+
 def emit_json(data: Any) -> None:
     """Stable JSON on stdout: money as strings (exact decimals), keys in a fixed order."""
     global _json_written
     _json_written = True
+    data = with_run(data)
     # JSON escapes every control character itself; only secrets need removing.
     _write(redact(json.dumps(data, indent=2, default=_default, ensure_ascii=False)))
 
@@ -172,6 +184,7 @@ def emit_json_stream(head: dict[str, Any], key: str, items: Iterable[Any]) -> No
     goes through Python's and takes seconds). Each chunk is redacted like `emit_json`."""
     global _json_written
     _json_written = True
+    head = with_run(head)
     write = sys.stdout.write
     with _guard():
         opening = json.dumps(head, indent=2, ensure_ascii=False)[:-2]  # without "\n}"

@@ -1,25 +1,54 @@
-"""B2BRouter after the push (a mixin of `B2BRouterLedger`): delivery and payment state, send.
+"""B2BRouter after the push (a mixin of `B2BRouterLedger`): delivery and payment state, send,
+the legal documents.
 
 B2BRouter delivers through the contact's own channel (Peppol, a public administration, the
 e-mail set in B2BRouter) and reports a payment only as the `paid` state, with no payment
 records, so `payments` shows paid invoices without payment rows, `send --to` is refused, and
-documents and attachments are not offered for this target (each says so, per invoice).
+attachments are not offered for this target (each says so, per invoice). Before queueing a
+delivery, B2BRouter's own validation is asked, so an invoice that cannot be delivered (a
+contact without a transport) is reported now rather than found later in state `error`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from invoicesync.b2brouter import B2BRouterClient
 from invoicesync.b2brouter import errors as berr
-from invoicesync.errors import EXIT_CONFLICT, EXIT_USAGE, UsageError
+from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE, EXIT_USAGE, Refused
 from invoicesync.ledger.b2b_rows import B2BInvoice, invoice_id
-from invoicesync.ledger.base import Attachment, Gone, Payment, Refusal, Upload
+from invoicesync.ledger.b2b_setup import SettingCheck, calculation_check
+from invoicesync.ledger.base import (
+    Attachment,
+    Company,
+    Gone,
+    Payment,
+    Refusal,
+    RemoteInvoice,
+    Upload,
+)
+from invoicesync.ledger.tracking import Registration
 from invoicesync.models import DocKind, DocRef
 
 NOT_SENT = frozenset({"new", "error"})
 UNSUPPORTED = "B2BRouter profiles do not take attachments in invoicesync"
+# `pdf --format` → B2BRouter's document type (PHP SDK InvoiceService::downloadAs).
+DOCUMENT_TYPES = {
+    "pdf": "pdf.invoice",
+    "ubl": "xml.ubl.invoice.bis3",
+    "facturae": "xml.facturae.3.2.2",
+    "original": "original",
+}
+
+
+class DocumentPending(Exception):
+    """B2BRouter has the invoice but has not generated its PDF yet (it does so
+    asynchronously: a 404 first is normal)."""
+
+    def __init__(self, ref: DocRef) -> None:
+        super().__init__(f"B2BRouter is still generating the PDF of {ref}")
+        self.ref = ref
 
 
 @dataclass(frozen=True)
@@ -62,6 +91,36 @@ class B2BRouterFollowUps:
     def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BBilling]:
         return {k: B2BBilling(v) for k, v in self.read_many(kind, remote_ids).items()}
 
+    def setup(self) -> tuple[Company, list[SettingCheck]]:
+        """The account and its calculation settings against the source's (connect, status)."""
+        from invoicesync.ledger.b2brouter import translating  # the ledger imports this mixin
+
+        with translating("reading the account"):
+            account = self.client.get_account()
+        return Company(account.name, account.country), calculation_check(account)
+
+    def with_registrations(self, rows: Mapping[str, RemoteInvoice]) -> dict[str, RemoteInvoice]:
+        """Each invoice with its VeriFactu/TicketBAI reports (`tax_report_ids`, one read
+        each; an account that does not report has none, and costs nothing)."""
+        from invoicesync.ledger.b2brouter import translating  # the ledger imports this mixin
+
+        out: dict[str, RemoteInvoice] = {}
+        for key, row in rows.items():
+            if not isinstance(row, B2BInvoice) or not row.invoice.tax_report_ids:
+                out[key] = row
+                continue
+            found = []
+            with translating("reading the tax reports"):
+                for report_id in row.invoice.tax_report_ids:
+                    try:
+                        report = self.client.tax_report(report_id)
+                    except berr.NotFoundError:
+                        found.append(Registration("tax report", "missing", f"{report_id} gone"))
+                        continue
+                    found.append(Registration(report.kind, report.state, report.reason))
+            out[key] = replace(row, registrations=tuple(found))
+        return out
+
     def payments(self, payment_ids: Sequence[str]) -> dict[str, Payment]:
         return {}  # B2BRouter reports the paid state and its date, never payment records
 
@@ -77,14 +136,49 @@ class B2BRouterFollowUps:
         if number is None:
             raise Gone(ref)
         try:
-            return B2BBilling(B2BInvoice(self.client.send_invoice(number)))
+            verdict = self.client.validate_invoice(number)
+            if not verdict.valid:
+                said = "; ".join(verdict.errors) or "no reason given"
+                return Refusal(
+                    f"B2BRouter cannot deliver {ref}: {said}; fix it in B2BRouter, then send again",
+                    exit_code=EXIT_PREREQUISITE,
+                )
+            queued = self.client.send_invoice(number)
+            # The answer's shape is undocumented: without an invoice in it, read the invoice.
+            return B2BBilling(B2BInvoice(queued or self.client.get_invoice(number)))
         except berr.NotFoundError:
             raise Gone(ref) from None
         except berr.ConflictError as exc:
             return Refusal(str(exc), exit_code=EXIT_CONFLICT, code=exc.code)
 
     def pdf(self, ref: DocRef) -> bytes:
-        raise UsageError("B2BRouter profiles have no PDF in invoicesync; open it in B2BRouter")
+        return self.document(ref, "pdf")
+
+    def document(self, ref: DocRef, fmt: str) -> bytes:
+        """The invoice as `fmt` (DOCUMENT_TYPES). A 404 is told apart by reading the invoice:
+        gone (`Gone`), PDF not generated yet (`DocumentPending`), or a format this invoice
+        does not have (refused with the reason)."""
+        from invoicesync.ledger.b2brouter import translate  # the ledger imports this mixin
+
+        number = invoice_id(ref)
+        if number is None:
+            raise Gone(ref)
+        try:
+            try:
+                return self.client.document(number, DOCUMENT_TYPES[fmt])
+            except berr.NotFoundError:
+                self.client.get_invoice(number)  # NotFoundError: the invoice itself is gone
+            if fmt == "pdf":
+                raise DocumentPending(ref)
+            raise Refused(
+                f"B2BRouter has no {fmt} document for {ref} (the account's country or the "
+                "contact's channel decides which formats exist); try --format original",
+                EXIT_CONFLICT,
+            )
+        except berr.NotFoundError:
+            raise Gone(ref) from None
+        except berr.B2BRouterError as exc:
+            raise translate(exc, f"downloading the {fmt} document of {ref}") from None
 
     def attachment_problem(self, file_name: str, size: int) -> str | None:
         return UNSUPPORTED

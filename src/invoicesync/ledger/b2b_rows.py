@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from invoicesync.b2brouter import Invoice
 from invoicesync.errors import EXIT_PARTIAL, Refused
+from invoicesync.ledger.tracking import Registration
 from invoicesync.models import DocKind, DocRef
 from invoicesync.qbo.marker import marker_of, origin_of
 
@@ -22,11 +23,17 @@ SETTLED = frozenset({"paid", "closed"})
 @dataclass(frozen=True)
 class B2BInvoice:
     """A B2BRouter invoice behind the `RemoteInvoice` protocol. `status` is the delivery
-    state (new, sending, sent, error, refused, accepted, registered, allegedly_paid, paid,
-    closed); B2BRouter has no void and no edit counter, so `voided` is False and
-    `sync_token` None."""
+    state (new, issued, sending, sent, error, refused, accepted, registered, allegedly_paid,
+    paid, closed); B2BRouter has no void and no edit counter, so `voided` is False and
+    `sync_token` None. `registrations` are filled only where they were read (reconcile)."""
 
     invoice: Invoice
+    registrations: tuple[Registration, ...] = ()
+
+    @property
+    def delivery_reason(self) -> str | None:
+        """B2BRouter's reason for the state (an `error`, a `refused`)."""
+        return self.invoice.state_reason
 
     @property
     def payments(self) -> tuple[str, ...]:
@@ -39,7 +46,9 @@ class B2BInvoice:
 
     @property
     def ref(self) -> DocRef:
-        return DocRef(DocKind.INVOICE, self.id)
+        """A credit note is an invoice B2BRouter flags `is_credit_note`: a credit memo here."""
+        kind = DocKind.CREDIT_MEMO if self.invoice.is_credit_note else DocKind.INVOICE
+        return DocRef(kind, self.id)
 
     @property
     def doc_number(self) -> str | None:
@@ -56,12 +65,15 @@ class B2BInvoice:
 
     @property
     def total(self) -> Decimal | None:
-        return self.invoice.total
+        """A credit note's total as the source writes it, positive (B2BRouter's is negative:
+        its lines have negative quantities)."""
+        total = self.invoice.total
+        return -total if self.invoice.is_credit_note else total
 
     @property
     def balance(self) -> Decimal | None:
         """B2BRouter reports payment as a state with no amount: settled means paid in full."""
-        return Decimal("0.00") if self.invoice.state in SETTLED else self.invoice.total
+        return Decimal("0.00") if self.invoice.state in SETTLED else self.total
 
     @property
     def currency(self) -> str | None:
@@ -100,9 +112,10 @@ class B2BInvoice:
 
 def invoice_id(ref: DocRef) -> int | None:
     """The B2BRouter invoice id `ref` names (None: not a B2BRouter id). B2BRouter holds
-    invoices only (credit notes are refused at pre-flight), so any other kind is refused."""
-    if ref.kind is not DocKind.INVOICE:
+    invoices and credit notes (invoices flagged so); a reference of unknown kind is refused."""
+    if ref.kind not in (DocKind.INVOICE, DocKind.CREDIT_MEMO):
         raise Refused(
-            f"B2BRouter holds invoices only, not a {ref.kind.label} ({ref})", EXIT_PARTIAL
+            f"B2BRouter holds invoices and credit notes, not a {ref.kind.label} ({ref})",
+            EXIT_PARTIAL,
         )
     return int(ref.remote_id) if ref.remote_id.isdigit() else None

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import httpx
 
-from invoicesync.b2brouter import B2BRouterClient, Contact, choose_contact
+from invoicesync.b2brouter import B2BRouterClient, Contact, Credited, choose_contact
 from invoicesync.b2brouter import errors as berr
 from invoicesync.errors import (
     EXIT_CONFLICT,
@@ -45,7 +45,7 @@ from invoicesync.ledger.base import (
     Uncertain,
 )
 from invoicesync.models import DocKind, DocRef, LocalInvoice
-from invoicesync.qbo.marker import with_marker, without_marker
+from invoicesync.qbo.marker import marker_of, with_marker, without_marker
 
 NAME = "B2BRouter"
 BY_NUMBER_MAX = 20  # up to this many invoices are looked up one by one, more by a listing
@@ -56,8 +56,9 @@ def translate(exc: berr.B2BRouterError, what: str) -> InvoiceSyncError:
     """A B2BRouter error as the user-facing error with the documented exit code."""
     if isinstance(exc, berr.AuthError):
         return NotConnected(
-            f"B2BRouter refused the API key while {what} ({exc}); run `invoicesync connect` "
-            "with a valid key (a test_ key only opens test accounts)"
+            f"B2BRouter refused the API key while {what} ({exc}); check the key and that its "
+            "environment matches the account (a test_ key only opens test accounts, a "
+            "production key only production ones), then run `invoicesync connect`"
         )
     if isinstance(exc, berr.PermissionDeniedError):
         return NotConnected(
@@ -114,6 +115,7 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
     """The `Ledger` for one B2BRouter account (`push --send` delivers through `send`)."""
 
     name = NAME
+    credits_by_reference = True  # `invoice_references` in the credit note: nothing to apply
 
     def __init__(self, client: B2BRouterClient, realm_key: str, counts: Counter[str]) -> None:
         self.client = client
@@ -150,14 +152,42 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         with translating("pushing"):
             account = self.client.get_account()
             contacts = list(self.client.contacts())
+        resolved = {
+            inv.number: preflight.resolve(inv, contacts, account)
+            for inv in invoices
+            if not inv.is_credit_note
+        }
+        ready = [inv for inv in invoices if resolved.get(inv.number, (None,))[0] is not None]
+        with translating("pushing"):
+            credited = self._credited(invoices, ready)
         prep = Preparation(sends_numbers=True, heading="cannot go to B2BRouter")
         for inv in invoices:
-            draft, problems = preflight.resolve(inv, contacts, account)
+            draft, problems = resolved.get(inv.number) or preflight.resolve(
+                inv, contacts, account, credited
+            )
             if draft is None:
                 prep.problems[inv.number] = problems
             else:
                 prep.drafts.append(draft)
         return prep
+
+    def _credited(
+        self, invoices: Sequence[LocalInvoice], ready: Sequence[LocalInvoice]
+    ) -> dict[str, Credited]:
+        """The number and date of each invoice the batch's credit notes credit: from the batch
+        itself when that invoice passed its own pre-flight (it goes in this push), else from
+        B2BRouter by number (ours first: one with our marker, then any not a credit note)."""
+        batch = {i.number: i for i in ready}
+        out: dict[str, Credited] = {}
+        for number in {i.credit_for for i in invoices if i.is_credit_note and i.credit_for}:
+            if number in batch:
+                out[number] = Credited(number, batch[number].issue_date)
+                continue
+            rows = [r for r in self.client.find_by_number(number) if not r.is_credit_note]
+            rows.sort(key=lambda r: marker_of(r.file_reference) != number)
+            if rows and rows[0].date is not None:
+                out[number] = Credited(number, rows[0].date)
+        return out
 
     def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, Found]:
         """B2BRouter invoices that are (or claim to be) these drafts: by number (ours
@@ -168,8 +198,9 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
             if len(drafts) <= BY_NUMBER_MAX:
                 rows = [r for d in drafts for r in self.client.find_by_number(d.number)]
             else:
-                days = [d.invoice.issue_date for d in drafts]
-                rows = list(self.client.invoices(date_from=min(days), date_to=max(days)))
+                # date_from/date_to filter by submission date, not the invoice's date: a
+                # window of invoice dates could miss ours, so the whole listing is read.
+                rows = list(self.client.invoices())
         wanted = {d.number for d in drafts}
         found: dict[str, B2BInvoice] = {}
         for row in map(B2BInvoice, rows):
@@ -210,33 +241,36 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         except berr.B2BRouterError:
             owners = []
         owners.sort(key=lambda r: r.marker != draft.number)
-        return _refusal(exc, EXIT_CONFLICT, owners[0].id if owners else None)
+        return _refusal(exc, EXIT_CONFLICT, owners[0].ref if owners else None)
 
     # --- reads ---------------------------------------------------------------------------------
 
     def kinds(self) -> list[DocKind]:
-        return [DocKind.INVOICE]  # credit notes are refused at pre-flight
+        """B2BRouter's credit notes are invoices flagged `is_credit_note`: one numbering, one
+        listing, told apart by that flag (`B2BInvoice.ref`)."""
+        return [DocKind.INVOICE, DocKind.CREDIT_MEMO]
 
     def read(self, ref: DocRef) -> B2BInvoice:
         number = invoice_id(ref)
         if number is None:
             raise Gone(ref)
         try:
-            return B2BInvoice(self.client.get_invoice(number))
+            row = B2BInvoice(self.client.get_invoice(number))
         except berr.NotFoundError:
             raise Gone(ref) from None
         except berr.B2BRouterError as exc:
             raise translate(exc, "reading the B2BRouter invoice") from None
+        if row.ref.kind is not ref.kind:
+            raise Gone(ref)  # that id holds the other kind: not the document the link names
+        return row
 
     def read_many(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BInvoice]:
-        """B2BRouter has invoices only (credit notes are refused at pre-flight)."""
-        if kind is not DocKind.INVOICE:
-            return {}
+        """Invoices or credit notes (one listing holds both; the flag tells them apart)."""
         wanted = set(remote_ids)
         if len(wanted) > READ_ONE_MAX:
             with translating("reconciling"):
                 rows = [B2BInvoice(i) for i in self.client.invoices()]
-            return {r.id: r for r in rows if r.id in wanted}
+            return {r.id: r for r in rows if r.id in wanted and r.ref.kind is kind}
         found: dict[str, B2BInvoice] = {}
         for remote_id in sorted(wanted):
             with contextlib.suppress(Gone):
@@ -258,20 +292,27 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         return bool(number.strip())
 
     def with_number(self, kind: DocKind, number: str) -> list[B2BInvoice]:
-        if kind is not DocKind.INVOICE:
-            return []
         with translating("looking for candidates"):
-            return [B2BInvoice(i) for i in self.client.find_by_number(number)]
+            rows = [B2BInvoice(i) for i in self.client.find_by_number(number)]
+        return [r for r in rows if r.ref.kind is kind]
 
     def near(self, kind: DocKind, customer_id: str, lo: str, hi: str) -> list[B2BInvoice]:
         return [r for r in self.between(kind, lo, hi) if r.customer_id == customer_id]
 
     def between(self, kind: DocKind, lo: str, hi: str) -> list[B2BInvoice]:
-        if kind is not DocKind.INVOICE:
-            return []
+        low, high = _date(lo), _date(hi)
         with translating("reading invoices"):
-            rows = self.client.invoices(date_from=_date(lo), date_to=_date(hi))
-            return [B2BInvoice(i) for i in rows]
+            # B2BRouter's date_from/date_to are submission dates, which may fall before or
+            # after the invoice's own date: the whole listing is read and filtered here.
+            rows = self.client.invoices()
+            return [
+                r
+                for r in map(B2BInvoice, rows)
+                if r.ref.kind is kind
+                and r.invoice.date is not None
+                and (low is None or r.invoice.date >= low)
+                and (high is None or r.invoice.date <= high)
+            ]
 
     # --- copies --------------------------------------------------------------------------------
 
@@ -308,13 +349,13 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
         return B2BInvoice(row)
 
 
-def _refusal(exc: berr.B2BRouterError, code: int, owner: str | None = None) -> Refusal:
+def _refusal(exc: berr.B2BRouterError, code: int, owner: DocRef | None = None) -> Refusal:
     return Refusal(
         message=str(exc),
         exit_code=code,
         code=exc.code,
         detail=exc.message,
         intuit_tid=exc.request_id,
-        owner_id=owner,
-        owner=None if owner is None else DocRef(DocKind.INVOICE, owner),
+        owner_id=None if owner is None else owner.remote_id,
+        owner=owner,
     )

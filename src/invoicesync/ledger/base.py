@@ -22,7 +22,7 @@ from invoicesync.models import DocKind, DocRef, LocalInvoice
 # An e-invoicing network's delivery states (`RemoteInvoice.status`), which `reconcile` shows;
 # the problems need someone to act (fix and resend, or talk to the customer).
 DELIVERY_STATES = frozenset(
-    {"new", "sending", "sent", "accepted", "registered", "allegedly_paid", "closed"}
+    {"new", "issued", "sending", "sent", "accepted", "registered", "allegedly_paid", "closed"}
 )
 DELIVERY_PROBLEMS = frozenset({"error", "refused"})
 
@@ -293,6 +293,10 @@ class Ledger(Protocol):
     def apply_credit(
         self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
     ) -> str | Refusal: ...
+    # True: a credit note names the invoice it credits in the document itself (B2BRouter's
+    # `invoice_references`), so there is no credit to apply afterwards; False: QuickBooks.
+    @property
+    def credits_by_reference(self) -> bool: ...
 
     # --- copies: two records carrying our marker for one number (`reconcile`) ------------------
 

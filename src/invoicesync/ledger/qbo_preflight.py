@@ -186,7 +186,28 @@ def suggested_alias(wanted: str, near: Sequence[matching.NearMatch]) -> str | No
 
 
 def _taxes(invoice: LocalInvoice) -> list[str | None]:
-    return [ln.tax for ln in invoice.lines] + [a.tax for a in invoice.adjustments]
+    """Each line's tax code; a line with several taxes has none, and is refused on its own
+    (`several_taxes`), never as a line without a code."""
+    return [ln.tax for ln in invoice.lines if not ln.taxes] + [a.tax for a in invoice.adjustments]
+
+
+def several_taxes(invoice: LocalInvoice) -> list[Problem]:
+    """QuickBooks Online holds one tax code per line (`TaxCodeRef` of a SalesItemLine,
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice), so
+    a line with VAT and a withholding cannot be written without changing what is owed: the
+    invoice is refused with the reason, and the rest of the batch goes on."""
+    return [
+        Problem(
+            "tax",
+            f"line {i}",
+            f"{len(ln.taxes)} taxes on one line ("
+            + ", ".join(f"{t.name or t.category} {t.rate} %" for t in ln.taxes)
+            + "): QuickBooks holds one tax code per line; push this invoice to a B2BRouter "
+            "profile, or give the line one tax",
+        )
+        for i, ln in enumerate(invoice.lines, 1)
+        if ln.taxes
+    ]
 
 
 def resolve(invoice: LocalInvoice, catalog: Catalog) -> tuple[mapping.Refs | None, list[Problem]]:
@@ -205,6 +226,7 @@ def resolve(invoice: LocalInvoice, catalog: Catalog) -> tuple[mapping.Refs | Non
     else:
         tax_codes = r.line_taxes(invoice)
     r.currency(invoice, customer_id)
+    r.problems += several_taxes(invoice)
     if r.problems or customer_id is None:
         return None, r.problems
     return mapping.Refs(customer_id, items, term_id, tax_codes, txn_tax), []

@@ -51,6 +51,7 @@ class QuickBooksLedger(
     `prepare` creates: `qbo_prerequisites`; after-push operations: `qbo_followup`)."""
 
     name = "QuickBooks"
+    credits_by_reference = False  # a CreditMemo is applied by a zero-total payment
 
     def __init__(
         self,

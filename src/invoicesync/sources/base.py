@@ -61,7 +61,21 @@ LINE_FIELD_ORDER = (
     "target_language",
     "service_date",
 )
-LINE_FIELDS = set(LINE_FIELD_ORDER)
+# `taxes` (several taxes on a line) is a list: in a table it is written as the tax columns of
+# TAX_COLUMNS (sources/table.py), never as one cell.
+LINE_FIELDS = {*LINE_FIELD_ORDER, "taxes"}
+# A table's columns for a line's taxes: the first tax's, then the second's (category, rate, name).
+TAX_COLUMNS = (("tax", "tax_rate", "tax_name"), ("tax2", "tax2_rate", "tax2_name"))
+TAX_KEYS = ("category", "rate", "name")
+
+
+def tax_column(path: tuple[str | int, ...]) -> str | None:
+    """The table column of a field inside a line's `taxes` (None: not one)."""
+    if len(path) == 5 and path[2] == "taxes" and isinstance(path[3], int) and path[3] < 2:
+        return TAX_COLUMNS[path[3]][TAX_KEYS.index(str(path[4]))] if path[4] in TAX_KEYS else None
+    return None
+
+
 ADJUSTMENT_FIELDS = {"description", "amount", "service", "tax", "tax_rate"}
 CUSTOMER_FIELDS = {"name", "email", "tax_id", "country"}
 TOTALS_FIELDS = {"subtotal", "tax", "total"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from invoicesync.models import Customer
 from invoicesync.sources import fields as f
-from invoicesync.sources.base import FieldPath, Problems, Record
+from invoicesync.sources.base import FieldPath, Problems, Record, tax_column
 from invoicesync.sources.decimals import number_shaped
 from invoicesync.sources.unknown import IGNORED, SEVERAL_TAXES, UNKNOWN, money_name
 
@@ -53,7 +53,11 @@ class Check:
         """A field as the user knows it. A list of invoices has no lines in the file: its one
         line's price and amount are its `subtotal` column, its other fields their own names."""
         if self.record.header_only and path[:2] == ("lines", 0) and len(path) > 2:
+            if (column := tax_column(path)) is not None:
+                return column
             return "subtotal" if path[2] in ("unit_price", "amount") else show(path[2:])
+        if self.record.text is None and (column := tax_column(path)) is not None:
+            return column  # a table's line: its tax columns, not the list they became
         return show(path)
 
     def get(self, path: FieldPath, parser: Callable[..., Any], value: Any, *args: Any) -> Any:
@@ -89,7 +93,7 @@ class Check:
             )
             if money or money_name(name):
                 self.ok = False
-                several = name == "taxes" and path[:1] in (("lines",), ("adjustments",))
+                several = name == "taxes" and path[:1] == ("adjustments",)
                 self.problems.errors.append(f"{shown}: {SEVERAL_TAXES if several else UNKNOWN}")
             else:
                 self.problems.warnings.append(f"{shown}: {IGNORED}")

@@ -12,7 +12,7 @@ from typing import Any
 
 from invoicesync.models import LocalInvoice
 from invoicesync.source_config import CsvOptions
-from invoicesync.sources.base import Problems, Record
+from invoicesync.sources.base import TAX_COLUMNS, Problems, Record
 from invoicesync.sources.decimals import Cell, Convention
 from invoicesync.sources.table import ATTACHMENT_SEPARATOR, COLUMNS, LINE_COLUMNS, Layout, layout_of
 
@@ -185,7 +185,9 @@ def csv_rows(invoice: LocalInvoice) -> list[dict[str, str]]:
     }
     rows = []
     for line in invoice.lines:
-        cells = {k: s(getattr(line, k)) for k in LINE_COLUMNS if k != "kind"}
+        cells = {k: s(getattr(line, k, None)) for k in LINE_COLUMNS if k != "kind"}
+        for tax, group in zip(line.taxes, TAX_COLUMNS, strict=False):  # at most two
+            cells.update(zip(group, (tax.category, s(tax.rate), s(tax.name)), strict=True))
         rows.append({**head, "kind": "", **cells})
     for adj in invoice.adjustments:
         cells = {k: "" for k in LINE_COLUMNS}

@@ -142,6 +142,10 @@ def _flat(value: Any) -> dict[str, Any]:
         kind = type(item)
         if kind is Decimal:
             item = str(item)
+        elif kind is tuple:  # a line's `taxes`: written only when it has some
+            if not item:
+                continue
+            item = [_flat(t) for t in item]
         elif kind is not str and isinstance(item, date):
             item = item.isoformat()
         out[name] = item

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.models import VAT_CATEGORIES, Adjustment, Line, round_money
+from invoicesync.models import Adjustment, Line, Tax, round_money
 from invoicesync.sources import fields as f
 from invoicesync.sources.base import ADJUSTMENT_FIELDS, LINE_FIELDS, FieldPath
 from invoicesync.sources.check import Check
+from invoicesync.sources.taxes import category_rule, parse_taxes
 
 _D, _SL, _TL = "description", "source_language", "target_language"
 NEGATIVE = (
@@ -44,17 +45,28 @@ def _tax(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> tuple[Any, Any]:
     tax = c.opt((*path, "tax"), f.optional_name, raw.get("tax"))
     rate = c.opt((*path, "tax_rate"), f.decimal, raw.get("tax_rate"))
     if rate is not None and not 0 <= rate <= 100:
-        c.err((*path, "tax_rate"), f"{rate} must be a percentage between 0 and 100")
-    if tax in VAT_CATEGORIES:
-        if tax == "S" and (rate is None or rate <= 0):
-            c.err((*path, "tax_rate"), "VAT category S (standard rate) needs a tax_rate above 0")
-        elif tax == "O" and rate is not None:
-            c.err((*path, "tax_rate"), "VAT category O (outside the scope of VAT) takes no rate")
-        elif tax in {"Z", "E", "AE", "K", "G"} and rate is not None and rate != 0:
-            c.err((*path, "tax_rate"), f"VAT category {tax} has a rate of 0, not {rate}")
-        elif tax in {"L", "M"} and rate is None:
-            c.err((*path, "tax_rate"), f"VAT category {tax} needs a tax_rate")
+        c.err(
+            (*path, "tax_rate"),
+            f"{rate} must be a percentage between 0 and 100 (a withholding such as IRPF is a "
+            "second tax: see docs/invoice-format.md#several-taxes-on-a-line)",
+        )
+    if (problem := category_rule(tax, rate)) is not None:
+        c.err((*path, "tax_rate"), problem)
     return tax, rate
+
+
+def _line_taxes(
+    c: Check, path: FieldPath, raw: Mapping[str, Any]
+) -> tuple[Any, Any, tuple[Tax, ...]]:
+    """A line's `tax`, `tax_rate` (one tax) or `taxes` (several); most lines cost two lookups."""
+    if "taxes" in raw:
+        taxes = parse_taxes(c, path, raw)
+        if len(taxes) == 1 and taxes[0].name is None:  # the shorthand, written as a list
+            return taxes[0].category, taxes[0].rate, ()
+        return None, None, taxes
+    if "tax" in raw or "tax_rate" in raw:
+        return (*_tax(c, path, raw), ())
+    return None, None, ()
 
 
 def parse_lines(c: Check, raw_lines: Any) -> tuple[Line, ...]:
@@ -101,7 +113,7 @@ def _line(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> Line | None:
         amount = known[0]
     elif (amount := _MONEY.get(v) if type(v) is str else None) is None:
         amount = get((*path, "amount"), f.money, v)
-    tax, rate = _tax(c, path, raw) if "tax" in raw or "tax_rate" in raw else (None, None)
+    tax, rate, taxes = _line_taxes(c, path, raw)
     desc = None if (v := raw.get("description")) is None else get((*path, _D), f.short_text, v)
     unit = None if (v := raw.get("unit")) is None else get((*path, "unit"), f.short_text, v)
     source_language = c.opt((*path, _SL), f.text, raw.get(_SL)) if _SL in raw else None
@@ -136,7 +148,7 @@ def _line(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> Line | None:
     if not service:
         return None
     return Line(service, qty, price, expected, desc, unit, tax, rate,
-                source_language, target_language, day)  # fmt: skip
+                source_language, target_language, day, taxes)  # fmt: skip
 
 
 def parse_adjustments(c: Check, raw_adjustments: Any) -> tuple[Adjustment, ...]:

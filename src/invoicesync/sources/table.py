@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import Any
 
 from invoicesync.source_config import INVOICE_DEFAULTS, LINE_DEFAULTS, CsvOptions
-from invoicesync.sources.base import LINE_FIELD_ORDER, Problems, Record
+from invoicesync.sources.base import LINE_FIELD_ORDER, TAX_COLUMNS, TAX_KEYS, Problems, Record
 from invoicesync.sources.decimals import Convention
 from invoicesync.sources.fields import BadNumber, safe
 from invoicesync.sources.unknown import UNKNOWN_COLUMN, money_name
@@ -48,7 +48,9 @@ INVOICE_COLUMNS = (
     "source_url",
     "attachments",
 )
-LINE_COLUMNS = ("kind", *LINE_FIELD_ORDER)
+# The first tax's name and a second tax: a line with any of them has `taxes` (sources/taxes.py).
+SECOND_TAX_COLUMNS = ("tax_name", "tax2", "tax2_rate", "tax2_name")
+LINE_COLUMNS = ("kind", *LINE_FIELD_ORDER, *SECOND_TAX_COLUMNS)
 ADJUSTMENT_COLUMNS = ("description", "amount", "service", "tax", "tax_rate")
 CUSTOMER_KEYS = ("name", "email", "tax_id", "country")
 TOTAL_COLUMNS = (("subtotal", "subtotal"), ("tax", "tax_total"), ("total", "total"))
@@ -64,6 +66,7 @@ NUMERIC_COLUMNS = (
     "unit_price",
     "amount",
     "tax_rate",
+    "tax2_rate",
 )
 
 
@@ -199,12 +202,16 @@ class Layout:
             cells = {k: row[i] for k, i in line_at if row[i]}
             if defaults:
                 cells = self._defaults(cells)
+            taxed = not cells.keys().isdisjoint(SECOND_TAX_COLUMNS)
             kind = "line" if kind_at is None else (row[kind_at].strip().lower() or "line")
             if kind == "adjustment":
-                adjustments.append({k: cells[k] for k in ADJUSTMENT_COLUMNS if k in cells})
+                adjustment = {k: cells[k] for k in ADJUSTMENT_COLUMNS if k in cells}
+                if taxed:  # refused by the validator, never dropped
+                    adjustment["taxes"] = with_taxes(cells)["taxes"]
+                adjustments.append(adjustment)
                 adjustment_numbers.append(line)
             elif kind == "line":
-                lines.append(cells)
+                lines.append(with_taxes(cells) if taxed else cells)
                 line_numbers.append(line)
             else:
                 problems.errors.append(
@@ -246,6 +253,8 @@ class Layout:
         if totals:
             data["totals"] = totals
         line = self._defaults({k: first[i] for k, i in self.line if first[i]})
+        if not line.keys().isdisjoint(SECOND_TAX_COLUMNS):
+            line = with_taxes(line)
         line["quantity"] = "1"
         if net is None:
             line["unit_price"] = BadNumber(
@@ -300,3 +309,17 @@ class Layout:
         if "system" in source or "id" in source:
             data["source"] = source
         return data
+
+
+def with_taxes(cells: dict[str, Any]) -> dict[str, Any]:
+    """A line whose row names its tax or has a second one: its tax columns become `taxes`,
+    the first tax from `tax`, `tax_rate`, `tax_name`, the second from `tax2`…"""
+    out = {k: v for k, v in cells.items() if not any(k in group for group in TAX_COLUMNS)}
+    taxes = []
+    for group in TAX_COLUMNS:
+        if any(c in cells for c in group):
+            taxes.append(
+                {key: cells[c] for key, c in zip(TAX_KEYS, group, strict=True) if c in cells}
+            )
+    out["taxes"] = taxes
+    return out

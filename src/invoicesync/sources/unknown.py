@@ -1,9 +1,9 @@
 """Which unknown fields could change what is owed: those are refused, the others only warned of.
 
 invoicesync cannot hold a field it does not know, so it drops it; dropping one that changes an
-amount, a tax, the customer, the currency or a date would send a wrong invoice (a second tax,
-such as an IRPF withholding, would leave the e-invoice's total too high). The rule, as
-docs/invoice-format.md#unknown-fields states it:
+amount, a tax, the customer, the currency or a date would send a wrong invoice (a second tax on
+an adjustment, such as an IRPF withholding, would leave the e-invoice's total too high). The
+rule, as docs/invoice-format.md#unknown-fields states it:
 
 - inside a line, an adjustment, the customer or the totals (the objects that hold money), every
   unknown field is an error;
@@ -82,9 +82,9 @@ UNKNOWN = (
     "could be wrong: remove it or see docs/invoice-format.md#unknown-fields"
 )
 SEVERAL_TAXES = (
-    "unknown field: several taxes per line are not supported yet, and dropping one would make "
-    "the total wrong; give the line its one tax as `tax` and `tax_rate` (an invoice that needs "
-    "two, such as VAT and an IRPF withholding, cannot be sent by invoicesync yet)"
+    "several taxes on an adjustment are not supported, and dropping one would make the total "
+    "wrong; give the adjustment its one tax as `tax` and `tax_rate`, or bill it as a line, "
+    "which takes `taxes` (docs/invoice-format.md#several-taxes-on-a-line)"
 )
 UNKNOWN_COLUMN = (
     "unknown field that can change what is owed; invoicesync cannot hold it, so the invoices "

@@ -128,6 +128,12 @@ def _check_header(c: Check, invoice: LocalInvoice) -> None:
         c.err(("exchange_rate",), "must be greater than 0")
     if invoice.credit_for is not None and not invoice.is_credit_note:
         c.err(("credit_for",), 'is only for credit notes (type "credit_note")')
+    if invoice.tax_calculation == "inclusive" and any(ln.taxes for ln in invoice.lines):
+        c.err(  # a gross price holds the VAT but not the withholding: the net is not defined
+            ("tax_calculation",),
+            "inclusive prices cannot carry several taxes on a line; give net prices "
+            "(tax_calculation exclusive)",
+        )
     elif invoice.credit_for is not None and invoice.credit_for == invoice.number:
         c.err(("credit_for",), "a credit note cannot credit itself")
 
@@ -202,7 +208,7 @@ def _check_amounts(c: Check, invoice: LocalInvoice) -> None:
     lines, adjustments = invoice.lines, invoice.adjustments
     subtotal = sum(map(_AMOUNT, lines), _ZERO) + sum(map(_AMOUNT, adjustments), _ZERO)
     rates = [*map(_RATE, lines), *map(_RATE, adjustments)]
-    taxed = rates.count(None) != len(rates)
+    taxed = rates.count(None) != len(rates) or any(ln.taxes for ln in lines)
     total = invoice.total if taxed else subtotal  # no rates: no tax of ours to add
     for name, value in (("subtotal", subtotal), ("total", total)):
         if abs(value) > f.MAX_AMOUNT:

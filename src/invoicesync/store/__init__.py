@@ -23,6 +23,7 @@ from invoicesync.store.contract import (
 )
 from invoicesync.store.lifecycle import LifecycleEntry
 from invoicesync.store.prepared import PrepareEntry
+from invoicesync.store.sql import SqlStore
 from invoicesync.store.sqlite import MIGRATIONS, SQLiteStore, state_lock
 
 Store = SQLiteStore
@@ -51,11 +52,15 @@ def open_store(settings: Settings) -> StateStore:
     if settings.state_url:
         from invoicesync.store.postgres import PostgresStore
 
-        store = PostgresStore.open(settings.state_url, timeout=settings.state_timeout)
+        store: SqlStore | None = PostgresStore.open(
+            settings.state_url, timeout=settings.state_timeout
+        )
         assert store is not None  # create=True always returns a store
-        return store
-    private_dir(settings.app_dir, root=settings.app_root)
-    return SQLiteStore.open(settings.state_db)
+    else:
+        private_dir(settings.app_dir, root=settings.app_root)
+        store = SQLiteStore.open(settings.state_db)
+    store.keep_days = settings.history_keep_days
+    return store
 
 
 def existing_store(settings: Settings) -> StateStore | None:

@@ -33,6 +33,7 @@ from invoicesync.models import DocKind, DocRef, Link
 if TYPE_CHECKING:
     from invoicesync.store.lifecycle import LifecycleEntry
     from invoicesync.store.prepared import PrepareEntry
+    from invoicesync.store.runs import Event, RunRecord
 
 # How long a claim lives without renewal when nothing proves its holder alive or dead (rows
 # older versions wrote without a lease; with SQLite, a holder in another PID namespace). It must
@@ -190,6 +191,15 @@ class StateStore(Protocol):
         error: str | None = None,
     ) -> None: ...
     def prepare_journal(self, realm_id: str) -> list[PrepareEntry]: ...
+
+    # the audit trail (store/history.py, store/runs.py)
+    def history(self, realm_id: str | None, numbers: Sequence[str]) -> list[Event]: ...
+    def run_events(self, run_id: str) -> list[Event]: ...
+    def runs(self, since: str | None = None, limit: int = 50) -> list[RunRecord]: ...
+    def run_record(self, run_id: str) -> list[RunRecord]: ...
+    def record_events(
+        self, realm_id: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None: ...
 
 
 def chunks_of(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -133,10 +133,10 @@ def followup_outcome(
     state = "failed" if error is not None else "done"
     sql = _sql(store)
     with sql.transaction(durable=True):
-        sql._exec(
+        closed = sql._exec(
             "UPDATE followups SET state = ?, error = ?, result_id = ?, result_to = ?, "
             "result_at = ?, updated_at = ? WHERE realm_id = ? AND request_id = ? "
-            "AND state = 'pending'",
+            "AND state = 'pending' RETURNING id",
             (
                 state,
                 error,
@@ -147,11 +147,16 @@ def followup_outcome(
                 entry.realm_id,
                 entry.request_id,
             ),
-        )
+        ).fetchone()
+        if closed is None:
+            return  # closed before: its event was written then
+        detail: dict[str, Any] = {"qbo_id": entry.qbo_id, "kind": entry.doc_kind.value}
+        detail |= {"target": entry.target, "request_id": entry.request_id}
         if state == "done":
-            detail: dict[str, Any] = {"qbo_id": entry.qbo_id, "kind": entry.doc_kind.value}
-            detail |= {"target": entry.target, "to": result_to}
-            sql._event(entry.realm_id, entry.invoice_number, f"{entry.kind}-done", detail)
+            detail["to"] = result_to
+        else:
+            detail["error"] = error
+        sql._event(entry.realm_id, entry.invoice_number, f"{entry.kind}-{state}", detail)
 
 
 def advance_sync_token(

@@ -168,5 +168,11 @@ class LifecycleJournal:
                         e.invoice_number,
                     ),
                 )
-            named = {"qbo_id": e.qbo_id, "kind": e.doc_kind.value, **detail}
+            named = {"qbo_id": e.qbo_id, "kind": e.doc_kind.value, "request_id": e.request_id}
+            named |= detail
             self._event(e.realm_id, e.invoice_number, f"{e.action} {state}", named)
+            credited = e.detail.get("invoice")
+            if e.action == "apply" and state == "done" and isinstance(credited, str):
+                # The invoice's own history tells it was credited, and by which note.
+                by = {**named, "credit_note": e.invoice_number}
+                self._event(e.realm_id, credited, "credited", by)

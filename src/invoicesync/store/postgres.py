@@ -40,7 +40,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
-from invoicesync.store import claims, followups, kinds, origin, prepared
+from invoicesync.store import claims, followups, kinds, origin, prepared, runs
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.pg_timeouts import (
     Deadline,
@@ -198,6 +198,7 @@ class PostgresStore(SqlStore):
                 store.close()
                 return None
             store._migrate()
+            store._opened()
         except BaseException:
             store.close()
             raise
@@ -210,7 +211,7 @@ class PostgresStore(SqlStore):
     def describe(self) -> str:
         return f"{redact_url(self.url)} (schema {self.schema})"
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._deadline.close()
         self.conn.close()
 
@@ -259,6 +260,36 @@ class PostgresStore(SqlStore):
             key = f"invoicesync:claim:{self.schema}:{run_id}"
             self._exec("SELECT pg_advisory_unlock(hashtextextended(?, 0))", (key,))
         self._leases.discard(run_id)
+
+    def _run_key(self, run_id: str) -> str:
+        return f"invoicesync:alive:{self.schema}:{run_id}"
+
+    def _hold_run(self, run_id: str) -> None:
+        """A session advisory lock held while the run goes on: another host sees it in
+        pg_locks, and the server drops it when the run's session ends, however it ends."""
+        self._scalar(
+            "SELECT pg_try_advisory_lock(hashtextextended(?, 0))", (self._run_key(run_id),)
+        )
+
+    def _release_run(self, run_id: str) -> None:
+        if not self.conn.broken:
+            self._scalar(
+                "SELECT pg_advisory_unlock(hashtextextended(?, 0))", (self._run_key(run_id),)
+            )
+
+    def _runs_alive(self, run_ids: Sequence[str]) -> set[str] | None:
+        alive = set()
+        for run_id in run_ids:
+            held = self._scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE "
+                "datname = current_database()) AND ((classid::bigint << 32) | objid::bigint) "
+                "= hashtextextended(?, 0))",
+                (self._run_key(run_id),),
+            )
+            if held:
+                alive.add(run_id)
+        return alive
 
     def _has_schema(self) -> bool:
         return self._scalar("SELECT to_regclass('schema_version')") is not None
@@ -330,3 +361,6 @@ MIGRATIONS.append(claims.POSTGRES_MIGRATION)
 # The kind of document beside every stored remote id, filled from what is known
 # (store/kinds.py).
 MIGRATIONS.append(kinds.POSTGRES_MIGRATION)
+# Issue 32: who wrote each event (run, host, user), the runs, and the audit trail's indexes
+# (store/runs.py).
+MIGRATIONS.append(runs.POSTGRES_MIGRATION)

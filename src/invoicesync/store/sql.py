@@ -24,13 +24,14 @@ from invoicesync.store.contract import (
     LinkExists,
     now_iso,
 )
+from invoicesync.store.history import HistoryTables
 from invoicesync.store.lifecycle import LifecycleJournal
 from invoicesync.store.origin import StateOrigin
 from invoicesync.store.prepared import PrepareJournal
 from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
 
 
-class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, ABC):
+class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, HistoryTables, ABC):
     """Shared behaviour. Every public write is one transaction, except inside `grouped()`."""
 
     _BEGIN: ClassVar[str]
@@ -62,8 +63,21 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, ABC):
     @abstractmethod
     def describe(self) -> str: ...
 
+    def close(self) -> None:
+        """Close the connection; a run this store recorded keeps it until the run's finish
+        row is written (store/runs.py), which on PostgreSQL is also what proves it alive."""
+        run = self._run
+        if run is not None and run.store is self and not run.finished:
+            run.close_deferred = True
+            return
+        self._close()
+
     @abstractmethod
-    def close(self) -> None: ...
+    def _close(self) -> None: ...
+
+    def _opened(self) -> None:
+        """Migrated: from now on the first write records the current run."""
+        self._ready = True
 
     @abstractmethod
     def run_lock(self, *, wait: float | None = None) -> AbstractContextManager[None]: ...
@@ -77,6 +91,8 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, ABC):
 
         `durable=True` marks writes other runs must see at once or that must survive a crash
         before the caller acts (intents, claims): they commit the group so far with them."""
+        if self._group_count == 0:
+            self._record_run()
         if not self._group_size:
             self._exec(self._BEGIN)
             try:
@@ -221,6 +237,8 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, ABC):
                     ),
                 )
             detail = {**(event or {"doc_number": link.doc_number}), **_ref_detail(link.ref)}
+            if request_id is not None:
+                detail["request_id"] = request_id
             self._event(link.realm_id, link.invoice_number, link.origin, detail)
 
     def move_link(self, moved: Link, event: dict[str, Any]) -> None:
@@ -314,12 +332,17 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, ABC):
                 )
 
     def journal_failed(self, realm_id: str, request_id: str, error: str) -> None:
+        """Close a pending create as refused, with the refusal as its `refused` event."""
         with self.transaction():
-            self._exec(
+            row = self._exec(
                 "UPDATE push_journal SET state = 'failed', error = ?, updated_at = ? "
-                "WHERE realm_id = ? AND request_id = ? AND state = 'pending'",
+                "WHERE realm_id = ? AND request_id = ? AND state = 'pending' "
+                "RETURNING invoice_number, doc_kind",
                 (error, now_iso(), realm_id, request_id),
-            )
+            ).fetchone()
+            if row is not None:
+                detail = {"error": error, "request_id": request_id, "kind": row[1]}
+                self._event(realm_id, row[0], "refused", detail)
 
     def journal(self, realm_id: str, state: str | None = None) -> list[JournalEntry]:
         sql = (
@@ -336,9 +359,21 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, ABC):
     # --- events -----------------------------------------------------------------------------
 
     def _event(self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]) -> None:
+        """Append an event, stamped with the run, host and user that wrote it."""
+        run_id, host, user = self._who()
         self._exec(
-            "INSERT INTO events (at, realm_id, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
-            (now_iso(), realm_id, number, kind, json.dumps(detail, default=str, sort_keys=True)),
+            "INSERT INTO events (at, realm_id, invoice_number, kind, detail, run_id, host, "
+            "username) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                now_iso(),
+                realm_id,
+                number,
+                kind,
+                json.dumps(detail, default=str, sort_keys=True),
+                run_id,
+                host,
+                user,
+            ),
         )
 
     def record_event(

@@ -21,7 +21,7 @@ from typing import Any
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
 from invoicesync.files import FileLock, LockTimeout, UnsafeFile, ensure_dir, private_dir
-from invoicesync.store import claims, followups, identity, kinds, origin, prepared
+from invoicesync.store import claims, followups, identity, kinds, origin, prepared, runs
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -185,6 +185,7 @@ class SQLiteStore(SqlStore):
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             store._migrate()
+            store._opened()
         except sqlite3.DatabaseError as exc:
             raise InvoiceSyncError(
                 f"{path}: the state database cannot be opened ({exc}); restore it from a backup "
@@ -234,7 +235,7 @@ class SQLiteStore(SqlStore):
     def describe(self) -> str:
         return str(self.path)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.db.close()
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
@@ -303,3 +304,6 @@ MIGRATIONS.append(claims.SQLITE_MIGRATION)
 # The kind of document beside every stored remote id, filled from what is known
 # (store/kinds.py).
 MIGRATIONS.append(kinds.SQLITE_MIGRATION)
+# Issue 32: who wrote each event (run, host, user), the runs, and the audit trail's indexes
+# (store/runs.py).
+MIGRATIONS.append(runs.SQLITE_MIGRATION)

@@ -7,12 +7,14 @@ account is refused at once rather than at the first push.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
 
 from invoicesync.config import Settings, save_config_values
 from invoicesync.errors import NotConnected, UsageError
+from invoicesync.ledger.b2b_setup import SettingCheck, mismatches
 from invoicesync.store import now_iso
 from invoicesync.usecases.b2b_session import (
     DEFAULT_URL,
@@ -33,6 +35,7 @@ class B2BConnectResult:
     environment: str  # test or production, from the key
     url: str
     store: str
+    calculation: list[SettingCheck] = field(default_factory=list)
 
 
 def connect(
@@ -51,9 +54,10 @@ def connect(
     url = usable_url(settings.b2brouter_url or DEFAULT_URL)
     ledger = make_ledger(settings, account, url, api_key, transport=transport)
     try:
-        name = ledger.company().name
+        remote, checks = ledger.setup()
     finally:
         ledger.client.close()
+    name = remote.name
     store = key_store(settings, account)
     if not store.writable:
         raise NotConnected("no writable store for the API key; set INVOICESYNC_TOKEN_FILE")
@@ -64,7 +68,7 @@ def connect(
         {"target": "b2brouter", "b2brouter_account": account},
         profile=settings.profile,
     )
-    return B2BConnectResult(account, name, environment_of(api_key), url, store.describe())
+    return B2BConnectResult(account, name, environment_of(api_key), url, store.describe(), checks)
 
 
 @dataclass
@@ -97,26 +101,47 @@ class B2BStatusReport:
     links: dict[str, int]
     pending: int
     warnings: list[str] = field(default_factory=list)
+    calculation: list[SettingCheck] = field(default_factory=list)
+    # What the last `reconcile` saw of the linked documents (delivery, registration), by state.
+    last_states: dict[str, int] = field(default_factory=dict)
+
+
+# Last-seen states that need someone to act (reconcile's delivery and registration problems).
+NEEDS_ACTION = ("error", "refused", "registration error")
 
 
 def status(opened: B2BRouterSession) -> B2BStatusReport:
-    """The account (read live), which environment the key is for, and local link counts."""
-    company = opened.ledger.company()
+    """The account (read live) with its calculation settings against the source's, which
+    environment the key is for, and local link counts."""
+    remote, checks = opened.b2b.setup()
     client = opened.b2b.client
     store = opened.existing_store()
     links = store.count_links(opened.realm_id) if store else {}
     pending = len(store.journal(opened.realm_id, "pending")) if store else 0
-    warnings = []
+    seen = Counter(ln.last_state for ln in store.links(opened.realm_id)) if store else Counter()
+    last_states = {state: n for state, n in sorted(seen.items()) if state}
+    warnings = mismatches(checks)
+    stuck = sum(last_states.get(state, 0) for state in NEEDS_ACTION)
+    if stuck:
+        warnings.append(
+            f"{stuck} linked invoice(s) had a delivery or registration problem at the last "
+            "reconcile; `invoicesync reconcile` shows each with B2BRouter's reason"
+        )
     if pending:
         warnings.append(f"{pending} push(es) were interrupted; `invoicesync push` resolves them")
     return B2BStatusReport(
         account=client.account,
-        account_name=company.name,
-        country=company.country,
+        account_name=remote.name,
+        country=remote.country,
         environment="test" if client.is_test else "production",
         url=opened.url,
         key_store=opened.key_store,
         links=links,
         pending=pending,
         warnings=warnings,
+        calculation=checks,
+        last_states=last_states,
     )
+
+
+__all__ = ["SettingCheck", "connect", "disconnect", "mismatches", "status"]

@@ -39,6 +39,9 @@ def apply_all(
     store = session.existing_store()
     if not notes or store is None:
         return
+    if session.ledger.credits_by_reference:
+        _referenced(notes, results)
+        return
     realm = session.realm_id
     links = {ln.invoice_number: ln for ln in store.links(realm)}
     done = {e.invoice_number for e in store.lifecycle(realm, "apply") if e.state == "done"}
@@ -61,6 +64,15 @@ def apply_all(
             _say(result, f"{note.credit_for} is not linked yet: the credit stays open until it is")
             continue
         _apply(session, note, credit_link, target, result, dry_run)
+
+
+def _referenced(notes: Sequence[LocalInvoice], results: dict[str, PushResult]) -> None:
+    """A target whose credit note references the invoice it credits (B2BRouter): the created
+    document is the whole correction; say so once, when it is created."""
+    for note in notes:
+        result = results.get(note.number)
+        if result is not None and result.status == "created":
+            _say(result, f"credits {note.credit_for} by its invoice reference")
 
 
 def _say(result: PushResult, text: str) -> None:

@@ -16,6 +16,7 @@ from datetime import date
 
 from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError, UsageError
 from invoicesync.models import LocalInvoice
+from invoicesync.store import runs
 from invoicesync.usecases import credit, followup, push_execute, push_plan, update, void
 from invoicesync.usecases.push_report import PushReport, PushResult, failed
 from invoicesync.usecases.session import NoProgress, Progress, Session
@@ -200,13 +201,17 @@ def push(
     chosen = followup.refuse_bad_attachments(session, chosen, results)
     report = PushReport(session.realm_id, request.dry_run, [])
     shared = session.settings.state_url is not None and not request.dry_run
-    run_id = uuid.uuid4().hex if shared else None
+    run = runs.current()  # the command's run: its claims carry the run's id (store/runs.py)
+    run_id = (run.run_id if run is not None else uuid.uuid4().hex) if shared else None
     with _lock(session, request, shared):
         try:
             if run_id is not None:
                 waiting = Waiting(request.wait, notify)
                 chosen = _claim(session, chosen, results, run_id, waiting)
+            before = set(results)
             plan = push_plan.plan(session, chosen, results, adopt_existing=request.adopt_existing)
+            if not request.dry_run:
+                _record_refusals(session, [results[n] for n in results if n not in before])
             plan.run_id = run_id
             plan.batch = plan.batch or shared
             voids = void.targets(_cancelled(invoices, request), plan.links, session)
@@ -234,6 +239,18 @@ def push(
             if run_id is not None:
                 _release(session, run_id)
     return _finished(session, report, order, results)
+
+
+def _record_refusals(session: Session, refused: Sequence[PushResult]) -> None:
+    """The pre-flight's refusals (a customer or item not found, a DocNumber taken) in the
+    invoices' history: nothing was sent, so no journal row says why (docs/history.md)."""
+    events = [
+        (r.invoice, "refused", {"error": r.message, "exit_code": r.exit_code,
+                                "problems": list(r.problems), "stage": "pre-flight"})
+        for r in refused
+        if r.status == "failed"
+    ]  # fmt: skip
+    session.store.record_events(session.realm_id, events)
 
 
 NOT_ATTEMPTED = "the run stopped before it; re-run to continue"

@@ -145,6 +145,21 @@ def linked_result(link: Link, status: str, message: str) -> PushResult:
     )
 
 
+def source_result(inv: LocalInvoice, link: Link, status: str, message: str) -> PushResult:
+    """A result for a source invoice acted on through its link (an edit, a void): the source's
+    total beside the document the link names, with its kind."""
+    return PushResult(
+        inv.number,
+        status,
+        link.qbo_id,
+        link.doc_number,
+        inv.total,
+        inv.currency,
+        message,
+        kind=link.kind,
+    )
+
+
 def check_total(inv: LocalInvoice, link: Link, result: PushResult) -> None:
     """Warn when QuickBooks' total is not the source's (or, without source tax, below it)."""
     if link.total is not None and inv.tax is not None and link.total != inv.total:

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from invoicesync.ledger.base import DELIVERY_PROBLEMS, DELIVERY_STATES, RemoteInvoice
+from invoicesync.ledger.tracking import (
+    REGISTRATION_PROBLEMS,
+    Registration,
+    Tracked,
+    TracksRegistrations,
+)
 from invoicesync.models import CENT, DocKind, Link, LocalInvoice
 from invoicesync.store import LinkExists, StateStore
 from invoicesync.usecases.copies import CopyFinding, Judge, find_copies, remove
@@ -16,7 +22,18 @@ from invoicesync.usecases.push_report import link_from
 from invoicesync.usecases.session import Session
 
 # States that need a person's attention; `paid` and `partly paid` are an invoice's normal life.
-DRIFT_STATES = ("changed", "voided", "deleted", "copies", "unknown kind")
+# On an e-invoicing network, a failed or refused delivery and a registration the tax authority
+# refused need one too (`reconcile --exit-code` counts them: exit 10).
+DRIFT_STATES = (
+    "changed",
+    "voided",
+    "deleted",
+    "copies",
+    "unknown kind",
+    "error",
+    "refused",
+    "registration error",
+)
 
 
 @dataclass
@@ -30,6 +47,9 @@ class Drift:
     details: list[str]
     balance: Decimal | None = None
     kind: DocKind = DocKind.UNKNOWN  # of the document `qbo_id` names
+    delivery: str | None = None  # an e-invoicing network's delivery state, and why
+    delivery_reason: str | None = None
+    registrations: tuple[Registration, ...] = ()  # VeriFactu/TicketBAI, where reported
 
 
 @dataclass
@@ -82,11 +102,27 @@ def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = froze
         state, details = "credit applied", [f"{total - balance} of {total} applied"]
     elif "apply" in done or ("credited" in done and used):
         state, details = "credit applied", details or [f"{total - balance} of {total} applied"]
-    if remote.status in DELIVERY_PROBLEMS and state == "ok":
-        state, details = remote.status, [f"delivery {remote.status}: see the invoice in B2BRouter"]
-    elif remote.status in DELIVERY_STATES and state == "ok":
-        details = [f"delivery {remote.status}"]
-    return Drift(link.invoice_number, link.qbo_id, state, details, balance, link.kind)
+    result = Drift(link.invoice_number, link.qbo_id, state, details, balance, link.kind)
+    return _delivered(result, remote.status, remote) if isinstance(remote, Tracked) else result
+
+
+def _delivered(d: Drift, status: str, remote: Tracked) -> Drift:
+    """An e-invoice's delivery state with the network's reason, and its registrations; a
+    failed delivery or a refused registration becomes the state when nothing else is."""
+    reason = remote.delivery_reason
+    d.delivery, d.delivery_reason = status, reason
+    d.registrations = remote.registrations
+    said = f"delivery {status}: {reason}" if reason else f"delivery {status}"
+    if status in DELIVERY_PROBLEMS and d.state == "ok":
+        d.state = status
+        d.details = [said if reason else f"{said}: see the invoice in B2BRouter"]
+    elif status in DELIVERY_STATES and d.state == "ok":
+        d.details = [said]
+    for reg in remote.registrations:
+        d.details.append(f"{reg.kind} {reg.state}" + (f": {reg.reason}" if reg.reason else ""))
+        if reg.state in REGISTRATION_PROBLEMS and d.state in {"ok", "paid"}:
+            d.state = "registration error"
+    return d
 
 
 Confirm = Callable[[Sequence[CopyFinding]], bool]
@@ -185,10 +221,14 @@ def _known(session: Session, links: Sequence[Link]) -> tuple[list[Link], list[Dr
 
 def _read(session: Session, links: Sequence[Link]) -> dict[DocKind, Mapping[str, RemoteInvoice]]:
     """The linked records by kind, then Id (invoices and credit memos have their own Ids)."""
-    return {
+    found = {
         kind: session.ledger.read_many(kind, [ln.qbo_id for ln in links if ln.kind == kind])
         for kind in session.ledger.kinds()
     }
+    ledger = session.ledger
+    if isinstance(ledger, TracksRegistrations):  # VeriFactu/TicketBAI, one read per report
+        found = {kind: ledger.with_registrations(rows) for kind, rows in found.items()}
+    return found
 
 
 def _mark_copies(report: ReconcileReport, target: str) -> None:

@@ -41,7 +41,7 @@ from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.push_execute import WORKERS
-from invoicesync.usecases.push_report import PushResult, failed
+from invoicesync.usecases.push_report import PushResult, failed, source_result
 from invoicesync.usecases.session import Session
 
 
@@ -91,19 +91,6 @@ def _theirs(link: Link, remote: RemoteInvoice) -> list[str]:
     if paid > 0:
         out.append(f"QuickBooks: {paid} of {remote.total} {paid_word(remote.ref.kind)}")
     return out
-
-
-def _result(inv: LocalInvoice, link: Link, status: str, message: str) -> PushResult:
-    return PushResult(
-        inv.number,
-        status,
-        link.qbo_id,
-        link.doc_number,
-        inv.total,
-        inv.currency,
-        message,
-        kind=link.kind,
-    )
 
 
 def _known(
@@ -203,7 +190,7 @@ def preview(changes: Sequence[Change], results: dict[str, PushResult]) -> None:
     """Fill the results with the edits a dry run would send, field by field."""
     for c in changes:
         message = "would be updated" if c.edit.fields else "QuickBooks already matches the source"
-        result = _result(c.invoice, c.link, "planned", message)
+        result = source_result(c.invoice, c.link, "planned", message)
         result.payload = {"Id": c.edit.remote.id, "SyncToken": c.edit.remote.sync_token}
         result.payload |= {"sparse": True, **c.edit.fields}
         result.changes = list(c.edit.changes)
@@ -290,7 +277,7 @@ def _record(
     written = (remote.sync_token, remote.total, c.invoice.fingerprint())
     session.store.lifecycle_intent(entry)
     session.store.lifecycle_close(entry, "done", {"changes": list(c.edit.changes)}, written)
-    result = _result(c.invoice, c.link, "updated", message)
+    result = source_result(c.invoice, c.link, "updated", message)
     result.changes = list(c.edit.changes)
     if remote.total is not None and c.invoice.tax is not None and remote.total != c.invoice.total:
         result.warnings.append(

@@ -23,7 +23,7 @@ from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.usecases.kinds import KindUnknown, known
-from invoicesync.usecases.push_report import PushReport, PushResult, failed
+from invoicesync.usecases.push_report import PushReport, PushResult, failed, source_result
 from invoicesync.usecases.session import Session
 from invoicesync.usecases.update import lifecycle_id, paid_of
 
@@ -47,19 +47,6 @@ def targets(
         for inv in invoices
         if inv.status == "cancelled" and inv.number in links and inv.number not in done
     ]
-
-
-def _result(inv: LocalInvoice, link: Link, status: str, message: str) -> PushResult:
-    return PushResult(
-        inv.number,
-        status,
-        link.qbo_id,
-        link.doc_number,
-        inv.total,
-        inv.currency,
-        message,
-        kind=link.kind,
-    )
 
 
 def void_all(
@@ -103,7 +90,7 @@ def void_one(
     if remote.voided:
         if not dry_run:
             _done(session, entry, remote, link)
-        return _result(inv, link, "voided", "already voided in QuickBooks")
+        return source_result(inv, link, "voided", "already voided in QuickBooks")
     paid = paid_of(remote)
     if paid > 0 or remote.payments:
         message = (
@@ -112,7 +99,7 @@ def void_one(
         )
         return failed(inv, EXIT_CONFLICT, message)
     if dry_run:
-        return _result(inv, link, "planned", f"would be voided ({reason})")
+        return source_result(inv, link, "planned", f"would be voided ({reason})")
     session.store.lifecycle_intent(entry)
     try:
         outcome = session.ledger.void(remote, memo(reason), rid)
@@ -122,7 +109,7 @@ def void_one(
         session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
         return failed(inv, outcome.exit_code, f"QuickBooks refused the void: {outcome.message}")
     _done(session, entry, outcome, link)
-    return _result(inv, link, "voided", f"voided in QuickBooks ({reason})")
+    return source_result(inv, link, "voided", f"voided in QuickBooks ({reason})")
 
 
 def _done(session: Session, entry: LifecycleEntry, remote: RemoteInvoice, link: Link) -> None:
@@ -140,7 +127,7 @@ def _uncertain(
         remote = None
     if remote is not None and remote.voided:
         _done(session, entry, remote, link)
-        return _result(inv, link, "voided", "voided in QuickBooks")
+        return source_result(inv, link, "voided", "voided in QuickBooks")
     message = f"outcome unknown ({cause}); re-run: it voids the invoice only if it is not voided"
     return failed(inv, EXIT_UNAVAILABLE, message)
 

@@ -1,0 +1,44 @@
+"""What an e-invoicing network says of a document after the push, beyond its state: why its
+delivery failed, and its registration with a tax authority (VeriFactu, TicketBAI). The use cases
+see these through two small protocols, so a target without them (QuickBooks) is unaffected."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from invoicesync.ledger.base import RemoteInvoice
+
+# A registration the authority refused; `registered_with_errors` is registered, with warnings.
+REGISTRATION_PROBLEMS = frozenset({"error"})
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One submission to a tax authority: `kind` (Verifactu, TicketBai...), its state
+    (processing, registered, registered_with_errors, error, annulled) and what was said."""
+
+    kind: str
+    state: str
+    reason: str | None = None
+
+
+@runtime_checkable
+class Tracked(Protocol):
+    """A remote document that knows why it is in its delivery state, and its registrations."""
+
+    @property
+    def delivery_reason(self) -> str | None: ...
+
+    @property
+    def registrations(self) -> tuple[Registration, ...]: ...
+
+
+@runtime_checkable
+class TracksRegistrations(Protocol):
+    """A ledger that reads the registrations of documents it has read (one read each)."""
+
+    def with_registrations(
+        self, rows: Mapping[str, RemoteInvoice]
+    ) -> Mapping[str, RemoteInvoice]: ...
