@@ -160,7 +160,7 @@ def test_docs_name_only_files_that_are_in_the_repository() -> None:
     named = {
         (page.name, ref)
         for page in pages
-        for ref in re.findall(r"[\w./-]+\.(?:md|py)\b", page.read_text(encoding="utf-8"))
+        for ref in re.findall(r"[\w.:/-]+\.(?:md|py)\b", page.read_text(encoding="utf-8"))
     }
     missing = sorted(
         (page, ref)
