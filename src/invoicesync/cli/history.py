@@ -25,7 +25,7 @@ app.add_typer(runs_app, name="runs")
 def history(
     ctx: typer.Context,
     numbers: Annotated[
-        list[str], typer.Argument(metavar="INV...", help="Invoice (or credit note) numbers.")
+        list[str], typer.Argument(metavar="INV", help="Invoice (or credit note) numbers.")
     ],
     json_: JSON_OPT = False,
 ) -> None:
