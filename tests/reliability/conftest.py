@@ -10,7 +10,7 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,24 +22,12 @@ from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from invoicesync.sandbox.company import Company, builtin_company, load_seed
 from invoicesync.store import Store
+
+# Figures for docs/reliability.md, printed at the end of the run (also under xdist).
+from tests.figures import STATS, count  # noqa: F401  (what the tests import from here)
 from tests.helpers import loopback_server
 
 SOAK = os.environ.get("INVOICESYNC_SOAK") == "1"
-# Figures for docs/reliability.md, printed at the end of the run.
-STATS: dict[str, int] = {}
-
-
-def count(key: str, n: int = 1) -> None:
-    STATS[key] = STATS.get(key, 0) + n
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if STATS:
-        terminalreporter.section("reliability figures")
-        for key, value in sorted(STATS.items()):
-            terminalreporter.write_line(f"{key}: {value}")
-
-
 US = "9130350000000001"
 CUSTOMERS = [
     "Acme Localization Inc.",
@@ -123,6 +111,24 @@ class Live:
     def invoices(self) -> list[dict[str, Any]]:
         with self.sandbox.lock:
             return [dict(i) for i in self.sandbox.companies[US].entities["Invoice"].values()]
+
+    def invoice_count(self) -> int:
+        """How many invoices the company holds (cheap enough to poll while a run goes on)."""
+        with self.sandbox.lock:
+            return len(self.sandbox.companies[US].entities["Invoice"])
+
+    def answered(self) -> int:
+        """How many requests the sandbox has answered so far (any kind, any client)."""
+        with self.sandbox.lock:
+            return len(self.sandbox.requests)
+
+    def progress(self, target: int, done: Callable[[], int]) -> Callable[[], bool]:
+        """The event a kill waits for: `done()` has reached `target`, or for a target of 0, the
+        run has had its first answer (it is under way, its writes not yet landed)."""
+        if target > 0:
+            return lambda: done() >= target
+        start = self.answered()
+        return lambda: self.answered() > start
 
 
 @pytest.fixture
