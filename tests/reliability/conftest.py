@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from invoicesync.config import local_environment
 from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from invoicesync.sandbox.company import Company, builtin_company, load_seed
+from invoicesync.sandbox.wire import Request, Response
 from invoicesync.store import Store
 
 # Figures for docs/reliability.md, printed at the end of the run (also under xdist).
@@ -121,6 +124,28 @@ class Live:
         """How many requests the sandbox has answered so far (any kind, any client)."""
         with self.sandbox.lock:
             return len(self.sandbox.requests)
+
+    @contextlib.contextmanager
+    def writes_held(self) -> Iterator[Callable[[], int]]:
+        """Invoice writes reaching the sandbox wait until the block ends: a run that has sent
+        one is held mid-run, its state lock taken, for as long as the test needs, however busy
+        the machine (a latency only made that likely). Yields how many writes are waiting."""
+        release = threading.Event()
+        waiting: list[Request] = []
+        handle = self.sandbox.handle
+
+        def held(request: Request) -> Response:
+            if request.method == "POST" and request.path.endswith(("/batch", "/invoice")):
+                waiting.append(request)
+                release.wait(120)
+            return handle(request)
+
+        self.sandbox.handle = held  # type: ignore[method-assign]
+        try:
+            yield lambda: len(waiting)
+        finally:
+            release.set()
+            del self.sandbox.handle
 
     def progress(self, target: int, done: Callable[[], int]) -> Callable[[], bool]:
         """The event a kill waits for: `done()` has reached `target`, or for a target of 0, the
