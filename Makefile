@@ -25,8 +25,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
+# pytest-xdist workers: twice the cores, because the suite mostly waits (sandbox latency, CLI
+# subprocesses, kills waiting for their moment); `make test PYTEST_WORKERS=0` runs it serially.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))')
+# worksteal: an idle worker takes queued tests from a busy one, so the long reliability tests
+# do not leave one worker finishing alone.
+XDIST = -n $(PYTEST_WORKERS) --dist worksteal
+
 pytest: $(STAMP) node-drivers
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -35,10 +42,10 @@ demo: $(STAMP)
 
 # The reliability suite alone, and its long form (more seeds, more invoices).
 reliability: $(STAMP)
-	$(BIN)/pytest tests/reliability $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) tests/reliability $(PYTEST_ARGS)
 
 soak: $(STAMP)
-	INVOICESYNC_SOAK=1 $(BIN)/pytest tests/reliability -q --durations=10 $(PYTEST_ARGS)
+	INVOICESYNC_SOAK=1 $(BIN)/pytest $(XDIST) tests/reliability -q --durations=10 $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/command_reference.py

@@ -4,6 +4,7 @@ a fixed width, and no network (tests marked `loopback` may use 127.0.0.1 only)."
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,23 @@ import keyring
 import keyring.backend
 import keyring.errors
 import pytest
+from hypothesis import HealthCheck, settings
 
+# The reliability figures: counted where tests run, summed and printed where pytest reports.
+from tests.figures import (  # noqa: F401  (hooks)
+    pytest_runtest_call,
+    pytest_runtest_logreport,
+    pytest_terminal_summary,
+)
 from tests.helpers import World, make_world
+
+# Hypothesis's per-example deadline (200 ms) and its "too slow" health check are timings, and a
+# busy machine (CI running other jobs, pytest-xdist's workers) misses them with no bug anywhere:
+# they would make the suite depend on an idle machine. The properties themselves still run.
+settings.register_profile(
+    "invoicesync", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("invoicesync")
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -41,6 +57,20 @@ class StickyKeyring(MemoryKeyring):
 
     def delete_password(self, service: str, username: str) -> None:
         return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    restore_sigint()
+
+
+def restore_sigint() -> None:
+    """Ctrl-C reaches the programs the tests start, however pytest itself was started. A
+    command started in the background (`make test &`, some CI runners, nohup) inherits SIGINT
+    ignored, and exec passes that on: `sandbox serve` then never stopped on the test's Ctrl-C,
+    and `push` ran on to the end, so the SIGINT tests tested nothing. With a handler here,
+    every child starts with SIGINT at its default, as from a terminal."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

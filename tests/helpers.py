@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import shutil
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -129,6 +132,23 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.005)
+
+
+def signal_when(
+    proc: subprocess.Popen[str], reached: Callable[[], bool], what: str, sig: int = signal.SIGKILL
+) -> None:
+    """Send `sig` to `proc` once `reached()` holds: the signal lands at the point of the run the
+    test chose (after so many creates, say), not wherever a timer happens to fall on a busy
+    machine. A run that ended before getting there is left alone (the test sees its exit)."""
+    wait_until(lambda: proc.poll() is not None or reached(), what)
+    proc.send_signal(sig)  # a no-op once the process has exited
+
+
+def kill_point(rng: random.Random, total: int) -> int:
+    """A seeded point of a run of `total` steps to kill it at: 0 (as soon as it has started
+    talking to the server, before its first write lands) about one time in six, `total` (every
+    write done, the bookkeeping maybe not) about one in twelve, and anywhere between the rest."""
+    return min(max(rng.randint(-total // 5, total + total // 10), 0), total)
 
 
 @contextlib.contextmanager

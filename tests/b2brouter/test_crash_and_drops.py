@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +20,7 @@ import pytest
 from invoicesync.b2brouter_sandbox import B2BRouterSandbox, Faults, start_in_thread
 from invoicesync.qbo.marker import marker_of
 from invoicesync.store import SQLiteStore
+from tests.helpers import kill_point, signal_when
 
 pytestmark = pytest.mark.loopback
 N = 60
@@ -59,6 +58,14 @@ class Live:
         with self.sandbox.lock:
             net = self.sandbox.network
             return [net.invoice_json(i) for i in net.invoices.values() if i.account_id == 211]
+
+    def invoice_count(self) -> int:
+        with self.sandbox.lock:
+            return sum(i.account_id == 211 for i in self.sandbox.network.invoices.values())
+
+    def answered(self) -> int:
+        with self.sandbox.lock:
+            return len(self.sandbox.requests)
 
 
 @pytest.fixture
@@ -122,10 +129,16 @@ def assert_exactly_once(live: Live, numbers: list[str]) -> None:
 def test_sigkill_anywhere_then_rerun_creates_each_invoice_once(live: Live, seed: int) -> None:
     numbers = month(live, seed)
     live.sandbox.set_faults(Faults(latency_ms=20, seed=seed))
+    target = kill_point(random.Random(seed), N)
+    start = live.answered()
     proc = live.popen("push", "--all")
-    time.sleep(random.Random(seed).uniform(0.3, 1.6))
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    signal_when(
+        proc,
+        # 0: once the run has had its first answer, before its first invoice lands
+        lambda: live.invoice_count() >= target if target else live.answered() > start,
+        f"{target} invoices to be created",
+    )
+    proc.communicate(timeout=60)
     rerun = live.run("push", "--all", "--json")
     assert rerun.returncode == 0, rerun.stderr
     assert "Traceback" not in rerun.stderr

@@ -102,9 +102,14 @@ class Terminal:
             and select.select([self.main], [], [], 0)[0]
         ):
             pass
-        code = self.proc.wait(timeout=5)
+        screen = self.screen.decode("utf-8", "replace").replace("\r\n", "\n")
+        if self.proc.poll() is None:  # say what the program had shown, not just "timed out"
+            self.proc.kill()
+            self.proc.wait()
+            os.close(self.main)
+            pytest.fail(f"still running {timeout:.0f} s later; its terminal showed:\n{screen}")
         os.close(self.main)
-        return code, self.screen.decode("utf-8", "replace").replace("\r\n", "\n")
+        return self.proc.returncode, screen
 
 
 def drive(env: dict[str, str], answer: str, *args: str) -> tuple[int, str]:

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,25 +23,14 @@ from invoicesync.config import local_environment
 from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from invoicesync.sandbox.company import Company, builtin_company, load_seed
+from invoicesync.sandbox.wire import Request, Response
 from invoicesync.store import Store
+
+# Figures for docs/reliability.md, printed at the end of the run (also under xdist).
+from tests.figures import STATS, count  # noqa: F401  (what the tests import from here)
 from tests.helpers import loopback_server
 
 SOAK = os.environ.get("INVOICESYNC_SOAK") == "1"
-# Figures for docs/reliability.md, printed at the end of the run.
-STATS: dict[str, int] = {}
-
-
-def count(key: str, n: int = 1) -> None:
-    STATS[key] = STATS.get(key, 0) + n
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if STATS:
-        terminalreporter.section("reliability figures")
-        for key, value in sorted(STATS.items()):
-            terminalreporter.write_line(f"{key}: {value}")
-
-
 US = "9130350000000001"
 CUSTOMERS = [
     "Acme Localization Inc.",
@@ -123,6 +114,46 @@ class Live:
     def invoices(self) -> list[dict[str, Any]]:
         with self.sandbox.lock:
             return [dict(i) for i in self.sandbox.companies[US].entities["Invoice"].values()]
+
+    def invoice_count(self) -> int:
+        """How many invoices the company holds (cheap enough to poll while a run goes on)."""
+        with self.sandbox.lock:
+            return len(self.sandbox.companies[US].entities["Invoice"])
+
+    def answered(self) -> int:
+        """How many requests the sandbox has answered so far (any kind, any client)."""
+        with self.sandbox.lock:
+            return len(self.sandbox.requests)
+
+    @contextlib.contextmanager
+    def writes_held(self) -> Iterator[Callable[[], int]]:
+        """Invoice writes reaching the sandbox wait until the block ends: a run that has sent
+        one is held mid-run, its state lock taken, for as long as the test needs, however busy
+        the machine (a latency only made that likely). Yields how many writes are waiting."""
+        release = threading.Event()
+        waiting: list[Request] = []
+        handle = self.sandbox.handle
+
+        def held(request: Request) -> Response:
+            if request.method == "POST" and request.path.endswith(("/batch", "/invoice")):
+                waiting.append(request)
+                release.wait(120)
+            return handle(request)
+
+        self.sandbox.handle = held  # type: ignore[method-assign]
+        try:
+            yield lambda: len(waiting)
+        finally:
+            release.set()
+            del self.sandbox.handle
+
+    def progress(self, target: int, done: Callable[[], int]) -> Callable[[], bool]:
+        """The event a kill waits for: `done()` has reached `target`, or for a target of 0, the
+        run has had its first answer (it is under way, its writes not yet landed)."""
+        if target > 0:
+            return lambda: done() >= target
+        start = self.answered()
+        return lambda: self.answered() > start
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import random
 import signal
-import time
 
 import pytest
 
 from invoicesync.sandbox import Faults
-from tests.helpers import wait_until
+from tests.helpers import kill_point, signal_when
 from tests.reliability.conftest import SOAK, Live, assert_exactly_once, count, month
 
 SEEDS = 100 if SOAK else 20
@@ -25,12 +24,17 @@ def test_sigkill_anywhere_then_rerun_creates_each_invoice_once(live: Live, seed:
     records = month(N, seed)
     live.write_source(records)
     live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
+    seeded = live.invoice_count()  # the hand-entered invoice
+    target = kill_point(rng, N)
     proc = live.popen("push", "--all")
-    time.sleep(rng.uniform(0.25, 1.4))
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    signal_when(
+        proc,
+        live.progress(target, lambda: live.invoice_count() - seeded),
+        f"{target} invoices to be created",
+    )
+    proc.communicate(timeout=60)
     numbers = [r["number"] for r in records]
-    before = len(live.invoices()) - 1  # the seeded hand-entered invoice
+    before = live.invoice_count() - seeded
     if (live.home / "state.db").exists():
         assert_exactly_once(numbers, live.invoices(), live.home, complete=False)
     rerun = live.run("push", "--all", "--json")
@@ -39,6 +43,7 @@ def test_sigkill_anywhere_then_rerun_creates_each_invoice_once(live: Live, seed:
     assert_exactly_once(numbers, live.invoices(), live.home)
     summary = json.loads(rerun.stdout)["summary"]
     count("kill runs")
+    count("kills that landed after the run had ended", int(proc.returncode != -signal.SIGKILL))
     count("invoices verified exactly once", N)
     count("kills after some invoices existed in QuickBooks", int(0 < before < N))
     count("kills before any invoice was created", int(before == 0))
@@ -58,14 +63,15 @@ def test_sigint_exits_130_with_consistent_state(live: Live, seed: int) -> None:
     # Slow answers keep the run busy for seconds after its first invoices exist (its first
     # round of concurrent batches), so the interrupt lands mid-run at a random point of it.
     live.sandbox.set_faults(Faults(latency_ms=300, jitter_ms=100, seed=seed))
-    seeded = len(live.invoices())
+    seeded = live.invoice_count()
     proc = live.popen("push", "--all")
     created = rng.randint(1, 90)
-    wait_until(
-        lambda: len(live.invoices()) >= seeded + created or proc.poll() is not None,
+    signal_when(
+        proc,
+        lambda: live.invoice_count() >= seeded + created,
         f"{created} invoices to be created",
+        signal.SIGINT,
     )
-    proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     numbers = [r["number"] for r in records]
     assert "Traceback" not in err

@@ -5,8 +5,7 @@ credit memo or payment."""
 from __future__ import annotations
 
 import random
-import signal
-import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import Faults
 from invoicesync.store import Store
+from tests.helpers import kill_point, signal_when
 from tests.reliability.conftest import SOAK, US, Live, count, month
 
 SEEDS = 20 if SOAK else 5
@@ -42,11 +42,28 @@ def pushed(live: Live, records: list[dict[str, Any]]) -> None:
     assert first.returncode == 0, first.stderr
 
 
-def kill_at_random(live: Live, rng: random.Random, *args: str) -> None:
+def kill_at_random(
+    live: Live, rng: random.Random, total: int, done: Callable[[], int], *args: str
+) -> None:
+    """SIGKILL the run at a seeded point of its `total` writes (`done()` counts them)."""
+    target = kill_point(rng, total)
     proc = live.popen(*args)
-    time.sleep(rng.uniform(0.3, 1.5))
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    signal_when(proc, live.progress(target, done), f"{target} of {total} writes")
+    proc.communicate(timeout=60)
+
+
+def edited(live: Live) -> int:
+    """How many of the company's invoices have been changed since they were created."""
+    with live.sandbox.lock:
+        invoices = live.sandbox.companies[US].entities["Invoice"].values()
+        return sum(r["SyncToken"] != "0" for r in invoices)
+
+
+def edits(live: Live) -> int:
+    """How many changes the company's invoices have had in all (each bumps the SyncToken)."""
+    with live.sandbox.lock:
+        invoices = live.sandbox.companies[US].entities["Invoice"].values()
+        return sum(int(r["SyncToken"]) for r in invoices)
 
 
 def no_pending(live: Live) -> None:
@@ -68,12 +85,12 @@ def test_sigkill_during_updates_applies_each_edit_once(live: Live, seed: int) ->
         r["lines"][0]["quantity"] = str(int(r["lines"][0]["quantity"]) + 7)
     live.write_source(records)
     live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
-    kill_at_random(live, rng, "push", "--all", "--update")
+    kill_at_random(live, rng, N, lambda: edited(live), "push", "--all", "--update")
     live.sandbox.set_faults(Faults())
-    before = sum(r["SyncToken"] != "0" for r in rows(live, "Invoice"))
+    before = edited(live)
     count("lifecycle: update kills after some but not all edits", int(0 < before < N))
     rerun = live.run("push", "--all", "--update")
-    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     found = by_marker(live, "Invoice")
     for r in records:
         [row] = found[r["number"]]
@@ -97,12 +114,13 @@ def test_sigkill_during_voids_voids_each_once(live: Live, seed: int) -> None:
             r["status"] = "cancelled"
     live.write_source(records)
     live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
-    kill_at_random(live, rng, "push", "--all", "--update")
+    # Each cancelled invoice takes two writes: the memo, then the void.
+    kill_at_random(live, rng, 2 * len(cancelled), lambda: edits(live), "push", "--all", "--update")
     live.sandbox.set_faults(Faults())
     before = sum(r["TotalAmt"] == 0 for r in rows(live, "Invoice"))
     count("lifecycle: void kills after some but not all voids", int(0 < before < len(cancelled)))
     rerun = live.run("push", "--all", "--update")
-    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     found = by_marker(live, "Invoice")
     for r in records:
         [row] = found[r["number"]]
@@ -131,12 +149,21 @@ def test_sigkill_during_credits_creates_and_applies_each_once(live: Live, seed: 
         notes.append(note)
     live.write_source(invoices + notes)
     live.sandbox.set_faults(Faults(latency_ms=25, jitter_ms=20, seed=seed))
-    kill_at_random(live, rng, "push", "--all")
+
+    # Each credit note takes two writes: the credit memo, then the payment applying it.
+    def written() -> int:
+        return len(rows(live, "CreditMemo")) + len(rows(live, "Payment"))
+
+    kill_at_random(live, rng, 2 * len(notes), written, "push", "--all")
     live.sandbox.set_faults(Faults())
     before = len(rows(live, "Payment"))
     count("lifecycle: credit kills after some but not all applications", int(0 < before < N // 2))
+    count(
+        "lifecycle: credit kills with a credit memo created but not yet applied",
+        int(len(rows(live, "CreditMemo")) > before),
+    )
     rerun = live.run("push", "--all")
-    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     memos = by_marker(live, "CreditMemo")
     found = by_marker(live, "Invoice")
     payments = rows(live, "Payment")

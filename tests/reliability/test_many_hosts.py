@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from invoicesync.qbo.marker import marker_of
 from invoicesync.sandbox import DEFAULT_CLIENT_ID, Faults
 from invoicesync.store import StateStore, Store
 from invoicesync.store.postgres import PostgresStore
+from tests.helpers import signal_when
 from tests.reliability.conftest import SOAK, US, Live, count, month
 from tests.store.conftest import pg_url, postgres_server  # noqa: F401 (fixtures)
 
@@ -162,10 +162,15 @@ def test_overlapping_exports_from_many_hosts_create_each_invoice_once(
         host.source.write_text(json.dumps(export), encoding="utf-8")
     if state_url is None:
         different_request_ids(all_hosts[-1], numbers)
+    seeded = live.invoice_count()
+    target = rng.randint(1, N // 2)
     procs = [h.popen("push", "--all", "--json") for h in all_hosts]
-    if kill:
-        time.sleep(rng.uniform(0.2, 0.8))
-        procs[0].send_signal(signal.SIGKILL)
+    if kill:  # the first host dies once the hosts together have created `target` invoices
+        signal_when(
+            procs[0],
+            lambda: live.invoice_count() - seeded >= target,
+            f"{target} invoices to be created",
+        )
     codes = settle(procs)
     # With a shared state, an invoice another live run holds is work not done here: exit 9.
     done = {0, 9} if state_url else {0}
@@ -194,12 +199,12 @@ def test_sigterm_stops_like_sigint_and_still_writes_the_json_summary(live: Live)
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(
-        e.path.endswith("/batch") or e.path.endswith("/invoice") for e in live.sandbox.requests
-    ):
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
+    signal_when(
+        proc,
+        lambda: any(e.path.endswith(("/batch", "/invoice")) for e in list(live.sandbox.requests)),
+        "the first invoice write",
+        signal.SIGTERM,
+    )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode in (0, 130), err
     if proc.returncode == 130:

@@ -82,10 +82,10 @@ def test_revocation_mid_run_exits_4_and_leaves_nothing_half_written(
 def test_two_pushes_at_once_never_double_work(live: Live) -> None:
     records = month(200, 11)
     live.write_source(records)
-    live.sandbox.set_faults(Faults(latency_ms=500))  # the first run lasts ~4 s
-    first = live.popen("push", "--all")
-    wait_for_first_request(live)
-    second = live.run("push", "--all")
+    with live.writes_held() as waiting:  # the first run stays mid-run until the second ends
+        first = live.popen("push", "--all")
+        wait_until(lambda: waiting() > 0, "the first run's first write")
+        second = live.run("push", "--all")
     _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert second.returncode == 9, second.stderr
@@ -112,10 +112,10 @@ def test_second_push_waits_with_wait_and_then_has_nothing_to_do(live: Live) -> N
 def test_link_while_push_runs_is_refused_with_9(live: Live) -> None:
     records = month(150, 13)
     live.write_source(records)
-    live.sandbox.set_faults(Faults(latency_ms=500))
-    push = live.popen("push", "--all")
-    wait_for_first_request(live)
-    link = live.run("link", records[0]["number"], "1")
+    with live.writes_held() as waiting:  # the push stays mid-run until `link` has ended
+        push = live.popen("push", "--all")
+        wait_until(lambda: waiting() > 0, "the push's first write")
+        link = live.run("link", records[0]["number"], "1")
     push.communicate(timeout=120)
     assert push.returncode == 0
     assert link.returncode == 9, link.stderr

@@ -20,7 +20,9 @@ from invoicesync.sandbox import (
     RateLimits,
     Sandbox,
     SandboxTransport,
+    injection,
 )
+from tests.helpers import wait_until
 from tests.sandbox.support import BASIC, UK, US, Api, fault, invoice, line
 
 # --- 1. hosts, paths, minorversion ------------------------------------------------------------
@@ -554,14 +556,28 @@ def test_request_log_records_calls(api: Api, sb: Sandbox) -> None:
     assert (last.kind, last.status, last.realm_id) == ("query", 200, US)
 
 
-def test_more_than_ten_concurrent_requests_get_429(sb: Sandbox) -> None:
+def test_more_than_ten_concurrent_requests_get_429(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """14 requests in flight at once: 10 are admitted, 4 refused. Each admitted one is held in
+    its latency until every request has been admitted or refused, so all 14 overlap however
+    slowly the threads start (with a real 300 ms latency, on a busy machine the first had
+    finished before the last began, and 12 were admitted)."""
     import threading
 
     sb.limits = RateLimits(enabled=True, per_second=1000, per_minute=10000, concurrent=10)
-    sb.set_faults(Faults(latency_ms=300))
     api = Api(sb)
     statuses: list[int] = []
+    held: list[float] = []
     lock = threading.Lock()
+    release = threading.Event()
+
+    def latency(seconds: float) -> None:  # the sandbox's injected latency, on our signal
+        with lock:
+            held.append(seconds)
+        release.wait(60)
+
+    monkeypatch.setattr(injection, "sleep", latency)
 
     def one() -> None:
         status = api.query("select * from Term").status_code
@@ -571,6 +587,8 @@ def test_more_than_ten_concurrent_requests_get_429(sb: Sandbox) -> None:
     threads = [threading.Thread(target=one) for _ in range(14)]
     for t in threads:
         t.start()
+    wait_until(lambda: len(held) + statuses.count(429) == 14, "every request admitted or refused")
+    release.set()
     for t in threads:
         t.join()
     assert statuses.count(200) == 10 and statuses.count(429) == 4

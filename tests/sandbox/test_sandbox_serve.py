@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ import pytest
 
 from invoicesync.sandbox import Sandbox
 from tests.helpers import loopback_server, wait_until
+from tests.sandbox.support import US, authorize, invoice
 
 
 @pytest.mark.loopback
@@ -91,3 +94,33 @@ def test_dropped_connection_over_loopback_after_commit() -> None:
         invoices = sandbox.company().entities["Invoice"]
         wait_until(lambda: len(invoices) >= 2, "the dropped create to be committed")
         assert len(invoices) == 2  # seeded + the committed one
+
+
+@pytest.mark.loopback
+def test_a_request_cut_off_before_its_body_is_not_acted_on() -> None:
+    """A client killed between its headers and its body (httpx writes them apart) sent no
+    request a server can act on: nothing is done and no answer is kept for its requestid, so
+    its re-run under the same requestid is served for real. The sandbox used to act on the
+    empty body and keep the 400 it gave, then replay that 400 to the re-run's correct request
+    (found by tests/reliability/test_lifecycle_crash.py on a busy machine: a void refused with
+    "Required parameter Id is missing" although the re-run's body had it)."""
+    sandbox = Sandbox(["us"], auto_approve=True)
+    with loopback_server(sandbox) as server:
+        http = httpx.Client(base_url=server.url, timeout=30)
+        token = authorize(http)["access_token"]
+        path = f"/v3/company/{US}/invoice?requestid=cut-1&minorversion=75"
+        body = json.dumps(invoice()).encode()
+        host, port = server.server_address[:2]
+        with socket.create_connection((str(host), port)) as cut:
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            cut.sendall(head.encode())
+            cut.shutdown(socket.SHUT_WR)  # what the kernel does for a killed process
+            answer = b"".join(iter(lambda: cut.recv(65536), b""))  # until the server is done
+        assert answer == b""  # no answer to a request that never arrived whole
+        seeded = len(sandbox.company().entities["Invoice"])
+        again = http.post(path, content=body, headers={"Authorization": f"Bearer {token}"})
+        assert again.status_code == 200, again.text
+        assert len(sandbox.company().entities["Invoice"]) == seeded + 1

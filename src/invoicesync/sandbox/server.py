@@ -24,6 +24,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The client went away before its body arrived (killed between the two writes):
+            # no request reached us, so nothing is done and no answer is kept for a requestid.
+            self.close_connection = True
+            return
         request = Request(
             method=self.command,
             path=url.path,
