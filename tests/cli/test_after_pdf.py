@@ -118,8 +118,11 @@ def test_pdf_into_a_folder_never_replaces_without_force(us: World, qbo: Wire) ->
     folder = us.home.parent / "pdfs"
     folder.mkdir()
     (folder / "INV-2026-0102.pdf").write_bytes(b"mine")
-    result = run(us, "pdf", "INV-2026-0101", "INV-2026-0102", "-o", str(folder))
+    result = run(us, "pdf", "INV-2026-0101", "INV-2026-0102", "-o", str(folder), "--json")
     assert result.exit_code == 3
     assert (folder / "INV-2026-0102.pdf").read_bytes() == b"mine"
     assert (folder / "INV-2026-0101.pdf").read_bytes().startswith(b"%PDF-")
-    assert "exists; give --force to replace it" in result.stdout
+    results = {r["invoice"]: r for r in json.loads(result.stdout)["results"]}
+    assert results["INV-2026-0101"]["status"] == "written"
+    assert results["INV-2026-0102"]["status"] == "failed"
+    assert "exists; give --force to replace it" in results["INV-2026-0102"]["message"]

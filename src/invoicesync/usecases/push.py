@@ -254,6 +254,10 @@ def _record_refusals(session: Session, refused: Sequence[PushResult]) -> None:
 
 
 NOT_ATTEMPTED = "the run stopped before it; re-run to continue"
+UNKNOWN_IF_SENT = (
+    "the state was lost while the run was at work, so whether its create was sent is unknown; "
+    "the next run finds it in the target if it was, never creating it twice"
+)
 IN_FLIGHT = (
     "its create was in flight when the run stopped; the next run finds it in the target and "
     "links it, never creating it twice"
@@ -267,10 +271,14 @@ def _finished(
     Ctrl-C) left is `not attempted`, or `interrupted` when its create was journaled and sent
     but its answer never read: neither is a failure of that invoice."""
     left = [n for n in order if n not in results]
-    in_flight = _in_flight(session, left) if left else set()
+    unknown = ""
+    try:
+        in_flight = _in_flight(session, left) if left else set()
+    except InvoiceSyncError:  # the state itself was lost: which creates were sent is unknown
+        in_flight, unknown = set(left), UNKNOWN_IF_SENT
     for number in left:
         if number in in_flight:
-            results[number] = PushResult(number, "interrupted", message=IN_FLIGHT)
+            results[number] = PushResult(number, "interrupted", message=unknown or IN_FLIGHT)
         else:
             results[number] = PushResult(number, "not attempted", message=NOT_ATTEMPTED)
         if report.fatal:
