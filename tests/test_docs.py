@@ -248,3 +248,17 @@ def test_the_sandbox_ports_in_the_docs_are_the_defaults() -> None:
         "b2brouter.md", r"`invoicesync sandbox serve --target b2brouter` \(127\.0\.0\.1:(\d+)"
     )
     assert int(b2b) == DEFAULT_PORT
+
+
+def test_push_statuses_in_json_md_are_the_codes() -> None:
+    """Every status a push result can have is listed in docs/json.md, and nothing else; a
+    result with any other status cannot be built (`PushResult.__post_init__`)."""
+    from invoicesync.usecases.push_report import STATUSES, PushResult
+
+    (listed,) = _sentence("json.md", r"`status` is one of (.*?)\. `problems` lists")
+    while (bare := re.sub(r"\([^()]*\)", "", listed)) != listed:  # what each one means
+        listed = bare
+    named = _backticked(listed)
+    assert set(named) == set(STATUSES), set(named) ^ set(STATUSES)
+    with pytest.raises(ValueError, match="'sent' is not a push status"):
+        PushResult("INV-1", "sent")

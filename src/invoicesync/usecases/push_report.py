@@ -35,10 +35,26 @@ class CreditApplied:
     payment_id: str | None
 
 
+# Every status a push, update or void result can have: docs/json.md lists exactly these, and
+# tests/test_docs.py holds the two together.
+STATUSES = (
+    "created",
+    "adopted",
+    "skipped",
+    "changed",
+    "updated",
+    "voided",
+    "failed",
+    "planned",
+    "not attempted",
+    "interrupted",
+)
+
+
 @dataclass
 class PushResult:
     invoice: str
-    status: str  # created, adopted, skipped, failed, planned, changed, updated, voided
+    status: str  # one of STATUSES
     qbo_id: str | None = None
     doc_number: str | None = None
     total: Decimal | None = None
@@ -53,6 +69,8 @@ class PushResult:
     kind: DocKind | None = field(default=None, kw_only=True)  # of the document `qbo_id` names
 
     def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"{self.invoice}: {self.status!r} is not a push status")
         if self.qbo_id is not None and self.kind is None:
             raise TypeError(f"{self.invoice}: a result naming a remote id must carry its kind")
 
