@@ -1,4 +1,5 @@
-"""Push, second half: journal, then send (design §4.6 steps 4–5).
+"""Push, second half: journal, then send (docs/architecture.md,
+"How a push stays exactly-once").
 
 Only HTTP runs in worker threads. Journal intents are committed on the main thread before a
 chunk is submitted, and outcomes are applied on the main thread, so the store's connection
@@ -72,7 +73,7 @@ class Executor:
         batching: up to 30 single creates and their one copy check, four such in flight. With
         batching: a batch of up to 30, four in flight, unless the 40 batches a minute are what
         holds it back; then one single create, eight in flight, which uses the rest of
-        QuickBooks' 500 requests a minute (1,660 invoices a minute instead of 1,200: issue 21)."""
+        QuickBooks' 500 requests a minute (1,660 invoices a minute instead of 1,200)."""
         size, limit = self.ledger.batch_size, WORKERS
         if self.plan.batch and len(queue) > 1:
             batches = sum(len(c) > 1 for c in in_flight)

@@ -1,4 +1,5 @@
-"""Push, first half: the plan. Reads only (design §4.6 steps 1–3).
+"""Push, first half: the plan. Reads only (docs/architecture.md,
+"How a push stays exactly-once").
 
 Skips what is linked, pre-flights the rest against the target, and runs the duplicate guard:
 an invoice the target already has is adopted (ours from an interrupted run, or with
