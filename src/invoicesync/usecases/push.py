@@ -220,7 +220,7 @@ def push(
             edits = update.plan(session, changed, results, force=request.force)
             if request.dry_run:
                 plan.preview()
-                update.preview(edits, results)
+                update.preview(session.ledger.name, edits, results)
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
                 followup.after_push(session, chosen, results, request.send, request.send_unsent)

@@ -94,7 +94,7 @@ class Executor:
                 event={"qbo_id": link.qbo_id, "adopted": True, "ours": a.ours},
             )
         except LinkExists:
-            self._fail(inv, EXIT_CONFLICT, f"QuickBooks {link.ref} is already linked")
+            self._fail(inv, EXIT_CONFLICT, f"{self.ledger.name} {link.ref} is already linked")
             return
         plan, pending = self.plan, a.request_id is not None
         if a.ours:
@@ -119,8 +119,8 @@ class Executor:
         if a.changes:
             result.warnings.append("differs from the source: " + "; ".join(a.changes))
         if a.remote.voided:
-            result.warnings.append(f"QuickBooks {link.ref} is VOIDED: check it there")
-        check_total(inv, link, result)
+            result.warnings.append(f"{self.ledger.name} {link.ref} is VOIDED: check it there")
+        check_total(self.ledger.name, inv, link, result)
         self.results[inv.number] = result
 
     def create_all(self, queue: deque[Draft]) -> None:
@@ -234,7 +234,7 @@ class Executor:
             self.store.add_link(link, request_id=rid)
         except LinkExists:
             message = (
-                f"QuickBooks {link.ref} was created but another link exists; "
+                f"{self.ledger.name} {link.ref} was created but another link exists; "
                 "run `invoicesync reconcile`"
             )
             self._fail(inv, EXIT_CONFLICT, message)
@@ -242,7 +242,7 @@ class Executor:
         result = linked_result(link, "created", note)
         if attention:
             result.exit_code = EXIT_PARTIAL  # linked, but a person must look (copies)
-        check_total(inv, link, result)
+        check_total(self.ledger.name, inv, link, result)
         self.results[inv.number] = result
 
     def refused(self, inv: LocalInvoice, refusal: Refusal, rid: str) -> None:
