@@ -1,4 +1,4 @@
-"""Errors a user can cause or meet, each carrying the exit code documented in design §4.2.
+"""Errors a user can cause or meet, each carrying the exit code documented in docs/exit-codes.md.
 
 `cli.py` is the only place that turns these into a one-line message and an exit status, so
 every other module raises and never prints. The tree:

@@ -41,7 +41,8 @@ def minor_units(currency: str | None) -> int:
 
 
 def round_money(value: Decimal) -> Decimal:
-    """Half-up to cents: how QBO rounds Qty × UnitPrice and tax (quickbooks-api.md §3.3)."""
+    """Half-up to cents: how QBO rounds Qty × UnitPrice and tax (error 6070 when Amount is not
+    Qty × UnitPrice: https://insighthk.com/service/quickbooksrepair/IPP-Error-Codes.html)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -259,8 +260,8 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def field_names(kind: type) -> tuple[str, ...]:
-    """A dataclass's field names, looked up once per class (`fields()` per value was a quarter
-    of a fingerprint's cost; `invoices` computes one per linked invoice)."""
+    """A dataclass's field names, looked up once per class (`fields()` per value costs a quarter
+    of a fingerprint's time; `invoices` computes one per linked invoice)."""
     names = _FIELD_NAMES.get(kind)
     if names is None:
         names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
@@ -321,7 +322,7 @@ class DocRef:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A durable link between a local invoice and a remote document (design §4.5)."""
+    """A durable link between a local invoice and a remote document (docs/architecture.md)."""
 
     realm_id: str
     invoice_number: str

@@ -62,7 +62,7 @@ def test_after_push_update_the_message_is_kept_before_identifiers_typed_already(
     assert names(view, fit(view, 140)[0]) == [c.name for c in columns]
 
 
-def test_invoices_at_80_columns_keep_the_state_in_quickbooks_and_sent() -> None:
+def test_invoices_at_80_columns_keep_the_remote_state_and_sent() -> None:
     columns = invoices_table([]).columns
     row = (
         "INV-2026-0101",
@@ -77,8 +77,8 @@ def test_invoices_at_80_columns_keep_the_state_in_quickbooks_and_sent() -> None:
     )
     view = TableView(None, columns, [row])
     kept = names(view, fit(view, 80)[0])
-    assert {"In QuickBooks", "Sent"} <= set(kept), kept
-    assert not {"DocNumber", "QBO id"} & set(kept), kept
+    assert {"Remote state", "Sent"} <= set(kept), kept
+    assert not {"DocNumber", "Remote id"} & set(kept), kept
 
 
 N = 300  # more than the creates in flight at once (8 batches of 30): some are never tried

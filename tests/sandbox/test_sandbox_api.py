@@ -1,4 +1,4 @@
-"""The sandbox against the QBO facts (quickbooks-api.md §12), driven with plain httpx.
+"""The sandbox against the QBO facts (docs/sandbox.md), driven with plain httpx.
 
 These tests never use invoicesync's own client, so the two are checked independently.
 """

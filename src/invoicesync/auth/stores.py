@@ -1,5 +1,5 @@
 """Where the refresh token lives: a token file if configured, else the OS keyring (one secret
-per entry), else a read-only env seed (design §4.3)."""
+per entry), else a read-only env seed (docs/connecting.md, "Where tokens live")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Access tokens for API calls: refreshes that survive rotation, and the 401 replay.
 
 Intuit rotates refresh tokens; a rotated token that is not stored is a connection lost days
-later (users-and-peers.md §3.1). So a refresh happens under a cross-process file lock: re-read
+later: Intuit's OAuth FAQ says to keep the latest refresh token,
+https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/faq
+So a refresh happens under a cross-process file lock: re-read
 the store, refresh, persist the new refresh token, and only then hand out the new access token.
 The access token is kept beside the refresh token (same store, never the env seed, config or
 logs) with its expiry, so a warm run reuses it instead of refreshing every time.

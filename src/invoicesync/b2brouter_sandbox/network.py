@@ -169,7 +169,7 @@ class Network:
         if "number" in query:
             found = [i for i in found if i.number == query["number"]]  # UNVERIFIED: exact
         # date_from/date_to filter by the date the invoice was submitted to B2BRouter, not
-        # its own date (issue 29; the listing's reference).
+        # its own date (the listing's reference; docs/b2brouter.md).
         low = rules.iso_date(query.get("date_from"), "date_from")
         high = rules.iso_date(query.get("date_to"), "date_to")
         if low is not None:

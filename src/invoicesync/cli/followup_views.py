@@ -100,7 +100,7 @@ def _paid_entry(r: PaidInvoice) -> JSONValue:
 def payments_table(report: PaymentsReport) -> TableView:
     columns = [
         Column("Invoice"),
-        Column("QBO id", drop=2),
+        Column("Remote id", drop=2),
         Column("DocNumber", drop=3),
         Column("Total", right=True),
         Column("Paid", right=True),
@@ -123,7 +123,7 @@ def payments_table(report: PaymentsReport) -> TableView:
         )
         for r in report.invoices
     ]
-    return TableView("Payments in QuickBooks", columns, rows)
+    return TableView(f"Payments in {report.target}", columns, rows)
 
 
 def _movements(r: PaidInvoice) -> list[str]:
@@ -201,7 +201,7 @@ def send_table(report: SendReport) -> TableView:
     columns = [
         Column("Invoice"),
         Column("Status"),
-        Column("QBO id", drop=2),
+        Column("Remote id", drop=2),
         Column("To"),
         Column("Sent at", drop=1),
         Column("Message", fold=True),
@@ -241,7 +241,7 @@ def pdf_table(report: PdfReport) -> TableView:
     columns = [
         Column("Invoice"),
         Column("Status"),
-        Column("QBO id", drop=2),
+        Column("Remote id", drop=2),
         Column("File"),
         Column("Bytes", right=True, drop=1),
         Column("Message", fold=True),

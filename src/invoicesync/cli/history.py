@@ -1,4 +1,4 @@
-"""`history` and `runs`: what happened to an invoice, and what each run did (issue 32)."""
+"""`history` and `runs`: what happened to an invoice, and what each run did."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 An event's stored kind is what the store wrote (`created`, `update done`, `send-done`, …);
 people read a verb (`pushed`, `updated`, `sent`), so both are in the JSON and the table shows
-the verb. What no event recorded (events older than issue 32 have no run, host or user; older
-than issue 25 no document kind) is "unknown", never guessed.
+the verb. What no event recorded (older versions' events have no run, host or
+user, and the oldest no document kind) is "unknown", never guessed.
 """
 
 from __future__ import annotations

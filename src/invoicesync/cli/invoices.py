@@ -44,7 +44,7 @@ FORCE_OPT = Annotated[
 ]
 
 # More rows than this are not drawn as a table unless asked for (`--limit`): rich lays out
-# about 1,300 rows a second, so 100,000 took 75 s (issue 21).
+# about 1,300 rows a second, so 100,000 take 75 s.
 TABLE_ROWS = 1000
 
 

@@ -42,11 +42,12 @@ def list_candidates(
     local = load_invoices(state.settings(), render.warn)
     with opened_session(state) as opened:
         inv, found = usecase.list_candidates(opened, local, number, limit=limit)
+        target = opened.ledger.name
     if json_:
         render.emit_json(link_views.candidates_document(inv, found))
     elif not found:
         render.info(
-            f"No QuickBooks {DocKind.of(inv).label} looks like {number} (same DocNumber, or "
+            f"No {target} {DocKind.of(inv).label} looks like {number} (same DocNumber, or "
             "same customer "
             f"within {usecase.CANDIDATE_WINDOW_DAYS} days)."
         )
@@ -60,7 +61,7 @@ def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
     def pick(candidates: list[Candidate]) -> str | None:
         render.show(link_views.candidates_table(inv, candidates))
         answer: str = typer.prompt(
-            "Link to which row (number, or QBO id; empty to cancel)",
+            "Link to which row (number, or remote id; empty to cancel)",
             default="",
             show_default=False,
             err=True,
@@ -71,7 +72,7 @@ def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
             return candidates[int(answer) - 1].qbo_id
         if any(c.qbo_id == answer for c in candidates):
             return answer
-        raise UsageError(f"{answer!r} is not a row number or a candidate's QBO id")
+        raise UsageError(f"{answer!r} is not a row number or a candidate's remote id")
 
     return pick
 
@@ -79,7 +80,8 @@ def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
 _QBO_ID = Annotated[
     str | None,
     typer.Argument(
-        metavar="QBO_ID", help="The QuickBooks invoice id (a credit note: the credit memo id)."
+        metavar="REMOTE_ID",
+        help="The invoice's id in the profile's target (a credit note: the credit memo's id).",
     ),
 ]
 _DOC_NUMBER = Annotated[
@@ -249,8 +251,8 @@ def reconcile(
         raise UsageError("--yes goes with --remove-copies")
     state = state_of(ctx)
     local = load_invoices(state.settings(), render.warn) if rebuild else []
-    asked = _Asked(state.interactive, yes)
     with opened_session(state) as opened:
+        asked = _Asked(state.interactive, yes, opened.ledger.name)
         report = usecase.reconcile(
             opened,
             rebuild=rebuild,
@@ -285,8 +287,9 @@ class _Asked:
     """`--remove-copies`' confirmation: yes with `--yes`; on a terminal, the proven copies
     are listed and the question asked; otherwise no (the command then says how to proceed)."""
 
-    def __init__(self, interactive: bool, yes: bool) -> None:
+    def __init__(self, interactive: bool, yes: bool, target: str) -> None:
         self.interactive = interactive
+        self.target = target  # the ledger's name, for the question
         self.yes = yes
         self.declined = False
 
@@ -295,11 +298,11 @@ class _Asked:
             return True
         if not self.interactive:
             return False
-        for line in reconcile_views.proven_lines(list(proven)):
+        for line in reconcile_views.proven_lines(self.target, list(proven)):
             render.info(line)
         count = sum(len(c.would_remove) for c in proven)
         ok: bool = typer.confirm(
-            f"Delete {'this copy' if count == 1 else f'these {count} copies'} in QuickBooks? "
+            f"Delete {'this copy' if count == 1 else f'these {count} copies'} in {self.target}? "
             "(each is journaled whole first)",
             default=False,
             err=True,
@@ -310,7 +313,7 @@ class _Asked:
 
 def _show_reconcile(report: ReconcileReport) -> None:
     for ln in report.rebuilt:
-        render.success(f"Rebuilt link {ln.invoice_number} → QuickBooks {ln.ref}")
+        render.success(f"Rebuilt link {ln.invoice_number} → {report.target} {ln.ref}")
     if not report.drifts:
         render.info("No links to check.")
         return

@@ -55,7 +55,7 @@ def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView
     columns = [
         Column("#", right=True),
         Column("Score", right=True),
-        Column("QBO id"),
+        Column("Remote id"),
         Column("DocNumber", drop=1),
         Column("Date", drop=3),
         Column("Customer", drop=4, fold=True),

@@ -86,12 +86,12 @@ def reconcile_table(report: ReconcileReport) -> TableView:
     ]
     columns = [
         Column("Invoice"),
-        Column("QBO id"),
+        Column("Remote id"),
         Column("State"),
         Column("Balance", drop=1, right=True),
         Column("Details", fold=True),
     ]
-    return TableView("Linked invoices in QuickBooks", columns, rows)
+    return TableView(f"Linked invoices in {report.target}", columns, rows)
 
 
 def held_table(report: ReconcileReport) -> TableView | None:
@@ -127,10 +127,10 @@ def held_table(report: ReconcileReport) -> TableView | None:
     return TableView("Records carrying our marker, not deleted", columns, rows)
 
 
-def proven_lines(findings: list[CopyFinding]) -> list[str]:
+def proven_lines(target: str, findings: list[CopyFinding]) -> list[str]:
     """What `--remove-copies` would delete, one line each (shown before it asks)."""
     return [
-        f"would delete QuickBooks {c.kind.label} {cid}, a proven copy of {c.survivor} ({c.invoice})"
+        f"would delete {target} {c.kind.label} {cid}, a proven copy of {c.survivor} ({c.invoice})"
         for c in findings
         for cid in c.would_remove
     ]

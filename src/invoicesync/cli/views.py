@@ -156,8 +156,8 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
         Column("Date", drop=4),
         Column("Total", right=True),
         Column("Status", drop=3),
-        Column("QBO id", drop=5),
-        Column("In QuickBooks", drop=1),  # voided, changed, paid: what a person checks for
+        Column("Remote id", drop=5),
+        Column("Remote state", drop=1),  # voided, changed, paid: what a person checks for
         Column("DocNumber", drop=6),  # mostly the number they typed
         Column("Sent", drop=2),
     ]
@@ -262,7 +262,7 @@ def push_table(
     columns = [
         Column("Invoice"),
         Column("Status"),
-        Column("QBO id", drop=2),
+        Column("Remote id", drop=2),
         Column("Total", drop=1, right=True),
         Column("DocNumber", drop=3),
         Column("Message", fold=True, want=MESSAGE_WANT),

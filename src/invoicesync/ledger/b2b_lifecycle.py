@@ -1,8 +1,8 @@
-"""B2BRouter's answer to the lifecycle operations (issue 17): an e-invoice that went out over
+"""B2BRouter's answer to the lifecycle operations: an e-invoice that went out over
 the network is not edited, voided or credited in place; it is corrected with a credit note
 issued in the source (`type: credit_note`, `credit_for` the invoice) and pushed as its own
-document, which B2BRouter takes with `invoice_references` naming the invoice (issue 29). Each
-operation is refused with that reason, per invoice, so a mixed batch goes on."""
+document, which B2BRouter takes with `invoice_references` naming the invoice (docs/b2brouter.md).
+Each operation is refused with that reason, per invoice, so a mixed batch goes on."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""B2BRouter's answer to `prepare` (issue 19): the contacts a batch lacks, listed, never created.
+"""B2BRouter's answer to `prepare`: the contacts a batch lacks, listed, never created.
 
 B2BRouter needs no services or terms (a line is a description, a VAT category and a percent),
 so only contacts can be missing. invoicesync does not create them: a contact decides where an
 e-invoice is delivered (its tax id and network address), and the contact endpoint's fields are
-not in our verified reference (invoice-sources.md §3.2). Each missing or ambiguous contact is
+not among the sources docs/b2brouter.md lists. Each missing or ambiguous contact is
 listed with what to do, so `prepare` still answers "what must exist before I push?".
 """
 

@@ -1,10 +1,12 @@
 """A warm pre-flight: company facts and reference ids kept between runs, refreshed by CDC.
 
 A cold pre-flight costs six requests (company info, preferences, customers, items, terms, tax
-codes); a `push INV-42` in a shell loop would spend most of its budget on them (issue 21). The
+codes); a `push INV-42` in a shell loop would spend most of its budget on them. The
 cache keeps what they returned in a 0600 file in the app dir (`cache/qbo-<realm>.json`), and
 each run brings it up to date with one request: `GET /cdc?entities=Customer,Item,Term&
-changedSince=<the server time of the last refresh>` (quickbooks-api.md §9.1), which returns
+changedSince=<the server time of the last refresh>` (Intuit's change data capture,
+https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
+), which returns
 every customer, item and term created, changed or deleted since. It never goes stale silently:
 
 - the look-back is at most 30 days and 1,000 objects an entity: beyond either, a full reload;
@@ -46,7 +48,8 @@ LOOK_BACK = timedelta(days=29)  # QuickBooks allows 30; a day's margin for clock
 # committed while that answer was on its way must not fall between two refreshes.
 OVERLAP = timedelta(minutes=5)
 CDC_MAX = 1000  # objects an entity per CDC answer; a full one may have left some out
-# QuickBooks' codes for a reference that is gone, inactive or invalid (quickbooks-api.md §5).
+# QuickBooks' codes for a reference that is gone, inactive or invalid
+# (https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes).
 REFERENCE_CODES = frozenset({"610", "2500", "6000"})
 
 

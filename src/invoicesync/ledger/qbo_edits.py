@@ -1,4 +1,4 @@
-"""QuickBooks as a ledger, for invoices already pushed: edits, voids and credits (issue 17).
+"""QuickBooks as a ledger, for invoices already pushed: edits, voids and credits.
 
 A mixin of `QuickBooksLedger`, kept apart so the push half stays small; also where a batch
 item's answer is read (`answer`) and a batch's requestid made (`batch_request_id`), which
@@ -52,7 +52,7 @@ class QuickBooksEdits:
 
     def edits(self, wanted: Sequence[tuple[Draft, DocRef]]) -> dict[str, Edit]:
         """`edit` for many drafts `(draft, target)`, the records read together: `Id IN (…)`,
-        up to 1,000 Ids a query, per entity, so 1,000 edits cost one read, not 1,000 (issue 21).
+        up to 1,000 Ids a query, per entity, so 1,000 edits cost one read, not 1,000.
         A record not found (deleted) is absent from the answer."""
         rows: dict[DocRef, dict[str, Any]] = {}
         with translating("reading the linked invoices"):
@@ -116,7 +116,7 @@ class QuickBooksEdits:
 
 def rows_by_id(client: QBOClient, entity: str, ids: Sequence[str]) -> list[dict[str, Any]]:
     """Rows of `entity` by Id: `Id IN (…)`, 1,000 Ids a query. Ids are unique, so each query has
-    at most one page of rows and needs no empty follow-up after a full one (issue 21)."""
+    at most one page of rows and needs no empty follow-up after a full one."""
     rows: list[dict[str, Any]] = []
     for part in qq.chunks(ids):
         rows += client.query_page(qq.page(qq.select(entity, [("Id", "IN", part)]), 1))

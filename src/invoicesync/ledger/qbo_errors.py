@@ -68,8 +68,9 @@ def refusal(exc: qerr.QBOError) -> Refusal:
     )
 
 
-# 6140's Detail names the owner's type as QuickBooks' UI does (quickbooks-api.md §5:
-# "TxnType=Credit Memo with TxnId=111"); other types (a bill, say) are not ours to read.
+# 6140's Detail names the owner's type as QuickBooks' UI does ("TxnType=Credit Memo with
+# TxnId=111", quoted at https://support.clio.com/hc/en-us/articles/115003454593);
+# other types (a bill, say) are not ours to read.
 _TXN_KINDS = {"Invoice": DocKind.INVOICE, "Credit Memo": DocKind.CREDIT_MEMO}
 
 

@@ -1,4 +1,4 @@
-"""QuickBooks as a ledger, after the push: payments, send, PDF, attachments (issue 18).
+"""QuickBooks as a ledger, after the push: payments, send, PDF, attachments.
 
 A mixin of `QuickBooksLedger`, kept apart so the push half stays small. As there, every
 QuickBooks error becomes an `InvoiceSyncError` (`translate`) or a per-invoice `Refusal`, a

@@ -1,9 +1,9 @@
-"""QuickBooks' side of the invoice lifecycle (issue 17): what an edit would change, sparse
+"""QuickBooks' side of the invoice lifecycle: what an edit would change, sparse
 updates, voids and credit applications.
 
 Every write here is guarded by the SyncToken it was decided on: QuickBooks refuses a second
 application of the same change with 5010 (the token moved), so a re-sent edit or void can never
-land twice, whatever QuickBooks remembers of a `requestid` (quickbooks-api.md §6, UNVERIFIED).
+land twice, whatever QuickBooks remembers of a `requestid` (how long it does is UNVERIFIED: https://blogs.intuit.com/2015/04/06/15346/).
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def apply_credit(
     client: QBOClient, customer_id: str, invoice_id: str, credit_id: str, amount: Decimal, rid: str
 ) -> dict[str, Any]:
     """A payment of total 0 linking the invoice and the credit memo: how QuickBooks applies a
-    credit (quickbooks-api.md; docs/sandbox.md "Payments")."""
+    credit (docs/sandbox.md "Payments")."""
     body = {
         "CustomerRef": {"value": customer_id},
         "TotalAmt": Decimal("0.00"),

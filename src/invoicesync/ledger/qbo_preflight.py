@@ -1,7 +1,7 @@
 """QuickBooks pre-flight: the reference data for a batch, and each invoice's names resolved.
 
 Reads only. One paged query per kind of reference for the whole batch, all in flight at once
-(design §4.6 step 2), and every unresolved name reported with its closest matches and the
+(docs/performance.md), and every unresolved name reported with its closest matches and the
 reason, so a user fixes everything in one pass.
 """
 

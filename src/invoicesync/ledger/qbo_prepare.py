@@ -5,7 +5,7 @@ created. Tax codes are only listed: tax set-up is the accountant's decision.
 QuickBooks' rules are checked before anything is sent, so a refusal can say what to do: names
 are unique ignoring case, inactive records included, and customers, vendors and employees share
 one list of names (6240); `:` only separates a parent customer from a sub-customer (2040); a
-service posts to an income account (quickbooks-api.md §4).
+service posts to an income account (Item.IncomeAccountRef in Finance.xsd, https://github.com/intuit/QuickBooks-V3-Java-SDK).
 """
 
 from __future__ import annotations

@@ -184,8 +184,8 @@ class QuickBooksLedger(
         our numbers, and a shared state or a single writer rules the race out. Otherwise each
         invoice goes alone under its own requestid, which does not depend on how invoices were
         grouped, and the result is checked for a second copy another writer made at the same
-        moment (`qbo_copies.check_created`; quickbooks-api.md §6: how long QuickBooks
-        remembers a requestid is UNVERIFIED, so we do not rely on it alone)."""
+        moment (`qbo_copies.check_created`; how long QuickBooks remembers a requestid is
+        UNVERIFIED, https://blogs.intuit.com/2015/04/06/15346/, so we do not rely on it alone)."""
         created: dict[str, Created]
         try:
             if batch and len(drafts) > 1:

@@ -1,4 +1,4 @@
-"""QuickBooks Online client. Imports nothing else from invoicesync (design §3)."""
+"""QuickBooks Online client. Imports nothing else from invoicesync (docs/architecture.md)."""
 
 from invoicesync.qbo.client import Limits, QBOClient, RateLimiter, RetryPolicy
 from invoicesync.qbo.errors import QBOError

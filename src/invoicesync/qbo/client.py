@@ -46,10 +46,10 @@ from invoicesync.qbo.wire import dumps, loads
 __all__ = ["Limits", "QBOClient", "RateLimiter", "RetryPolicy", "backoff", "dumps", "loads"]
 
 log = logging.getLogger(__name__)
-MINOR_VERSION = 75  # the only behaviour Intuit serves since 2025-08-01 (quickbooks-api.md §1.3)
+MINOR_VERSION = 75  # the only behaviour Intuit serves since 2025-08-01 (https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/minor-versions)
 USER_AGENT = "invoicesync"
 POST_QUERY_OVER = 1500  # characters; longer queries are sent as a POST body
-BATCH_MAX = 30  # operations per batch request (quickbooks-api.md §7)
+BATCH_MAX = 30  # operations per batch request (https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles)
 
 
 # --- retry policy --------------------------------------------------------------------------------
@@ -336,7 +336,7 @@ class QBOClient:
 
     def query(self, statement: str, page_size: int = qq.PAGE_SIZE) -> list[dict[str, Any]]:
         """All rows, page by page, until a short page (an exactly-full last page is followed by an
-        empty one; quickbooks-api.md §2.1)."""
+        empty one, https://github.com/simonv3/quickbooks-python/issues/4)."""
         return list(self.iter_query(statement, page_size))
 
     def iter_query(self, statement: str, page_size: int = qq.PAGE_SIZE) -> Iterator[dict[str, Any]]:

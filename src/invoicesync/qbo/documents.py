@@ -1,8 +1,8 @@
 """The operations on a QuickBooks document that are not JSON in, JSON out: the send of an
 invoice or credit memo (an empty octet-stream body), its PDF (answered as `application/pdf`)
 and file uploads (multipart). Same retry policy, limiter and error mapping as
-`QBOClient.request`; every write carries the caller's `requestid`, identical on every attempt
-(issue 18). A document's path comes from its `Entity`, never from a convention.
+`QBOClient.request`; every write carries the caller's `requestid`, identical on every attempt.
+A document's path comes from its `Entity`, never from a convention.
 """
 
 from __future__ import annotations

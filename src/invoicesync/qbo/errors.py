@@ -19,7 +19,8 @@ nothing was created or changed, and the same request would be refused again, so 
 its journal entry and, once the cause is fixed, sends a fresh request (a new `requestid`; the old
 one would replay the refusal). Every other error leaves the outcome to retries or a later run.
 
-QBO answers errors in three shapes (quickbooks-api.md §5): the `Fault` JSON envelope, the
+QBO answers errors in three shapes (error codes: https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
+): the `Fault` JSON envelope, the
 gateway's lower-case `fault` JSON, and XML (throttling and some auth failures, even when JSON was
 asked for). All three are read here; anything else keeps its status and a snippet of the body.
 """
@@ -37,7 +38,7 @@ from invoicesync.qbo import wire
 
 def printable(text: str) -> str:
     """One line without control or bidi-formatting characters: QuickBooks' texts are data and
-    reach a terminal (a 6240 Detail carries a newline; quickbooks-api.md §5.3)."""
+    reach a terminal (a 6240 Detail carries a newline)."""
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
@@ -114,7 +115,8 @@ class ServerError(QBOError):
 class DuplicateRequest(QBOError):
     """600 "RequestId already exists in the system, duplicate request is detected". Whether
     QuickBooks answers this or replays the first answer when a requestid comes back with
-    another body is UNVERIFIED (quickbooks-api.md §6). Two machines send one requestid with
+    another body is UNVERIFIED (Intuit's requestid post: https://blogs.intuit.com/2015/04/06/15346/).
+    Two machines send one requestid with
     two bodies (each marker names its own state's origin), so the safe reading is the one
     that never closes a journal entry: the first request's outcome is unknown here, look the
     record up."""

@@ -1,6 +1,7 @@
 """Typed read views of what comes after the push: an invoice's delivery and payment state,
-Payments and Attachables (quickbooks-api.md §1.2, §3.2; Intuit's Payment and Attachable
-references). Pure, like `rows.py`: every field the use cases read is taken out here, once.
+Payments and Attachables (Intuit's Payment and Attachable references; the URI shapes:
+https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features
+). Pure, like `rows.py`: every field the use cases read is taken out here, once.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Keep a company's requests inside QuickBooks' published budget, so 429s are the exception.
 
-QuickBooks counts per company (realm), whoever sends (quickbooks-api.md §7): 500 requests a
+QuickBooks counts per company (realm), whoever sends (https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+): 500 requests a
 minute (batches included), 10 a second, 10 at once, 40 batch requests a minute. A `RateLimiter`
 holds back a request until it fits every window. Its ledger of recent requests lives in memory,
 or, given a directory, in a small file per realm under a file lock, so that separate runs on one
@@ -46,12 +47,12 @@ THROTTLED = "QuickBooks is throttling this company"
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-realm budgets (quickbooks-api.md §7), the published values.
+    """Per-realm budgets, the published values (https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles).
 
     `guard` lengthens every window a little: the limiter stamps a request just before its
     bytes leave, QuickBooks counts it when they arrive, and two requests' delays differ. 50 ms
     (5% of the per-second budget) covers that on a busy machine; 20 ms let 429s through there,
-    150 ms cost 13% of the budget (issue 21). The minute windows get ten guards."""
+    150 ms cost 13% of the budget. The minute windows get ten guards."""
 
     concurrent: int = 10
     per_second: int = 10
@@ -88,7 +89,7 @@ class Book:
 def minute_span(limits: Limits) -> float:
     """The minute windows as the limiter counts them: ten guards long, half a second (0.8% of
     the budget), because over a minute of sending, on a loaded machine, a request can reach
-    QuickBooks later after its stamp than one a minute before it did (issue 21: a 20 ms guard
+    QuickBooks later after its stamp than one a minute before it did (a 20 ms guard
     let two 429s through in 1,000 single creates)."""
     return 60.0 / limits.time_scale + 10 * limits.guard
 
@@ -98,7 +99,7 @@ def second_span(limits: Limits, minute_used: int) -> float:
     holds. Once half of the minute's budget is used, the minute is what binds: ten a second
     would only use it up sooner and then wait, so requests go at the minute's own pace (500 a
     minute is ten per 1.2 s), which leaves each second 200 ms for differing delays instead of
-    the guard's 50 (issue 21: 50 ms let five per-second 429s through in 2,500 single creates on
+    the guard's 50 (50 ms let five per-second 429s through in 2,500 single creates on
     a loaded machine). Short runs, bound by the second, keep the whole second."""
     span = 1.0 / limits.time_scale + limits.guard
     if 2 * minute_used >= limits.per_minute:

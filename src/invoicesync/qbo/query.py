@@ -1,4 +1,5 @@
-"""Build QBO query strings safely (quickbooks-api.md §2). Pure; no I/O.
+"""Build QBO query strings safely (https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries).
+Pure; no I/O.
 
 Values are backslash-escaped (`\\` then `'`). Typographic quotes (’ ‘ “ ”) cannot be sent at
 all: QBO's lexer rejects them even inside a quoted value, so `quote` refuses them and callers

@@ -114,7 +114,7 @@ class QBOInvoice:
 
     @property
     def voided(self) -> bool:
-        """UNVERIFIED how QuickBooks shows a voided invoice in a read (quickbooks-api.md):
+        """UNVERIFIED how QuickBooks shows a voided invoice in a read (no Intuit page says):
         amounts zeroed and a PrivateNote beginning with "Voided". Read as a hint only; callers
         also compare with the total they knew."""
         return self.total == 0 and (self.private_note or "").startswith("Voided")

@@ -5,7 +5,8 @@ JSON: QBO sends and accepts amounts as JSON numbers. We parse them as `Decimal` 
 an object or a string.
 
 XML: even when JSON is asked for, QBO's gateway answers some requests in XML (throttling, some
-auth failures, occasionally a whole response; quickbooks-api.md §1.4). `parse_xml` turns an
+auth failures, occasionally a whole response: https://github.com/routablehq/python-quickbooks/issues/43
+). `parse_xml` turns an
 `IntuitResponse` into the dict its JSON form would be, so one code path reads both.
 """
 

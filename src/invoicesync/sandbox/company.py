@@ -161,8 +161,8 @@ class Company:
         return value
 
     def bump_doc_sequence(self, doc: str) -> None:
-        # QBO continues any numeric suffix it sees (quickbooks-api.md §3.4); we follow plain
-        # numbers only, which is what the auto-sequence produces.
+        # QBO continues any numeric suffix it sees (an Intuit community answer: https://quickbooks.intuit.com/learn-support/en-us/other-questions/error-code-6140-duplicate-document-error-manual-invoices-are/00/1533226);
+        # we follow plain numbers only, which is what the auto-sequence produces.
         if doc.isdigit() and int(doc) >= self.next_doc_number:
             self.next_doc_number = int(doc) + 1
 

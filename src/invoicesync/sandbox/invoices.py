@@ -1,7 +1,8 @@
 """Invoice rules: references, currency, DocNumber, dates and terms, lines, tax, void, payments.
 
-Follows quickbooks-api.md §3–§4; where it says UNVERIFIED the choice is listed in
-docs/sandbox.md.
+Follows Intuit's Invoice reference, https://developer.intuit.com/docs/api/accounting/invoice
+and entity schema (Finance.xsd in https://github.com/intuit/QuickBooks-V3-Java-SDK); where
+they leave a behaviour open (UNVERIFIED), the choice is listed in docs/sandbox.md.
 """
 
 from __future__ import annotations
@@ -153,9 +154,11 @@ def _doc_number(
             element="DocNumber",
         )
     # With custom transaction numbers off, QuickBooks numbers invoices itself and takes a
-    # supplied number as it is, without a duplicate check (quickbooks-api.md §3.4).
+    # supplied number as it is, without a duplicate check (the Invoice reference's DocNumber,
+    # quoted at https://whosebug.com/question/5669584).
     # The check spans invoices and credit memos (a collision with a credit memo is reported
-    # in the wild: quickbooks-api.md §3.4).
+    # in the wild, https://support.clio.com/hc/en-us/articles/115003454593; the exact scope
+    # is UNVERIFIED).
     owners = [(e, i) for e, i in company.doc_owners(doc) if (e, i) != (kind, updating)]
     if owners and company.custom_txn_numbers and not allow_duplicate_doc:
         owner_kind, owner_id = owners[0]

@@ -1,4 +1,7 @@
-"""QBO's per-realm request limits (quickbooks-api.md §7), counted on the sandbox clock."""
+"""QBO's per-realm request limits, counted on the sandbox clock.
+
+The limits: https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+"""
 
 from __future__ import annotations
 

@@ -139,7 +139,8 @@ def _unique_name(
     return name
 
 
-# Item types that post to an income account (quickbooks-api.md §4.2).
+# Item types that post to an income account: those for which Intuit's schema requires
+# Item.IncomeAccountRef (Finance.xsd in https://github.com/intuit/QuickBooks-V3-Java-SDK).
 NEEDS_INCOME_ACCOUNT = {"Service", "NonInventory", "Inventory", "Other Charge", "Assembly"}
 ITEM_TYPES = NEEDS_INCOME_ACCOUNT | {"Category", "Group", "Bundle", "Discount", "Payment"}
 INCOME_TYPES = {"Income", "Other Income"}

@@ -1,4 +1,6 @@
-"""Intuit's OAuth 2.0 server, as far as a client can observe it (quickbooks-api.md §8).
+"""Intuit's OAuth 2.0 server, as far as a client can observe it.
+
+The documentation: https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
 
 Authorization codes are single-use and short-lived; exchanging one twice revokes what the first
 exchange issued (oauth-jsclient#173). Every refresh rotates the refresh token; the superseded

@@ -1,4 +1,6 @@
-"""The QuickBooks query language, as documented (quickbooks-api.md §2), parsed and evaluated.
+"""The QuickBooks query language, as documented, parsed and evaluated.
+
+The documentation: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
 
     SELECT * | COUNT(*) FROM Entity [WHERE f op v [AND ...]] [ORDERBY f [ASC|DESC], ...]
            [STARTPOSITION n] [MAXRESULTS n]

@@ -1,7 +1,8 @@
 """The wire format: requests, responses, exact-decimal JSON, the QBO envelopes and faults.
 
 Everything the sandbox sends is built here, so the shapes of success, fault and gateway
-answers live in one place (quickbooks-api.md §1.6, §5).
+answers live in one place. The envelope: IntuitResponse in IntuitRestServiceDef.xsd
+(https://github.com/intuit/QuickBooks-V3-Java-SDK); faults: https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ class Response:
 DROP = Response(status=-1)
 
 
-# Money fields QuickBooks writes like a Java double: `275.0`, `477.5`, `0` (quickbooks-api.md
-# §3.5: `"TotalAmt":100.0`, `"Deposit":0`, `"TotalTax":0`). Other numbers (Qty, UnitPrice,
-# TaxPercent, ExchangeRate) come without a forced decimal: `"Qty": 1`, `"UnitPrice": 275`.
+# Money fields QuickBooks writes like a Java double: `275.0`, `477.5`, `0` (Intuit's own
+# create example: `"TotalAmt":100.0`, `"Deposit":0`, `"TotalTax":0`, in the FAQ page
+# graphql-vs-rest of https://github.com/IntuitDeveloper/intuit-api-docs). Other numbers (Qty,
+# UnitPrice, TaxPercent, ExchangeRate) come without a forced decimal: `"Qty": 1`,
+# `"UnitPrice": 275`.
 AMOUNT_KEYS = frozenset(
     {
         "Amount",
@@ -147,7 +150,8 @@ def throttle_response(
     now: datetime, *, xml: bool, status: int = 429, code: str = "3001"
 ) -> Response:
     """Fault 3001 (type SERVICE) at 429, or at 403 as before December 2016; JSON or the XML
-    the real gateway often sends even to JSON clients (quickbooks-api.md §5.3, §7)."""
+    the real gateway often sends even to JSON clients (https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles;
+    XML observed in https://github.com/routablehq/python-quickbooks/issues/43)."""
     message = f"message=ThrottleExceeded; errorCode=003001; statusCode={status}"
     if xml:
         body = (

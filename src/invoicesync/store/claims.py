@@ -7,7 +7,7 @@ they hold.
 
 Each claim carries a lease: the holder's identity (store/identity.py), and on PostgreSQL a
 session advisory lock the holder keeps while it runs. Whether a holder is alive is proven, not
-guessed from a host name (issue 26): a live holder's claims are never taken, a dead holder's are
+guessed from a host name: a live holder's claims are never taken, a dead holder's are
 free at once, and only claims whose holder can be proven neither (older versions' rows without
 a lease; with SQLite, a process this one cannot see) end by expiring.
 """

@@ -1,4 +1,4 @@
-"""The audit trail (issue 32): runs and the events of an invoice or a run, and retention.
+"""The audit trail: runs and the events of an invoice or a run, and retention.
 
 A mixin of `SqlStore` (its `_exec` and backend hooks), so both backends answer alike. Reads
 use the indexes store/runs.py creates: one invoice's events by (realm, number, id), one run's

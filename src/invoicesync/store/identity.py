@@ -1,7 +1,7 @@
 """Who holds a claim: an identity no other process shares, on any machine, and whether the
 process behind an identity is provably alive, provably dead, or beyond what we can see.
 
-A host name and a process id are not enough (issue 26): cloned VMs are all called `ubuntu`,
+A host name and a process id are not enough: cloned VMs are all called `ubuntu`,
 containers with host networking share the host's name, and a process id means nothing on
 another machine or in another PID namespace, and is reused on this one. So the identity is:
 
@@ -55,7 +55,7 @@ class Identity:
         return json.dumps({"v": _VERSION, **asdict(self)}, sort_keys=True)
 
     def display(self) -> str:
-        """What a person is told: never `host:pid`, which versions before issue 26 read as a
+        """What a person is told: never `host:pid`, which older versions read as a
         process of their own host (and took its claims when that process id was free)."""
         return f"{self.host} (pid {self.pid})"
 

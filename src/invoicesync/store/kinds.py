@@ -1,4 +1,4 @@
-"""The kind of every stored reference to a remote document (issue 25), as one migration.
+"""The kind of every stored reference to a remote document, as one migration.
 
 Invoices and credit memos are numbered apart in QuickBooks, so an id names a document only with
 its kind. Links have recorded a kind since the lifecycle migration; this adds it to the push

@@ -1,4 +1,4 @@
-"""The lifecycle journal (issue 17): edits, voids and credit applications, journaled before
+"""The lifecycle journal: edits, voids and credit applications, journaled before
 each is sent, closed together with the link's new SyncToken, total and fingerprint.
 
 A mixin of `SqlStore`, so both backends have it; the migrations that add its table and the

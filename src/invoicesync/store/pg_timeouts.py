@@ -1,4 +1,4 @@
-"""Timeouts on the shared state (issue 26): a stuck, vanished or frozen PostgreSQL becomes
+"""Timeouts on the shared state: a stuck, vanished or frozen PostgreSQL becomes
 exit 7 within a bound (`state_timeout`, docs/configuration.md), never a wait without end.
 
 Three layers, because each covers what the others cannot:

@@ -7,7 +7,7 @@ several hosts: the same contract as SQLite, with coordination done by the databa
 - A run's claims live as long as its session: each run holds a session advisory lock of its
   own, which any other session can see in `pg_locks` without taking it. Held: the run is alive
   and keeps its claims, on whichever machine, whatever their lifetime. Gone: the run is dead
-  and its claims are free at once (issue 26). Claims use the database's clock.
+  and its claims are free at once. Claims use the database's clock.
 - Every statement is bounded (`state_timeout`; store/pg_timeouts.py): a stuck or frozen
   server is exit 7, never a wait without end.
 - Migrations are keyed on a `schema_version` table and run under a transaction-scoped advisory
@@ -157,7 +157,7 @@ class PostgresStore(SqlStore):
     _LOCK_ROWS = " FOR UPDATE"
     _UNIQUE_VIOLATION = (psycopg.errors.UniqueViolation,)
     _HOLDER_DEAD = f"(claims.lease IS NOT NULL AND NOT {_LEASE_HELD})"
-    _HOLDER_UNKNOWN = "claims.lease IS NULL"  # rows of versions before issue 26
+    _HOLDER_UNKNOWN = "claims.lease IS NULL"  # rows older versions wrote, without a lease
 
     def __init__(
         self, conn: psycopg.Connection[Any], url: str, timeout: float = DEFAULT_STATE_TIMEOUT

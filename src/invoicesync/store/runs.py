@@ -1,4 +1,4 @@
-"""Runs (issue 32): which command wrote, when, from which host and as whom.
+"""Runs: which command wrote, when, from which host and as whom.
 
 A command's run is begun by the CLI's error boundary (`begin`) and recorded by the store the
 first time that store writes: a `runs` row is committed before the first write, every event the

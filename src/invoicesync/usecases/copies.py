@@ -91,7 +91,7 @@ class Judge:
     origin: str | None  # this state's token (store/origin.py)
     shared: bool  # the link rows are every host's (a shared PostgreSQL state)
     linked: Mapping[str, str]  # Id → the number linked to it here, for this kind
-    target: str = "QuickBooks"
+    target: str  # the ledger's name, for messages
 
 
 def differences(
@@ -166,8 +166,8 @@ def _origin_reasons(link: Link, r: CopyRecord, j: Judge) -> list[str]:
         return []
     if origin is None:
         return [
-            "has no origin in its marker, so another machine may link it: delete it in "
-            "QuickBooks by hand if none does"
+            f"has no origin in its marker, so another machine may link it: delete it in "
+            f"{j.target} by hand if none does"
         ]
     return [
         f"was created by another machine (origin {origin}), which may link it: run "

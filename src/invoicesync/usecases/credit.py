@@ -119,7 +119,7 @@ def _apply(
         return
     if isinstance(outcome, Refusal):
         session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
-        _say(result, f"QuickBooks refused to apply the credit: {outcome.message}")
+        _say(result, f"{ledger.name} refused to apply the credit: {outcome.message}")
         result.exit_code = result.exit_code or outcome.exit_code
         result.status = "failed"
         return

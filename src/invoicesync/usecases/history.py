@@ -1,4 +1,4 @@
-"""`history` and `runs`: the audit trail read from the local or shared state (issue 32).
+"""`history` and `runs`: the audit trail read from the local or shared state.
 
 Local reads only: no connection, no lock, and a state that does not exist yet is an empty
 history (nothing is created by reading it).

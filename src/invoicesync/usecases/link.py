@@ -145,9 +145,8 @@ def _chosen_candidate(session: Session, invoices: Sequence[LocalInvoice], req: L
             raise UsageError("nothing chosen; no link was made")
         return picked
     raise UsageError(
-        "give the QuickBooks invoice (or credit memo) id, --doc-number N or --best (or run "
-        "in a terminal to "
-        "pick from the candidates)"
+        f"give the {session.ledger.name} invoice (or credit memo) id, --doc-number N or --best "
+        "(or run in a terminal to pick from the candidates)"
     )
 
 
@@ -157,7 +156,7 @@ def _target(
     """The document to link, of the kind the source record becomes: a credit note links to a
     credit memo, and its id is read as a credit memo's."""
     if sum(bool(x) for x in (req.qbo_id, req.doc_number, req.best)) > 1:
-        raise UsageError("give one of QBO_ID, --doc-number or --best")
+        raise UsageError("give one of REMOTE_ID, --doc-number or --best")
     kind = DocKind.of(inv)
     if req.doc_number is not None:
         qbo_id = _by_doc_number(session, req.doc_number, kind)
@@ -172,18 +171,18 @@ def _target(
         raise UsageError(f"{name} has no {kind.label} with id {qbo_id} (deleted?)") from None
 
 
-def _differences(inv: LocalInvoice, remote: RemoteInvoice) -> list[str]:
+def _differences(target: str, inv: LocalInvoice, remote: RemoteInvoice) -> list[str]:
     warnings = []
     customer = remote.customer_name
     if customer and customer not in {inv.customer.name, inv.customer.name.rsplit(":", 1)[-1]}:
         warnings.append(
-            f"customer differs: QuickBooks has {customer!r}, the source {inv.customer.name!r}"
+            f"customer differs: {target} has {customer!r}, the source {inv.customer.name!r}"
         )
     total = remote.total or Decimal(0)
     if abs(total - inv.total) > CENT:
-        warnings.append(f"total differs: QuickBooks {total}, source {inv.total}")
+        warnings.append(f"total differs: {target} {total}, source {inv.total}")
     if remote.currency and remote.currency != inv.currency:
-        warnings.append(f"currency differs: QuickBooks {remote.currency}, source {inv.currency}")
+        warnings.append(f"currency differs: {target} {remote.currency}, source {inv.currency}")
     return warnings
 
 
@@ -248,7 +247,7 @@ def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) 
     )
     if holder is not None:
         raise Conflict(f"{name} {remote.ref} is already linked to {holder.invoice_number}")
-    warnings = _differences(inv, remote)
+    warnings = _differences(name, inv, remote)
     marker_written = False
     if req.write_marker:
         remote, marker_written = _write_marker(session, remote, req.number, warnings)

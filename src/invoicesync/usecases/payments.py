@@ -86,12 +86,13 @@ class PaidInvoice:
 class PaymentsReport:
     realm_id: str
     since: date | None
+    target: str  # the ledger's name, for messages
     invoices: list[PaidInvoice] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
 
 
 def payments(session: Session, since: date | None = None) -> PaymentsReport:
-    report = PaymentsReport(session.realm_id, since)
+    report = PaymentsReport(session.realm_id, since, session.ledger.name)
     store = session.existing_store()
     links = _known(session, store.links(session.realm_id)) if store else []
     if links:

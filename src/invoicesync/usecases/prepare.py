@@ -74,7 +74,7 @@ class PrepareItem:
 class PrepareReport:
     realm_id: str
     dry_run: bool
-    target: str = "QuickBooks"  # the ledger's name, for messages
+    target: str  # the ledger's name, for messages
     items: list[PrepareItem] = field(default_factory=list)
     fatal: InvoiceSyncError | None = None
 

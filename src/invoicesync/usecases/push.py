@@ -1,4 +1,4 @@
-"""Push: create QuickBooks invoices from source invoices, exactly once (design §4.6).
+"""Push: create QuickBooks invoices from source invoices, exactly once (docs/reliability.md).
 
 `push_plan.plan()` resolves everything against the target and runs the duplicate guard,
 reading only; its `PushPlan` is what `--dry-run` shows. `push_execute.execute()` journals and
@@ -113,7 +113,7 @@ def _claim(
     wait: Waiting,
 ) -> list[LocalInvoice]:
     """Claim the chosen invoices in the shared state. One another live run holds is not done
-    here, which is not success (issue 26): with `--wait`, wait for that run to finish; what it
+    here, which is not success: with `--wait`, wait for that run to finish; what it
     still holds then fails with exit 9 and who holds it. One it holds but has linked already
     goes on to the plan, which skips it as linked. A dead run's claims (its database session
     is gone) the store hands over at once."""
@@ -220,7 +220,7 @@ def push(
             edits = update.plan(session, changed, results, force=request.force)
             if request.dry_run:
                 plan.preview()
-                update.preview(edits, results)
+                update.preview(session.ledger.name, edits, results)
             else:
                 push_execute.execute(session, plan, progress or NoProgress())
                 followup.after_push(session, chosen, results, request.send, request.send_unsent)

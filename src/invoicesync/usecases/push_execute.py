@@ -1,4 +1,5 @@
-"""Push, second half: journal, then send (design §4.6 steps 4–5).
+"""Push, second half: journal, then send (docs/architecture.md,
+"How a push stays exactly-once").
 
 Only HTTP runs in worker threads. Journal intents are committed on the main thread before a
 chunk is submitted, and outcomes are applied on the main thread, so the store's connection
@@ -72,7 +73,7 @@ class Executor:
         batching: up to 30 single creates and their one copy check, four such in flight. With
         batching: a batch of up to 30, four in flight, unless the 40 batches a minute are what
         holds it back; then one single create, eight in flight, which uses the rest of
-        QuickBooks' 500 requests a minute (1,660 invoices a minute instead of 1,200: issue 21)."""
+        QuickBooks' 500 requests a minute (1,660 invoices a minute instead of 1,200)."""
         size, limit = self.ledger.batch_size, WORKERS
         if self.plan.batch and len(queue) > 1:
             batches = sum(len(c) > 1 for c in in_flight)
@@ -93,7 +94,7 @@ class Executor:
                 event={"qbo_id": link.qbo_id, "adopted": True, "ours": a.ours},
             )
         except LinkExists:
-            self._fail(inv, EXIT_CONFLICT, f"QuickBooks {link.ref} is already linked")
+            self._fail(inv, EXIT_CONFLICT, f"{self.ledger.name} {link.ref} is already linked")
             return
         plan, pending = self.plan, a.request_id is not None
         if a.ours:
@@ -118,8 +119,8 @@ class Executor:
         if a.changes:
             result.warnings.append("differs from the source: " + "; ".join(a.changes))
         if a.remote.voided:
-            result.warnings.append(f"QuickBooks {link.ref} is VOIDED: check it there")
-        check_total(inv, link, result)
+            result.warnings.append(f"{self.ledger.name} {link.ref} is VOIDED: check it there")
+        check_total(self.ledger.name, inv, link, result)
         self.results[inv.number] = result
 
     def create_all(self, queue: deque[Draft]) -> None:
@@ -233,7 +234,7 @@ class Executor:
             self.store.add_link(link, request_id=rid)
         except LinkExists:
             message = (
-                f"QuickBooks {link.ref} was created but another link exists; "
+                f"{self.ledger.name} {link.ref} was created but another link exists; "
                 "run `invoicesync reconcile`"
             )
             self._fail(inv, EXIT_CONFLICT, message)
@@ -241,7 +242,7 @@ class Executor:
         result = linked_result(link, "created", note)
         if attention:
             result.exit_code = EXIT_PARTIAL  # linked, but a person must look (copies)
-        check_total(inv, link, result)
+        check_total(self.ledger.name, inv, link, result)
         self.results[inv.number] = result
 
     def refused(self, inv: LocalInvoice, refusal: Refusal, rid: str) -> None:

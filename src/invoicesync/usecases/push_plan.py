@@ -1,4 +1,5 @@
-"""Push, first half: the plan. Reads only (design §4.6 steps 1–3).
+"""Push, first half: the plan. Reads only (docs/architecture.md,
+"How a push stays exactly-once").
 
 Skips what is linked, pre-flights the rest against the target, and runs the duplicate guard:
 an invoice the target already has is adopted (ours from an interrupted run, or with
@@ -36,6 +37,7 @@ class PushPlan:
 
     realm_id: str
     results: dict[str, PushResult]  # decided already: skipped, failed
+    target: str  # the ledger's name ("QuickBooks", "B2BRouter"), for messages
     adoptions: list[Adoption] = field(default_factory=list)
     creates: list[Draft] = field(default_factory=list)
     sends_numbers: bool = False
@@ -63,7 +65,7 @@ class PushPlan:
                 remote.doc_number,
                 inv.total,
                 inv.currency,
-                message=f"would adopt the existing QuickBooks {remote.ref.kind.label}",
+                message=f"would adopt the existing {self.target} {remote.ref.kind.label}",
                 kind=remote.ref.kind,
             )
         for d in self.creates:
@@ -90,7 +92,7 @@ def _skip_linked(
         if link is None:
             todo.append(inv)
             continue
-        status, message = "skipped", f"already linked to QuickBooks {link.ref}"
+        status, message = "skipped", f"already linked to {plan.target} {link.ref}"
         if link.fingerprint is not None and link.fingerprint != inv.fingerprint():
             status = "changed"
             message = "changed in the source since last written; `push --update` sends it"
@@ -109,7 +111,7 @@ def plan(
     realm = session.realm_id
     store = session.existing_store()
     linked = {ln.invoice_number: ln for ln in store.links(realm)} if store else {}
-    result = PushPlan(realm, results, links=linked)
+    result = PushPlan(realm, results, session.ledger.name, links=linked)
     result.origin = store.origin() if store else None
     result.shared = session.settings.state_url is not None
     todo = _skip_linked(chosen, linked, result)
@@ -172,7 +174,8 @@ def _guard(
         holder = owner(owned, hit.ref)
         if holder is not None:
             message = (
-                f"QuickBooks {hit.ref} (DocNumber {hit.doc_number}) is already linked to {holder}"
+                f"{session.ledger.name} {hit.ref} (DocNumber {hit.doc_number}) is already linked "
+                f"to {holder}"
             )
             result.results[inv.number] = failed(inv, EXIT_CONFLICT, message)
         elif ours or adopt_existing:

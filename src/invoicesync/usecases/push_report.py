@@ -178,15 +178,15 @@ def source_result(inv: LocalInvoice, link: Link, status: str, message: str) -> P
     )
 
 
-def check_total(inv: LocalInvoice, link: Link, result: PushResult) -> None:
-    """Warn when QuickBooks' total is not the source's (or, without source tax, below it)."""
+def check_total(target: str, inv: LocalInvoice, link: Link, result: PushResult) -> None:
+    """Warn when the target's total is not the source's (or, without source tax, below it)."""
     if link.total is not None and inv.tax is not None and link.total != inv.total:
         result.warnings.append(
-            f"QuickBooks total {link.total} differs from the source total {inv.total}"
+            f"{target} total {link.total} differs from the source total {inv.total}"
         )
     elif link.total is not None and inv.tax is None and link.total < inv.subtotal:
         result.warnings.append(
-            f"QuickBooks total {link.total} is below the source subtotal {inv.subtotal}"
+            f"{target} total {link.total} is below the source subtotal {inv.subtotal}"
         )
     result.message = "; ".join([m for m in [result.message, *result.warnings] if m])
 

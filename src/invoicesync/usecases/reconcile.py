@@ -56,6 +56,7 @@ class Drift:
 class ReconcileReport:
     realm_id: str
     drifts: list[Drift]
+    target: str  # the ledger's name, for messages
     rebuilt: list[Link] = field(default_factory=list)
     copies: list[CopyFinding] = field(default_factory=list)
     unconfirmed: bool = False  # --remove-copies found proven copies but was not confirmed
@@ -69,12 +70,14 @@ class ReconcileReport:
         return [d for d in self.drifts if d.state in DRIFT_STATES]
 
 
-def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = frozenset()) -> Drift:
+def drift(
+    target: str, link: Link, remote: RemoteInvoice | None, done: frozenset[str] = frozenset()
+) -> Drift:
     """Compare what we linked (and last wrote: `done` names the lifecycle actions we completed
     on it, `update`, `void`, `apply`, `credited`) with what the target holds now."""
     what = link.kind.label
     if remote is None:
-        gone = [f"the QuickBooks {what} was deleted"]
+        gone = [f"the {target} {what} was deleted"]
         return Drift(link.invoice_number, link.qbo_id, "deleted", gone, kind=link.kind)
     total = remote.total or Decimal(0)
     balance = remote.balance or Decimal(0)
@@ -83,7 +86,7 @@ def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = froze
     if remote.voided and "void" in done:
         state, details = "voided by us", ["voided by invoicesync (cancelled)"]
     elif remote.voided and (link.total or 0) != 0:
-        state, details = "voided", [f"the QuickBooks {what} was voided"]
+        state, details = "voided", [f"the {target} {what} was voided"]
     elif link.total is not None and total != link.total:
         state, details = "changed", [f"total {link.total} → {total}"]
     elif remote.status == "paid":
@@ -93,10 +96,10 @@ def drift(link: Link, remote: RemoteInvoice | None, done: frozenset[str] = froze
     elif edited:
         state = "changed"
         details = [
-            f"edited in QuickBooks since linked (SyncToken {link.sync_token} → {remote.sync_token})"
+            f"edited in {target} since linked (SyncToken {link.sync_token} → {remote.sync_token})"
         ]
     elif "update" in done:
-        state, details = "updated", ["updated by invoicesync; unchanged in QuickBooks since"]
+        state, details = "updated", [f"updated by invoicesync; unchanged in {target} since"]
     used = state in {"paid", "partly paid"}
     if link.kind is DocKind.CREDIT_MEMO and used:  # a credit memo is applied, not paid
         state, details = "credit applied", [f"{total - balance} of {total} applied"]
@@ -143,7 +146,7 @@ def reconcile(
     without it."""
     with session.locked(wait):
         store = session.store
-        report = ReconcileReport(session.realm_id, [])
+        report = ReconcileReport(session.realm_id, [], session.ledger.name)
         if rebuild:
             report.rebuilt = _rebuild(session, invoices)
         links, unsettled = _known(session, store.links(session.realm_id))
@@ -165,7 +168,10 @@ def reconcile(
         done = _done(store, session.realm_id)
         report.drifts = [
             drift(
-                ln, remote.get(ln.kind, {}).get(ln.qbo_id), done.get(ln.invoice_number, frozenset())
+                session.ledger.name,
+                ln,
+                remote.get(ln.kind, {}).get(ln.qbo_id),
+                done.get(ln.invoice_number, frozenset()),
             )
             for ln in links
         ] + unsettled

@@ -77,19 +77,19 @@ def paid_word(kind: DocKind) -> str:
     return "applied" if kind is DocKind.CREDIT_MEMO else "paid or credited"
 
 
-def _theirs(link: Link, remote: RemoteInvoice) -> list[str]:
+def _theirs(target: str, link: Link, remote: RemoteInvoice) -> list[str]:
     """What changed in the target since we last wrote or read the record."""
     out = []
     if link.sync_token is not None and remote.sync_token != link.sync_token:
         out.append(
-            f"QuickBooks: edited since invoicesync last wrote it "
+            f"{target}: edited since invoicesync last wrote it "
             f"(SyncToken {link.sync_token} → {remote.sync_token})"
         )
     if link.total is not None and remote.total is not None and remote.total != link.total:
-        out.append(f"QuickBooks: total {link.total} → {remote.total}")
+        out.append(f"{target}: total {link.total} → {remote.total}")
     paid = paid_of(remote)
     if paid > 0:
-        out.append(f"QuickBooks: {paid} of {remote.total} {paid_word(remote.ref.kind)}")
+        out.append(f"{target}: {paid} of {remote.total} {paid_word(remote.ref.kind)}")
     return out
 
 
@@ -134,7 +134,7 @@ def plan(
     for inv, _ in changed:
         if inv.number in prep.problems:
             texts = [p.text() for p in prep.problems[inv.number]]
-            message = "missing in QuickBooks: " + "; ".join(texts)
+            message = f"missing in {ledger.name}: " + "; ".join(texts)
             results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
     ready = [(inv, link) for inv, link in changed if inv.number in drafts]
     edits = ledger.edits([(drafts[inv.number], link.ref) for inv, link in ready])
@@ -146,7 +146,7 @@ def plan(
             results[inv.number] = failed(inv, EXIT_CONFLICT, message + "; run `reconcile`")
             continue
         change = Change(inv, link, drafts[inv.number], edit)
-        refusal = _refusal(change, force)
+        refusal = _refusal(ledger.name, change, force)
         if refusal is not None:
             results[inv.number] = refusal
         else:
@@ -154,7 +154,7 @@ def plan(
     return todo
 
 
-def _refusal(change: Change, force: bool) -> PushResult | None:
+def _refusal(target: str, change: Change, force: bool) -> PushResult | None:
     inv, link, edit = change.invoice, change.link, change.edit
     remote = edit.remote
     if not edit.fields:
@@ -163,18 +163,18 @@ def _refusal(change: Change, force: bool) -> PushResult | None:
     ours = [f"source: {c}" for c in edit.changes]
     kind = remote.ref.kind
     if remote.voided:
-        return failed(inv, EXIT_CONFLICT, f"QuickBooks {remote.ref} is voided")
+        return failed(inv, EXIT_CONFLICT, f"{target} {remote.ref} is voided")
     if paid > 0 and inv.total < paid:
         message = (
             f"the new total {inv.total} would be below the {paid} already {paid_word(kind)} in "
-            "QuickBooks; refund or unapply the payment in QuickBooks first"
+            f"{target}; refund or unapply the payment in {target} first"
         )
         return _with_changes(failed(inv, EXIT_CONFLICT, message), ours)
-    theirs = _theirs(link, remote)
+    theirs = _theirs(target, link, remote)
     if theirs and not force:
-        what = paid_word(kind).split()[0] if paid > 0 else "changed in QuickBooks"
+        what = paid_word(kind).split()[0] if paid > 0 else f"changed in {target}"
         message = (
-            f"not updated: the QuickBooks {kind.label} was {what} since invoicesync last wrote "
+            f"not updated: the {target} {kind.label} was {what} since invoicesync last wrote "
             "it; re-run with --force to overwrite it"
         )
         return _with_changes(failed(inv, EXIT_CONFLICT, message), theirs + ours)
@@ -186,10 +186,10 @@ def _with_changes(result: PushResult, changes: list[str]) -> PushResult:
     return result
 
 
-def preview(changes: Sequence[Change], results: dict[str, PushResult]) -> None:
+def preview(target: str, changes: Sequence[Change], results: dict[str, PushResult]) -> None:
     """Fill the results with the edits a dry run would send, field by field."""
     for c in changes:
-        message = "would be updated" if c.edit.fields else "QuickBooks already matches the source"
+        message = "would be updated" if c.edit.fields else f"{target} already matches the source"
         result = source_result(c.invoice, c.link, "planned", message)
         result.payload = {"Id": c.edit.remote.id, "SyncToken": c.edit.remote.sync_token}
         result.payload |= {"sparse": True, **c.edit.fields}
@@ -210,7 +210,14 @@ def execute(session: Session, changes: Sequence[Change], results: dict[str, Push
         for c in changes:
             if not c.edit.fields:  # QuickBooks already matches: an earlier run's edit landed
                 entry = pending.get(c.invoice.number) or c.entry(realm)
-                _record(session, c, entry, c.edit.remote, results, "QuickBooks already matched")
+                _record(
+                    session,
+                    c,
+                    entry,
+                    c.edit.remote,
+                    results,
+                    f"{session.ledger.name} already matched",
+                )
         _supersede(session, {c.invoice.number: c.entry(realm) for c in todo})
         size = session.ledger.batch_size
         _send_all(session, deque(todo[i : i + size] for i in range(0, len(todo), size)), results)
@@ -260,7 +267,7 @@ def _apply(
             _uncertain(session, c, e, outcome.reason, results)
         elif isinstance(outcome, Refusal):
             session.store.lifecycle_close(e, "failed", {"error": outcome.message})
-            message = f"QuickBooks refused the update: {outcome.message}"
+            message = f"{session.ledger.name} refused the update: {outcome.message}"
             results[c.invoice.number] = failed(c.invoice, outcome.exit_code, message)
         else:
             _record(session, c, e, outcome, results, "")
@@ -281,7 +288,8 @@ def _record(
     result.changes = list(c.edit.changes)
     if remote.total is not None and c.invoice.tax is not None and remote.total != c.invoice.total:
         result.warnings.append(
-            f"QuickBooks total {remote.total} differs from the source total {c.invoice.total}"
+            f"{session.ledger.name} total {remote.total} differs from the source total "
+            f"{c.invoice.total}"
         )
         result.message = "; ".join(m for m in [message, *result.warnings] if m)
     results[c.invoice.number] = result

@@ -90,12 +90,12 @@ def void_one(
     if remote.voided:
         if not dry_run:
             _done(session, entry, remote, link)
-        return source_result(inv, link, "voided", "already voided in QuickBooks")
+        return source_result(inv, link, "voided", f"already voided in {target}")
     paid = paid_of(remote)
     if paid > 0 or remote.payments:
         message = (
-            f"not voided: {paid} of {remote.total} is paid or credited in QuickBooks; a paid "
-            "invoice is not voided (remove the payment in QuickBooks, or issue a credit note)"
+            f"not voided: {paid} of {remote.total} is paid or credited in {target}; a paid "
+            f"invoice is not voided (remove the payment in {target}, or issue a credit note)"
         )
         return failed(inv, EXIT_CONFLICT, message)
     if dry_run:
@@ -107,9 +107,9 @@ def void_one(
         return _uncertain(session, inv, link, entry, str(exc))
     if isinstance(outcome, Refusal):
         session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
-        return failed(inv, outcome.exit_code, f"QuickBooks refused the void: {outcome.message}")
+        return failed(inv, outcome.exit_code, f"{target} refused the void: {outcome.message}")
     _done(session, entry, outcome, link)
-    return source_result(inv, link, "voided", f"voided in QuickBooks ({reason})")
+    return source_result(inv, link, "voided", f"voided in {target} ({reason})")
 
 
 def _done(session: Session, entry: LifecycleEntry, remote: RemoteInvoice, link: Link) -> None:
@@ -127,7 +127,7 @@ def _uncertain(
         remote = None
     if remote is not None and remote.voided:
         _done(session, entry, remote, link)
-        return source_result(inv, link, "voided", "voided in QuickBooks")
+        return source_result(inv, link, "voided", f"voided in {session.ledger.name}")
     message = f"outcome unknown ({cause}); re-run: it voids the invoice only if it is not voided"
     return failed(inv, EXIT_UNAVAILABLE, message)
 
@@ -150,7 +150,9 @@ def void(
     links = {ln.invoice_number: ln for ln in store.links(session.realm_id)} if store else {}
     unlinked = [inv.number for inv in chosen if inv.number not in links]
     if unlinked:
-        raise UsageError(f"not linked to QuickBooks: {', '.join(unlinked)}; nothing to void")
+        raise UsageError(
+            f"not linked to {session.ledger.name}: {', '.join(unlinked)}; nothing to void"
+        )
     results: dict[str, PushResult] = {}
     text = reason or (SOURCE_REASON if all(i.status == "cancelled" for i in chosen) else "voided")
     try:
