@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
-from invoicesync.ledger.base import RemoteInvoice
+from invoicesync.ledger.base import RemoteInvoice, RemoteRecord
 from invoicesync.models import Registration  # re-exported: where the ledgers name it
 
 # A registration the authority refused; `registered_with_errors` is registered, with warnings.
@@ -34,4 +34,18 @@ class TracksRegistrations(Protocol):
     ) -> Mapping[str, RemoteInvoice]: ...
 
 
-__all__ = ["REGISTRATION_PROBLEMS", "Registration", "Tracked", "TracksRegistrations"]
+@runtime_checkable
+class ChecksDelivery(Protocol):
+    """A ledger that can tell, before queueing, which documents it cannot deliver (their
+    recipient has no channel), reading each recipient once for the whole batch."""
+
+    def undeliverable(self, rows: Mapping[str, RemoteRecord]) -> dict[str, str]: ...
+
+
+__all__ = [
+    "REGISTRATION_PROBLEMS",
+    "ChecksDelivery",
+    "Registration",
+    "Tracked",
+    "TracksRegistrations",
+]
