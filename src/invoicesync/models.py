@@ -321,6 +321,27 @@ class DocRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Registration:
+    """One submission to a tax authority: `kind` (Verifactu, TicketBai...), its state
+    (processing, registered, registered_with_errors, error, annulled) and what was said."""
+
+    kind: str
+    state: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What an e-invoicing network last said of a linked document (seen by `reconcile`):
+    its delivery state, the network's reason, and its tax-authority registrations. Kept on
+    the link so `invoices` and `status` can show it without asking the network again."""
+
+    state: str
+    reason: str | None = None
+    registrations: tuple[Registration, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Link:
     """A durable link between a local invoice and a remote document (docs/architecture.md)."""
 
@@ -338,6 +359,7 @@ class Link:
     last_balance: Decimal | None = None
     last_checked_at: str | None = None
     fingerprint: str | None = None  # the source content last written (`LocalInvoice.fingerprint`)
+    last_delivery: Delivery | None = None  # an e-invoicing network's, at the last reconcile
     kind: DocKind = field(kw_only=True)  # which kind of document `qbo_id` names
 
     @property

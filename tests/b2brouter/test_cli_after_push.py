@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from invoicesync.ledger.b2b_followup import B2BRouterFollowUps
 from tests.b2brouter.world import B2BWorld, eu_invoice
 
 
@@ -79,11 +80,62 @@ def test_pdf_that_is_never_generated_exits_7_with_what_to_do(
     assert not (eu.home.parent / "x.pdf").exists()
 
 
-def test_send_refuses_an_invoice_b2brouter_cannot_deliver(eu: B2BWorld) -> None:
+def test_send_refuses_an_invoice_b2brouter_cannot_deliver(
+    eu: B2BWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/validate still guards a contact whose channel invoicesync cannot judge (a B2BRouter
+    that does not name `transport_type_code`: the field's name is UNVERIFIED)."""
+    monkeypatch.setattr(B2BRouterFollowUps, "undeliverable", lambda self, rows: {})
     juan = eu_invoice("EU-J", customer={"name": "Juan Pérez", "country": "ES"})
     eu.source([juan])
     assert eu.es("push", "EU-J").exit_code == 0, eu.es("push", "EU-J").stderr
     sent = eu.es("send", "EU-J")
     assert sent.exit_code == 5
     assert "B2BRouter cannot deliver" in sent.stdout and "no transport" in sent.stdout
+    assert [w for w in eu.writes() if "send_invoice" in w["path"]] == []
+
+
+def test_send_refuses_contacts_without_a_channel_before_queueing_anything(eu: B2BWorld) -> None:
+    """Issue 29: the contact's transport is checked for the whole batch first (each contact
+    read once, however many invoices it has), and an invoice whose contact has no delivery
+    channel is refused with what to do, without asking /validate or queueing it."""
+    juan = {"name": "Juan Pérez", "country": "ES"}
+    globex_pt = {"name": "Globex", "tax_id": "PT501234567", "country": "PT"}
+    eu.source(
+        [
+            eu_invoice("EU-J1", customer=juan),
+            eu_invoice("EU-J2", customer=juan),
+            eu_invoice("EU-PT", customer=globex_pt),
+            eu_invoice("EU-OK"),
+        ]
+    )
+    assert eu.es("push", "--all").exit_code == 0
+    before = len(eu.b2b.log())
+    sent = eu.es("send", "EU-J1", "EU-J2", "EU-PT", "EU-OK", "--json")
+    assert sent.exit_code == 3, sent.stderr  # some sent, some refused
+    got = {r["invoice"]: r for r in json.loads(sent.stdout)["results"]}
+    assert got["EU-OK"]["status"] == "sent"
+    for number in ("EU-J1", "EU-J2", "EU-PT"):
+        assert got[number]["status"] == "failed"
+        assert "has no delivery channel" in got[number]["message"]
+        assert "B2BRouter → Contacts" in got[number]["message"]
+    assert "'Juan Pérez'" in got["EU-J1"]["message"]
+    asked = [e["path"] for e in eu.b2b.log()[before:]]
+    contact_reads = [p for p in asked if p.startswith("/contacts/")]
+    assert len(contact_reads) == len(set(contact_reads)) == 3  # Juan, Globex PT, Acme: once each
+    ids = {n: inv[0]["id"] for n, inv in eu.by_number().items() if n.startswith("EU-")}
+    assert [p for p in asked if "send_invoice" in p] == [f"/invoices/send_invoice/{ids['EU-OK']}"]
+    assert [p for p in asked if p.endswith("/validate")] == [f"/invoices/{ids['EU-OK']}/validate"]
+    alone = eu.es("send", "EU-PT")
+    assert alone.exit_code == 5 and "has no delivery channel" in alone.stdout + alone.stderr
+
+
+def test_push_send_leaves_an_invoice_without_a_channel_unsent(eu: B2BWorld) -> None:
+    eu.source([eu_invoice("EU-J", customer={"name": "Juan Pérez", "country": "ES"})])
+    pushed = eu.es("push", "EU-J", "--send", "--json")
+    [result] = json.loads(pushed.stdout)["results"]
+    assert result["status"] == "created"
+    assert any(
+        "has no delivery channel" in w for w in result["warnings"] + [result["message"] or ""]
+    )
     assert [w for w in eu.writes() if "send_invoice" in w["path"]] == []

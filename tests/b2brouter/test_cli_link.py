@@ -169,3 +169,46 @@ def test_reconcile_shows_why_delivery_failed_and_the_verifactu_state(eu: B2BWorl
     assert "registration error: 1" in eu.es("status").stdout
     listed = {r["number"]: r for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]}
     assert listed["EU-J"]["link"]["qbo_state"] == "error"
+
+
+def _failed_and_registered(eu: B2BWorld) -> None:
+    """EU-J fails delivery (no transport), EU-NIF's VeriFactu report fails, EU-OK is fine."""
+    juan = eu_invoice("EU-J", customer={"name": "Juan Pérez", "country": "ES"})
+    eu.source([eu_invoice("EU-NIF"), eu_invoice("EU-OK"), juan])
+    assert eu.es("push", "--all").exit_code == 0
+    with eu.b2b.lock:
+        net = eu.b2b.network
+        for invoice in net.invoices.values():
+            if invoice.number.startswith("EU-"):
+                net.send(invoice)
+        net.deliveries.fail_reports.append("NIF del destinatario no identificado")
+        net.deliver_all()
+
+
+def test_invoices_and_status_show_the_reason_and_the_verifactu_state(eu: B2BWorld) -> None:
+    """Issue 29: what reconcile saw (B2BRouter's reason, the VeriFactu state) is stored on the
+    link, so `invoices` and `status` show it without asking B2BRouter again; `payments`, which
+    does not read it, keeps it."""
+    _failed_and_registered(eu)
+    assert eu.es("reconcile").exit_code == 0
+    assert eu.es("payments").exit_code == 0
+    listed = {r["number"]: r for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]}
+    juan = listed["EU-J"]["link"]
+    assert juan["delivery"]["state"] == "error"
+    assert "the contact has no transport" in juan["delivery"]["reason"]
+    assert juan["registrations"] == [{"kind": "Verifactu", "state": "registered", "reason": None}]
+    assert listed["EU-NIF"]["link"]["registrations"] == [
+        {"kind": "Verifactu", "state": "error", "reason": "NIF del destinatario no identificado"}
+    ]
+    assert listed["EU-OK"]["link"]["delivery"] == {"state": "sent", "reason": None}
+    table = eu.es("invoices").stdout
+    assert "the contact has no transport" in table
+    assert "Verifactu error: NIF del destinatario no identificado" in " ".join(table.split())
+    status = json.loads(eu.es("status", "--json").stdout)
+    assert status["deliveries"] == {"error": 1, "sent": 2}
+    assert status["registrations"]["Verifactu error"] == 1
+    problems = {p["invoice"]: p for p in status["problems"]}
+    assert sorted(problems) == ["EU-J", "EU-NIF"]
+    assert "the contact has no transport" in problems["EU-J"]["delivery"]["reason"]
+    shown = " ".join(eu.es("status").stdout.split())
+    assert "EU-NIF" in shown and "Verifactu error: NIF del destinatario no identificado" in shown

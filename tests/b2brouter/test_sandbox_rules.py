@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport
-from tests.b2brouter.conftest import BASE, invoice_body, line
+from tests.b2brouter.conftest import BASE, FR_KEY, invoice_body, line
 
 
 def err(response: httpx.Response) -> tuple[int, str | None]:
@@ -85,6 +85,39 @@ def test_duplicate_number_is_parameter_taken(http: httpx.Client) -> None:
         422,
         "parameter_taken",
     )
+
+
+def test_numbers_are_unique_per_account_whatever_the_year_contact_state_or_type(
+    http: httpx.Client, sandbox: B2BRouterSandbox
+) -> None:
+    """Issue 29: what is unique is the number within the account. Neither B2BRouter's API
+    reference nor its PHP SDK scopes it to a series or a year (the SDK's examples draw a random
+    number "to avoid duplicates"); the sandbox refuses any second use in the account, in any
+    state (the first is sent), for another year, contact, or a credit note, and another account
+    may use it. A number freed by deleting a draft (possible in `new`) may be used again."""
+    first = http.post("/accounts/211/invoices", json=invoice_body("A-1", date="2025-12-31"))
+    assert first.status_code == 201
+    http.post(f"/invoices/send_invoice/{first.json()['invoice']['id']}")
+    for other in (
+        invoice_body("A-1", date="2026-01-01"),  # another year
+        invoice_body("A-1", contact_id=5006),  # another contact
+        invoice_body(  # a credit note (against the seeded invoice)
+            "A-1",
+            is_credit_note=True,
+            invoice_references=[{"number": "2026-0007", "date": "2026-03-02"}],
+            invoice_lines_attributes=[line("-1")],
+        ),
+    ):
+        assert err(http.post("/accounts/211/invoices", json=other)) == (422, "parameter_taken")
+    renumbered = {**other["invoice"], "number": "A-2"}  # type: ignore[dict-item]
+    assert http.post("/accounts/211/invoices", json={"invoice": renumbered}).status_code == 201
+    with raw(sandbox, {"X-B2B-API-Key": FR_KEY, "X-B2B-API-Version": "2026-04-20"}) as fr:
+        [dupont, *_] = fr.get("/accounts/212/contacts").json()["contacts"]
+        body = invoice_body("A-1", contact_id=dupont["id"])
+        assert fr.post("/accounts/212/invoices", json=body).status_code == 201
+    draft = http.post("/accounts/211/invoices", json=invoice_body("B-1")).json()["invoice"]
+    assert http.delete(f"/invoices/{draft['id']}").status_code == 200
+    assert http.post("/accounts/211/invoices", json=invoice_body("B-1")).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,32 @@ def test_invoices_at_80_columns_keep_the_remote_state_and_sent() -> None:
     assert not {"DocNumber", "Remote id"} & set(kept), kept
 
 
+def test_b2brouter_invoices_at_80_columns_keep_the_delivery_reason() -> None:
+    """Issue 29: B2BRouter's reason and the VeriFactu state are what a person acts on: the
+    Remote state column folds to fit 80 columns and goes only after the typed identifiers."""
+    columns = invoices_table([]).columns
+    reason = (
+        "registration error: delivery error: the contact has no transport: choose how it receives invoices (Peppol, "
+        "e-mail, a public administration) in B2BRouter → Contacts, then send again; "
+        "Verifactu error: NIF del destinatario no identificado"
+    )
+    row = (
+        "ES-2026-0101",
+        'Ediciones "El Quijote" [Madrid]',
+        "2026-10-01",
+        "1,740.00 EUR",
+        "sent",
+        "100004",
+        reason,
+        "ES-2026-0101",
+        "2026-10-02",
+    )
+    view = TableView(None, columns, [row])
+    kept, width = fit(view, 80)
+    assert {"Invoice", "Total", "Remote state"} <= set(names(view, kept))
+    assert width <= 80
+
+
 N = 300  # more than the creates in flight at once (8 batches of 30): some are never tried
 
 

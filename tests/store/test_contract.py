@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from invoicesync.models import DocKind, DocRef, Link
+from invoicesync.models import Delivery, DocKind, DocRef, Link, Registration
 from invoicesync.store import JournalEntry, LifecycleEntry, LinkExists, StateStore
 from tests.store.conftest import Backend
 
@@ -167,6 +167,38 @@ def test_record_observations(store: StateStore) -> None:
     assert (one.last_state, one.last_balance) == ("Paid", Decimal("0.00"))
     assert (two.last_state, two.last_balance) == ("Voided", None)
     assert one.last_checked_at is not None
+
+
+def test_deliveries_are_kept_with_their_reason_and_registrations(backend: Backend) -> None:
+    """Issue 29: what reconcile saw of an e-invoice (delivery state, B2BRouter's reason, the
+    VeriFactu registration) survives a reopen, so `invoices`/`status` show it offline; a
+    reader that did not ask (payments) keeps it; reconcile seeing nothing clears it."""
+    store = backend.open()
+    store.add_link(link("INV-1", "5"))
+    store.add_link(link("INV-2", "6"))
+    refused = Delivery(
+        "error",
+        'the contact has no transport: "Juan Pérez" [ES] \\ ñ',
+        (
+            Registration("Verifactu", "error", "NIF no censado"),
+            Registration("TicketBai", "registered"),
+        ),
+    )
+    store.record_observations(
+        REALM,
+        [("INV-1", "error", Decimal("10.00")), ("INV-2", "ok", None)],
+        {"INV-1": refused, "INV-2": Delivery("sent")},
+    )
+    one, two = backend.open().links(REALM)
+    assert one.last_delivery == refused
+    assert two.last_delivery == Delivery("sent", None, ())
+    store.record_observations(REALM, [("INV-1", "paid", Decimal("0.00"))])  # payments
+    kept = store.link(REALM, "INV-1")
+    assert kept is not None
+    assert (kept.last_state, kept.last_delivery) == ("paid", refused)
+    store.record_observations(REALM, [("INV-2", "deleted", None)], {})
+    assert store.link(REALM, "INV-2").last_delivery is None  # type: ignore[union-attr]
+    assert store.link(REALM, "INV-1").last_delivery == refused  # type: ignore[union-attr]
 
 
 def test_grouped_outcomes_commit_per_group(backend: Backend) -> None:

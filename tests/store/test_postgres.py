@@ -110,7 +110,7 @@ def test_migrating_twice_keeps_the_data(pg_url: str) -> None:
     store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
         version = conn.execute("SELECT version FROM schema_version").fetchall()
-        assert version == [(len(MIGRATIONS),)] == [(8,)]
+        assert version == [(len(MIGRATIONS),)] == [(9,)]
 
 
 def test_settings_select_the_backend(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:

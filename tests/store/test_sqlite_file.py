@@ -32,7 +32,7 @@ def test_a_new_file_is_ours_and_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 10
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 11
     db.close()
     Store.open(path).close()  # and it opens again
 

@@ -273,6 +273,10 @@ class B2BRouterClient:
         for item in self._paged(self._acct("/contacts"), "contacts", params):
             yield Contact.from_json(item)
 
+    def get_contact(self, contact_id: int) -> Contact:
+        data = self._request("GET", f"/contacts/{int(contact_id)}")
+        return Contact.from_json(self._one(data, "contact"))
+
     def match_contact(self, *, tax_id: str | None, country: str | None, name: str) -> ContactMatch:
         """Search by tax id and by name (the `name` filter searches name, address and VAT code),
         then `choose_contact`. For a batch, list `contacts()` once and call `choose_contact`."""

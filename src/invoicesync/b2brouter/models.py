@@ -102,6 +102,9 @@ class Account:
         )
 
 
+TRANSPORT_FIELD = "transport_type_code"  # how the contact receives invoices (UNVERIFIED name)
+
+
 @dataclass(frozen=True)
 class Contact:
     id: int
@@ -110,6 +113,10 @@ class Contact:
     tin_scheme: str | None
     country: str | None
     email: str | None
+    # B2BRouter says the contact has no delivery channel: `transport_type_code` present and
+    # empty. The field's name is UNVERIFIED (docs/b2brouter.md), so a contact without the
+    # field at all is not judged here (the safe side: B2BRouter's /validate still is).
+    no_transport: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Contact:
@@ -121,6 +128,7 @@ class Contact:
             tin_scheme=str(scheme) if scheme not in (None, "") else None,
             country=_str(data.get("country")),
             email=_str(data.get("email")),
+            no_transport=TRANSPORT_FIELD in data and not data[TRANSPORT_FIELD],
         )
 
 

@@ -9,7 +9,7 @@ import typer
 from invoicesync.cli import render
 from invoicesync.cli.app import AppState, app, state_of
 from invoicesync.cli.options import JSON_OPT, warn_all
-from invoicesync.cli.views import Column, TableView
+from invoicesync.cli.views import Column, TableView, delivery_cell, delivery_fields
 from invoicesync.errors import NotConnected
 
 if TYPE_CHECKING:
@@ -145,6 +145,9 @@ def status_b2brouter(opened: Session, json_: bool) -> None:
             "At the last reconcile",
             ", ".join(f"{k}: {v}" for k, v in r.last_states.items()) or "not reconciled yet",
         ),
+        ("Delivery", ", ".join(f"{k}: {v}" for k, v in r.deliveries.items()) or "-"),
+        ("Registration", ", ".join(f"{k}: {v}" for k, v in r.registrations.items()) or "-"),
+        *((f"Invoice {number}", delivery_cell(seen)) for number, seen in r.problems),
         *(
             (
                 f"Calculation: {c.setting}",
@@ -177,6 +180,9 @@ def _b2b_status_document(profile: str | None, r: B2BStatusReport) -> dict[str, A
         "links": dict(r.links),
         "pending": r.pending,
         "last_states": dict(r.last_states),
+        "deliveries": dict(r.deliveries),
+        "registrations": dict(r.registrations),
+        "problems": [{"invoice": n, **delivery_fields(seen)} for n, seen in r.problems],
         "calculation": [
             {
                 "setting": c.setting,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, TypeAlias
 
-from invoicesync.models import DocKind, minor_units
+from invoicesync.models import Delivery, DocKind, minor_units
 
 if TYPE_CHECKING:
     from invoicesync.usecases.connection import StatusReport
@@ -39,6 +39,29 @@ def remote_cell(qbo_id: str | None, kind: DocKind | None) -> str:
     if kind is None or kind is DocKind.INVOICE:
         return qbo_id
     return f"{qbo_id} ({kind.label})"
+
+
+def delivery_fields(seen: Delivery | None) -> dict[str, JSONValue]:
+    """An e-invoice's last-seen delivery and registrations in the shape `reconcile --json`
+    gives them (docs/json.md), so a script reads both the same way."""
+    return {
+        "delivery": None if seen is None else {"state": seen.state, "reason": seen.reason},
+        "registrations": [
+            {"kind": r.kind, "state": r.state, "reason": r.reason}
+            for r in (seen.registrations if seen else ())
+        ],
+    }
+
+
+def delivery_cell(seen: Delivery | None) -> str:
+    """`error: the contact has no transport; Verifactu registered`: what a person acts on."""
+    if seen is None:
+        return ""
+    parts = [f"{seen.state}: {seen.reason}" if seen.reason else seen.state]
+    parts += [
+        f"{r.kind} {r.state}" + (f": {r.reason}" if r.reason else "") for r in seen.registrations
+    ]
+    return "; ".join(parts)
 
 
 def shown(value: Decimal | None, currency: str | None = None) -> str:
@@ -133,6 +156,7 @@ def invoice_entry(r: InvoiceRow) -> JSONValue:
             "qbo_balance": money(ln.last_balance, ln.currency or inv.currency),
             "checked_at": ln.last_checked_at,
             "changed": r.changed,
+            **delivery_fields(ln.last_delivery),
         }
     canonical: JSONValue = to_canonical(inv)
     return {
@@ -157,7 +181,9 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
         Column("Total", right=True),
         Column("Status", drop=3),
         Column("Remote id", drop=5),
-        Column("Remote state", drop=1),  # voided, changed, paid: what a person checks for
+        # voided, changed, paid: what a person checks for; on B2BRouter also the delivery and
+        # the registration with B2BRouter's reason, which folds (80 columns hold no more).
+        Column("Remote state", drop=1, fold=True),
         Column("DocNumber", drop=6),  # mostly the number they typed
         Column("Sent", drop=2),
     ]
@@ -170,13 +196,22 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
             + shown(r.invoice.total, r.invoice.currency),
             r.invoice.status,
             remote_cell(r.link.qbo_id, r.link.kind) if r.link else "",
-            ("changed" if r.changed else (r.link.last_state or "linked")) if r.link else "",
+            _remote_state(r) if r.link else "",
             (r.link.doc_number or "") if r.link else "",
             (r.sent_at or "")[:10],
         )
         for r in rows
     ]
     return TableView(None, columns, body)
+
+
+def _remote_state(r: InvoiceRow) -> str:
+    """`paid`, or on an e-invoicing network `registration error: delivery sent; Verifactu
+    error: <reason>`: the last-seen state, then what the network said."""
+    assert r.link is not None
+    state = "changed" if r.changed else (r.link.last_state or "linked")
+    seen = r.link.last_delivery
+    return f"{state}: delivery {delivery_cell(seen)}" if seen else state
 
 
 # --- push --------------------------------------------------------------------------------------

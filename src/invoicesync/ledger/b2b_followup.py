@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from invoicesync.b2brouter import B2BRouterClient
 from invoicesync.b2brouter import errors as berr
+from invoicesync.b2brouter.models import Contact
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE, EXIT_USAGE, Refused
 from invoicesync.ledger.b2b_rows import B2BInvoice, invoice_id
 from invoicesync.ledger.b2b_setup import SettingCheck, calculation_check
@@ -26,6 +27,7 @@ from invoicesync.ledger.base import (
     Payment,
     Refusal,
     RemoteInvoice,
+    RemoteRecord,
     Upload,
 )
 from invoicesync.ledger.tracking import Registration
@@ -119,6 +121,33 @@ class B2BRouterFollowUps:
                         continue
                     found.append(Registration(report.kind, report.state, report.reason))
             out[key] = replace(row, registrations=tuple(found))
+        return out
+
+    def undeliverable(self, rows: Mapping[str, RemoteRecord]) -> dict[str, str]:
+        """Why each of these invoices cannot be delivered, by id: its contact has no channel
+        (`transport_type_code` empty). Each contact is read once per batch; a contact that
+        cannot be read is left to B2BRouter's /validate, which `send` still asks."""
+        from invoicesync.ledger.b2brouter import translating  # the ledger imports this mixin
+
+        contacts: dict[int, Contact | None] = {}
+        out: dict[str, str] = {}
+        for key, row in rows.items():
+            cid = row.invoice.contact_id if isinstance(row, B2BInvoice) else None
+            if cid is None:
+                continue
+            if cid not in contacts:
+                with translating("reading the contact"):
+                    try:
+                        contacts[cid] = self.client.get_contact(cid)
+                    except berr.NotFoundError:
+                        contacts[cid] = None
+            contact = contacts[cid]
+            if contact is not None and contact.no_transport:
+                out[key] = (
+                    f"its B2BRouter contact '{contact.name}' ({contact.id}) has no delivery "
+                    "channel; choose how it receives invoices (Peppol, e-mail, a public "
+                    "administration) in B2BRouter → Contacts, then send again"
+                )
         return out
 
     def payments(self, payment_ids: Sequence[str]) -> dict[str, Payment]:

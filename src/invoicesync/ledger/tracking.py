@@ -5,23 +5,13 @@ see these through two small protocols, so a target without them (QuickBooks) is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from invoicesync.ledger.base import RemoteInvoice
+from invoicesync.ledger.base import RemoteInvoice, RemoteRecord
+from invoicesync.models import Registration  # re-exported: where the ledgers name it
 
 # A registration the authority refused; `registered_with_errors` is registered, with warnings.
 REGISTRATION_PROBLEMS = frozenset({"error"})
-
-
-@dataclass(frozen=True)
-class Registration:
-    """One submission to a tax authority: `kind` (Verifactu, TicketBai...), its state
-    (processing, registered, registered_with_errors, error, annulled) and what was said."""
-
-    kind: str
-    state: str
-    reason: str | None = None
 
 
 @runtime_checkable
@@ -42,3 +32,20 @@ class TracksRegistrations(Protocol):
     def with_registrations(
         self, rows: Mapping[str, RemoteInvoice]
     ) -> Mapping[str, RemoteInvoice]: ...
+
+
+@runtime_checkable
+class ChecksDelivery(Protocol):
+    """A ledger that can tell, before queueing, which documents it cannot deliver (their
+    recipient has no channel), reading each recipient once for the whole batch."""
+
+    def undeliverable(self, rows: Mapping[str, RemoteRecord]) -> dict[str, str]: ...
+
+
+__all__ = [
+    "REGISTRATION_PROBLEMS",
+    "ChecksDelivery",
+    "Registration",
+    "Tracked",
+    "TracksRegistrations",
+]

@@ -20,7 +20,7 @@ Exactly-once rests on three rules that hold for both backends:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from invoicesync.errors import InvoiceSyncError
-from invoicesync.models import DocKind, DocRef, Link
+from invoicesync.models import Delivery, DocKind, DocRef, Link
 
 if TYPE_CHECKING:
     from invoicesync.store.lifecycle import LifecycleEntry
@@ -127,7 +127,10 @@ class StateStore(Protocol):
         self, link: Link, *, request_id: str | None = None, event: dict[str, Any] | None = None
     ) -> None: ...
     def record_observations(
-        self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
+        self,
+        realm_id: str,
+        seen: Sequence[tuple[str, str, Decimal | None]],
+        said: Mapping[str, Delivery | None] | None = None,
     ) -> None: ...
     def remove_link(self, realm_id: str, number: str, event: dict[str, Any]) -> int: ...
     def move_link(self, moved: Link, event: dict[str, Any]) -> None: ...

@@ -40,7 +40,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
-from invoicesync.store import claims, followups, kinds, origin, prepared, runs
+from invoicesync.store import claims, deliveries, followups, kinds, origin, prepared, runs
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.pg_timeouts import (
     Deadline,
@@ -364,3 +364,6 @@ MIGRATIONS.append(kinds.POSTGRES_MIGRATION)
 # Issue 32: who wrote each event (run, host, user), the runs, and the audit trail's indexes
 # (store/runs.py).
 MIGRATIONS.append(runs.POSTGRES_MIGRATION)
+# Issue 29: what B2BRouter last said of each link (delivery reason, registrations), so
+# `invoices` and `status` show it offline (store/deliveries.py).
+MIGRATIONS.append(deliveries.POSTGRES_MIGRATION)

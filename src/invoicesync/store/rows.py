@@ -7,12 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 from invoicesync.models import DocKind, Link
+from invoicesync.store.deliveries import delivery_from_columns
 
 INSERT_COLUMNS = (
     "realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, sync_token, total, "
     "currency, marker_written, fingerprint, kind"
 )
-LINK_COLUMNS = INSERT_COLUMNS + ", last_state, last_balance, last_checked_at"
+LINK_COLUMNS = (
+    INSERT_COLUMNS
+    + ", last_state, last_balance, last_checked_at"
+    + ", last_delivery, last_delivery_reason, last_registrations"
+)
 
 
 def link_from_row(row: Sequence[Any]) -> Link:
@@ -32,4 +37,5 @@ def link_from_row(row: Sequence[Any]) -> Link:
         last_state=row[12],
         last_balance=Decimal(row[13]) if row[13] is not None else None,
         last_checked_at=row[14],
+        last_delivery=delivery_from_columns(row[15], row[16], row[17]),
     )

@@ -13,7 +13,6 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from invoicesync.models import DocKind, DocRef, Link
@@ -24,6 +23,7 @@ from invoicesync.store.contract import (
     LinkExists,
     now_iso,
 )
+from invoicesync.store.deliveries import UPDATE_DELIVERY, Observed, Said, delivery_columns
 from invoicesync.store.history import HistoryTables
 from invoicesync.store.lifecycle import LifecycleJournal
 from invoicesync.store.origin import StateOrigin
@@ -260,10 +260,9 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, Histo
             detail = {**event, **_ref_detail(moved.ref)}
             self._event(moved.realm_id, moved.invoice_number, "moved", detail)
 
-    def record_observations(
-        self, realm_id: str, seen: Sequence[tuple[str, str, Decimal | None]]
-    ) -> None:
-        """Store what reconcile saw: (invoice number, state, balance) per link, one transaction."""
+    def record_observations(self, realm_id: str, seen: Observed, said: Said | None = None) -> None:
+        """Store what reconcile saw per link, one transaction: (number, state, balance), and
+        with `said` the network's word too (store/deliveries.py)."""
         stamp = now_iso()
         with self.transaction():
             for number, state, bal in seen:
@@ -272,6 +271,10 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, Histo
                     "WHERE realm_id = ? AND invoice_number = ?",
                     (state, None if bal is None else str(bal), stamp, realm_id, number),
                 )
+                if said is not None:
+                    self._exec(
+                        UPDATE_DELIVERY, (*delivery_columns(said.get(number)), realm_id, number)
+                    )
 
     def remove_link(self, realm_id: str, number: str, event: dict[str, Any]) -> int:
         """Delete the link and bump the generation (so a later push gets a fresh requestid)."""

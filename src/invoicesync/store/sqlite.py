@@ -21,7 +21,7 @@ from typing import Any
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
 from invoicesync.files import FileLock, LockTimeout, UnsafeFile, ensure_dir, private_dir
-from invoicesync.store import claims, followups, identity, kinds, origin, prepared, runs
+from invoicesync.store import claims, deliveries, followups, identity, kinds, origin, prepared, runs
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -307,3 +307,6 @@ MIGRATIONS.append(kinds.SQLITE_MIGRATION)
 # Issue 32: who wrote each event (run, host, user), the runs, and the audit trail's indexes
 # (store/runs.py).
 MIGRATIONS.append(runs.SQLITE_MIGRATION)
+# Issue 29: what B2BRouter last said of each link (delivery reason, registrations), so
+# `invoices` and `status` show it offline (store/deliveries.py).
+MIGRATIONS.append(deliveries.SQLITE_MIGRATION)

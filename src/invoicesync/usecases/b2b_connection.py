@@ -8,13 +8,18 @@ account is refused at once rather than at the first push.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from invoicesync.config import Settings, save_config_values
 from invoicesync.errors import NotConnected, UsageError
 from invoicesync.ledger.b2b_setup import SettingCheck, mismatches
+from invoicesync.ledger.base import DELIVERY_PROBLEMS
+from invoicesync.ledger.tracking import REGISTRATION_PROBLEMS
+from invoicesync.models import Delivery, Link
 from invoicesync.store import now_iso
 from invoicesync.usecases.b2b_session import (
     DEFAULT_URL,
@@ -104,6 +109,11 @@ class B2BStatusReport:
     calculation: list[SettingCheck] = field(default_factory=list)
     # What the last `reconcile` saw of the linked documents (delivery, registration), by state.
     last_states: dict[str, int] = field(default_factory=dict)
+    # What B2BRouter said at that reconcile: delivery states and registrations by state, and
+    # each document with a delivery or registration problem, with B2BRouter's reason.
+    deliveries: dict[str, int] = field(default_factory=dict)
+    registrations: dict[str, int] = field(default_factory=dict)
+    problems: list[tuple[str, Delivery]] = field(default_factory=list)
 
 
 # Last-seen states that need someone to act (reconcile's delivery and registration problems).
@@ -118,7 +128,8 @@ def status(opened: B2BRouterSession) -> B2BStatusReport:
     store = opened.existing_store()
     links = store.count_links(opened.realm_id) if store else {}
     pending = len(store.journal(opened.realm_id, "pending")) if store else 0
-    seen = Counter(ln.last_state for ln in store.links(opened.realm_id)) if store else Counter()
+    linked = store.links(opened.realm_id) if store else []
+    seen = Counter(ln.last_state for ln in linked)
     last_states = {state: n for state, n in sorted(seen.items()) if state}
     warnings = mismatches(checks)
     stuck = sum(last_states.get(state, 0) for state in NEEDS_ACTION)
@@ -141,7 +152,26 @@ def status(opened: B2BRouterSession) -> B2BStatusReport:
         warnings=warnings,
         calculation=checks,
         last_states=last_states,
+        **_seen_by_b2brouter(linked),
     )
+
+
+def _seen_by_b2brouter(linked: Sequence[Link]) -> dict[str, Any]:
+    """Counts of what the last reconcile stored, and the documents that need someone."""
+    seen = [(ln.invoice_number, ln.last_delivery) for ln in linked if ln.last_delivery]
+    deliveries = Counter(d.state for _, d in seen)
+    registrations = Counter(f"{r.kind} {r.state}" for _, d in seen for r in d.registrations)
+    problems = [
+        (number, d)
+        for number, d in seen
+        if d.state in DELIVERY_PROBLEMS
+        or any(r.state in REGISTRATION_PROBLEMS for r in d.registrations)
+    ]
+    return {
+        "deliveries": dict(sorted(deliveries.items())),
+        "registrations": dict(sorted(registrations.items())),
+        "problems": problems,
+    }
 
 
 __all__ = ["SettingCheck", "connect", "disconnect", "mismatches", "status"]

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from invoicesync.errors import EXIT_INVALID_INPUT
+from invoicesync.ledger.tracking import ChecksDelivery
 from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.store.followups import followups
 from invoicesync.usecases import send_rules
@@ -104,6 +105,7 @@ def _sends(
     sent = {(f.invoice_number, f.qbo_id) for f in sends if f.state == "done"}
     ours = {(e.invoice_number, e.qbo_id) for e in store.journal(realm, "done")} if unsent else set()
     go = [(n, refs[n]) for n, r in items if r.status == "created"]
+    created = len(go)  # the first `created` of `go`; the rest are checked below
     maybe = [
         n
         for n, r in items
@@ -121,7 +123,9 @@ def _sends(
     notes: dict[str, str] = {}
     for n, r in checked:
         seen = states.get(n)
-        why = send_rules.refusal(session, links[n], seen)
+        why = send_rules.refusal(session, links[n], seen) or send_rules.cannot_deliver(
+            session, links[n], seen
+        )
         if why is None and n not in pending and (n, r.qbo_id) not in ours:
             why = f"adopted, not created by this run; `invoicesync send {n}` sends it"
         elif why is None and n not in pending and seen is not None and seen.emailed:
@@ -132,6 +136,7 @@ def _sends(
             notes[n] = f"not sent: {why}"
         else:
             go.append((n, refs[n]))
+    go = _deliverable(session, go, created, notes)
     for n, ref in go:
         done = send_one(session, n, ref, to=None, again=False)
         if done.status == "sent":
@@ -139,3 +144,24 @@ def _sends(
         elif done.status == "failed":
             notes[n] = f"not sent: {done.message}"
     return notes
+
+
+def _deliverable(
+    session: Session, go: list[tuple[str, DocRef]], created: int, notes: dict[str, str]
+) -> list[tuple[str, DocRef]]:
+    """On an e-invoicing network, the documents this run created whose recipient has no
+    delivery channel are noted and left unsent (the rest of `go` was checked already); one
+    batch read, each recipient once, before anything is queued."""
+    if not created or not isinstance(session.ledger, ChecksDelivery):
+        return go
+    fresh = {n: session.store.link(session.realm_id, n) for n, _ in go[:created]}
+    links = {n: replace(ln, kind=ref.kind) for (n, ref) in go[:created] if (ln := fresh[n])}
+    states = send_rules.read_states(session, links.values())
+    keep = []
+    for n, ref in go:
+        why = send_rules.cannot_deliver(session, links[n], states.get(n)) if n in links else None
+        if why is None:
+            keep.append((n, ref))
+        else:
+            notes[n] = f"not sent: {why}"
+    return keep

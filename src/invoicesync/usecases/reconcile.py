@@ -14,7 +14,7 @@ from invoicesync.ledger.tracking import (
     Tracked,
     TracksRegistrations,
 )
-from invoicesync.models import CENT, DocKind, Link, LocalInvoice
+from invoicesync.models import CENT, Delivery, DocKind, Link, LocalInvoice
 from invoicesync.store import LinkExists, StateStore
 from invoicesync.usecases.copies import CopyFinding, Judge, find_copies, remove
 from invoicesync.usecases.kinds import KindUnknown, known, owner, owners
@@ -178,8 +178,18 @@ def reconcile(
         report.drifts.sort(key=lambda d: d.invoice)
         _mark_copies(report, session.ledger.name)
         observed = [(d.invoice, d.state, d.balance) for d in report.drifts]
-        store.record_observations(session.realm_id, observed)
+        store.record_observations(session.realm_id, observed, _deliveries(report.drifts))
         return report
+
+
+def _deliveries(drifts: Sequence[Drift]) -> dict[str, Delivery | None]:
+    """What the network said of each document, for `invoices`/`status` to show offline."""
+    return {
+        d.invoice: None
+        if d.delivery is None
+        else Delivery(d.delivery, d.delivery_reason, d.registrations)
+        for d in drifts
+    }
 
 
 def _judges(session: Session, links: Sequence[Link]) -> dict[DocKind, Judge]:

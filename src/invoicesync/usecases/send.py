@@ -15,7 +15,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE
+from invoicesync.errors import (
+    EXIT_CONFLICT,
+    EXIT_PARTIAL,
+    EXIT_PREREQUISITE,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from invoicesync.ledger.base import Gone, Refusal, Uncertain
 from invoicesync.models import DocKind, DocRef, Link
 from invoicesync.store.followups import (
@@ -104,6 +110,12 @@ def send(
             if why is not None:
                 refused = SendResult(number, "failed", link.ref, message=why)
                 refused.exit_code = EXIT_CONFLICT
+                report.results.append(refused)
+                continue
+            why = send_rules.cannot_deliver(session, link, states.get(number))
+            if why is not None:
+                refused = SendResult(number, "failed", link.ref, message=why)
+                refused.exit_code = EXIT_PREREQUISITE
                 report.results.append(refused)
                 continue
             report.results.append(send_one(session, number, link.ref, to=to, again=again))

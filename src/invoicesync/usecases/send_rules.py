@@ -7,7 +7,9 @@ and refuse, with the reason, what the target shows voided or deleted, or paid in
 asked (`send --paid`). `push --send` sends only what the run itself created; an invoice it
 adopted (found carrying our marker, e.g. on a machine that lost its `state.db`) may have been
 sent, voided or paid long ago, so it is reported, never sent. `push --send-unsent` also sends
-what invoicesync created earlier (its push journal says so) and never sent.
+what invoicesync created earlier (its push journal says so) and never sent. On an
+e-invoicing network (B2BRouter) the same batch read also finds the documents whose recipient
+has no delivery channel, each recipient read once, and refuses them before anything is queued.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from invoicesync.ledger.base import RemoteRecord
+from invoicesync.ledger.tracking import ChecksDelivery
 from invoicesync.models import DocKind, Link
 from invoicesync.usecases.session import Session
 
@@ -26,6 +29,7 @@ class Seen:
 
     remote: RemoteRecord | None  # None: no longer in the target (deleted)
     emailed: bool  # the target shows it e-mailed already, by anyone
+    undeliverable: str | None = None  # why an e-invoicing network cannot deliver it, or None
 
 
 def read_states(session: Session, links: Iterable[Link]) -> dict[str, Seen]:
@@ -38,10 +42,22 @@ def read_states(session: Session, links: Iterable[Link]) -> dict[str, Seen]:
     for kind, group in groups.items():
         ids = [ln.qbo_id for ln in group]
         billed = session.ledger.billing(kind, ids)
+        ledger = session.ledger
+        blocked: dict[str, str] = {}
+        if isinstance(ledger, ChecksDelivery):  # one read per recipient for the batch
+            blocked = ledger.undeliverable({k: b.invoice for k, b in billed.items()})
         for ln in group:
             b = billed.get(ln.qbo_id)
-            out[ln.invoice_number] = Seen(b.invoice if b else None, bool(b and b.sent))
+            seen = Seen(b.invoice if b else None, bool(b and b.sent), blocked.get(ln.qbo_id))
+            out[ln.invoice_number] = seen
     return out
+
+
+def cannot_deliver(session: Session, link: Link, seen: Seen | None) -> str | None:
+    """Why the target cannot deliver this document (exit 5: a prerequisite to fix there)."""
+    if seen is None or seen.undeliverable is None:
+        return None
+    return f"{session.ledger.name} {link.kind.label} {link.qbo_id}: {seen.undeliverable}"
 
 
 def refusal(session: Session, link: Link, seen: Seen | None, *, paid: bool = False) -> str | None:
