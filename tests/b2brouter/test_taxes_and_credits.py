@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import jsonschema
+import pytest
 
 from tests.b2brouter.world import SAMPLES, B2BWorld, eu_invoice
 
@@ -172,3 +173,43 @@ def test_a_credit_note_never_references_an_invoice_refused_in_the_same_push(
         in (got["R-2026-001"]["message"])
     )
     assert eu.writes() == []
+
+
+def test_the_freelance_run_sends_both_documents_and_fetches_their_pdf_and_ubl(
+    eu: B2BWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/b2brouter.md's walk-through, end to end: the invoice with IVA and IRPF and its credit
+    note are pushed and sent once each; after the network acts, `reconcile` shows each one's
+    delivery and VeriFactu state; the PDF and the UBL of each come back as files."""
+    monkeypatch.setattr("invoicesync.usecases.pdf._pause", lambda seconds: None)
+    eu.source(freelance())
+    pushed = eu.es("push", "--all", "--send", "--json")
+    assert pushed.exit_code == 0, pushed.stderr
+    results = json.loads(pushed.stdout)["results"]
+    assert [(r["invoice"], r["status"], r["kind"]) for r in results] == [
+        ("F-2026-001", "created", "invoice"),
+        ("R-2026-001", "created", "credit_note"),
+    ]
+    assert all("sent" in r["message"] for r in results), results
+    with eu.b2b.lock:
+        eu.b2b.network.deliver_all()
+    report = json.loads(eu.es("reconcile", "--json").stdout)
+    states = {d["invoice"]: d for d in report["links"]}
+    for number in ("F-2026-001", "R-2026-001"):
+        assert states[number]["state"] == "ok", states[number]
+        assert states[number]["delivery"]["state"] == "sent"
+        assert [(r["kind"], r["state"]) for r in states[number]["registrations"]] == [
+            ("Verifactu", "registered")
+        ]
+    folder = eu.home.parent / "legal"
+    folder.mkdir()
+    for fmt, suffix, start in (("pdf", ".pdf", b"%PDF-"), ("ubl", ".ubl.xml", b"<")):
+        got = eu.es("pdf", "F-2026-001", "R-2026-001", "--format", fmt, "-o", str(folder))
+        assert got.exit_code == 0, got.stderr
+        for number in ("F-2026-001", "R-2026-001"):
+            assert (folder / f"{number}{suffix}").read_bytes().lstrip().startswith(start)
+    assert b"R-2026-001" in (folder / "R-2026-001.ubl.xml").read_bytes()
+    again = eu.es("push", "--all", "--send", "--json")
+    assert [r["status"] for r in json.loads(again.stdout)["results"]] == ["skipped"] * 2
+    sends = [w for w in eu.writes() if "/invoices/send_invoice/" in w["path"]]
+    assert len(sends) == 2  # each document sent once
