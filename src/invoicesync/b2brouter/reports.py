@@ -2,9 +2,11 @@
 submissions (VeriFactu, TicketBAI: `tax_report_ids` → `GET /tax_reports/{id}`) and the
 pre-delivery validation (`GET /invoices/{id}/validate`).
 
-Shapes from the official PHP SDK's documentation (B2Brouter/b2brouter-php, docs/TAX_REPORTS.md:
-states processing → registered | registered_with_errors | error | annulled, with `errors` and
-`warnings`; docs/API_REFERENCE.md `validate()`: `valid` and `errors`).
+Shapes from the official PHP SDK's documentation
+(https://github.com/B2Brouter/b2brouter-php/blob/main/docs/TAX_REPORTS.md: states processing →
+registered | registered_with_errors | error | annulled, with `errors` and `warnings`;
+https://github.com/B2Brouter/b2brouter-php/blob/main/docs/API_REFERENCE.md `validate()`: `valid`
+and `errors`).
 """
 
 from __future__ import annotations
