@@ -80,6 +80,7 @@ def test_link_by_id_writes_marker_and_unlink_removes_it(us: World) -> None:
     out = us.run("unlink", "INV-2026-0111")
     assert out.exit_code == 0
     assert "The QuickBooks invoice itself was not changed or deleted" in out.stderr
+    assert "a later push creates a new one." in out.stderr  # QuickBooks reuses no number
     assert "1" in us.sandbox.company(US).entities["Invoice"]
     assert marker_of(qbo(us, "1").get("PrivateNote")) is None
     s = store(us)

@@ -178,9 +178,9 @@ def unlink(
             f"Unlinked {number} from {target} {what} {result.qbo_id}{extra}. The "
             f"{target} {what} itself was not changed or deleted; "
             + (
-                "a later push creates a new one."
-                if target == "QuickBooks"
-                else "its number stays taken there, so a later push reports a conflict."
+                "its number stays taken there, so a later push reports a conflict."
+                if result.number_stays_taken
+                else "a later push creates a new one."
             )
         )
     warn_all(result.warnings)

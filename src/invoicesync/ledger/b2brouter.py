@@ -116,6 +116,7 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
 
     name = NAME
     credits_by_reference = True  # `invoice_references` in the credit note: nothing to apply
+    numbers_stay_taken = True  # `parameter_taken` (docs/b2brouter.md)
 
     def __init__(self, client: B2BRouterClient, realm_key: str, counts: Counter[str]) -> None:
         self.client = client

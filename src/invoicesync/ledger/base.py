@@ -298,6 +298,11 @@ class Ledger(Protocol):
     # `invoice_references`), so there is no credit to apply afterwards; False: QuickBooks.
     @property
     def credits_by_reference(self) -> bool: ...
+    # True: a number stays taken by the document it was pushed as, even once unlinked (B2BRouter
+    # refuses a second invoice with that number), so a later push of it is a conflict; False:
+    # a later push creates a new document (QuickBooks, under a fresh requestid).
+    @property
+    def numbers_stay_taken(self) -> bool: ...
 
     # --- copies: two records carrying our marker for one number (`reconcile`) ------------------
 

@@ -52,6 +52,7 @@ class QuickBooksLedger(
 
     name = "QuickBooks"
     credits_by_reference = False  # a CreditMemo is applied by a zero-total payment
+    numbers_stay_taken = False  # unlink bumps the generation: a new requestid, a new invoice
 
     def __init__(
         self,

@@ -279,6 +279,7 @@ class UnlinkResult:
     generation: int = 0
     warnings: list[str] = field(default_factory=list)
     kind: DocKind | None = None  # of the document `qbo_id` names
+    number_stays_taken: bool = False  # a later push is a conflict, not a new document
 
 
 def unlink(session: Session, number: str, *, wait: float | None = None) -> UnlinkResult:
@@ -297,7 +298,14 @@ def unlink(session: Session, number: str, *, wait: float | None = None) -> Unlin
         event = {"qbo_id": existing.qbo_id, "kind": existing.kind.value, "marker_removed": removed}
         generation = store.remove_link(realm, number, event)
         return UnlinkResult(
-            number, True, existing.qbo_id, removed, generation, warnings, existing.kind
+            number,
+            True,
+            existing.qbo_id,
+            removed,
+            generation,
+            warnings,
+            existing.kind,
+            session.ledger.numbers_stay_taken,
         )
 
 
