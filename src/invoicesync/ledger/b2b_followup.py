@@ -23,6 +23,7 @@ from invoicesync.ledger.b2b_setup import SettingCheck, calculation_check
 from invoicesync.ledger.base import (
     Attachment,
     Company,
+    DocumentPending,
     Gone,
     Payment,
     Refusal,
@@ -42,15 +43,6 @@ DOCUMENT_TYPES = {
     "facturae": "xml.facturae.3.2.2",
     "original": "original",
 }
-
-
-class DocumentPending(Exception):
-    """B2BRouter has the invoice but has not generated its PDF yet (it does so
-    asynchronously: a 404 first is normal)."""
-
-    def __init__(self, ref: DocRef) -> None:
-        super().__init__(f"B2BRouter is still generating the PDF of {ref}")
-        self.ref = ref
 
 
 @dataclass(frozen=True)
@@ -180,8 +172,7 @@ class B2BRouterFollowUps:
         except berr.ConflictError as exc:
             return Refusal(str(exc), exit_code=EXIT_CONFLICT, code=exc.code)
 
-    def pdf(self, ref: DocRef) -> bytes:
-        return self.document(ref, "pdf")
+    document_formats = tuple(DOCUMENT_TYPES)
 
     def document(self, ref: DocRef, fmt: str) -> bytes:
         """The invoice as `fmt` (DOCUMENT_TYPES). A 404 is told apart by reading the invoice:

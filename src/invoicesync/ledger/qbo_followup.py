@@ -94,7 +94,12 @@ class QuickBooksFollowUps:
             raise qb.translate(exc, f"sending {ref}") from None
         return QBOBilling.from_row(row, entity)
 
-    def pdf(self, ref: DocRef) -> bytes:
+    document_formats = ("pdf",)  # QuickBooks renders a PDF; it serves no e-invoice formats
+
+    def document(self, ref: DocRef, fmt: str) -> bytes:
+        """The PDF QuickBooks renders (`fmt` is "pdf": the use case offers no other)."""
+        if fmt != "pdf":
+            raise ValueError(f"QuickBooks serves no {fmt} document")
         try:
             return documents.pdf(self.client, entity_of(ref.kind), ref.remote_id)
         except qerr.NotFoundError:

@@ -30,8 +30,7 @@ from invoicesync.errors import (
     UsageError,
 )
 from invoicesync.files import write_atomic
-from invoicesync.ledger.b2b_followup import DocumentPending
-from invoicesync.ledger.base import Gone
+from invoicesync.ledger.base import DocumentPending, Gone
 from invoicesync.models import DocKind, DocRef
 from invoicesync.store import StateStore
 from invoicesync.usecases.kinds import KindUnknown, known
@@ -156,9 +155,10 @@ def pdf(
 ) -> PdfReport:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if fmt != "pdf" and session.ledger.name != "B2BRouter":
+    if fmt not in session.ledger.document_formats:
+        offered = ", ".join(f"--format {f}" for f in session.ledger.document_formats)
         raise UsageError(
-            f"{session.ledger.name} has no {fmt} document: only --format pdf (the e-invoice "
+            f"{session.ledger.name} has no {fmt} document: only {offered} (the e-invoice "
             "formats come from a B2BRouter profile)"
         )
     wanted = list(dict.fromkeys(numbers))
@@ -218,20 +218,17 @@ class _Job:
         return self.write(ref, data)
 
     def fetch(self, ref: DocRef) -> bytes:
-        """The document; B2BRouter's PDF waited for, bounded, with progress when asked."""
+        """The document; one the target generates asynchronously waited for, bounded, with
+        progress when asked."""
         ledger = self.session.ledger
-        document = getattr(ledger, "document", None)
-        if document is None:
-            return ledger.pdf(ref)
         for delay in (*_DELAYS, None):
             try:
-                data: bytes = document(ref, self.fmt)
-                return data
+                return ledger.document(ref, self.fmt)
             except DocumentPending:
                 if delay is None:
                     raise
                 if self.progress is not None:
-                    self.progress(f"{self.number}: B2BRouter is generating the PDF; waiting")
+                    self.progress(f"{self.number}: {ledger.name} is generating the PDF; waiting")
                 _pause(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
