@@ -375,7 +375,6 @@ def test_an_orphan_left_by_a_lost_answer_is_reported_with_whose_it_is(us: World)
 
 def test_adoption_says_interrupted_run_of_this_machine_only_when_it_is(us: World) -> None:
     us.sandbox.company(US).custom_txn_numbers = False
-    company = us.sandbox.company(US)
     ours = push_one(us)
     store = Store.open(us.home / "state.db")
     store.connection.execute("DELETE FROM links")
@@ -387,40 +386,35 @@ def test_adoption_says_interrupted_run_of_this_machine_only_when_it_is(us: World
     assert again["status"] == "adopted"
     assert again["message"].startswith("created by an interrupted run of this machine")
     # The same state, but the record was made elsewhere (another origin in its marker).
-    store = Store.open(us.home / "state.db")
-    store.connection.execute("DELETE FROM links")
-    store.connection.execute("UPDATE push_journal SET state = 'pending'")
-    store.connection.commit()
-    store.close()
-    company.update(
-        "Invoice",
-        {
-            "Id": ours,
-            "SyncToken": invoices(us)[ours]["SyncToken"],
-            "sparse": True,
-            "PrivateNote": f"[invoicesync {NUMBER}] {OTHER_HOST}",
-        },
-    )
+    _unlinked_with_note(us, ours, f"[invoicesync {NUMBER}] {OTHER_HOST}", pending=True)
     other = us.json("push", NUMBER)["results"][0]
     assert other["status"] == "adopted"
     assert "interrupted run of this machine" not in other["message"]
     assert "another machine" in other["message"]
     # A marker without an origin (an older version, `link`, or typed in): origin unknown.
-    store = Store.open(us.home / "state.db")
-    store.connection.execute("DELETE FROM links")
-    store.connection.commit()
-    store.close()
-    company.update(
-        "Invoice",
-        {
-            "Id": ours,
-            "SyncToken": invoices(us)[ours]["SyncToken"],
-            "sparse": True,
-            "PrivateNote": f"[invoicesync {NUMBER}]",
-        },
-    )
+    _unlinked_with_note(us, ours, f"[invoicesync {NUMBER}]", pending=False)
     unknown = us.json("push", NUMBER)["results"][0]
     assert "origin unknown" in unknown["message"]
+
+
+def _unlinked_with_note(us: World, remote_id: str, note: str, *, pending: bool) -> None:
+    """The link row gone (its push journaled as still pending, if asked), and the record's memo
+    replaced in QuickBooks: what a re-run must then tell about whose record it is."""
+    store = Store.open(us.home / "state.db")
+    store.connection.execute("DELETE FROM links")
+    if pending:
+        store.connection.execute("UPDATE push_journal SET state = 'pending'")
+    store.connection.commit()
+    store.close()
+    us.sandbox.company(US).update(
+        "Invoice",
+        {
+            "Id": remote_id,
+            "SyncToken": invoices(us)[remote_id]["SyncToken"],
+            "sparse": True,
+            "PrivateNote": note,
+        },
+    )
 
 
 # --- finding 5: never link an invoice whose delete may have committed -------------------------

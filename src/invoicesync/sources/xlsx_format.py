@@ -233,7 +233,7 @@ def _text(cell: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        exact = Decimal(repr(value))  # the shortest text that is exactly this binary float
+        exact = Decimal(repr(value))  # the shortest text that reads back as this binary float
         if "%" in (cell.number_format or ""):
             exact *= 100
         return format(exact, "f")
