@@ -152,6 +152,7 @@ def test_ctrl_c_during_push_all_says_interrupted_and_lists_only_what_was_done(
     assert len(world.invoices()) - before >= done
     rerun = world.json("push", "--all")
     assert set(Counter(r["status"] for r in rerun["results"])) <= {"skipped", "created", "adopted"}
+    assert len(world.invoices()) - before == N  # each invoice exactly once after the re-run
 
 
 def test_an_interrupted_push_in_json_names_what_was_not_attempted(
