@@ -24,7 +24,7 @@ from invoicesync.errors import (
     Conflict,
     InvoiceSyncError,
     NotConnected,
-    QuickBooksUnavailable,
+    TargetUnavailable,
 )
 from invoicesync.ledger.base import (
     Company,
@@ -73,7 +73,7 @@ def translate(exc: berr.B2BRouterError, what: str) -> InvoiceSyncError:
     if isinstance(exc, berr.ConflictError):
         return Conflict(f"B2BRouter refused while {what}: {exc}")
     if isinstance(exc, berr.ThrottledError | berr.ServerError | berr.B2BRouterConnectionError):
-        return QuickBooksUnavailable(
+        return TargetUnavailable(
             f"B2BRouter is unavailable while {what}: {exc}; safe to re-run later"
         )
     return InvoiceSyncError(f"B2BRouter rejected a request while {what}: {exc}")
@@ -356,7 +356,7 @@ def _refusal(exc: berr.B2BRouterError, code: int, owner: DocRef | None = None) -
         exit_code=code,
         code=exc.code,
         detail=exc.message,
-        intuit_tid=exc.request_id,
+        request_id=exc.request_id,
         owner_id=None if owner is None else owner.remote_id,
         owner=owner,
     )
