@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 SEND_OPT = Annotated[
     bool,
     typer.Option(
-        "--send", help="QuickBooks e-mails each invoice this run creates, right after creating it."
+        "--send", help="The target sends each invoice this run creates, right after creating it."
     ),
 ]
 SEND_UNSENT_OPT = Annotated[
@@ -40,7 +40,7 @@ UPDATE_OPT = Annotated[
     ),
 ]
 FORCE_OPT = Annotated[
-    bool, typer.Option("--force", help="With --update: overwrite invoices changed in QuickBooks.")
+    bool, typer.Option("--force", help="With --update: overwrite invoices changed at the target.")
 ]
 
 # More rows than this are not drawn as a table unless asked for (`--limit`): rich lays out
@@ -62,7 +62,7 @@ def invoices(
         ),
     ] = None,
 ) -> None:
-    """List source invoices with their link state (no QuickBooks call).
+    """List source invoices with their link state (no call to the target).
 
     Over 1,000 invoices, a terminal gets the first 1,000 as a table and a count, and a pipe
     gets every invoice as tab-separated lines.
@@ -130,7 +130,7 @@ def push(
     adopt_existing: Annotated[
         bool,
         typer.Option(
-            "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
+            "--adopt-existing", help="Link an existing invoice at the target with the same number."
         ),
     ] = False,
     send: SEND_OPT = False,
@@ -142,7 +142,7 @@ def push(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Create QuickBooks invoices and credit memos from the source, exactly once.
+    """Create invoices and credit notes at the target from the source, exactly once.
 
     \b
     Examples:

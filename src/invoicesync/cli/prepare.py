@@ -112,7 +112,7 @@ def prepare(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Create the customers, services and terms the invoices need and QuickBooks lacks.
+    """Create the customers, services and terms the invoices need and the target lacks.
 
     Exactly once, like a push; tax codes are listed, never created. Names are matched after
     the [aliases.*] tables of config.toml; services get [prepare] income_account.

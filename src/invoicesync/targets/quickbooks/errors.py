@@ -13,8 +13,8 @@ from invoicesync.errors import (
     EXIT_PREREQUISITE,
     InvoiceSyncError,
     NotConnected,
-    TargetUnavailable,
     Refused,
+    TargetUnavailable,
 )
 from invoicesync.ledger.base import Refusal, Uncertain
 from invoicesync.models import DocKind, DocRef
