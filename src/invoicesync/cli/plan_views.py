@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from invoicesync.usecases.push_report import PushReport, PushResult, source_result
+from invoicesync.usecases.push_report import (
+    NOT_ATTEMPTED,
+    PushReport,
+    PushResult,
+    source_result,
+)
 
 if TYPE_CHECKING:
     from invoicesync.usecases.push import Preview
     from invoicesync.usecases.run_plan import RunPlan
-
-NOT_ATTEMPTED = "the run stopped before it; re-run to continue"
 
 
 def preview_report(preview: Preview) -> PushReport:

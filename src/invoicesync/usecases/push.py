@@ -17,7 +17,13 @@ from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError
 from invoicesync.models import LocalInvoice
 from invoicesync.store import runs
 from invoicesync.usecases import credit, followup, prepare, push_execute, run_plan, update, void
-from invoicesync.usecases.push_report import Decided, PushReport, PushResult, failed
+from invoicesync.usecases.push_report import (
+    NOT_ATTEMPTED,
+    Decided,
+    PushReport,
+    PushResult,
+    failed,
+)
 from invoicesync.usecases.run_plan import PushRequest, RunPlan, Selection, select_invoices
 from invoicesync.usecases.session import NoProgress, Progress, Session
 
@@ -214,7 +220,6 @@ def _record_refusals(session: Session, refused: Sequence[Decided]) -> None:
     session.store.record_events(session.realm_id, events)
 
 
-NOT_ATTEMPTED = "the run stopped before it; re-run to continue"
 UNKNOWN_IF_SENT = (
     "the state was lost while the run was at work, so whether its create was sent is unknown; "
     "the next run finds it in the target if it was, never creating it twice"

@@ -52,6 +52,9 @@ STATUSES = (
 )
 
 
+NOT_ATTEMPTED = "the run stopped before it; re-run to continue"
+
+
 @dataclass
 class PushResult:
     invoice: str
