@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from invoicesync.qbo.marker import marker_of
+from invoicesync.marker import marker_of
 from invoicesync.usecases import push as push_module
 from invoicesync.usecases.run_plan import RunPlan
 from tests.cli.test_lifecycle import ours, pushed, record, write
