@@ -127,7 +127,7 @@ def plan(
     result.sends_numbers = prep.sends_numbers
     result.batch = prep.sends_numbers or session.settings.push.writers == "one"
     result.generations = store.generations(realm) if store else {}
-    journal = store.journal(realm) if store else []
+    journal = store.journals.creates.entries(realm) if store else []
     pending = {e.invoice_number: e.request_id for e in journal if e.state == "pending"}
     for e in journal:
         if e.state == "failed" and e.generation == result.generations.get(e.invoice_number, 0):
