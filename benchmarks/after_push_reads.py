@@ -36,8 +36,8 @@ CONFIG = '[push]\nwriters = "one"\ndoc_numbers = "qbo"\n'
 
 def child(mode: str, source: Path) -> None:
     from invoicesync.config import load_settings
-    from invoicesync.qbo.client import Limits, QBOClient, RateLimiter
     from invoicesync.sources import open_source
+    from invoicesync.targets.quickbooks.api.client import Limits, QBOClient, RateLimiter
     from invoicesync.usecases.payments import payments
     from invoicesync.usecases.push import PushRequest, push
     from invoicesync.usecases.reconcile import reconcile
@@ -96,7 +96,7 @@ def main() -> None:
         child(args.child, Path(args.source))
         return
     from invoicesync.config import local_environment
-    from invoicesync.sandbox import (
+    from invoicesync.targets.quickbooks.sandbox import (
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
         Faults,

@@ -85,8 +85,13 @@ def floor_seconds(n: int, fixed: int, *, batches: bool, checks: bool, latency: f
 
 def child(args: argparse.Namespace) -> None:
     from invoicesync.config import load_settings
-    from invoicesync.qbo.client import Limits, QBOClient, RateLimiter, RetryPolicy
     from invoicesync.sources import open_source
+    from invoicesync.targets.quickbooks.api.client import (
+        Limits,
+        QBOClient,
+        RateLimiter,
+        RetryPolicy,
+    )
     from invoicesync.usecases.push import PushRequest, push
     from invoicesync.usecases.session import session
 
@@ -119,8 +124,8 @@ def child(args: argparse.Namespace) -> None:
 
 def typical_integration(s: Any, local: Any) -> int:
     """Per invoice: the customer and each item looked up by name, then a single create."""
-    from invoicesync.qbo import errors as qerr
-    from invoicesync.qbo import query as qq
+    from invoicesync.targets.quickbooks.api import errors as qerr
+    from invoicesync.targets.quickbooks.api import query as qq
 
     failed = 0
     for inv in local:
@@ -174,7 +179,7 @@ def edited(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict[str, Any]:
     from invoicesync.config import local_environment
-    from invoicesync.sandbox import (
+    from invoicesync.targets.quickbooks.sandbox import (
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
         Faults,

@@ -26,7 +26,7 @@ import _world
 
 def main() -> None:
     from invoicesync.config import local_environment
-    from invoicesync.sandbox import (
+    from invoicesync.targets.quickbooks.sandbox import (
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
         Faults,

@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import _world
 
-from invoicesync.qbo import query as qq
 from invoicesync.sources import open_source
 from invoicesync.sources.csv_format import write_csv
 from invoicesync.store import Store, now_iso
+from invoicesync.targets.quickbooks.api import query as qq
 
 
 def timed(fn):  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from typer.testing import CliRunner, Result
 
 from invoicesync.cli import AppState, app
 from invoicesync.config import local_environment
-from invoicesync.sandbox import (
+from invoicesync.targets.quickbooks.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     Sandbox,

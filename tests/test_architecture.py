@@ -31,73 +31,93 @@ def own_imports(path: Path) -> set[str]:
     return {n for n in imports(path) if n.startswith("invoicesync")}
 
 
-def test_qbo_imports_nothing_else_from_the_package() -> None:
-    for path in modules("qbo"):
-        own = own_imports(path)
-        assert all(n.startswith("invoicesync.qbo") for n in own), (path, own)
+TARGETS = PKG / "targets"
+TARGET_FOLDERS = sorted(p.name for p in TARGETS.iterdir() if (p / "target.py").is_file())
 
 
-def test_sandbox_is_independent() -> None:
-    for path in modules("sandbox"):
-        own = own_imports(path)
-        assert all(n.startswith("invoicesync.sandbox") for n in own), (path, own)
+def test_every_target_folder_is_registered_and_every_registered_target_has_a_folder() -> None:
+    from invoicesync import targets
+
+    assert sorted(targets.REGISTRY) == TARGET_FOLDERS
+    for key in targets.known():
+        assert targets.get(key).key == key
 
 
-def test_b2brouter_client_imports_nothing_else_from_the_package() -> None:
-    for path in modules("b2brouter"):
-        own = {n for n in imports(path) if n.startswith("invoicesync")}
-        ok = {
-            n for n in own if n == "invoicesync.b2brouter" or n.startswith("invoicesync.b2brouter.")
-        }
-        assert own == ok, (path, own)
+def test_a_target_client_imports_nothing_else_from_the_package() -> None:
+    """`targets/<t>/api/` is the bare client: it could be published on its own (our marker's
+    format, `invoicesync.marker`, is the one shared piece: every target writes the same)."""
+    for name in TARGET_FOLDERS:
+        paths = modules(f"targets/{name}/api")
+        assert paths, name
+        for path in paths:
+            own = own_imports(path) - {"invoicesync.marker", "invoicesync.exactjson"}
+            assert all(n.startswith(f"invoicesync.targets.{name}.api") for n in own), (path, own)
 
 
-def test_b2brouter_sandbox_is_independent() -> None:
-    """A B2BRouter written from its documentation only: not even the client's code."""
-    paths = modules("b2brouter_sandbox")
-    assert paths
-    for path in paths:
-        own = {n for n in imports(path) if n.startswith("invoicesync")}
-        assert all(n.startswith("invoicesync.b2brouter_sandbox") for n in own), (path, own)
+def test_each_sandbox_is_independent() -> None:
+    """A service written from its documentation only: not even its client's code."""
+    for name in TARGET_FOLDERS:
+        paths = modules(f"targets/{name}/sandbox")
+        assert paths, name
+        for path in paths:
+            own = own_imports(path)
+            prefix = f"invoicesync.targets.{name}.sandbox"
+            assert all(n.startswith(prefix) for n in own), (path, own)
 
 
-def test_only_the_cli_package_imports_typer_or_rich() -> None:
+def test_targets_never_import_each_other() -> None:
+    for name in TARGET_FOLDERS:
+        others = tuple(f"invoicesync.targets.{o}" for o in TARGET_FOLDERS if o != name)
+        for path in modules(f"targets/{name}"):
+            assert not {n for n in own_imports(path) if n.startswith(others)}, path
+
+
+def test_nothing_outside_the_targets_imports_a_target() -> None:
+    """The CLI, the use cases, the store and the rest reach a target through the registry
+    (`invoicesync.targets`) and its protocol (`targets/target.py`) only."""
+    allowed = {"invoicesync.targets", "invoicesync.targets.target", "invoicesync.targets.demo"}
+    for path in modules():
+        if path.is_relative_to(TARGETS):
+            continue
+        own = {n for n in own_imports(path) if n.startswith("invoicesync.targets")}
+        assert own <= allowed, (path, own - allowed)
+
+
+def test_only_the_cli_imports_typer_or_rich() -> None:
+    """The CLI package, and each target's CLI side (`targets/<t>/commands.py`; the demo)."""
     for path in modules():
         ui = {n for n in imports(path) if n.split(".")[0] in {"typer", "rich"}}
         if ui:
-            assert path.parent.name == "cli", (path, ui)
+            cli_side = path.name == "commands.py" and path.parent.parent == TARGETS
+            assert path.parent.name == "cli" or cli_side or path == TARGETS / "demo.py", (
+                path,
+                ui,
+            )
 
 
-def test_use_cases_reach_the_target_only_through_the_ledger() -> None:
-    """No raw QuickBooks rows or errors in the use cases: `ledger/` is the one adapter."""
+def test_use_cases_never_import_the_cli() -> None:
     for path in modules("usecases"):
-        own = own_imports(path)
-        assert not {n for n in own if n.startswith("invoicesync.cli")}, path
-        if path.name in {"session.py", "b2b_session.py"}:
-            continue  # the composition roots: they build the clients and the ledgers
-        clients = ("invoicesync.qbo", "invoicesync.b2brouter")
-        assert not {n for n in own if n.startswith(clients)}, (path, own)
-        assert "invoicesync.ledger.quickbooks" not in own, path
-        assert "invoicesync.ledger.b2brouter" not in own, path
+        assert not {n for n in own_imports(path) if n.startswith("invoicesync.cli")}, path
 
 
 def test_lower_layers_never_import_upper_ones() -> None:
     upper = {
-        "ledger": ("invoicesync.usecases", "invoicesync.cli"),
+        "ledger": ("invoicesync.usecases", "invoicesync.cli", "invoicesync.targets"),
         "sources": ("invoicesync.usecases", "invoicesync.cli", "invoicesync.ledger"),
     }
     for sub, banned in upper.items():
         for path in modules(sub):
             assert not {n for n in own_imports(path) if n.startswith(banned)}, path
-    lower = ("models.py", "mapping.py", "matching.py", "errors.py", "config.py", "aliases.py")
+    lower = ("models.py", "marker.py", "matching.py", "errors.py", "config.py", "aliases.py")
     for path in [PKG / name for name in lower] + modules("store"):
         own = own_imports(path)
         assert not {n for n in own if n.startswith(("invoicesync.usecases", "invoicesync.cli"))}
 
 
 def test_pure_modules_do_no_io() -> None:
-    pure = ("mapping.py", "matching.py", "models.py", "qbo/query.py", "qbo/rows.py")
-    for name in (*pure, "qbo/marker.py", "cli/views.py", "cli/link_views.py"):
+    qbo = "targets/quickbooks"
+    pure = ("matching.py", "models.py", "marker.py", f"{qbo}/mapping.py")
+    for name in (*pure, f"{qbo}/api/query.py", f"{qbo}/api/rows.py", "cli/views.py"):
         heavy = {
             n for n in imports(PKG / name) if n.split(".")[0] in {"httpx", "sqlite3", "keyring"}
         }

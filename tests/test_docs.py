@@ -165,8 +165,8 @@ def _backticked(words: str) -> list[str]:
 def test_payment_states_in_the_docs_are_what_the_code_reports() -> None:
     from decimal import Decimal
 
-    from invoicesync.b2brouter.models import DELIVERY_STATES
-    from invoicesync.qbo.rows import Entity, QBOInvoice
+    from invoicesync.targets.b2brouter.api.models import DELIVERY_STATES
+    from invoicesync.targets.quickbooks.api.rows import Entity, QBOInvoice
 
     (json_states,) = _sentence("json.md", r"\*\*An invoice\.\*\* `state`: (.*?) \(no longer")
     (csv_states,) = _sentence("after-push.md", r"\| `state` \| (.*?); for a credit note")
@@ -238,8 +238,8 @@ def test_reconcile_states_in_json_md_are_the_codes() -> None:
 
 
 def test_the_sandbox_ports_in_the_docs_are_the_defaults() -> None:
-    from invoicesync.cli.b2b_sandbox import DEFAULT_PORT
     from invoicesync.config import DEFAULT_LOCAL_PORT
+    from invoicesync.targets.b2brouter.commands import DEFAULT_PORT
 
     ports = _sentence("sandbox.md", r"default (\d+), and (\d+) for `--target b2brouter`")
     assert tuple(map(int, ports)) == (DEFAULT_LOCAL_PORT, DEFAULT_PORT)

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from invoicesync import targets
 from invoicesync.errors import ConfigError
 
-TARGETS = ("quickbooks", "b2brouter")
 # Keys a profile may set; the tables (`connect`, `csv`, `push`) replace the top-level ones.
 PROFILE_KEYS = frozenset(
     {
@@ -88,9 +88,10 @@ def select(data: Mapping[str, Any], name: str | None, path: Path) -> dict[str, A
 
 
 def target_of(data: Mapping[str, Any], path: Path) -> str:
-    target = data.get("target", "quickbooks")
-    if target not in TARGETS:
-        raise ConfigError(f'{path}: target must be "quickbooks" or "b2brouter", not {target!r}')
+    target = data.get("target", targets.DEFAULT)
+    if target not in targets.known():
+        known = " or ".join(f'"{k}"' for k in targets.known())
+        raise ConfigError(f"{path}: target must be {known}, not {target!r}")
     return str(target)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from invoicesync.b2brouter import B2BRouterClient, RetryPolicy
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport
+from invoicesync.targets.b2brouter.api import B2BRouterClient, RetryPolicy
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, B2BRouterTransport
 from tests.b2brouter.world import B2BWorld, make_world
 
 ES_KEY = "test_local_es_key"

@@ -9,9 +9,9 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from invoicesync.b2brouter import LineDraft, Rounding, TaxDraft
-from invoicesync.b2brouter.calc import expected_totals
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport
+from invoicesync.targets.b2brouter.api import LineDraft, Rounding, TaxDraft
+from invoicesync.targets.b2brouter.api.calc import expected_totals
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, B2BRouterTransport
 from tests.b2brouter.conftest import BASE, ES_KEY
 
 amounts = st.decimals(min_value=Decimal("-999.99"), max_value=Decimal("9999.99"), places=3)

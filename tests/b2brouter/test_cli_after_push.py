@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from invoicesync.ledger.b2b_followup import B2BRouterFollowUps
+from invoicesync.targets.b2brouter.followup import B2BRouterFollowUps
 from tests.b2brouter.world import B2BWorld, eu_invoice
 
 

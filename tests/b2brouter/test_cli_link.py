@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from invoicesync.qbo.marker import marker_of
+from invoicesync.marker import marker_of
 from tests.b2brouter.world import B2BWorld, eu_invoice
 
 HAND_MADE = eu_invoice(

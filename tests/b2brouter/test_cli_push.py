@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from invoicesync.qbo.marker import marker_of
+from invoicesync.marker import marker_of
 from tests.b2brouter.world import REALM_KEY, B2BWorld, eu_invoice
 
 

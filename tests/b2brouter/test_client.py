@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from invoicesync.b2brouter import (
+from invoicesync.targets.b2brouter.api import (
     B2BRouterClient,
     Contact,
     LineDraft,
@@ -18,8 +18,8 @@ from invoicesync.b2brouter import (
     invoice_payload,
     is_test_key,
 )
-from invoicesync.b2brouter import errors as berr
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport
+from invoicesync.targets.b2brouter.api import errors as berr
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, B2BRouterTransport
 from tests.b2brouter.conftest import BASE, FR_KEY
 
 

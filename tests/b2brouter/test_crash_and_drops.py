@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, Faults, start_in_thread
-from invoicesync.qbo.marker import marker_of
+from invoicesync.marker import marker_of
 from invoicesync.store import SQLiteStore
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, Faults, start_in_thread
 from tests.helpers import kill_point, signal_when
 
 pytestmark = pytest.mark.loopback

@@ -7,9 +7,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from invoicesync.b2brouter import B2BRouterClient
-from invoicesync.b2brouter import errors as berr
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport
+from invoicesync.targets.b2brouter.api import B2BRouterClient
+from invoicesync.targets.b2brouter.api import errors as berr
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, B2BRouterTransport
 from tests.b2brouter.conftest import BASE, ES_KEY, invoice_body
 from tests.b2brouter.test_client import draft
 

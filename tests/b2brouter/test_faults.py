@@ -6,10 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from invoicesync.b2brouter import B2BRouterClient, RetryPolicy
-from invoicesync.b2brouter import errors as berr
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport, Faults
-from invoicesync.b2brouter_sandbox import app as sandbox_app
+from invoicesync.targets.b2brouter.api import B2BRouterClient, RetryPolicy
+from invoicesync.targets.b2brouter.api import errors as berr
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, B2BRouterTransport, Faults
+from invoicesync.targets.b2brouter.sandbox import app as sandbox_app
 from tests.b2brouter.conftest import BASE, ES_KEY
 from tests.b2brouter.test_client import draft
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from invoicesync.b2brouter import B2BRouterClient
-from invoicesync.b2brouter import errors as berr
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterServer, start_in_thread
+from invoicesync.targets.b2brouter.api import B2BRouterClient
+from invoicesync.targets.b2brouter.api import errors as berr
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, B2BRouterServer, start_in_thread
 from tests.b2brouter.conftest import ES_KEY
 from tests.b2brouter.test_client import draft
 

@@ -8,8 +8,8 @@ import json
 import tomllib
 
 from invoicesync.config import local_environment
-from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from invoicesync.store import SQLiteStore
+from invoicesync.targets.quickbooks.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.b2brouter.world import CONFIG, QBO_URL, SAMPLES, B2BWorld, make_world
 
 US_REALM = "9130350000000001"

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, B2BRouterTransport
 from tests.b2brouter.conftest import BASE, FR_KEY, invoice_body, line
 
 

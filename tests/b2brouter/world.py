@@ -15,8 +15,8 @@ import httpx
 import pytest
 from typer.testing import Result
 
-from invoicesync.b2brouter_sandbox import B2BRouterSandbox, B2BRouterTransport, Faults
-from invoicesync.sandbox import Sandbox, SandboxTransport
+from invoicesync.targets.b2brouter.sandbox import B2BRouterSandbox, B2BRouterTransport, Faults
+from invoicesync.targets.quickbooks.sandbox import Sandbox, SandboxTransport
 from tests.helpers import Driven
 
 SAMPLES = Path(__file__).parents[2] / "src" / "invoicesync" / "data" / "samples"

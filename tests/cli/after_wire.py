@@ -20,7 +20,7 @@ from pytest_httpx import HTTPXMock
 from typer.testing import CliRunner, Result
 
 from invoicesync.cli import AppState, app
-from invoicesync.sandbox import SandboxTransport
+from invoicesync.targets.quickbooks.sandbox import SandboxTransport
 from tests.helpers import US, World
 
 API = re.compile(r"^/v3/company/(?P<realm>[^/]+)/(?P<rest>.*)$")

@@ -89,7 +89,9 @@ def test_a_dropped_answer_is_resolved_from_the_invoices_attachables(us: World, q
     folder = with_attachments(us, "a.pdf")
     (folder / "a.pdf").write_bytes(b"%PDF-1.4 dropped")
     qbo.drop["upload"] = 5
-    us.monkeypatch.setattr("invoicesync.qbo.documents.backoff", lambda *a: 0.0)  # no real waits
+    us.monkeypatch.setattr(
+        "invoicesync.targets.quickbooks.api.documents.backoff", lambda *a: 0.0
+    )  # no real waits
     result = run(us, "push", NUMBER, "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["results"][0]["message"] == "attached a.pdf"

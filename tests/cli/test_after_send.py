@@ -146,7 +146,9 @@ def test_a_dropped_answer_is_resolved_by_reading_the_invoice(
 ) -> None:
     assert run(us, "push", "INV-2026-0106").exit_code == 0
     qbo.drop["send"] = 5  # every attempt's answer lost: the client gives up
-    us.monkeypatch.setattr("invoicesync.qbo.documents.backoff", lambda *a: 0.0)  # no real waits
+    us.monkeypatch.setattr(
+        "invoicesync.targets.quickbooks.api.documents.backoff", lambda *a: 0.0
+    )  # no real waits
     result = run(us, "send", "INV-2026-0106", "--json")
     assert result.exit_code == 0, result.stderr
     (row,) = json.loads(result.stdout)["results"]

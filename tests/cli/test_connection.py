@@ -18,7 +18,12 @@ from typer.testing import CliRunner, Result
 
 from invoicesync.cli import AppState, app
 from invoicesync.config import local_environment
-from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
+from invoicesync.targets.quickbooks.sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    Sandbox,
+    start_in_thread,
+)
 from tests.cli.shared_keyring import entry
 from tests.conftest import MemoryKeyring, StickyKeyring
 from tests.helpers import World
@@ -134,7 +139,7 @@ def test_revoked_connection_exits_4_with_the_fix(live: Live) -> None:
 
 
 def test_callback_listener_rejects_a_wrong_state() -> None:
-    from invoicesync.auth import CallbackListener
+    from invoicesync.targets.quickbooks.auth import CallbackListener
 
     listener = CallbackListener(0, "expected")
     listener.start()

@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from invoicesync.cli import AppState
-from invoicesync.qbo import wire
-from invoicesync.qbo.marker import marker_of
-from invoicesync.sandbox import SandboxTransport
+from invoicesync.marker import marker_of
 from invoicesync.store import Store
 from invoicesync.store.postgres import PostgresStore
+from invoicesync.targets.quickbooks.api import wire
+from invoicesync.targets.quickbooks.sandbox import SandboxTransport
 from tests.helpers import US, World
 from tests.store.conftest import pg_url, postgres_server  # noqa: F401 (fixtures)
 
@@ -41,9 +41,9 @@ def hook(world: World, handler: Handler) -> None:
 
 def no_waiting(world: World) -> list[float]:
     """Back-offs are recorded, not waited for."""
-    from invoicesync.qbo import QBOClient, RateLimiter
-    from invoicesync.qbo.client import Limits
-    from invoicesync.usecases import session
+    from invoicesync.targets.quickbooks import session
+    from invoicesync.targets.quickbooks.api import QBOClient, RateLimiter
+    from invoicesync.targets.quickbooks.api.client import Limits
 
     slept: list[float] = []
     pacing = RateLimiter(Limits.off(), sleep=slept.append)

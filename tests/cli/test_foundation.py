@@ -228,7 +228,7 @@ def test_status_warns_when_the_refresh_token_expires_soon(us: World) -> None:
     data["refresh_expires_at"] = "2000-01-01T00:00:00+00:00"
     path.write_text(_json.dumps(data))
     # The refresh in `status` renews it; a connection whose expiry stays near must warn:
-    from invoicesync import auth
+    from invoicesync.targets.quickbooks import auth
 
     original = auth.TokenManager._refresh_under_lock
 

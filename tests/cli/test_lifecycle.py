@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from invoicesync.qbo.marker import marker_of
-from invoicesync.sandbox import Faults
+from invoicesync.marker import marker_of
 from invoicesync.store import Store
+from invoicesync.targets.quickbooks.sandbox import Faults
 from tests.helpers import US, World
 
 

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from invoicesync.qbo.marker import marker_of
+from invoicesync.marker import marker_of
 from invoicesync.store import Store
 from invoicesync.usecases.push_report import request_id
 from tests.helpers import US, World

@@ -16,8 +16,13 @@ from pathlib import Path
 import pytest
 
 from invoicesync.config import local_environment
-from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, start_in_thread
 from invoicesync.store import Store
+from invoicesync.targets.quickbooks.sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    Sandbox,
+    start_in_thread,
+)
 
 pytestmark = pytest.mark.loopback
 EXTRA = """[{"number": "INV-2026-0111", "customer": {"name": "Contoso Ltd"}, "issue_date": "2026-10-22",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from invoicesync.qbo.marker import marker_of
+from invoicesync.marker import marker_of
 from tests.helpers import US, World
 
 

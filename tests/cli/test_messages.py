@@ -129,8 +129,8 @@ def test_a_typo_in_a_config_key_names_the_closest_key(us: World) -> None:
 @pytest.mark.parametrize(
     ("target", "server", "port"),
     [
-        ("quickbooks", "invoicesync.sandbox.server.SandboxServer", 8770),
-        ("b2brouter", "invoicesync.b2brouter_sandbox.B2BRouterServer", 8771),
+        ("quickbooks", "invoicesync.targets.quickbooks.sandbox.server.SandboxServer", 8770),
+        ("b2brouter", "invoicesync.targets.b2brouter.sandbox.B2BRouterServer", 8771),
     ],
 )
 def test_the_two_sandboxes_default_to_different_ports(
@@ -195,8 +195,16 @@ def test_push_without_a_source_exits_as_exit_codes_md_says(world: World) -> None
 @pytest.mark.parametrize(
     ("target", "server", "variable"),
     [
-        ("quickbooks", "invoicesync.sandbox.server.SandboxServer", "INVOICESYNC_REFRESH_TOKEN"),
-        ("b2brouter", "invoicesync.b2brouter_sandbox.B2BRouterServer", "INVOICESYNC_B2BROUTER_URL"),
+        (
+            "quickbooks",
+            "invoicesync.targets.quickbooks.sandbox.server.SandboxServer",
+            "INVOICESYNC_REFRESH_TOKEN",
+        ),
+        (
+            "b2brouter",
+            "invoicesync.targets.b2brouter.sandbox.B2BRouterServer",
+            "INVOICESYNC_B2BROUTER_URL",
+        ),
     ],
 )
 def test_sandbox_serve_writes_its_env_file_whole_once_it_listens(

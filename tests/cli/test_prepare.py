@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from invoicesync.cli.app import AppState
-from invoicesync.qbo.client import QBOClient
-from invoicesync.sandbox import Faults
 from invoicesync.store import PrepareEntry, Store
+from invoicesync.targets.quickbooks.api.client import QBOClient
+from invoicesync.targets.quickbooks.sandbox import Faults
 from invoicesync.usecases.prepare import request_id
 from tests.cli.test_push import invoice, write_source
 from tests.helpers import US, World

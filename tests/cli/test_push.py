@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from invoicesync.mapping import describe
+from invoicesync.marker import marker_of
 from invoicesync.models import DocKind, LocalInvoice
-from invoicesync.qbo.marker import marker_of
-from invoicesync.sandbox import Faults
 from invoicesync.sources import open_source
 from invoicesync.store import JournalEntry, Store, state_lock
+from invoicesync.targets.quickbooks.mapping import describe
+from invoicesync.targets.quickbooks.sandbox import Faults
 from invoicesync.usecases.push_report import request_id
 from tests.helpers import SAMPLES, UK, US, World
 
@@ -321,7 +321,7 @@ def test_existing_docnumber_is_a_conflict_unless_adopted(us: World) -> None:
 
 
 def snapshot(world: World) -> str:
-    from invoicesync.sandbox.app import dumps
+    from invoicesync.targets.quickbooks.sandbox.app import dumps
 
     return hashlib.sha256(
         dumps({r: c.entities for r, c in world.sandbox.companies.items()})
@@ -365,9 +365,9 @@ def test_quickbooks_unavailable_exits_7(us: World) -> None:
     us.sandbox.set_faults(Faults(error_rate=1.0))
     import functools
 
-    from invoicesync.qbo import QBOClient, RateLimiter
-    from invoicesync.qbo.client import Limits
-    from invoicesync.usecases import session
+    from invoicesync.targets.quickbooks import session
+    from invoicesync.targets.quickbooks.api import QBOClient, RateLimiter
+    from invoicesync.targets.quickbooks.api.client import Limits
 
     slept: list[float] = []  # the back-off is recorded, not waited for
     no_pacing = RateLimiter(Limits.off(), sleep=slept.append)
@@ -451,7 +451,7 @@ def test_docnumber_taken_by_our_own_invoice_mid_run_is_adopted(us: World) -> Non
     QBO answers 6140 naming it, and push adopts it and closes the journal entry."""
     import httpx
 
-    from invoicesync.sandbox import SandboxTransport
+    from invoicesync.targets.quickbooks.sandbox import SandboxTransport
 
     sandbox = us.sandbox
     number = "INV-2026-0106"

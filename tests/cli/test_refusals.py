@@ -7,9 +7,9 @@ import json
 from collections.abc import Sequence
 
 from invoicesync.ledger.base import Preparation
-from invoicesync.ledger.quickbooks import QuickBooksLedger
 from invoicesync.models import LocalInvoice
 from invoicesync.store import Store
+from invoicesync.targets.quickbooks.ledger import QuickBooksLedger
 from tests.helpers import US, World
 
 

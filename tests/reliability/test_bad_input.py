@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from invoicesync.qbo.marker import marker_of
+from invoicesync.marker import marker_of
 from tests.helpers import World
 
 GOOD_LINE = {"service": "Translation", "quantity": "10", "unit_price": "0.12"}

@@ -23,8 +23,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from invoicesync.sandbox.app import Sandbox
-from invoicesync.sandbox.wire import Request, Response
+from invoicesync.targets.quickbooks.sandbox.app import Sandbox
+from invoicesync.targets.quickbooks.sandbox.wire import Request, Response
 from tests.reliability.conftest import SOAK, US, Live, count, month
 from tests.reliability.test_many_hosts import Host, assert_one_each, hosts, settle
 from tests.store.conftest import PgServer, frozen, pg_url, postgres_server  # noqa: F401 (fixtures)

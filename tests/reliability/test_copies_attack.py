@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from invoicesync.qbo.marker import marker_of, origin_of
-from invoicesync.sandbox import Faults
+from invoicesync.marker import marker_of, origin_of
+from invoicesync.targets.quickbooks.sandbox import Faults
 from tests.helpers import wait_until
 from tests.reliability.conftest import SOAK, US, Live, count, month
 from tests.reliability.test_many_hosts import Host, different_request_ids, hosts, settle

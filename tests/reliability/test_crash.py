@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from invoicesync.sandbox import Faults
+from invoicesync.targets.quickbooks.sandbox import Faults
 from tests.helpers import kill_point, signal_when
 from tests.reliability.conftest import SOAK, Live, assert_exactly_once, count, month
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from invoicesync.ledger import quickbooks
-from invoicesync.qbo.client import Limits as ClientLimits
-from invoicesync.qbo.client import QBOClient, RateLimiter
-from invoicesync.sandbox import Faults, RateLimits
-from invoicesync.usecases import session
+from invoicesync.targets.quickbooks import ledger as quickbooks
+from invoicesync.targets.quickbooks import session
+from invoicesync.targets.quickbooks.api.client import Limits as ClientLimits
+from invoicesync.targets.quickbooks.api.client import QBOClient, RateLimiter
+from invoicesync.targets.quickbooks.sandbox import Faults, RateLimits
 from tests.helpers import FakeClock, World, make_world
 from tests.reliability.conftest import SOAK, US, Live, assert_exactly_once, count, month
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from invoicesync.qbo.marker import marker_of
-from invoicesync.sandbox import Faults
+from invoicesync.marker import marker_of
 from invoicesync.store import Store
+from invoicesync.targets.quickbooks.sandbox import Faults
 from tests.helpers import kill_point, signal_when
 from tests.reliability.conftest import SOAK, US, Live, count, month
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from invoicesync.qbo.marker import marker_of
-from invoicesync.sandbox import DEFAULT_CLIENT_ID, Faults
+from invoicesync.marker import marker_of
 from invoicesync.store import StateStore, Store
 from invoicesync.store.postgres import PostgresStore
+from invoicesync.targets.quickbooks.sandbox import DEFAULT_CLIENT_ID, Faults
 from tests.helpers import signal_when
 from tests.reliability.conftest import SOAK, US, Live, count, month
 from tests.store.conftest import pg_url, postgres_server  # noqa: F401 (fixtures)

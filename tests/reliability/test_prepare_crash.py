@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from invoicesync.sandbox import Faults
 from invoicesync.store import Store
+from invoicesync.targets.quickbooks.sandbox import Faults
 from tests.helpers import wait_until
 from tests.reliability.conftest import SOAK, US, Live, count
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from invoicesync.sandbox import DEFAULT_CLIENT_SECRET
-from invoicesync.usecases import connection
+from invoicesync.targets.quickbooks import connection
+from invoicesync.targets.quickbooks.sandbox import DEFAULT_CLIENT_SECRET
 from tests.helpers import World
 
 

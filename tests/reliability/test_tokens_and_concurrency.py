@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from invoicesync import auth
-from invoicesync.sandbox import Faults, SandboxTransport
+from invoicesync.targets.quickbooks import auth
+from invoicesync.targets.quickbooks.sandbox import Faults, SandboxTransport
 from tests.helpers import World, make_world, wait_until
 from tests.reliability.conftest import US, Live, assert_exactly_once, month
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invoicesync.sandbox import Sandbox
+from invoicesync.targets.quickbooks.sandbox import Sandbox
 from tests.sandbox.support import Api
 
 

@@ -10,7 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxTransport
+from invoicesync.targets.quickbooks.sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    Sandbox,
+    SandboxTransport,
+)
 
 US = "9130350000000001"
 UK = "9130350000000002"

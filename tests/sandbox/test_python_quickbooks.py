@@ -35,7 +35,7 @@ from quickbooks.objects.payment import Payment, PaymentLine
 from quickbooks.objects.term import Term
 from quickbooks.objects.vendor import Vendor
 
-from invoicesync.sandbox import (
+from invoicesync.targets.quickbooks.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     Sandbox,

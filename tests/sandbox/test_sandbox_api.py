@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from invoicesync.sandbox import (
+from invoicesync.targets.quickbooks.sandbox import (
     DEFAULT_CLIENT_ID,
     Faults,
     RateLimits,

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from invoicesync.sandbox.schema import ENTITY_NAMES
+from invoicesync.targets.quickbooks.sandbox.schema import ENTITY_NAMES
 from tests.sandbox.support import US, Api, fault
 
 DOC = Path(__file__).parents[2] / "docs" / "sandbox.md"

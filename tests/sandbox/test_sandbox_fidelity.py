@@ -16,7 +16,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from invoicesync.sandbox import CompanyFileError, Faults, Sandbox
+from invoicesync.targets.quickbooks.sandbox import CompanyFileError, Faults, Sandbox
 from tests.sandbox.support import US, Api, fault, invoice, line
 
 # --- numbers, optional fields, multicurrency -------------------------------------------------

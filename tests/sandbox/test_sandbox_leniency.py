@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from invoicesync.sandbox import Sandbox
+from invoicesync.targets.quickbooks.sandbox import Sandbox
 from tests.sandbox.support import BASIC, US, Api, fault, invoice
 
 

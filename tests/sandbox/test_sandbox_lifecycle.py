@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from invoicesync.sandbox import Faults, Sandbox
+from invoicesync.targets.quickbooks.sandbox import Faults, Sandbox
 from tests.sandbox.support import US, Api, fault, invoice, line
 
 

@@ -11,7 +11,7 @@ import sys
 import httpx
 import pytest
 
-from invoicesync.sandbox import Sandbox
+from invoicesync.targets.quickbooks.sandbox import Sandbox
 from tests.helpers import loopback_server, wait_until
 from tests.sandbox.support import US, authorize, invoice
 

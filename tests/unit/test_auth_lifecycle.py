@@ -11,9 +11,10 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from invoicesync import auth, files
+from invoicesync import files
 from invoicesync.config import load_settings, read_config_file, with_overrides
 from invoicesync.errors import EXIT_INVALID_INPUT, EXIT_NOT_CONNECTED, NotConnected
+from invoicesync.targets.quickbooks import auth
 from tests.conftest import MemoryKeyring, StickyKeyring
 from tests.helpers import US, World
 
@@ -224,7 +225,7 @@ def test_the_disconnect_command_leaves_no_access_token_behind(
 def test_a_revocation_counts_only_when_intuit_confirms_it_or_knows_no_such_token(
     status: int, body: dict[str, str] | None, confirmed: bool
 ) -> None:
-    from invoicesync.auth.endpoint import revoke
+    from invoicesync.targets.quickbooks.auth.endpoint import revoke
 
     def answer(request: httpx.Request) -> httpx.Response:
         assert json.loads(request.content) == {"token": "rt-1"}

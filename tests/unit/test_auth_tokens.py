@@ -14,12 +14,18 @@ import keyring.backends.fail
 import pytest
 
 from invoicesync import files
-from invoicesync.auth import Connection, FileStore, KeyringStore, TokenManager, choose_store
-from invoicesync.auth.stores import EnvStore, lock_dir
-from invoicesync.auth.tokens import REFRESH_LEEWAY
 from invoicesync.config import Settings, load_settings, with_overrides
+from invoicesync.credentials import EnvStore, lock_dir
 from invoicesync.errors import EXIT_INVALID_INPUT, NotConnected
-from invoicesync.sandbox import DEFAULT_CLIENT_ID
+from invoicesync.targets.quickbooks.auth import (
+    Connection,
+    FileStore,
+    KeyringStore,
+    TokenManager,
+    choose_store,
+)
+from invoicesync.targets.quickbooks.auth.tokens import REFRESH_LEEWAY
+from invoicesync.targets.quickbooks.sandbox import DEFAULT_CLIENT_ID
 from tests.conftest import MemoryKeyring
 from tests.helpers import US, World
 from tests.helpers import FakeClock as Clock

@@ -7,9 +7,9 @@ from collections.abc import Generator
 import httpx
 import pytest
 
-from invoicesync.qbo import errors as qerr
-from invoicesync.qbo.client import Limits, QBOClient, RateLimiter
-from invoicesync.sandbox import DEFAULT_CLIENT_ID, Sandbox, SandboxTransport
+from invoicesync.targets.quickbooks.api import errors as qerr
+from invoicesync.targets.quickbooks.api.client import Limits, QBOClient, RateLimiter
+from invoicesync.targets.quickbooks.sandbox import DEFAULT_CLIENT_ID, Sandbox, SandboxTransport
 
 US = "9130350000000001"
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from invoicesync.qbo import documents
-from invoicesync.qbo import errors as qerr
-from invoicesync.qbo.client import Limits, QBOClient, RateLimiter, RetryPolicy
-from invoicesync.qbo.followup_rows import QBOAttachable, QBOBilling, QBOPayment
-from invoicesync.qbo.rows import Entity
+from invoicesync.targets.quickbooks.api import documents
+from invoicesync.targets.quickbooks.api import errors as qerr
+from invoicesync.targets.quickbooks.api.client import Limits, QBOClient, RateLimiter, RetryPolicy
+from invoicesync.targets.quickbooks.api.followup_rows import QBOAttachable, QBOBilling, QBOPayment
+from invoicesync.targets.quickbooks.api.rows import Entity
 
 BASE = "https://qbo.example"
 REALM = "123"

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from invoicesync.cli.views import money
-from invoicesync.qbo.marker import (
+from invoicesync.marker import (
     marker,
     marker_of,
     origin_of,
@@ -18,7 +18,7 @@ from invoicesync.qbo.marker import (
     with_marker,
     without_marker,
 )
-from invoicesync.qbo.rows import CompanyFacts, Entity, QBOInvoice
+from invoicesync.targets.quickbooks.api.rows import CompanyFacts, Entity, QBOInvoice
 
 numbers = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() == s and s)
 

@@ -8,11 +8,11 @@ import stat
 from types import SimpleNamespace
 from typing import Any
 
-from invoicesync.ledger import qbo_cache
 from invoicesync.ledger.base import Draft
-from invoicesync.ledger.qbo_rows import QBORecord
-from invoicesync.ledger.quickbooks import QuickBooksLedger
-from invoicesync.qbo.rows import Entity
+from invoicesync.targets.quickbooks import cache as qbo_cache
+from invoicesync.targets.quickbooks.api.rows import Entity
+from invoicesync.targets.quickbooks.ledger import QuickBooksLedger
+from invoicesync.targets.quickbooks.records import QBORecord
 from tests.helpers import US, World
 
 

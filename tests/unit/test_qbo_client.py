@@ -9,9 +9,15 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from invoicesync.qbo import errors as qerr
-from invoicesync.qbo import query as qq
-from invoicesync.qbo.client import Limits, QBOClient, RateLimiter, RetryPolicy, backoff
+from invoicesync.targets.quickbooks.api import errors as qerr
+from invoicesync.targets.quickbooks.api import query as qq
+from invoicesync.targets.quickbooks.api.client import (
+    Limits,
+    QBOClient,
+    RateLimiter,
+    RetryPolicy,
+    backoff,
+)
 
 BASE = "https://qbo.example"
 REALM = "123"

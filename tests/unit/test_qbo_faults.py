@@ -12,9 +12,9 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from invoicesync.qbo import errors as qerr
-from invoicesync.qbo.client import QBOClient, RetryPolicy
-from invoicesync.qbo.limiter import Limits, RateLimiter
+from invoicesync.targets.quickbooks.api import errors as qerr
+from invoicesync.targets.quickbooks.api.client import QBOClient, RetryPolicy
+from invoicesync.targets.quickbooks.api.limiter import Limits, RateLimiter
 from tests.helpers import FakeClock as Clock
 
 BASE = "https://qbo.example"

@@ -6,11 +6,11 @@ import functools
 
 import pytest
 
-from invoicesync.ledger import quickbooks
-from invoicesync.qbo import QBOClient, RateLimiter
-from invoicesync.qbo.limiter import FileLedger, Limits
-from invoicesync.sandbox import RateLimits as SandboxLimits
-from invoicesync.usecases import session
+from invoicesync.targets.quickbooks import ledger as quickbooks
+from invoicesync.targets.quickbooks import session
+from invoicesync.targets.quickbooks.api import QBOClient, RateLimiter
+from invoicesync.targets.quickbooks.api.limiter import FileLedger, Limits
+from invoicesync.targets.quickbooks.sandbox import RateLimits as SandboxLimits
 from tests.helpers import US, World
 
 

@@ -12,9 +12,9 @@ import pytest
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, Refused
 from invoicesync.ledger.base import Draft, Refusal, Unanswered
-from invoicesync.ledger.quickbooks import QuickBooksLedger, translate
 from invoicesync.models import Customer, Line, LocalInvoice
-from invoicesync.qbo import errors as qerr
+from invoicesync.targets.quickbooks.api import errors as qerr
+from invoicesync.targets.quickbooks.ledger import QuickBooksLedger, translate
 
 
 def _invoice(number: str) -> LocalInvoice:
@@ -80,6 +80,6 @@ def test_a_refusal_outside_a_push_has_a_documented_exit_code_not_1() -> None:
 
 @pytest.mark.parametrize("raw", ["12.5x", "NaN", "Infinity"])
 def test_malformed_amounts_in_an_answer_read_as_unknown(raw: str) -> None:
-    from invoicesync.qbo.rows import Entity, QBOInvoice
+    from invoicesync.targets.quickbooks.api.rows import Entity, QBOInvoice
 
     assert QBOInvoice.from_row({"Id": "1", "TotalAmt": raw}, Entity.INVOICE).total is None

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from invoicesync.qbo.client import QBOClient
-from invoicesync.qbo.limiter import (
+from invoicesync.targets.quickbooks.api.client import QBOClient
+from invoicesync.targets.quickbooks.api.limiter import (
     BUDGET_USED,
     THROTTLED,
     Book,

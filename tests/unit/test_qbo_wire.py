@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from invoicesync.qbo import errors as qerr
-from invoicesync.qbo import wire
+from invoicesync.targets.quickbooks.api import errors as qerr
+from invoicesync.targets.quickbooks.api import wire
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False))

@@ -10,7 +10,7 @@ link         list-candidates, link, unlink, reconcile
 lifecycle    void
 profiles     profiles; connect, disconnect and status for a B2BRouter profile
 prepare      prepare (and what `push --prepare` shows)
-sandbox      sandbox serve, demo (demo_story tells the story)
+sandbox      sandbox serve (each target serves its own), demo (targets/demo.py tells the story)
 followup     payments, send, pdf (followup_views: their documents, tables and CSV)
 history      history, runs (history_views: their documents and tables)
 """

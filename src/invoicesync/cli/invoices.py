@@ -203,7 +203,7 @@ def _show_push(report: PushReport) -> None:
     if only != []:  # a run stopped before anything was done: the summary line says it all
         render.show(views.push_table(report, only=only))
     if report.dry_run:
-        from invoicesync.qbo.client import dumps
+        from invoicesync.exactjson import dumps
 
         for r in report.results:
             if r.payload is not None:

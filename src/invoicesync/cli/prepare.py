@@ -68,7 +68,7 @@ def prepare_table(report: PrepareReport) -> TableView:
 
 def show_prepare(report: PrepareReport, *, payloads: bool) -> None:
     """The table, the payloads (a dry run), each refusal's reason, and the counts."""
-    from invoicesync.qbo.client import dumps
+    from invoicesync.exactjson import dumps
 
     if not report.items:
         render.info(f"Nothing to prepare: {report.target} has every name the invoices use.")

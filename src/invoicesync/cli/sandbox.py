@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from invoicesync.cli import render
 from invoicesync.cli.app import HELP, AppState, InvoiceSyncGroup, app, state_of
-from invoicesync.errors import InvalidInput, UsageError
-
-if TYPE_CHECKING:
-    from invoicesync.sandbox import Sandbox
-    from invoicesync.sandbox.server import SandboxServer
+from invoicesync.targets.target import SandboxOptions
 
 sandbox_app = typer.Typer(
     cls=InvoiceSyncGroup,
@@ -23,7 +18,6 @@ sandbox_app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 
-SHIPPED_COMPANIES = ("us", "uk")
 TARGET_OPT = Annotated[
     str, typer.Option(metavar="quickbooks|b2brouter", help="Which service to serve.")
 ]
@@ -94,91 +88,12 @@ def sandbox_serve(
       until [ -e sandbox.env ]; do sleep 0.1; done
       . ./sandbox.env && invoicesync status
     """
-    from invoicesync.config import DEFAULT_LOCAL_PORT
-    from invoicesync.sandbox.server import SandboxServer
+    from invoicesync import targets
 
-    if target != "quickbooks":
-        return _other_target(target, port, company, latency_ms, env_file)
-    port = DEFAULT_LOCAL_PORT if port is None else port
-    sandbox = _sandbox(company, limits, time_scale, auto_approve)
-    sandbox.faults.latency_ms = latency_ms
-    try:
-        server = SandboxServer(sandbox, port=port)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0"
-        ) from None
-    _serve(sandbox, server, env_file)
-
-
-def _serve(sandbox: Sandbox, server: SandboxServer, env_file: Path | None) -> None:
-    """Print the environment, then serve until Ctrl-C: the normal way to stop a server, so
-    exit 0 with a goodbye rather than an "interrupted" error. The env file appears whole
-    (atomic rename) after the socket listens: a script that waits for it never reads half."""
-    from invoicesync.files import write_atomic
-
-    companies = ", ".join(f"{c.name} ({c.realm_id})" for c in sandbox.companies.values())
-    try:
-        lines = "\n".join(f"export {k}={v}" for k, v in _ready(sandbox, server.url).items())
-        if env_file is not None:
-            write_atomic(env_file, lines + "\n")
-        render.emit_text(lines)
-        render.info(f"Local QuickBooks sandbox on {server.url} with {companies}. Ctrl-C to stop.")
-        server.serve_forever()
-    except KeyboardInterrupt:
-        render.info("Sandbox stopped.")
-    finally:
-        server.server_close()
-
-
-def _other_target(
-    target: str,
-    port: int | None,
-    company: list[str] | None,
-    latency_ms: float,
-    env_file: Path | None,
-) -> None:
-    if target != "b2brouter":
-        raise UsageError("--target must be quickbooks or b2brouter")
-    from invoicesync.cli.b2b_sandbox import serve_b2brouter
-
-    serve_b2brouter(port, company, latency_ms, env_file)
-
-
-def _sandbox(
-    company: list[str] | None, limits: str, time_scale: float, auto_approve: bool
-) -> Sandbox:
-    from invoicesync.sandbox import RateLimits, Sandbox
-
-    if limits not in {"real", "off"}:
-        raise UsageError("--limits must be real or off")
-    for spec in company or []:
-        if spec not in SHIPPED_COMPANIES and not Path(spec).is_file():
-            raise UsageError(f"--company {spec}: no such file (or use us / uk)")
-    try:
-        return Sandbox(
-            company or list(SHIPPED_COMPANIES),
-            time_scale=time_scale,
-            limits=RateLimits(enabled=limits == "real"),
-            auto_approve=auto_approve,
-        )
-    except (KeyError, ValueError, OSError) as exc:
-        raise InvalidInput(f"cannot load company file: {exc}") from None
-
-
-def _ready(sandbox: Sandbox, url: str) -> dict[str, str]:
-    """The environment of a ready connection to the first company, so scripts and CI need no
-    browser: these are sandbox-only credentials."""
-    from invoicesync.config import local_environment
-    from invoicesync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
-    first = next(iter(sandbox.companies.values()))
-    grant = sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, first.realm_id)
-    return {
-        **local_environment(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
-        "INVOICESYNC_REALM_ID": first.realm_id,
-        "INVOICESYNC_REFRESH_TOKEN": grant.refresh_token,
-    }
+    options = SandboxOptions(
+        port, tuple(company or ()), latency_ms, env_file, limits, time_scale, auto_approve
+    )
+    targets.get(target).commands().serve_sandbox(options)
 
 
 @app.command()
@@ -195,7 +110,7 @@ def demo(
     Example:
       invoicesync demo --keep demo-files
     """
-    from invoicesync.cli.demo_story import run_demo
+    from invoicesync.targets.demo import run_demo
 
     state = state_of(ctx)
     command = typer.main.get_command(app)

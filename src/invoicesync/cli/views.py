@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, TypeAlias
 from invoicesync.models import Delivery, DocKind, minor_units
 
 if TYPE_CHECKING:
-    from invoicesync.usecases.connection import StatusReport
     from invoicesync.usecases.invoices import InvoiceRow
     from invoicesync.usecases.push_report import PushReport, PushResult
 
@@ -92,45 +91,6 @@ class TableView:
     columns: Sequence[Column]
     rows: Sequence[tuple[str, ...]]
     header: bool = True
-
-
-# --- status ------------------------------------------------------------------------------------
-
-
-def status_document(r: StatusReport) -> Document:
-    return {
-        "schema": "invoicesync.status/1",
-        "environment": r.environment,
-        "realm_id": r.realm_id,
-        "company_name": r.company_name,
-        "country": r.country,
-        "token_store": r.token_store,
-        "access_expires_at": r.access_expires_at,
-        "refresh_expires_at": r.refresh_expires_at,
-        "hard_expires_at": r.hard_expires_at,
-        "links": dict(r.links),
-        "pending": r.pending,
-        "warnings": list(r.warnings),
-        "sent": r.sent,
-        "paid": r.paid,
-    }
-
-
-def status_table(r: StatusReport) -> TableView:
-    rows = [
-        ("Company", f"{r.company_name} ({r.country or '?'})"),
-        ("Realm", r.realm_id),
-        ("Environment", r.environment),
-        ("Tokens stored in", r.token_store),
-        ("Access token valid until", r.access_expires_at or "-"),
-        ("Refresh token valid until", r.refresh_expires_at or "unknown"),
-        ("Links", ", ".join(f"{k}: {v}" for k, v in sorted(r.links.items())) or "none"),
-        ("Interrupted pushes", str(r.pending)),
-        ("Sent from QuickBooks", str(r.sent)),
-        ("Paid (last seen)", str(r.paid)),
-    ]
-    columns = [Column(""), Column("", fold=True)]
-    return TableView("invoicesync status", columns, rows, header=False)
 
 
 # --- invoices ----------------------------------------------------------------------------------

@@ -9,10 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoicesync import profiles
-from invoicesync.auth import Connection, StoreUnavailable
+from invoicesync import profiles, targets
 from invoicesync.config import Settings, load_settings, read_config_file
-from invoicesync.usecases.b2b_session import B2BConnection, environment_of, key_store
 
 
 @dataclass
@@ -21,7 +19,7 @@ class ProfileRow:
     target: str
     source: str | None
     connected: bool
-    account: str | None  # QuickBooks realm id or B2BRouter account id
+    account: str | None  # the company or account id at the target
     company: str | None
     environment: str | None
     selected: bool
@@ -29,35 +27,17 @@ class ProfileRow:
 
 def _row(settings: Settings, selected: str | None) -> ProfileRow:
     name = settings.profile or ""
+    target = targets.of(settings)
+    local = target.local_connection(settings)
     src = str(settings.source) if settings.source else None
-    if settings.target == "b2brouter":
-        b2b = B2BConnection.load(settings.app_dir)
-        account = settings.b2brouter_account or (b2b.account if b2b else None)
-        key = settings.b2brouter_api_key
-        if key is None and account:
-            try:
-                key = key_store(settings, account).get("api_key")
-            except StoreUnavailable:
-                key = None
-        return ProfileRow(
-            name,
-            "b2brouter",
-            src,
-            bool(account and key),
-            account,
-            b2b.account_name if b2b else None,
-            environment_of(key) if key else None,
-            name == selected,
-        )
-    conn = Connection.load(settings.app_dir)
     return ProfileRow(
         name,
-        "quickbooks",
+        target.key,
         src,
-        conn is not None,
-        settings.realm_id or (conn.realm_id if conn else None),
-        conn.company_name if conn else None,
-        conn.environment if conn else settings.environment,
+        local.connected,
+        local.account,
+        local.company,
+        local.environment,
         name == selected,
     )
 

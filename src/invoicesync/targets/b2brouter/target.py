@@ -1,0 +1,60 @@
+"""B2BRouter as a target: the registry's entry for `target = "b2brouter"`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from invoicesync.sources.base import SourceRules
+from invoicesync.targets.target import LocalConnection
+
+if TYPE_CHECKING:
+    from invoicesync.config import Settings
+    from invoicesync.targets.b2brouter.commands import B2BRouterCommands
+    from invoicesync.usecases.session import Session
+
+
+class B2BRouter:
+    key = "b2brouter"
+    name = "B2BRouter"
+    # No length limit on an invoice number is documented (docs/b2brouter.md): a number it
+    # will not keep is refused by B2BRouter at create, per invoice, before anything is linked.
+    source_rules = SourceRules(target=name)
+
+    def open_session(self, settings: Settings, **kw: Any) -> Session:
+        from invoicesync.targets.b2brouter.session import open_b2b_session
+
+        return open_b2b_session(settings, transport=kw.get("transport"))
+
+    def local_account(self, settings: Settings) -> str | None:
+        from invoicesync.targets.b2brouter.session import local_account
+
+        return local_account(settings)
+
+    def local_connection(self, settings: Settings) -> LocalConnection:
+        """Connected when both the account id and its API key are at hand (a key store that
+        cannot be read counts as no key: `profiles` works offline and never fails on it)."""
+        from invoicesync.credentials import StoreUnavailable
+        from invoicesync.targets.b2brouter.session import B2BConnection, environment_of, key_store
+
+        b2b = B2BConnection.load(settings.app_dir)
+        account = settings.b2brouter_account or (b2b.account if b2b else None)
+        key = settings.b2brouter_api_key
+        if key is None and account:
+            try:
+                key = key_store(settings, account).get("api_key")
+            except StoreUnavailable:
+                key = None
+        return LocalConnection(
+            connected=bool(account and key),
+            account=account,
+            company=b2b.account_name if b2b else None,
+            environment=environment_of(key) if key else None,
+        )
+
+    def commands(self) -> B2BRouterCommands:
+        from invoicesync.targets.b2brouter.commands import B2BRouterCommands
+
+        return B2BRouterCommands()
+
+
+TARGET = B2BRouter()
