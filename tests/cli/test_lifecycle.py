@@ -233,7 +233,7 @@ def test_store_keeps_fingerprints_and_journal(world: World, src: Path) -> None:
     store = Store.open(world.home / "state.db")
     try:
         [link] = store.links(US)
-        [entry] = store.lifecycle(US, "update")
+        [entry] = store.journals.lifecycle.entries(US, "update")
     finally:
         store.close()
     assert link.sync_token == "1" and link.total == Decimal("123.40")

@@ -187,7 +187,7 @@ def test_prepare_creates_what_is_missing_then_push_works(us: World) -> None:
     push = us.run("push", "--all")
     assert push.exit_code == 0, push.stdout + push.stderr
     with opened_store(us) as store:
-        assert {(e.kind, e.name, e.state) for e in store.prepare_journal(US)} == {
+        assert {(e.kind, e.name, e.state) for e in store.journals.prepare.entries(US)} == {
             ("customer", "Zeta Übersetzungen GmbH", "done"),
             ("service", "Interpreting", "done"),
             ("term", "Net 45", "done"),
@@ -337,7 +337,7 @@ def test_a_crash_after_the_create_is_settled_on_the_next_run(us: World) -> None:
     write_source(us, [invoice("D-1", "Drop Ltd")])
     assert us.run("prepare", "D-1", "--dry-run").exit_code == 0
     with opened_store(us) as store:
-        store.prepare_intent(
+        store.journals.prepare.intend(
             PrepareEntry(US, "customer", "Drop Ltd", "prep-x", "pending", None, None)
         )
     us.sandbox.company(US).create("Customer", {"DisplayName": "Drop Ltd"})
@@ -345,7 +345,7 @@ def test_a_crash_after_the_create_is_settled_on_the_next_run(us: World) -> None:
     assert result.exit_code == 0 and "Nothing to prepare" in result.stderr
     [customer] = named(us, "Customer", "Drop Ltd")
     with opened_store(us) as store:
-        [entry] = store.prepare_journal(US)
+        [entry] = store.journals.prepare.entries(US)
     assert (entry.state, entry.remote_id) == ("done", customer["Id"])
 
 
@@ -355,7 +355,9 @@ def test_a_crash_before_the_create_resends_the_same_requestid(us: World) -> None
     write_source(us, [invoice("D-1", "Drop Ltd")])
     rid = request_id(US, Prerequisite("customer", "Drop Ltd", ()), 0)
     with opened_store(us) as store:
-        store.prepare_intent(PrepareEntry(US, "customer", "Drop Ltd", rid, "pending", None, None))
+        store.journals.prepare.intend(
+            PrepareEntry(US, "customer", "Drop Ltd", rid, "pending", None, None)
+        )
     assert us.run("prepare", "D-1").exit_code == 0
     creates = [e for e in us.sandbox.requests if e.kind == "customer" and e.method == "POST"]
     assert [e.requestid for e in creates] == [rid]
@@ -370,13 +372,15 @@ def test_an_attempt_after_a_refused_one_gets_a_fresh_requestid(us: World) -> Non
     need = Prerequisite("customer", "Drop Ltd", ())
     first = request_id(US, need, 0)
     with opened_store(us) as store:
-        store.prepare_intent(PrepareEntry(US, "customer", "Drop Ltd", first, "pending", None, None))
-        store.prepare_outcome(US, first, error="refused")
+        store.journals.prepare.intend(
+            PrepareEntry(US, "customer", "Drop Ltd", first, "pending", None, None)
+        )
+        store.journals.prepare.outcome(US, first, error="refused")
     assert us.run("prepare", "D-1").exit_code == 0
     creates = [e for e in us.sandbox.requests if e.kind == "customer" and e.method == "POST"]
     assert [e.requestid for e in creates] == [request_id(US, need, 1)] != [first]
     with opened_store(us) as store:
-        assert [e.state for e in store.prepare_journal(US)] == ["failed", "done"]
+        assert [e.state for e in store.journals.prepare.entries(US)] == ["failed", "done"]
 
 
 def test_an_employee_of_the_same_name_ignoring_case_is_refused(us: World) -> None:

@@ -155,7 +155,7 @@ def test_interrupted_run_is_adopted_not_duplicated(us: World) -> None:
         entry = JournalEntry(
             US, inv.number, 0, rid, "pending", inv.number, None, None, kind=DocKind.INVOICE
         )
-        store.journal_intents([entry])
+        store.journals.creates.intend(entry)
     assert us.run("push", inv.number).exit_code == 0  # creates it; now forget the link
     with _store(us) as store:
         store.db.execute("DELETE FROM links")
@@ -485,6 +485,6 @@ def test_docnumber_taken_by_our_own_invoice_mid_run_is_adopted(us: World) -> Non
     assert result["results"][0]["status"] == "adopted"
     assert [i.get("DocNumber") for i in us.invoices()].count(number) == 1
     s = Store.open(us.home / "state.db")
-    [entry] = s.journal(US)
+    [entry] = s.journals.creates.entries(US)
     s.close()
     assert (entry.state, entry.qbo_id) == ("done", result["results"][0]["qbo_id"])

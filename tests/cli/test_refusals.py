@@ -37,7 +37,7 @@ def test_refused_then_fixed_sends_a_fresh_request(us: World) -> None:
     assert "inactive" in result["message"] and "code 610" in result["message"]
     store = Store.open(us.home / "state.db")
     try:
-        [entry] = store.journal(US)
+        [entry] = store.journals.creates.entries(US)
         assert entry.state == "failed"
     finally:
         store.close()

@@ -194,7 +194,7 @@ def assert_exactly_once(
     store = Store.open(home / "state.db")
     try:
         links = {ln.invoice_number: ln for ln in store.links(realm)}
-        pending = store.journal(realm, "pending")
+        pending = store.journals.creates.entries(realm, "pending")
     finally:
         store.close()
     for number, link in links.items():

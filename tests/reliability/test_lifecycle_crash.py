@@ -69,7 +69,7 @@ def edits(live: Live) -> int:
 def no_pending(live: Live) -> None:
     store = Store.open(live.home / "state.db")
     try:
-        pending = [e for e in store.lifecycle(US) if e.state == "pending"]
+        pending = [e for e in store.journals.lifecycle.entries(US) if e.state == "pending"]
     finally:
         store.close()
     assert pending == []

@@ -53,7 +53,9 @@ class Host:
         )
         assert store is not None
         try:
-            assert store.journal(US, "pending") == [], "a journal entry was left pending"
+            assert store.journals.creates.entries(US, "pending") == [], (
+                "a journal entry was left pending"
+            )
             return {ln.invoice_number: ln.qbo_id for ln in store.links(US)}
         finally:
             store.close()

@@ -54,7 +54,7 @@ def journal(live: Live) -> dict[tuple[str, str], list[str]]:
     store = Store.open(live.home / "state.db")
     try:
         out: dict[tuple[str, str], list[str]] = {}
-        for e in store.prepare_journal(US):
+        for e in store.journals.prepare.entries(US):
             out.setdefault((e.kind, e.name), []).append(e.state)
         return out
     finally:

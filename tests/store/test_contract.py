@@ -80,11 +80,17 @@ def test_links_unique_per_qbo_id_and_per_number(store: StateStore) -> None:
 
 
 def test_journal_intent_then_outcome(store: StateStore) -> None:
-    store.journal_intents([intent("INV-1", "r1"), intent("INV-2", "r2"), intent("INV-3", "r3")])
-    assert [e.request_id for e in store.journal(REALM, "pending")] == ["r1", "r2", "r3"]
+    store.journals.creates.intend(
+        intent("INV-1", "r1"), intent("INV-2", "r2"), intent("INV-3", "r3")
+    )
+    assert [e.request_id for e in store.journals.creates.entries(REALM, "pending")] == [
+        "r1",
+        "r2",
+        "r3",
+    ]
     store.add_link(link("INV-1", "11"), request_id="r1")
-    store.journal_failed(REALM, "r2", "QuickBooks rejected it: 6000")
-    assert store.journal(REALM) == [
+    store.journals.creates.refused(REALM, "r2", "QuickBooks rejected it: 6000")
+    assert store.journals.creates.entries(REALM) == [
         JournalEntry(REALM, "INV-1", 0, "r1", "done", "INV-1", "11", None, kind=DocKind.INVOICE),
         JournalEntry(
             REALM,
@@ -99,25 +105,27 @@ def test_journal_intent_then_outcome(store: StateStore) -> None:
         ),
         JournalEntry(REALM, "INV-3", 0, "r3", "pending", "INV-3", None, None, kind=DocKind.INVOICE),
     ]
-    assert store.journal(REALM)[0].ref == invoice("11")
+    assert store.journals.creates.entries(REALM)[0].ref == invoice("11")
     # A retried intent reopens a failed entry; done and pending entries are kept as they are.
-    store.journal_intents([intent("INV-1", "r1"), intent("INV-2", "r2"), intent("INV-3", "r3")])
-    assert [(e.request_id, e.state, e.error) for e in store.journal(REALM)] == [
+    store.journals.creates.intend(
+        intent("INV-1", "r1"), intent("INV-2", "r2"), intent("INV-3", "r3")
+    )
+    assert [(e.request_id, e.state, e.error) for e in store.journals.creates.entries(REALM)] == [
         ("r1", "done", None),
         ("r2", "pending", None),
         ("r3", "pending", None),
     ]
     # Failing an entry that is not pending changes nothing.
-    store.journal_failed(REALM, "r1", "late")
-    assert store.journal(REALM, "done")[0].error is None
-    assert store.journal(OTHER) == []
+    store.journals.creates.refused(REALM, "r1", "late")
+    assert store.journals.creates.entries(REALM, "done")[0].error is None
+    assert store.journals.creates.entries(OTHER) == []
 
 
 def test_intents_are_visible_to_another_connection_at_once(backend: Backend) -> None:
     writer, reader = backend.open(), backend.open()
     with writer.grouped(size=50):
-        writer.journal_intents([intent("INV-1", "r1")])
-        assert [e.request_id for e in reader.journal(REALM, "pending")] == ["r1"]
+        writer.journals.creates.intend(intent("INV-1", "r1"))
+        assert [e.request_id for e in reader.journals.creates.entries(REALM, "pending")] == ["r1"]
 
 
 def test_a_state_has_one_origin_for_every_connection_and_ever(backend: Backend) -> None:
@@ -203,16 +211,16 @@ def test_deliveries_are_kept_with_their_reason_and_registrations(backend: Backen
 
 def test_grouped_outcomes_commit_per_group(backend: Backend) -> None:
     writer, reader = backend.open(), backend.open()
-    writer.journal_intents([intent(f"INV-{i}", f"r{i}") for i in range(5)])
+    writer.journals.creates.intend(*[intent(f"INV-{i}", f"r{i}") for i in range(5)])
     with writer.grouped(size=2):
         writer.add_link(link("INV-0", "10"), request_id="r0")
         assert reader.links(REALM) == []  # not committed yet: the group is open
         assert writer.link(REALM, "INV-0") is not None  # the writer sees its own outcome
         writer.add_link(link("INV-1", "11"), request_id="r1")
         assert [ln.qbo_id for ln in reader.links(REALM)] == ["10", "11"]  # group of 2 committed
-        writer.journal_failed(REALM, "r2", "rejected")
-        assert reader.journal(REALM, "failed") == []
-    assert [e.state for e in reader.journal(REALM)] == [
+        writer.journals.creates.refused(REALM, "r2", "rejected")
+        assert reader.journals.creates.entries(REALM, "failed") == []
+    assert [e.state for e in reader.journals.creates.entries(REALM)] == [
         "done",
         "done",
         "failed",
@@ -271,21 +279,23 @@ def test_lifecycle_journal_intent_then_close_moves_the_link(store: StateStore) -
     entry = LifecycleEntry(
         REALM, "INV-1", "update", "u1", "7", "0", "new", detail={"a": 1}, doc_kind=DocKind.INVOICE
     )
-    store.lifecycle_intent(entry)
-    store.lifecycle_intent(entry)  # idempotent: a re-run journals the same intent again
-    assert [(e.state, e.detail) for e in store.lifecycle(REALM)] == [("pending", {"a": 1})]
-    store.lifecycle_close(entry, "done", {"b": 2}, ("1", Decimal("9.50"), "new"))
-    [done] = store.lifecycle(REALM, "update")
+    store.journals.lifecycle.intend(entry)
+    store.journals.lifecycle.intend(entry)  # idempotent: a re-run journals the same intent again
+    assert [(e.state, e.detail) for e in store.journals.lifecycle.entries(REALM)] == [
+        ("pending", {"a": 1})
+    ]
+    store.journals.lifecycle.close(entry, "done", {"b": 2}, ("1", Decimal("9.50"), "new"))
+    [done] = store.journals.lifecycle.entries(REALM, "update")
     assert (done.state, done.detail, done.base_token) == ("done", {"a": 1, "b": 2}, "0")
     moved = store.link(REALM, "INV-1")
     assert moved is not None
     assert (moved.sync_token, moved.total, moved.fingerprint) == ("1", Decimal("9.50"), "new")
-    assert store.lifecycle(REALM, "void") == []
+    assert store.journals.lifecycle.entries(REALM, "void") == []
     failed = LifecycleEntry(REALM, "INV-1", "void", "v1", "7", "1", None, doc_kind=DocKind.INVOICE)
-    store.lifecycle_intent(failed)
-    store.lifecycle_close(failed, "failed", {"error": "6000"})
-    store.lifecycle_intent(failed)  # a failed intent reopens when it is journaled again
-    assert [e.state for e in store.lifecycle(REALM, "void")] == ["pending"]
+    store.journals.lifecycle.intend(failed)
+    store.journals.lifecycle.close(failed, "failed", {"error": "6000"})
+    store.journals.lifecycle.intend(failed)  # a failed intent reopens when it is journaled again
+    assert [e.state for e in store.journals.lifecycle.entries(REALM, "void")] == ["pending"]
     assert [e[2] for e in store.events(REALM)] == ["pushed", "update done", "void failed"]
 
 
@@ -297,9 +307,9 @@ def test_lifecycle_intents_of_a_batch_are_recorded_together(store: StateStore) -
         for i in (1, 2)
     ]
     with store.grouped():  # in a group too: intents commit before the batch is sent
-        store.lifecycle_intent(*entries)
-    store.lifecycle_intent(entries[0])  # one of them again: kept, not doubled
-    journal = store.lifecycle(REALM, "update")
+        store.journals.lifecycle.intend(*entries)
+    store.journals.lifecycle.intend(entries[0])  # one of them again: kept, not doubled
+    journal = store.journals.lifecycle.entries(REALM, "update")
     assert [(e.invoice_number, e.state, e.ref) for e in journal] == [
         ("INV-1", "pending", DocRef(DocKind.CREDIT_MEMO, "1")),
         ("INV-2", "pending", DocRef(DocKind.CREDIT_MEMO, "2")),
@@ -312,19 +322,19 @@ def test_prepare_journal_intent_then_outcome(store: StateStore) -> None:
     def entry(name: str, rid: str) -> PrepareEntry:
         return PrepareEntry(REALM, "customer", name, rid, "pending", None, None)
 
-    store.prepare_intent(entry("Zeta GmbH", "p1"))
-    store.prepare_intent(entry("O'Brien 'x' ü", "p2"))
-    store.prepare_intent(entry("Zeta GmbH", "p1"))  # a re-sent intent is kept, not doubled
-    store.prepare_outcome(REALM, "p1", remote_id="58")
-    store.prepare_outcome(REALM, "p2", error="6240 duplicate name")
-    store.prepare_outcome(REALM, "p2", remote_id="59")  # only a pending entry is closed
-    assert store.prepare_journal(REALM) == [
+    store.journals.prepare.intend(entry("Zeta GmbH", "p1"))
+    store.journals.prepare.intend(entry("O'Brien 'x' ü", "p2"))
+    store.journals.prepare.intend(entry("Zeta GmbH", "p1"))  # a re-sent intent is kept, not doubled
+    store.journals.prepare.outcome(REALM, "p1", remote_id="58")
+    store.journals.prepare.outcome(REALM, "p2", error="6240 duplicate name")
+    store.journals.prepare.outcome(REALM, "p2", remote_id="59")  # only a pending entry is closed
+    assert store.journals.prepare.entries(REALM) == [
         PrepareEntry(REALM, "customer", "Zeta GmbH", "p1", "done", "58", None),
         PrepareEntry(
             REALM, "customer", "O'Brien 'x' ü", "p2", "failed", None, "6240 duplicate name"
         ),
     ]
-    assert store.prepare_journal("other realm") == []
+    assert store.journals.prepare.entries("other realm") == []
 
 
 def test_move_link_points_it_at_the_survivor_with_its_event(store: StateStore) -> None:

@@ -224,7 +224,7 @@ def test_a_killed_runs_lock_is_released(backend: Backend) -> None:
 
 def _dies_mid_group(name: str, target: str) -> None:
     store = Backend(name, target, []).open()
-    store.journal_intents([intent(f"INV-{i}", f"r{i}") for i in range(5)])
+    store.journals.creates.intend(*[intent(f"INV-{i}", f"r{i}") for i in range(5)])
     with store.grouped(size=2):
         for i in range(3):
             store.add_link(link(f"INV-{i}", str(10 + i)), request_id=f"r{i}")
@@ -237,7 +237,7 @@ def test_a_crash_mid_group_loses_outcomes_never_intents(backend: Backend) -> Non
     child.join(60)
     assert child.exitcode == -signal.SIGKILL
     store = backend.open()
-    journal = {e.invoice_number: e.state for e in store.journal(REALM)}
+    journal = {e.invoice_number: e.state for e in store.journals.creates.entries(REALM)}
     assert journal == {
         "INV-0": "done",
         "INV-1": "done",

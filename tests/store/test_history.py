@@ -27,7 +27,7 @@ from invoicesync.store import (
     runs,
     sqlite,
 )
-from invoicesync.store.followups import FollowUp, followup_intent, followup_outcome
+from invoicesync.store.followups import Delivered, FollowUp
 from invoicesync.store.postgres import PostgresStore
 from invoicesync.store.sql import SqlStore
 from invoicesync.store.sqlite import SQLiteStore
@@ -49,23 +49,23 @@ def intent(number: str, rid: str) -> JournalEntry:
 
 def one_of_each(store: StateStore) -> None:
     """A run's worth of events: a create, an adoption, an edit, a refusal, a send, a credit."""
-    store.journal_intents([intent("INV-1", "r1"), intent("INV-3", "r3")])
+    store.journals.creates.intend(intent("INV-1", "r1"), intent("INV-3", "r3"))
     store.add_link(link("INV-1", "5"), request_id="r1")
     store.add_link(link("INV-2", "6"), event={"qbo_id": "6", "adopted": True, "ours": True})
-    store.journal_failed(REALM, "r3", "6240 Duplicate Name Exists Error")
+    store.journals.creates.refused(REALM, "r3", "6240 Duplicate Name Exists Error")
     edit = LifecycleEntry(REALM, "INV-1", "update", "u1", "5", "0", "f", doc_kind=DocKind.INVOICE)
-    store.lifecycle_intent(edit)
-    store.lifecycle_close(edit, "done", {"changes": ["line 1 quantity: 1 → 2"]})
+    store.journals.lifecycle.intend(edit)
+    store.journals.lifecycle.close(edit, "done", {"changes": ["line 1 quantity: 1 → 2"]})
     send = FollowUp(REALM, "send", "INV-1", "5", "s1", doc_kind=DocKind.INVOICE)
-    followup_intent(store, send)
-    followup_outcome(store, send, result_to="ap@example.com")
+    store.journals.followups.intend(send)
+    store.journals.followups.done(send, Delivered(to="ap@example.com"))
     store.add_link(replace(link("CN-1", "7"), kind=DocKind.CREDIT_MEMO))
     credit = LifecycleEntry(
         REALM, "CN-1", "apply", "a1", "7", None, None, detail={"invoice": "INV-1"},
         doc_kind=DocKind.CREDIT_MEMO,
     )  # fmt: skip
-    store.lifecycle_intent(credit)
-    store.lifecycle_close(credit, "done", {"amount": "55.00"})
+    store.journals.lifecycle.intend(credit)
+    store.journals.lifecycle.close(credit, "done", {"amount": "55.00"})
 
 
 def test_a_run_is_recorded_before_its_first_write_and_finished_with_counts(
@@ -74,7 +74,7 @@ def test_a_run_is_recorded_before_its_first_write_and_finished_with_counts(
     store, other = backend.open(), backend.open()
     run = runs.begin("push --all")
     assert other.runs() == []  # begun, but nothing written yet: no run to list
-    store.journal_intents([intent("INV-9", "r9")])
+    store.journals.creates.intend(intent("INV-9", "r9"))
     (started,) = other.runs()  # the start row was committed before the intent
     assert (started.run_id, started.command, started.status) == (
         run.run_id,
@@ -153,7 +153,7 @@ def test_a_run_that_never_finished_is_interrupted_once_its_process_is_gone(
     store, reader = backend.open(), backend.open()
     run = runs.begin("push --all")
     run.lease = _dead_lease()
-    store.journal_intents([intent("INV-1", "r1")])
+    store.journals.creates.intend(intent("INV-1", "r1"))
     runs._current.set(())  # the process "dies": no finish row is ever written
     assert isinstance(store, SqlStore)
     store._close()  # and so does its connection (PostgreSQL: its session)
@@ -163,7 +163,9 @@ def test_a_run_that_never_finished_is_interrupted_once_its_process_is_gone(
     while (record := reader.runs()[0]).status == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert (record.run_id, record.status, record.exit_code) == (run.run_id, "interrupted", None)
-    assert [e.state for e in reader.journal(REALM)] == ["pending"]  # the intent stays
+    assert [e.state for e in reader.journals.creates.entries(REALM)] == [
+        "pending"
+    ]  # the intent stays
 
 
 def test_closing_the_store_mid_run_keeps_it_until_the_finish_row(backend: Backend) -> None:
@@ -179,7 +181,7 @@ def test_closing_the_store_mid_run_keeps_it_until_the_finish_row(backend: Backen
 def test_retention_deletes_old_events_and_runs_but_never_a_journal_row(store: StateStore) -> None:
     assert isinstance(store, SqlStore)
     old = "2000-01-01T00:00:00+00:00"
-    store.journal_intents([intent("INV-1", "r1")])
+    store.journals.creates.intend(intent("INV-1", "r1"))
     with store.transaction():
         store._exec(
             "INSERT INTO events (at, realm_id, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
@@ -197,7 +199,9 @@ def test_retention_deletes_old_events_and_runs_but_never_a_journal_row(store: St
     assert [e.at for e in store.history(REALM, ["INV-1", "INV-2"])] != [old]
     assert [e.invoice_number for e in store.history(REALM, ["INV-1", "INV-2"])] == ["INV-2"]
     assert [r.run_id for r in store.runs()] == [run.run_id]
-    assert [(e.invoice_number, e.state) for e in store.journal(REALM)] == [("INV-1", "pending")]
+    assert [(e.invoice_number, e.state) for e in store.journals.creates.entries(REALM)] == [
+        ("INV-1", "pending")
+    ]
 
 
 def test_runs_list_newest_last_since_a_day_and_by_prefix(store: StateStore) -> None:

@@ -86,7 +86,7 @@ def _check(store: StateStore) -> None:
         "CN-A": DocKind.CREDIT_MEMO,
         "CN-R": DocKind.UNKNOWN,
     }
-    assert {e.request_id: e.kind for e in store.journal(R)} == {
+    assert {e.request_id: e.kind for e in store.journals.creates.entries(R)} == {
         "r1": DocKind.INVOICE,
         "r2": DocKind.CREDIT_MEMO,
         "r3": DocKind.UNKNOWN,
@@ -94,7 +94,7 @@ def _check(store: StateStore) -> None:
     }
     [sent] = followups(store, R, "send")
     assert sent.doc_kind is DocKind.INVOICE  # what the old send e-mailed: invoice/1/send
-    assert {e.request_id: e.doc_kind for e in store.lifecycle(R)} == {
+    assert {e.request_id: e.doc_kind for e in store.journals.lifecycle.entries(R)} == {
         "v1": DocKind.INVOICE,
         "a1": DocKind.CREDIT_MEMO,
         "u1": DocKind.CREDIT_MEMO,

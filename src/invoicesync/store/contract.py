@@ -6,9 +6,10 @@ against both, so a use case cannot tell which one it talks to.
 
 Exactly-once rests on three rules that hold for both backends:
 
-1. **Intent before send.** `journal_intents` commits (durably) before it returns; the caller
-   sends a create only after that. A crash after the send leaves a pending intent whose
-   deterministic `requestid` and our marker let the next run find the invoice.
+1. **Intent before send.** A journal's `intend` (`Journal`) commits (durably) before it
+   returns; the caller sends a write only after that. A crash after the send leaves a pending
+   intent whose deterministic `requestid` (and, for a create, our marker) let the next run
+   find what was written.
 2. **Outcomes may be late, never wrong.** A link and its journal outcome are written in one
    transaction. Inside `grouped()` several outcomes share one commit: a crash loses at most
    the last uncommitted group, and each lost outcome is recovered from its durable intent by
@@ -25,14 +26,16 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from invoicesync.errors import InvoiceSyncError
 from invoicesync.models import Delivery, DocKind, DocRef, Link
 
 if TYPE_CHECKING:
-    from invoicesync.store.lifecycle import LifecycleEntry
-    from invoicesync.store.prepared import PrepareEntry
+    from invoicesync.store.followups import FollowUpJournal
+    from invoicesync.store.journal import CreateJournal
+    from invoicesync.store.lifecycle import LifecycleJournal
+    from invoicesync.store.prepared import PrepareJournal
     from invoicesync.store.runs import Event, RunRecord
 
 # How long a claim lives without renewal when nothing proves its holder alive or dead (rows
@@ -86,6 +89,38 @@ class Claim:
     lease: str | None = None
 
 
+E = TypeVar("E")
+D = TypeVar("D", contravariant=True)
+
+
+class Journal(Protocol[E, D]):
+    """One kind of write's journal: what makes every write to a target exactly-once.
+
+    `intend` commits (durably, also inside `grouped()`) before it returns, and the caller sends
+    only after it: an intent carries the write's deterministic request id, so a crash after the
+    send leaves a pending entry the next run looks up, never a write made twice. `done` closes
+    an intent with what the target answered (`D`: the link of a create, say), `failed` with
+    why it refused; an intent whose outcome is unknown stays pending, and `open` lists those.
+    `usecases/journaled.py` is the one place that drives it."""
+
+    def intend(self, *entries: E) -> None: ...
+    def done(self, entry: E, result: D) -> None: ...
+    def failed(self, entry: E, error: str) -> None: ...
+    def open(self, realm_id: str) -> list[E]: ...
+
+
+@dataclass(frozen=True)
+class Journals:
+    """The journal of each kind of write (store/journal.py), each a `Journal` with the reads
+    of its own history: creates, edits with voids and credit applications, sends with
+    attachments, prerequisites."""
+
+    creates: CreateJournal
+    lifecycle: LifecycleJournal
+    followups: FollowUpJournal
+    prepare: PrepareJournal
+
+
 class LinkExists(InvoiceSyncError):
     """Raised when a link would overwrite another (the caller turns it into a Conflict)."""
 
@@ -108,6 +143,11 @@ class StateStore(Protocol):
     def origin(self) -> str:
         """This state's token, which the marker of every record a push creates carries
         (store/origin.py)."""
+        ...
+
+    @property
+    def journals(self) -> Journals:
+        """Every write's journal; the methods on the journals below read and close them."""
         ...
 
     def run_lock(self, *, wait: float | None = None) -> AbstractContextManager[None]:
@@ -138,12 +178,9 @@ class StateStore(Protocol):
         self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
     ) -> None: ...
 
-    # generations and the journal
+    # generations
     def generation(self, realm_id: str, number: str) -> int: ...
     def generations(self, realm_id: str) -> dict[str, int]: ...
-    def journal_intents(self, entries: Sequence[JournalEntry]) -> None: ...
-    def journal_failed(self, realm_id: str, request_id: str, error: str) -> None: ...
-    def journal(self, realm_id: str, state: str | None = None) -> list[JournalEntry]: ...
     def grouped(self, size: int = DEFAULT_GROUP_SIZE) -> AbstractContextManager[None]:
         """Outcomes inside commit `size` at a time; intents and claims still commit at once."""
         ...
@@ -172,28 +209,6 @@ class StateStore(Protocol):
         self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
     ) -> None: ...
     def claims(self, realm_id: str) -> list[Claim]: ...
-
-    # the lifecycle journal (store/lifecycle.py): edits, voids, credit applications
-    def lifecycle_intent(self, *entries: LifecycleEntry) -> None: ...
-    def lifecycle(self, realm_id: str, action: str | None = None) -> list[LifecycleEntry]: ...
-    def lifecycle_close(
-        self,
-        e: LifecycleEntry,
-        state: str,
-        detail: dict[str, Any],
-        written: tuple[str | None, Decimal | None, str | None] | None = None,
-    ) -> None: ...
-    # the prepare journal (store/prepared.py)
-    def prepare_intent(self, entry: PrepareEntry) -> None: ...
-    def prepare_outcome(
-        self,
-        realm_id: str,
-        request_id: str,
-        *,
-        remote_id: str | None = None,
-        error: str | None = None,
-    ) -> None: ...
-    def prepare_journal(self, realm_id: str) -> list[PrepareEntry]: ...
 
     # the audit trail (store/history.py, store/runs.py)
     def history(self, realm_id: str | None, numbers: Sequence[str]) -> list[Event]: ...

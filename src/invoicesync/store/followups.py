@@ -5,17 +5,20 @@ result_to: where it went; result_at: QuickBooks' DeliveryTime) or 'attach' (targ
 name; content_hash and size identify the content; result_id: the Attachable). The document
 sent or attached to is `qbo_id` of kind `doc_kind` (store/kinds.py adds the column).
 
-Written against `SqlStore`, like the rest of the contract, so both backends share it.
+A component of `SqlStore` on the one journal's statements (store/journal.py), so both
+backends share it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoicesync.models import DocKind, DocRef
-from invoicesync.store.contract import StateStore, now_iso
-from invoicesync.store.sql import SqlStore
+from invoicesync.store.journal import Sql, SqlJournal, Table
+
+if TYPE_CHECKING:
+    from invoicesync.store.contract import StateStore
 
 # The table, for each backend's migration list (append-only, like every migration).
 SQLITE_DDL = """
@@ -40,12 +43,6 @@ POSTGRES_DDL = [
         UNIQUE (realm_id, request_id))""",
     "CREATE INDEX followups_invoice ON followups (realm_id, kind, invoice_number)",
 ]
-
-
-def _sql(store: StateStore) -> SqlStore:
-    if not isinstance(store, SqlStore):
-        raise TypeError(f"{type(store).__name__} keeps no sends or attachments")
-    return store
 
 
 @dataclass(frozen=True)
@@ -74,103 +71,113 @@ class FollowUp:
         return DocRef(self.doc_kind, self.qbo_id)
 
 
-_FOLLOWUP_COLUMNS = (
-    "realm_id, kind, invoice_number, qbo_id, request_id, state, target, content_hash, size, "
-    "result_id, result_to, result_at, error, updated_at, doc_kind"
+@dataclass(frozen=True)
+class Delivered:
+    """What a send or an attachment that landed records: the Attachable's id (`result_id`),
+    where the e-mail went and when (`to`, `at`), and the document's SyncToken after our send
+    (`token`), which the link follows."""
+
+    result_id: str | None = None
+    to: str | None = None
+    at: str | None = None
+    token: str | None = None
+
+
+FOLLOWUPS = Table[FollowUp](
+    name="followups",
+    intent=(
+        "realm_id",
+        "kind",
+        "invoice_number",
+        "qbo_id",
+        "doc_kind",
+        "request_id",
+        "target",
+        "content_hash",
+        "size",
+    ),
+    values=lambda e: (
+        e.realm_id,
+        e.kind,
+        e.invoice_number,
+        e.qbo_id,
+        e.doc_kind.value,
+        e.request_id,
+        e.target,
+        e.content_hash,
+        e.size,
+    ),
+    columns="realm_id, kind, invoice_number, qbo_id, request_id, state, target, content_hash, "
+    "size, result_id, result_to, result_at, error, updated_at, doc_kind",
+    entry=lambda r: FollowUp(*r[:14], doc_kind=DocKind(r[14])),
 )
 
 
-def followups(
-    store: StateStore, realm_id: str, kind: str, number: str | None = None
-) -> list[FollowUp]:
-    """Sends or attachments of the company (or of one invoice), oldest first, whatever the
-    document: a caller picks those of the document it acts on (`FollowUp.ref`)."""
-    sql = f"SELECT {_FOLLOWUP_COLUMNS} FROM followups WHERE realm_id = ? AND kind = ?"
-    args: tuple[Any, ...] = (realm_id, kind)
-    if number is not None:
-        sql += " AND invoice_number = ?"
-        args += (number,)
-    rows = _sql(store)._exec(sql + " ORDER BY id", args).fetchall()
-    return [FollowUp(*row[:14], doc_kind=DocKind(row[14])) for row in rows]
+class FollowUpJournal:
+    """The journal of sends and attachments (a component of `SqlStore`)."""
 
+    def __init__(self, sql: Sql) -> None:
+        self.sql, self.rows = sql, SqlJournal(sql, FOLLOWUPS)
 
-def followup_intent(store: StateStore, entry: FollowUp) -> None:
-    """Commit the intent before the request; an existing intent is kept as it is."""
-    stamp = now_iso()
-    sql = _sql(store)
-    with sql.transaction(durable=True):
-        sql._exec(
-            "INSERT INTO followups (realm_id, kind, invoice_number, qbo_id, doc_kind, request_id, "
-            "state, target, content_hash, size, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,'pending',?,?,?,?,?) "
-            "ON CONFLICT (realm_id, request_id) DO NOTHING",
-            (
-                entry.realm_id,
-                entry.kind,
-                entry.invoice_number,
-                entry.qbo_id,
-                entry.doc_kind.value,
-                entry.request_id,
-                entry.target,
-                entry.content_hash,
-                entry.size,
-                stamp,
-                stamp,
-            ),
-        )
+    def intend(self, *entries: FollowUp) -> None:
+        """An existing intent is kept as it is."""
+        self.rows.intend(entries)
 
+    def open(self, realm_id: str) -> list[FollowUp]:
+        return self.rows.entries(realm_id, state="pending")
 
-def followup_outcome(
-    store: StateStore,
-    entry: FollowUp,
-    *,
-    error: str | None = None,
-    result_id: str | None = None,
-    result_to: str | None = None,
-    result_at: str | None = None,
-) -> None:
-    """Close a pending intent as done (with what QuickBooks answered) or failed (`error`)."""
-    state = "failed" if error is not None else "done"
-    sql = _sql(store)
-    with sql.transaction(durable=True):
-        closed = sql._exec(
-            "UPDATE followups SET state = ?, error = ?, result_id = ?, result_to = ?, "
-            "result_at = ?, updated_at = ? WHERE realm_id = ? AND request_id = ? "
-            "AND state = 'pending' RETURNING id",
-            (
-                state,
-                error,
-                result_id,
-                result_to,
-                result_at,
-                now_iso(),
-                entry.realm_id,
-                entry.request_id,
-            ),
-        ).fetchone()
+    def entries(self, realm_id: str, kind: str, number: str | None = None) -> list[FollowUp]:
+        """Sends or attachments of the company (or of one invoice), oldest first, whatever the
+        document: a caller picks those of the document it acts on (`FollowUp.ref`)."""
+        return self.rows.entries(realm_id, kind=kind, invoice_number=number)
+
+    def done(self, entry: FollowUp, result: Delivered) -> None:
+        """Closed with what the target answered; our send's new SyncToken moves the link's
+        along in the same transaction, so `reconcile` does not report it as edited."""
+        with self.sql.transaction(durable=True):
+            self._close(entry, "done", None, result)
+            self._advance(entry, result.token)
+
+    def failed(self, entry: FollowUp, error: str) -> None:
+        with self.sql.transaction(durable=True):
+            self._close(entry, "failed", error, Delivered())
+
+    def _close(self, entry: FollowUp, state: str, error: str | None, result: Delivered) -> None:
+        values = {"error": error, "result_id": result.result_id, "result_to": result.to}
+        values["result_at"] = result.at
+        closed = self.rows.close(entry.realm_id, entry.request_id, state, values, pending_only=True)
         if closed is None:
             return  # closed before: its event was written then
         detail: dict[str, Any] = {"qbo_id": entry.qbo_id, "kind": entry.doc_kind.value}
         detail |= {"target": entry.target, "request_id": entry.request_id}
         if state == "done":
-            detail["to"] = result_to
+            detail["to"] = result.to
         else:
             detail["error"] = error
-        sql._event(entry.realm_id, entry.invoice_number, f"{entry.kind}-{state}", detail)
+        self.sql._event(entry.realm_id, entry.invoice_number, f"{entry.kind}-{state}", detail)
 
-
-def advance_sync_token(
-    store: StateStore, realm_id: str, number: str, ref: DocRef, new_token: str | None
-) -> None:
-    """Our own send bumped the document's SyncToken: move the link's along, so `reconcile` does
-    not report it as edited. Only from the token just before, so an edit someone made in
-    between is still reported."""
-    if new_token is None or not new_token.isdigit() or new_token == "0":
-        return
-    sql = _sql(store)
-    with sql.transaction(durable=True):
-        sql._exec(
+    def _advance(self, entry: FollowUp, token: str | None) -> None:
+        """Only from the token just before, so an edit someone made in between is still
+        reported."""
+        if token is None or not token.isdigit() or token == "0":
+            return
+        ref = entry.ref
+        self.sql._exec(
             "UPDATE links SET sync_token = ? WHERE realm_id = ? AND invoice_number = ? "
             "AND qbo_id = ? AND kind = ? AND sync_token = ?",
-            (new_token, realm_id, number, ref.remote_id, ref.kind.value, str(int(new_token) - 1)),
+            (
+                token,
+                entry.realm_id,
+                entry.invoice_number,
+                ref.remote_id,
+                ref.kind.value,
+                str(int(token) - 1),
+            ),
         )
+
+
+def followups(
+    store: StateStore, realm_id: str, kind: str, number: str | None = None
+) -> list[FollowUp]:
+    """`FollowUpJournal.entries` of the store's journal."""
+    return store.journals.followups.entries(realm_id, kind, number)

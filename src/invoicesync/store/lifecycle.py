@@ -1,7 +1,8 @@
 """The lifecycle journal: edits, voids and credit applications, journaled before
 each is sent, closed together with the link's new SyncToken, total and fingerprint.
 
-A mixin of `SqlStore`, so both backends have it; the migrations that add its table and the
+A component of `SqlStore` on the one journal's statements (store/journal.py), so both backends
+have it; the migrations that add its table and the
 links' `fingerprint` and `kind` columns are `SQLITE_MIGRATION` and `POSTGRES_MIGRATION`.
 """
 
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from invoicesync.models import DocKind, DocRef
-from invoicesync.store.contract import now_iso
+from invoicesync.store.journal import Sql, SqlJournal, Table
 
 _JOURNAL = """lifecycle_journal (
             id {id},
@@ -82,14 +82,13 @@ class LifecycleEntry:
 Written = tuple[str | None, Decimal | None, str | None]  # SyncToken, total, fingerprint
 
 
-class _Backend(Protocol):
-    """What the mixin uses of `SqlStore`."""
+@dataclass(frozen=True)
+class Closing:
+    """What a landed edit, void or credit application records: `detail` joins the entry's, and
+    `written` (SyncToken, total, fingerprint) moves the link to what was written."""
 
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-    def transaction(self, *, durable: bool = False) -> AbstractContextManager[Any]: ...
-    def _event(
-        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
-    ) -> None: ...
+    detail: dict[str, Any]
+    written: Written | None = None
 
 
 def _entry(r: Sequence[Any]) -> LifecycleEntry:
@@ -97,50 +96,61 @@ def _entry(r: Sequence[Any]) -> LifecycleEntry:
     return LifecycleEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], state, detail, doc_kind=kind)
 
 
+LIFECYCLE = Table[LifecycleEntry](
+    name="lifecycle_journal",
+    intent=(
+        "realm_id",
+        "invoice_number",
+        "action",
+        "request_id",
+        "qbo_id",
+        "doc_kind",
+        "base_token",
+        "fingerprint",
+        "detail",
+    ),
+    values=lambda e: (
+        e.realm_id,
+        e.invoice_number,
+        e.action,
+        e.request_id,
+        e.qbo_id,
+        e.doc_kind.value,
+        e.base_token,
+        e.fingerprint,
+        json.dumps(e.detail, default=str, sort_keys=True),
+    ),
+    columns="realm_id, invoice_number, action, request_id, qbo_id, base_token, fingerprint, "
+    "state, detail, doc_kind",
+    entry=_entry,
+    reopen="state = 'pending', updated_at = excluded.updated_at",
+)
+
+
 class LifecycleJournal:
-    """The journal's statements, on the backend's `_exec`, `transaction` and `_event`."""
+    """The journal of edits, voids and credit applications (a component of `SqlStore`)."""
 
-    def lifecycle_intent(self: _Backend, *entries: LifecycleEntry) -> None:
-        """Record intents before they are sent, in one commit (an existing one is kept; a failed
-        one reopens): a batch of 30 updates costs one synchronous commit, not 30."""
-        stamp = now_iso()
-        with self.transaction(durable=True):
-            for e in entries:
-                self._exec(
-                    "INSERT INTO lifecycle_journal (realm_id, invoice_number, action, request_id, "
-                    "qbo_id, doc_kind, base_token, fingerprint, state, detail, created_at, "
-                    "updated_at) VALUES (?,?,?,?,?,?,?,?,'pending',?,?,?) "
-                    "ON CONFLICT (realm_id, request_id) "
-                    "DO UPDATE SET state = 'pending', updated_at = excluded.updated_at "
-                    "WHERE lifecycle_journal.state = 'failed'",
-                    (
-                        e.realm_id,
-                        e.invoice_number,
-                        e.action,
-                        e.request_id,
-                        e.qbo_id,
-                        e.doc_kind.value,
-                        e.base_token,
-                        e.fingerprint,
-                        json.dumps(e.detail, default=str, sort_keys=True),
-                        stamp,
-                        stamp,
-                    ),
-                )
+    def __init__(self, sql: Sql) -> None:
+        self.sql, self.rows = sql, SqlJournal(sql, LIFECYCLE)
 
-    def lifecycle(self: _Backend, realm_id: str, action: str | None = None) -> list[LifecycleEntry]:
-        sql = (
-            "SELECT realm_id, invoice_number, action, request_id, qbo_id, base_token, "
-            "fingerprint, state, detail, doc_kind FROM lifecycle_journal WHERE realm_id = ?"
-        )
-        args: tuple[Any, ...] = (realm_id,)
-        if action is not None:
-            sql, args = sql + " AND action = ?", (realm_id, action)
-        rows = self._exec(sql + " ORDER BY id", args).fetchall()
-        return [_entry(r) for r in rows]
+    def intend(self, *entries: LifecycleEntry) -> None:
+        """In one commit: a batch of 30 updates costs one synchronous commit, not 30."""
+        self.rows.intend(entries)
 
-    def lifecycle_close(
-        self: _Backend,
+    def done(self, entry: LifecycleEntry, result: Closing) -> None:
+        self.close(entry, "done", result.detail, result.written)
+
+    def failed(self, entry: LifecycleEntry, error: str) -> None:
+        self.close(entry, "failed", {"error": error})
+
+    def open(self, realm_id: str) -> list[LifecycleEntry]:
+        return self.rows.entries(realm_id, state="pending")
+
+    def entries(self, realm_id: str, action: str | None = None) -> list[LifecycleEntry]:
+        return self.rows.entries(realm_id, action=action)
+
+    def close(
+        self,
         e: LifecycleEntry,
         state: str,
         detail: dict[str, Any],
@@ -149,15 +159,12 @@ class LifecycleJournal:
         """Close an entry (done or failed) and, for a write that landed, move the link's
         SyncToken, total and fingerprint to what was written, in one transaction."""
         merged = json.dumps({**e.detail, **detail}, default=str, sort_keys=True)
-        with self.transaction():
-            self._exec(
-                "UPDATE lifecycle_journal SET state = ?, detail = ?, updated_at = ? "
-                "WHERE realm_id = ? AND request_id = ?",
-                (state, merged, now_iso(), e.realm_id, e.request_id),
-            )
+        with self.sql.transaction():
+            values = {"detail": merged}
+            self.rows.close(e.realm_id, e.request_id, state, values, pending_only=False)
             if written is not None:
                 token, total, fingerprint = written
-                self._exec(
+                self.sql._exec(
                     "UPDATE links SET sync_token = ?, total = ?, fingerprint = ? "
                     "WHERE realm_id = ? AND invoice_number = ?",
                     (
@@ -170,9 +177,9 @@ class LifecycleJournal:
                 )
             named = {"qbo_id": e.qbo_id, "kind": e.doc_kind.value, "request_id": e.request_id}
             named |= detail
-            self._event(e.realm_id, e.invoice_number, f"{e.action} {state}", named)
+            self.sql._event(e.realm_id, e.invoice_number, f"{e.action} {state}", named)
             credited = e.detail.get("invoice")
             if e.action == "apply" and state == "done" and isinstance(credited, str):
                 # The invoice's own history tells it was credited, and by which note.
                 by = {**named, "credit_note": e.invoice_number}
-                self._event(e.realm_id, credited, "credited", by)
+                self.sql._event(e.realm_id, credited, "credited", by)

@@ -9,12 +9,9 @@ refusal for the old one).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-from invoicesync.store.contract import now_iso
+from invoicesync.store.journal import Sql, SqlJournal, Table
 
 # The table, as each backend's next migration (appended in sqlite.py and postgres.py).
 SQLITE_DDL = """
@@ -59,27 +56,38 @@ class PrepareEntry:
     error: str | None
 
 
-class _Sql(Protocol):
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-    def transaction(self, *, durable: bool = False) -> AbstractContextManager[Any]: ...
+PREPARE = Table[PrepareEntry](
+    name="prepare_journal",
+    intent=("realm_id", "kind", "name", "request_id"),
+    values=lambda e: (e.realm_id, e.kind, e.name, e.request_id),
+    columns="realm_id, kind, name, request_id, state, remote_id, error",
+    entry=lambda r: PrepareEntry(*r),
+)
 
 
 class PrepareJournal:
-    """Mixed into `SqlStore`; plain SQL both backends accept."""
+    """The journal of prerequisites (a component of `SqlStore`): done is the record's id."""
 
-    def prepare_intent(self: _Sql, entry: PrepareEntry) -> None:
-        """Record an intent (kept as it is if it exists), committed before this returns."""
-        stamp = now_iso()
-        with self.transaction(durable=True):
-            self._exec(
-                "INSERT INTO prepare_journal (realm_id, kind, name, request_id, state, "
-                "created_at, updated_at) VALUES (?,?,?,?,'pending',?,?) "
-                "ON CONFLICT (realm_id, request_id) DO NOTHING",
-                (entry.realm_id, entry.kind, entry.name, entry.request_id, stamp, stamp),
-            )
+    def __init__(self, sql: Sql) -> None:
+        self.sql, self.rows = sql, SqlJournal(sql, PREPARE)
 
-    def prepare_outcome(
-        self: _Sql,
+    def intend(self, *entries: PrepareEntry) -> None:
+        self.rows.intend(entries)
+
+    def done(self, entry: PrepareEntry, result: str) -> None:
+        self.outcome(entry.realm_id, entry.request_id, remote_id=result)
+
+    def failed(self, entry: PrepareEntry, error: str) -> None:
+        self.outcome(entry.realm_id, entry.request_id, error=error)
+
+    def open(self, realm_id: str) -> list[PrepareEntry]:
+        return self.rows.entries(realm_id, state="pending")
+
+    def entries(self, realm_id: str) -> list[PrepareEntry]:
+        return self.rows.entries(realm_id)
+
+    def outcome(
+        self,
         realm_id: str,
         request_id: str,
         *,
@@ -87,24 +95,7 @@ class PrepareJournal:
         error: str | None = None,
     ) -> None:
         """Close a pending intent: done with the record's id, or failed with the refusal."""
-        with self.transaction():
-            self._exec(
-                "UPDATE prepare_journal SET state = ?, remote_id = ?, error = ?, updated_at = ? "
-                "WHERE realm_id = ? AND request_id = ? AND state = 'pending'",
-                (
-                    "done" if remote_id else "failed",
-                    remote_id,
-                    error,
-                    now_iso(),
-                    realm_id,
-                    request_id,
-                ),
-            )
-
-    def prepare_journal(self: _Sql, realm_id: str) -> list[PrepareEntry]:
-        rows = self._exec(
-            "SELECT realm_id, kind, name, request_id, state, remote_id, error "
-            "FROM prepare_journal WHERE realm_id = ? ORDER BY id",
-            (realm_id,),
-        ).fetchall()
-        return [PrepareEntry(*r) for r in rows]
+        values = {"remote_id": remote_id, "error": error}
+        state = "done" if remote_id else "failed"
+        with self.sql.transaction():
+            self.rows.close(realm_id, request_id, state, values, pending_only=True)

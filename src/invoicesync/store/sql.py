@@ -17,22 +17,20 @@ from typing import Any, ClassVar
 
 from invoicesync.models import DocKind, DocRef, Link
 from invoicesync.store.claims import ClaimsTable
-from invoicesync.store.contract import (
-    DEFAULT_GROUP_SIZE,
-    JournalEntry,
-    LinkExists,
-    now_iso,
-)
+from invoicesync.store.contract import DEFAULT_GROUP_SIZE, Journals, LinkExists, now_iso
 from invoicesync.store.deliveries import UPDATE_DELIVERY, Observed, Said, delivery_columns
+from invoicesync.store.followups import FollowUpJournal
 from invoicesync.store.history import HistoryTables
+from invoicesync.store.journal import CreateJournal
 from invoicesync.store.lifecycle import LifecycleJournal
 from invoicesync.store.origin import StateOrigin
 from invoicesync.store.prepared import PrepareJournal
 from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
 
 
-class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, HistoryTables, ABC):
-    """Shared behaviour. Every public write is one transaction, except inside `grouped()`."""
+class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
+    """Shared behaviour. Every public write is one transaction, except inside `grouped()`.
+    The journals are components on this store's statements (store/journal.py)."""
 
     _BEGIN: ClassVar[str]
     _NOW: ClassVar[str]  # SQL for the database's clock, whole seconds since the epoch
@@ -45,6 +43,14 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, Histo
     def __init__(self) -> None:
         self._group_size = 0  # 0: not grouping; otherwise outcomes per commit
         self._group_count = 0
+        self._creates = CreateJournal(self)
+        self._journals = Journals(
+            self._creates, LifecycleJournal(self), FollowUpJournal(self), PrepareJournal(self)
+        )
+
+    @property
+    def journals(self) -> Journals:
+        return self._journals
 
     @abstractmethod
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -126,11 +132,11 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, Histo
 
     @contextlib.contextmanager
     def grouped(self, size: int = DEFAULT_GROUP_SIZE) -> Iterator[None]:
-        """Commit link outcomes (`add_link`, `journal_failed`) `size` at a time, not one by one.
+        """Commit link outcomes (`add_link`, a refused create) `size` at a time, not one by one.
 
         Why this keeps the journal's crash guarantee: the intent of every create is still
-        committed *before* its request is sent (`journal_intents` and `claim` commit the group
-        at once), and only outcomes wait for the group's commit. If the process dies, the
+        committed *before* its request is sent (every journal's `intend` and `claim` commit the
+        group at once), and only outcomes wait for the group's commit. If the process dies, the
         outcomes of the open group are lost but their intents are durable and pending, so the
         next run's duplicate guard finds those invoices in QuickBooks (by DocNumber or marker)
         and adopts them, closing the intents: late, never duplicated. Outcomes recorded before
@@ -224,18 +230,7 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, Histo
             except self._UNIQUE_VIOLATION:
                 raise LinkExists(link.realm_id, link.invoice_number, link.ref) from None
             if request_id is not None:
-                self._exec(
-                    "UPDATE push_journal SET state = 'done', qbo_id = ?, doc_kind = ?, "
-                    "doc_number = ?, updated_at = ? WHERE realm_id = ? AND request_id = ?",
-                    (
-                        link.qbo_id,
-                        link.kind.value,
-                        link.doc_number,
-                        now_iso(),
-                        link.realm_id,
-                        request_id,
-                    ),
-                )
+                self._creates.linked(link, request_id)
             detail = {**(event or {"doc_number": link.doc_number}), **_ref_detail(link.ref)}
             if request_id is not None:
                 detail["request_id"] = request_id
@@ -292,7 +287,7 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, Histo
             self._event(realm_id, number, "unlinked", {**event, "generation": generation})
             return generation
 
-    # --- generations and the journal ----------------------------------------------------------
+    # --- generations --------------------------------------------------------------------------
 
     def generation(self, realm_id: str, number: str) -> int:
         row = self._exec(
@@ -306,58 +301,6 @@ class SqlStore(ClaimsTable, LifecycleJournal, PrepareJournal, StateOrigin, Histo
             "SELECT invoice_number, generation FROM generations WHERE realm_id = ?", (realm_id,)
         ).fetchall()
         return {str(n): int(g) for n, g in rows}
-
-    def journal_intents(self, entries: Sequence[JournalEntry]) -> None:
-        """Record intents before sending (idempotent: an existing intent is kept as it is).
-
-        Committed before this returns, also inside `grouped()`: the send that follows must
-        never be the only trace of a create."""
-        stamp = now_iso()
-        with self.transaction(durable=True):
-            for e in entries:
-                self._exec(
-                    "INSERT INTO push_journal (realm_id, invoice_number, generation, request_id, "
-                    "state, doc_number, doc_kind, created_at, updated_at) "
-                    "VALUES (?,?,?,?,'pending',?,?,?,?) "
-                    "ON CONFLICT (realm_id, request_id) DO UPDATE SET state = 'pending', "
-                    "error = NULL, updated_at = excluded.updated_at "
-                    "WHERE push_journal.state = 'failed'",
-                    (
-                        e.realm_id,
-                        e.invoice_number,
-                        e.generation,
-                        e.request_id,
-                        e.doc_number,
-                        e.kind.value,
-                        stamp,
-                        stamp,
-                    ),
-                )
-
-    def journal_failed(self, realm_id: str, request_id: str, error: str) -> None:
-        """Close a pending create as refused, with the refusal as its `refused` event."""
-        with self.transaction():
-            row = self._exec(
-                "UPDATE push_journal SET state = 'failed', error = ?, updated_at = ? "
-                "WHERE realm_id = ? AND request_id = ? AND state = 'pending' "
-                "RETURNING invoice_number, doc_kind",
-                (error, now_iso(), realm_id, request_id),
-            ).fetchone()
-            if row is not None:
-                detail = {"error": error, "request_id": request_id, "kind": row[1]}
-                self._event(realm_id, row[0], "refused", detail)
-
-    def journal(self, realm_id: str, state: str | None = None) -> list[JournalEntry]:
-        sql = (
-            "SELECT realm_id, invoice_number, generation, request_id, state, doc_number, qbo_id, "
-            "error, doc_kind FROM push_journal WHERE realm_id = ?"
-        )
-        args: tuple[Any, ...] = (realm_id,)
-        if state is not None:
-            sql += " AND state = ?"
-            args += (state,)
-        rows = self._exec(sql + " ORDER BY id", args).fetchall()
-        return [JournalEntry(*r[:8], kind=DocKind(r[8])) for r in rows]
 
     # --- events -----------------------------------------------------------------------------
 

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 from invoicesync.ledger.base import Attachment as Attached
-from invoicesync.ledger.base import Ledger, Refusal, Uncertain, Upload
+from invoicesync.ledger.base import Ledger, Upload
 from invoicesync.models import Attachment, DocRef, LocalInvoice
-from invoicesync.store.followups import FollowUp, followup_intent, followup_outcome, followups
+from invoicesync.store.followups import Delivered, FollowUp, followups
+from invoicesync.usecases.journaled import Refused, Unknown, Write
 from invoicesync.usecases.session import Session
 
 
@@ -97,21 +98,21 @@ def _attach_one(
             a.size, doc_kind=ref.kind,
         )  # fmt: skip
     upload = Upload(name, a.content_type, data, note(number, a.sha256))
-    followup_intent(session.store, entry)
+    write = Write(
+        session.store.journals.followups,
+        record=lambda _, found: Delivered(result_id=found.id),
+        lookup=lambda _: [_match(session.ledger.attachments(ref), upload, a.size)],
+    )
     found = _match(remote, upload, a.size)
-    if found is None:
-        try:
-            outcome = session.ledger.attach(ref, upload, entry.request_id)
-        except Uncertain as exc:
-            found = _match(session.ledger.attachments(ref), upload, a.size)
-            if found is None:
-                return f"attachment {name}: outcome unknown ({exc}); re-run push"
-            outcome = found
-        if isinstance(outcome, Refusal):
-            followup_outcome(session.store, entry, error=outcome.message)
-            return f"attachment {name} refused by {session.ledger.name}: {outcome.message}"
-        found = outcome
-    followup_outcome(session.store, entry, result_id=found.id)
+    if found is not None:  # attached by an earlier run whose outcome was lost
+        write.recorded(entry, found)
+        return f"attached {name}"
+    verdict = write.once(entry, lambda: session.ledger.attach(ref, upload, entry.request_id))
+    if isinstance(verdict, Refused):
+        why = verdict.refusal.message
+        return f"attachment {name} refused by {session.ledger.name}: {why}"
+    if isinstance(verdict, Unknown):
+        return f"attachment {name}: outcome unknown ({verdict.cause}); re-run push"
     return f"attached {name}"
 
 

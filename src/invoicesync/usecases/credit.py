@@ -15,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Union
 
 from invoicesync.errors import EXIT_UNAVAILABLE, InvoiceSyncError
-from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.ledger.base import Gone, RemoteInvoice
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
+from invoicesync.store.lifecycle import Closing
+from invoicesync.usecases.journaled import Landed, Refused, Unknown, Write
 from invoicesync.usecases.kinds import KindUnknown, known, prove
 from invoicesync.usecases.push_report import CreditApplied, PushResult
 from invoicesync.usecases.session import Session
@@ -49,7 +52,11 @@ def plan(session: Session, chosen: Sequence[LocalInvoice]) -> tuple[PlannedCredi
         return tuple(PlannedCredit(n, str(n.credit_for)) for n in notes)
     realm = session.realm_id
     links = {ln.invoice_number: ln for ln in store.links(realm)}
-    done = {e.invoice_number for e in store.lifecycle(realm, "apply") if e.state == "done"}
+    done = {
+        e.invoice_number
+        for e in store.journals.lifecycle.entries(realm, "apply")
+        if e.state == "done"
+    }
     out = []
     for note in notes:
         step = _links(session, note, links, done, prove)
@@ -71,7 +78,11 @@ def apply_all(
         return
     realm = session.realm_id
     links = {ln.invoice_number: ln for ln in store.links(realm)}
-    done = {e.invoice_number for e in store.lifecycle(realm, "apply") if e.state == "done"}
+    done = {
+        e.invoice_number
+        for e in store.journals.lifecycle.entries(realm, "apply")
+        if e.state == "done"
+    }
     for note in notes:
         result = results.get(note.number)
         if result is None:
@@ -157,59 +168,61 @@ def _apply(
         detail={"invoice": target.invoice_number, "invoice_id": invoice.id},
         doc_kind=credit.ref.kind,
     )  # fmt: skip
+    write = _write(session, credit)
     if credit.payments:  # used already: by an earlier run of ours, or by hand in QuickBooks
-        _record(session, entry, credit, result, None)
+        _record(entry, write.recorded(entry, credit).record, result)
         return
     amount = min(invoice.balance or ZERO, credit.balance or ZERO)
     if invoice.voided or amount <= 0:
         _say(result, f"{note.credit_for} has no open balance: the credit stays open")
         return
-    session.store.lifecycle_intent(entry)
-    try:
-        outcome = ledger.apply_credit(invoice, credit, amount, rid)
-    except Uncertain as exc:
-        _uncertain(session, entry, credit, result, str(exc))
-        return
-    if isinstance(outcome, Refusal):
-        session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
+    verdict = write.once(entry, lambda: ledger.apply_credit(invoice, credit, amount, rid))
+    if isinstance(verdict, Refused):
+        outcome = verdict.refusal
         _say(result, f"{ledger.name} refused to apply the credit: {outcome.message}")
         result.exit_code = result.exit_code or outcome.exit_code
         result.status = "failed"
-        return
-    _record(session, entry, ledger.read(credit.ref), result, outcome)
+    elif isinstance(verdict, Landed):
+        _record(entry, verdict.record, result)
+    else:
+        cause = verdict.cause if isinstance(verdict, Unknown) else str(verdict.clash)
+        _say(result, f"credit application outcome unknown ({cause}); re-run push to finish it")
+        result.status = "failed"
+        result.exit_code = EXIT_UNAVAILABLE
 
 
-def _record(
-    session: Session,
-    entry: LifecycleEntry,
-    credit: RemoteInvoice,
-    result: PushResult,
-    payment_id: str | None,
-) -> None:
-    """Close the journal entry with what the credit memo shows applied."""
-    total, left = credit.total or ZERO, credit.balance or ZERO
-    payment = payment_id or (credit.payments[0] if credit.payments else None)
-    detail = {"amount": str(total - left), "open_credit": str(left), "payment_id": payment}
-    session.store.lifecycle_intent(entry)
-    session.store.lifecycle_close(entry, "done", detail)
+Applied = Union[str, RemoteInvoice]  # noqa: UP007 (the payment's id, or the credit memo read)
+
+
+def _write(session: Session, credit: RemoteInvoice) -> Write[LifecycleEntry, Applied, Closing]:
+    """A credit application: recorded with what the credit memo shows applied (read again
+    after our payment); looked up by reading the credit memo (a payment uses it: it landed)."""
+
+    def record(_: LifecycleEntry, applied: Applied) -> Closing:
+        payment_id = applied if isinstance(applied, str) else None
+        memo = session.ledger.read(credit.ref) if isinstance(applied, str) else applied
+        total, left = memo.total or ZERO, memo.balance or ZERO
+        payment = payment_id or (memo.payments[0] if memo.payments else None)
+        return Closing(
+            {"amount": str(total - left), "open_credit": str(left), "payment_id": payment}
+        )
+
+    def lookup(entries: Sequence[LifecycleEntry]) -> list[Applied | None]:
+        try:
+            again: RemoteInvoice | None = session.ledger.read(credit.ref)
+        except (Gone, InvoiceSyncError):
+            again = None
+        return [again if again is not None and again.payments else None for _ in entries]
+
+    return Write(session.store.journals.lifecycle, record, lookup)
+
+
+def _record(entry: LifecycleEntry, closing: Closing, result: PushResult) -> None:
+    """Say what the journal recorded: the credit applied, and what stays open."""
+    applied, left = Decimal(closing.detail["amount"]), Decimal(closing.detail["open_credit"])
     number = str(entry.detail["invoice"])
-    result.credit = CreditApplied(number, total - left, left, payment)
-    text = f"credit {total - left} applied to {number}"
+    result.credit = CreditApplied(number, applied, left, closing.detail["payment_id"])
+    text = f"credit {applied} applied to {number}"
     if left > 0:
         text += f"; {left} stays open credit"
     _say(result, text)
-
-
-def _uncertain(
-    session: Session, entry: LifecycleEntry, credit: RemoteInvoice, result: PushResult, cause: str
-) -> None:
-    try:
-        again: RemoteInvoice | None = session.ledger.read(credit.ref)
-    except (Gone, InvoiceSyncError):
-        again = None
-    if again is not None and again.payments:
-        _record(session, entry, again, result, None)
-        return
-    _say(result, f"credit application outcome unknown ({cause}); re-run push to finish it")
-    result.status = "failed"
-    result.exit_code = EXIT_UNAVAILABLE

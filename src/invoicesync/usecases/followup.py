@@ -103,7 +103,11 @@ def _sends(
     sends = followups(store, realm, "send")
     pending = {f.invoice_number for f in sends if f.state == "pending"}
     sent = {(f.invoice_number, f.qbo_id) for f in sends if f.state == "done"}
-    ours = {(e.invoice_number, e.qbo_id) for e in store.journal(realm, "done")} if unsent else set()
+    ours = (
+        {(e.invoice_number, e.qbo_id) for e in store.journals.creates.entries(realm, "done")}
+        if unsent
+        else set()
+    )
     go = [(n, refs[n]) for n, r in items if r.status == "created"]
     created = len(go)  # the first `created` of `go`; the rest are checked below
     maybe = [

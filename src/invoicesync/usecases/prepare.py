@@ -24,9 +24,10 @@ from invoicesync.errors import (
     InvoiceSyncError,
     UsageError,
 )
-from invoicesync.ledger.base import Prerequisite, Refusal, Uncertain
+from invoicesync.ledger.base import Prerequisite
 from invoicesync.models import LocalInvoice
 from invoicesync.store import PrepareEntry
+from invoicesync.usecases.journaled import Landed, Refused, Unknown, Write
 from invoicesync.usecases.run_plan import PushRequest, select_invoices
 from invoicesync.usecases.session import Session
 
@@ -189,7 +190,7 @@ def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tup
     wanted = {(n.kind, n.name) for n in needs}
     store = session.store
     failed: dict[tuple[str, str], int] = {}
-    for entry in store.prepare_journal(session.realm_id):
+    for entry in store.journals.prepare.entries(session.realm_id):
         key = (entry.kind, entry.name)
         if entry.state == "failed":
             failed[key] = failed.get(key, 0) + 1
@@ -197,31 +198,33 @@ def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tup
             need = Prerequisite(entry.kind, entry.name, ())
             found = session.ledger.find_prerequisite(need)
             if found:
-                store.prepare_outcome(session.realm_id, entry.request_id, remote_id=found)
+                store.journals.prepare.done(entry, found)
     return failed
 
 
 def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
-    store, realm = session.store, session.realm_id
+    realm = session.realm_id
     rid = request_id(realm, need, attempt)
-    store.prepare_intent(PrepareEntry(realm, need.kind, need.name, rid, "pending", None, None))
-    try:
-        outcome: str | Refusal | None = session.ledger.create_prerequisite(need, rid)
-    except Uncertain as exc:
-        outcome = _look_up(session, need)
-        if outcome is None:
-            return _item(
-                need,
-                "uncertain",
-                message=f"the outcome is unknown ({exc}); re-run prepare, which looks the "
-                "name up before creating anything",
-                exit_code=EXIT_UNAVAILABLE,
-            )
-    if isinstance(outcome, Refusal):
-        store.prepare_outcome(realm, rid, error=outcome.message)
+    write = Write(
+        session.store.journals.prepare,
+        record=lambda _, remote_id: remote_id,
+        lookup=lambda _: [_look_up(session, need)],
+    )
+    entry = PrepareEntry(realm, need.kind, need.name, rid, "pending", None, None)
+    verdict = write.once(entry, lambda: session.ledger.create_prerequisite(need, rid))
+    if isinstance(verdict, Refused):
+        outcome = verdict.refusal
         return _item(need, "failed", message=outcome.message, exit_code=outcome.exit_code)
-    store.prepare_outcome(realm, rid, remote_id=outcome)
-    return _item(need, "created", remote_id=outcome)
+    if isinstance(verdict, Landed):
+        return _item(need, "created", remote_id=verdict.record)
+    cause = verdict.cause if isinstance(verdict, Unknown) else str(verdict.clash)
+    return _item(
+        need,
+        "uncertain",
+        message=f"the outcome is unknown ({cause}); re-run prepare, which looks the "
+        "name up before creating anything",
+        exit_code=EXIT_UNAVAILABLE,
+    )
 
 
 def _look_up(session: Session, need: Prerequisite) -> str | None:

@@ -263,6 +263,6 @@ def _in_flight(session: Session, numbers: Sequence[str]) -> set[str]:
     wanted = set(numbers)
     return {
         e.invoice_number
-        for e in store.journal(session.realm_id, "pending")
+        for e in store.journals.creates.entries(session.realm_id, "pending")
         if e.invoice_number in wanted
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import (
@@ -23,8 +24,9 @@ from invoicesync.ledger.base import (
     Unanswered,
     Uncertain,
 )
-from invoicesync.models import DocKind, LocalInvoice
+from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import JournalEntry, LinkExists
+from invoicesync.usecases.journaled import Answer, Landed, Refused, Unrecorded, Write
 from invoicesync.usecases.push_plan import Adoption, PushPlan
 from invoicesync.usecases.push_report import (
     PushResult,
@@ -45,6 +47,16 @@ WORKERS_MIXED = 8
 Outcomes = Mapping[str, Created]
 
 
+@dataclass(frozen=True)
+class Made:
+    """A create that landed: the record to link, and what the copy check (or, after an unknown
+    outcome, the lookup's copies) said of it; `attention`: a person must look (exit 3)."""
+
+    remote: RemoteInvoice
+    note: str = ""
+    attention: bool = False
+
+
 class Executor:
     """Carries out one frozen `PushPlan`; what happened goes into the run's own `results`."""
 
@@ -62,6 +74,8 @@ class Executor:
         self.realm = plan.realm_id
         self.results = results
         self.progress = progress
+        self.drafts = {d.number: d for d in plan.creates}
+        self.write = Write(self.store.journals.creates, self.link, self.look_up)
 
     def run(self) -> None:
         for adoption in self.plan.adoptions:
@@ -132,7 +146,7 @@ class Executor:
 
     def create_all(self, queue: deque[Draft]) -> None:
         """Send with bounded concurrency; stop submitting at the first fatal error."""
-        in_flight: dict[Future[Outcomes], tuple[list[Draft], dict[str, str]]] = {}
+        in_flight: dict[Future[Outcomes], tuple[list[Draft], list[JournalEntry]]] = {}
         fatal: BaseException | None = None
         with ThreadPoolExecutor(max_workers=WORKERS_MIXED) as pool:
             while queue or in_flight:
@@ -143,24 +157,24 @@ class Executor:
                     chunk = self.still_claimed(taken)
                     if not chunk:
                         continue
-                    rids = self.journal(chunk)
-                    task = pool.submit(self._create, chunk, rids)
-                    in_flight[task] = (chunk, rids)
+                    entries = self.journal(chunk)
+                    rids = {e.invoice_number: e.request_id for e in entries}
+                    in_flight[pool.submit(self._create, chunk, rids)] = (chunk, entries)
                 if not in_flight:
                     break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    chunk, rids = in_flight.pop(future)
+                    chunk, entries = in_flight.pop(future)
                     try:
                         outcomes = future.result()
                     except Uncertain as exc:
                         # The creates may have happened; the client already retried with the
                         # same requestid. Look the invoices up before saying anything.
-                        self.resolve_uncertain(chunk, rids, str(exc))
+                        self.settle(chunk, entries, exc, str(exc))
                     except BaseException as exc:
                         fatal = fatal or exc
                     else:
-                        self.apply(chunk, outcomes, rids)
+                        self.apply(chunk, outcomes, entries)
                     self.progress.advance(len(chunk))
         if fatal is not None:
             raise fatal
@@ -180,7 +194,7 @@ class Executor:
                 self._fail(d.invoice, EXIT_UNAVAILABLE, message)
         return [d for d in chunk if d.number in held]
 
-    def journal(self, chunk: Sequence[Draft]) -> dict[str, str]:
+    def journal(self, chunk: Sequence[Draft]) -> list[JournalEntry]:
         """Commit the intents of a chunk before it is sent."""
         entries = []
         for d in chunk:
@@ -199,106 +213,124 @@ class Executor:
                     kind=DocKind.of(d.invoice),
                 )
             )
-        self.store.journal_intents(entries)
-        return {e.invoice_number: e.request_id for e in entries}
+        self.write.intend(entries)
+        return entries
 
-    def apply(self, chunk: Sequence[Draft], outcomes: Outcomes, rids: Mapping[str, str]) -> None:
-        open_: list[Draft] = []
-        reasons: dict[str, None] = {}
-        for d in chunk:
-            outcome = outcomes[d.number]
-            if isinstance(outcome, Refusal):
-                self.refused(d.invoice, outcome, rids[d.number])
-            elif isinstance(outcome, Checked):
-                self.checked(d.invoice, outcome, rids[d.number])
-            elif isinstance(outcome, Unanswered):
-                open_.append(d)
-                reasons[outcome.reason] = None
-            else:
-                self.record(d.invoice, outcome, rids[d.number])
-        if open_:
-            self.resolve_uncertain(open_, rids, "; ".join(reasons))
-
-    def checked(self, inv: LocalInvoice, outcome: Checked, rid: str) -> None:
-        """A create the copy check had something to say about: linked with what it said, or,
-        when nothing may be linked yet, left pending for the next run to find."""
-        if outcome.remote is None:
-            self._fail(inv, EXIT_PARTIAL, outcome.note)
-            return
-        self.record(inv, outcome.remote, rid, outcome.note, attention=outcome.attention)
-
-    def record(
-        self,
-        inv: LocalInvoice,
-        remote: RemoteInvoice,
-        rid: str,
-        note: str = "",
-        *,
-        attention: bool = False,
+    def apply(
+        self, chunk: Sequence[Draft], outcomes: Outcomes, entries: Sequence[JournalEntry]
     ) -> None:
-        link = link_from(inv, self.realm, remote, "pushed")
-        try:
-            self.store.add_link(link, request_id=rid)
-        except LinkExists:
-            message = (
-                f"{self.ledger.name} {link.ref} was created but another link exists; "
-                "run `invoicesync reconcile`"
-            )
-            self._fail(inv, EXIT_CONFLICT, message)
-            return
-        result = linked_result(link, "created", note)
-        if attention:
-            result.exit_code = EXIT_PARTIAL  # linked, but a person must look (copies)
-        check_total(self.ledger.name, inv, link, result)
-        self.results[inv.number] = result
+        """Settle what the target answered. Two answers are settled here, not by the journal:
+        a copy check that says nothing may be linked yet (the intent stays pending for the
+        next run), and a number taken by a record of ours (adopted, closing the intent)."""
+        drafts: list[Draft] = []
+        kept: list[JournalEntry] = []
+        answers: list[Answer[Made]] = []
+        for d, entry in zip(chunk, entries, strict=True):
+            outcome = outcomes[d.number]
+            if isinstance(outcome, Checked):
+                if outcome.remote is None:
+                    self._fail(d.invoice, EXIT_PARTIAL, outcome.note)
+                    continue
+                answer: Answer[Made] = Made(outcome.remote, outcome.note, outcome.attention)
+            elif isinstance(outcome, Refusal):
+                owner = self.owner(d.invoice, outcome)
+                if owner is not None:
+                    self.adopt(Adoption(d.invoice, owner, True, entry.request_id))
+                    continue
+                answer = outcome
+            elif isinstance(outcome, Unanswered):
+                answer = outcome
+            else:
+                answer = Made(outcome)
+            drafts.append(d)
+            kept.append(entry)
+            answers.append(answer)
+        reasons = dict.fromkeys(a.reason for a in answers if isinstance(a, Unanswered))
+        self.settle(drafts, kept, answers, "; ".join(reasons))
 
-    def refused(self, inv: LocalInvoice, refusal: Refusal, rid: str) -> None:
+    def owner(self, inv: LocalInvoice, refusal: Refusal) -> RemoteInvoice | None:
+        """Someone took the number between our guard query and the create: the record that
+        has it, when it is ours (our marker for this invoice)."""
+        if not refusal.owner_id:
+            return None
+        try:
+            owner = None if refusal.owner is None else self.ledger.read(refusal.owner)
+        except (Gone, InvoiceSyncError):
+            owner = None
+        return owner if owner is not None and owner.marker == inv.number else None
+
+    def settle(
+        self,
+        chunk: Sequence[Draft],
+        entries: Sequence[JournalEntry],
+        answers: Sequence[Answer[Made]] | Uncertain,
+        cause: str,
+    ) -> None:
+        """Close the intents through the journal and say what became of each invoice."""
+        for d, verdict in zip(chunk, self.write.settle(entries, answers), strict=True):
+            inv = d.invoice
+            if isinstance(verdict, Landed):
+                result = linked_result(verdict.record, "created", verdict.answer.note)
+                if verdict.answer.attention:
+                    result.exit_code = EXIT_PARTIAL  # linked, but a person must look (copies)
+                check_total(self.ledger.name, inv, verdict.record, result)
+                self.results[inv.number] = result
+            elif isinstance(verdict, Unrecorded):
+                message = (
+                    f"{self.ledger.name} {verdict.clash.ref} was created but another link "
+                    "exists; run `invoicesync reconcile`"
+                )
+                self._fail(inv, EXIT_CONFLICT, message)
+            elif isinstance(verdict, Refused):
+                self.refused(inv, verdict.refusal)
+            else:
+                message = (
+                    f"outcome unknown ({cause}); re-run push: it will find or create this "
+                    "invoice exactly once"
+                )
+                self._fail(inv, EXIT_UNAVAILABLE, message)
+
+    def refused(self, inv: LocalInvoice, refusal: Refusal) -> None:
         if refusal.owner_id:
-            # Someone took the number between our guard query and the create.
-            try:
-                owner = None if refusal.owner is None else self.ledger.read(refusal.owner)
-            except (Gone, InvoiceSyncError):
-                owner = None
-            if owner is not None and owner.marker == inv.number:
-                self.adopt(Adoption(inv, owner, True, rid))
-                return
             message = (
                 f"DocNumber {inv.number} is already used by {self.ledger.name} transaction "
                 f"{refusal.owner_id}; link it or change the number"
             )
         else:
             message = f"{self.ledger.name} rejected the invoice: {refusal.message}"
-        self.store.journal_failed(self.realm, rid, refusal.message)
         self._fail(inv, refusal.exit_code, message)
 
-    def resolve_uncertain(
-        self, chunk: Sequence[Draft], rids: Mapping[str, str], cause: str
-    ) -> None:
+    def link(self, entry: JournalEntry, made: Made) -> Link:
+        """What a landed create records: its link, made with the journal's outcome."""
+        inv = self.drafts[entry.invoice_number].invoice
+        return link_from(inv, self.realm, made.remote, "pushed")
+
+    def look_up(self, entries: Sequence[JournalEntry]) -> list[Made | None]:
+        """After an unknown outcome: each invoice's record, found by our marker (and its
+        DocNumber where we send it), with what its copies say; None leaves it pending."""
+        chunk = [self.drafts[e.invoice_number] for e in entries]
         try:
             found = self.ledger.find_existing(chunk, by_number=self.plan.sends_numbers)
         except InvoiceSyncError:
             found = {}  # leave them pending; the next run resolves them
-        plan = self.plan
-        for d in chunk:
-            seen = found.get(d.number)
-            if seen is not None and seen.remote.marker == d.number:
-                note, attention = "", False
-                if seen.copies:
-                    note, attention = copies_note(
-                        self.ledger.name,
-                        d.invoice,
-                        seen.copies,
-                        plan.origin,
-                        shared=plan.shared,
-                        pending=True,
-                    )
-                self.record(d.invoice, seen.remote, rids[d.number], note, attention=attention)
-            else:
-                message = (
-                    f"outcome unknown ({cause}); re-run push: it will find or create this "
-                    "invoice exactly once"
+        plan, out = self.plan, list[Made | None]()
+        for e in entries:
+            d, seen = self.drafts[e.invoice_number], found.get(e.invoice_number)
+            if seen is None or seen.remote.marker != d.number:
+                out.append(None)
+                continue
+            note, attention = "", False
+            if seen.copies:
+                note, attention = copies_note(
+                    self.ledger.name,
+                    d.invoice,
+                    seen.copies,
+                    plan.origin,
+                    shared=plan.shared,
+                    pending=True,
                 )
-                self._fail(d.invoice, EXIT_UNAVAILABLE, message)
+            out.append(Made(seen.remote, note, attention))
+        return out
 
     def _fail(self, inv: LocalInvoice, code: int, message: str) -> None:
         self.results[inv.number] = failed(inv, code, message)

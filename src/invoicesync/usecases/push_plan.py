@@ -119,7 +119,7 @@ def plan(
             message = f"{prep.heading}: " + "; ".join(texts) + _prepare_hint(inv, problems)
             out.decided.append(Decided.of(failed(inv, EXIT_PREREQUISITE, message, texts)))
     generations = store.generations(realm) if store else {}
-    journal = store.journal(realm) if store else []
+    journal = store.journals.creates.entries(realm) if store else []
     pending = {e.invoice_number: e.request_id for e in journal if e.state == "pending"}
     attempts: dict[str, int] = {}
     for e in journal:

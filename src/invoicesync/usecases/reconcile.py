@@ -262,7 +262,7 @@ def _done(store: StateStore, realm: str) -> dict[str, frozenset[str]]:
     """Per invoice number, the lifecycle actions completed on it (`credited`: a credit note was
     applied to it)."""
     out: dict[str, set[str]] = {}
-    for e in store.lifecycle(realm):
+    for e in store.journals.lifecycle.entries(realm):
         if e.state == "done":
             out.setdefault(e.invoice_number, set()).add(e.action)
             if e.action == "apply":

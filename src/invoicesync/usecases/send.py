@@ -22,16 +22,11 @@ from invoicesync.errors import (
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
 )
-from invoicesync.ledger.base import Gone, Refusal, Uncertain
+from invoicesync.ledger.base import Billing, Gone, Refusal
 from invoicesync.models import DocKind, DocRef, Link
-from invoicesync.store.followups import (
-    FollowUp,
-    advance_sync_token,
-    followup_intent,
-    followup_outcome,
-    followups,
-)
+from invoicesync.store.followups import Delivered, FollowUp, followups
 from invoicesync.usecases import send_rules
+from invoicesync.usecases.journaled import Landed, Refused, Unknown, Unrecorded, Write
 from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.session import Session
 
@@ -153,11 +148,12 @@ def send_one(
     done = [h for h in history if h.state == "done"]
     pending = [h for h in history if h.state == "pending"]
     last = done[-1] if done else None
+    write = _write(session, last)
     if pending:
         entry = pending[-1]
-        resolved = _resolve(session, entry, last)
-        if resolved is not None:
-            return resolved
+        found = write.lookup([entry])[0]
+        if found is not None:
+            return _sent_before(session, entry, write.recorded(entry, found))
     elif last is not None and not again:
         return SendResult(
             number,
@@ -172,48 +168,69 @@ def send_one(
         entry = FollowUp(
             session.realm_id, "send", number, ref.remote_id, rid, target=to, doc_kind=ref.kind
         )
-        followup_intent(session.store, entry)
-    return _deliver(session, entry, last)
+    return _deliver(session, write, entry)
 
 
-def _deliver(session: Session, entry: FollowUp, last: FollowUp | None) -> SendResult:
+def _write(session: Session, last: FollowUp | None) -> Write[FollowUp, Billing, Delivered]:
+    """A send: recorded with where it went and when, and the document's new SyncToken; looked
+    up as an e-mail the target shows newer than the last one recorded."""
+
+    def record(entry: FollowUp, billing: Billing) -> Delivered:
+        to = entry.target or billing.bill_email
+        return Delivered(to=to, at=billing.delivered_at, token=billing.invoice.sync_token)
+
+    def lookup(entries: Sequence[FollowUp]) -> list[Billing | None]:
+        return [_shows_sent(session, entry, last) for entry in entries]
+
+    return Write(session.store.journals.followups, record, lookup)
+
+
+def _deliver(
+    session: Session, write: Write[FollowUp, Billing, Delivered], entry: FollowUp
+) -> SendResult:
     number, ref, target = entry.invoice_number, entry.ref, session.ledger.name
-    try:
-        outcome = session.ledger.send(ref, entry.target, entry.request_id)
-    except Uncertain as exc:
-        resolved = _resolve(session, entry, last)
-        if resolved is not None:
-            return resolved
+    gone = Refusal(f"{target} {ref} no longer exists; run `invoicesync reconcile`", EXIT_CONFLICT)
+
+    def call() -> Billing | Refusal:
+        try:
+            return session.ledger.send(ref, entry.target, entry.request_id)
+        except Gone:
+            return gone
+
+    verdict = write.once(entry, call)
+    if isinstance(verdict, Refused):
+        outcome = verdict.refusal
         message = (
-            f"outcome unknown ({exc}); re-run: it checks {target} before sending, so the "
-            f"{ref.kind.label} is sent once"
+            outcome.message if outcome is gone else f"{target} did not send it: {outcome.message}"
+        )
+        return SendResult(number, "failed", ref, message=message, exit_code=outcome.exit_code)
+    if isinstance(verdict, Unknown):
+        message = (
+            f"outcome unknown ({verdict.cause}); re-run: it checks {target} before sending, so "
+            f"the {ref.kind.label} is sent once"
         )
         return SendResult(number, "failed", ref, message=message, exit_code=EXIT_UNAVAILABLE)
-    except Gone:
-        message = f"{target} {ref} no longer exists; run `invoicesync reconcile`"
-        followup_outcome(session.store, entry, error=message)
-        return SendResult(number, "failed", ref, message=message, exit_code=EXIT_CONFLICT)
-    if isinstance(outcome, Refusal):
-        followup_outcome(session.store, entry, error=outcome.message)
-        message = f"{target} did not send it: {outcome.message}"
-        return SendResult(number, "failed", ref, message=message, exit_code=outcome.exit_code)
-    sent_to = entry.target or outcome.bill_email
-    followup_outcome(session.store, entry, result_to=sent_to, result_at=outcome.delivered_at)
-    token = outcome.invoice.sync_token
-    advance_sync_token(session.store, session.realm_id, number, ref, token)
-    return SendResult(number, "sent", ref, sent_to, outcome.delivered_at)
+    if isinstance(verdict, Unrecorded):  # a send moves no link: never raised
+        raise verdict.clash
+    if verdict.found:
+        return _sent_before(session, entry, verdict)
+    return SendResult(number, "sent", ref, verdict.record.to, verdict.record.at)
 
 
-def _resolve(session: Session, entry: FollowUp, last: FollowUp | None) -> SendResult | None:
-    """A pending send: done if the target shows an e-mail newer than the last one recorded."""
+def _shows_sent(session: Session, entry: FollowUp, last: FollowUp | None) -> Billing | None:
+    """A pending send: the target's billing state if it shows an e-mail newer than the last
+    one recorded, else None."""
     found = session.ledger.billing(entry.doc_kind, [entry.qbo_id]).get(entry.qbo_id)
     if found is None or not found.sent or found.delivered_at is None:
         return None
     if last is not None and found.delivered_at == last.result_at:
         return None
-    sent_to = entry.target or found.bill_email
-    followup_outcome(session.store, entry, result_to=sent_to, result_at=found.delivered_at)
-    token = found.invoice.sync_token
-    advance_sync_token(session.store, session.realm_id, entry.invoice_number, entry.ref, token)
+    return found
+
+
+def _sent_before(
+    session: Session, entry: FollowUp, landed: Landed[Billing, Delivered]
+) -> SendResult:
     message = f"sent by an earlier, interrupted run (found in {session.ledger.name})"
-    return SendResult(entry.invoice_number, "sent", entry.ref, sent_to, found.delivered_at, message)
+    sent = landed.record
+    return SendResult(entry.invoice_number, "sent", entry.ref, sent.to, sent.at, message)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,18 +27,11 @@ from invoicesync.errors import (
     EXIT_UNAVAILABLE,
     InvoiceSyncError,
 )
-from invoicesync.ledger.base import (
-    Draft,
-    Edit,
-    Gone,
-    Outcome,
-    Refusal,
-    RemoteInvoice,
-    Unanswered,
-    Uncertain,
-)
+from invoicesync.ledger.base import Draft, Edit, Gone, Outcome, RemoteInvoice, Uncertain
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
+from invoicesync.store.lifecycle import Closing
+from invoicesync.usecases.journaled import Landed, Refused, Unknown, Verdict, Write
 from invoicesync.usecases.kinds import KindUnknown, prove, remember
 from invoicesync.usecases.push_execute import WORKERS
 from invoicesync.usecases.push_report import Decided, PushResult, failed, source_result
@@ -195,31 +188,56 @@ def execute(session: Session, changes: Sequence[Change], results: dict[str, Push
     for c in changes:
         if c.proved:
             remember(session, c.link)
-    entries = store.lifecycle(realm, "update")
+    entries = store.journals.lifecycle.entries(realm, "update")
     pending = {e.invoice_number: e for e in entries if e.state == "pending"}
     todo = [c for c in changes if c.edit.fields]
+    write = _write(session, {c.invoice.number: c for c in changes})
     with store.grouped():
         for c in changes:
             if not c.edit.fields:  # QuickBooks already matches: an earlier run's edit landed
                 entry = pending.get(c.invoice.number) or c.entry(realm)
-                _record(
-                    session,
-                    c,
-                    entry,
-                    c.edit.remote,
-                    results,
-                    f"{session.ledger.name} already matched",
+                write.recorded(entry, c.edit.remote)
+                _updated(
+                    session, c, c.edit.remote, results, f"{session.ledger.name} already matched"
                 )
         _supersede(session, {c.invoice.number: c.entry(realm) for c in todo})
         size = session.ledger.batch_size
-        _send_all(session, deque(todo[i : i + size] for i in range(0, len(todo), size)), results)
+        chunks = deque(todo[i : i + size] for i in range(0, len(todo), size))
+        _send_all(session, write, chunks, results)
+
+
+Edits = Write[LifecycleEntry, RemoteInvoice, Closing]
+
+
+def _write(session: Session, changes: Mapping[str, Change]) -> Edits:
+    """An edit: recorded with the record's new SyncToken and total and the source's
+    fingerprint; looked up by reading the record again (matching the source: it landed)."""
+
+    def record(entry: LifecycleEntry, remote: RemoteInvoice) -> Closing:
+        c = changes[entry.invoice_number]
+        written = (remote.sync_token, remote.total, c.invoice.fingerprint())
+        return Closing({"changes": list(c.edit.changes)}, written)
+
+    def lookup(entries: Sequence[LifecycleEntry]) -> list[RemoteInvoice | None]:
+        return [_landed(session, changes[e.invoice_number]) for e in entries]
+
+    return Write(session.store.journals.lifecycle, record, lookup)
+
+
+def _landed(session: Session, c: Change) -> RemoteInvoice | None:
+    """The record as read now, if it already matches the source (the edit landed)."""
+    try:
+        again = session.ledger.edit(c.draft, c.link.ref)
+    except (Gone, InvoiceSyncError):
+        return None  # the edit stays pending: the next run reads the record again
+    return again.remote if not again.fields else None
 
 
 Sent = tuple[list[Change], list[LifecycleEntry]]
 
 
 def _send_all(
-    session: Session, chunks: deque[list[Change]], results: dict[str, PushResult]
+    session: Session, write: Edits, chunks: deque[list[Change]], results: dict[str, PushResult]
 ) -> None:
     """Up to WORKERS batches in flight; HTTP only in the workers, the store on this thread. A
     fatal error stops new batches; those in flight are recorded before it is raised."""
@@ -230,52 +248,59 @@ def _send_all(
             while chunks and fatal is None and len(in_flight) < WORKERS:
                 chunk = chunks.popleft()
                 entries = [c.entry(session.realm_id) for c in chunk]
-                session.store.lifecycle_intent(*entries)
+                write.intend(entries)
                 sends = [(c.edit, e.request_id) for c, e in zip(chunk, entries, strict=True)]
                 in_flight[pool.submit(session.ledger.update, sends)] = (chunk, entries)
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 chunk, entries = in_flight.pop(future)
                 try:
-                    _apply(session, chunk, entries, future.result(), results)
+                    answers: Sequence[Outcome] | Uncertain = future.result()
                 except Uncertain as exc:
-                    for c, e in zip(chunk, entries, strict=True):
-                        _uncertain(session, c, e, str(exc), results)
+                    answers = exc
                 except BaseException as exc:  # fatal (or Ctrl-C): finish what is in flight
                     fatal = fatal or exc
+                    continue
+                try:
+                    verdicts = write.settle(entries, answers)
+                except BaseException as exc:  # the state failed: finish what is in flight
+                    fatal = fatal or exc
+                    continue
+                for c, verdict in zip(chunk, verdicts, strict=True):
+                    _report(session, c, verdict, results)
     if fatal is not None:
         raise fatal
 
 
-def _apply(
-    session: Session,
-    chunk: Sequence[Change],
-    entries: Sequence[LifecycleEntry],
-    outcomes: Sequence[Outcome],
-    results: dict[str, PushResult],
-) -> None:
-    for c, e, outcome in zip(chunk, entries, outcomes, strict=True):
-        if isinstance(outcome, Unanswered):
-            _uncertain(session, c, e, outcome.reason, results)
-        elif isinstance(outcome, Refusal):
-            session.store.lifecycle_close(e, "failed", {"error": outcome.message})
-            message = f"{session.ledger.name} refused the update: {outcome.message}"
-            results[c.invoice.number] = failed(c.invoice, outcome.exit_code, message)
-        else:
-            _record(session, c, e, outcome, results, "")
-
-
-def _record(
+def _report(
     session: Session,
     c: Change,
-    entry: LifecycleEntry,
+    verdict: Verdict[RemoteInvoice, Closing],
+    results: dict[str, PushResult],
+) -> None:
+    if isinstance(verdict, Landed):
+        _updated(session, c, verdict.answer, results, "")
+    elif isinstance(verdict, Refused):
+        why = verdict.refusal.message
+        message = f"{session.ledger.name} refused the update: {why}"
+        results[c.invoice.number] = failed(c.invoice, verdict.refusal.exit_code, message)
+    else:
+        cause = verdict.cause if isinstance(verdict, Unknown) else str(verdict.clash)
+        message = (
+            f"outcome unknown ({cause}); re-run `push --update`: it reads the "
+            f"{c.link.kind.label} and sends the edit only if it did not land"
+        )
+        results[c.invoice.number] = failed(c.invoice, EXIT_UNAVAILABLE, message)
+
+
+def _updated(
+    session: Session,
+    c: Change,
     remote: RemoteInvoice,
     results: dict[str, PushResult],
     message: str,
 ) -> None:
-    written = (remote.sync_token, remote.total, c.invoice.fingerprint())
-    session.store.lifecycle_intent(entry)
-    session.store.lifecycle_close(entry, "done", {"changes": list(c.edit.changes)}, written)
+    """The result of an edit the journal recorded as done."""
     result = source_result(c.invoice, c.link, "updated", message)
     result.changes = list(c.edit.changes)
     if remote.total is not None and c.invoice.tax is not None and remote.total != c.invoice.total:
@@ -287,28 +312,12 @@ def _record(
     results[c.invoice.number] = result
 
 
-def _uncertain(
-    session: Session, c: Change, entry: LifecycleEntry, cause: str, results: dict[str, PushResult]
-) -> None:
-    """Read the record back: if it matches the source, the edit landed."""
-    try:
-        again = session.ledger.edit(c.draft, c.link.ref)
-    except (Gone, InvoiceSyncError):
-        again = None  # the edit stays pending: the next run reads the record again
-    if again is not None and not again.fields:
-        _record(session, c, entry, again.remote, results, "")
-        return
-    message = (
-        f"outcome unknown ({cause}); re-run `push --update`: it reads the {c.link.kind.label} "
-        "and sends the edit only if it did not land"
-    )
-    results[c.invoice.number] = failed(c.invoice, EXIT_UNAVAILABLE, message)
-
-
 def _supersede(session: Session, current: dict[str, LifecycleEntry]) -> None:
     """Older pending edits of these invoices (the source changed again since) are replaced by
     the current ones."""
-    for e in session.store.lifecycle(session.realm_id, "update"):
+    for e in session.store.journals.lifecycle.entries(session.realm_id, "update"):
         mine = current.get(e.invoice_number)
         if mine is not None and e.state == "pending" and e.request_id != mine.request_id:
-            session.store.lifecycle_close(e, "failed", {"error": "superseded by a newer edit"})
+            session.store.journals.lifecycle.close(
+                e, "failed", {"error": "superseded by a newer edit"}
+            )

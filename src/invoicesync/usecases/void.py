@@ -20,9 +20,11 @@ from invoicesync.errors import (
     Interrupted,
     InvoiceSyncError,
 )
-from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.ledger.base import Gone, RemoteInvoice
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
+from invoicesync.store.lifecycle import Closing
+from invoicesync.usecases.journaled import Landed, Refused, Unknown, Write
 from invoicesync.usecases.kinds import KindUnknown, prove, remember
 from invoicesync.usecases.push_report import (
     Decided,
@@ -63,7 +65,7 @@ def targets(
 ) -> list[tuple[LocalInvoice, Link]]:
     """Cancelled source invoices that are linked and not voided by us yet."""
     store = session.existing_store()
-    entries = store.lifecycle(session.realm_id, "void") if store else []
+    entries = store.journals.lifecycle.entries(session.realm_id, "void") if store else []
     done = {e.invoice_number for e in entries if e.state == "done"}
     return [
         (inv, links[inv.number])
@@ -116,19 +118,20 @@ def execute_void(session: Session, planned: PlannedVoid) -> PushResult:
         session.realm_id, inv.number, "void", rid, link.qbo_id, remote.sync_token, None,
         detail={"reason": reason}, doc_kind=link.kind,
     )  # fmt: skip
+    write = _write(session, link)
     if remote.voided:
-        _done(session, entry, remote, link)
+        write.recorded(entry, remote)
         return source_result(inv, link, "voided", f"already voided in {target}")
-    session.store.lifecycle_intent(entry)
-    try:
-        outcome = session.ledger.void(remote, memo(reason), rid)
-    except Uncertain as exc:
-        return _uncertain(session, inv, link, entry, str(exc))
-    if isinstance(outcome, Refusal):
-        session.store.lifecycle_close(entry, "failed", {"error": outcome.message})
-        return failed(inv, outcome.exit_code, f"{target} refused the void: {outcome.message}")
-    _done(session, entry, outcome, link)
-    return source_result(inv, link, "voided", f"voided in {target} ({reason})")
+    verdict = write.once(entry, lambda: session.ledger.void(remote, memo(reason), rid))
+    if isinstance(verdict, Refused):
+        why = verdict.refusal.message
+        return failed(inv, verdict.refusal.exit_code, f"{target} refused the void: {why}")
+    if isinstance(verdict, Landed):
+        said = f"voided in {target}" if verdict.found else f"voided in {target} ({reason})"
+        return source_result(inv, link, "voided", said)
+    cause = verdict.cause if isinstance(verdict, Unknown) else str(verdict.clash)
+    message = f"outcome unknown ({cause}); re-run: it voids the invoice only if it is not voided"
+    return failed(inv, EXIT_UNAVAILABLE, message)
 
 
 def void_all(
@@ -138,24 +141,22 @@ def void_all(
         results[step.invoice.number] = execute_void(session, step)
 
 
-def _done(session: Session, entry: LifecycleEntry, remote: RemoteInvoice, link: Link) -> None:
-    session.store.lifecycle_intent(entry)
-    written = (remote.sync_token, remote.total or Decimal("0.00"), link.fingerprint)
-    session.store.lifecycle_close(entry, "done", {"qbo_id": remote.id}, written)
+def _write(session: Session, link: Link) -> Write[LifecycleEntry, RemoteInvoice, Closing]:
+    """A void: recorded with the record's new SyncToken and zero total; looked up by reading
+    the record back (voided: it landed)."""
 
+    def record(_: LifecycleEntry, remote: RemoteInvoice) -> Closing:
+        written = (remote.sync_token, remote.total or Decimal("0.00"), link.fingerprint)
+        return Closing({"qbo_id": remote.id}, written)
 
-def _uncertain(
-    session: Session, inv: LocalInvoice, link: Link, entry: LifecycleEntry, cause: str
-) -> PushResult:
-    try:
-        remote: RemoteInvoice | None = session.ledger.read(link.ref)
-    except (Gone, InvoiceSyncError):
-        remote = None
-    if remote is not None and remote.voided:
-        _done(session, entry, remote, link)
-        return source_result(inv, link, "voided", f"voided in {session.ledger.name}")
-    message = f"outcome unknown ({cause}); re-run: it voids the invoice only if it is not voided"
-    return failed(inv, EXIT_UNAVAILABLE, message)
+    def lookup(entries: Sequence[LifecycleEntry]) -> list[RemoteInvoice | None]:
+        try:
+            remote: RemoteInvoice | None = session.ledger.read(link.ref)
+        except (Gone, InvoiceSyncError):
+            remote = None
+        return [remote if remote is not None and remote.voided else None for _ in entries]
+
+    return Write(session.store.journals.lifecycle, record, lookup)
 
 
 def void(

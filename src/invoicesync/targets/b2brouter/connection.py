@@ -127,7 +127,7 @@ def status(opened: B2BRouterSession) -> B2BStatusReport:
     client = opened.b2b.client
     store = opened.existing_store()
     links = store.count_links(opened.realm_id) if store else {}
-    pending = len(store.journal(opened.realm_id, "pending")) if store else 0
+    pending = len(store.journals.creates.entries(opened.realm_id, "pending")) if store else 0
     linked = store.links(opened.realm_id) if store else []
     seen = Counter(ln.last_state for ln in linked)
     last_states = {state: n for state, n in sorted(seen.items()) if state}

@@ -230,7 +230,7 @@ def status(opened: QuickBooksSession) -> StatusReport:
     )
     store = opened.existing_store()
     links = store.count_links(opened.realm_id) if store else {}
-    pending = len(store.journal(opened.realm_id, "pending")) if store else 0
+    pending = len(store.journals.creates.entries(opened.realm_id, "pending")) if store else 0
     if pending:
         warnings.append(f"{pending} push(es) were interrupted; `invoicesync push` resolves them")
     manager = opened.manager
