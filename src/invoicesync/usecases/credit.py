@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from invoicesync.errors import EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.ledger.capabilities import AppliesCredit, lacks
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.usecases.kinds import KindUnknown, known
@@ -39,7 +40,7 @@ def apply_all(
     store = session.existing_store()
     if not notes or store is None:
         return
-    if session.ledger.credits_by_reference:
+    if session.ledger.facts.credits_by_reference:
         _referenced(notes, results)
         return
     realm = session.realm_id
@@ -88,6 +89,9 @@ def _apply(
     dry_run: bool,
 ) -> None:
     ledger, realm = session.ledger, session.realm_id
+    if not isinstance(ledger, AppliesCredit):
+        _say(result, f"credit not applied: {lacks(ledger, 'credit application', note.number)}")
+        return
     try:
         credit = ledger.read(credit_link.ref)
         invoice = ledger.read(target.ref)

@@ -32,7 +32,7 @@ def known(session: Session, link: Link) -> Link:
     if link.kind is not DocKind.UNKNOWN:
         return link
     proved: list[DocRef] = []
-    for kind in session.ledger.kinds():
+    for kind in session.ledger.facts.kinds:
         ref = DocRef(kind, link.qbo_id)
         try:
             remote = session.ledger.read(ref)

@@ -25,6 +25,7 @@ from invoicesync.errors import (
     UsageError,
 )
 from invoicesync.ledger.base import Prerequisite, Refusal, Uncertain
+from invoicesync.ledger.capabilities import CreatesPrerequisites, Prerequisites, lacking
 from invoicesync.models import LocalInvoice
 from invoicesync.store import PrepareEntry
 from invoicesync.usecases.push import select_invoices
@@ -120,12 +121,13 @@ def prepare(
     """Plan, then (unless a dry run) create under the state lock."""
     if bool(request.numbers) == request.all_:
         raise UsageError("name the invoices to prepare for, or use --all (not both)")
+    names = _names(session)
     chosen, _ = select_invoices(invoices, request.numbers, request.all_, request.since)
     report = PrepareReport(session.realm_id, request.dry_run, session.ledger.name)
     lock = contextlib.nullcontext() if request.dry_run else session.locked(request.wait)
     with lock:
         try:
-            needs = session.ledger.prerequisites(chosen, request.kinds) if chosen else []
+            needs = names.prerequisites(chosen, request.kinds) if chosen else []
             report.items = [planned(n) for n in needs]
             if not request.dry_run:
                 failed = _settle_pending(session, needs)
@@ -154,18 +156,20 @@ def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tup
             failed[key] = failed.get(key, 0) + 1
         if entry.state == "pending" and key not in wanted:
             need = Prerequisite(entry.kind, entry.name, ())
-            found = session.ledger.find_prerequisite(need)
+            found = _names(session).find_prerequisite(need)
             if found:
                 store.prepare_outcome(session.realm_id, entry.request_id, remote_id=found)
     return failed
 
 
 def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
-    store, realm = session.store, session.realm_id
+    store, realm, ledger = session.store, session.realm_id, session.ledger
+    if not isinstance(ledger, CreatesPrerequisites):  # its needs are never creatable
+        raise lacking(ledger, "creation of names")
     rid = request_id(realm, need, attempt)
     store.prepare_intent(PrepareEntry(realm, need.kind, need.name, rid, "pending", None, None))
     try:
-        outcome: str | Refusal | None = session.ledger.create_prerequisite(need, rid)
+        outcome: str | Refusal | None = ledger.create_prerequisite(need, rid)
     except Uncertain as exc:
         outcome = _look_up(session, need)
         if outcome is None:
@@ -186,5 +190,13 @@ def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
 def _look_up(session: Session, need: Prerequisite) -> str | None:
     """After an uncertain create: the record, if it exists; None if we cannot tell yet."""
     with contextlib.suppress(InvoiceSyncError):
-        return session.ledger.find_prerequisite(need)
+        return _names(session).find_prerequisite(need)
     return None
+
+
+def _names(session: Session) -> Prerequisites:
+    """The ledger as `Prerequisites`, or the plain refusal of a target without (exit 2)."""
+    ledger = session.ledger
+    if not isinstance(ledger, Prerequisites):
+        raise lacking(ledger, "prerequisites")
+    return ledger

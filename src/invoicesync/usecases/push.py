@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError, UsageError
+from invoicesync.ledger.capabilities import follow_ups, requests_of
 from invoicesync.models import LocalInvoice
 from invoicesync.store import runs
 from invoicesync.usecases import credit, followup, push_execute, push_plan, update, void
@@ -198,6 +199,8 @@ def push(
     chosen, skipped = select_invoices(invoices, request.numbers, request.all_, request.since)
     order = [r.invoice for r in skipped] + [i.number for i in chosen]
     results = {r.invoice: r for r in skipped}
+    if request.send or request.send_unsent:
+        follow_ups(session.ledger, "send")  # a target without says so before anything is sent
     chosen = followup.refuse_bad_attachments(session, chosen, results)
     report = PushReport(session.realm_id, request.dry_run, [])
     shared = session.settings.state_url is not None and not request.dry_run
@@ -284,7 +287,7 @@ def _finished(
         if report.fatal:
             results[number].exit_code = report.fatal.exit_code
     report.results = [results[n] for n in order]
-    report.requests = dict(session.ledger.requests)
+    report.requests = requests_of(session.ledger)
     return report
 
 

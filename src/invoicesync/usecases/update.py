@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from invoicesync.errors import (
     EXIT_CONFLICT,
+    EXIT_PARTIAL,
     EXIT_PREREQUISITE,
     EXIT_UNAVAILABLE,
     InvoiceSyncError,
@@ -37,6 +38,7 @@ from invoicesync.ledger.base import (
     Unanswered,
     Uncertain,
 )
+from invoicesync.ledger.capabilities import Edits, batch_size, lacking, lacks
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.usecases.kinds import KindUnknown, known
@@ -129,6 +131,10 @@ def plan(
     if not changed:
         return []
     ledger = session.ledger
+    if not isinstance(ledger, Edits):
+        for inv, _ in changed:
+            results[inv.number] = failed(inv, EXIT_PARTIAL, lacks(ledger, "edit", inv.number))
+        return []
     prep = ledger.prepare([inv for inv, _ in changed])
     drafts = {d.number: d for d in prep.drafts}
     for inv, _ in changed:
@@ -219,7 +225,7 @@ def execute(session: Session, changes: Sequence[Change], results: dict[str, Push
                     f"{session.ledger.name} already matched",
                 )
         _supersede(session, {c.invoice.number: c.entry(realm) for c in todo})
-        size = session.ledger.batch_size
+        size = batch_size(session.ledger)
         _send_all(session, deque(todo[i : i + size] for i in range(0, len(todo), size)), results)
 
 
@@ -240,7 +246,7 @@ def _send_all(
                 entries = [c.entry(session.realm_id) for c in chunk]
                 session.store.lifecycle_intent(*entries)
                 sends = [(c.edit, e.request_id) for c, e in zip(chunk, entries, strict=True)]
-                in_flight[pool.submit(session.ledger.update, sends)] = (chunk, entries)
+                in_flight[pool.submit(_editing(session).update, sends)] = (chunk, entries)
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 chunk, entries = in_flight.pop(future)
@@ -295,12 +301,22 @@ def _record(
     results[c.invoice.number] = result
 
 
+def _editing(session: Session) -> Edits:
+    """The ledger as `Edits`: `plan` leaves nothing to send to a target without, so this
+    refuses (exit 2) only what should never be asked."""
+    ledger = session.ledger
+    if not isinstance(ledger, Edits):
+        raise lacking(ledger, "edit")
+    return ledger
+
+
 def _uncertain(
     session: Session, c: Change, entry: LifecycleEntry, cause: str, results: dict[str, PushResult]
 ) -> None:
     """Read the record back: if it matches the source, the edit landed."""
+    ledger = _editing(session)
     try:
-        again = session.ledger.edit(c.draft, c.link.ref)
+        again = ledger.edit(c.draft, c.link.ref)
     except (Gone, InvoiceSyncError):
         again = None  # the edit stays pending: the next run reads the record again
     if again is not None and not again.fields:

@@ -20,6 +20,7 @@ from invoicesync.errors import (
     InvoiceSyncError,
 )
 from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
+from invoicesync.ledger.capabilities import Voids, lacks, requests_of
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.usecases.kinds import KindUnknown, known
@@ -68,7 +69,9 @@ def void_one(
         link = known(session, link)
     except KindUnknown as exc:
         return failed(inv, exc.exit_code, exc.message)
-    target = session.ledger.name
+    ledger, target = session.ledger, session.ledger.name
+    if not isinstance(ledger, Voids):
+        return failed(inv, EXIT_PARTIAL, lacks(ledger, "void", inv.number))
     if link.kind is not DocKind.INVOICE:
         # QuickBooks' API voids invoices only (Intuit's CreditMemo reference offers create,
         # read, update, delete, send and PDF): refused for this document, with the reason, as
@@ -102,7 +105,7 @@ def void_one(
         return source_result(inv, link, "planned", f"would be voided ({reason})")
     session.store.lifecycle_intent(entry)
     try:
-        outcome = session.ledger.void(remote, memo(reason), rid)
+        outcome = ledger.void(remote, memo(reason), rid)
     except Uncertain as exc:
         return _uncertain(session, inv, link, entry, str(exc))
     if isinstance(outcome, Refusal):
@@ -166,5 +169,5 @@ def void(
     except KeyboardInterrupt:
         report.fatal = Interrupted("interrupted; state is consistent, re-run to continue")
     report.results = [results[i.number] for i in chosen if i.number in results]
-    report.requests = dict(session.ledger.requests)
+    report.requests = requests_of(session.ledger)
     return report
