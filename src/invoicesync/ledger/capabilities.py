@@ -141,6 +141,13 @@ class Copies(Protocol):
 INSTEAD = {
     "attachments": "leave the files out of the source record, or attach them in {target}",
     "copies": "look for documents carrying the same marker in {target} itself",
+    "credit application": "apply the credit to the invoice in {target} itself",
+    "edit": "change the document in {target} itself",
+    "payments": "see what was paid in {target} itself",
+    "PDF": "download the document from {target} itself",
+    "prerequisites": "create the names the invoices use in {target} itself",
+    "send": "send the document from {target} itself",
+    "void": "void the document in {target} itself",
 }
 
 
