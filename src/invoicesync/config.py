@@ -19,7 +19,7 @@ from typing import Any
 import platformdirs
 import tomli_w
 
-from invoicesync import profiles
+from invoicesync import profiles, targets
 from invoicesync.aliases import Aliases, read_aliases
 from invoicesync.errors import ConfigError
 from invoicesync.files import private_dir, read_text, write_atomic
@@ -134,7 +134,7 @@ class Settings:
     state_timeout: float = DEFAULT_STATE_TIMEOUT
     # Profiles and the B2BRouter target (docs/configuration.md#profiles, docs/b2brouter.md).
     profile: str | None = None
-    target: str = "quickbooks"
+    target: str = targets.DEFAULT
     b2brouter_account: str | None = None
     b2brouter_url: str | None = None
     b2brouter_api_key: str | None = field(default=None, repr=False)

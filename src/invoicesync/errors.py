@@ -7,9 +7,9 @@ every other module raises and never prints. The tree:
     ├── UsageError (2)
     ├── Refused (3, 5 or 6)          the target refused a request for a reason of its own
     ├── NotConnected (4)             missing credentials, invalid_grant, revoked
-    ├── PrerequisiteMissing (5)      customer, item, term, tax code or currency absent in QBO
+    ├── PrerequisiteMissing (5)      customer, item, term, tax code or currency absent at the target
     ├── Conflict (6)                 already linked elsewhere, DocNumber owned by another txn
-    ├── QuickBooksUnavailable (7)    throttled or down after retries; safe to re-run
+    ├── TargetUnavailable (7)        throttled or down after retries; safe to re-run
     ├── InvalidInput (8)             source file or config; nothing was sent
     │   ├── ConfigError
     │   └── SourceError
@@ -42,14 +42,14 @@ EXIT_CODES: dict[int, str] = {
     EXIT_USAGE: "usage error",
     EXIT_PARTIAL: "batch finished, but some invoices failed (details per invoice)",
     EXIT_NOT_CONNECTED: "not connected / re-authorisation needed",
-    EXIT_PREREQUISITE: "prerequisites missing in QuickBooks (customer, item, term, tax code, "
+    EXIT_PREREQUISITE: "prerequisites missing at the target (customer, item, term, tax code, "
     "currency)",
     EXIT_CONFLICT: "conflict (already linked elsewhere, DocNumber owned by another transaction)",
-    EXIT_UNAVAILABLE: "QuickBooks unavailable or throttled after retries; safe to re-run later",
+    EXIT_UNAVAILABLE: "the target unavailable or throttled after retries; safe to re-run later",
     EXIT_INVALID_INPUT: "invalid input (source file, config); nothing was sent",
     EXIT_LOCKED: "another invoicesync run holds the lock",
-    EXIT_DRIFT: "`reconcile --exit-code` found linked invoices changed, voided or deleted in "
-    "QuickBooks",
+    EXIT_DRIFT: "`reconcile --exit-code` found linked invoices changed, voided or deleted at "
+    "the target",
     EXIT_INTERRUPTED: "interrupted",
 }
 
@@ -81,7 +81,7 @@ class Conflict(InvoiceSyncError):
     exit_code = EXIT_CONFLICT
 
 
-class QuickBooksUnavailable(InvoiceSyncError):
+class TargetUnavailable(InvoiceSyncError):
     exit_code = EXIT_UNAVAILABLE
 
 

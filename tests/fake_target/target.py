@@ -7,6 +7,7 @@ from typing import Any
 
 from invoicesync.config import Settings
 from invoicesync.errors import UsageError
+from invoicesync.sources.base import SourceRules
 from invoicesync.targets.target import Commands, LocalConnection
 from invoicesync.usecases.session import Session
 from tests.fake_target.ledger import NAME, Books, FakeLedger
@@ -15,6 +16,7 @@ from tests.fake_target.ledger import NAME, Books, FakeLedger
 class Fake:
     key = "fake"
     name = NAME
+    source_rules = SourceRules(target=NAME)
 
     def __init__(self) -> None:
         self.books = Books()  # the fixture gives each test fresh books

@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from invoicesync import targets
 from invoicesync.errors import SourceError
 from invoicesync.models import Customer, Line, LocalInvoice, round_money
 from invoicesync.sources import open_source
+from invoicesync.sources.base import SourceRules
 from invoicesync.sources.csv_format import write_csv
 from invoicesync.sources.json_format import to_canonical
 
@@ -33,10 +35,16 @@ def good(**overrides: Any) -> dict[str, Any]:
     return base
 
 
-def load(tmp_path: Path, records: Any, name: str = "inv.json") -> list[LocalInvoice]:
+# The rules of the sample companies' target: QuickBooks (a 21-character DocNumber).
+QBO = targets.get("quickbooks").source_rules
+
+
+def load(
+    tmp_path: Path, records: Any, name: str = "inv.json", rules: SourceRules = QBO
+) -> list[LocalInvoice]:
     path = tmp_path / name
     path.write_text(json.dumps(records, indent=1), encoding="utf-8")
-    return open_source(path).invoices()
+    return open_source(path, rules=rules).invoices()
 
 
 def problems(tmp_path: Path, records: Any, name: str = "inv.json") -> list[str]:
@@ -404,3 +412,26 @@ def test_round_trip_through_json_and_csv(tmp_path: Path, batch: list[LocalInvoic
     (tmp_path / "r.csv").write_text(write_csv(batch), encoding="utf-8")
     assert open_source(tmp_path / "r.json").invoices() == batch
     assert open_source(tmp_path / "r.csv").invoices() == batch
+
+
+def test_each_target_states_its_own_number_limit_and_words(tmp_path: Path) -> None:
+    """QuickBooks keeps 21 characters of a DocNumber; B2BRouter documents no limit, so a long
+    number is its to refuse, not ours. Both refuse a negative invoice in their own name."""
+    long = good(number="F-2026-" + "0" * 20)
+    b2b = targets.get("b2brouter").source_rules
+    assert [i.number for i in load(tmp_path, [long], rules=b2b)] == [long["number"]]
+    assert problems(tmp_path, [long]) == [
+        f"inv.json:3: invoice {long['number']}: number: is 27 characters; QuickBooks allows at "
+        "most 21"
+    ]
+    negative = good(
+        lines=[{"service": "T", "quantity": "1", "unit_price": "10.00"}],
+        adjustments=[{"description": "Discount", "amount": "-10.01", "service": "Discount"}],
+    )
+    with pytest.raises(SourceError) as info:
+        load(tmp_path, [negative], rules=b2b)
+    assert any(
+        "the adjustments make the invoice total negative (-0.01); B2BRouter refuses negative "
+        "totals: issue a credit note instead" in d
+        for d in info.value.details
+    )

@@ -8,7 +8,7 @@ connection   connect, disconnect, status, ci-seed
 invoices     invoices, push
 link         list-candidates, link, unlink, reconcile
 lifecycle    void
-profiles     profiles; connect, disconnect and status for a B2BRouter profile
+profiles     profiles (each one's target and connection, from local files)
 prepare      prepare (and what `push --prepare` shows)
 sandbox      sandbox serve (each target serves its own), demo (targets/demo.py tells the story)
 followup     payments, send, pdf (followup_views: their documents, tables and CSV)

@@ -219,7 +219,7 @@ def _debug_traceback(ctx: Any) -> None:
 app = typer.Typer(
     cls=InvoiceSyncGroup,
     name="invoicesync",
-    help="Push invoices into QuickBooks Online exactly once, and keep them linked.\n\n"
+    help="Push invoices into QuickBooks Online or B2BRouter exactly once, and keep them linked.\n\n"
     "Global options may come before or after the command: "
     "`invoicesync invoices --source x.csv` works like `invoicesync --source x.csv invoices`.",
     no_args_is_help=True,

@@ -39,7 +39,8 @@ def connect(
         bool, typer.Option("--no-browser", help="Print the URL but do not open a browser.")
     ] = False,
 ) -> None:
-    """Connect to a QuickBooks company (OAuth 2.0 authorization code flow).
+    """Connect the profile's target: a QuickBooks company (OAuth 2.0 code flow), or a
+    B2BRouter account (its API key, from INVOICESYNC_B2BROUTER_API_KEY or a prompt).
 
     \b
     Examples:

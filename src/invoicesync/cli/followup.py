@@ -37,7 +37,7 @@ def payments(
         ),
     ] = None,
 ) -> None:
-    """What QuickBooks says was paid of each linked invoice.
+    """What the target says was paid of each linked invoice.
 
     \b
     Examples:
@@ -87,13 +87,13 @@ def send(
     ] = False,
     paid: Annotated[
         bool,
-        typer.Option("--paid", help="Send even if QuickBooks shows it paid (a copy, on purpose)."),
+        typer.Option("--paid", help="Send even if the target shows it paid (a copy, on purpose)."),
     ] = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """QuickBooks e-mails linked invoices (and credit memos) to the customer (once, unless
-    --again).
+    """The target sends linked invoices (and credit memos) to the customer (once, unless
+    --again): QuickBooks e-mails them; B2BRouter delivers them on the contact's channel.
 
     Voided and deleted invoices are refused, and paid ones unless --paid.
 

@@ -15,14 +15,17 @@ from invoicesync.cli.prepare import PREPARE_OPT, YES_OPT, prepare_before_push
 from invoicesync.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
+    from invoicesync.models import LocalInvoice
     from invoicesync.usecases.invoices import InvoiceRow
+    from invoicesync.usecases.push import PushRequest
     from invoicesync.usecases.push_report import PushReport, PushResult
+    from invoicesync.usecases.session import Session
 
 
 SEND_OPT = Annotated[
     bool,
     typer.Option(
-        "--send", help="QuickBooks e-mails each invoice this run creates, right after creating it."
+        "--send", help="The target sends each invoice this run creates, right after creating it."
     ),
 ]
 SEND_UNSENT_OPT = Annotated[
@@ -40,7 +43,7 @@ UPDATE_OPT = Annotated[
     ),
 ]
 FORCE_OPT = Annotated[
-    bool, typer.Option("--force", help="With --update: overwrite invoices changed in QuickBooks.")
+    bool, typer.Option("--force", help="With --update: overwrite invoices changed at the target.")
 ]
 
 # More rows than this are not drawn as a table unless asked for (`--limit`): rich lays out
@@ -62,7 +65,7 @@ def invoices(
         ),
     ] = None,
 ) -> None:
-    """List source invoices with their link state (no QuickBooks call).
+    """List source invoices with their link state (no call to the target).
 
     Over 1,000 invoices, a terminal gets the first 1,000 as a table and a count, and a pipe
     gets every invoice as tab-separated lines.
@@ -130,7 +133,7 @@ def push(
     adopt_existing: Annotated[
         bool,
         typer.Option(
-            "--adopt-existing", help="Link an existing QBO invoice with the same DocNumber."
+            "--adopt-existing", help="Link an existing invoice at the target with the same number."
         ),
     ] = False,
     send: SEND_OPT = False,
@@ -142,7 +145,7 @@ def push(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Create QuickBooks invoices and credit memos from the source, exactly once.
+    """Create invoices and credit notes at the target from the source, exactly once.
 
     \b
     Examples:
@@ -153,20 +156,44 @@ def push(
     """
     from invoicesync.usecases.invoices import load_invoices
     from invoicesync.usecases.push import PushRequest
-    from invoicesync.usecases.push import push as run_push
 
     state = state_of(ctx)
     since_date = _since(since, all_)
     local = load_invoices(state.settings(), render.warn)
-    flags = (dry_run, adopt_existing, wait, send, update, force, send_unsent)
+    flags = (dry_run, adopt_existing, wait, send, update, force, send_unsent, prepare)
     request = PushRequest(numbers or [], all_, since_date, *flags)
     with opened_session(state) as opened:
-        if prepare:
-            prepare_before_push(state, opened, local, request, yes=yes)
-        with render.progress() as bar:
-            report = run_push(opened, local, request, bar, notify=render.info)
+        if dry_run:
+            report = _preview(opened, local, request)
+        else:
+            if prepare:
+                prepare_before_push(state, opened, local, request, yes=yes)
+            report = _run(opened, local, request)
         warn_all(opened.warnings)
     _finish(report, json_=json_)
+
+
+def _run(opened: Session, local: Sequence[LocalInvoice], request: PushRequest) -> PushReport:
+    from invoicesync.usecases.push import push as run_push
+
+    with render.progress() as bar:
+        return run_push(opened, local, request, bar, notify=render.info)
+
+
+def _preview(opened: Session, local: Sequence[LocalInvoice], request: PushRequest) -> PushReport:
+    """`push --dry-run`: the run's plan, rendered as the report it would become; the names
+    `--prepare` would create and what `--send` would e-mail go to stderr."""
+    from invoicesync.cli.plan_views import preview_report, sends_line
+    from invoicesync.cli.prepare import show_needs
+    from invoicesync.usecases.push import preview
+
+    planned = preview(opened, local, request)
+    if planned.plan is not None:
+        show_needs(planned.plan.prerequisites)
+        line = sends_line(planned.plan)
+        if line is not None:
+            render.info(line)
+    return preview_report(planned)
 
 
 def _finish(report: PushReport, *, json_: bool) -> None:

@@ -28,7 +28,7 @@ def list_candidates(
     ] = 10,
     json_: JSON_OPT = False,
 ) -> None:
-    """QuickBooks invoices (credit memos, for a credit note) that could be this invoice, best
+    """Invoices at the target (credit memos, for a credit note) that could be this invoice, best
     first, with the reasons.
 
     \b
@@ -89,7 +89,7 @@ _DOC_NUMBER = Annotated[
     typer.Option(
         "--doc-number",
         metavar="DOCNUMBER",
-        help="Find the QBO invoice (or credit memo) by DocNumber.",
+        help="Find the invoice (or credit memo) at the target by its number.",
     ),
 ]
 
@@ -104,12 +104,13 @@ def link(
         bool, typer.Option("--best", help="Take the top candidate if it is strong and unambiguous.")
     ] = False,
     no_marker: Annotated[
-        bool, typer.Option("--no-marker", help="Do not write our marker into the QBO invoice.")
+        bool,
+        typer.Option("--no-marker", help="Do not write our marker into the target's record."),
     ] = False,
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Link a local invoice to an existing QuickBooks invoice (a credit note to a credit memo).
+    """Link a local invoice to an existing one at the target (a credit note to a credit memo).
 
     \b
     Examples:
@@ -152,7 +153,7 @@ def unlink(
     json_: JSON_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Remove a link and our marker; the QuickBooks invoice or credit memo itself is left
+    """Remove a link and our marker; the invoice or credit memo at the target is left
     untouched (idempotent).
 
     \b
@@ -218,7 +219,7 @@ def reconcile(
     ctx: typer.Context,
     json_: JSON_OPT = False,
     rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Recreate missing links from QuickBooks first.")
+        bool, typer.Option("--rebuild", help="Recreate missing links from the target first.")
     ] = False,
     exit_code: Annotated[
         bool,
@@ -232,9 +233,9 @@ def reconcile(
     yes: YES_OPT = False,
     wait: WAIT_OPT = None,
 ) -> None:
-    """Check every linked QuickBooks invoice: changed, paid, voided or deleted since linking.
+    """Check every linked invoice: changed, paid, voided or deleted at the target since linking.
 
-    Also finds copies: another QuickBooks invoice carrying our marker for a linked number.
+    Also finds copies: another record carrying our marker for a linked number.
     Only a proven copy is ever deleted, and only once confirmed (docs/reliability.md).
 
     \b

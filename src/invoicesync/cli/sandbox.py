@@ -1,4 +1,4 @@
-"""`sandbox serve` and `demo`: the local QuickBooks and the story told against it."""
+"""`sandbox serve` and `demo`: a local target (each target serves its own) and the story."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
+from invoicesync import targets
 from invoicesync.cli.app import HELP, AppState, InvoiceSyncGroup, app, state_of
 from invoicesync.targets.target import SandboxOptions
 
 sandbox_app = typer.Typer(
     cls=InvoiceSyncGroup,
-    help="A local QuickBooks Online for tests, demos and your own scripts.",
+    help="A local QuickBooks Online or B2BRouter for tests, demos and your own scripts.",
     no_args_is_help=True,
     context_settings=HELP,
 )
@@ -74,10 +75,11 @@ def sandbox_serve(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Skip the consent page (scripts, CI).")
     ] = False,
-    target: TARGET_OPT = "quickbooks",
+    target: TARGET_OPT = targets.DEFAULT,
     env_file: ENV_FILE_OPT = None,
 ) -> None:
-    """Serve a local QuickBooks Online on 127.0.0.1 until interrupted.
+    """Serve a local QuickBooks Online (or with --target b2brouter, a B2BRouter) on 127.0.0.1
+    until interrupted.
 
     Prints `export` lines for the environment, including a realm id and refresh token for the
     first company, so `invoicesync` (or your script) can use it without connecting.

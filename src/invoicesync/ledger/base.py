@@ -153,7 +153,7 @@ class Refusal:
     code: str | None = None
     detail: str | None = None
     element: str | None = None
-    intuit_tid: str | None = None
+    request_id: str | None = None  # the target's id of the answer (intuit_tid, a request id)
     owner_id: str | None = None  # for a duplicate number: the transaction that has it
     owner: DocRef | None = None  # ... when that transaction is a document we write
 

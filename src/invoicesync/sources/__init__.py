@@ -13,7 +13,7 @@ from invoicesync.errors import SourceError
 from invoicesync.models import LocalInvoice
 from invoicesync.source_config import CsvOptions, SourceOptions
 from invoicesync.sources import reading
-from invoicesync.sources.base import InvoiceSource, Problems, Record, raise_if_invalid
+from invoicesync.sources.base import InvoiceSource, Problems, Record, SourceRules, raise_if_invalid
 from invoicesync.sources.csv_format import read_csv
 from invoicesync.sources.fields import safe
 from invoicesync.sources.json_format import read_json
@@ -50,8 +50,10 @@ class FileSource(InvoiceSource):
         csv_columns: Mapping[str, str] | None = None,
         csv: CsvOptions | None = None,
         options: SourceOptions | None = None,
+        rules: SourceRules | None = None,
     ) -> None:
         self.path = path
+        self.rules = rules or SourceRules()
         self.fmt = fmt
         self.csv = csv or CsvOptions()
         if csv_columns is not None:
@@ -113,7 +115,7 @@ class FileSource(InvoiceSource):
     def invoices(self) -> list[LocalInvoice]:
         if self._invoices is None:
             problems = Problems()
-            validator = Validator()
+            validator = Validator(self.rules)
             with _no_gc():
                 for source in self._inputs(problems):
                     validator.add(self._records(source, problems), source.base)
@@ -139,6 +141,7 @@ def open_source(
     csv_columns: Mapping[str, str] | None = None,
     csv: CsvOptions | None = None,
     options: SourceOptions | None = None,
+    rules: SourceRules | None = None,
 ) -> FileSource:
     """The source at `path` (`-`: standard input), read as `options` ([source]) and `csv`
     ([csv]) say; nothing is read until `invoices()`."""
@@ -149,7 +152,7 @@ def open_source(
         )
     if fmt is not None and fmt not in FORMATS:
         raise SourceError(f"unknown source format {fmt!r}; use json or csv")
-    return FileSource(path, fmt=fmt, csv_columns=csv_columns, csv=csv, options=options)
+    return FileSource(path, fmt=fmt, csv_columns=csv_columns, csv=csv, options=options, rules=rules)
 
 
 __all__ = ["FORMATS", "STDIN", "FileSource", "InvoiceSource", "open_source"]

@@ -69,6 +69,16 @@ TAX_COLUMNS = (("tax", "tax_rate", "tax_name"), ("tax2", "tax2_rate", "tax2_name
 TAX_KEYS = ("category", "rate", "name")
 
 
+@dataclass(frozen=True)
+class SourceRules:
+    """What the configured target takes of an invoice, checked as the source is read, so a
+    record it would refuse fails before any call (exit 8) with the target's own words. Each
+    target states its own (`Target.source_rules`); the defaults hold for any target."""
+
+    target: str = "the target"  # for messages: "QuickBooks allows at most 21"
+    number_max: int | None = None  # the longest invoice number it keeps; None: no known limit
+
+
 def tax_column(path: tuple[str | int, ...]) -> str | None:
     """The table column of a field inside a line's `taxes` (None: not one)."""
     if len(path) == 5 and path[2] == "taxes" and isinstance(path[3], int) and path[3] < 2:

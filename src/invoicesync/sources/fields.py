@@ -16,7 +16,6 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-DOC_NUMBER_MAX = 21  # QBO's DocNumber limit (Transaction.DocNumber in Finance.xsd, https://github.com/intuit/QuickBooks-V3-Java-SDK)
 # QuickBooks' largest amount is not documented anywhere we found (UNVERIFIED).
 # We take a safe limit: 10 integer digits, so every line amount, subtotal, tax and total is at
 # most 9,999,999,999.99 in absolute value (far inside what a double or QBO's decimal holds).

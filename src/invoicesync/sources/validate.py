@@ -24,6 +24,7 @@ from invoicesync.sources.base import (
     FieldPath,
     Problems,
     Record,
+    SourceRules,
 )
 from invoicesync.sources.check import Check, customer
 from invoicesync.sources.lines import parse_adjustments, parse_lines
@@ -52,7 +53,7 @@ _OPTIONAL: dict[str, tuple[Any, ...]] = {
 
 
 def build_invoice(
-    record: Record, problems: Problems, base: Path | None = None
+    record: Record, problems: Problems, base: Path | None = None, rules: SourceRules | None = None
 ) -> LocalInvoice | None:
     """Validate one canonical record; None (with problems recorded) if it is invalid.
     `base` is the folder attachment paths are relative to (None: attachments refused)."""
@@ -62,9 +63,11 @@ def build_invoice(
     num = c.get(("number",), f.name, data.get("number"))
     if num is not None:
         num = _trimmed(c, "number", num)
-    if num is not None and len(num) > f.DOC_NUMBER_MAX:
+    rules = rules or SourceRules()
+    if num is not None and rules.number_max is not None and len(num) > rules.number_max:
         c.err(
-            ("number",), f"is {len(num)} characters; QuickBooks allows at most {f.DOC_NUMBER_MAX}"
+            ("number",),
+            f"is {len(num)} characters; {rules.target} allows at most {rules.number_max}",
         )
     optional: dict[str, Any] = {}
     for key in [k for k in _OPTIONAL if k in data]:  # declaration order: stable messages
@@ -89,7 +92,7 @@ def build_invoice(
     )
     _check_header(c, invoice)
     if c.ok:
-        _check_amounts(c, invoice)
+        _check_amounts(c, invoice, rules.target)
     return invoice if c.ok else None
 
 
@@ -202,8 +205,9 @@ def _attachments(c: Check, raw: Any) -> tuple[Any, ...]:
     return tuple(found)
 
 
-def _check_amounts(c: Check, invoice: LocalInvoice) -> None:
-    """Invoice-level sums: within QuickBooks' limit, not negative, and as the totals state."""
+def _check_amounts(c: Check, invoice: LocalInvoice, target: str) -> None:
+    """Invoice-level sums: within our limit, not negative, and as the totals state. Money
+    given back is a credit note at every target (a negative invoice is nowhere an invoice)."""
     # invoice.subtotal, and whether any rate is stated, with the loops in C.
     lines, adjustments = invoice.lines, invoice.adjustments
     subtotal = sum(map(_AMOUNT, lines), _ZERO) + sum(map(_AMOUNT, adjustments), _ZERO)
@@ -223,7 +227,7 @@ def _check_amounts(c: Check, invoice: LocalInvoice) -> None:
         c.err(
             ("adjustments",),
             f"the adjustments make the {what} total negative ({min(total, subtotal)}); "
-            "QuickBooks refuses negative totals"
+            f"{target} refuses negative totals"
             + ("" if invoice.is_credit_note else ": issue a credit note instead"),
         )
     if invoice.totals is not None:
@@ -259,7 +263,8 @@ class Validator:
     """Validates records as they are read, so a big file's raw records never all exist at
     once; checks across the source (unique numbers, credit notes) span every file added."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: SourceRules | None = None) -> None:
+        self.rules = rules or SourceRules()
         self.problems = Problems()
         self.invoices: list[LocalInvoice] = []
         self._seen: dict[str, str] = {}
@@ -268,7 +273,7 @@ class Validator:
         """Validate `records`; `base` is the folder their attachment paths start from."""
         problems, invoices, seen = self.problems, self.invoices, self._seen
         for record in records:
-            invoice = build_invoice(record, problems, base)
+            invoice = build_invoice(record, problems, base, self.rules)
             number = record.data.get("number")
             if type(number) is not str or not (number := number.strip()):
                 pass

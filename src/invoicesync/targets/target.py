@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from invoicesync.cli.app import AppState
     from invoicesync.config import Settings
+    from invoicesync.sources.base import SourceRules
     from invoicesync.usecases.session import Session
 
 
@@ -106,3 +107,5 @@ class Target(Protocol):
 
     def local_connection(self, settings: Settings) -> LocalConnection: ...
     def commands(self) -> Commands: ...  # imported on demand: the CLI's side (typer, rich)
+    @property
+    def source_rules(self) -> SourceRules: ...  # what it takes of an invoice (exit 8 early)

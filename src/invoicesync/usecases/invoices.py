@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from invoicesync import targets
 from invoicesync.config import Settings
 from invoicesync.errors import UsageError
 from invoicesync.models import Link, LocalInvoice
@@ -18,7 +19,12 @@ Warn = Callable[[str], None]
 
 def load_invoices(settings: Settings, warn: Warn | None = None) -> list[LocalInvoice]:
     """All source invoices (exit 8 on any invalid record); unknown fields go to `warn`."""
-    src = open_source(settings.source, csv=settings.csv, options=settings.source_options)
+    src = open_source(
+        settings.source,
+        csv=settings.csv,
+        options=settings.source_options,
+        rules=targets.of(settings).source_rules,
+    )
     invoices = src.invoices()
     if warn is not None:
         for message in src.warnings:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from invoicesync.errors import Conflict, InvoiceSyncError, NotConnected, QuickBooksUnavailable
+from invoicesync.errors import Conflict, InvoiceSyncError, NotConnected, TargetUnavailable
 from invoicesync.targets.b2brouter.api import errors as berr
 
 
@@ -31,7 +31,7 @@ def translate(exc: berr.B2BRouterError, what: str) -> InvoiceSyncError:
     if isinstance(exc, berr.ConflictError):
         return Conflict(f"B2BRouter refused while {what}: {exc}")
     if isinstance(exc, berr.ThrottledError | berr.ServerError | berr.B2BRouterConnectionError):
-        return QuickBooksUnavailable(
+        return TargetUnavailable(
             f"B2BRouter is unavailable while {what}: {exc}; safe to re-run later"
         )
     return InvoiceSyncError(f"B2BRouter rejected a request while {what}: {exc}")

@@ -356,7 +356,7 @@ def _refusal(exc: berr.B2BRouterError, code: int, owner: DocRef | None = None) -
         exit_code=code,
         code=exc.code,
         detail=exc.message,
-        intuit_tid=exc.request_id,
+        request_id=exc.request_id,
         owner_id=None if owner is None else owner.remote_id,
         owner=owner,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from invoicesync.sources.base import SourceRules
 from invoicesync.targets.target import LocalConnection
 
 if TYPE_CHECKING:
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 class B2BRouter:
     key = "b2brouter"
     name = "B2BRouter"
+    # No length limit on an invoice number is documented (docs/b2brouter.md): a number it
+    # will not keep is refused by B2BRouter at create, per invoice, before anything is linked.
+    source_rules = SourceRules(target=name)
 
     def open_session(self, settings: Settings, **kw: Any) -> Session:
         from invoicesync.targets.b2brouter.session import open_b2b_session

@@ -13,8 +13,8 @@ from invoicesync.errors import (
     EXIT_PREREQUISITE,
     InvoiceSyncError,
     NotConnected,
-    QuickBooksUnavailable,
     Refused,
+    TargetUnavailable,
 )
 from invoicesync.ledger.base import Refusal, Uncertain
 from invoicesync.models import DocKind, DocRef
@@ -34,7 +34,7 @@ def translate(exc: qerr.QBOError, what: str) -> InvoiceSyncError:
             "environment or company; check INVOICESYNC_ENVIRONMENT and reconnect"
         )
     if isinstance(exc, (qerr.ThrottledError, qerr.ServerError, qerr.QBOConnectionError)):
-        return QuickBooksUnavailable(
+        return TargetUnavailable(
             f"QuickBooks is unavailable while {what}: {exc}; safe to re-run later"
         )
     if exc.definitive:  # QuickBooks refused it, with its reason: not a bug of ours
@@ -62,7 +62,7 @@ def refusal(exc: qerr.QBOError) -> Refusal:
         code=exc.code,
         detail=exc.detail,
         element=exc.element,
-        intuit_tid=exc.intuit_tid,
+        request_id=exc.intuit_tid,
         owner_id=owner,
         owner=ref,
     )

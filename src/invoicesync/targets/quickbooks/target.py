@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from invoicesync.sources.base import SourceRules
 from invoicesync.targets.target import LocalConnection
 
 if TYPE_CHECKING:
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 class QuickBooks:
     key = "quickbooks"
     name = "QuickBooks"
+    # DocNumber holds at most 21 characters (Transaction.DocNumber in Finance.xsd,
+    # https://github.com/intuit/QuickBooks-V3-Java-SDK); a longer number would be cut or refused.
+    source_rules = SourceRules(target=name, number_max=21)
 
     def open_session(self, settings: Settings, **kw: Any) -> Session:
         from invoicesync.targets.quickbooks.session import open_session

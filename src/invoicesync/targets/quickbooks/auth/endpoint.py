@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from invoicesync.config import Endpoints
-from invoicesync.errors import NotConnected, QuickBooksUnavailable, register_secret
+from invoicesync.errors import NotConnected, TargetUnavailable, register_secret
 
 
 class InvalidGrant(NotConnected):
@@ -35,7 +35,7 @@ def token_request(
             },
         )
     except httpx.TransportError as exc:
-        raise QuickBooksUnavailable(
+        raise TargetUnavailable(
             f"cannot reach Intuit's token endpoint ({type(exc).__name__}); safe to re-run later"
         ) from None
     try:
@@ -55,7 +55,7 @@ def token_request(
     if error == "invalid_grant":
         raise InvalidGrant(str(body.get("error_description", "")))
     if response.status_code >= 500 or response.status_code == 429:
-        raise QuickBooksUnavailable(
+        raise TargetUnavailable(
             f"Intuit's token endpoint answered HTTP {response.status_code}; safe to re-run later"
         )
     raise NotConnected(f"token request failed: {error}: {body.get('error_description', '')}")

@@ -23,7 +23,7 @@ import httpx
 
 from invoicesync.config import Settings
 from invoicesync.credentials import StoreUnavailable, TokenStore
-from invoicesync.errors import NotConnected, QuickBooksUnavailable, register_secret
+from invoicesync.errors import NotConnected, TargetUnavailable, register_secret
 from invoicesync.files import (
     FileLock,
     LockTimeout,
@@ -124,7 +124,7 @@ class TokenManager:
                 ensure_dir(path.parent)
             lock.acquire(self.lock_timeout)
         except LockTimeout:
-            raise QuickBooksUnavailable(
+            raise TargetUnavailable(
                 "another invoicesync process has been refreshing the QuickBooks token for "
                 f"{self.lock_timeout:.0f}s; try again"
             ) from None
