@@ -1,8 +1,9 @@
 """The accounting target as the use cases see it: the ledger seam.
 
-QuickBooks implements it today (`ledger.quickbooks`); an e-invoicing network can implement it
-without the use cases changing. It is as small as the use cases need: pre-flight a batch,
-find what already exists, create, read, mark, and the few searches `link` and `reconcile` use.
+Every target implements the core (`Ledger`): pre-flight a batch, find what already exists,
+create, read, mark, and one search for `link` and `reconcile`. What only some targets can do
+(edits, voids, credits, follow-ups, prerequisites, copies, batching) are the capabilities in
+`ledger/capabilities.py`.
 Fatal failures (not connected, unavailable) are raised as `InvoiceSyncError`s with their exit
 codes; a definitive refusal of one invoice is returned as a `Refusal` value so a batch goes on;
 a write whose outcome is unknown raises `Uncertain`.
@@ -246,19 +247,40 @@ class Company:
     country: str | None
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What a target is like, known without asking it over the network.
+
+    `instead`: for a capability the target lacks (`ledger/capabilities.py`), by the word the
+    use cases name it with ("void", "edit", "attachments", ...), what the user does instead;
+    `{number}` in it stands for the invoice concerned."""
+
+    kinds: tuple[DocKind, ...]  # the kinds of document this target holds
+    # True: a credit note names the invoice it credits in the document itself, so there is no
+    # credit to apply afterwards (B2BRouter's `invoice_references`).
+    credits_by_reference: bool = False
+    # True: a number stays taken by the document it was pushed as, even once unlinked (the
+    # target refuses a second document with it), so a later push of it is a conflict; False:
+    # a later push creates a new document (under a fresh request id).
+    numbers_stay_taken: bool = False
+    instead: Mapping[str, str] = field(default_factory=dict)
+
+
+class Unsearchable(Exception):
+    """The target cannot search for this number (characters its query language cannot hold)."""
+
+
 class Ledger(Protocol):
-    """What the use cases need from an accounting target."""
+    """The core every target implements: what push, link, unlink, list-candidates and
+    reconcile need. Everything else is an optional capability (`ledger/capabilities.py`) a use
+    case checks for, saying plainly when the target lacks it."""
 
     @property
     def name(self) -> str: ...  # "QuickBooks", "B2BRouter": for messages
     @property
     def account_id(self) -> str: ...
     @property
-    def requests(self) -> Mapping[str, int]: ...
-    @property
-    def batch_size(self) -> int: ...
-
-    def batch_held(self, reserved: int) -> bool: ...
+    def facts(self) -> Facts: ...
 
     def company(self) -> Company: ...
     def prepare(
@@ -269,76 +291,32 @@ class Ledger(Protocol):
         self, drafts: Sequence[Draft], request_ids: Mapping[str, str], *, batch: bool
     ) -> Mapping[str, Created]: ...
     # Every read by id takes the document's kind (`DocRef`): Ids are numbered per kind.
-    def kinds(self) -> Sequence[DocKind]: ...  # the kinds of document this target holds
     def read(self, ref: DocRef) -> RemoteInvoice: ...
     def read_many(
         self, kind: DocKind, remote_ids: Sequence[str]
     ) -> Mapping[str, RemoteInvoice]: ...
-    def customer_id(self, name: str) -> str | None: ...
-    def customer_ids(self) -> Mapping[str, str]: ...
-    def with_number(self, kind: DocKind, number: str) -> Sequence[RemoteInvoice]: ...
-    def near(
-        self, kind: DocKind, customer_id: str, lo: str, hi: str
-    ) -> Sequence[RemoteInvoice]: ...
-    def between(self, kind: DocKind, lo: str, hi: str) -> Sequence[RemoteInvoice]: ...
-    def searchable(self, number: str) -> bool: ...
+    def search(
+        self,
+        kind: DocKind,
+        *,
+        number: str | None = None,
+        customer_id: str | None = None,
+        lo: str | None = None,
+        hi: str | None = None,
+    ) -> Sequence[RemoteInvoice]:
+        """Documents of `kind` matching every criterion given: the number, the customer, the
+        date from `lo` to `hi` (ISO dates, inclusive). Raises `Unsearchable` for a number the
+        target cannot search for."""
+        ...
+
+    def customers(self, name: str | None = None) -> Mapping[str, str]:
+        """The target's customers, name → id; with `name`, only the one that name resolves to
+        (through `[aliases.customers]` where the target has them), or none."""
+        ...
+
     def set_marker(
         self, remote: RemoteInvoice, number: str | None, request_id: str
     ) -> RemoteInvoice: ...
-    def prerequisites(
-        self, invoices: Sequence[LocalInvoice], kinds: Sequence[str]
-    ) -> list[Prerequisite]: ...
-    def create_prerequisite(self, need: Prerequisite, request_id: str) -> str | Refusal: ...
-    def find_prerequisite(self, need: Prerequisite) -> str | None: ...
-
-    # The lifecycle: edits, voids and credits. An edit is read from, and written to, the
-    # document `ref` names; writes take the record as read, which knows its own kind
-    # (`RemoteInvoice.ref`).
-    def edit(self, draft: Draft, ref: DocRef) -> Edit: ...
-    def edits(self, wanted: Sequence[tuple[Draft, DocRef]]) -> Mapping[str, Edit]: ...
-    def update(self, edits: Sequence[tuple[Edit, str]]) -> Sequence[Outcome]: ...
-    def void(
-        self, remote: RemoteInvoice, reason: str, request_id: str
-    ) -> RemoteInvoice | Refusal: ...
-    def apply_credit(
-        self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
-    ) -> str | Refusal: ...
-    # True: a credit note names the invoice it credits in the document itself (B2BRouter's
-    # `invoice_references`), so there is no credit to apply afterwards; False: QuickBooks.
-    @property
-    def credits_by_reference(self) -> bool: ...
-    # True: a number stays taken by the document it was pushed as, even once unlinked (B2BRouter
-    # refuses a second invoice with that number), so a later push of it is a conflict; False:
-    # a later push creates a new document (QuickBooks, under a fresh requestid).
-    @property
-    def numbers_stay_taken(self) -> bool: ...
-
-    # --- copies: two records carrying our marker for one number (`reconcile`) ------------------
-
-    def copies(
-        self, kind: DocKind, linked: Sequence[RemoteInvoice]
-    ) -> Mapping[str, Sequence[CopyRecord]]: ...
-    def copy_records(
-        self, kind: DocKind, remote_ids: Sequence[str]
-    ) -> Mapping[str, CopyRecord]: ...  # read again just before a delete
-    def remove_copy(self, remote: RemoteInvoice) -> tuple[bool | None, str]:
-        """Delete a copy (its own kind, `remote.ref`) at its SyncToken: (True, "") gone, (False,
-        why) still there, (None, why) unknown (the delete may have committed unheard and the
-        record cannot be read)."""
-        ...
-
-    # --- after the push: payments, send, PDF, attachments --------------------------------------
-
-    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> Mapping[str, Billing]: ...
-    def payments(self, payment_ids: Sequence[str]) -> Mapping[str, Payment]: ...
-    def send(self, ref: DocRef, to: str | None, request_id: str) -> Billing | Refusal: ...
-    # `pdf --format`: the formats served ("pdf" at least); may raise `DocumentPending`.
-    @property
-    def document_formats(self) -> tuple[str, ...]: ...
-    def document(self, ref: DocRef, fmt: str) -> bytes: ...
-    def attachment_problem(self, file_name: str, size: int) -> str | None: ...
-    def attachments(self, ref: DocRef) -> Sequence[Attachment]: ...
-    def attach(self, ref: DocRef, upload: Upload, request_id: str) -> Attachment | Refusal: ...
 
 
 class Billing(Protocol):

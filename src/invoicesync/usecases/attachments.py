@@ -16,6 +16,7 @@ from pathlib import PurePath
 
 from invoicesync.ledger.base import Attachment as Attached
 from invoicesync.ledger.base import Ledger, Upload
+from invoicesync.ledger.capabilities import Attaches, lacking, lacks
 from invoicesync.models import Attachment, DocRef, LocalInvoice
 from invoicesync.store.followups import Delivered, FollowUp, followups
 from invoicesync.usecases.journaled import Refused, Unknown, Write
@@ -32,6 +33,9 @@ def problems(ledger: Ledger, invoice: LocalInvoice) -> list[str]:
     sent; the source already checked that each file exists inside its folder."""
     out = []
     for a in invoice.attachments:
+        if not isinstance(ledger, Attaches):
+            out.append(f"attachment {a.name}: {lacks(ledger, 'attachments', invoice.number)}")
+            continue
         why = ledger.attachment_problem(file_name(a), a.size)
         if why:
             out.append(f"attachment {a.name}: {why}")
@@ -51,6 +55,7 @@ def attach_all(session: Session, invoice: LocalInvoice, ref: DocRef) -> list[str
     """Attach what is not attached yet to the document `ref` names; returns one message per
     file attached or failed."""
     messages: list[str] = []
+    ledger = _attaching(session)
     remote: Sequence[Attached] | None = None
     done = {
         (h.target, h.content_hash)
@@ -69,7 +74,7 @@ def attach_all(session: Session, invoice: LocalInvoice, ref: DocRef) -> list[str
             messages.append(f"attachment {a.name} changed while pushing; re-run push")
             continue
         if remote is None:
-            remote = session.ledger.attachments(ref)
+            remote = ledger.attachments(ref)
         messages.append(_attach_one(session, invoice.number, ref, a, data, remote))
     return messages
 
@@ -101,19 +106,28 @@ def _attach_one(
     write = Write(
         session.store.journals.followups,
         record=lambda _, found: Delivered(result_id=found.id),
-        lookup=lambda _: [_match(session.ledger.attachments(ref), upload, a.size)],
+        lookup=lambda _: [_match(_attaching(session).attachments(ref), upload, a.size)],
     )
     found = _match(remote, upload, a.size)
     if found is not None:  # attached by an earlier run whose outcome was lost
         write.recorded(entry, found)
         return f"attached {name}"
-    verdict = write.once(entry, lambda: session.ledger.attach(ref, upload, entry.request_id))
+    verdict = write.once(entry, lambda: _attaching(session).attach(ref, upload, entry.request_id))
     if isinstance(verdict, Refused):
         why = verdict.refusal.message
         return f"attachment {name} refused by {session.ledger.name}: {why}"
     if isinstance(verdict, Unknown):
         return f"attachment {name}: outcome unknown ({verdict.cause}); re-run push"
     return f"attached {name}"
+
+
+def _attaching(session: Session) -> Attaches:
+    """The ledger as `Attaches`: `problems` holds back an invoice with files for a target
+    without, so this refuses (exit 2) only what should never be asked."""
+    ledger = session.ledger
+    if not isinstance(ledger, Attaches):
+        raise lacking(ledger, "attachments")
+    return ledger
 
 
 def _match(remote: Sequence[Attached], upload: Upload, size: int) -> Attached | None:

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from invoicesync.ledger.base import CopyRecord
+from invoicesync.ledger.capabilities import Copies, lacking
 from invoicesync.models import DocKind, Link
 from invoicesync.usecases.session import Session
 
@@ -195,8 +196,11 @@ def remove(session: Session, link: Link, finding: CopyFinding, j: Judge) -> None
     """Delete the proven copies of one finding: every record read again first and judged
     again (the survivor must still be it), our link moved to the survivor before its own
     record goes, each record journaled whole before its delete is sent."""
+    ledger = session.ledger
+    if not isinstance(ledger, Copies):  # `reconcile` refused --remove-copies already
+        raise lacking(ledger, "copies")
     ids = [finding.survivor, *finding.copies]
-    fresh = session.ledger.copy_records(finding.kind, ids)
+    fresh = ledger.copy_records(finding.kind, ids)
     rows = [fresh[i] for i in ids if i in fresh and not fresh[i].remote.voided]
     again = judge(link, rows, j) if link.qbo_id in {r.id for r in rows} else None
     for cid in list(finding.would_remove):
@@ -206,12 +210,17 @@ def remove(session: Session, link: Link, finding: CopyFinding, j: Judge) -> None
             finding.held.append(Held(cid, (why, *(now.reasons if now else ())), ()))
             finding.would_remove.remove(cid)
             continue
-        _delete(session, link, finding, fresh[cid], fresh[finding.survivor])
+        _delete(session, ledger, link, finding, (fresh[cid], fresh[finding.survivor]))
 
 
 def _delete(
-    session: Session, link: Link, finding: CopyFinding, copy: CopyRecord, survivor: CopyRecord
+    session: Session,
+    ledger: Copies,
+    link: Link,
+    finding: CopyFinding,
+    pair: tuple[CopyRecord, CopyRecord],
 ) -> None:
+    copy, survivor = pair
     store, realm = session.store, session.realm_id
     if copy.id == link.qbo_id and not finding.moved:
         moved = replace(
@@ -228,7 +237,7 @@ def _delete(
         realm, link.invoice_number, "copy removal", {**detail, "document": copy.document}
     )
     finding.would_remove.remove(copy.id)
-    gone, why = session.ledger.remove_copy(copy.remote)
+    gone, why = ledger.remove_copy(copy.remote)
     if gone is True:
         store.record_event(realm, link.invoice_number, "copy removed", detail)
         finding.removed.append(copy.id)

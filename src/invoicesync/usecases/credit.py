@@ -19,6 +19,7 @@ from typing import Union
 
 from invoicesync.errors import EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import Gone, RemoteInvoice
+from invoicesync.ledger.capabilities import AppliesCredit, lacks
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.store.lifecycle import Closing
@@ -48,7 +49,7 @@ def plan(session: Session, chosen: Sequence[LocalInvoice]) -> tuple[PlannedCredi
     do as the target stands (reads only)."""
     notes = [i for i in chosen if i.is_credit_note and i.credit_for]
     store = session.existing_store()
-    if not notes or store is None or session.ledger.credits_by_reference:
+    if not notes or store is None or session.ledger.facts.credits_by_reference:
         return tuple(PlannedCredit(n, str(n.credit_for)) for n in notes)
     realm = session.realm_id
     links = {ln.invoice_number: ln for ln in store.links(realm)}
@@ -73,7 +74,7 @@ def apply_all(
     store = session.existing_store()
     if not notes or store is None:
         return
-    if session.ledger.credits_by_reference:
+    if session.ledger.facts.credits_by_reference:
         _referenced(notes, results)
         return
     realm = session.realm_id
@@ -122,6 +123,8 @@ def _links(
 def _preview(session: Session, note: LocalInvoice, credit_link: Link, target: Link) -> str:
     """What applying this credit would do now, read from the target."""
     ledger = session.ledger
+    if not isinstance(ledger, AppliesCredit):
+        return f"credit not applied: {lacks(ledger, 'credit application', note.number)}"
     try:
         credit = ledger.read(credit_link.ref)
         invoice = ledger.read(target.ref)
@@ -156,6 +159,9 @@ def _apply(
     result: PushResult,
 ) -> None:
     ledger, realm = session.ledger, session.realm_id
+    if not isinstance(ledger, AppliesCredit):
+        _say(result, f"credit not applied: {lacks(ledger, 'credit application', note.number)}")
+        return
     try:
         credit = ledger.read(credit_link.ref)
         invoice = ledger.read(target.ref)

@@ -41,7 +41,7 @@ def prove(session: Session, link: Link) -> Link:
     if link.kind is not DocKind.UNKNOWN:
         return link
     proved: list[DocRef] = []
-    for kind in session.ledger.kinds():
+    for kind in session.ledger.facts.kinds:
         ref = DocRef(kind, link.qbo_id)
         try:
             remote = session.ledger.read(ref)

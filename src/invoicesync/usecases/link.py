@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 from invoicesync import matching
 from invoicesync.errors import Conflict, InvoiceSyncError, UsageError
-from invoicesync.ledger.base import Gone, RemoteInvoice
+from invoicesync.ledger.base import Gone, RemoteInvoice, Unsearchable
 from invoicesync.models import CENT, Candidate, DocKind, DocRef, Link, LocalInvoice
 from invoicesync.store import LinkExists
 from invoicesync.usecases.invoices import find_invoice
@@ -70,14 +71,15 @@ def list_candidates(
     `CANDIDATE_WINDOW_DAYS`, best first."""
     inv = find_invoice(invoices, number)
     ledger, kind = session.ledger, DocKind.of(inv)
-    customer_id = ledger.customer_id(inv.customer.name)
+    customer_id = next(iter(ledger.customers(inv.customer.name).values()), None)
     rows: dict[str, RemoteInvoice] = {}
-    if ledger.searchable(inv.number):
-        rows.update((r.id, r) for r in ledger.with_number(kind, inv.number))
+    with contextlib.suppress(Unsearchable):
+        rows.update((r.id, r) for r in ledger.search(kind, number=inv.number))
     if customer_id:
         window = timedelta(days=CANDIDATE_WINDOW_DAYS)
         lo, hi = (inv.issue_date - window).isoformat(), (inv.issue_date + window).isoformat()
-        rows.update((r.id, r) for r in ledger.near(kind, customer_id, lo, hi))
+        near = ledger.search(kind, customer_id=customer_id, lo=lo, hi=hi)
+        rows.update((r.id, r) for r in near)
     store = session.existing_store()
     owned = owners(store.links(session.realm_id)) if store else {}
     found = [_candidate(r, inv, customer_id, owned) for r in rows.values()]
@@ -111,12 +113,13 @@ class LinkRequest:
 
 def _by_doc_number(session: Session, doc_number: str, kind: DocKind) -> str:
     ledger, what = session.ledger, kind.label
-    if not ledger.searchable(doc_number):
+    try:
+        rows = ledger.search(kind, number=doc_number)
+    except Unsearchable:
         raise UsageError(
             f"DocNumber {doc_number!r} cannot be searched in {ledger.name}; "
             f"pass the {ledger.name} {what} id instead"
-        )
-    rows = ledger.with_number(kind, doc_number)
+        ) from None
     if not rows:
         raise UsageError(f"no {ledger.name} {what} has DocNumber {doc_number}")
     if len(rows) > 1:
@@ -305,7 +308,7 @@ def unlink(session: Session, number: str, *, wait: float | None = None) -> Unlin
             generation,
             warnings,
             existing.kind,
-            session.ledger.numbers_stay_taken,
+            session.ledger.facts.numbers_stay_taken,
         )
 
 

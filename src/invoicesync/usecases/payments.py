@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 from invoicesync.ledger.base import Billing, Payment, RemoteInvoice
+from invoicesync.ledger.capabilities import ReadsPayments, follow_ups, requests_of
 from invoicesync.models import DocKind, Link
 from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.session import Session
@@ -92,6 +93,7 @@ class PaymentsReport:
 
 
 def payments(session: Session, since: date | None = None) -> PaymentsReport:
+    follow_ups(session.ledger, "payments")  # a target without says so before any read
     report = PaymentsReport(session.realm_id, since, session.ledger.name)
     store = session.existing_store()
     links = _known(session, store.links(session.realm_id)) if store else []
@@ -100,7 +102,7 @@ def payments(session: Session, since: date | None = None) -> PaymentsReport:
         report.invoices = [r for r, ln in zip(rows, links, strict=True) if _news(r, ln, since)]
         assert store is not None
         store.record_observations(session.realm_id, [(r.invoice, r.state, r.balance) for r in rows])
-    report.requests = dict(session.ledger.requests)
+    report.requests = requests_of(session.ledger)
     return report
 
 
@@ -120,13 +122,15 @@ def _rows(session: Session, links: list[Link]) -> list[PaidInvoice]:
     ledger = session.ledger
     invoice_ids = [ln.qbo_id for ln in links if ln.kind is DocKind.INVOICE]
     memo_ids = [ln.qbo_id for ln in links if ln.kind is DocKind.CREDIT_MEMO]
-    billing = ledger.billing(DocKind.INVOICE, invoice_ids) if invoice_ids else {}
+    billed = follow_ups(ledger, "payments")
+    billing = billed.billing(DocKind.INVOICE, invoice_ids) if invoice_ids else {}
     memos: dict[str, RemoteInvoice] = {}
     if memo_ids:
         memos.update(ledger.read_many(DocKind.CREDIT_MEMO, memo_ids))
     wanted = [p for b in billing.values() for p in b.payment_ids]
     wanted += [p for m in memos.values() for p in m.payments]
-    paid = ledger.payments(list(dict.fromkeys(wanted))) if wanted else {}
+    records = ledger if isinstance(ledger, ReadsPayments) else None  # else: the paid state only
+    paid = records.payments(list(dict.fromkeys(wanted))) if wanted and records else {}
     named = {
         memo_id
         for b in billing.values()

@@ -31,6 +31,7 @@ from invoicesync.errors import (
 )
 from invoicesync.files import write_atomic
 from invoicesync.ledger.base import DocumentPending, Gone
+from invoicesync.ledger.capabilities import follow_ups
 from invoicesync.models import DocKind, DocRef
 from invoicesync.store import StateStore
 from invoicesync.usecases.kinds import KindUnknown, known
@@ -155,8 +156,9 @@ def pdf(
 ) -> PdfReport:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if fmt not in session.ledger.document_formats:
-        offered = ", ".join(f"--format {f}" for f in session.ledger.document_formats)
+    formats = follow_ups(session.ledger, "PDF").document_formats
+    if fmt not in formats:
+        offered = ", ".join(f"--format {f}" for f in formats)
         raise UsageError(
             f"{session.ledger.name} has no {fmt} document: only {offered} (the e-invoice "
             "formats come from a B2BRouter profile)"
@@ -220,7 +222,7 @@ class _Job:
     def fetch(self, ref: DocRef) -> bytes:
         """The document; one the target generates asynchronously waited for, bounded, with
         progress when asked."""
-        ledger = self.session.ledger
+        ledger = follow_ups(self.session.ledger, "PDF")
         for delay in (*_DELAYS, None):
             try:
                 return ledger.document(ref, self.fmt)
@@ -228,7 +230,9 @@ class _Job:
                 if delay is None:
                     raise
                 if self.progress is not None:
-                    self.progress(f"{self.number}: {ledger.name} is generating the PDF; waiting")
+                    self.progress(
+                        f"{self.number}: {self.session.ledger.name} is generating the PDF; waiting"
+                    )
                 _pause(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

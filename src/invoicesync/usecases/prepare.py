@@ -25,6 +25,7 @@ from invoicesync.errors import (
     UsageError,
 )
 from invoicesync.ledger.base import Prerequisite
+from invoicesync.ledger.capabilities import CreatesPrerequisites, Prerequisites, lacking
 from invoicesync.models import LocalInvoice
 from invoicesync.store import PrepareEntry
 from invoicesync.usecases.journaled import Landed, Refused, Unknown, Write
@@ -138,8 +139,9 @@ def plan(
     """What the chosen invoices lack (reads only)."""
     if bool(request.numbers) == request.all_:
         raise UsageError("name the invoices to prepare for, or use --all (not both)")
+    names = _names(session)
     chosen, _ = select_invoices(invoices, request.numbers, request.all_, request.since)
-    needs = session.ledger.prerequisites(chosen, request.kinds) if chosen else []
+    needs = names.prerequisites(chosen, request.kinds) if chosen else []
     return PreparePlan(session.realm_id, session.ledger.name, tuple(needs))
 
 
@@ -196,14 +198,16 @@ def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tup
             failed[key] = failed.get(key, 0) + 1
         if entry.state == "pending" and key not in wanted:
             need = Prerequisite(entry.kind, entry.name, ())
-            found = session.ledger.find_prerequisite(need)
+            found = _names(session).find_prerequisite(need)
             if found:
                 store.journals.prepare.done(entry, found)
     return failed
 
 
 def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
-    realm = session.realm_id
+    realm, ledger = session.realm_id, session.ledger
+    if not isinstance(ledger, CreatesPrerequisites):  # its needs are never creatable
+        raise lacking(ledger, "creation of names")
     rid = request_id(realm, need, attempt)
     write = Write(
         session.store.journals.prepare,
@@ -211,7 +215,7 @@ def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
         lookup=lambda _: [_look_up(session, need)],
     )
     entry = PrepareEntry(realm, need.kind, need.name, rid, "pending", None, None)
-    verdict = write.once(entry, lambda: session.ledger.create_prerequisite(need, rid))
+    verdict = write.once(entry, lambda: ledger.create_prerequisite(need, rid))
     if isinstance(verdict, Refused):
         outcome = verdict.refusal
         return _item(need, "failed", message=outcome.message, exit_code=outcome.exit_code)
@@ -230,8 +234,16 @@ def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
 def _look_up(session: Session, need: Prerequisite) -> str | None:
     """After an uncertain create: the record, if it exists; None if we cannot tell yet."""
     with contextlib.suppress(InvoiceSyncError):
-        return session.ledger.find_prerequisite(need)
+        return _names(session).find_prerequisite(need)
     return None
+
+
+def _names(session: Session) -> Prerequisites:
+    """The ledger as `Prerequisites`, or the plain refusal of a target without (exit 2)."""
+    ledger = session.ledger
+    if not isinstance(ledger, Prerequisites):
+        raise lacking(ledger, "prerequisites")
+    return ledger
 
 
 def _for_push(push: PushRequest) -> PrepareRequest:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError
+from invoicesync.ledger.capabilities import requests_of
 from invoicesync.models import LocalInvoice
 from invoicesync.store import runs
 from invoicesync.usecases import credit, followup, prepare, push_execute, run_plan, update, void
@@ -250,7 +251,7 @@ def _finished(
         if report.fatal:
             results[number].exit_code = report.fatal.exit_code
     report.results = [results[n] for n in order]
-    report.requests = dict(session.ledger.requests)
+    report.requests = requests_of(session.ledger)
     return report
 
 

@@ -24,6 +24,7 @@ from invoicesync.ledger.base import (
     Unanswered,
     Uncertain,
 )
+from invoicesync.ledger.capabilities import Throughput, batch_size
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import JournalEntry, LinkExists
 from invoicesync.usecases.journaled import Answer, Landed, Refused, Unrecorded, Write
@@ -95,10 +96,11 @@ class Executor:
         batching: a batch of up to 30, four in flight, unless the 40 batches a minute are what
         holds it back; then one single create, eight in flight, which uses the rest of
         QuickBooks' 500 requests a minute (1,660 invoices a minute instead of 1,200)."""
-        size, limit = self.ledger.batch_size, WORKERS
-        if self.plan.batch and len(queue) > 1:
+        ledger = self.ledger
+        size, limit = batch_size(ledger), WORKERS
+        if self.plan.batch and len(queue) > 1 and isinstance(ledger, Throughput):
             batches = sum(len(c) > 1 for c in in_flight)
-            if self.ledger.batch_held(batches):
+            if ledger.batch_held(batches):
                 size, limit = 1, WORKERS_MIXED
         if len(in_flight) >= limit:
             return None

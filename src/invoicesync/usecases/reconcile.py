@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from invoicesync.ledger.base import DELIVERY_PROBLEMS, DELIVERY_STATES, RemoteInvoice
+from invoicesync.ledger.capabilities import Copies, lacking
 from invoicesync.ledger.tracking import (
     REGISTRATION_PROBLEMS,
     Registration,
@@ -144,6 +145,8 @@ def reconcile(
     copies of them (one query per 1,000 of their customers and dates). With `remove_copies`,
     the proven copies are deleted once `confirm` (shown them) says yes; nothing is deleted
     without it."""
+    if remove_copies and not isinstance(session.ledger, Copies):
+        raise lacking(session.ledger, "copies")
     with session.locked(wait):
         store = session.store
         report = ReconcileReport(session.realm_id, [], session.ledger.name)
@@ -204,7 +207,7 @@ def _judges(session: Session, links: Sequence[Link]) -> dict[DocKind, Judge]:
             {ln.qbo_id: ln.invoice_number for ln in links if ln.kind is kind},
             session.ledger.name,
         )
-        for kind in session.ledger.kinds()
+        for kind in session.ledger.facts.kinds
     }
 
 
@@ -216,9 +219,10 @@ def _copies(
     judge: Judge,
 ) -> list[CopyFinding]:
     mine = [ln for ln in links if ln.kind is kind and ln.qbo_id in remote]
-    if not mine:
+    ledger = session.ledger
+    if not mine or not isinstance(ledger, Copies):  # a target without copies holds none
         return []
-    groups = session.ledger.copies(kind, [remote[ln.qbo_id] for ln in mine])
+    groups = ledger.copies(kind, [remote[ln.qbo_id] for ln in mine])
     return find_copies(mine, groups, kind, judge)
 
 
@@ -239,7 +243,7 @@ def _read(session: Session, links: Sequence[Link]) -> dict[DocKind, Mapping[str,
     """The linked records by kind, then Id (invoices and credit memos have their own Ids)."""
     found = {
         kind: session.ledger.read_many(kind, [ln.qbo_id for ln in links if ln.kind == kind])
-        for kind in session.ledger.kinds()
+        for kind in session.ledger.facts.kinds
     }
     ledger = session.ledger
     if isinstance(ledger, TracksRegistrations):  # VeriFactu/TicketBAI, one read per report
@@ -281,15 +285,15 @@ def _rebuild(session: Session, invoices: Sequence[LocalInvoice]) -> list[Link]:
     todo = [i for i in invoices if i.number not in linked]
     rebuilt: list[Link] = []
     customers: Mapping[str, str] | None = None
-    for kind in session.ledger.kinds():
+    for kind in session.ledger.facts.kinds:
         mine = [i for i in todo if DocKind.of(i) is kind]
         if not mine:
             continue
         lo = min(i.issue_date for i in mine).isoformat()
         hi = max(i.issue_date for i in mine).isoformat()
-        rows = [r for r in session.ledger.between(kind, lo, hi) if owner(owned, r.ref) is None]
+        rows = [r for r in session.ledger.search(kind, lo=lo, hi=hi) if owner(owned, r.ref) is None]
         if customers is None:
-            customers = session.ledger.customer_ids()
+            customers = session.ledger.customers()
         for inv, hit, how in _matches(mine, rows, customers):
             if owner(owned, hit.ref) is not None:
                 continue

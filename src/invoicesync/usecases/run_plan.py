@@ -21,6 +21,7 @@ from datetime import date
 
 from invoicesync.errors import UsageError
 from invoicesync.ledger.base import Prerequisite
+from invoicesync.ledger.capabilities import follow_ups
 from invoicesync.models import LocalInvoice
 from invoicesync.usecases import credit, followup, push_plan, update, void
 from invoicesync.usecases.credit import PlannedCredit
@@ -130,6 +131,8 @@ def select(session: Session, invoices: Sequence[LocalInvoice], request: PushRequ
     chosen, skipped = select_invoices(invoices, request.numbers, request.all_, request.since)
     order = tuple(r.invoice for r in skipped) + tuple(i.number for i in chosen)
     results = {r.invoice: r for r in skipped}
+    if request.send or request.send_unsent:
+        follow_ups(session.ledger, "send")  # a target without says so before anything is sent
     kept = followup.refuse_bad_attachments(session, chosen, results)
     return Selection(tuple(kept), _frozen(results), order)
 

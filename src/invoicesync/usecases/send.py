@@ -23,6 +23,7 @@ from invoicesync.errors import (
     EXIT_USAGE,
 )
 from invoicesync.ledger.base import Billing, Gone, Refusal
+from invoicesync.ledger.capabilities import follow_ups, requests_of
 from invoicesync.models import DocKind, DocRef, Link
 from invoicesync.store.followups import Delivered, FollowUp, followups
 from invoicesync.usecases import send_rules
@@ -82,6 +83,7 @@ def send(
     journalled): QuickBooks e-mails the document its link names, of the link's kind. What the
     target shows voided or deleted, or paid unless `paid`, is refused first, after one read
     per kind of document for the whole batch (`send_rules`)."""
+    follow_ups(session.ledger, "send")  # a target without says so before the lock is taken
     report = SendReport(session.realm_id)
     with session.locked(wait):
         order = list(dict.fromkeys(numbers))
@@ -114,7 +116,7 @@ def send(
                 report.results.append(refused)
                 continue
             report.results.append(send_one(session, number, link.ref, to=to, again=again))
-    report.requests = dict(session.ledger.requests)
+    report.requests = requests_of(session.ledger)
     return report
 
 
@@ -193,7 +195,7 @@ def _deliver(
 
     def call() -> Billing | Refusal:
         try:
-            return session.ledger.send(ref, entry.target, entry.request_id)
+            return follow_ups(session.ledger, "send").send(ref, entry.target, entry.request_id)
         except Gone:
             return gone
 
@@ -220,7 +222,8 @@ def _deliver(
 def _shows_sent(session: Session, entry: FollowUp, last: FollowUp | None) -> Billing | None:
     """A pending send: the target's billing state if it shows an e-mail newer than the last
     one recorded, else None."""
-    found = session.ledger.billing(entry.doc_kind, [entry.qbo_id]).get(entry.qbo_id)
+    billing = follow_ups(session.ledger, "send").billing(entry.doc_kind, [entry.qbo_id])
+    found = billing.get(entry.qbo_id)
     if found is None or not found.sent or found.delivered_at is None:
         return None
     if last is not None and found.delivered_at == last.result_at:

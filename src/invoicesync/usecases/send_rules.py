@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from invoicesync.ledger.base import RemoteRecord
+from invoicesync.ledger.capabilities import follow_ups
 from invoicesync.ledger.tracking import ChecksDelivery
 from invoicesync.models import DocKind, Link
 from invoicesync.usecases.session import Session
@@ -41,7 +42,7 @@ def read_states(session: Session, links: Iterable[Link]) -> dict[str, Seen]:
     out: dict[str, Seen] = {}
     for kind, group in groups.items():
         ids = [ln.qbo_id for ln in group]
-        billed = session.ledger.billing(kind, ids)
+        billed = follow_ups(session.ledger, "send").billing(kind, ids)
         ledger = session.ledger
         blocked: dict[str, str] = {}
         if isinstance(ledger, ChecksDelivery):  # one read per recipient for the batch

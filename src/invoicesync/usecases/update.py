@@ -23,11 +23,13 @@ from decimal import Decimal
 
 from invoicesync.errors import (
     EXIT_CONFLICT,
+    EXIT_PARTIAL,
     EXIT_PREREQUISITE,
     EXIT_UNAVAILABLE,
     InvoiceSyncError,
 )
 from invoicesync.ledger.base import Draft, Edit, Gone, Outcome, RemoteInvoice, Uncertain
+from invoicesync.ledger.capabilities import Edits, batch_size, lacking, lacks
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.store.lifecycle import Closing
@@ -121,6 +123,11 @@ def plan(
     if not changed:
         return (), tuple(decided)
     ledger = session.ledger
+    if not isinstance(ledger, Edits):
+        for inv, _ in changed:
+            refused = failed(inv, EXIT_PARTIAL, lacks(ledger, "edit", inv.number))
+            decided.append(Decided.of(refused))
+        return (), tuple(decided)
     prep = ledger.prepare([inv for inv, _ in changed])
     drafts = {d.number: d for d in prep.drafts}
     for inv, _ in changed:
@@ -201,15 +208,15 @@ def execute(session: Session, changes: Sequence[Change], results: dict[str, Push
                     session, c, c.edit.remote, results, f"{session.ledger.name} already matched"
                 )
         _supersede(session, {c.invoice.number: c.entry(realm) for c in todo})
-        size = session.ledger.batch_size
+        size = batch_size(session.ledger)
         chunks = deque(todo[i : i + size] for i in range(0, len(todo), size))
         _send_all(session, write, chunks, results)
 
 
-Edits = Write[LifecycleEntry, RemoteInvoice, Closing]
+EditWrites = Write[LifecycleEntry, RemoteInvoice, Closing]
 
 
-def _write(session: Session, changes: Mapping[str, Change]) -> Edits:
+def _write(session: Session, changes: Mapping[str, Change]) -> EditWrites:
     """An edit: recorded with the record's new SyncToken and total and the source's
     fingerprint; looked up by reading the record again (matching the source: it landed)."""
 
@@ -227,7 +234,7 @@ def _write(session: Session, changes: Mapping[str, Change]) -> Edits:
 def _landed(session: Session, c: Change) -> RemoteInvoice | None:
     """The record as read now, if it already matches the source (the edit landed)."""
     try:
-        again = session.ledger.edit(c.draft, c.link.ref)
+        again = _editing(session).edit(c.draft, c.link.ref)
     except (Gone, InvoiceSyncError):
         return None  # the edit stays pending: the next run reads the record again
     return again.remote if not again.fields else None
@@ -237,7 +244,7 @@ Sent = tuple[list[Change], list[LifecycleEntry]]
 
 
 def _send_all(
-    session: Session, write: Edits, chunks: deque[list[Change]], results: dict[str, PushResult]
+    session: Session, write: EditWrites, chunks: deque[list[Change]], results: dict[str, PushResult]
 ) -> None:
     """Up to WORKERS batches in flight; HTTP only in the workers, the store on this thread. A
     fatal error stops new batches; those in flight are recorded before it is raised."""
@@ -250,7 +257,7 @@ def _send_all(
                 entries = [c.entry(session.realm_id) for c in chunk]
                 write.intend(entries)
                 sends = [(c.edit, e.request_id) for c, e in zip(chunk, entries, strict=True)]
-                in_flight[pool.submit(session.ledger.update, sends)] = (chunk, entries)
+                in_flight[pool.submit(_editing(session).update, sends)] = (chunk, entries)
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 chunk, entries = in_flight.pop(future)
@@ -321,3 +328,12 @@ def _supersede(session: Session, current: dict[str, LifecycleEntry]) -> None:
             session.store.journals.lifecycle.close(
                 e, "failed", {"error": "superseded by a newer edit"}
             )
+
+
+def _editing(session: Session) -> Edits:
+    """The ledger as `Edits`: `plan` leaves nothing to send to a target without, so this
+    refuses (exit 2) only what should never be asked."""
+    ledger = session.ledger
+    if not isinstance(ledger, Edits):
+        raise lacking(ledger, "edit")
+    return ledger

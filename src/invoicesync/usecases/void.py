@@ -21,6 +21,7 @@ from invoicesync.errors import (
     InvoiceSyncError,
 )
 from invoicesync.ledger.base import Gone, RemoteInvoice
+from invoicesync.ledger.capabilities import Voids, lacking, lacks, requests_of
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.store.lifecycle import Closing
@@ -83,7 +84,9 @@ def plan_void(
         proved = prove(session, link)
     except KindUnknown as exc:
         return Decided.of(failed(inv, exc.exit_code, exc.message))
-    target = session.ledger.name
+    ledger, target = session.ledger, session.ledger.name
+    if not isinstance(ledger, Voids):
+        return Decided.of(failed(inv, EXIT_PARTIAL, lacks(ledger, "void", inv.number)))
     if proved.kind is not DocKind.INVOICE:
         # QuickBooks' API voids invoices only (Intuit's CreditMemo reference offers create,
         # read, update, delete, send and PDF): refused for this document, with the reason, as
@@ -110,7 +113,9 @@ def plan_void(
 def execute_void(session: Session, planned: PlannedVoid) -> PushResult:
     """Carry out one planned void: journaled, then sent at the SyncToken the plan read."""
     inv, link, remote, reason = planned.invoice, planned.link, planned.remote, planned.reason
-    target = session.ledger.name
+    ledger, target = session.ledger, session.ledger.name
+    if not isinstance(ledger, Voids):  # `plan_void` refused it already
+        raise lacking(ledger, "void")
     if planned.proved:
         remember(session, link)
     rid = lifecycle_id(session.realm_id, inv.number, link.qbo_id, "void")
@@ -122,7 +127,7 @@ def execute_void(session: Session, planned: PlannedVoid) -> PushResult:
     if remote.voided:
         write.recorded(entry, remote)
         return source_result(inv, link, "voided", f"already voided in {target}")
-    verdict = write.once(entry, lambda: session.ledger.void(remote, memo(reason), rid))
+    verdict = write.once(entry, lambda: ledger.void(remote, memo(reason), rid))
     if isinstance(verdict, Refused):
         why = verdict.refusal.message
         return failed(inv, verdict.refusal.exit_code, f"{target} refused the void: {why}")
@@ -193,5 +198,5 @@ def void(
     except KeyboardInterrupt:
         report.fatal = Interrupted("interrupted; state is consistent, re-run to continue")
     report.results = [results[i.number] for i in chosen if i.number in results]
-    report.requests = dict(session.ledger.requests)
+    report.requests = requests_of(session.ledger)
     return report

@@ -1,10 +1,10 @@
-"""B2BRouter after the push (a mixin of `B2BRouterLedger`): delivery and payment state, send,
-the legal documents.
+"""B2BRouter after the push (a component of `B2BRouterLedger`): delivery and payment state,
+send, the legal documents.
 
 B2BRouter delivers through the contact's own channel (Peppol, a public administration, the
 e-mail set in B2BRouter) and reports a payment only as the `paid` state, with no payment
-records, so `payments` shows paid invoices without payment rows, `send --to` is refused, and
-attachments are not offered for this target (each says so, per invoice). Before queueing a
+records, so `payments` shows paid invoices without payment rows (the ledger reads no payment
+records), `send --to` is refused, and the ledger takes no attachments. Before queueing a
 delivery, B2BRouter's own validation is asked, so an invoice that cannot be delivered (a
 contact without a transport) is reported now rather than found later in state `error`.
 """
@@ -16,26 +16,23 @@ from dataclasses import dataclass, replace
 
 from invoicesync.errors import EXIT_CONFLICT, EXIT_PREREQUISITE, EXIT_USAGE, Refused
 from invoicesync.ledger.base import (
-    Attachment,
     Company,
     DocumentPending,
     Gone,
-    Payment,
     Refusal,
     RemoteInvoice,
     RemoteRecord,
-    Upload,
 )
 from invoicesync.ledger.tracking import Registration
 from invoicesync.models import DocKind, DocRef
 from invoicesync.targets.b2brouter.api import B2BRouterClient
 from invoicesync.targets.b2brouter.api import errors as berr
 from invoicesync.targets.b2brouter.api.models import Contact
+from invoicesync.targets.b2brouter.errors import translate, translating
 from invoicesync.targets.b2brouter.records import B2BInvoice, invoice_id
 from invoicesync.targets.b2brouter.setup import SettingCheck, calculation_check
 
 NOT_SENT = frozenset({"new", "error"})
-UNSUPPORTED = "B2BRouter profiles do not take attachments in invoicesync"
 # `pdf --format` → B2BRouter's document type (PHP SDK InvoiceService::downloadAs).
 DOCUMENT_TYPES = {
     "pdf": "pdf.invoice",
@@ -77,20 +74,21 @@ class B2BBilling:
 
 
 class B2BRouterFollowUps:
-    """What `B2BRouterLedger` offers after the push; it provides `client` and `read_many`."""
+    """What `B2BRouterLedger` offers after the push, reading through the ledger's `read_many`."""
 
-    client: B2BRouterClient
-    read_many: Callable[[DocKind, Sequence[str]], Mapping[str, B2BInvoice]]
+    def __init__(
+        self,
+        client: B2BRouterClient,
+        read_many: Callable[[DocKind, Sequence[str]], Mapping[str, B2BInvoice]],
+    ) -> None:
+        self.client = client
+        self.read_many = read_many
 
     def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BBilling]:
         return {k: B2BBilling(v) for k, v in self.read_many(kind, remote_ids).items()}
 
     def setup(self) -> tuple[Company, list[SettingCheck]]:
         """The account and its calculation settings against the source's (connect, status)."""
-        from invoicesync.targets.b2brouter.ledger import (
-            translating,  # the ledger imports this mixin
-        )
-
         with translating("reading the account"):
             account = self.client.get_account()
         return Company(account.name, account.country), calculation_check(account)
@@ -98,10 +96,6 @@ class B2BRouterFollowUps:
     def with_registrations(self, rows: Mapping[str, RemoteInvoice]) -> dict[str, RemoteInvoice]:
         """Each invoice with its VeriFactu/TicketBAI reports (`tax_report_ids`, one read
         each; an account that does not report has none, and costs nothing)."""
-        from invoicesync.targets.b2brouter.ledger import (
-            translating,  # the ledger imports this mixin
-        )
-
         out: dict[str, RemoteInvoice] = {}
         for key, row in rows.items():
             if not isinstance(row, B2BInvoice) or not row.invoice.tax_report_ids:
@@ -123,10 +117,6 @@ class B2BRouterFollowUps:
         """Why each of these invoices cannot be delivered, by id: its contact has no channel
         (`transport_type_code` empty). Each contact is read once per batch; a contact that
         cannot be read is left to B2BRouter's /validate, which `send` still asks."""
-        from invoicesync.targets.b2brouter.ledger import (
-            translating,  # the ledger imports this mixin
-        )
-
         contacts: dict[int, Contact | None] = {}
         out: dict[str, str] = {}
         for key, row in rows.items():
@@ -147,9 +137,6 @@ class B2BRouterFollowUps:
                     "administration) in B2BRouter → Contacts, then send again"
                 )
         return out
-
-    def payments(self, payment_ids: Sequence[str]) -> dict[str, Payment]:
-        return {}  # B2BRouter reports the paid state and its date, never payment records
 
     def send(self, ref: DocRef, to: str | None, request_id: str) -> B2BBilling | Refusal:
         """Queue delivery (`send_invoice`); possible in states new and error only."""
@@ -184,8 +171,6 @@ class B2BRouterFollowUps:
         """The invoice as `fmt` (DOCUMENT_TYPES). A 404 is told apart by reading the invoice:
         gone (`Gone`), PDF not generated yet (`DocumentPending`), or a format this invoice
         does not have (refused with the reason)."""
-        from invoicesync.targets.b2brouter.ledger import translate  # the ledger imports this mixin
-
         number = invoice_id(ref)
         if number is None:
             raise Gone(ref)
@@ -205,12 +190,3 @@ class B2BRouterFollowUps:
             raise Gone(ref) from None
         except berr.B2BRouterError as exc:
             raise translate(exc, f"downloading the {fmt} document of {ref}") from None
-
-    def attachment_problem(self, file_name: str, size: int) -> str | None:
-        return UNSUPPORTED
-
-    def attachments(self, ref: DocRef) -> list[Attachment]:
-        return []
-
-    def attach(self, ref: DocRef, upload: Upload, request_id: str) -> Attachment | Refusal:
-        return Refusal(UNSUPPORTED, exit_code=EXIT_USAGE)

@@ -14,77 +14,39 @@ import contextlib
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import httpx
 
-from invoicesync.errors import (
-    EXIT_CONFLICT,
-    EXIT_PARTIAL,
-    Conflict,
-    InvoiceSyncError,
-    NotConnected,
-    TargetUnavailable,
-)
+from invoicesync.errors import EXIT_CONFLICT, EXIT_PARTIAL
 from invoicesync.ledger.base import (
     Company,
-    CopyRecord,
     Draft,
+    Facts,
     Found,
     Gone,
     Preparation,
+    Prerequisite,
     Refusal,
     RemoteInvoice,
+    RemoteRecord,
     Uncertain,
+    Unsearchable,
 )
 from invoicesync.marker import marker_of, with_marker, without_marker
 from invoicesync.models import DocKind, DocRef, LocalInvoice
 from invoicesync.targets.b2brouter import preflight
-from invoicesync.targets.b2brouter.api import B2BRouterClient, Contact, Credited, choose_contact
+from invoicesync.targets.b2brouter.api import B2BRouterClient, Credited, choose_contact
 from invoicesync.targets.b2brouter.api import errors as berr
-from invoicesync.targets.b2brouter.followup import B2BRouterFollowUps
-from invoicesync.targets.b2brouter.lifecycle import B2BRouterLifecycle
+from invoicesync.targets.b2brouter.errors import translate, translating
+from invoicesync.targets.b2brouter.followup import B2BBilling, B2BRouterFollowUps
 from invoicesync.targets.b2brouter.prerequisites import B2BRouterPrerequisites
 from invoicesync.targets.b2brouter.records import B2BInvoice, invoice_id
+from invoicesync.targets.b2brouter.setup import SettingCheck
 
 NAME = "B2BRouter"
 BY_NUMBER_MAX = 20  # up to this many invoices are looked up one by one, more by a listing
 READ_ONE_MAX = 50  # up to this many links are read one by one, more by a listing
-
-
-def translate(exc: berr.B2BRouterError, what: str) -> InvoiceSyncError:
-    """A B2BRouter error as the user-facing error with the documented exit code."""
-    if isinstance(exc, berr.AuthError):
-        return NotConnected(
-            f"B2BRouter refused the API key while {what} ({exc}); check the key and that its "
-            "environment matches the account (a test_ key only opens test accounts, a "
-            "production key only production ones), then run `invoicesync connect`"
-        )
-    if isinstance(exc, berr.PermissionDeniedError):
-        return NotConnected(
-            f"B2BRouter refused access while {what} ({exc}); ask B2BRouter to give the key's "
-            "group API permissions"
-        )
-    if isinstance(exc, berr.NotFoundError):
-        return NotConnected(
-            f"B2BRouter found no such account while {what} ({exc}); check the account id and "
-            "that the key's environment (test_ or production) matches the account"
-        )
-    if isinstance(exc, berr.ConflictError):
-        return Conflict(f"B2BRouter refused while {what}: {exc}")
-    if isinstance(exc, berr.ThrottledError | berr.ServerError | berr.B2BRouterConnectionError):
-        return TargetUnavailable(
-            f"B2BRouter is unavailable while {what}: {exc}; safe to re-run later"
-        )
-    return InvoiceSyncError(f"B2BRouter rejected a request while {what}: {exc}")
-
-
-@contextlib.contextmanager
-def translating(what: str) -> Iterator[None]:
-    try:
-        yield
-    except berr.B2BRouterError as exc:
-        raise translate(exc, what) from None
 
 
 class CountingTransport(httpx.BaseTransport):
@@ -104,6 +66,31 @@ class CountingTransport(httpx.BaseTransport):
         self.inner.close()
 
 
+# What B2BRouter is like (docs/b2brouter.md): a credit note names the invoice it credits
+# (`invoice_references`), a number stays taken (`parameter_taken`), and an e-invoice that went
+# out is corrected with a credit note issued in the source, never changed in place.
+NOT_IN_PLACE = (
+    'issue a credit note in the source ("type": "credit_note", "credit_for": "{number}"; and a '
+    "new invoice if needed) and push it; it goes to B2BRouter referencing the invoice it credits"
+)
+FACTS = Facts(
+    # B2BRouter's credit notes are invoices flagged `is_credit_note`: one numbering, one
+    # listing, told apart by that flag (`B2BInvoice.ref`).
+    kinds=(DocKind.INVOICE, DocKind.CREDIT_MEMO),
+    credits_by_reference=True,
+    numbers_stay_taken=True,
+    instead={
+        "void": NOT_IN_PLACE,
+        "edit": NOT_IN_PLACE,
+        "attachments": (
+            "B2BRouter delivers the e-invoice itself; leave the files out of the source record"
+        ),
+        # B2BRouter refuses a second invoice with a number it already has: none can exist.
+        "copies": "B2BRouter refuses a second invoice with one number, so it holds no copies",
+    },
+)
+
+
 def _date(text: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
@@ -111,33 +98,33 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequisites):
-    """The `Ledger` for one B2BRouter account (`push --send` delivers through `send`)."""
+def _within(day: dt.date | None, lo: str | None, hi: str | None) -> bool:
+    """Whether an invoice's date is from `lo` to `hi` (no bound given: any date, or none)."""
+    if lo is None and hi is None:
+        return True
+    low, high = _date(lo or ""), _date(hi or "")
+    return day is not None and (low is None or day >= low) and (high is None or day <= high)
+
+
+class B2BRouterLedger:
+    """The `Ledger` for one B2BRouter account, with the follow-ups (`push --send` delivers
+    through `send`) and the list of missing contacts, which are components it holds and
+    delegates to. It has no batches, edits, voids, credit application, payment records,
+    attachments or copies: `FACTS.instead` says what to do instead."""
 
     name = NAME
-    credits_by_reference = True  # `invoice_references` in the credit note: nothing to apply
-    numbers_stay_taken = True  # `parameter_taken` (docs/b2brouter.md)
+    facts = FACTS
 
     def __init__(self, client: B2BRouterClient, realm_key: str, counts: Counter[str]) -> None:
         self.client = client
         self.realm_key = realm_key  # how local state names this account: b2brouter:<id>
         self.counts = counts
+        self.followups = B2BRouterFollowUps(client, self.read_many)
+        self.contacts = B2BRouterPrerequisites(client)
 
     @property
     def account_id(self) -> str:
         return self.realm_key
-
-    @property
-    def batch_size(self) -> int:
-        return 1  # one invoice per create: B2BRouter has no batch endpoint
-
-    def batch_held(self, reserved: int) -> bool:
-        """Never: with no batches there is no batch budget to run out of."""
-        return False
-
-    @property
-    def requests(self) -> Mapping[str, int]:
-        return dict(self.counts)
 
     def company(self) -> Company:
         with translating("reading the account"):
@@ -246,11 +233,6 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def kinds(self) -> list[DocKind]:
-        """B2BRouter's credit notes are invoices flagged `is_credit_note`: one numbering, one
-        listing, told apart by that flag (`B2BInvoice.ref`)."""
-        return [DocKind.INVOICE, DocKind.CREDIT_MEMO]
-
     def read(self, ref: DocRef) -> B2BInvoice:
         number = invoice_id(ref)
         if number is None:
@@ -278,54 +260,72 @@ class B2BRouterLedger(B2BRouterFollowUps, B2BRouterLifecycle, B2BRouterPrerequis
                 found[remote_id] = self.read(DocRef(kind, remote_id))
         return found
 
-    def _contacts(self) -> list[Contact]:
+    def customers(self, name: str | None = None) -> dict[str, str]:
+        """Contact name → id; a `name` is the contact B2BRouter's own choice would take."""
         with translating("reading contacts"):
-            return list(self.client.contacts())
+            contacts = list(self.client.contacts())
+        if name is None:
+            return {c.name: str(c.id) for c in contacts}
+        hit = choose_contact(contacts, tax_id=None, country=None, name=name).contact
+        return {hit.name: str(hit.id)} if hit else {}
 
-    def customer_id(self, name: str) -> str | None:
-        hit = choose_contact(self._contacts(), tax_id=None, country=None, name=name).contact
-        return str(hit.id) if hit else None
-
-    def customer_ids(self) -> dict[str, str]:
-        return {c.name: str(c.id) for c in self._contacts()}
-
-    def searchable(self, number: str) -> bool:
-        return bool(number.strip())
-
-    def with_number(self, kind: DocKind, number: str) -> list[B2BInvoice]:
-        with translating("looking for candidates"):
-            rows = [B2BInvoice(i) for i in self.client.find_by_number(number)]
-        return [r for r in rows if r.ref.kind is kind]
-
-    def near(self, kind: DocKind, customer_id: str, lo: str, hi: str) -> list[B2BInvoice]:
-        return [r for r in self.between(kind, lo, hi) if r.customer_id == customer_id]
-
-    def between(self, kind: DocKind, lo: str, hi: str) -> list[B2BInvoice]:
-        low, high = _date(lo), _date(hi)
-        with translating("reading invoices"):
-            # B2BRouter's date_from/date_to are submission dates, which may fall before or
-            # after the invoice's own date: the whole listing is read and filtered here.
-            rows = self.client.invoices()
+    def search(
+        self,
+        kind: DocKind,
+        *,
+        number: str | None = None,
+        customer_id: str | None = None,
+        lo: str | None = None,
+        hi: str | None = None,
+    ) -> list[B2BInvoice]:
+        """By number, B2BRouter's own lookup; else the whole listing, filtered here: its
+        date_from/date_to are submission dates, which may fall before or after the invoice's
+        own date."""
+        if number is not None and not number.strip():
+            raise Unsearchable(number)
+        with translating("looking for candidates" if number else "reading invoices"):
+            rows = self.client.find_by_number(number) if number else self.client.invoices()
             return [
                 r
                 for r in map(B2BInvoice, rows)
                 if r.ref.kind is kind
-                and r.invoice.date is not None
-                and (low is None or r.invoice.date >= low)
-                and (high is None or r.invoice.date <= high)
+                and (customer_id is None or r.customer_id == customer_id)
+                and _within(r.invoice.date, lo, hi)
             ]
 
-    # --- copies --------------------------------------------------------------------------------
+    # --- capabilities, by delegation to the components -----------------------------------------
 
-    def copies(self, kind: DocKind, linked: Sequence[RemoteInvoice]) -> dict[str, list[CopyRecord]]:
-        """None can exist: B2BRouter refuses a second invoice with a number it already has."""
-        return {}
+    @property
+    def requests(self) -> Mapping[str, int]:
+        return dict(self.counts)
 
-    def copy_records(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, CopyRecord]:
-        return {}  # never asked: `copies` finds none
+    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, B2BBilling]:
+        return self.followups.billing(kind, remote_ids)
 
-    def remove_copy(self, remote: RemoteInvoice) -> tuple[bool | None, str]:
-        return False, "B2BRouter invoices are never deleted as copies"  # never asked
+    def send(self, ref: DocRef, to: str | None, request_id: str) -> B2BBilling | Refusal:
+        return self.followups.send(ref, to, request_id)
+
+    document_formats = B2BRouterFollowUps.document_formats
+
+    def document(self, ref: DocRef, fmt: str) -> bytes:
+        return self.followups.document(ref, fmt)
+
+    def setup(self) -> tuple[Company, list[SettingCheck]]:
+        return self.followups.setup()
+
+    def with_registrations(self, rows: Mapping[str, RemoteInvoice]) -> dict[str, RemoteInvoice]:
+        return self.followups.with_registrations(rows)
+
+    def undeliverable(self, rows: Mapping[str, RemoteRecord]) -> dict[str, str]:
+        return self.followups.undeliverable(rows)
+
+    def prerequisites(
+        self, invoices: Sequence[LocalInvoice], kinds: Sequence[str]
+    ) -> list[Prerequisite]:
+        return self.contacts.prerequisites(invoices, kinds)
+
+    def find_prerequisite(self, need: Prerequisite) -> str | None:
+        return self.contacts.find_prerequisite(need)
 
     # --- marker --------------------------------------------------------------------------------
 

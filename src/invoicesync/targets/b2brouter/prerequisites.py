@@ -10,14 +10,12 @@ listed with what to do, so `prepare` still answers "what must exist before I pus
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from invoicesync.ledger.base import Prerequisite, Refusal
+from invoicesync.ledger.base import Prerequisite
 from invoicesync.models import LocalInvoice
+from invoicesync.targets.b2brouter.api import B2BRouterClient, Contact, choose_contact
+from invoicesync.targets.b2brouter.errors import translating
 from invoicesync.targets.b2brouter.preflight import contact_problem
-
-if TYPE_CHECKING:
-    from invoicesync.targets.b2brouter.api import Contact
 
 NOT_CREATED = (
     "invoicesync does not create B2BRouter contacts (a contact decides where the e-invoice "
@@ -26,12 +24,15 @@ NOT_CREATED = (
 
 
 class B2BRouterPrerequisites:
-    """Mixed into `B2BRouterLedger`."""
+    """The contacts a batch lacks, each with what to do: a component of `B2BRouterLedger`,
+    which delegates `Prerequisites` to it (and creates none: it is no `CreatesPrerequisites`)."""
 
-    if TYPE_CHECKING:  # provided by the ledger this is mixed into
+    def __init__(self, client: B2BRouterClient) -> None:
+        self.client = client
 
-        def _contacts(self) -> list[Contact]: ...
-        def customer_id(self, name: str) -> str | None: ...
+    def _contacts(self) -> list[Contact]:
+        with translating("reading contacts"):
+            return list(self.client.contacts())
 
     def prerequisites(
         self, invoices: Sequence[LocalInvoice], kinds: Sequence[str]
@@ -52,8 +53,6 @@ class B2BRouterPrerequisites:
             for name, (numbers, reason) in missing.items()
         ]
 
-    def create_prerequisite(self, need: Prerequisite, request_id: str) -> str | Refusal:
-        return Refusal(NOT_CREATED)  # never reached: no B2BRouter need is creatable
-
     def find_prerequisite(self, need: Prerequisite) -> str | None:
-        return self.customer_id(need.name)
+        hit = choose_contact(self._contacts(), tax_id=None, country=None, name=need.name).contact
+        return str(hit.id) if hit else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from invoicesync.ledger.base import Checked, CopyRecord, Created, Draft, RemoteInvoice
+from invoicesync.ledger.base import Checked, CopyRecord, Created, Draft, Found, RemoteInvoice
 from invoicesync.models import DocKind
 from invoicesync.targets.quickbooks.api import QBOClient, wire
 from invoicesync.targets.quickbooks.api import errors as qerr
@@ -294,10 +294,24 @@ def _not_seen(
     return _keep_one(client, draft, mine, [Marked(QBORecord.from_row(row, entity), row), *others])
 
 
-class QuickBooksCopies:
-    """Mixed into `QuickBooksLedger`: what `reconcile` asks about copies."""
+def pick(draft: Draft, group: Sequence[Marked]) -> Found:
+    """Of the records carrying the draft's marker, the lowest live one that is the draft's
+    invoice (the same survivor every writer's copy check keeps), else the lowest live one,
+    else the lowest; the other live ones are its copies."""
+    live = sorted((m for m in group if not m.view.voided), key=lambda m: id_order(m.view))
+    changes = {m.view.id: tuple(difference(draft.payload, m.row)[1]) for m in group}
+    same = [m for m in live if not changes[m.view.id]]
+    chosen = (same or live or sorted(group, key=lambda m: id_order(m.view)))[0]
+    copies = tuple(m.view for m in live if m.view.id != chosen.view.id)
+    return Found(chosen.view, copies, changes[chosen.view.id])
 
-    client: QBOClient
+
+class QuickBooksCopies:
+    """What `reconcile` asks about copies: a component the ledger holds and delegates
+    `Copies` to."""
+
+    def __init__(self, client: QBOClient) -> None:
+        self.client = client
 
     def copies(self, kind: DocKind, linked: Sequence[RemoteInvoice]) -> dict[str, list[CopyRecord]]:
         """Markers that two or more live (not voided) records carry, among the customers and

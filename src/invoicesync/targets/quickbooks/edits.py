@@ -1,6 +1,6 @@
 """QuickBooks as a ledger, for invoices already pushed: edits, voids and credits.
 
-A mixin of `QuickBooksLedger`, kept apart so the push half stays small; also where a batch
+A component of `QuickBooksLedger`, kept apart so the push half stays small; also where a batch
 item's answer is read (`answer`) and a batch's requestid made (`batch_request_id`), which
 creates and updates share. As everywhere in the adapter, every QuickBooks error becomes an
 `InvoiceSyncError` (`translate`) or a per-invoice `Refusal`, and a write whose outcome is
@@ -35,9 +35,11 @@ from invoicesync.targets.quickbooks.records import QBORecord, entity_of
 
 
 class QuickBooksEdits:
-    """Edits, voids and credit applications, for one QuickBooks company."""
+    """Edits, voids and credit applications, for one QuickBooks company: a component the
+    ledger holds and delegates `Edits`, `Voids` and `AppliesCredit` to."""
 
-    client: QBOClient
+    def __init__(self, client: QBOClient) -> None:
+        self.client = client
 
     def _row(self, ref: DocRef) -> dict[str, Any]:
         try:

@@ -1,6 +1,6 @@
 """QuickBooks as a ledger, after the push: payments, send, PDF, attachments.
 
-A mixin of `QuickBooksLedger`, kept apart so the push half stays small. As there, every
+A component of `QuickBooksLedger`, kept apart so the push half stays small. As there, every
 QuickBooks error becomes an `InvoiceSyncError` (`translate`) or a per-invoice `Refusal`, a
 write whose outcome is unknown raises `Uncertain`, and rows become typed views.
 """
@@ -49,9 +49,11 @@ def content_type(file_name: str) -> str | None:
 
 
 class QuickBooksFollowUps:
-    """What comes after the push, for one QuickBooks company."""
+    """What comes after the push, for one QuickBooks company: a component the ledger holds
+    and delegates `FollowsUp`, `ReadsPayments` and `Attaches` to."""
 
-    client: QBOClient
+    def __init__(self, client: QBOClient) -> None:
+        self.client = client
 
     def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBOBilling]:
         """Invoices (or credit memos) by `Id IN (…)`, up to 1000 ids per paged query; deleted

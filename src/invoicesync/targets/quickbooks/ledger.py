@@ -8,20 +8,28 @@ document it is. The use cases never see a raw dict or a `qbo.errors` class.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from invoicesync import matching
 from invoicesync.aliases import Aliases
 from invoicesync.ledger.base import (
     Company,
+    CopyRecord,
     Created,
     Draft,
+    Edit,
+    Facts,
     Found,
     Gone,
+    Outcome,
     Preparation,
+    Prerequisite,
     Refusal,
     RemoteInvoice,
     Unanswered,
     Uncertain,
+    Unsearchable,
+    Upload,
 )
 from invoicesync.marker import with_marker, without_marker
 from invoicesync.models import DocKind, DocRef, LocalInvoice
@@ -31,29 +39,30 @@ from invoicesync.targets.quickbooks import mapping, preflight
 from invoicesync.targets.quickbooks.api import QBOClient
 from invoicesync.targets.quickbooks.api import errors as qerr
 from invoicesync.targets.quickbooks.api import query as qq
-from invoicesync.targets.quickbooks.api.rows import Entity, NamedRow
+from invoicesync.targets.quickbooks.api.followup_rows import QBOAttachable, QBOBilling, QBOPayment
+from invoicesync.targets.quickbooks.api.rows import Entity
 from invoicesync.targets.quickbooks.cache import CatalogCache
-from invoicesync.targets.quickbooks.copies import QuickBooksCopies, entity_of_draft, id_order
+from invoicesync.targets.quickbooks.copies import QuickBooksCopies, entity_of_draft
 from invoicesync.targets.quickbooks.edits import QuickBooksEdits, batch_request_id, rows_by_id
 from invoicesync.targets.quickbooks.edits import answer as _answer
 from invoicesync.targets.quickbooks.errors import refusal, translate, translating
 from invoicesync.targets.quickbooks.followup import QuickBooksFollowUps
-from invoicesync.targets.quickbooks.lifecycle import difference
 from invoicesync.targets.quickbooks.prerequisites import QuickBooksPrerequisites
 from invoicesync.targets.quickbooks.records import QBORecord, entity_of
 
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
 
-class QuickBooksLedger(
-    QuickBooksEdits, QuickBooksPrerequisites, QuickBooksCopies, QuickBooksFollowUps
-):
-    """The `Ledger` for one QuickBooks company (edits, voids, credits: `qbo_edits`; what
-    `prepare` creates: `qbo_prerequisites`; after-push operations: `qbo_followup`)."""
+class QuickBooksLedger:
+    """The `Ledger` for one QuickBooks company, with every capability: edits, voids, credits
+    (`lifecycle`: edits.py), what `prepare` creates (`names`: prerequisites.py), copies
+    (`copy_check`: copies.py) and the follow-ups (`followups`: followup.py) are components it
+    holds and delegates to."""
 
     name = "QuickBooks"
-    credits_by_reference = False  # a CreditMemo is applied by a zero-total payment
-    numbers_stay_taken = False  # unlink bumps the generation: a new requestid, a new invoice
+    # A CreditMemo is applied by a zero-total payment (`apply_credit`); unlink bumps the
+    # generation, so a later push uses a new requestid and creates a new invoice.
+    facts = Facts(kinds=(DocKind.INVOICE, DocKind.CREDIT_MEMO))
 
     def __init__(
         self,
@@ -71,14 +80,14 @@ class QuickBooksLedger(
         self.aliases = aliases or Aliases()
         self.income_account = income_account  # settings: [prepare] income_account
         self.cache = cache
+        self.lifecycle = QuickBooksEdits(client)
+        self.names = QuickBooksPrerequisites(client, self.aliases, income_account)
+        self.copy_check = QuickBooksCopies(client)
+        self.followups = QuickBooksFollowUps(client)
 
     @property
     def account_id(self) -> str:
         return self.realm_id
-
-    @property
-    def batch_size(self) -> int:
-        return BATCH_SIZE
 
     def batch_held(self, reserved: int) -> bool:
         """Whether the 40 batches a minute are used up, counting `reserved` batches handed to
@@ -138,9 +147,6 @@ class QuickBooksLedger(
             )
         return prep
 
-    def kinds(self) -> list[DocKind]:
-        return [DocKind.INVOICE, DocKind.CREDIT_MEMO]
-
     def find_existing(self, drafts: Sequence[Draft], *, by_number: bool) -> dict[str, Found]:
         """QuickBooks invoices that are (or claim to be) these drafts: by DocNumber, then, for
         the rest, by our marker among those customers' invoices of those dates (one paged
@@ -158,7 +164,7 @@ class QuickBooksLedger(
                 groups = qbo_copies.marked_for(self.client, unseen)
                 for d in unseen:
                     if groups.get(d.number):
-                        found[d.number] = _pick(d, groups[d.number])
+                        found[d.number] = qbo_copies.pick(d, groups[d.number])
         return found
 
     def _by_doc_number(self, numbers: Sequence[str], entity: Entity) -> list[tuple[str, QBORecord]]:
@@ -255,33 +261,41 @@ class QuickBooksLedger(
             rows = rows_by_id(self.client, entity, remote_ids)
         return {r.id: r for r in (QBORecord.from_row(row, entity) for row in rows)}
 
-    def customer_id(self, name: str) -> str | None:
-        name = self.aliases.customers.get(name, name)
-        hit = matching.find_exact(name, self._customers(), by_path=":" in name)
-        return hit.id if hit else None
-
-    def customer_ids(self) -> dict[str, str]:
-        return {c.full_name: c.id for c in self._customers()}
-
-    def _customers(self) -> list[NamedRow]:
+    def customers(self, name: str | None = None) -> dict[str, str]:
+        """Full name → id; a `name` is resolved through `[aliases.customers]`, and a name with
+        a colon as a sub-customer's path."""
         with translating("reading customers"):
-            return list(preflight.customers(self.client))
+            rows = list(preflight.customers(self.client))
+        if name is None:
+            return {c.full_name: c.id for c in rows}
+        name = self.aliases.customers.get(name, name)
+        hit = matching.find_exact(name, rows, by_path=":" in name)
+        return {hit.full_name: hit.id} if hit else {}
 
-    def searchable(self, number: str) -> bool:
-        return qq.queryable(number)
-
-    def with_number(self, kind: DocKind, number: str) -> list[QBORecord]:
-        with translating("looking for candidates"):
-            return self._invoices([("DocNumber", "=", number)], entity_of(kind))
-
-    def near(self, kind: DocKind, customer_id: str, lo: str, hi: str) -> list[QBORecord]:
-        where = [("CustomerRef", "=", customer_id), ("TxnDate", ">=", lo), ("TxnDate", "<=", hi)]
-        with translating("looking for candidates"):
+    def search(
+        self,
+        kind: DocKind,
+        *,
+        number: str | None = None,
+        customer_id: str | None = None,
+        lo: str | None = None,
+        hi: str | None = None,
+    ) -> list[QBORecord]:
+        """One paged query whose conditions are the criteria given."""
+        if number is not None and not qq.queryable(number):
+            raise Unsearchable(number)
+        where = [
+            (field, op, value)
+            for field, op, value in (
+                ("DocNumber", "=", number),
+                ("CustomerRef", "=", customer_id),
+                ("TxnDate", ">=", lo),
+                ("TxnDate", "<=", hi),
+            )
+            if value is not None
+        ]
+        with translating("looking for candidates" if number or customer_id else "reconciling"):
             return self._invoices(where, entity_of(kind))
-
-    def between(self, kind: DocKind, lo: str, hi: str) -> list[QBORecord]:
-        with translating("reconciling"):
-            return self._invoices([("TxnDate", ">=", lo), ("TxnDate", "<=", hi)], entity_of(kind))
 
     # --- marker --------------------------------------------------------------------------------
 
@@ -308,17 +322,71 @@ class QuickBooksLedger(
             raise translate(exc, f"writing our marker into QuickBooks {remote.ref}") from None
         return QBORecord.from_row(row, entity)
 
+    # --- capabilities, by delegation to the components -----------------------------------------
 
-def _pick(draft: Draft, group: Sequence[qbo_copies.Marked]) -> Found:
-    """Of the records carrying the draft's marker, the lowest live one that is the draft's
-    invoice (the same survivor every writer's copy check keeps), else the lowest live one,
-    else the lowest; the other live ones are its copies."""
-    live = sorted((m for m in group if not m.view.voided), key=lambda m: id_order(m.view))
-    changes = {m.view.id: tuple(difference(draft.payload, m.row)[1]) for m in group}
-    same = [m for m in live if not changes[m.view.id]]
-    chosen = (same or live or sorted(group, key=lambda m: id_order(m.view)))[0]
-    copies = tuple(m.view for m in live if m.view.id != chosen.view.id)
-    return Found(chosen.view, copies, changes[chosen.view.id])
+    @property
+    def batch_size(self) -> int:
+        return BATCH_SIZE
+
+    def edit(self, draft: Draft, ref: DocRef) -> Edit:
+        return self.lifecycle.edit(draft, ref)
+
+    def edits(self, wanted: Sequence[tuple[Draft, DocRef]]) -> dict[str, Edit]:
+        return self.lifecycle.edits(wanted)
+
+    def update(self, edits: Sequence[tuple[Edit, str]]) -> list[Outcome]:
+        return self.lifecycle.update(edits)
+
+    def void(self, remote: RemoteInvoice, reason: str, request_id: str) -> QBORecord | Refusal:
+        return self.lifecycle.void(remote, reason, request_id)
+
+    def apply_credit(
+        self, invoice: RemoteInvoice, credit: RemoteInvoice, amount: Decimal, request_id: str
+    ) -> str | Refusal:
+        return self.lifecycle.apply_credit(invoice, credit, amount, request_id)
+
+    def prerequisites(
+        self, invoices: Sequence[LocalInvoice], kinds: Sequence[str]
+    ) -> list[Prerequisite]:
+        return self.names.prerequisites(invoices, kinds)
+
+    def create_prerequisite(self, need: Prerequisite, request_id: str) -> str | Refusal:
+        return self.names.create_prerequisite(need, request_id)
+
+    def find_prerequisite(self, need: Prerequisite) -> str | None:
+        return self.names.find_prerequisite(need)
+
+    def copies(self, kind: DocKind, linked: Sequence[RemoteInvoice]) -> dict[str, list[CopyRecord]]:
+        return self.copy_check.copies(kind, linked)
+
+    def copy_records(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, CopyRecord]:
+        return self.copy_check.copy_records(kind, remote_ids)
+
+    def remove_copy(self, remote: RemoteInvoice) -> tuple[bool | None, str]:
+        return self.copy_check.remove_copy(remote)
+
+    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBOBilling]:
+        return self.followups.billing(kind, remote_ids)
+
+    def payments(self, payment_ids: Sequence[str]) -> dict[str, QBOPayment]:
+        return self.followups.payments(payment_ids)
+
+    def send(self, ref: DocRef, to: str | None, request_id: str) -> QBOBilling | Refusal:
+        return self.followups.send(ref, to, request_id)
+
+    document_formats = QuickBooksFollowUps.document_formats
+
+    def document(self, ref: DocRef, fmt: str) -> bytes:
+        return self.followups.document(ref, fmt)
+
+    def attachment_problem(self, file_name: str, size: int) -> str | None:
+        return self.followups.attachment_problem(file_name, size)
+
+    def attachments(self, ref: DocRef) -> list[QBOAttachable]:
+        return self.followups.attachments(ref)
+
+    def attach(self, ref: DocRef, upload: Upload, request_id: str) -> QBOAttachable | Refusal:
+        return self.followups.attach(ref, upload, request_id)
 
 
 def _contradicts(draft: Draft, outcome: object) -> bool:

@@ -1,7 +1,7 @@
 """QuickBooks as a ledger, before the push: the customers, services and terms `prepare` creates.
 
-A mixin of `QuickBooksLedger` (like `qbo_followup`), kept apart so the push half stays small.
-What a batch lacks and each payload are decided in `qbo_prepare`; this sends and settles them.
+A component of `QuickBooksLedger` (like `followup`), kept apart so the push half stays small.
+What a batch lacks and each payload are decided in `prepare`; this sends and settles them.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from invoicesync.targets.quickbooks.api import errors as qerr
 
 
 class QuickBooksPrerequisites:
-    """Names a company must have before its invoices can be pushed."""
+    """Names a company must have before its invoices can be pushed: a component the ledger
+    holds and delegates `CreatesPrerequisites` to."""
 
-    client: QBOClient
-    aliases: Aliases
-    income_account: str | None  # settings: [prepare] income_account
+    def __init__(self, client: QBOClient, aliases: Aliases, income_account: str | None) -> None:
+        self.client = client
+        self.aliases = aliases
+        self.income_account = income_account  # settings: [prepare] income_account
 
     def prerequisites(
         self, invoices: Sequence[LocalInvoice], kinds: Sequence[str]
