@@ -15,8 +15,11 @@ from invoicesync.cli.prepare import PREPARE_OPT, YES_OPT, prepare_before_push
 from invoicesync.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
+    from invoicesync.models import LocalInvoice
     from invoicesync.usecases.invoices import InvoiceRow
+    from invoicesync.usecases.push import PushRequest
     from invoicesync.usecases.push_report import PushReport, PushResult
+    from invoicesync.usecases.session import Session
 
 
 SEND_OPT = Annotated[
@@ -153,20 +156,44 @@ def push(
     """
     from invoicesync.usecases.invoices import load_invoices
     from invoicesync.usecases.push import PushRequest
-    from invoicesync.usecases.push import push as run_push
 
     state = state_of(ctx)
     since_date = _since(since, all_)
     local = load_invoices(state.settings(), render.warn)
-    flags = (dry_run, adopt_existing, wait, send, update, force, send_unsent)
+    flags = (dry_run, adopt_existing, wait, send, update, force, send_unsent, prepare)
     request = PushRequest(numbers or [], all_, since_date, *flags)
     with opened_session(state) as opened:
-        if prepare:
-            prepare_before_push(state, opened, local, request, yes=yes)
-        with render.progress() as bar:
-            report = run_push(opened, local, request, bar, notify=render.info)
+        if dry_run:
+            report = _preview(opened, local, request)
+        else:
+            if prepare:
+                prepare_before_push(state, opened, local, request, yes=yes)
+            report = _run(opened, local, request)
         warn_all(opened.warnings)
     _finish(report, json_=json_)
+
+
+def _run(opened: Session, local: Sequence[LocalInvoice], request: PushRequest) -> PushReport:
+    from invoicesync.usecases.push import push as run_push
+
+    with render.progress() as bar:
+        return run_push(opened, local, request, bar, notify=render.info)
+
+
+def _preview(opened: Session, local: Sequence[LocalInvoice], request: PushRequest) -> PushReport:
+    """`push --dry-run`: the run's plan, rendered as the report it would become; the names
+    `--prepare` would create and what `--send` would e-mail go to stderr."""
+    from invoicesync.cli.plan_views import preview_report, sends_line
+    from invoicesync.cli.prepare import show_needs
+    from invoicesync.usecases.push import preview
+
+    planned = preview(opened, local, request)
+    if planned.plan is not None:
+        show_needs(planned.plan.prerequisites)
+        line = sends_line(planned.plan)
+        if line is not None:
+            render.info(line)
+    return preview_report(planned)
 
 
 def _finish(report: PushReport, *, json_: bool) -> None:

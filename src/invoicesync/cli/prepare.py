@@ -15,8 +15,9 @@ from invoicesync.cli.views import Column, TableView, counts_line
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from invoicesync.ledger.base import Prerequisite
     from invoicesync.models import LocalInvoice
-    from invoicesync.usecases.prepare import PrepareReport
+    from invoicesync.usecases.prepare import PreparePlan, PrepareReport
     from invoicesync.usecases.push import PushRequest
     from invoicesync.usecases.session import Session
 
@@ -142,6 +143,22 @@ def prepare(
         raise typer.Exit(report.exit_code)
 
 
+def show_needs(needs: Sequence[Prerequisite]) -> None:
+    """What `push --prepare` would create, and the names it will not (stderr, so `--json`
+    stays one document)."""
+    from invoicesync.usecases.prepare import planned
+
+    items = [planned(n) for n in needs]
+    for item in items:
+        if item.status != "would create":
+            render.warn(f"prepare: {item.kind} {item.name!r}: {item.message}")
+    for item in items:
+        if item.status == "would create":
+            render.info(
+                f"prepare would create {item.kind} {item.name!r} (for {', '.join(item.invoices)})"
+            )
+
+
 def prepare_before_push(
     state: AppState,
     opened: Session,
@@ -150,42 +167,27 @@ def prepare_before_push(
     *,
     yes: bool,
 ) -> None:
-    """`push --prepare`: show what would be created, ask (on a terminal, unless `--yes`),
-    create it, then let the push go on. Lines go to stderr, so `--json` stays one document.
-    `invoices` is the source the push already read (read once, not once per step)."""
-    from dataclasses import replace
-
+    """`push --prepare` (the use case is `prepare.before_push`): show what would be created,
+    ask on a terminal unless `--yes`, then show what was. `invoices` is the source the push
+    already read (read once, not once per step)."""
     from invoicesync.errors import UsageError
-    from invoicesync.usecases.prepare import PrepareRequest
-    from invoicesync.usecases.prepare import prepare as run_prepare
+    from invoicesync.usecases.prepare import before_push
 
-    request = PrepareRequest(
-        push.numbers, push.all_, dry_run=push.dry_run, since=push.since, wait=push.wait
-    )
+    def ask(plan: PreparePlan) -> bool:
+        show_needs(plan.needs)
+        if not plan.to_create or yes:
+            return True
+        count = f"{len(plan.to_create)} record(s)"
+        if not state.interactive:
+            raise UsageError(
+                f"push --prepare would create {count} in {plan.target} (listed above); add "
+                "--yes to allow it, or run `invoicesync prepare` first"
+            )
+        return typer.confirm(f"Create these {count} in {plan.target}?", err=True)
 
-    plan = run_prepare(opened, invoices, replace(request, dry_run=True))
-    if plan.fatal is not None:
-        raise plan.fatal
-    for item in plan.items:
-        if item.status != "would create":
-            render.warn(f"prepare: {item.kind} {item.name!r}: {item.message}")
-    if not plan.to_create:
+    done = before_push(opened, invoices, push, ask)
+    if done is None:
         return
-    for item in plan.to_create:
-        render.info(
-            f"prepare would create {item.kind} {item.name!r} (for {', '.join(item.invoices)})"
-        )
-    if request.dry_run:
-        return
-    count = f"{len(plan.to_create)} record(s)"
-    if not yes and not state.interactive:
-        raise UsageError(
-            f"push --prepare would create {count} in {plan.target} (listed above); add --yes "
-            "to allow it, or run `invoicesync prepare` first"
-        )
-    if not yes and not typer.confirm(f"Create these {count} in {plan.target}?", err=True):
-        raise UsageError("declined: nothing was created or pushed")
-    done = run_prepare(opened, invoices, request)
     for item in done.items:
         if item.status == "created":
             render.success(f"created {item.kind} {item.name!r} ({done.target} Id {item.remote_id})")

@@ -3,7 +3,7 @@
     session      a connected target (ledger), tokens, the state store and its lock
     connection   connect, disconnect, status
     invoices     load the source, list invoices with their link state
-    push         select → push_plan.plan() (reads only) → push_execute.execute()
+    push         select → run_plan.plan() (reads only, frozen) → push.execute(plan)
     link         list-candidates, link, unlink
     reconcile    drift of linked invoices, rebuilding lost links
 

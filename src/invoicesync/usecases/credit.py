@@ -12,14 +12,15 @@ connection reads the credit memo and records the payment it finds instead of sen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from invoicesync.errors import EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
-from invoicesync.usecases.kinds import KindUnknown, known
+from invoicesync.usecases.kinds import KindUnknown, known, prove
 from invoicesync.usecases.push_report import CreditApplied, PushResult
 from invoicesync.usecases.session import Session
 from invoicesync.usecases.update import lifecycle_id
@@ -27,15 +28,41 @@ from invoicesync.usecases.update import lifecycle_id
 ZERO = Decimal("0.00")
 
 
-def apply_all(
-    session: Session,
-    chosen: Sequence[LocalInvoice],
-    results: dict[str, PushResult],
-    *,
-    dry_run: bool,
-) -> None:
-    """Apply every chosen credit note that credits a linked invoice and was not applied yet."""
+@dataclass(frozen=True)
+class PlannedCredit:
+    """A credit note the run applies to the invoice it credits. What the plan `says` is what
+    it read now (nothing for a note this run creates first); the amount is settled when it is
+    applied, from the credit memo and invoice read just before: the credit memo's payments are
+    the guard that keeps it once (see the module's docstring)."""
+
+    note: LocalInvoice
+    credits: str  # the invoice it credits
+    says: str = ""
+
+
+def plan(session: Session, chosen: Sequence[LocalInvoice]) -> tuple[PlannedCredit, ...]:
+    """The credit notes among `chosen` that credit an invoice, and what applying each would
+    do as the target stands (reads only)."""
     notes = [i for i in chosen if i.is_credit_note and i.credit_for]
+    store = session.existing_store()
+    if not notes or store is None or session.ledger.credits_by_reference:
+        return tuple(PlannedCredit(n, str(n.credit_for)) for n in notes)
+    realm = session.realm_id
+    links = {ln.invoice_number: ln for ln in store.links(realm)}
+    done = {e.invoice_number for e in store.lifecycle(realm, "apply") if e.state == "done"}
+    out = []
+    for note in notes:
+        step = _links(session, note, links, done, prove)
+        says = step if isinstance(step, str) else _preview(session, note, *step)
+        out.append(PlannedCredit(note, str(note.credit_for), says))
+    return tuple(out)
+
+
+def apply_all(
+    session: Session, credits: Sequence[PlannedCredit], results: dict[str, PushResult]
+) -> None:
+    """Apply every planned credit whose note is linked now and was not applied yet."""
+    notes = [c.note for c in credits]
     store = session.existing_store()
     if not notes or store is None:
         return
@@ -47,23 +74,54 @@ def apply_all(
     done = {e.invoice_number for e in store.lifecycle(realm, "apply") if e.state == "done"}
     for note in notes:
         result = results.get(note.number)
-        credit_link = links.get(note.number)
-        if result is None or credit_link is None or note.number in done:
+        if result is None:
             continue
-        target = links.get(str(note.credit_for))
-        try:
-            credit_link = known(session, credit_link)
-            target = None if target is None else known(session, target)
-        except KindUnknown as exc:
-            _say(result, f"credit not applied: {exc.message}")
+        step = _links(session, note, links, done, known)
+        if isinstance(step, str):
+            if step:
+                _say(result, step)
             continue
-        if credit_link.kind is not DocKind.CREDIT_MEMO:
-            _say(result, f"credit not applied: {note.number} is linked to {credit_link.ref}")
-            continue
-        if target is None or target.kind is not DocKind.INVOICE:
-            _say(result, f"{note.credit_for} is not linked yet: the credit stays open until it is")
-            continue
-        _apply(session, note, credit_link, target, result, dry_run)
+        _apply(session, note, *step, result)
+
+
+Settle = Callable[[Session, Link], Link]
+
+
+def _links(
+    session: Session, note: LocalInvoice, links: Mapping[str, Link], done: set[str], settle: Settle
+) -> tuple[Link, Link] | str:
+    """The note's link and the credited invoice's, their kinds settled; or what to say
+    instead ("" when there is nothing to do: not linked yet, or applied already)."""
+    credit_link = links.get(note.number)
+    if credit_link is None or note.number in done:
+        return ""
+    target = links.get(str(note.credit_for))
+    try:
+        credit_link = settle(session, credit_link)
+        target = None if target is None else settle(session, target)
+    except KindUnknown as exc:
+        return f"credit not applied: {exc.message}"
+    if credit_link.kind is not DocKind.CREDIT_MEMO:
+        return f"credit not applied: {note.number} is linked to {credit_link.ref}"
+    if target is None or target.kind is not DocKind.INVOICE:
+        return f"{note.credit_for} is not linked yet: the credit stays open until it is"
+    return credit_link, target
+
+
+def _preview(session: Session, note: LocalInvoice, credit_link: Link, target: Link) -> str:
+    """What applying this credit would do now, read from the target."""
+    ledger = session.ledger
+    try:
+        credit = ledger.read(credit_link.ref)
+        invoice = ledger.read(target.ref)
+    except Gone as exc:
+        return f"credit not applied: {ledger.name} {exc} was deleted"
+    if credit.payments:  # applied already: the run only records it
+        return ""
+    amount = min(invoice.balance or ZERO, credit.balance or ZERO)
+    if invoice.voided or amount <= 0:
+        return f"{note.credit_for} has no open balance: the credit stays open"
+    return f"would apply {amount} to {note.credit_for}"
 
 
 def _referenced(notes: Sequence[LocalInvoice], results: dict[str, PushResult]) -> None:
@@ -85,7 +143,6 @@ def _apply(
     credit_link: Link,
     target: Link,
     result: PushResult,
-    dry_run: bool,
 ) -> None:
     ledger, realm = session.ledger, session.realm_id
     try:
@@ -101,15 +158,11 @@ def _apply(
         doc_kind=credit.ref.kind,
     )  # fmt: skip
     if credit.payments:  # used already: by an earlier run of ours, or by hand in QuickBooks
-        if not dry_run:
-            _record(session, entry, credit, result, None)
+        _record(session, entry, credit, result, None)
         return
     amount = min(invoice.balance or ZERO, credit.balance or ZERO)
     if invoice.voided or amount <= 0:
         _say(result, f"{note.credit_for} has no open balance: the credit stays open")
-        return
-    if dry_run:
-        _say(result, f"would apply {amount} to {note.credit_for}")
         return
     session.store.lifecycle_intent(entry)
     try:

@@ -29,6 +29,15 @@ class KindUnknown(Conflict):
 def known(session: Session, link: Link) -> Link:
     """The link with its kind known: as stored, or proved by reading the target (and then
     recorded). Raises `KindUnknown` (exit 6) when it cannot be proved."""
+    proved = prove(session, link)
+    if proved is not link:
+        remember(session, proved)
+    return proved
+
+
+def prove(session: Session, link: Link) -> Link:
+    """`known` without recording what it proved: what a plan uses, since a plan only reads;
+    the step that acts on the link records it (`remember`)."""
     if link.kind is not DocKind.UNKNOWN:
         return link
     proved: list[DocRef] = []
@@ -50,8 +59,13 @@ def known(session: Session, link: Link) -> Link:
             f"`invoicesync unlink {number}`, then `invoicesync link {number} ID` with the id "
             "of the right document"
         )
-    session.store.set_link_kind(session.realm_id, link.invoice_number, proved[0])
     return replace(link, kind=proved[0].kind)
+
+
+def remember(session: Session, proved: Link) -> None:
+    """Record the kind `prove` found for a link stored without one (the store changes only a
+    link still unknown and naming the same id)."""
+    session.store.set_link_kind(session.realm_id, proved.invoice_number, proved.ref)
 
 
 def owners(links: Iterable[Link]) -> dict[DocRef, str]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -27,7 +27,7 @@ from invoicesync.errors import (
 from invoicesync.ledger.base import Prerequisite, Refusal, Uncertain
 from invoicesync.models import LocalInvoice
 from invoicesync.store import PrepareEntry
-from invoicesync.usecases.push import select_invoices
+from invoicesync.usecases.run_plan import PushRequest, select_invoices
 from invoicesync.usecases.session import Session
 
 # --only names → the ledger's kinds; tax codes are listed only when --only is not given.
@@ -114,25 +114,56 @@ def request_id(realm_id: str, need: Prerequisite, attempt: int) -> str:
     return "prep-" + hashlib.sha256(key.encode()).hexdigest()[:27]
 
 
-def prepare(
+@dataclass(frozen=True)
+class PreparePlan:
+    """The names a batch lacks, read from the target before anything is created."""
+
+    realm_id: str
+    target: str  # the ledger's name, for messages
+    needs: tuple[Prerequisite, ...] = ()
+
+    @property
+    def items(self) -> list[PrepareItem]:
+        return [planned(n) for n in self.needs]
+
+    @property
+    def to_create(self) -> tuple[Prerequisite, ...]:
+        return tuple(n for n in self.needs if n.creatable)
+
+
+def plan(
     session: Session, invoices: Sequence[LocalInvoice], request: PrepareRequest
-) -> PrepareReport:
-    """Plan, then (unless a dry run) create under the state lock."""
+) -> PreparePlan:
+    """What the chosen invoices lack (reads only)."""
     if bool(request.numbers) == request.all_:
         raise UsageError("name the invoices to prepare for, or use --all (not both)")
     chosen, _ = select_invoices(invoices, request.numbers, request.all_, request.since)
+    needs = session.ledger.prerequisites(chosen, request.kinds) if chosen else []
+    return PreparePlan(session.realm_id, session.ledger.name, tuple(needs))
+
+
+def prepare(
+    session: Session,
+    invoices: Sequence[LocalInvoice],
+    request: PrepareRequest,
+    *,
+    confirmed: PreparePlan | None = None,
+) -> PrepareReport:
+    """Plan, then (unless a dry run) create under the state lock. With `confirmed` (what a
+    person was shown and agreed to): only what it listed, if the target still lacks it."""
+    if bool(request.numbers) == request.all_:
+        raise UsageError("name the invoices to prepare for, or use --all (not both)")
     report = PrepareReport(session.realm_id, request.dry_run, session.ledger.name)
     lock = contextlib.nullcontext() if request.dry_run else session.locked(request.wait)
     with lock:
         try:
-            needs = session.ledger.prerequisites(chosen, request.kinds) if chosen else []
-            report.items = [planned(n) for n in needs]
+            now = plan(session, invoices, request)
+            if confirmed is not None:
+                agreed = {(n.kind, n.name) for n in confirmed.to_create}
+                now = replace(now, needs=tuple(n for n in now.needs if (n.kind, n.name) in agreed))
+            report.items = now.items
             if not request.dry_run:
-                failed = _settle_pending(session, needs)
-                for index, need in enumerate(needs):
-                    if need.creatable:
-                        attempt = failed.get((need.kind, need.name), 0)
-                        report.items[index] = _create(session, need, attempt)
+                execute(session, now, report)
         except InvoiceSyncError as exc:
             report.fatal = exc
         except KeyboardInterrupt:
@@ -140,6 +171,16 @@ def prepare(
                 "interrupted; state is consistent, re-run the command to continue"
             )
     return report
+
+
+def execute(session: Session, plan: PreparePlan, report: PrepareReport) -> None:
+    """Create what the plan lists as creatable, each journaled first; each outcome replaces
+    its planned item in `report` as it comes, so a stop leaves what was done."""
+    failed = _settle_pending(session, plan.needs)
+    for index, need in enumerate(plan.needs):
+        if need.creatable:
+            attempt = failed.get((need.kind, need.name), 0)
+            report.items[index] = _create(session, need, attempt)
 
 
 def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tuple[str, str], int]:
@@ -188,3 +229,32 @@ def _look_up(session: Session, need: Prerequisite) -> str | None:
     with contextlib.suppress(InvoiceSyncError):
         return session.ledger.find_prerequisite(need)
     return None
+
+
+def _for_push(push: PushRequest) -> PrepareRequest:
+    return PrepareRequest(push.numbers, push.all_, since=push.since, wait=push.wait)
+
+
+def plan_for_push(
+    session: Session, invoices: Sequence[LocalInvoice], push: PushRequest
+) -> PreparePlan:
+    """What `push --prepare` would create for the invoices this push is about (reads only)."""
+    return plan(session, invoices, _for_push(push))
+
+
+def before_push(
+    session: Session,
+    invoices: Sequence[LocalInvoice],
+    push: PushRequest,
+    ask: Callable[[PreparePlan], bool],
+) -> PrepareReport | None:
+    """`push --prepare`, before the push: plan, let `ask` show the plan and say whether to go
+    on (the CLI asks a person, or refuses without a terminal and `--yes`), then create what it
+    listed, exactly once like `prepare`. None when there is nothing to create. A fatal error
+    of the creates is the report's, for the caller to show what was created before raising."""
+    shown = plan_for_push(session, invoices, push)
+    if not ask(shown):
+        raise UsageError("declined: nothing was created or pushed")
+    if not shown.to_create:
+        return None
+    return prepare(session, invoices, _for_push(push), confirmed=shown)

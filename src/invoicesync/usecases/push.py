@@ -1,8 +1,8 @@
 """Push: create QuickBooks invoices from source invoices, exactly once (docs/reliability.md).
 
-`push_plan.plan()` resolves everything against the target and runs the duplicate guard,
-reading only; its `PushPlan` is what `--dry-run` shows. `push_execute.execute()` journals and
-sends the plan. This module chooses the invoices and runs the two under the state lock.
+`run_plan.plan()` decides everything the run would do, reading only; its frozen `RunPlan` is
+what `--dry-run` shows (`preview`) and what `execute` carries out. This module runs the two
+under the state lock (or the claims of a shared state).
 """
 
 from __future__ import annotations
@@ -12,82 +12,22 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
-from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError, UsageError
+from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError
 from invoicesync.models import LocalInvoice
 from invoicesync.store import runs
-from invoicesync.usecases import credit, followup, push_execute, push_plan, update, void
-from invoicesync.usecases.push_report import PushReport, PushResult, failed
+from invoicesync.usecases import credit, followup, prepare, push_execute, run_plan, update, void
+from invoicesync.usecases.push_report import (
+    NOT_ATTEMPTED,
+    Decided,
+    PushReport,
+    PushResult,
+    failed,
+)
+from invoicesync.usecases.run_plan import PushRequest, RunPlan, Selection, select_invoices
 from invoicesync.usecases.session import NoProgress, Progress, Session
 
-
-def select_invoices(
-    invoices: Sequence[LocalInvoice], numbers: Sequence[str], all_: bool, since: date | None
-) -> tuple[list[LocalInvoice], list[PushResult]]:
-    """The invoices a push is about, and the named ones it skips (drafts, cancelled)."""
-    if bool(numbers) == all_:
-        wrong = "give invoice numbers or --all, not both" if all_ else "name the invoices to push"
-        raise UsageError(f"{wrong}: `invoicesync push INV-1 INV-2` or `invoicesync push --all`")
-    if all_:
-        chosen = [i for i in invoices if i.pushable and (since is None or i.issue_date >= since)]
-        return chosen, []
-    by_number = {i.number: i for i in invoices}
-    unknown = [n for n in numbers if n not in by_number]
-    if unknown:
-        raise UsageError(
-            f"not in the source: {', '.join(unknown)}; `invoicesync invoices` lists what is there"
-        )
-    chosen, skipped = [], []
-    for number in dict.fromkeys(numbers):
-        inv = by_number[number]
-        if inv.pushable:
-            chosen.append(inv)
-        else:
-            skipped.append(
-                PushResult(
-                    number,
-                    "skipped",
-                    total=inv.total,
-                    currency=inv.currency,
-                    message=f"status is {inv.status}; only sent or paid invoices are pushed",
-                )
-            )
-    return chosen, skipped
-
-
-@dataclass(frozen=True)
-class PushRequest:
-    numbers: Sequence[str] = ()
-    all_: bool = False
-    since: date | None = None
-    dry_run: bool = False
-    adopt_existing: bool = False
-    wait: float | None = None
-    send: bool = False  # e-mail each invoice from QuickBooks right after creating it
-    update: bool = False  # send source edits and cancellations of linked invoices
-    force: bool = False  # with update: overwrite what changed in QuickBooks
-    send_unsent: bool = False  # with or without send: also what we created earlier, never sent
-
-    def __post_init__(self) -> None:
-        if self.force and not self.update:
-            raise UsageError("--force goes with --update")
-
-
-def _cancelled(invoices: Sequence[LocalInvoice], request: PushRequest) -> list[LocalInvoice]:
-    """With `--update`: the selected invoices whose source status is `cancelled` (to void)."""
-    if not request.update:
-        return []
-    named = set(request.numbers)
-    return [
-        i
-        for i in invoices
-        if i.status == "cancelled"
-        and (
-            i.number in named
-            or (request.all_ and (not request.since or i.issue_date >= request.since))
-        )
-    ]
+__all__ = ["Preview", "PushRequest", "Waiting", "execute", "preview", "push", "select_invoices"]
 
 
 @dataclass(frozen=True)
@@ -176,11 +116,10 @@ def _release(session: Session, run_id: str) -> None:
 def _lock(
     session: Session, request: PushRequest, shared: bool
 ) -> contextlib.AbstractContextManager[None]:
-    """The app dir's lock, unless a dry run or a shared state (claims instead). A real run's
-    state exists from here on, so its origin goes into what it creates (store/origin.py)."""
-    if not request.dry_run:
-        session.store.origin()
-    if request.dry_run or shared:
+    """The app dir's lock, unless a shared state (claims instead). A real run's state exists
+    from here on, so its origin goes into what it creates (store/origin.py)."""
+    session.store.origin()
+    if shared:
         return contextlib.nullcontext()
     return session.locked(request.wait)
 
@@ -192,43 +131,26 @@ def push(
     progress: Progress | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> PushReport:
-    """Plan, then (unless a dry run) execute: under the app dir's lock, or, with a shared
-    state, holding a claim on each invoice so runs on other hosts work beside this one.
-    `notify` hears what a person waiting should know (waiting for another run's claims)."""
-    chosen, skipped = select_invoices(invoices, request.numbers, request.all_, request.since)
-    order = [r.invoice for r in skipped] + [i.number for i in chosen]
-    results = {r.invoice: r for r in skipped}
-    chosen = followup.refuse_bad_attachments(session, chosen, results)
-    report = PushReport(session.realm_id, request.dry_run, [])
-    shared = session.settings.state_url is not None and not request.dry_run
+    """Plan, then execute: under the app dir's lock, or, with a shared state, holding a
+    claim on each invoice so runs on other hosts work beside this one. `notify` hears what a
+    person waiting should know (waiting for another run's claims). `preview` is the dry run."""
+    selection = run_plan.select(session, invoices, request)
+    order, results = list(selection.order), {d.invoice: d.result() for d in selection.decided}
+    report = PushReport(session.realm_id, False, [])
+    shared = session.settings.state_url is not None
     run = runs.current()  # the command's run: its claims carry the run's id (store/runs.py)
     run_id = (run.run_id if run is not None else uuid.uuid4().hex) if shared else None
     with _lock(session, request, shared):
         try:
             if run_id is not None:
+                held: dict[str, PushResult] = {}
                 waiting = Waiting(request.wait, notify)
-                chosen = _claim(session, chosen, results, run_id, waiting)
-            before = set(results)
-            plan = push_plan.plan(session, chosen, results, adopt_existing=request.adopt_existing)
-            if not request.dry_run:
-                _record_refusals(session, [results[n] for n in results if n not in before])
-            plan.run_id = run_id
-            plan.batch = plan.batch or shared
-            voids = void.targets(_cancelled(invoices, request), plan.links, session)
-            order += [inv.number for inv, _ in voids if inv.number not in results]
-            changed = plan.changed if request.update else []
-            edits = update.plan(session, changed, results, force=request.force)
-            if request.dry_run:
-                plan.preview()
-                update.preview(session.ledger.name, edits, results)
-            else:
-                push_execute.execute(session, plan, progress or NoProgress())
-                followup.after_push(session, chosen, results, request.send, request.send_unsent)
-                update.execute(session, edits, results)
-            void.void_all(
-                session, voids, results, reason=void.SOURCE_REASON, dry_run=request.dry_run
-            )
-            credit.apply_all(session, chosen, results, dry_run=request.dry_run)
+                _claim(session, list(selection.chosen), held, run_id, waiting)
+                selection = selection.refuse(held)
+            plan = run_plan.plan(session, invoices, request, selection, run_id=run_id)
+            order = list(plan.order)
+            _record_refusals(session, plan.push.decided)
+            execute(session, plan, results, progress or NoProgress())
         except InvoiceSyncError as exc:
             report.fatal = exc
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was done is recorded; say so
@@ -241,7 +163,52 @@ def push(
     return _finished(session, report, order, results)
 
 
-def _record_refusals(session: Session, refused: Sequence[PushResult]) -> None:
+def execute(
+    session: Session, plan: RunPlan, results: dict[str, PushResult], progress: Progress
+) -> None:
+    """Carry out `plan`, each outcome into `results` (the run's own, never the plan's): the
+    creates and adoptions, attachments and sends, edits, voids, then the credits, which
+    need the credit memos this run created."""
+    for d in plan.decided:
+        results[d.invoice] = d.result()
+    push_execute.execute(session, plan.push, progress, results)
+    followup.after_push(session, plan.chosen, results, plan.send, plan.send_unsent)
+    update.execute(session, plan.edits, results)
+    void.void_all(session, plan.voids, results)
+    credit.apply_all(session, plan.credits, results)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A dry run: the plan, or, when reading stopped (the target unavailable, Ctrl-C), how
+    far it got and why."""
+
+    realm_id: str
+    selection: Selection
+    plan: RunPlan | None
+    fatal: InvoiceSyncError | None = None
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return self.plan.order if self.plan is not None else self.selection.order
+
+
+def preview(session: Session, invoices: Sequence[LocalInvoice], request: PushRequest) -> Preview:
+    """`push --dry-run`: the run's plan, for the CLI to render. Takes no lock, creates no
+    state and writes nothing (docs/architecture.md, "How a push stays exactly-once")."""
+    needs = prepare.plan_for_push(session, invoices, request).needs if request.prepare else ()
+    selection = run_plan.select(session, invoices, request)
+    try:
+        plan = run_plan.plan(session, invoices, request, selection, prerequisites=needs)
+    except InvoiceSyncError as exc:
+        return Preview(session.realm_id, selection, None, exc)
+    except KeyboardInterrupt:
+        stop = Interrupted("interrupted; state is consistent, re-run the command to continue")
+        return Preview(session.realm_id, selection, None, stop)
+    return Preview(session.realm_id, selection, plan)
+
+
+def _record_refusals(session: Session, refused: Sequence[Decided]) -> None:
     """The pre-flight's refusals (a customer or item not found, a DocNumber taken) in the
     invoices' history: nothing was sent, so no journal row says why (docs/history.md)."""
     events = [
@@ -253,7 +220,6 @@ def _record_refusals(session: Session, refused: Sequence[PushResult]) -> None:
     session.store.record_events(session.realm_id, events)
 
 
-NOT_ATTEMPTED = "the run stopped before it; re-run to continue"
 UNKNOWN_IF_SENT = (
     "the state was lost while the run was at work, so whether its create was sent is unknown; "
     "the next run finds it in the target if it was, never creating it twice"

@@ -27,6 +27,7 @@ from invoicesync.models import DocKind, LocalInvoice
 from invoicesync.store import JournalEntry, LinkExists
 from invoicesync.usecases.push_plan import Adoption, PushPlan
 from invoicesync.usecases.push_report import (
+    PushResult,
     check_total,
     copies_note,
     failed,
@@ -45,15 +46,21 @@ Outcomes = Mapping[str, Created]
 
 
 class Executor:
-    """Carries out one `PushPlan`; results go into the plan's result map."""
+    """Carries out one frozen `PushPlan`; what happened goes into the run's own `results`."""
 
-    def __init__(self, session: Session, plan: PushPlan, progress: Progress) -> None:
+    def __init__(
+        self,
+        session: Session,
+        plan: PushPlan,
+        progress: Progress,
+        results: dict[str, PushResult],
+    ) -> None:
         self.session = session
         self.ledger = session.ledger
         self.store = session.store
         self.plan = plan
         self.realm = plan.realm_id
-        self.results = plan.results
+        self.results = results
         self.progress = progress
 
     def run(self) -> None:
@@ -297,5 +304,8 @@ class Executor:
         self.results[inv.number] = failed(inv, code, message)
 
 
-def execute(session: Session, plan: PushPlan, progress: Progress) -> None:
-    Executor(session, plan, progress).run()
+def execute(
+    session: Session, plan: PushPlan, progress: Progress, results: dict[str, PushResult]
+) -> None:
+    """Adopt and create what `plan` says; each invoice's outcome goes into `results`."""
+    Executor(session, plan, progress, results).run()

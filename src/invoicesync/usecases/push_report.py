@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from invoicesync.errors import EXIT_LOCKED, EXIT_PARTIAL, EXIT_UNEXPECTED, InvoiceSyncError
@@ -51,6 +52,9 @@ STATUSES = (
 )
 
 
+NOT_ATTEMPTED = "the run stopped before it; re-run to continue"
+
+
 @dataclass
 class PushResult:
     invoice: str
@@ -79,6 +83,43 @@ class PushResult:
         if self.qbo_id is None or self.kind is None:
             return None
         return DocRef(self.kind, self.qbo_id)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A result the plan settles without writing anything (skipped, changed, refused, already
+    done): frozen, so a plan holding it cannot change after it is built; execution and the dry
+    run's view each start from their own `result()`."""
+
+    invoice: str
+    status: str
+    qbo_id: str | None = None
+    doc_number: str | None = None
+    total: Decimal | None = None
+    currency: str | None = None
+    message: str = ""
+    exit_code: int = 0
+    problems: tuple[str, ...] = ()
+    payload: Mapping[str, Any] | None = None
+    changes: tuple[str, ...] = ()
+    kind: DocKind | None = None
+
+    @classmethod
+    def of(cls, r: PushResult) -> Decided:
+        payload = None if r.payload is None else MappingProxyType(dict(r.payload))
+        return cls(
+            r.invoice, r.status, r.qbo_id, r.doc_number, r.total, r.currency, r.message,
+            r.exit_code, tuple(r.problems), payload, tuple(r.changes), r.kind,
+        )  # fmt: skip
+
+    def result(self) -> PushResult:
+        """A fresh, mutable result for whoever goes on from here."""
+        payload = None if self.payload is None else dict(self.payload)
+        return PushResult(
+            self.invoice, self.status, self.qbo_id, self.doc_number, self.total, self.currency,
+            self.message, self.exit_code, list(self.problems), payload,
+            changes=list(self.changes), kind=self.kind,
+        )  # fmt: skip
 
 
 def failed(inv: LocalInvoice, code: int, message: str, problems: Sequence[str] = ()) -> PushResult:

@@ -39,9 +39,9 @@ from invoicesync.ledger.base import (
 )
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
-from invoicesync.usecases.kinds import KindUnknown, known
+from invoicesync.usecases.kinds import KindUnknown, prove, remember
 from invoicesync.usecases.push_execute import WORKERS
-from invoicesync.usecases.push_report import PushResult, failed, source_result
+from invoicesync.usecases.push_report import Decided, PushResult, failed, source_result
 from invoicesync.usecases.session import Session
 
 
@@ -59,6 +59,7 @@ class Change:
     link: Link
     draft: Draft
     edit: Edit
+    proved: bool = False  # the link's kind was proved by reading (recorded when it is sent)
 
     def entry(self, realm: str) -> LifecycleEntry:
         r, fp = self.edit.remote, self.invoice.fingerprint()
@@ -94,40 +95,38 @@ def _theirs(target: str, link: Link, remote: RemoteInvoice) -> list[str]:
 
 
 def _known(
-    session: Session, changed: Sequence[tuple[LocalInvoice, Link]], results: dict[str, PushResult]
+    session: Session, changed: Sequence[tuple[LocalInvoice, Link]], decided: list[Decided]
 ) -> list[tuple[LocalInvoice, Link]]:
     """The changed invoices whose link names a document of the kind the source now is; the
     others are refused, nothing sent (an invoice's payload never goes to a credit memo)."""
     out = []
     for inv, link in changed:
         try:
-            link = known(session, link)
+            link = prove(session, link)
         except KindUnknown as exc:
-            results[inv.number] = failed(inv, exc.exit_code, exc.message)
+            decided.append(Decided.of(failed(inv, exc.exit_code, exc.message)))
             continue
         if link.kind is not DocKind.of(inv):
             message = (
                 f"{inv.number} is linked to {session.ledger.name} {link.ref}, but the source now "
                 f"makes it a {DocKind.of(inv).label}; `invoicesync unlink {inv.number}` first"
             )
-            results[inv.number] = failed(inv, EXIT_CONFLICT, message)
+            decided.append(Decided.of(failed(inv, EXIT_CONFLICT, message)))
             continue
         out.append((inv, link))
     return out
 
 
 def plan(
-    session: Session,
-    changed: Sequence[tuple[LocalInvoice, Link]],
-    results: dict[str, PushResult],
-    *,
-    force: bool,
-) -> list[Change]:
+    session: Session, changed: Sequence[tuple[LocalInvoice, Link]], *, force: bool
+) -> tuple[tuple[Change, ...], tuple[Decided, ...]]:
     """Read the changed invoices (together: `Ledger.edits`) and decide for each: send, already
-    matches, or refuse (reads only)."""
-    changed = _known(session, changed, results)
+    matches, or refuse (reads only). Returns the edits and the refusals."""
+    decided: list[Decided] = []
+    stored = {inv.number: link.kind for inv, link in changed}
+    changed = _known(session, changed, decided)
     if not changed:
-        return []
+        return (), tuple(decided)
     ledger = session.ledger
     prep = ledger.prepare([inv for inv, _ in changed])
     drafts = {d.number: d for d in prep.drafts}
@@ -135,7 +134,7 @@ def plan(
         if inv.number in prep.problems:
             texts = [p.text() for p in prep.problems[inv.number]]
             message = f"missing in {ledger.name}: " + "; ".join(texts)
-            results[inv.number] = failed(inv, EXIT_PREREQUISITE, message, texts)
+            decided.append(Decided.of(failed(inv, EXIT_PREREQUISITE, message, texts)))
     ready = [(inv, link) for inv, link in changed if inv.number in drafts]
     edits = ledger.edits([(drafts[inv.number], link.ref) for inv, link in ready])
     todo = []
@@ -143,15 +142,16 @@ def plan(
         edit = edits.get(inv.number)
         if edit is None:
             message = f"{ledger.name} {link.ref} was deleted"
-            results[inv.number] = failed(inv, EXIT_CONFLICT, message + "; run `reconcile`")
+            decided.append(Decided.of(failed(inv, EXIT_CONFLICT, message + "; run `reconcile`")))
             continue
-        change = Change(inv, link, drafts[inv.number], edit)
+        proved = stored[inv.number] is not link.kind
+        change = Change(inv, link, drafts[inv.number], edit, proved)
         refusal = _refusal(ledger.name, change, force)
         if refusal is not None:
-            results[inv.number] = refusal
+            decided.append(Decided.of(refusal))
         else:
             todo.append(change)
-    return todo
+    return tuple(todo), tuple(decided)
 
 
 def _refusal(target: str, change: Change, force: bool) -> PushResult | None:
@@ -186,23 +186,15 @@ def _with_changes(result: PushResult, changes: list[str]) -> PushResult:
     return result
 
 
-def preview(target: str, changes: Sequence[Change], results: dict[str, PushResult]) -> None:
-    """Fill the results with the edits a dry run would send, field by field."""
-    for c in changes:
-        message = "would be updated" if c.edit.fields else f"{target} already matches the source"
-        result = source_result(c.invoice, c.link, "planned", message)
-        result.payload = {"Id": c.edit.remote.id, "SyncToken": c.edit.remote.sync_token}
-        result.payload |= {"sparse": True, **c.edit.fields}
-        result.changes = list(c.edit.changes)
-        results[c.invoice.number] = result
-
-
 def execute(session: Session, changes: Sequence[Change], results: dict[str, PushResult]) -> None:
     """Journal each chunk, send it as one batch request, record each outcome: four batches in
     flight, like creates. Batching is always safe here: each update is bound to its SyncToken,
     so no second writer can make it twice. Outcomes commit in groups; every intent commits
     before its request leaves (store.grouped)."""
     realm, store = session.realm_id, session.store
+    for c in changes:
+        if c.proved:
+            remember(session, c.link)
     entries = store.lifecycle(realm, "update")
     pending = {e.invoice_number: e for e in entries if e.state == "pending"}
     todo = [c for c in changes if c.edit.fields]

@@ -9,7 +9,8 @@ crash or a dropped connection never voids twice and never loses the void.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from invoicesync.errors import (
@@ -22,8 +23,14 @@ from invoicesync.errors import (
 from invoicesync.ledger.base import Gone, Refusal, RemoteInvoice, Uncertain
 from invoicesync.models import DocKind, Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
-from invoicesync.usecases.kinds import KindUnknown, known
-from invoicesync.usecases.push_report import PushReport, PushResult, failed, source_result
+from invoicesync.usecases.kinds import KindUnknown, prove, remember
+from invoicesync.usecases.push_report import (
+    Decided,
+    PushReport,
+    PushResult,
+    failed,
+    source_result,
+)
 from invoicesync.usecases.session import Session
 from invoicesync.usecases.update import lifecycle_id, paid_of
 
@@ -35,8 +42,24 @@ def memo(reason: str) -> str:
     return f"[cancelled: {reason}]"
 
 
+@dataclass(frozen=True)
+class PlannedVoid:
+    """A void the plan decided on, against the record as read then (its SyncToken guards the
+    write), or one the target shows done already (only recorded)."""
+
+    invoice: LocalInvoice
+    link: Link
+    remote: RemoteInvoice
+    reason: str
+    proved: bool = False  # the link's kind was proved by reading (recorded when acted on)
+
+    @property
+    def already(self) -> bool:
+        return self.remote.voided
+
+
 def targets(
-    invoices: Sequence[LocalInvoice], links: dict[str, Link], session: Session
+    invoices: Sequence[LocalInvoice], links: Mapping[str, Link], session: Session
 ) -> list[tuple[LocalInvoice, Link]]:
     """Cancelled source invoices that are linked and not voided by us yet."""
     store = session.existing_store()
@@ -49,57 +72,53 @@ def targets(
     ]
 
 
-def void_all(
-    session: Session,
-    chosen: Sequence[tuple[LocalInvoice, Link]],
-    results: dict[str, PushResult],
-    *,
-    reason: str,
-    dry_run: bool,
-) -> None:
-    for inv, link in chosen:
-        results[inv.number] = void_one(session, inv, link, reason=reason, dry_run=dry_run)
-
-
-def void_one(
-    session: Session, inv: LocalInvoice, link: Link, *, reason: str, dry_run: bool
-) -> PushResult:
+def plan_void(
+    session: Session, inv: LocalInvoice, link: Link, *, reason: str
+) -> PlannedVoid | Decided:
+    """Read the record and decide (reads only): void it, record it as voided already, or
+    refuse (a credit memo, a deleted or paid record)."""
     try:
-        link = known(session, link)
+        proved = prove(session, link)
     except KindUnknown as exc:
-        return failed(inv, exc.exit_code, exc.message)
+        return Decided.of(failed(inv, exc.exit_code, exc.message))
     target = session.ledger.name
-    if link.kind is not DocKind.INVOICE:
+    if proved.kind is not DocKind.INVOICE:
         # QuickBooks' API voids invoices only (Intuit's CreditMemo reference offers create,
         # read, update, delete, send and PDF): refused for this document, with the reason, as
         # a refusal by the target is (exit 3 alone, docs/exit-codes.md), nothing sent.
         message = (
-            f"not voided: {target} has no void for a {link.kind.label} ({link.ref}); delete it "
-            f"in {target}, or issue an invoice that reverses it"
+            f"not voided: {target} has no void for a {proved.kind.label} ({proved.ref}); delete "
+            f"it in {target}, or issue an invoice that reverses it"
         )
-        return failed(inv, EXIT_PARTIAL, message)
+        return Decided.of(failed(inv, EXIT_PARTIAL, message))
     try:
-        remote = session.ledger.read(link.ref)
+        remote = session.ledger.read(proved.ref)
     except Gone:
-        return failed(inv, EXIT_CONFLICT, f"{target} {link.ref} was deleted")
+        return Decided.of(failed(inv, EXIT_CONFLICT, f"{target} {proved.ref} was deleted"))
+    paid = paid_of(remote)
+    if not remote.voided and (paid > 0 or remote.payments):
+        message = (
+            f"not voided: {paid} of {remote.total} is paid or credited in {target}; a paid "
+            f"invoice is not voided (remove the payment in {target}, or issue a credit note)"
+        )
+        return Decided.of(failed(inv, EXIT_CONFLICT, message))
+    return PlannedVoid(inv, proved, remote, reason, proved is not link)
+
+
+def execute_void(session: Session, planned: PlannedVoid) -> PushResult:
+    """Carry out one planned void: journaled, then sent at the SyncToken the plan read."""
+    inv, link, remote, reason = planned.invoice, planned.link, planned.remote, planned.reason
+    target = session.ledger.name
+    if planned.proved:
+        remember(session, link)
     rid = lifecycle_id(session.realm_id, inv.number, link.qbo_id, "void")
     entry = LifecycleEntry(
         session.realm_id, inv.number, "void", rid, link.qbo_id, remote.sync_token, None,
         detail={"reason": reason}, doc_kind=link.kind,
     )  # fmt: skip
     if remote.voided:
-        if not dry_run:
-            _done(session, entry, remote, link)
+        _done(session, entry, remote, link)
         return source_result(inv, link, "voided", f"already voided in {target}")
-    paid = paid_of(remote)
-    if paid > 0 or remote.payments:
-        message = (
-            f"not voided: {paid} of {remote.total} is paid or credited in {target}; a paid "
-            f"invoice is not voided (remove the payment in {target}, or issue a credit note)"
-        )
-        return failed(inv, EXIT_CONFLICT, message)
-    if dry_run:
-        return source_result(inv, link, "planned", f"would be voided ({reason})")
     session.store.lifecycle_intent(entry)
     try:
         outcome = session.ledger.void(remote, memo(reason), rid)
@@ -110,6 +129,13 @@ def void_one(
         return failed(inv, outcome.exit_code, f"{target} refused the void: {outcome.message}")
     _done(session, entry, outcome, link)
     return source_result(inv, link, "voided", f"voided in {target} ({reason})")
+
+
+def void_all(
+    session: Session, planned: Sequence[PlannedVoid], results: dict[str, PushResult]
+) -> None:
+    for step in planned:
+        results[step.invoice.number] = execute_void(session, step)
 
 
 def _done(session: Session, entry: LifecycleEntry, remote: RemoteInvoice, link: Link) -> None:
@@ -158,9 +184,9 @@ def void(
     try:
         with session.locked(wait):
             for inv in chosen:
-                results[inv.number] = void_one(
-                    session, inv, links[inv.number], reason=text, dry_run=False
-                )
+                step = plan_void(session, inv, links[inv.number], reason=text)
+                done = step.result() if isinstance(step, Decided) else execute_void(session, step)
+                results[inv.number] = done
     except InvoiceSyncError as exc:
         report.fatal = exc
     except KeyboardInterrupt:
