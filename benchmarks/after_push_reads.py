@@ -95,7 +95,6 @@ def main() -> None:
     if args.child:
         child(args.child, Path(args.source))
         return
-    from invoicesync.config import local_environment
     from invoicesync.targets.quickbooks.sandbox import (
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
@@ -104,6 +103,7 @@ def main() -> None:
         Sandbox,
         start_in_thread,
     )
+    from invoicesync.targets.quickbooks.settings import local_environment
 
     n = args.links
     rows = []

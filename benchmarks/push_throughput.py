@@ -178,7 +178,6 @@ def edited(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict[str, Any]:
-    from invoicesync.config import local_environment
     from invoicesync.targets.quickbooks.sandbox import (
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
@@ -187,6 +186,7 @@ def run(mode: str, n: int, scale: float, work: Path, pg_url: str | None) -> dict
         Sandbox,
         start_in_thread,
     )
+    from invoicesync.targets.quickbooks.settings import local_environment
 
     company = _world.company_toml(work / "company.toml")
     sandbox = Sandbox(

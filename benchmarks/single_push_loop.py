@@ -25,7 +25,6 @@ import _world
 
 
 def main() -> None:
-    from invoicesync.config import local_environment
     from invoicesync.targets.quickbooks.sandbox import (
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
@@ -34,6 +33,7 @@ def main() -> None:
         Sandbox,
         start_in_thread,
     )
+    from invoicesync.targets.quickbooks.settings import local_environment
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--pushes", type=int, default=20)

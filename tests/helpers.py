@@ -20,7 +20,6 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from invoicesync.cli import AppState, app
-from invoicesync.config import local_environment
 from invoicesync.targets.quickbooks.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -28,6 +27,7 @@ from invoicesync.targets.quickbooks.sandbox import (
     SandboxServer,
     SandboxTransport,
 )
+from invoicesync.targets.quickbooks.settings import local_environment
 
 SAMPLES = Path(__file__).parents[1] / "src" / "invoicesync" / "data" / "samples"
 BASE = "http://qbo.test"

@@ -43,6 +43,15 @@ def test_every_target_folder_is_registered_and_every_registered_target_has_a_fol
         assert targets.get(key).key == key
 
 
+def test_each_target_folder_holds_its_settings_section() -> None:
+    """`config.py` keeps what every target shares; a target's own keys are read by its folder."""
+    for name in TARGET_FOLDERS:
+        assert (TARGETS / name / "settings.py").is_file(), name
+        assert not {
+            n for n in own_imports(PKG / "config.py") if n.startswith(f"invoicesync.targets.{name}")
+        }
+
+
 def test_a_target_client_imports_nothing_else_from_the_package() -> None:
     """`targets/<t>/api/` is the bare client: it could be published on its own (our marker's
     format, `invoicesync.marker`, is the one shared piece: every target writes the same)."""

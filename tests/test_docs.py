@@ -238,8 +238,8 @@ def test_reconcile_states_in_json_md_are_the_codes() -> None:
 
 
 def test_the_sandbox_ports_in_the_docs_are_the_defaults() -> None:
-    from invoicesync.config import DEFAULT_LOCAL_PORT
     from invoicesync.targets.b2brouter.commands import DEFAULT_PORT
+    from invoicesync.targets.quickbooks.settings import DEFAULT_LOCAL_PORT
 
     ports = _sentence("sandbox.md", r"default (\d+), and (\d+) for `--target b2brouter`")
     assert tuple(map(int, ports)) == (DEFAULT_LOCAL_PORT, DEFAULT_PORT)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -27,71 +27,13 @@ from invoicesync.retention import keep_days
 from invoicesync.source_config import CsvOptions, SourceOptions, csv_table, source_table
 
 APP_NAME = "invoicesync"
-ENVIRONMENTS = ("production", "sandbox", "local")
-DEFAULT_REDIRECT_PORT = 8765
-DEFAULT_LOCAL_PORT = 8770
 # Seconds a statement on the shared PostgreSQL state may take before the run gives up with
 # exit 7 (store/pg_timeouts.py: the server's timeouts, then the client's own deadline).
 DEFAULT_STATE_TIMEOUT = 30.0
 _SECONDS_DEFAULTS = {"timeout": 60.0, "state_timeout": DEFAULT_STATE_TIMEOUT}
-# Intuit's documented OAuth Playground redirect: an HTTPS page users can register for the manual
-# flow without hosting anything (users-and-peers §5.3).
-PLAYGROUND_REDIRECT = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
 
 _SECRET_KEYS = {"client_secret", "refresh_token", "access_token", "api_key", "b2brouter_api_key"}
 _KNOWN_KEYS = profiles.PROFILE_KEYS | {"profiles"}  # a profile may set every other key
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """The four URLs an environment implies; each can be overridden on its own."""
-
-    api_url: str
-    auth_url: str
-    token_url: str
-    revoke_url: str
-
-
-_INTUIT_AUTH = "https://appcenter.intuit.com/connect/oauth2"
-_INTUIT_TOKEN = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
-_INTUIT_REVOKE = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
-
-
-def local_endpoints(base: str) -> Endpoints:
-    """Endpoints of our own sandbox served at `base` (see `invoicesync sandbox serve`)."""
-    base = base.rstrip("/")
-    return Endpoints(
-        api_url=base,
-        auth_url=f"{base}/connect/oauth2",
-        token_url=f"{base}/oauth2/v1/tokens/bearer",
-        revoke_url=f"{base}/v2/oauth2/tokens/revoke",
-    )
-
-
-def local_environment(base_url: str, client_id: str, client_secret: str) -> dict[str, str]:
-    """The `INVOICESYNC_*` variables that point invoicesync at a local sandbox (what
-    `invoicesync sandbox serve` prints, and what the demo sets)."""
-    endpoints = local_endpoints(base_url)
-    return {
-        "INVOICESYNC_ENVIRONMENT": "local",
-        "INVOICESYNC_API_URL": endpoints.api_url,
-        "INVOICESYNC_AUTH_URL": endpoints.auth_url,
-        "INVOICESYNC_TOKEN_URL": endpoints.token_url,
-        "INVOICESYNC_REVOKE_URL": endpoints.revoke_url,
-        "INVOICESYNC_CLIENT_ID": client_id,
-        "INVOICESYNC_CLIENT_SECRET": client_secret,
-    }
-
-
-DEFAULT_ENDPOINTS: dict[str, Endpoints] = {
-    "production": Endpoints(
-        "https://quickbooks.api.intuit.com", _INTUIT_AUTH, _INTUIT_TOKEN, _INTUIT_REVOKE
-    ),
-    "sandbox": Endpoints(
-        "https://sandbox-quickbooks.api.intuit.com", _INTUIT_AUTH, _INTUIT_TOKEN, _INTUIT_REVOKE
-    ),
-    "local": local_endpoints(f"http://localhost:{DEFAULT_LOCAL_PORT}"),
-}
 
 
 @dataclass(frozen=True)
@@ -108,39 +50,30 @@ class PushOptions:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a command needs to know about where and how to work."""
+    """Everything a command needs to know about where and how to work. What only one target
+    uses is its `section`, loaded and read by that target (`targets/<t>/settings.py`)."""
 
     app_dir: Path
     config_path: Path
-    environment: str = "sandbox"
-    endpoints: Endpoints = DEFAULT_ENDPOINTS["sandbox"]
-    client_id: str | None = None
-    client_secret: str | None = None
-    realm_id: str | None = None
-    refresh_token_seed: str | None = None
+    # The configured target's own settings (its keys of config.toml and INVOICESYNC_*):
+    # each target reads it through its settings module's `of`, which refuses another's.
+    section: object
     token_file: Path | None = None
-    lock_dir: Path | None = None  # None: the platform's per-user cache dir (see auth.stores)
+    lock_dir: Path | None = None  # None: the platform's per-user cache dir (see credentials)
     source: Path | None = None
     # [source]: how its files are read (encoding, decimal convention, .xlsx sheet)
     source_options: SourceOptions = field(default_factory=SourceOptions)
     non_interactive: bool = False
-    redirect_port: int = DEFAULT_REDIRECT_PORT
-    redirect_uri: str | None = None
     timeout: float = 60.0
     csv: CsvOptions = field(default_factory=CsvOptions)
     push: PushOptions = field(default_factory=PushOptions)
     # PostgreSQL shared state ("postgresql://…"); None keeps the SQLite file in the app dir.
     state_url: str | None = field(default=None, repr=False)
     state_timeout: float = DEFAULT_STATE_TIMEOUT
-    # Profiles and the B2BRouter target (docs/configuration.md#profiles, docs/b2brouter.md).
+    # Profiles (docs/configuration.md#profiles) and the target the run writes to.
     profile: str | None = None
     target: str = targets.DEFAULT
-    b2brouter_account: str | None = None
-    b2brouter_url: str | None = None
-    b2brouter_api_key: str | None = field(default=None, repr=False)
     aliases: Aliases = field(default_factory=Aliases)
-    # [prepare] income_account: the income account of the services `prepare` creates
-    prepare_income_account: str | None = None
     # [history] keep_days: events and runs older than this are deleted (None: kept for ever)
     history_keep_days: int | None = None
 
@@ -153,11 +86,6 @@ class Settings:
     @property
     def state_db(self) -> Path:
         return self.app_dir / "state.db"
-
-    @property
-    def budget_dir(self) -> Path:
-        """Where runs on this machine share each company's QuickBooks request budget."""
-        return self.app_dir / "budget"
 
 
 def default_app_dir(env: Mapping[str, str]) -> Path:
@@ -216,7 +144,8 @@ def _suggest(key: str) -> str:
     return f"{key} (did you mean {close[0]}?)" if close else key
 
 
-def _str(data: Mapping[str, Any], key: str, path: Path) -> str | None:
+def string_value(data: Mapping[str, Any], key: str, path: Path) -> str | None:
+    """`key` of a config table: absent, or a non-empty string (else exit 8)."""
     value = data.get(key)
     if value is None:
         return None
@@ -238,7 +167,7 @@ def _state_url(env: Mapping[str, str], data: Mapping[str, Any], path: Path) -> s
     A password may come from the environment, PGPASSWORD or ~/.pgpass, never from config.toml
     (the file holds no secrets); messages never repeat the URL, which may carry one."""
     from_env = env.get("INVOICESYNC_STATE_URL")
-    url = from_env or _str(data, "state_url", path)
+    url = from_env or string_value(data, "state_url", path)
     if url is None:
         return None
     where = "INVOICESYNC_STATE_URL" if from_env else f"{path}: state_url"
@@ -250,26 +179,6 @@ def _state_url(env: Mapping[str, str], data: Mapping[str, Any], path: Path) -> s
             "or ~/.pgpass for it"
         )
     return url
-
-
-def _endpoints(base: Endpoints, pick: Callable[[str, str], str | None]) -> Endpoints:
-    """The environment's endpoints, each one overridable (the local sandbox, a proxy)."""
-    return Endpoints(
-        api_url=pick("api_url", "INVOICESYNC_API_URL") or base.api_url,
-        auth_url=pick("auth_url", "INVOICESYNC_AUTH_URL") or base.auth_url,
-        token_url=pick("token_url", "INVOICESYNC_TOKEN_URL") or base.token_url,
-        revoke_url=pick("revoke_url", "INVOICESYNC_REVOKE_URL") or base.revoke_url,
-    )
-
-
-def _connect_options(data: Mapping[str, Any], path: Path) -> tuple[int, str | None]:
-    connect = data.get("connect", {})
-    if not isinstance(connect, dict):
-        raise ConfigError(f"{path}: [connect] must be a table")
-    port = connect.get("port", DEFAULT_REDIRECT_PORT)
-    if not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ConfigError(f"{path}: connect.port must be a port number (1-65535)")
-    return port, _str(connect, "redirect_uri", path)
 
 
 def _push_options(data: Mapping[str, Any], path: Path) -> PushOptions:
@@ -300,13 +209,6 @@ def _seconds(
     return int(seconds * 1000) / 1000
 
 
-def _income_account(data: Mapping[str, Any], path: Path) -> str | None:
-    prepare_table = data.get("prepare", {})
-    if not isinstance(prepare_table, dict) or set(prepare_table) - {"income_account"}:
-        raise ConfigError(f"{path}: [prepare] takes income_account")
-    return _str(prepare_table, "income_account", path)
-
-
 def _source(
     flag: Path | None, env: Mapping[str, str], data: Mapping[str, Any], path: Path
 ) -> tuple[Path | None, SourceOptions]:
@@ -325,7 +227,10 @@ def load_settings(
     non_interactive: bool = False,
     profile: str | None = None,
 ) -> Settings:
-    """Resolve settings from flags (arguments), environment, config file and defaults."""
+    """Resolve settings from flags (arguments), environment, config file and defaults.
+
+    The configured target reads its own section (`Target.load_settings`); `environment` is
+    QuickBooks' `--environment` flag, handed to it unread."""
     env = os.environ if env is None else env
     app_dir = default_app_dir(env)
     path = config_path or app_dir / "config.toml"
@@ -338,42 +243,29 @@ def load_settings(
     private_dir(app_dir, root=root, create=False)  # profiles/ and the profile's own folder
 
     def pick(key: str, env_key: str) -> str | None:
-        return env.get(env_key) or _str(data, key, path)
+        return env.get(env_key) or string_value(data, key, path)
 
-    env_name = environment or pick("environment", "INVOICESYNC_ENVIRONMENT") or "sandbox"
-    if env_name not in ENVIRONMENTS:
-        raise ConfigError(f"unknown environment {env_name!r}: use one of {', '.join(ENVIRONMENTS)}")
-    port, redirect_uri = _connect_options(data, path)
+    target = profiles.target_of(data, path)
+    section = targets.get(target).load_settings(pick, env, data, path, environment=environment)
     src, source_options = _source(source, env, data, path)
     token_file = pick("token_file", "INVOICESYNC_TOKEN_FILE")
     return Settings(
         app_dir=app_dir,
         config_path=path,
-        environment=env_name,
-        endpoints=_endpoints(DEFAULT_ENDPOINTS[env_name], pick),
-        client_id=pick("client_id", "INVOICESYNC_CLIENT_ID"),
-        client_secret=env.get("INVOICESYNC_CLIENT_SECRET") or None,
-        realm_id=pick("realm_id", "INVOICESYNC_REALM_ID"),
-        refresh_token_seed=env.get("INVOICESYNC_REFRESH_TOKEN") or None,
+        section=section,
         token_file=Path(token_file).expanduser() if token_file else None,
         lock_dir=Path(lock).expanduser() if (lock := env.get("INVOICESYNC_LOCK_DIR")) else None,
         source=src,
         source_options=source_options,
         non_interactive=non_interactive or _truthy(env.get("INVOICESYNC_NON_INTERACTIVE")),
-        redirect_port=port,
-        redirect_uri=redirect_uri,
         timeout=_seconds(env, data, ("INVOICESYNC_TIMEOUT", "timeout"), 600),
         csv=csv_table(data, path),
         push=_push_options(data, path),
         state_url=_state_url(env, data, path),
         state_timeout=_seconds(env, data, ("INVOICESYNC_STATE_TIMEOUT", "state_timeout"), 3600),
         profile=profile,
-        target=profiles.target_of(data, path),
-        b2brouter_account=pick("b2brouter_account", "INVOICESYNC_B2BROUTER_ACCOUNT"),
-        b2brouter_url=pick("b2brouter_url", "INVOICESYNC_B2BROUTER_URL"),
-        b2brouter_api_key=env.get("INVOICESYNC_B2BROUTER_API_KEY") or None,
+        target=target,
         aliases=read_aliases(data, path),
-        prepare_income_account=_income_account(data, path),
         history_keep_days=keep_days(data, path),
     )
 
@@ -393,5 +285,6 @@ def save_config_values(
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:
-    """A copy of `settings` with some fields replaced (used by `connect` and the demo)."""
+    """A copy of `settings` with some target-neutral fields replaced (a target's own fields:
+    its settings module's `with_section`)."""
     return replace(settings, **changes)

@@ -1,5 +1,6 @@
-"""Where the refresh token lives: a token file if configured, else the OS keyring (one secret
-per entry), else a read-only env seed (docs/connecting.md, "Where tokens live")."""
+"""Where a target's secrets live: a token file if configured, else the OS keyring (one secret
+per entry), else a read-only env seed (docs/connecting.md, "Where tokens live"). Each target
+chooses among these for its own secrets (QuickBooks: targets/quickbooks/auth/stores.py)."""
 
 from __future__ import annotations
 
@@ -237,18 +238,3 @@ def keyed_lock(directory: Path, prefix: str) -> Path:
     """The refresh lock of one keyring entry (service + environment + realm), by hash."""
     digest = hashlib.sha256(f"{SERVICE}\0{prefix}".encode()).hexdigest()[:32]
     return directory / f"refresh-{digest}.lock"
-
-
-def choose_store(settings: Settings, realm_id: str) -> TokenStore:
-    """Token file if configured, else the keyring if usable, else the env seed."""
-    prefix = f"{settings.environment}:{realm_id}:"
-    if settings.token_file is not None:
-        return FileStore(settings.token_file, prefix)
-    keyring_store = KeyringStore(prefix, lock_dir(settings))
-    try:
-        keyring_store.get("refresh_token")
-        return keyring_store
-    except StoreUnavailable:
-        if settings.refresh_token_seed:
-            return EnvStore(settings.refresh_token_seed, prefix, lock_dir(settings))
-        raise

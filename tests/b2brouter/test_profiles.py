@@ -7,9 +7,9 @@ import dataclasses
 import json
 import tomllib
 
-from invoicesync.config import local_environment
 from invoicesync.store import SQLiteStore
 from invoicesync.targets.quickbooks.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from invoicesync.targets.quickbooks.settings import local_environment
 from tests.b2brouter.world import CONFIG, QBO_URL, SAMPLES, B2BWorld, make_world
 
 US_REALM = "9130350000000001"
@@ -139,6 +139,7 @@ def test_hostile_keys_urls_and_accounts_are_clear_errors(monkeypatch, isolated_e
 
 def test_a_profile_has_its_own_aliases_and_income_account(tmp_path) -> None:
     from invoicesync.config import load_settings
+    from invoicesync.targets.quickbooks import settings as qbo
 
     path = tmp_path / "config.toml"
     path.write_text(
@@ -151,9 +152,9 @@ def test_a_profile_has_its_own_aliases_and_income_account(tmp_path) -> None:
     top = load_settings(env=env, config_path=path)
     de = load_settings(env=env, config_path=path, profile="de")
     assert dict(top.aliases.customers) == {"ACME": "Acme Inc"}
-    assert top.prepare_income_account is None
+    assert qbo.of(top).prepare_income_account is None
     assert dict(de.aliases.customers) == {"ACME": "Acme GmbH (DE)"}
-    assert de.prepare_income_account == "Erlöse"
+    assert qbo.of(de).prepare_income_account == "Erlöse"
 
 
 def test_connect_and_status_show_the_calculation_settings_against_the_source(
@@ -184,3 +185,35 @@ def test_connect_and_status_show_the_calculation_settings_against_the_source(
     assert "Calculation: round before sum" in table.stdout and table.stderr.count("needs") == 0
     again = world.connect()
     assert "Calculation settings match the source" in again.stderr
+
+
+def test_each_target_reads_only_its_own_settings_section(tmp_path) -> None:
+    """A profile's settings carry its target's section; the other target's accessor refuses
+    it (exit 2) rather than reading B2BRouter's settings as a QuickBooks company's."""
+    import pytest
+
+    from invoicesync.config import load_settings
+    from invoicesync.errors import ConfigError, UsageError
+    from invoicesync.targets.b2brouter import settings as b2brouter
+    from invoicesync.targets.quickbooks import settings as qbo
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'realm_id = "123"\n\n[profiles.es]\ntarget = "b2brouter"\nb2brouter_account = "211"\n',
+        encoding="utf-8",
+    )
+    env = {"INVOICESYNC_HOME": str(tmp_path / "home"), "INVOICESYNC_B2BROUTER_URL": "http://x"}
+    top = load_settings(env=env, config_path=path)
+    es = load_settings(env=env, config_path=path, profile="es")
+    assert qbo.of(top).realm_id == "123"
+    assert (b2brouter.of(es).account, b2brouter.of(es).url) == ("211", "http://x")
+    with pytest.raises(UsageError, match="the b2brouter target has no QuickBooks settings") as e:
+        qbo.of(es)
+    assert e.value.exit_code == 2
+    with pytest.raises(UsageError, match="the quickbooks target has no B2BRouter settings"):
+        b2brouter.of(top)
+    # QuickBooks' environment is checked where it is used, not on a B2BRouter profile.
+    staging = {**env, "INVOICESYNC_ENVIRONMENT": "staging"}
+    assert b2brouter.of(load_settings(env=staging, config_path=path, profile="es")).account
+    with pytest.raises(ConfigError, match="unknown environment 'staging'"):
+        load_settings(env=staging, config_path=path)

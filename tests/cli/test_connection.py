@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +18,13 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from invoicesync.cli import AppState, app
-from invoicesync.config import local_environment
 from invoicesync.targets.quickbooks.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     Sandbox,
     start_in_thread,
 )
+from invoicesync.targets.quickbooks.settings import local_environment
 from tests.cli.shared_keyring import entry
 from tests.conftest import MemoryKeyring, StickyKeyring
 from tests.helpers import World
@@ -382,3 +383,22 @@ def test_disconnect_in_ci_revokes_the_seed_and_says_nothing_was_stored(world: Wo
     assert f"realm {US}; token revoked (none was stored in this home)" in result.stderr
     assert "could not look for tokens in OS keyring" in result.stderr
     assert grant.revoked
+
+
+def test_connect_with_an_environment_stays_in_the_chosen_profile(
+    live: Live, isolated_env: Path, memory_keyring: MemoryKeyring
+) -> None:
+    """`--environment` reloads the settings: the reload keeps `--profile`, so the realm is
+    written into that profile's table and its state folder, never the top level."""
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text(
+        'timeout = 30\n\n[profiles.us]\ntarget = "quickbooks"\n'
+    )
+    result = live.run("--profile", "us", "connect", "--environment", "local", "--port", "0")
+    assert result.exit_code == 0, result.stderr
+    config = tomllib.loads((isolated_env / "config.toml").read_text(encoding="utf-8"))
+    assert config["profiles"]["us"]["realm_id"] == "9130350000000001"
+    assert config["profiles"]["us"]["environment"] == "local"
+    assert "realm_id" not in config and "environment" not in config
+    assert (isolated_env / "profiles" / "us" / "connection.json").exists()
+    assert not (isolated_env / "connection.json").exists()

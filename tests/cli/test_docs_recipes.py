@@ -17,13 +17,13 @@ from typer.testing import CliRunner
 
 from invoicesync.cli import AppState
 from invoicesync.cli import app as app_cli
-from invoicesync.config import local_environment
 from invoicesync.targets.quickbooks.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     Sandbox,
     start_in_thread,
 )
+from invoicesync.targets.quickbooks.settings import local_environment
 from tests.cli.test_connection import Live
 from tests.helpers import SAMPLES, US, World
 

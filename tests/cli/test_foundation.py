@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 
 from invoicesync import __version__
 from invoicesync.cli import app
-from invoicesync.config import DEFAULT_ENDPOINTS, load_settings
+from invoicesync.config import load_settings
 from invoicesync.errors import ConfigError
+from invoicesync.targets.quickbooks import settings as qbo
+from invoicesync.targets.quickbooks.settings import DEFAULT_ENDPOINTS
 from invoicesync.usecases import invoices as invoices_usecase
 from tests.helpers import World
 
@@ -142,7 +144,8 @@ def test_settings_precedence(
         '[csv.columns]\nnumber = "Invoice #"\n'
     )
     s = load_settings(env={"INVOICESYNC_HOME": str(isolated_env)})
-    assert (s.environment, s.realm_id, s.endpoints) == (
+    own = qbo.of(s)
+    assert (own.environment, own.realm_id, own.endpoints) == (
         "production",
         "from-file",
         DEFAULT_ENDPOINTS["production"],
@@ -155,9 +158,14 @@ def test_settings_precedence(
         "INVOICESYNC_API_URL": "http://override",
     }
     s = load_settings(env=env, source=tmp_path / "flag.json")
-    assert (s.environment, s.realm_id, s.source) == ("sandbox", "from-env", tmp_path / "flag.json")
-    assert s.endpoints.api_url == "http://override"
-    assert s.endpoints.token_url == DEFAULT_ENDPOINTS["sandbox"].token_url
+    own = qbo.of(s)
+    assert (own.environment, own.realm_id, s.source) == (
+        "sandbox",
+        "from-env",
+        tmp_path / "flag.json",
+    )
+    assert own.endpoints.api_url == "http://override"
+    assert own.endpoints.token_url == DEFAULT_ENDPOINTS["sandbox"].token_url
     with pytest.raises(ConfigError, match="unknown environment 'staging'"):
         load_settings(env={**env, "INVOICESYNC_ENVIRONMENT": "staging"})
     assert load_settings(env={**env, "INVOICESYNC_NON_INTERACTIVE": "1"}).non_interactive
@@ -243,3 +251,29 @@ def test_status_warns_when_the_refresh_token_expires_soon(us: World) -> None:
         "the refresh token expires in 0 days; run `invoicesync connect` to reconnect"
         in result.stderr
     )
+
+
+def test_settings_never_show_a_secret_in_their_repr(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repr ends up in --verbose tracebacks and debugger sessions: no secret may be in it."""
+    isolated_env.mkdir(parents=True)
+    env = {
+        "INVOICESYNC_HOME": str(isolated_env),
+        "INVOICESYNC_CLIENT_SECRET": "client-secret-value-1234",
+        "INVOICESYNC_REFRESH_TOKEN": "refresh-token-seed-5678",
+        "INVOICESYNC_B2BROUTER_API_KEY": "b2b-api-key-9012",
+        "INVOICESYNC_STATE_URL": "postgresql://ann:pw-3456@db/books",
+    }
+    shown = repr(load_settings(env=env))
+    for secret in ("client-secret-value-1234", "refresh-token-seed-5678", "pw-3456"):
+        assert secret not in shown
+    assert "b2b-api-key-9012" not in repr(
+        load_settings(env={**env, "INVOICESYNC_PROFILE": "es"}, config_path=_es(isolated_env))
+    )
+
+
+def _es(home: Path) -> Path:
+    path = home / "config.toml"
+    path.write_text('[profiles.es]\ntarget = "b2brouter"\nb2brouter_account = "211"\n')
+    return path

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from invoicesync.config import local_environment
 from invoicesync.store import Store
 from invoicesync.targets.quickbooks.sandbox import (
     DEFAULT_CLIENT_ID,
@@ -23,6 +22,7 @@ from invoicesync.targets.quickbooks.sandbox import (
     Sandbox,
     start_in_thread,
 )
+from invoicesync.targets.quickbooks.settings import local_environment
 
 pytestmark = pytest.mark.loopback
 EXTRA = """[{"number": "INV-2026-0111", "customer": {"name": "Contoso Ltd"}, "issue_date": "2026-10-22",

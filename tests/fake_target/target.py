@@ -3,12 +3,14 @@ fixture in conftest.py adds the one registry line; nothing else in the package c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from invoicesync.config import Settings
 from invoicesync.errors import UsageError
 from invoicesync.sources.base import SourceRules
-from invoicesync.targets.target import Commands, LocalConnection
+from invoicesync.targets.target import Commands, LocalConnection, Pick
 from invoicesync.usecases.session import Session
 from tests.fake_target.ledger import NAME, Books, FakeLedger
 
@@ -20,6 +22,18 @@ class Fake:
 
     def __init__(self) -> None:
         self.books = Books()  # the fixture gives each test fresh books
+
+    def load_settings(
+        self,
+        pick: Pick,
+        env: Mapping[str, str],
+        data: Mapping[str, Any],
+        path: Path,
+        *,
+        environment: str | None = None,
+    ) -> object:
+        """No settings of its own: its books live in memory."""
+        return None
 
     def open_session(self, settings: Settings, **kw: Any) -> Session:
         ledger = FakeLedger(self.books)

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from invoicesync.config import local_environment
 from invoicesync.marker import marker_of
 from invoicesync.store import Store
 from invoicesync.targets.quickbooks.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from invoicesync.targets.quickbooks.sandbox.company import Company, builtin_company, load_seed
 from invoicesync.targets.quickbooks.sandbox.wire import Request, Response
+from invoicesync.targets.quickbooks.settings import local_environment
 
 # Figures for docs/reliability.md, printed at the end of the run (also under xdist).
 from tests.figures import STATS, count  # noqa: F401  (what the tests import from here)

@@ -15,6 +15,7 @@ from invoicesync import files
 from invoicesync.config import load_settings, read_config_file, with_overrides
 from invoicesync.errors import EXIT_INVALID_INPUT, EXIT_NOT_CONNECTED, NotConnected
 from invoicesync.targets.quickbooks import auth
+from invoicesync.targets.quickbooks import settings as qbo
 from tests.conftest import MemoryKeyring, StickyKeyring
 from tests.helpers import US, World
 
@@ -136,7 +137,8 @@ def test_not_connected_after_disconnect_though_config_and_env_name_the_company(
     assert auth.has_refresh_token(load_settings(), auth.choose_store(load_settings(), US))
     disconnect(world)
     settings = load_settings()
-    assert settings.realm_id == US and settings.client_secret  # config.toml and env remain
+    own = qbo.of(settings)
+    assert own.realm_id == US and own.client_secret  # config.toml and env remain
     assert not auth.has_refresh_token(settings, auth.choose_store(settings, US))
     result = world.run("status")
     assert result.exit_code == EXIT_NOT_CONNECTED
@@ -231,6 +233,6 @@ def test_a_revocation_counts_only_when_intuit_confirms_it_or_knows_no_such_token
         assert json.loads(request.content) == {"token": "rt-1"}
         return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
 
-    endpoints = load_settings().endpoints
+    endpoints = qbo.of(load_settings()).endpoints
     with httpx.Client(transport=httpx.MockTransport(answer)) as http:
         assert revoke(http, endpoints, "cid", "secret", "rt-1") is confirmed

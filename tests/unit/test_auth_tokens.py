@@ -3,6 +3,7 @@ and when an access token is reused instead of refreshed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -17,6 +18,7 @@ from invoicesync import files
 from invoicesync.config import Settings, load_settings, with_overrides
 from invoicesync.credentials import EnvStore, lock_dir
 from invoicesync.errors import EXIT_INVALID_INPUT, NotConnected
+from invoicesync.targets.quickbooks import settings as qbo
 from invoicesync.targets.quickbooks.auth import (
     Connection,
     FileStore,
@@ -55,8 +57,12 @@ class TokenEndpoint:
 
 
 def settings(tmp_path: Path, **changes: Any) -> Settings:
+    """Local QuickBooks settings; target-neutral fields (`app_dir`, `token_file`, `lock_dir`)
+    and QuickBooks' own (`refresh_token_seed`) replaced where each lives."""
     base = load_settings(env={"INVOICESYNC_HOME": str(tmp_path / "app"), **os.environ})
-    return with_overrides(base, environment="local", **changes)
+    names = {f.name for f in dataclasses.fields(Settings)}
+    neutral = {k: changes.pop(k) for k in list(changes) if k in names}
+    return qbo.with_section(with_overrides(base, **neutral), environment="local", **changes)
 
 
 def manager(
@@ -121,7 +127,7 @@ def test_homes_sharing_a_keyring_entry_share_its_refresh_lock(tmp_path: Path) ->
     assert choose_store(one, US).lock_file == choose_store(two, US).lock_file
     assert choose_store(one, US).lock_file.parent == Path(os.environ["INVOICESYNC_LOCK_DIR"])
     assert choose_store(one, US).lock_file != choose_store(one, "42").lock_file
-    sandbox = with_overrides(one, environment="sandbox")
+    sandbox = qbo.with_section(one, environment="sandbox")
     assert choose_store(sandbox, US).lock_file != choose_store(one, US).lock_file
 
 

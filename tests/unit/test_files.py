@@ -12,6 +12,7 @@ import pytest
 from invoicesync import files
 from invoicesync.config import load_settings, save_config_values
 from invoicesync.errors import EXIT_INVALID_INPUT
+from invoicesync.targets.quickbooks import settings as qbo
 
 
 def mode_of(path: Path) -> int:
@@ -101,7 +102,7 @@ def test_a_parent_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_config_is_written_atomically_and_never_through_a_link(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     save_config_values(config, {"realm_id": "123", "client_id": "abc"})
-    assert load_settings(env={}, config_path=config).realm_id == "123"
+    assert qbo.of(load_settings(env={}, config_path=config)).realm_id == "123"
     assert mode_of(config) == 0o600
     elsewhere = tmp_path / "dotfiles.toml"
     elsewhere.write_text('environment = "sandbox"\n')

@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 
 from invoicesync.cli import render
-from invoicesync.config import local_environment
 from invoicesync.errors import EXIT_PREREQUISITE, EXIT_UNEXPECTED
 from invoicesync.targets.quickbooks.sandbox import (
     DEFAULT_CLIENT_ID,
@@ -29,6 +28,7 @@ from invoicesync.targets.quickbooks.sandbox import (
     Sandbox,
     start_in_thread,
 )
+from invoicesync.targets.quickbooks.settings import local_environment
 
 ENV_KEYS = (
     "INVOICESYNC_HOME",

@@ -1,5 +1,6 @@
-"""What a target offers besides its ledger: how to open a session, what local files say about
-its connection, and its connect/disconnect/status/sandbox commands.
+"""What a target offers besides its ledger: its section of the settings, how to open a
+session, what local files say about its connection, and its connect/disconnect/status/sandbox
+commands.
 
 The ledger seam (`ledger/base.py`) is what the use cases call during a run; this is what the
 composition root and the CLI need to reach a target without naming it.
@@ -7,6 +8,7 @@ composition root and the CLI need to reach a target without naming it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -17,6 +19,11 @@ if TYPE_CHECKING:
     from invoicesync.config import Settings
     from invoicesync.sources.base import SourceRules
     from invoicesync.usecases.session import Session
+
+
+# A setting by its config key and its environment variable: the variable wins, else the
+# config.toml value (a non-empty string, else exit 8), else None.
+Pick = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,21 @@ class Target(Protocol):
     def key(self) -> str: ...  # the config value: `target = "quickbooks"`
     @property
     def name(self) -> str: ...  # for messages: "QuickBooks"
+
+    def load_settings(
+        self,
+        pick: Pick,
+        env: Mapping[str, str],
+        data: Mapping[str, Any],
+        path: Path,
+        *,
+        environment: str | None = None,
+    ) -> object:
+        """Its section of the settings (`Settings.section`, read back through its settings
+        module's `of`): its keys of config.toml (`data`, at `path`) and its `INVOICESYNC_*`
+        variables (`env`), checked (exit 8). `environment`: the `--environment` flag, for a
+        target that has environments."""
+        ...
 
     def open_session(self, settings: Settings, **kw: Any) -> Session: ...
     def local_account(self, settings: Settings) -> str | None:

@@ -55,16 +55,18 @@ def connect_b2brouter(state: AppState) -> None:
     """The API key from INVOICESYNC_B2BROUTER_API_KEY or a hidden prompt (never a flag), the
     account id from the profile, INVOICESYNC_B2BROUTER_ACCOUNT or a prompt."""
     from invoicesync.targets.b2brouter import connection as b2b_connection
+    from invoicesync.targets.b2brouter import settings as b2brouter
 
     settings = state.settings()
-    key = settings.b2brouter_api_key
+    own = b2brouter.of(settings)
+    key = own.api_key
     if not key:
         if not state.interactive:
             raise NotConnected(
                 "no B2BRouter API key: set INVOICESYNC_B2BROUTER_API_KEY (it is never a flag)"
             )
         key = str(typer.prompt("B2BRouter API key", hide_input=True, err=True))
-    account = settings.b2brouter_account
+    account = own.account
     if not account:
         if not state.interactive:
             raise NotConnected(

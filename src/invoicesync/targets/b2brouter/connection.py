@@ -20,6 +20,7 @@ from invoicesync.ledger.base import DELIVERY_PROBLEMS
 from invoicesync.ledger.tracking import REGISTRATION_PROBLEMS
 from invoicesync.models import Delivery, Link
 from invoicesync.store import now_iso
+from invoicesync.targets.b2brouter import settings as b2brouter
 from invoicesync.targets.b2brouter.session import (
     DEFAULT_URL,
     B2BConnection,
@@ -56,7 +57,7 @@ def connect(
         raise UsageError(
             f"the B2BRouter account id is a number (Developers → View IDs), not {account!r}"
         )
-    url = usable_url(settings.b2brouter_url or DEFAULT_URL)
+    url = usable_url(b2brouter.of(settings).url or DEFAULT_URL)
     ledger = make_ledger(settings, account, url, api_key, transport=transport)
     try:
         remote, checks = ledger.setup()
@@ -85,7 +86,7 @@ class B2BDisconnectResult:
 def disconnect(settings: Settings) -> B2BDisconnectResult:
     """Forget the stored key and connection (B2BRouter has nothing to revoke); idempotent."""
     conn = B2BConnection.load(settings.app_dir)
-    account = settings.b2brouter_account or (conn.account if conn else None)
+    account = b2brouter.of(settings).account or (conn.account if conn else None)
     if account is None:
         return B2BDisconnectResult(False, None)
     store = key_store(settings, account)

@@ -21,6 +21,7 @@ from invoicesync.config import Settings
 from invoicesync.credentials import FileStore, KeyringStore, TokenStore
 from invoicesync.errors import ConfigError, NotConnected, UsageError, register_secret
 from invoicesync.files import read_text, write_atomic
+from invoicesync.targets.b2brouter import settings as b2brouter
 from invoicesync.targets.b2brouter.api import PRODUCTION_URL, B2BRouterClient, is_test_key
 from invoicesync.targets.b2brouter.ledger import B2BRouterLedger, CountingTransport
 from invoicesync.usecases.session import Session
@@ -119,13 +120,14 @@ def usable_url(url: str) -> str:
 
 def credentials(settings: Settings) -> tuple[str, str, str, TokenStore | None]:
     """The account, the endpoint, the API key and where it is kept (None: the environment)."""
+    own = b2brouter.of(settings)
     conn = B2BConnection.load(settings.app_dir)
-    account = settings.b2brouter_account or (conn.account if conn else None)
+    account = own.account or (conn.account if conn else None)
     if not account:
         raise _not_connected()
-    url = usable_url(settings.b2brouter_url or (conn.url if conn else None) or PRODUCTION_URL)
-    if settings.b2brouter_api_key:
-        return account, url, usable_key(settings.b2brouter_api_key), None
+    url = usable_url(own.url or (conn.url if conn else None) or PRODUCTION_URL)
+    if own.api_key:
+        return account, url, usable_key(own.api_key), None
     store = key_store(settings, account)
     key = store.get("api_key")
     if not key:
@@ -177,5 +179,5 @@ def local_account(settings: Settings) -> str | None:
     """The account's key in local state (`b2brouter:<account>`), read without a network call;
     None when not connected."""
     b2b = B2BConnection.load(settings.app_dir)
-    account = settings.b2brouter_account or (b2b.account if b2b else None)
+    account = b2brouter.of(settings).account or (b2b.account if b2b else None)
     return realm_key(account) if account else None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from invoicesync.sources.base import SourceRules
-from invoicesync.targets.target import LocalConnection
+from invoicesync.targets.target import LocalConnection, Pick
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from invoicesync.config import Settings
     from invoicesync.targets.b2brouter.commands import B2BRouterCommands
     from invoicesync.usecases.session import Session
@@ -19,6 +22,19 @@ class B2BRouter:
     # No length limit on an invoice number is documented (docs/b2brouter.md): a number it
     # will not keep is refused by B2BRouter at create, per invoice, before anything is linked.
     source_rules = SourceRules(target=name)
+
+    def load_settings(
+        self,
+        pick: Pick,
+        env: Mapping[str, str],
+        data: Mapping[str, Any],
+        path: Path,
+        *,
+        environment: str | None = None,
+    ) -> object:
+        from invoicesync.targets.b2brouter import settings
+
+        return settings.load(pick, env, data, path, environment=environment)
 
     def open_session(self, settings: Settings, **kw: Any) -> Session:
         from invoicesync.targets.b2brouter.session import open_b2b_session
@@ -34,11 +50,13 @@ class B2BRouter:
         """Connected when both the account id and its API key are at hand (a key store that
         cannot be read counts as no key: `profiles` works offline and never fails on it)."""
         from invoicesync.credentials import StoreUnavailable
+        from invoicesync.targets.b2brouter import settings as b2b_settings
         from invoicesync.targets.b2brouter.session import B2BConnection, environment_of, key_store
 
         b2b = B2BConnection.load(settings.app_dir)
-        account = settings.b2brouter_account or (b2b.account if b2b else None)
-        key = settings.b2brouter_api_key
+        section = b2b_settings.of(settings)
+        account = section.account or (b2b.account if b2b else None)
+        key = section.api_key
         if key is None and account:
             try:
                 key = key_store(settings, account).get("api_key")

@@ -33,12 +33,12 @@ class QuickBooksCommands:
     def connect(self, state: AppState, options: ConnectOptions) -> None:
         """OAuth 2.0 authorization code flow: a local listener, or the pasted redirect."""
         from invoicesync.targets.quickbooks import connection
+        from invoicesync.targets.quickbooks import settings as qbo
 
         settings = _settings_for(state, options.environment)
-        cid, secret = _credentials(
-            state, options.client_id or settings.client_id, settings.client_secret
-        )
-        manual = options.manual or (settings.environment == "production" and options.port is None)
+        own = qbo.of(settings)
+        cid, secret = _credentials(state, options.client_id or own.client_id, own.client_secret)
+        manual = options.manual or (own.environment == "production" and options.port is None)
         if manual and not state.interactive and state.browser is None:
             raise UsageError("--manual needs a terminal to paste the redirect URL into")
         result = connection.connect(
@@ -46,7 +46,7 @@ class QuickBooksCommands:
             client_id=cid,
             client_secret=secret,
             manual=manual,
-            port=settings.redirect_port if options.port is None else options.port,
+            port=own.redirect_port if options.port is None else options.port,
             browser=_browser(state, options.no_browser),
             transport=state.transport,
         )
@@ -105,8 +105,8 @@ class QuickBooksCommands:
         render.emit_secret(seed.refresh_token)
 
     def serve_sandbox(self, options: SandboxOptions) -> None:
-        from invoicesync.config import DEFAULT_LOCAL_PORT
         from invoicesync.targets.quickbooks.sandbox.server import SandboxServer
+        from invoicesync.targets.quickbooks.settings import DEFAULT_LOCAL_PORT
 
         port = DEFAULT_LOCAL_PORT if options.port is None else options.port
         sandbox = _sandbox(options)
@@ -121,6 +121,8 @@ class QuickBooksCommands:
 
 
 def _settings_for(state: AppState, environment: str | None) -> Settings:
+    """The settings, read again when `--environment` changes the endpoints it implies; the
+    profile chosen stays, so `connect` writes into that profile and its state folder."""
     from invoicesync.config import load_settings
 
     settings = state.settings()
@@ -131,6 +133,7 @@ def _settings_for(state: AppState, environment: str | None) -> Settings:
         source=state.source,
         environment=environment,
         non_interactive=settings.non_interactive,
+        profile=state.profile,
     )
 
 
@@ -235,8 +238,8 @@ def _sandbox(options: SandboxOptions) -> Sandbox:
 def _ready(sandbox: Sandbox, url: str) -> dict[str, str]:
     """The environment of a ready connection to the first company, so scripts and CI need no
     browser: these are sandbox-only credentials."""
-    from invoicesync.config import local_environment
     from invoicesync.targets.quickbooks.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+    from invoicesync.targets.quickbooks.settings import local_environment
 
     first = next(iter(sandbox.companies.values()))
     grant = sandbox.oauth.issue_grant(DEFAULT_CLIENT_ID, first.realm_id)

@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 
-from invoicesync.config import PLAYGROUND_REDIRECT, Settings, save_config_values, with_overrides
+from invoicesync.config import Settings, save_config_values
 from invoicesync.errors import NotConnected, register_secret
 from invoicesync.store import StateStore
 from invoicesync.store.followups import followups
+from invoicesync.targets.quickbooks import settings as qbo
 from invoicesync.targets.quickbooks.auth import (
     Callback,
     CallbackListener,
@@ -35,6 +36,7 @@ from invoicesync.targets.quickbooks.session import (
     current_connection,
     quickbooks_session,
 )
+from invoicesync.targets.quickbooks.settings import PLAYGROUND_REDIRECT
 
 EXPIRY_WARNING_DAYS = 14  # warn this long before the refresh token's hard expiry
 CALLBACK_TIMEOUT = 300.0  # seconds the loopback listener waits for Intuit's redirect
@@ -69,24 +71,24 @@ def _authorize(
     timeout: float,
 ) -> tuple[dict[str, Any], Callback]:
     """The browser round trip: Intuit's consent page, its redirect, the code exchanged."""
-    state = new_state()
+    state, own = new_state(), qbo.of(settings)
     with httpx.Client(transport=transport, timeout=30.0) as http:
         if manual:
-            redirect_uri = settings.redirect_uri or PLAYGROUND_REDIRECT
-            url = authorize_url(settings.endpoints, client_id, redirect_uri, state)
+            redirect_uri = own.redirect_uri or PLAYGROUND_REDIRECT
+            url = authorize_url(own.endpoints, client_id, redirect_uri, state)
             browser.show_url(url)
             callback = parse_callback(browser.ask_redirect(url), state)
         else:
             listener = CallbackListener(port, state)
             redirect_uri = f"http://localhost:{listener.port}/callback"
-            url = authorize_url(settings.endpoints, client_id, redirect_uri, state)
+            url = authorize_url(own.endpoints, client_id, redirect_uri, state)
             listener.start()
             browser.show_url(url)
             browser.waiting(redirect_uri, timeout)
             browser.open_url(url)
             callback = listener.wait(timeout)
         tokens = exchange_code(
-            http, settings.endpoints, client_id, client_secret, callback, redirect_uri
+            http, own.endpoints, client_id, client_secret, callback, redirect_uri
         )
     return dict(tokens), callback
 
@@ -104,6 +106,7 @@ def connect(
 ) -> ConnectResult:
     """The authorization-code flow, then store the refresh token and the connection."""
     register_secret(client_secret)
+    environment = qbo.of(settings).environment
     check_token_store(settings)  # before the consent: an authorization code is single-use
     tokens, callback = _authorize(
         settings, client_id, client_secret, manual, port, browser, transport, timeout
@@ -117,7 +120,7 @@ def connect(
     now = datetime.now(UTC)
     refresh_for = timedelta(seconds=int(tokens.get("x_refresh_token_expires_in", 0)))
     conn = Connection(
-        environment=settings.environment,
+        environment=environment,
         realm_id=realm,
         client_id=client_id,
         connected_at=now.isoformat(timespec="seconds"),
@@ -126,7 +129,7 @@ def connect(
     save_config_values(  # token_file too, so later commands find the tokens without the env
         settings.config_path,
         {
-            "environment": settings.environment,
+            "environment": environment,
             "realm_id": realm,
             "client_id": client_id,
             **token_file_setting(settings),
@@ -135,14 +138,14 @@ def connect(
     )
     conn.save(settings.app_dir)
     # Confirm the connection works and learn the company's name.
-    connected = with_overrides(
+    connected = qbo.with_section(
         settings, realm_id=realm, client_id=client_id, client_secret=client_secret
     )
     with quickbooks_session(connected, transport=transport) as opened:
         opened.manager.seed_access(str(tokens["access_token"]), int(tokens.get("expires_in", 3600)))
         conn.company_name = opened.ledger.company().name
         conn.save(settings.app_dir)
-    return ConnectResult(realm, conn.company_name or "", settings.environment, store.describe())
+    return ConnectResult(realm, conn.company_name or "", environment, store.describe())
 
 
 def disconnect(
@@ -169,16 +172,16 @@ class Seed:
 
 def ci_seed(settings: Settings) -> Seed:
     """The refresh token as stored now, to seed a CI secret (INVOICESYNC_REFRESH_TOKEN)."""
-    conn = current_connection(settings)
+    conn, own = current_connection(settings), qbo.of(settings)
     try:
         store: TokenStore | None = choose_store(settings, conn.realm_id)
     except StoreUnavailable:
         store = None
-    token = (store.get("refresh_token") if store else None) or settings.refresh_token_seed
+    token = (store.get("refresh_token") if store else None) or own.refresh_token_seed
     if not token:
         raise NotConnected("no refresh token is stored: run `invoicesync connect` first")
     where = store.describe() if store else "INVOICESYNC_REFRESH_TOKEN"
-    return Seed(conn.realm_id, settings.environment, token, where)
+    return Seed(conn.realm_id, own.environment, token, where)
 
 
 @dataclass
@@ -226,7 +229,7 @@ def status(opened: QuickBooksSession) -> StatusReport:
     conn = opened.connection
     conn.company_name = company.name or conn.company_name
     warnings = opened.warnings + _expiry_warning(
-        conn.refresh_expires_at, opened.settings.environment
+        conn.refresh_expires_at, qbo.of(opened.settings).environment
     )
     store = opened.existing_store()
     links = store.count_links(opened.realm_id) if store else {}
@@ -236,7 +239,7 @@ def status(opened: QuickBooksSession) -> StatusReport:
     manager = opened.manager
     access = datetime.fromtimestamp(manager.access_expires_at, UTC) if manager.refreshes else None
     return StatusReport(
-        environment=opened.settings.environment,
+        environment=qbo.of(opened.settings).environment,
         realm_id=opened.realm_id,
         company_name=conn.company_name,
         country=company.country,

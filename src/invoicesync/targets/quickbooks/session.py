@@ -13,6 +13,7 @@ from invoicesync.config import Settings
 from invoicesync.errors import NotConnected, register_secret
 from invoicesync.files import open_private, private_dir
 from invoicesync.store import now_iso
+from invoicesync.targets.quickbooks import settings as qbo
 from invoicesync.targets.quickbooks.api import QBOClient
 from invoicesync.targets.quickbooks.api.limiter import log_wait, wait_message
 from invoicesync.targets.quickbooks.auth import (
@@ -41,7 +42,7 @@ class QuickBooksSession(Session):
             connection.realm_id,
             send_numbers=send_numbers,
             aliases=settings.aliases,
-            income_account=settings.prepare_income_account,
+            income_account=qbo.of(settings).prepare_income_account,
             cache=CatalogCache(settings.app_dir, connection.realm_id, root=settings.app_root),
         )
         super().__init__(settings, ledger, connection.realm_id)
@@ -61,19 +62,19 @@ class QuickBooksSession(Session):
 
 def current_connection(settings: Settings) -> Connection:
     """The connection from connection.json, with env/config values taking precedence."""
-    conn = Connection.load(settings.app_dir)
-    realm = settings.realm_id or (conn.realm_id if conn else None)
-    client_id = settings.client_id or (conn.client_id if conn else None)
+    conn, own = Connection.load(settings.app_dir), qbo.of(settings)
+    realm = own.realm_id or (conn.realm_id if conn else None)
+    client_id = own.client_id or (conn.client_id if conn else None)
     if not realm or not client_id:
         raise not_connected()
-    if conn is None or conn.realm_id != realm or conn.environment != settings.environment:
-        conn = Connection(settings.environment, realm, client_id, now_iso())
+    if conn is None or conn.realm_id != realm or conn.environment != own.environment:
+        conn = Connection(own.environment, realm, client_id, now_iso())
     conn.client_id = client_id
     return conn
 
 
 def _client_secret(settings: Settings, store: TokenStore) -> str:
-    secret = settings.client_secret or store.get("client_secret")
+    secret = qbo.of(settings).client_secret or store.get("client_secret")
     if not secret:
         raise NotConnected(
             "the Intuit app's client secret is missing: set INVOICESYNC_CLIENT_SECRET or run "
@@ -100,14 +101,14 @@ def open_session(
     http = httpx.Client(transport=transport, timeout=settings.timeout)
     manager = TokenManager(settings, conn, store, secret, http=http)
     client = (client_factory or QBOClient)(
-        base_url=settings.endpoints.api_url,
+        base_url=qbo.of(settings).endpoints.api_url,
         realm_id=conn.realm_id,
         auth=QBOAuth(manager),
         transport=transport,
         timeout=settings.timeout,
         # Checked here (exit 8 for a link or a folder others can write): qbo/ imports nothing
         # of ours, so it is handed the opener that refuses links and other users' files too.
-        budget_dir=private_dir(settings.budget_dir, root=settings.app_root),
+        budget_dir=private_dir(qbo.budget_dir(settings), root=settings.app_root),
         budget_opener=open_private,
         on_wait=log_wait if notify is None else lambda s, why: notify(wait_message(s, why)),
     )
@@ -127,4 +128,4 @@ def local_realm(settings: Settings) -> str | None:
     """The realm of the configured company, read without a network call; None when not
     connected."""
     conn = Connection.load(settings.app_dir)
-    return settings.realm_id or (conn.realm_id if conn else None)
+    return qbo.of(settings).realm_id or (conn.realm_id if conn else None)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from invoicesync.sources.base import SourceRules
-from invoicesync.targets.target import LocalConnection
+from invoicesync.targets.target import LocalConnection, Pick
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from invoicesync.config import Settings
     from invoicesync.targets.quickbooks.commands import QuickBooksCommands
     from invoicesync.usecases.session import Session
@@ -20,6 +23,19 @@ class QuickBooks:
     # https://github.com/intuit/QuickBooks-V3-Java-SDK); a longer number would be cut or refused.
     source_rules = SourceRules(target=name, number_max=21)
 
+    def load_settings(
+        self,
+        pick: Pick,
+        env: Mapping[str, str],
+        data: Mapping[str, Any],
+        path: Path,
+        *,
+        environment: str | None = None,
+    ) -> object:
+        from invoicesync.targets.quickbooks import settings
+
+        return settings.load(pick, env, data, path, environment=environment)
+
     def open_session(self, settings: Settings, **kw: Any) -> Session:
         from invoicesync.targets.quickbooks.session import open_session
 
@@ -31,14 +47,16 @@ class QuickBooks:
         return local_realm(settings)
 
     def local_connection(self, settings: Settings) -> LocalConnection:
+        from invoicesync.targets.quickbooks import settings as qbo
         from invoicesync.targets.quickbooks.auth import Connection
 
         conn = Connection.load(settings.app_dir)
+        section = qbo.of(settings)
         return LocalConnection(
             connected=conn is not None,
-            account=settings.realm_id or (conn.realm_id if conn else None),
+            account=section.realm_id or (conn.realm_id if conn else None),
             company=conn.company_name if conn else None,
-            environment=conn.environment if conn else settings.environment,
+            environment=conn.environment if conn else section.environment,
         )
 
     def commands(self) -> QuickBooksCommands:

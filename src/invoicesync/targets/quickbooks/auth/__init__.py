@@ -1,7 +1,8 @@
 """OAuth 2.0 with Intuit: the code flow, the token stores, and refreshes that survive rotation.
 
 - `connection`: the connection file (no secrets) in the app dir.
-- `stores`: where tokens live: token file | OS keyring | read-only env seed.
+- `stores`: where tokens live: token file | OS keyring | read-only env seed (the stores
+  themselves are `invoicesync.credentials`, shared with other targets' secrets).
 - `endpoint`: Intuit's token and revocation endpoints.
 - `tokens`: access tokens for API calls, refreshed under a cross-process lock.
 - `codeflow`: the authorization-code flow and its loopback listener.
@@ -15,7 +16,6 @@ from invoicesync.credentials import (
     KeyringStore,
     StoreUnavailable,
     TokenStore,
-    choose_store,
 )
 from invoicesync.targets.quickbooks.auth.codeflow import (
     Callback,
@@ -35,6 +35,7 @@ from invoicesync.targets.quickbooks.auth.lifecycle import (
     revoke_and_delete,
     token_file_setting,
 )
+from invoicesync.targets.quickbooks.auth.stores import choose_store
 from invoicesync.targets.quickbooks.auth.tokens import QBOAuth, TokenManager
 
 __all__ = [

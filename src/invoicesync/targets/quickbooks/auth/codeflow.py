@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from invoicesync.config import Endpoints
 from invoicesync.errors import InvoiceSyncError, NotConnected, UsageError
 from invoicesync.targets.quickbooks.auth.endpoint import token_request
+from invoicesync.targets.quickbooks.settings import Endpoints
 
 SCOPE = "com.intuit.quickbooks.accounting"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from invoicesync.config import Endpoints
 from invoicesync.errors import NotConnected, TargetUnavailable, register_secret
+from invoicesync.targets.quickbooks.settings import Endpoints
 
 
 class InvalidGrant(NotConnected):

@@ -17,13 +17,14 @@ from invoicesync.credentials import (
     FileStore,
     KeyringStore,
     TokenStore,
-    choose_store,
     lock_dir,
 )
 from invoicesync.errors import ConfigError, InvoiceSyncError, NotConnected
 from invoicesync.files import UnsafePath
+from invoicesync.targets.quickbooks import settings as qbo
 from invoicesync.targets.quickbooks.auth.connection import Connection
 from invoicesync.targets.quickbooks.auth.endpoint import revoke
+from invoicesync.targets.quickbooks.auth.stores import choose_store
 
 TOKEN_KEYS = ("refresh_token", "client_secret", ACCESS_KEY)
 DEFAULT_TOKEN_FILE = "tokens.json"  # in the app dir: where the demo and docs put one
@@ -70,7 +71,7 @@ def has_refresh_token(settings: Settings, store: TokenStore) -> bool:
     """Whether there is a connection to use: a refresh token in the store, or the CI seed.
     False after `disconnect`, although config.toml still names the company and the
     environment may still hold the client id and secret."""
-    return bool(settings.refresh_token_seed or store.get("refresh_token"))
+    return bool(qbo.of(settings).refresh_token_seed or store.get("refresh_token"))
 
 
 # --- disconnect ----------------------------------------------------------------------------------
@@ -176,18 +177,19 @@ def _revoke_all(
     held: list[tuple[TokenStore, dict[str, str]]],
     report: DisconnectReport,
 ) -> None:
+    own = qbo.of(settings)
     tokens = {v for _s, keys in held for k, v in keys.items() if k == "refresh_token"}
-    if settings.refresh_token_seed:
-        tokens.add(settings.refresh_token_seed)
+    if own.refresh_token_seed:
+        tokens.add(own.refresh_token_seed)
     if not tokens:
         return
     secrets_found = [keys["client_secret"] for _s, keys in held if "client_secret" in keys]
-    secret = settings.client_secret or next(iter(secrets_found), None)
+    secret = own.client_secret or next(iter(secrets_found), None)
     if not client_id or not secret:
         report.revoked = False
         report.revoke_problem = "no client id or client secret to authenticate the revocation"
         return
-    results = [revoke(http, settings.endpoints, client_id, secret, t) for t in sorted(tokens)]
+    results = [revoke(http, own.endpoints, client_id, secret, t) for t in sorted(tokens)]
     report.revoked = all(results)
     if not report.revoked:
         report.revoke_problem = "Intuit did not confirm the revocation"
@@ -214,20 +216,20 @@ def revoke_and_delete(settings: Settings, http: httpx.Client) -> DisconnectRepor
     in force, the one config.toml names, `tokens.json` in the app dir, and the keyring; for the
     environment and company of both the settings and connection.json. Then the connection
     file goes. The report says what was found and deleted and where tokens remain."""
-    conn = _load_connection(settings)
-    pairs = {(settings.environment, settings.realm_id)}
+    conn, own = _load_connection(settings), qbo.of(settings)
+    pairs = {(own.environment, own.realm_id)}
     if conn is not None:
         pairs.add((conn.environment, conn.realm_id))
     prefixes = sorted(f"{env}:{realm}:" for env, realm in pairs if realm)
     report = DisconnectReport(
-        realm_id=settings.realm_id or (conn.realm_id if conn else None),
+        realm_id=own.realm_id or (conn.realm_id if conn else None),
         had_connection_file=Connection.path(settings.app_dir).exists(),
     )
     places = list(_places(settings, prefixes))
     report.looked_in = list(dict.fromkeys(where(s) for s in places))
     held = [(s, keys) for s in places if (keys := _held(s, report))]
     report.found = [where(store) for store, _keys in held]
-    client_id = settings.client_id or (conn.client_id if conn else None)
+    client_id = own.client_id or (conn.client_id if conn else None)
     _revoke_all(settings, http, client_id, held, report)
     for store, keys in held:
         _delete(store, keys, report)

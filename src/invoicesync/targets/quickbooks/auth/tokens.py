@@ -32,6 +32,7 @@ from invoicesync.files import (
     ensure_dir,
     private_dir,
 )
+from invoicesync.targets.quickbooks import settings as qbo
 from invoicesync.targets.quickbooks.auth.connection import Connection, reconnect_hint
 from invoicesync.targets.quickbooks.auth.endpoint import InvalidGrant, token_request
 
@@ -57,6 +58,7 @@ class TokenManager:
         lock_timeout: float = 120.0,
     ) -> None:
         self.settings = settings
+        self.own = qbo.of(settings)  # QuickBooks' section: environment, endpoints, CI seed
         self.connection = connection
         self.store = store
         self.client_secret = client_secret
@@ -140,12 +142,12 @@ class TokenManager:
 
     def _current_refresh_token(self) -> str:
         token = self.store.get("refresh_token")
-        if not token and self.store.writable and self.settings.refresh_token_seed:
-            token = self.settings.refresh_token_seed  # first use of a CI seed: it moves in
+        if not token and self.store.writable and self.own.refresh_token_seed:
+            token = self.own.refresh_token_seed  # first use of a CI seed: it moves in
         if not token:
             raise NotConnected(
                 f"no QuickBooks refresh token in the {self.store.describe()}; "
-                + reconnect_hint(self.settings.environment)
+                + reconnect_hint(self.own.environment)
             )
         return token
 
@@ -162,7 +164,7 @@ class TokenManager:
             if again == current:
                 raise NotConnected(
                     "QuickBooks no longer accepts the stored refresh token (invalid_grant: "
-                    "revoked, expired or superseded); " + reconnect_hint(self.settings.environment)
+                    "revoked, expired or superseded); " + reconnect_hint(self.own.environment)
                 ) from None
             body = self._exchange(again)
             current = again
@@ -206,7 +208,7 @@ class TokenManager:
     def _exchange(self, refresh_token: str) -> dict[str, Any]:
         return token_request(
             self.http,
-            self.settings.endpoints,
+            self.own.endpoints,
             self.connection.client_id,
             self.client_secret,
             {"grant_type": "refresh_token", "refresh_token": refresh_token},
