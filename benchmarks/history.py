@@ -36,7 +36,7 @@ def rows(links: int, events: int, n_runs: int) -> Iterator[tuple[Any, ...]]:
     for i in range(events):
         number = f"INV-{i % links:06d}"
         at = f"2026-{1 + i * 12 // events:02d}-01T00:00:{i % 60:02d}+00:00"
-        detail = json.dumps({"qbo_id": str(i % links), "kind": "invoice", "request_id": "r"})
+        detail = json.dumps({"remote_id": str(i % links), "kind": "invoice", "request_id": "r"})
         yield (
             at,
             REALM,
@@ -54,7 +54,7 @@ def fill(store: SqlStore, links: int, events: int, n_runs: int) -> None:
         cur = store.connection.cursor()
         mark = "?" if isinstance(store, SQLiteStore) else "%s"
         cur.executemany(
-            "INSERT INTO links (realm_id, invoice_number, qbo_id, origin, linked_at, kind) "
+            "INSERT INTO links (account, invoice_number, remote_id, origin, linked_at, kind) "
             f"VALUES ({mark}, {mark}, {mark}, 'pushed', '2026-01-01', 'invoice')",
             [(REALM, f"INV-{i:06d}", str(i)) for i in range(links)],
         )
@@ -68,7 +68,7 @@ def fill(store: SqlStore, links: int, events: int, n_runs: int) -> None:
             ],
         )  # fmt: skip
         cur.executemany(
-            "INSERT INTO events (at, realm_id, invoice_number, kind, detail, run_id, host, "
+            "INSERT INTO events (at, account, invoice_number, kind, detail, run_id, host, "
             f"username) VALUES ({', '.join([mark] * 8)})",
             rows(links, events, n_runs),
         )

@@ -36,7 +36,7 @@ def prepare(work: Path, n: int) -> None:
     stamp = now_iso()
     with store.transaction() as db:
         db.executemany(
-            "INSERT INTO links (realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, "
+            "INSERT INTO links (account, invoice_number, remote_id, doc_number, origin, linked_at, "
             "sync_token, total, currency, marker_written, fingerprint) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [

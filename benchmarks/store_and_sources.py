@@ -131,7 +131,7 @@ def main() -> None:
         stamp = now_iso()
         with store.transaction() as db:
             db.executemany(
-                "INSERT INTO links (realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, "
+                "INSERT INTO links (account, invoice_number, remote_id, doc_number, origin, linked_at, "
                 "sync_token, total, currency, marker_written) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
@@ -160,7 +160,7 @@ def main() -> None:
         plan, secs = timed(
             lambda: [
                 qq.select("Invoice", [("Id", "IN", part)])
-                for part in qq.chunks([ln.qbo_id for ln in links])
+                for part in qq.chunks([ln.remote_id for ln in links])
             ]
         )
         rows.append(

@@ -150,7 +150,7 @@ def test_the_candidate_example_scores_what_the_code_would() -> None:
 
     text = (DOCS / "json.md").read_text(encoding="utf-8")
     example = json.loads(
-        re.search(r'```json\n(\{"schema": "invoicesync.candidates/1".*?)```', text, re.S)[1]
+        re.search(r'```json\n(\{"schema": "invoicesync.candidates/2".*?)```', text, re.S)[1]
     )  # type: ignore[index]
     points = {"same customer": "customer", "same total": "total", "same date": "date"}
     for candidate in example["candidates"]:

@@ -46,5 +46,7 @@ def read_aliases(data: Mapping[str, Any], path: Path) -> Aliases:
         if not isinstance(names, dict) or not all(
             isinstance(v, str) and v.strip() for v in names.values()
         ):
-            raise ConfigError(f"{path}: [aliases.{kind}] must map source names to QuickBooks names")
+            raise ConfigError(
+                f"{path}: [aliases.{kind}] must map source names to the target's names"
+            )
     return Aliases(**{k: dict(v) for k, v in table.items()})

@@ -144,11 +144,11 @@ def score(
     total: Decimal,
     issue_date: date,
     currency: str,
-    qbo_doc: str | None,
-    qbo_customer_id: str | None,
-    qbo_total: Decimal | None,
-    qbo_date: str | None,
-    qbo_currency: str | None,
+    remote_doc: str | None,
+    remote_customer_id: str | None,
+    remote_total: Decimal | None,
+    remote_date: str | None,
+    remote_currency: str | None,
     marker_number: str | None,
 ) -> Score:
     """0-100: how likely the QBO invoice is this local invoice, with the reasons."""
@@ -156,22 +156,22 @@ def score(
         return Score(100, ("carries our marker for this invoice",))
     points = 0
     reasons: list[str] = []
-    if qbo_doc and qbo_doc == number:
+    if remote_doc and remote_doc == number:
         points += WEIGHTS["doc_number"]
         reasons.append("same DocNumber")
-    if customer_id and qbo_customer_id == customer_id:
+    if customer_id and remote_customer_id == customer_id:
         points += WEIGHTS["customer"]
         reasons.append("same customer")
-    elif qbo_customer_id:
+    elif remote_customer_id:
         reasons.append("different customer")
-    same_currency = qbo_currency in {None, currency}
-    if qbo_total is not None and abs(qbo_total - total) <= CENT and same_currency:
+    same_currency = remote_currency in {None, currency}
+    if remote_total is not None and abs(remote_total - total) <= CENT and same_currency:
         points += WEIGHTS["total"]
         reasons.append("same total")
-    elif qbo_total is not None and same_currency:
-        reasons.append(f"total {qbo_total} vs {total}")
-    if qbo_date:
-        days = abs((date.fromisoformat(qbo_date) - issue_date).days)
+    elif remote_total is not None and same_currency:
+        reasons.append(f"total {remote_total} vs {total}")
+    if remote_date:
+        days = abs((date.fromisoformat(remote_date) - issue_date).days)
         if days == 0:
             points += WEIGHTS["date"]
             reasons.append("same date")
@@ -180,10 +180,10 @@ def score(
             reasons.append(f"{days} day{'s' if days != 1 else ''} apart")
         else:
             reasons.append(f"{days} days apart")
-    if qbo_currency == currency:
+    if remote_currency == currency:
         points += WEIGHTS["currency"]
-    elif qbo_currency:
-        reasons.append(f"currency {qbo_currency} vs {currency}")
+    elif remote_currency:
+        reasons.append(f"currency {remote_currency} vs {currency}")
     if marker_number and marker_number != number:
         points = min(points, 10)
         reasons.append(f"carries our marker for {marker_number}")

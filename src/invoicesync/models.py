@@ -345,13 +345,13 @@ class Delivery:
 class Link:
     """A durable link between a local invoice and a remote document (docs/architecture.md)."""
 
-    realm_id: str
+    account: str
     invoice_number: str
-    qbo_id: str
+    remote_id: str
     doc_number: str | None
     origin: str  # pushed | linked | rebuilt | adopted
     linked_at: str
-    sync_token: str | None
+    version: str | None
     total: Decimal | None
     currency: str | None
     marker_written: bool = False
@@ -360,11 +360,11 @@ class Link:
     last_checked_at: str | None = None
     fingerprint: str | None = None  # the source content last written (`LocalInvoice.fingerprint`)
     last_delivery: Delivery | None = None  # an e-invoicing network's, at the last reconcile
-    kind: DocKind = field(kw_only=True)  # which kind of document `qbo_id` names
+    kind: DocKind = field(kw_only=True)  # which kind of document `remote_id` names
 
     @property
     def ref(self) -> DocRef:
-        return DocRef(self.kind, self.qbo_id)
+        return DocRef(self.kind, self.remote_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +372,7 @@ class Candidate:
     """A remote document that might be a given local invoice, with its score and the reasons."""
 
     kind: DocKind
-    qbo_id: str
+    remote_id: str
     doc_number: str | None
     txn_date: str | None
     customer: str | None

@@ -13,7 +13,7 @@ from tests.b2brouter.world import B2BWorld, eu_invoice
 def test_payments_show_what_b2brouter_reports_as_paid(eu: B2BWorld) -> None:
     assert eu.es("push", "--all").exit_code == 0
     linked = {
-        r["number"]: r["link"]["qbo_id"]
+        r["number"]: r["link"]["remote_id"]
         for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]
         if r["link"]
     }

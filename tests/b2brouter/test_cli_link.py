@@ -30,13 +30,13 @@ def doc(result: Any) -> Any:
 
 def ids(eu: B2BWorld) -> dict[str, str]:
     listed = doc(eu.es("invoices", "--json"))["invoices"]
-    return {r["number"]: r["link"]["qbo_id"] for r in listed if r["link"]}
+    return {r["number"]: r["link"]["remote_id"] for r in listed if r["link"]}
 
 
 def test_candidates_find_the_hand_made_invoice(eu: B2BWorld) -> None:
     eu.source([HAND_MADE])
     found = doc(eu.es("list-candidates", "2026-0007", "--json"))["candidates"]
-    assert found[0]["qbo_id"] == "100001"
+    assert found[0]["remote_id"] == "100001"
     assert found[0]["customer"] == "Acme Ibérica S.A."
     assert found[0]["has_marker"] is False
 
@@ -117,7 +117,7 @@ def test_rebuild_from_an_empty_database_finds_our_invoices_by_marker(eu: B2BWorl
     for suffix in ("-wal", "-shm"):
         state.with_name(f"state.db{suffix}").unlink(missing_ok=True)
     rebuilt = doc(eu.es("reconcile", "--rebuild", "--json"))["rebuilt"]
-    assert {r["invoice"]: r["qbo_id"] for r in rebuilt} == before
+    assert {r["invoice"]: r["remote_id"] for r in rebuilt} == before
     assert doc(eu.es("reconcile", "--rebuild", "--json"))["rebuilt"] == []
 
 
@@ -168,7 +168,7 @@ def test_reconcile_shows_why_delivery_failed_and_the_verifactu_state(eu: B2BWorl
     )
     assert "registration error: 1" in eu.es("status").stdout
     listed = {r["number"]: r for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]}
-    assert listed["EU-J"]["link"]["qbo_state"] == "error"
+    assert listed["EU-J"]["link"]["remote_state"] == "error"
 
 
 def _failed_and_registered(eu: B2BWorld) -> None:

@@ -118,7 +118,7 @@ def assert_exactly_once(live: Live, numbers: list[str]) -> None:
     for inv in live.invoices():
         made.setdefault(inv["number"], []).append(inv)
     store = SQLiteStore.open(live.home / "profiles" / "es" / "state.db")
-    links = {ln.invoice_number: ln.qbo_id for ln in store.links("b2brouter:211")}
+    links = {ln.invoice_number: ln.remote_id for ln in store.links("b2brouter:211")}
     store.close()
     for number in numbers:
         assert len(made.get(number, [])) == 1, number

@@ -65,11 +65,11 @@ def test_iva_and_irpf_and_a_credit_note_go_to_b2brouter_once(eu: B2BWorld) -> No
     links = {
         r["number"]: r["link"] for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]
     }
-    assert (links["R-2026-001"]["kind"], links["R-2026-001"]["qbo_id"]) == (
+    assert (links["R-2026-001"]["kind"], links["R-2026-001"]["remote_id"]) == (
         "credit_note",
         str(note["id"]),
     )
-    assert (links["F-2026-001"]["kind"], links["F-2026-001"]["qbo_id"]) == (
+    assert (links["F-2026-001"]["kind"], links["F-2026-001"]["remote_id"]) == (
         "invoice",
         str(inv["id"]),
     )

@@ -35,7 +35,7 @@ def with_attachments(world: World, *paths: str) -> Path:
     return source.parent
 
 
-def qbo_id(world: World) -> str:
+def remote_id(world: World) -> str:
     return next(i["Id"] for i in world.invoices() if i.get("DocNumber") == NUMBER)
 
 
@@ -51,7 +51,7 @@ def test_push_attaches_each_file_once(us: World, qbo: Wire) -> None:
     (upload,) = qbo.uploads
     digest = hashlib.sha256(content).hexdigest()
     assert upload["metadata"] == {
-        "AttachableRef": [{"EntityRef": {"type": "Invoice", "value": qbo_id(us)}}],
+        "AttachableRef": [{"EntityRef": {"type": "Invoice", "value": remote_id(us)}}],
         "FileName": "INV-2026-0101.pdf",
         "ContentType": "application/pdf",
         "Note": f"invoicesync {NUMBER} sha256:{digest}",

@@ -43,11 +43,12 @@ def test_payments_reports_state_amounts_and_the_payments_of_each_invoice(
     result = run(us, "payments", "--json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["schema"] == "invoicesync.payments/1"
+    assert doc["schema"] == "invoicesync.payments/2"
     assert doc["since"] is None
     rows = {r["invoice"]: r for r in doc["invoices"]}
     assert rows["INV-2026-0101"] == {
         "invoice": "INV-2026-0101",
+        "remote_id": qid["INV-2026-0101"],
         "qbo_id": qid["INV-2026-0101"],
         "doc_number": "INV-2026-0101",
         "currency": "USD",
@@ -77,8 +78,8 @@ def test_payments_reports_state_amounts_and_the_payments_of_each_invoice(
     assert "from Payment where Id IN" in queries[1].url.params["query"]
     # what was seen is kept: `invoices` shows it offline
     listed = {i["number"]: i for i in json.loads(run(us, "invoices", "--json").stdout)["invoices"]}
-    assert listed["INV-2026-0101"]["link"]["qbo_state"] == "paid"
-    assert listed["INV-2026-0102"]["link"]["qbo_balance"] is not None
+    assert listed["INV-2026-0101"]["link"]["remote_state"] == "paid"
+    assert listed["INV-2026-0102"]["link"]["remote_balance"] is not None
 
 
 def test_payments_since_keeps_recent_payments_and_new_deletions(us: World, qbo: Wire) -> None:
@@ -107,7 +108,7 @@ def test_payments_csv_is_written_atomically_one_row_per_payment(
     assert f"Wrote 3 invoice(s) to {out}." in result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert list(rows[0]) == [
-        "source_number", "qbo_id", "qbo_number", "currency", "total", "balance", "amount_paid",
+        "source_number", "remote_id", "remote_number", "currency", "total", "balance", "amount_paid",
         "state", "last_payment_date", "payment_id", "payment_date", "payment_amount",
         "payment_method", "payment_reference", "kind", "credit_number", "credit_amount",
         "credit_remaining",
@@ -200,7 +201,7 @@ def test_an_applied_credit_is_reported_as_credit_never_as_a_payment(
     assert result.exit_code == 0, result.stderr
     rows = {r["invoice"]: r for r in json.loads(result.stdout)["invoices"]}
     assert rows["L-1"] == {
-        "invoice": "L-1", "kind": "invoice", "qbo_id": got["invoice"], "doc_number": "L-1",
+        "invoice": "L-1", "kind": "invoice", "remote_id": got["invoice"], "qbo_id": got["invoice"], "doc_number": "L-1",
         "currency": "USD", "total": "100.00", "balance": "50.00", "amount_paid": "50.00",
         "state": "partly paid", "last_payment_date": "2026-10-20",
         "payments": [{"id": got["paid"], "date": "2026-10-20", "amount": "20.00",
@@ -212,7 +213,7 @@ def test_an_applied_credit_is_reported_as_credit_never_as_a_payment(
         "applied_to": [],
     }  # fmt: skip
     assert rows["CN-1"] == {
-        "invoice": "CN-1", "kind": "credit_note", "qbo_id": got["memo"], "doc_number": "CN-1",
+        "invoice": "CN-1", "kind": "credit_note", "remote_id": got["memo"], "qbo_id": got["memo"], "doc_number": "CN-1",
         "currency": "USD", "total": "30.00", "balance": "0.00", "amount_paid": None,
         "state": "applied", "last_payment_date": None, "payments": [],
         "credit_applied": "30.00", "credit_remaining": "0.00", "credits": [],
@@ -230,7 +231,7 @@ def test_an_applied_credit_is_reported_as_credit_never_as_a_payment(
         "select * from Invoice", "select * from CreditMemo", "select * from Payment",
     ]  # fmt: skip
     listed = {i["number"]: i for i in json.loads(run(us, "invoices", "--json").stdout)["invoices"]}
-    assert listed["CN-1"]["link"]["qbo_state"] == "applied"
+    assert listed["CN-1"]["link"]["remote_state"] == "applied"
 
 
 def test_the_csv_import_recipe_sees_exactly_the_real_payments(us: World, qbo: Wire) -> None:

@@ -30,12 +30,14 @@ def test_pdf_to_a_file(us: World, qbo: Wire, httpx_mock: HTTPXMock) -> None:
     rendered = us.sandbox.company(US).pdf("Invoice", qid)
     assert rendered.startswith(b"%PDF-")
     assert json.loads(result.stdout) == {
-        "schema": "invoicesync.pdf/1",
+        "schema": "invoicesync.pdf/2",
+        "account": US,
         "realm_id": US,
         "results": [
             {
                 "invoice": "INV-2026-0101",
                 "status": "written",
+                "remote_id": qid,
                 "qbo_id": qid,
                 "kind": "invoice",
                 "format": "pdf",

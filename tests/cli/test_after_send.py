@@ -20,12 +20,12 @@ def qbo(us: World, httpx_mock: HTTPXMock) -> Wire:
     return wire(us, httpx_mock)
 
 
-def qbo_id(world: World, number: str) -> str:
+def remote_id(world: World, number: str) -> str:
     return next(i["Id"] for i in world.invoices() if i.get("DocNumber") == number)
 
 
 def delivered(world: World, number: str) -> str:
-    row = world.sandbox.company(US).entities["Invoice"][qbo_id(world, number)]
+    row = world.sandbox.company(US).entities["Invoice"][remote_id(world, number)]
     return str(row["DeliveryInfo"]["DeliveryTime"])
 
 
@@ -50,13 +50,15 @@ def test_send_emails_the_invoice_once_and_records_when_and_to_whom(
     doc = json.loads(result.stdout)
     assert len(doc.pop("run_id")) == 32  # the run that sent it (`invoicesync runs show`)
     assert doc == {
-        "schema": "invoicesync.send/1",
+        "schema": "invoicesync.send/2",
+        "account": US,
         "realm_id": US,
         "results": [
             {
                 "invoice": "INV-2026-0101",
                 "status": "sent",
-                "qbo_id": qbo_id(us, "INV-2026-0101"),
+                "remote_id": remote_id(us, "INV-2026-0101"),
+                "qbo_id": remote_id(us, "INV-2026-0101"),
                 "kind": "invoice",
                 "to": "ap@acme-localization.example",
                 "sent_at": delivered(us, "INV-2026-0101"),
@@ -65,7 +67,7 @@ def test_send_emails_the_invoice_once_and_records_when_and_to_whom(
         ],
     }
     (request,) = send_requests(httpx_mock)
-    assert request.url.path == f"/v3/company/{US}/invoice/{qbo_id(us, 'INV-2026-0101')}/send"
+    assert request.url.path == f"/v3/company/{US}/invoice/{remote_id(us, 'INV-2026-0101')}/send"
     assert "sendTo" not in params(request)
     assert params(request)["minorversion"] == ["75"]
     first_at = delivered(us, "INV-2026-0101")
@@ -109,7 +111,7 @@ def test_refused_send_is_reported_and_can_be_retried_with_an_address(
 ) -> None:
     assert run(us, "push", "INV-2026-0104").exit_code == 0
     company = us.sandbox.company(US)
-    invoice = company.entities["Invoice"][qbo_id(us, "INV-2026-0104")]
+    invoice = company.entities["Invoice"][remote_id(us, "INV-2026-0104")]
     invoice.pop("BillEmail", None)
     company.entities["Customer"][invoice["CustomerRef"]["value"]].pop("PrimaryEmailAddr", None)
     refused = run(us, "send", "INV-2026-0104")
@@ -186,7 +188,7 @@ def test_our_own_send_is_not_reported_as_an_edit_by_reconcile(us: World, qbo: Wi
     }
     assert states == {"INV-2026-0101": "ok", "INV-2026-0106": "ok"}
     company = us.sandbox.company(US)
-    invoice = company.entities["Invoice"][qbo_id(us, "INV-2026-0106")]
+    invoice = company.entities["Invoice"][remote_id(us, "INV-2026-0106")]
     invoice["SyncToken"] = str(int(invoice["SyncToken"]) + 1)  # someone edits it afterwards
     assert run(us, "send", "INV-2026-0106", "--again").exit_code == 0
     links = json.loads(run(us, "reconcile", "--json").stdout)["links"]
@@ -199,7 +201,7 @@ def test_our_own_send_is_not_reported_as_an_edit_by_reconcile(us: World, qbo: Wi
 def settle(world: World, number: str, how: str) -> str:
     """In QuickBooks meanwhile: the invoice is paid in full, voided or deleted."""
     company = world.sandbox.company(US)
-    qid = qbo_id(world, number)
+    qid = remote_id(world, number)
     if how == "paid":
         company.record_payment(qid)
         return qid
@@ -218,14 +220,14 @@ def test_push_send_on_a_lost_state_sends_only_what_this_run_created(us: World, q
     ours = ["INV-2026-0101", "INV-2026-0102", "INV-2026-0106"]
     assert run(us, "push", *ours).exit_code == 0
     paid, voided = settle(us, "INV-2026-0101", "paid"), settle(us, "INV-2026-0106", "voided")
-    adopted_ids = {paid, voided, qbo_id(us, "INV-2026-0102")}
+    adopted_ids = {paid, voided, remote_id(us, "INV-2026-0102")}
     lose_state(us)
     result = run(us, "push", "--all", "--send", "--json")
     assert result.exit_code == 0, result.stderr
     by = {r["invoice"]: r for r in json.loads(result.stdout)["results"]}
     assert {n: by[n]["status"] for n in ours} == dict.fromkeys(ours, "adopted")
     assert not adopted_ids & {s["TxnId"] for s in qbo.sent}  # none of them e-mailed
-    created = {r["qbo_id"] for r in by.values() if r["status"] == "created"}
+    created = {r["remote_id"] for r in by.values() if r["status"] == "created"}
     assert created and {s["TxnId"] for s in qbo.sent} <= created
     assert f"not sent: QuickBooks invoice {paid} is paid" in by["INV-2026-0101"]["message"]
     assert f"not sent: QuickBooks invoice {voided} is voided" in by["INV-2026-0106"]["message"]
@@ -248,7 +250,7 @@ def test_push_send_unsent_sends_what_we_created_and_never_sent(us: World, qbo: W
     result = run(us, "push", *numbers, "--send-unsent", "--json")
     assert result.exit_code == 0, result.stderr
     by = {r["invoice"]: r["message"] for r in json.loads(result.stdout)["results"]}
-    assert [s["TxnId"] for s in qbo.sent] == [qbo_id(us, "INV-2026-0102")]
+    assert [s["TxnId"] for s in qbo.sent] == [remote_id(us, "INV-2026-0102")]
     assert "sent to accounts@obrien-partners.example" in by["INV-2026-0102"]
     assert f"not sent: QuickBooks invoice {paid} is paid" in by["INV-2026-0101"]
     assert f"not sent: QuickBooks invoice {voided} is voided" in by["INV-2026-0106"]

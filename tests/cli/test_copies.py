@@ -84,7 +84,7 @@ def linked(world: World, number: str = NUMBER) -> str | None:
     store = Store.open(world.home / "state.db")
     try:
         link = store.link(US, number)
-        return None if link is None else link.qbo_id
+        return None if link is None else link.remote_id
     finally:
         store.close()
 
@@ -100,19 +100,19 @@ def events(world: World) -> list[tuple[str, str | None, str, dict[str, Any]]]:
 def push_one(world: World, number: str = NUMBER) -> str:
     result = world.run("push", number)
     assert result.exit_code == 0, result.stdout + result.stderr
-    qbo_id = linked(world, number)
-    assert qbo_id is not None
-    return qbo_id
+    remote_id = linked(world, number)
+    assert remote_id is not None
+    return remote_id
 
 
 def sales_lines(row: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(ln) for ln in row["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
 
 
-def copy_of(world: World, qbo_id: str, **fields: Any) -> str:
-    """Another record like `qbo_id` (its customer, date, memo with our marker, lines), with
+def copy_of(world: World, remote_id: str, **fields: Any) -> str:
+    """Another record like `remote_id` (its customer, date, memo with our marker, lines), with
     `fields` replaced: a true copy when none are given."""
-    row = invoices(world)[qbo_id]
+    row = invoices(world)[remote_id]
     body: dict[str, Any] = {k: row[k] for k in ("CustomerRef", "TxnDate", "PrivateNote")}
     body["Line"] = sales_lines(row)
     body.update(fields)
@@ -177,7 +177,7 @@ def test_a_forged_marker_on_a_hand_entered_invoice_is_reported_and_never_deleted
     finding = finding_of(document)
     assert (finding["survivor"], finding["removed"], finding["would_remove"]) == (ours, [], [])
     [held] = finding["held"]
-    assert held["qbo_id"] == hand["Id"]
+    assert held["remote_id"] == hand["Id"]
     assert held["reasons"][0].startswith(f"not the same invoice as {ours}")
     total = str(invoices(us)[ours]["TotalAmt"])
     assert {"field": "total", "survivor": f"{Decimal(total):.2f}", "copy": "420.00"} in held[
@@ -185,7 +185,7 @@ def test_a_forged_marker_on_a_hand_entered_invoice_is_reported_and_never_deleted
     ]
     assert {"field": "DocNumber", "survivor": NUMBER, "copy": "1040"} in held["differences"]
     [entry] = [d for d in document["links"] if d["invoice"] == NUMBER]
-    assert (entry["qbo_id"], entry["state"]) == (ours, "copies")
+    assert (entry["remote_id"], entry["state"]) == (ours, "copies")
     table = us.run("reconcile")
     assert "420.00" in table.stdout and "not the same invoice" in table.stdout
 
@@ -206,7 +206,7 @@ def test_quickbooks_make_a_copy_for_another_job_is_reported_and_never_deleted(us
     finding = finding_of(document)
     assert (finding["survivor"], finding["removed"]) == (ours, [])
     [held] = finding["held"]
-    assert held["qbo_id"] == other_job
+    assert held["remote_id"] == other_job
     fields = {d["field"]: (d["survivor"], d["copy"]) for d in held["differences"]}
     assert fields["total"][1] == "999.00"
     assert fields["line 1"][1].startswith("Translation")
@@ -250,7 +250,7 @@ def test_the_survivor_is_verified_again_just_before_a_delete(us: World) -> None:
     finding = finding_of(document)
     assert finding["removed"] == []
     [held] = finding["held"]
-    assert held["qbo_id"] == copy and "re-run" in " ".join(held["reasons"])
+    assert held["remote_id"] == copy and "re-run" in " ".join(held["reasons"])
 
 
 def test_remove_copies_is_a_dry_run_unless_confirmed(us: World) -> None:
@@ -299,7 +299,7 @@ def test_each_delete_is_journaled_with_the_whole_document_before_it_is_sent(us: 
     code, _ = reconcile(us, "--yes")
     assert code == 0 and marked(us) == [ours]
     detail, before = seen
-    assert (detail["qbo_id"], detail["survivor"], detail["kind"]) == (copy, ours, "invoice")
+    assert (detail["remote_id"], detail["survivor"], detail["kind"]) == (copy, ours, "invoice")
     document = wire.loads(detail["document"])
     keys = ("Id", "SyncToken", "CustomerRef", "TxnDate", "DocNumber", "PrivateNote", "Line")
     for key in (*keys, "TotalAmt", "Balance", "CurrencyRef", "DueDate", "SalesTermRef"):
@@ -328,7 +328,7 @@ def test_a_copy_check_that_cannot_run_is_reported_and_exits_3(us: World) -> None
     result = us.run("push", NUMBER, "--json")
     assert result.exit_code == 3, result.stderr
     [item] = json.loads(result.stdout)["results"]
-    assert (item["status"], item["qbo_id"], item["exit_code"]) == ("created", created[0], 3)
+    assert (item["status"], item["remote_id"], item["exit_code"]) == ("created", created[0], 3)
     assert "the copy check after the create could not run" in item["message"]
     assert linked(us) == created[0]  # its own create, linked, and said so
 
@@ -362,7 +362,7 @@ def test_an_orphan_left_by_a_lost_answer_is_reported_with_whose_it_is(us: World)
     rerun = us.run("push", NUMBER, "--json")
     [item] = json.loads(rerun.stdout)["results"]
     assert rerun.exit_code == 3, rerun.stdout + rerun.stderr
-    assert (item["status"], item["qbo_id"]) == ("adopted", theirs)
+    assert (item["status"], item["remote_id"]) == ("adopted", theirs)
     assert "interrupted run of this machine" not in item["message"].split(";")[0]
     assert "another machine" in item["message"]
     assert f"QuickBooks invoice {mine} also carries our marker" in item["message"]
@@ -461,7 +461,7 @@ def test_a_lost_delete_answer_is_read_back_before_anything_is_linked(us: World) 
     assert linked(us) == ids["theirs"][0]  # never the Id just deleted
     assert result.exit_code == 0, result.stdout + result.stderr
     [item] = json.loads(result.stdout)["results"]
-    assert item["qbo_id"] == ids["theirs"][0]
+    assert item["remote_id"] == ids["theirs"][0]
 
 
 def test_a_delete_that_may_have_committed_is_never_linked_when_it_cannot_be_read(
@@ -512,21 +512,21 @@ def test_with_a_shared_state_the_link_rows_decide_whose_a_copy_is(
     assert store is not None
     ours = store.link(US, NUMBER)
     assert ours is not None
-    elsewhere = copy_of(us, ours.qbo_id, PrivateNote=f"[invoicesync {NUMBER}] {OTHER_HOST}")
-    named = copy_of(us, ours.qbo_id)
+    elsewhere = copy_of(us, ours.remote_id, PrivateNote=f"[invoicesync {NUMBER}] {OTHER_HOST}")
+    named = copy_of(us, ours.remote_id)
     other = store.link(US, "INV-2026-0102")
     assert other is not None
     store.connection.execute(  # a link row (another number's, by hand) names the second copy
-        "UPDATE links SET qbo_id = %s WHERE invoice_number = %s", (named, "INV-2026-0102")
+        "UPDATE links SET remote_id = %s WHERE invoice_number = %s", (named, "INV-2026-0102")
     )
     store.close()
     code, document = reconcile(us, "--yes")
     assert code == 0
-    assert marked(us) == [ours.qbo_id, named]
+    assert marked(us) == [ours.remote_id, named]
     finding = finding_of(document)
     assert finding["removed"] == [elsewhere]
     [held] = finding["held"]
-    assert (held["qbo_id"], held["reasons"]) == (named, ["is linked to INV-2026-0102 here"])
+    assert (held["remote_id"], held["reasons"]) == (named, ["is linked to INV-2026-0102 here"])
 
 
 def test_a_create_replayed_to_two_writers_and_deleted_by_the_other_links_the_survivor(
@@ -554,6 +554,6 @@ def test_a_create_replayed_to_two_writers_and_deleted_by_the_other_links_the_sur
     result = us.run("push", NUMBER, "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
     [item] = json.loads(result.stdout)["results"]
-    assert (item["qbo_id"], item["exit_code"]) == (ids["theirs"], 0)
+    assert (item["remote_id"], item["exit_code"]) == (ids["theirs"], 0)
     assert f"{ids['mine']} was deleted as a copy of {ids['theirs']}" in item["message"]
     assert marked(us) == [ids["theirs"]] and linked(us) == ids["theirs"]

@@ -88,7 +88,7 @@ def test_send_emails_the_credit_memo_never_the_invoice_with_its_id(cn: World) ->
     result = cn.run("send", "CN-1", "--to", "ap@northwind.example", "--json")
     assert result.exit_code == 0, result.stderr
     [sent] = json.loads(result.stdout)["results"]
-    assert sent["status"] == "sent" and sent["kind"] == "credit_note" and sent["qbo_id"] == "1"
+    assert sent["status"] == "sent" and sent["kind"] == "credit_note" and sent["remote_id"] == "1"
     assert sent["to"] == "ap@northwind.example"
     assert [p for p in paths(cn, "POST") if p.endswith("/send")] == ["creditmemo/1/send"]
     assert memo(cn)["EmailStatus"] == "EmailSent"
@@ -104,7 +104,7 @@ def test_pdf_is_the_credit_memo(cn: World) -> None:
     result = cn.run("pdf", "CN-1", "-o", str(out), "--json")
     assert result.exit_code == 0, result.stderr
     [written] = json.loads(result.stdout)["results"]
-    assert written["kind"] == "credit_note" and written["qbo_id"] == "1"
+    assert written["kind"] == "credit_note" and written["remote_id"] == "1"
     assert paths(cn, "GET")[-1] == "creditmemo/1/pdf"
     assert out.read_bytes() == cn.sandbox.company(US).pdf("CreditMemo", "1")
     assert b"Contoso" not in out.read_bytes()
@@ -126,7 +126,7 @@ def test_unlink_removes_the_marker_from_the_credit_memo(cn: World) -> None:
 def test_link_by_id_reads_the_credit_memo(cn: World) -> None:
     assert cn.run("unlink", "CN-1").exit_code == 0
     linked = cn.json("link", "CN-1", "1")
-    assert linked["kind"] == "credit_note" and linked["qbo_id"] == "1", linked
+    assert linked["kind"] == "credit_note" and linked["remote_id"] == "1", linked
     assert linked["total"] == "50.00"  # the credit memo's total, not Contoso's 420.00
     assert marker_of(memo(cn).get("PrivateNote")) == "CN-1"
     assert marker_of(contoso(cn).get("PrivateNote")) is None
@@ -134,12 +134,12 @@ def test_link_by_id_reads_the_credit_memo(cn: World) -> None:
 
 def test_a_credit_memo_does_not_own_the_invoice_with_its_id(cn: World) -> None:
     found = cn.json("list-candidates", "INV-2026-0111")
-    [best] = [c for c in found["candidates"] if c["qbo_id"] == "1"]
+    [best] = [c for c in found["candidates"] if c["remote_id"] == "1"]
     assert best["kind"] == "invoice" and best["linked_to"] is None, best
     linked = cn.run("link", "INV-2026-0111", "--best", "--json")
     assert linked.exit_code == 0, linked.stderr
     doc = json.loads(linked.stdout)
-    assert doc["qbo_id"] == "1" and doc["kind"] == "invoice"
+    assert doc["remote_id"] == "1" and doc["kind"] == "invoice"
     assert marker_of(contoso(cn).get("PrivateNote")) == "INV-2026-0111"
     assert marker_of(memo(cn).get("PrivateNote")) == "CN-1"
 
@@ -189,7 +189,7 @@ def test_rebuild_finds_the_credit_memo_by_its_marker(cn: World) -> None:
         f.unlink()
     doc = cn.json("reconcile", "--rebuild")
     rebuilt = {r["invoice"]: r for r in doc["rebuilt"]}
-    assert rebuilt["CN-1"]["kind"] == "credit_note" and rebuilt["CN-1"]["qbo_id"] == "1"
+    assert rebuilt["CN-1"]["kind"] == "credit_note" and rebuilt["CN-1"]["remote_id"] == "1"
     assert "INV-2026-0111" not in rebuilt  # Contoso's invoice carries no marker of ours
     listed = {i["number"]: i["link"] for i in cn.json("invoices")["invoices"]}
     assert listed["CN-1"]["kind"] == "credit_note"

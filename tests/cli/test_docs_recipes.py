@@ -121,9 +121,9 @@ def run_the_cron_recipe(qbo: Sandbox, url: str, tmp_path: Path) -> None:
     assert pushed["summary"] == {"created": 8}
     assert json.loads((srv / "last-reconcile.json").read_text(encoding="utf-8"))["links"]
     (paid,) = srv.glob("paid-*.csv")  # the payments export for Protemos
-    assert paid.read_text(encoding="utf-8").startswith("source_number,qbo_id,")
+    assert paid.read_text(encoding="utf-8").startswith("source_number,remote_id,")
     company = qbo.company(US)
-    first = pushed["results"][0]["qbo_id"]
+    first = pushed["results"][0]["remote_id"]
     company.delete(
         "Invoice", {"Id": first, "SyncToken": company.entities["Invoice"][first]["SyncToken"]}
     )

@@ -185,7 +185,7 @@ def test_invoices_lists_source_with_link_state(us: World) -> None:
     unlinked = us.json("invoices", "--unlinked")
     numbers = [r["number"] for r in unlinked["invoices"]]
     assert "INV-2026-0101" not in numbers and "INV-2026-0108" in numbers
-    assert unlinked["schema"] == "invoicesync.invoices/1"
+    assert unlinked["schema"] == "invoicesync.invoices/2"
 
 
 def test_verbose_logs_each_quickbooks_answer_with_its_intuit_tid(us: World) -> None:

@@ -25,10 +25,10 @@ def _plant(us: World, number: str, host: str, error: str) -> None:
                  "user" + HOSTILE, "2026-12-01T00:00:01+00:00", 3, '{"failed": 1}'),
             )  # fmt: skip
             store._exec(
-                "INSERT INTO events (at, realm_id, invoice_number, kind, detail, run_id, host, "
+                "INSERT INTO events (at, account, invoice_number, kind, detail, run_id, host, "
                 "username) VALUES (?,?,?,?,?,?,?,?)",
                 ("2026-12-01T00:00:00+00:00", US, number, "refused" + HOSTILE,
-                 json.dumps({"error": error, "qbo_id": "9" + HOSTILE, "kind": "invoice"}),
+                 json.dumps({"error": error, "remote_id": "9" + HOSTILE, "kind": "invoice"}),
                  "abcd" + "1" * 28, host, "user" + HOSTILE),
             )  # fmt: skip
     finally:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from invoicesync.cli import invoices as invoices_cli
-from invoicesync.cli import views
+from invoicesync.cli import legacy, views
 from invoicesync.usecases.invoices import invoice_rows
 from tests.helpers import World
 
@@ -20,8 +20,9 @@ def test_streamed_json_is_the_same_document(us: World) -> None:
 
     rows = invoice_rows(load_settings())
     expected = {"schema": views.INVOICES_SCHEMA, "invoices": [views.invoice_entry(r) for r in rows]}
+    expected = legacy.with_old_names(expected)  # schema 1's names, kept for one release
     assert json.loads(result.stdout) == json.loads(json.dumps(expected))
-    assert result.stdout.startswith('{\n  "schema": "invoicesync.invoices/1",\n  "invoices": [\n')
+    assert result.stdout.startswith('{\n  "schema": "invoicesync.invoices/2",\n  "invoices": [\n')
     assert result.stdout.endswith("\n  ]\n}\n")
 
 
@@ -32,7 +33,7 @@ def test_limit_applies_to_json_and_an_empty_list_is_valid(us: World) -> None:
     empty.write_text("[]")
     result = us.run("--source", str(empty), "invoices", "--json")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == '{\n  "schema": "invoicesync.invoices/1",\n  "invoices": []\n}\n'
+    assert result.stdout == '{\n  "schema": "invoicesync.invoices/2",\n  "invoices": []\n}\n'
 
 
 def test_many_invoices_piped_are_plain_lines(us: World, monkeypatch: pytest.MonkeyPatch) -> None:

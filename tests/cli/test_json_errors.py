@@ -41,7 +41,7 @@ def test_a_command_that_wrote_its_document_is_not_followed_by_a_second(us: World
     result = us.run("push", "X-1", "--json")
     assert result.exit_code == 5
     document = json.loads(result.stdout)  # exactly one document, or this would not parse
-    assert document["schema"] == "invoicesync.push/1"
+    assert document["schema"] == "invoicesync.push/2"
     assert document["error"] is None
     assert document["results"][0]["status"] == "failed"
 

@@ -236,7 +236,7 @@ def test_store_keeps_fingerprints_and_journal(world: World, src: Path) -> None:
         [entry] = store.journals.lifecycle.entries(US, "update")
     finally:
         store.close()
-    assert link.sync_token == "1" and link.total == Decimal("123.40")
+    assert link.version == "1" and link.total == Decimal("123.40")
     assert entry.state == "done" and entry.base_token == "0"
 
 

@@ -33,15 +33,15 @@ def store(world: World) -> Store:
     return Store.open(world.home / "state.db")
 
 
-def qbo(world: World, qbo_id: str) -> dict[str, Any]:
-    return world.sandbox.company(US).entities["Invoice"][qbo_id]
+def qbo(world: World, remote_id: str) -> dict[str, Any]:
+    return world.sandbox.company(US).entities["Invoice"][remote_id]
 
 
 def test_candidates_find_the_hand_entered_invoice(us: World) -> None:
     with_extra(us, CONTOSO_EXTRA)
     data = us.json("list-candidates", "INV-2026-0111")
     top = data["candidates"][0]
-    assert (top["qbo_id"], top["doc_number"], top["score"]) == ("1", "1037", 80)
+    assert (top["remote_id"], top["doc_number"], top["score"]) == ("1", "1037", 80)
     assert top["reasons"] == ["same customer", "same total", "same date"]
     table = us.run("list-candidates", "INV-2026-0111")
     assert table.exit_code == 0 and "1037" in table.stdout and "same customer" in table.stdout
@@ -75,7 +75,7 @@ def test_link_by_id_writes_marker_and_unlink_removes_it(us: World) -> None:
     s.close()
     listed = us.json("invoices")
     row = next(r for r in listed["invoices"] if r["number"] == "INV-2026-0111")
-    assert row["link"]["qbo_id"] == "1"
+    assert row["link"]["remote_id"] == "1"
 
     out = us.run("unlink", "INV-2026-0111")
     assert out.exit_code == 0
@@ -118,7 +118,7 @@ def test_link_refusals_exit_6(us: World) -> None:
     assert us.run("push", "INV-2026-0107").exit_code == 0
     pushed = us.json("invoices")
     qbo_0107 = next(r for r in pushed["invoices"] if r["number"] == "INV-2026-0107")["link"][
-        "qbo_id"
+        "remote_id"
     ]
     taken = us.run("link", "INV-2026-0111", qbo_0107)
     assert taken.exit_code == 6
@@ -134,14 +134,14 @@ def test_link_best_and_by_doc_number(us: World) -> None:
     assert weak.exit_code == 6  # 3 days apart: score 72 < 75, not strong enough
     assert "no unambiguous best candidate for INV-2026-0111: 1 (score 72)" in weak.stderr
     assert us.run("link", "INV-2026-0111", "--doc-number", "1037").exit_code == 0
-    assert store(us).link(US, "INV-2026-0111").qbo_id == "1"  # type: ignore[union-attr]
+    assert store(us).link(US, "INV-2026-0111").remote_id == "1"  # type: ignore[union-attr]
 
 
 def test_link_best_takes_a_strong_unambiguous_match(us: World) -> None:
     extra = dict(CONTOSO_EXTRA, number="1037")
     with_extra(us, extra)
     result = us.json("link", "1037", "--best")
-    assert result["qbo_id"] == "1"
+    assert result["remote_id"] == "1"
 
 
 def test_link_warns_when_amounts_disagree(us: World) -> None:
@@ -166,7 +166,9 @@ def test_link_unknown_qbo_id_and_no_id_without_terminal(us: World) -> None:
 
 def test_reconcile_detects_each_kind_of_drift(us: World) -> None:
     assert us.run("push", "--all").exit_code == 0
-    links = {r["number"]: r["link"]["qbo_id"] for r in us.json("invoices")["invoices"] if r["link"]}
+    links = {
+        r["number"]: r["link"]["remote_id"] for r in us.json("invoices")["invoices"] if r["link"]
+    }
     company = us.sandbox.company(US)
     # Made directly in QuickBooks, as a user would:
     paid, changed, voided, deleted = (
@@ -195,7 +197,7 @@ def test_reconcile_detects_each_kind_of_drift(us: World) -> None:
     table = us.run("reconcile")
     assert table.exit_code == 0 and "1 changed" in table.stderr and "1 deleted" in table.stderr
     shown = {
-        r["number"]: r["link"]["qbo_state"] for r in us.json("invoices")["invoices"] if r["link"]
+        r["number"]: r["link"]["remote_state"] for r in us.json("invoices")["invoices"] if r["link"]
     }
     assert shown["INV-2026-0101"] == "paid" and shown["INV-2026-0103"] == "voided"
     assert "paid" in us.run("invoices").stdout
@@ -212,15 +214,19 @@ def test_reconcile_reads_linked_invoices_in_few_requests(us: World) -> None:
 def test_rebuild_from_empty_database_restores_every_link(us: World) -> None:
     with_extra(us, CONTOSO_EXTRA)
     assert us.run("push", "--all").exit_code == 0
-    before = {r["number"]: (r["link"] or {}).get("qbo_id") for r in us.json("invoices")["invoices"]}
+    before = {
+        r["number"]: (r["link"] or {}).get("remote_id") for r in us.json("invoices")["invoices"]
+    }
     (us.home / "state.db").unlink()
     for suffix in ("-wal", "-shm"):
         (us.home / f"state.db{suffix}").unlink(missing_ok=True)
     result = us.json("reconcile", "--rebuild")
-    rebuilt = {r["invoice"]: r["qbo_id"] for r in result["rebuilt"]}
+    rebuilt = {r["invoice"]: r["remote_id"] for r in result["rebuilt"]}
     expected = {n: q for n, q in before.items() if q}
     assert rebuilt == expected
-    after = {r["number"]: (r["link"] or {}).get("qbo_id") for r in us.json("invoices")["invoices"]}
+    after = {
+        r["number"]: (r["link"] or {}).get("remote_id") for r in us.json("invoices")["invoices"]
+    }
     assert after == before
     assert us.json("reconcile", "--rebuild")["rebuilt"] == []  # never overwrites
 
@@ -249,19 +255,19 @@ def test_relinking_after_a_crash_never_replays_the_first_marker_write(us: World)
         },
     )
     result = us.json("link", "INV-2026-0111", other["Id"])
-    assert result["qbo_id"] == other["Id"]
+    assert result["remote_id"] == other["Id"]
     assert marker_of(qbo(us, other["Id"])["PrivateNote"]) == "INV-2026-0111"
-    assert store(us).link(US, "INV-2026-0111").qbo_id == other["Id"]  # type: ignore[union-attr]
+    assert store(us).link(US, "INV-2026-0111").remote_id == other["Id"]  # type: ignore[union-attr]
 
 
 # --- copies: another QuickBooks invoice carrying our marker -----------------------------------
 
 
-def _copy_of(us: World, qbo_id: str) -> str:
+def _copy_of(us: World, remote_id: str) -> str:
     """A second invoice with the same marker, as a second machine could have made it when its
     copy check after the create failed."""
     company = us.sandbox.company(US)
-    row = company.entities["Invoice"][qbo_id]
+    row = company.entities["Invoice"][remote_id]
     body = {k: row[k] for k in ("CustomerRef", "TxnDate", "DocNumber", "PrivateNote") if k in row}
     body["Line"] = [ln for ln in row["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
     return str(company.create("Invoice", body, allow_duplicate_doc=True)["Id"])
@@ -269,7 +275,9 @@ def _copy_of(us: World, qbo_id: str) -> str:
 
 def test_reconcile_reports_a_copy_and_exit_code_is_10(us: World) -> None:
     assert us.run("push", "INV-2026-0101", "INV-2026-0102").exit_code == 0
-    links = {r["number"]: r["link"]["qbo_id"] for r in us.json("invoices")["invoices"] if r["link"]}
+    links = {
+        r["number"]: r["link"]["remote_id"] for r in us.json("invoices")["invoices"] if r["link"]
+    }
     copy = _copy_of(us, links["INV-2026-0101"])
     report = us.json("reconcile")
     states = {d["invoice"]: d for d in report["links"]}
@@ -301,12 +309,12 @@ def test_reconcile_reports_a_copy_and_exit_code_is_10(us: World) -> None:
 def test_remove_copies_keeps_the_lowest_id_and_moves_our_link_to_it(us: World) -> None:
     assert us.run("push", "INV-2026-0101").exit_code == 0
     mine = us.json("invoices")["invoices"]
-    first = next(r["link"]["qbo_id"] for r in mine if r["number"] == "INV-2026-0101")
+    first = next(r["link"]["remote_id"] for r in mine if r["number"] == "INV-2026-0101")
     copy = _copy_of(us, first)
     # This machine's link names the copy (its own create), the other machine's the first.
     db = Store.open(us.home / "state.db")
     db.connection.execute(
-        "UPDATE links SET qbo_id = ? WHERE invoice_number = ?", (copy, "INV-2026-0101")
+        "UPDATE links SET remote_id = ? WHERE invoice_number = ?", (copy, "INV-2026-0101")
     )
     db.connection.commit()
     db.close()
@@ -314,7 +322,7 @@ def test_remove_copies_keeps_the_lowest_id_and_moves_our_link_to_it(us: World) -
     [finding] = result["copies"]
     assert (finding["survivor"], finding["removed"]) == (first, [copy])
     [entry] = [d for d in result["links"] if d["invoice"] == "INV-2026-0101"]
-    assert (entry["qbo_id"], entry["state"]) == (first, "ok")
+    assert (entry["remote_id"], entry["state"]) == (first, "ok")
     assert entry["details"][0] == f"removed the copy {copy}; QuickBooks invoice {first} stays"
     invoices = us.sandbox.company(US).entities["Invoice"]
     assert copy not in invoices and first in invoices
@@ -328,7 +336,7 @@ def test_remove_copies_keeps_the_lowest_id_and_moves_our_link_to_it(us: World) -
 
 def test_a_paid_copy_is_never_deleted(us: World) -> None:
     assert us.run("push", "INV-2026-0101").exit_code == 0
-    first = us.json("invoices")["invoices"][0]["link"]["qbo_id"]
+    first = us.json("invoices")["invoices"][0]["link"]["remote_id"]
     copy = _copy_of(us, first)
     us.sandbox.company(US).record_payment(copy)
     result = us.json("reconcile", "--remove-copies", "--yes")

@@ -30,11 +30,11 @@ def points(
         total=Decimal("420.00"),
         issue_date=DAY,
         currency="USD",
-        qbo_doc=doc,
-        qbo_customer_id=customer,
-        qbo_total=Decimal(total),
-        qbo_date=(DAY + timedelta(days=days)).isoformat(),
-        qbo_currency=currency,
+        remote_doc=doc,
+        remote_customer_id=customer,
+        remote_total=Decimal(total),
+        remote_date=(DAY + timedelta(days=days)).isoformat(),
+        remote_currency=currency,
         marker_number=marker,
     ).points
 
@@ -68,8 +68,8 @@ def test_best_links_the_hand_typed_invoice(us: World) -> None:
     """Same customer, total, date and currency; QuickBooks numbered it 1037."""
     with_extra(us, CONTOSO_EXTRA)
     result = us.json("link", "INV-2026-0111", "--best")
-    assert (result["qbo_id"], result["doc_number"]) == ("1", "1037")
-    assert store(us).link(US, "INV-2026-0111").qbo_id == "1"  # type: ignore[union-attr]
+    assert (result["remote_id"], result["doc_number"]) == ("1", "1037")
+    assert store(us).link(US, "INV-2026-0111").remote_id == "1"  # type: ignore[union-attr]
 
 
 def test_link_again_to_the_same_invoice_is_nothing_to_do(us: World) -> None:
@@ -83,7 +83,7 @@ def test_link_again_to_the_same_invoice_is_nothing_to_do(us: World) -> None:
     )
     assert not [e for e in us.sandbox.requests if e.method == "POST" and e.kind == "invoice"]
     by_doc = us.json("link", "INV-2026-0111", "--doc-number", "1037")
-    assert (by_doc["qbo_id"], by_doc["already_linked"]) == ("1", True)
+    assert (by_doc["remote_id"], by_doc["already_linked"]) == ("1", True)
     other = us.run("link", "INV-2026-0111", "2")
     assert other.exit_code == 6  # another target is still a conflict
     assert "already linked to QuickBooks invoice 1" in other.stderr

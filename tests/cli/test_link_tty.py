@@ -134,7 +134,7 @@ def test_pick_a_row_on_a_terminal(env: dict[str, str]) -> None:
     store = Store.open(Path(env["INVOICESYNC_HOME"]) / "state.db")
     link = store.link("9130350000000001", "INV-2026-0111")
     store.close()
-    assert link is not None and link.qbo_id == "1"
+    assert link is not None and link.remote_id == "1"
 
 
 def test_empty_answer_cancels(env: dict[str, str]) -> None:

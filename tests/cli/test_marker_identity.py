@@ -37,11 +37,11 @@ def test_numbers_with_brackets_spaces_and_unicode_survive_a_lost_database(
     before = len(us.invoices())
     first = us.json("push", "--all")
     assert first["summary"] == {"created": len(numbers)}, first
-    ids = {r["invoice"]: r["qbo_id"] for r in first["results"]}
+    ids = {r["invoice"]: r["remote_id"] for r in first["results"]}
     (us.home / "state.db").unlink()  # a CI runner, or a second host: no local state
     again = us.json("push", "--all")
     assert again["summary"] == {"adopted": len(numbers)}, again
-    assert {r["invoice"]: r["qbo_id"] for r in again["results"]} == ids  # same invoices
+    assert {r["invoice"]: r["remote_id"] for r in again["results"]} == ids  # same invoices
     ours = [i for i in us.invoices() if marker_of(i.get("PrivateNote"))]
     assert len(us.invoices()) == before + len(numbers)
     assert sorted(marker_of(i["PrivateNote"]) for i in ours) == sorted(numbers)

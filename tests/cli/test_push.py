@@ -170,7 +170,7 @@ def test_custom_numbers_off_lets_quickbooks_number_and_records_it(us: World) -> 
     us.sandbox.company(US).custom_txn_numbers = False
     result = us.json("push", "INV-2026-0107")
     assert result["results"][0]["doc_number"] == "1038"
-    qbo = us.sandbox.company(US).entities["Invoice"][result["results"][0]["qbo_id"]]
+    qbo = us.sandbox.company(US).entities["Invoice"][result["results"][0]["remote_id"]]
     assert marker_of(qbo["PrivateNote"]) == "INV-2026-0107"
     # An interrupted run is still recognised by the marker, even without our DocNumber.
     with _store(us) as store:
@@ -313,7 +313,7 @@ def test_existing_docnumber_is_a_conflict_unless_adopted(us: World) -> None:
     assert "created outside invoicesync" in " ".join(result.stdout.split())
     adopted = us.json("push", "1037", "--adopt-existing")
     assert adopted["results"][0]["status"] == "adopted"
-    assert adopted["results"][0]["qbo_id"] == "1"
+    assert adopted["results"][0]["remote_id"] == "1"
     assert len(us.invoices()) == 1
 
 
@@ -487,4 +487,4 @@ def test_docnumber_taken_by_our_own_invoice_mid_run_is_adopted(us: World) -> Non
     s = Store.open(us.home / "state.db")
     [entry] = s.journals.creates.entries(US)
     s.close()
-    assert (entry.state, entry.qbo_id) == ("done", result["results"][0]["qbo_id"])
+    assert (entry.state, entry.remote_id) == ("done", result["results"][0]["remote_id"])

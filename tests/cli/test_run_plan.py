@@ -123,8 +123,8 @@ def test_the_plan_shown_is_the_plan_carried_out(
     got = {r["invoice"]: r["status"] for r in report["results"]}
     assert got == {"L-1": "updated", "L-2": "voided", "L-3": "skipped", "L-4": "created",
                    "L-5": "adopted"}  # fmt: skip
-    assert {r["invoice"]: r["qbo_id"] for r in report["results"] if r["invoice"] != "L-4"} == {
-        r["invoice"]: r["qbo_id"] for r in preview["results"] if r["invoice"] != "L-4"
+    assert {r["invoice"]: r["remote_id"] for r in report["results"] if r["invoice"] != "L-4"} == {
+        r["invoice"]: r["remote_id"] for r in preview["results"] if r["invoice"] != "L-4"
     }
     quickbooks = ours(busy)
     assert quickbooks["L-2"]["TotalAmt"] == 0 and quickbooks["L-1"]["SyncToken"] == "1"

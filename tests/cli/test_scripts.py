@@ -23,14 +23,16 @@ INVOICE = {
 def test_reconcile_exit_code_reports_drift_but_not_payments(us: World) -> None:
     us.source("us")
     assert us.run("push", "--all").exit_code == 0
-    links = {r["number"]: r["link"]["qbo_id"] for r in us.json("invoices")["invoices"] if r["link"]}
+    links = {
+        r["number"]: r["link"]["remote_id"] for r in us.json("invoices")["invoices"] if r["link"]
+    }
     company = us.sandbox.company(US)
     company.record_payment(links["INV-2026-0101"])
     paid_only = us.run("reconcile", "--exit-code")
     assert paid_only.exit_code == 0, paid_only.stderr  # being paid is an invoice's normal life
     deleted = links["INV-2026-0104"]
-    sync_token = company.entities["Invoice"][deleted]["SyncToken"]
-    company.delete("Invoice", {"Id": deleted, "SyncToken": sync_token})
+    version = company.entities["Invoice"][deleted]["SyncToken"]
+    company.delete("Invoice", {"Id": deleted, "SyncToken": version})
     assert us.run("reconcile").exit_code == 0  # without the flag, drift is only reported
     drift = us.run("reconcile", "--exit-code")
     assert drift.exit_code == 10

@@ -38,7 +38,7 @@ class FakeDoc:
     currency: str | None
     txn_date: str | None
     private_note: str | None
-    version: int = 0
+    edits: int = 0  # how many times it was written: its version
     voided: bool = False
     status: str = "open"
     payments: tuple[str, ...] = ()
@@ -52,8 +52,8 @@ class FakeDoc:
         return self.total
 
     @property
-    def sync_token(self) -> str | None:
-        return str(self.version)
+    def version(self) -> str | None:
+        return str(self.edits)
 
     @property
     def marker(self) -> str | None:
@@ -191,4 +191,4 @@ class FakeLedger:
         doc = self.read(remote.ref)
         self.books.writes.append(("mark", request_id))
         note = with_marker(doc.private_note, number) if number else without_marker(doc.private_note)
-        return self.books.add(replace(doc, private_note=note, version=doc.version + 1))
+        return self.books.add(replace(doc, private_note=note, edits=doc.edits + 1))

@@ -64,10 +64,10 @@ def test_list_candidates_link_and_unlink_a_hand_made_document(fake: FakeWorld) -
     by_hand(fake)
     found = fake.json("list-candidates", "INV-2026-0101")["candidates"]
     assert isinstance(found, list)
-    assert [(c["qbo_id"], c["score"]) for c in found] == [("900", 100)]
+    assert [(c["remote_id"], c["score"]) for c in found] == [("900", 100)]
 
     linked = fake.json("link", "INV-2026-0101", "900")
-    assert (linked["qbo_id"], linked["marker_written"]) == ("900", True)
+    assert (linked["remote_id"], linked["marker_written"]) == ("900", True)
     assert fake.books.docs[DocRef(DocKind.INVOICE, "900")].marker == "INV-2026-0101"
     assert links()["INV-2026-0101"].ref == DocRef(DocKind.INVOICE, "900")
     pushed = fake.run("push", "INV-2026-0101")
@@ -92,7 +92,7 @@ def test_reconcile_finds_drift_and_rebuilds_lost_links(fake: FakeWorld) -> None:
         ("INV-2026-0102", "ok"),
     }
     doc = next(d for d in fake.books.docs.values() if d.marker == "INV-2026-0102")
-    fake.books.add(FakeDoc(**{**doc.__dict__, "total": Decimal("1.00"), "version": 7}))
+    fake.books.add(FakeDoc(**{**doc.__dict__, "total": Decimal("1.00"), "edits": 7}))
     drift = fake.run("reconcile", "--exit-code", "--json")
     assert drift.exit_code == 10, drift.stderr
     states = {d["invoice"]: d["state"] for d in json.loads(drift.stdout)["links"]}

@@ -199,7 +199,7 @@ def assert_exactly_once(
         store.close()
     for number, link in links.items():
         [qbo] = by_number[number]
-        assert link.qbo_id == qbo["Id"] and link.doc_number == qbo.get("DocNumber")
+        assert link.remote_id == qbo["Id"] and link.doc_number == qbo.get("DocNumber")
     if complete:
         assert set(by_number) == set(numbers), set(numbers) ^ set(by_number)
         assert set(links) == set(numbers)

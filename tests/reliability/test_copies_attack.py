@@ -52,7 +52,7 @@ def _marked(live: Live) -> dict[str, dict[str, Any]]:
 
 
 def _linked(all_hosts: list[Host]) -> set[str]:
-    return {qbo_id for h in all_hosts for qbo_id in h.links().values()}
+    return {remote_id for h in all_hosts for remote_id in h.links().values()}
 
 
 def _hand_entered(live: Live, record: dict[str, Any]) -> str:
@@ -175,5 +175,5 @@ def test_killed_racing_hosts_then_forged_and_copied_records_delete_only_proven_c
     assert set(ours) == set(numbers)
     assert attacks <= set(after)  # neither the forged nor the other job's invoice is deleted
     for host in two:
-        for number, qbo_id in host.links().items():
-            assert ours[number] == [qbo_id], (host.home, number, qbo_id)
+        for number, remote_id in host.links().items():
+            assert ours[number] == [remote_id], (host.home, number, remote_id)

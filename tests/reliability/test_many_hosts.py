@@ -56,7 +56,7 @@ class Host:
             assert store.journals.creates.entries(US, "pending") == [], (
                 "a journal entry was left pending"
             )
-            return {ln.invoice_number: ln.qbo_id for ln in store.links(US)}
+            return {ln.invoice_number: ln.remote_id for ln in store.links(US)}
         finally:
             store.close()
 
@@ -103,7 +103,7 @@ def different_request_ids(host: Host, numbers: list[str]) -> None:
     Store.open(host.home / "state.db").close()
     with sqlite3.connect(host.home / "state.db") as db:
         db.executemany(
-            "INSERT INTO generations (realm_id, invoice_number, generation) VALUES (?,?,1)",
+            "INSERT INTO generations (account, invoice_number, generation) VALUES (?,?,1)",
             [(US, n) for n in numbers],
         )
 
@@ -128,8 +128,8 @@ def assert_one_each(live: Live, numbers: list[str], all_hosts: list[Host]) -> No
     assert not duplicates, f"duplicated invoices: {duplicates}"
     assert set(ours) == set(numbers)
     for host in all_hosts:
-        for number, qbo_id in host.links().items():
-            assert ours[number] == [qbo_id], (host.home, number, qbo_id, ours[number])
+        for number, remote_id in host.links().items():
+            assert ours[number] == [remote_id], (host.home, number, remote_id, ours[number])
 
 
 @pytest.fixture(params=["homes", "postgresql"])
@@ -212,7 +212,7 @@ def test_sigterm_stops_like_sigint_and_still_writes_the_json_summary(live: Live)
     if proc.returncode == 130:
         assert "interrupted" in err
         document = json.loads(out)
-        assert document["schema"] == "invoicesync.push/1"
+        assert document["schema"] == "invoicesync.push/2"
         statuses = {r["status"] for r in document["results"]}
         assert statuses & {"not attempted", "interrupted"}, statuses  # stopped, not failed
         assert "failed" not in statuses, statuses

@@ -16,15 +16,15 @@ REALM = "9130350000000001"
 OTHER = "9130350000000002"
 
 
-def link(number: str, qbo_id: str, realm: str = REALM) -> Link:
+def link(number: str, remote_id: str, realm: str = REALM) -> Link:
     return Link(
-        realm_id=realm,
+        account=realm,
         invoice_number=number,
-        qbo_id=qbo_id,
+        remote_id=remote_id,
         doc_number=number,
         origin="pushed",
         linked_at="2026-11-25T03:00:00+00:00",
-        sync_token="0",
+        version="0",
         total=Decimal("1148.00"),
         currency="USD",
         marker_written=True,
@@ -32,8 +32,8 @@ def link(number: str, qbo_id: str, realm: str = REALM) -> Link:
     )
 
 
-def invoice(qbo_id: str) -> DocRef:
-    return DocRef(DocKind.INVOICE, qbo_id)
+def invoice(remote_id: str) -> DocRef:
+    return DocRef(DocKind.INVOICE, remote_id)
 
 
 def intent(number: str, rid: str, generation: int = 0) -> JournalEntry:
@@ -72,7 +72,7 @@ def test_links_unique_per_qbo_id_and_per_number(store: StateStore) -> None:
     store.add_link(link("INV-2", "7", realm=OTHER))
     # After a refused write the store still works (PostgreSQL aborts the transaction).
     store.add_link(link("INV-3", "9"))
-    assert [(ln.invoice_number, ln.qbo_id) for ln in store.links(REALM)] == [
+    assert [(ln.invoice_number, ln.remote_id) for ln in store.links(REALM)] == [
         ("INV-1", "7"),
         ("INV-3", "9"),
     ]
@@ -142,10 +142,10 @@ def test_a_state_has_one_origin_for_every_connection_and_ever(backend: Backend) 
 def test_generations_bump_on_unlink(store: StateStore) -> None:
     assert store.generation(REALM, "INV-1") == 0
     store.add_link(link("INV-1", "5"))
-    assert store.remove_link(REALM, "INV-1", {"qbo_id": "5", "by": "unlink"}) == 1
+    assert store.remove_link(REALM, "INV-1", {"remote_id": "5", "by": "unlink"}) == 1
     assert store.link(REALM, "INV-1") is None
     store.add_link(link("INV-1", "6"))
-    assert store.remove_link(REALM, "INV-1", {"qbo_id": "6"}) == 2
+    assert store.remove_link(REALM, "INV-1", {"remote_id": "6"}) == 2
     assert store.generation(REALM, "INV-1") == 2
     assert store.generations(REALM) == {"INV-1": 2}
     assert store.generations(OTHER) == {}
@@ -153,13 +153,13 @@ def test_generations_bump_on_unlink(store: StateStore) -> None:
 
 def test_events_append_in_order(store: StateStore) -> None:
     store.add_link(link("INV-1", "5"))
-    store.add_link(link("INV-2", "6"), event={"qbo_id": "6", "adopted": True, "ours": False})
-    store.remove_link(REALM, "INV-1", {"qbo_id": "5"})
+    store.add_link(link("INV-2", "6"), event={"remote_id": "6", "adopted": True, "ours": False})
+    store.remove_link(REALM, "INV-1", {"remote_id": "5"})
     events = store.events(REALM)
     assert [(e[1], e[2], e[3]) for e in events] == [
-        ("INV-1", "pushed", {"qbo_id": "5", "kind": "invoice", "doc_number": "INV-1"}),
-        ("INV-2", "pushed", {"qbo_id": "6", "kind": "invoice", "adopted": True, "ours": False}),
-        ("INV-1", "unlinked", {"qbo_id": "5", "generation": 1}),
+        ("INV-1", "pushed", {"remote_id": "5", "kind": "invoice", "doc_number": "INV-1"}),
+        ("INV-2", "pushed", {"remote_id": "6", "kind": "invoice", "adopted": True, "ours": False}),
+        ("INV-1", "unlinked", {"remote_id": "5", "generation": 1}),
     ]
     assert all(e[0].startswith("20") for e in events)
     assert store.events(OTHER) == []
@@ -217,7 +217,7 @@ def test_grouped_outcomes_commit_per_group(backend: Backend) -> None:
         assert reader.links(REALM) == []  # not committed yet: the group is open
         assert writer.link(REALM, "INV-0") is not None  # the writer sees its own outcome
         writer.add_link(link("INV-1", "11"), request_id="r1")
-        assert [ln.qbo_id for ln in reader.links(REALM)] == ["10", "11"]  # group of 2 committed
+        assert [ln.remote_id for ln in reader.links(REALM)] == ["10", "11"]  # group of 2 committed
         writer.journals.creates.refused(REALM, "r2", "rejected")
         assert reader.journals.creates.entries(REALM, "failed") == []
     assert [e.state for e in reader.journals.creates.entries(REALM)] == [
@@ -268,7 +268,7 @@ def test_credit_memo_ids_are_their_own_sequence(store: StateStore) -> None:
     with pytest.raises(LinkExists):
         store.add_link(replace(link("CN-2", "7"), kind=DocKind.CREDIT_MEMO))
     # Every event that names a remote id says which kind of document it is.
-    assert [(e[1], e[3]["qbo_id"], e[3]["kind"]) for e in store.events(REALM)] == [
+    assert [(e[1], e[3]["remote_id"], e[3]["kind"]) for e in store.events(REALM)] == [
         ("INV-1", "7", "invoice"),
         ("CN-1", "7", "credit_note"),
     ]
@@ -289,7 +289,7 @@ def test_lifecycle_journal_intent_then_close_moves_the_link(store: StateStore) -
     assert (done.state, done.detail, done.base_token) == ("done", {"a": 1, "b": 2}, "0")
     moved = store.link(REALM, "INV-1")
     assert moved is not None
-    assert (moved.sync_token, moved.total, moved.fingerprint) == ("1", Decimal("9.50"), "new")
+    assert (moved.version, moved.total, moved.fingerprint) == ("1", Decimal("9.50"), "new")
     assert store.journals.lifecycle.entries(REALM, "void") == []
     failed = LifecycleEntry(REALM, "INV-1", "void", "v1", "7", "1", None, doc_kind=DocKind.INVOICE)
     store.journals.lifecycle.intend(failed)
@@ -339,23 +339,23 @@ def test_prepare_journal_intent_then_outcome(store: StateStore) -> None:
 
 def test_move_link_points_it_at_the_survivor_with_its_event(store: StateStore) -> None:
     store.add_link(link("INV-1", "12"))
-    moved = replace(link("INV-1", "5"), sync_token="3", total=Decimal("99.95"), doc_number=None)
+    moved = replace(link("INV-1", "5"), version="3", total=Decimal("99.95"), doc_number=None)
     store.move_link(moved, {"from": "12", "to": "5", "why": "copy"})
     now = store.link(REALM, "INV-1")
     assert now is not None
-    assert (now.qbo_id, now.sync_token, now.total, now.doc_number) == (
+    assert (now.remote_id, now.version, now.total, now.doc_number) == (
         "5",
         "3",
         Decimal("99.95"),
         None,
     )
     assert store.link_for_qbo(REALM, invoice("12")) is None
-    store.record_event(REALM, "INV-1", "copy removal", {"qbo_id": "12"})
+    store.record_event(REALM, "INV-1", "copy removal", {"remote_id": "12"})
     assert [e[1:] for e in store.events(REALM)][-2:] == [
         (
             "INV-1",
             "moved",
-            {"from": "12", "to": "5", "why": "copy", "qbo_id": "5", "kind": "invoice"},
+            {"from": "12", "to": "5", "why": "copy", "remote_id": "5", "kind": "invoice"},
         ),
-        ("INV-1", "copy removal", {"qbo_id": "12"}),
+        ("INV-1", "copy removal", {"remote_id": "12"}),
     ]

@@ -79,7 +79,7 @@ def _legacy_claim(store: StateStore, numbers: list[str], run: str, expires_at: i
     with store.transaction():  # type: ignore[attr-defined]
         for number in numbers:
             store._exec(  # type: ignore[attr-defined]
-                "INSERT INTO claims (realm_id, invoice_number, run_id, holder, expires_at) "
+                "INSERT INTO claims (account, invoice_number, run_id, holder, expires_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (REALM, number, run, "old-host:4242", expires_at),
             )
@@ -256,7 +256,7 @@ def test_a_claim_records_its_host_and_process_by_default(backend: Backend) -> No
     assert claim.holder == f"{platform.node()} (pid {os.getpid()})"
     assert claim.lease is not None
     assert identity.parse(claim.lease) == identity.this_process()
-    assert (claim.realm_id, claim.invoice_number, claim.run_id) == (REALM, "INV-1", "run-a")
+    assert (claim.account, claim.invoice_number, claim.run_id) == (REALM, "INV-1", "run-a")
 
 
 def test_releasing_all_its_claims_ends_a_runs_lease(backend: Backend) -> None:

@@ -29,7 +29,7 @@ def test_intent_then_outcome_once(store: StateStore) -> None:
     assert done.ref == DocRef(DocKind.CREDIT_MEMO, "7")  # the document sent, with its kind
     assert followups(store, REALM, "attach") == []
     events = [(kind, d) for _, number, kind, d in store.events(REALM) if number == "INV-1"]
-    assert [(kind, d["qbo_id"], d["kind"]) for kind, d in events] == [
+    assert [(kind, d["remote_id"], d["kind"]) for kind, d in events] == [
         ("send-done", "7", "credit_note")
     ]
 
@@ -63,8 +63,8 @@ def test_sync_token_moves_only_from_the_one_before(store: StateStore) -> None:
         store.journals.followups.done(entry, Delivered(to="a@b.example", token=token))
 
     sent("s1", DocRef(DocKind.CREDIT_MEMO, "7"), "1")
-    assert store.link(REALM, "INV-1").sync_token == "0"  # type: ignore[union-attr]  # not it
+    assert store.link(REALM, "INV-1").version == "0"  # type: ignore[union-attr]  # not it
     sent("s2", link.ref, "1")
-    assert store.link(REALM, "INV-1").sync_token == "1"  # type: ignore[union-attr]
+    assert store.link(REALM, "INV-1").version == "1"  # type: ignore[union-attr]
     sent("s3", link.ref, "3")  # someone edited in between
-    assert store.link(REALM, "INV-1").sync_token == "1"  # type: ignore[union-attr]
+    assert store.link(REALM, "INV-1").version == "1"  # type: ignore[union-attr]

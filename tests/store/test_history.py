@@ -51,7 +51,7 @@ def one_of_each(store: StateStore) -> None:
     """A run's worth of events: a create, an adoption, an edit, a refusal, a send, a credit."""
     store.journals.creates.intend(intent("INV-1", "r1"), intent("INV-3", "r3"))
     store.add_link(link("INV-1", "5"), request_id="r1")
-    store.add_link(link("INV-2", "6"), event={"qbo_id": "6", "adopted": True, "ours": True})
+    store.add_link(link("INV-2", "6"), event={"remote_id": "6", "adopted": True, "ours": True})
     store.journals.creates.refused(REALM, "r3", "6240 Duplicate Name Exists Error")
     edit = LifecycleEntry(REALM, "INV-1", "update", "u1", "5", "0", "f", doc_kind=DocKind.INVOICE)
     store.journals.lifecycle.intend(edit)
@@ -105,7 +105,7 @@ def test_history_of_an_invoice_is_its_events_in_order_with_target_and_reason(
     one_of_each(store)
     runs.finish(run, 0)
     story = [
-        (e.kind, e.detail.get("kind"), e.detail.get("qbo_id"))
+        (e.kind, e.detail.get("kind"), e.detail.get("remote_id"))
         for e in store.history(REALM, ["INV-1"])
     ]
     assert story == [
@@ -132,11 +132,11 @@ def test_events_written_before_runs_were_recorded_show_nothing_invented(
     assert isinstance(store, SqlStore)
     with store.transaction():  # a row as the versions before issue 32 wrote it
         store._exec(
-            "INSERT INTO events (at, realm_id, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
-            ("2025-01-02T03:04:05+00:00", REALM, "INV-1", "pushed", json.dumps({"qbo_id": "5"})),
+            "INSERT INTO events (at, account, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
+            ("2025-01-02T03:04:05+00:00", REALM, "INV-1", "pushed", json.dumps({"remote_id": "5"})),
         )
     (old,) = store.history(REALM, ["INV-1"])
-    assert (old.run_id, old.host, old.user, old.detail) == (None, None, None, {"qbo_id": "5"})
+    assert (old.run_id, old.host, old.user, old.detail) == (None, None, None, {"remote_id": "5"})
 
 
 def _dead_lease() -> str:
@@ -184,7 +184,7 @@ def test_retention_deletes_old_events_and_runs_but_never_a_journal_row(store: St
     store.journals.creates.intend(intent("INV-1", "r1"))
     with store.transaction():
         store._exec(
-            "INSERT INTO events (at, realm_id, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
+            "INSERT INTO events (at, account, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
             (old, REALM, "INV-1", "pushed", "{}"),
         )
         store._exec(

@@ -46,7 +46,7 @@ def test_a_writing_command_names_its_run_and_runs_tell_what_it_did(
     assert all(r["host"] and r["user"] and not r["interrupted"] for r in listed["runs"])
 
     story = us.json("history", "INV-2026-0101")
-    assert story["schema"] == "invoicesync.history/1" and "run_id" not in story
+    assert story["schema"] == "invoicesync.history/2" and "run_id" not in story
     assert [(e["action"], e["target"]["kind"], e["run_id"]) for e in story["events"]] == [
         ("pushed", "invoice", pushed["run_id"]),
         ("sent", "invoice", sent["run_id"]),
@@ -55,7 +55,7 @@ def test_a_writing_command_names_its_run_and_runs_tell_what_it_did(
     assert all(e["request_id"] for e in story["events"])
 
     one = us.json("runs", "show", pushed["run_id"][:8])
-    assert one["schema"] == "invoicesync.run/1" and one["run"]["run_id"] == pushed["run_id"]
+    assert one["schema"] == "invoicesync.run/2" and one["run"]["run_id"] == pushed["run_id"]
     assert [(e["invoice"], e["action"]) for e in one["events"]] == [
         ("INV-2026-0101", "pushed"),
         ("INV-2026-0102", "pushed"),

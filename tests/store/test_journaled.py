@@ -169,14 +169,14 @@ def test_a_batch_settles_in_order_and_looks_up_only_what_went_unanswered(
 def test_a_create_whose_link_exists_is_left_pending(store: StateStore) -> None:
     """A create that landed but whose link would overwrite another: nothing is closed."""
 
-    def link(number: str, qbo_id: str) -> Link:
-        return Link(REALM, number, qbo_id, number, "pushed", "2026-11-25T03:00:00+00:00", "0",
+    def link(number: str, remote_id: str) -> Link:
+        return Link(REALM, number, remote_id, number, "pushed", "2026-11-25T03:00:00+00:00", "0",
                     Decimal("10.00"), "USD", True, kind=DocKind.INVOICE)  # fmt: skip
 
     store.add_link(link("INV-0", "7"))
     creates = Write(
         store.journals.creates,
-        record=lambda e, qbo_id: link(e.invoice_number, qbo_id),
+        record=lambda e, remote_id: link(e.invoice_number, remote_id),
         lookup=lambda entries: [None for _ in entries],
     )
     intent = JournalEntry(REALM, "INV-1", 0, "r1", "pending", "INV-1", None, None,

@@ -106,11 +106,11 @@ def test_migrating_twice_keeps_the_data(pg_url: str) -> None:
     store.add_link(link("INV-1", "1"))
     store.close()
     store = opened(pg_url)
-    assert [ln.qbo_id for ln in store.links(REALM)] == ["1"]
+    assert [ln.remote_id for ln in store.links(REALM)] == ["1"]
     store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
         version = conn.execute("SELECT version FROM schema_version").fetchall()
-        assert version == [(len(MIGRATIONS),)] == [(9,)]
+        assert version == [(len(MIGRATIONS),)] == [(10,)]
 
 
 def test_settings_select_the_backend(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -125,7 +125,7 @@ def test_settings_select_the_backend(pg_url: str, tmp_path_factory: pytest.TempP
     store.add_link(link("INV-1", "1"))
     store.close()
     again = existing_store(settings)
-    assert again is not None and [ln.qbo_id for ln in again.links(REALM)] == ["1"]
+    assert again is not None and [ln.remote_id for ln in again.links(REALM)] == ["1"]
     again.close()
     assert not (home / "state.db").exists()
     sqlite_settings = load_settings(env={"INVOICESYNC_HOME": str(home)})

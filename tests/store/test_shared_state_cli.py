@@ -38,12 +38,12 @@ def test_two_homes_share_links_through_postgresql(us: World, pg_url: str, tmp_pa
     links = store.links(US)
     store.close()
     assert len(links) == len(by_number)
-    assert {ln.qbo_id for ln in links} <= {str(inv["Id"]) for inv in us.invoices()}
+    assert {ln.remote_id for ln in links} <= {str(inv["Id"]) for inv in us.invoices()}
     # `invoices` on the second machine shows the first machine's links, from the server.
     shown = {i["number"]: i["link"] for i in us.json("invoices")["invoices"]}
     assert (
-        shown["INV-2026-0101"]["qbo_id"]
-        == {ln.invoice_number: ln for ln in links}["INV-2026-0101"].qbo_id
+        shown["INV-2026-0101"]["remote_id"]
+        == {ln.invoice_number: ln for ln in links}["INV-2026-0101"].remote_id
     )
     assert {n for n, link in shown.items() if link} == {ln.invoice_number for ln in links}
     assert all(PASSWORD not in out for out in us.outputs)
@@ -215,7 +215,7 @@ def test_a_push_that_loses_the_database_is_exit_7_and_its_claims_die_with_it(
     result = us.run("push", "--all", "--json")
     assert result.exit_code == 7, result.stdout + result.stderr
     document = json.loads(result.stdout)
-    assert document["schema"] == "invoicesync.push/1"
+    assert document["schema"] == "invoicesync.push/2"
     assert document["error"]["exit_code"] == 7
     assert "Traceback" not in result.stderr
     other = PostgresStore.open(pg_url)

@@ -32,7 +32,7 @@ def test_a_new_file_is_ours_and_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 11
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 12
     db.close()
     Store.open(path).close()  # and it opens again
 
@@ -111,7 +111,7 @@ def test_a_database_of_the_previous_version_is_migrated(tmp_path: Path) -> None:
     db.close()
     store = Store.open(path)
     [migrated] = store.links(REALM)
-    assert (migrated.qbo_id, migrated.kind, migrated.fingerprint) == ("7", "invoice", None)
+    assert (migrated.remote_id, migrated.kind, migrated.fingerprint) == ("7", "invoice", None)
     assert store.claim(REALM, ["INV-2"], "run") == {"INV-2"}
     store.close()
     db = sqlite3.connect(path)

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 CSV_COLUMNS = (
     "source_number",
-    "qbo_id",
-    "qbo_number",
+    "remote_id",
+    "remote_number",
     "currency",
     "total",
     "balance",
@@ -38,8 +38,8 @@ CSV_COLUMNS = (
 
 def payments_document(report: PaymentsReport) -> Document:
     return {
-        "schema": "invoicesync.payments/1",
-        "realm_id": report.realm_id,
+        "schema": "invoicesync.payments/2",
+        "account": report.account,
         "since": report.since.isoformat() if report.since else None,
         "invoices": [_paid_entry(r) for r in report.invoices],
     }
@@ -81,7 +81,7 @@ def _paid_entry(r: PaidInvoice) -> JSONValue:
     return {
         "invoice": r.invoice,
         "kind": r.kind,
-        "qbo_id": r.qbo_id,
+        "remote_id": r.remote_id,
         "doc_number": r.doc_number,
         "currency": cur,
         "total": money(r.total, cur),
@@ -112,7 +112,7 @@ def payments_table(report: PaymentsReport) -> TableView:
     rows = [
         (
             r.invoice,
-            r.qbo_id,
+            r.remote_id,
             r.doc_number or "",
             shown(r.total, r.currency),
             shown(r.amount_paid),
@@ -146,7 +146,7 @@ def payments_csv(report: PaymentsReport) -> str:
         cur = r.currency
         head = [
             r.invoice,
-            r.qbo_id,
+            r.remote_id,
             r.doc_number or "",
             cur or "",
             money(r.total, cur) or "",
@@ -182,7 +182,7 @@ def send_document(report: SendReport) -> Document:
         {
             "invoice": r.invoice,
             "status": r.status,
-            "qbo_id": r.qbo_id,
+            "remote_id": r.remote_id,
             "kind": None if r.kind is None else r.kind.value,
             "to": r.to,
             "sent_at": r.sent_at,
@@ -190,12 +190,19 @@ def send_document(report: SendReport) -> Document:
         }
         for r in report.results
     ]
-    return {"schema": "invoicesync.send/1", "realm_id": report.realm_id, "results": results}
+    return {"schema": "invoicesync.send/2", "account": report.account, "results": results}
 
 
 def send_table(report: SendReport) -> TableView:
     rows = [
-        (r.invoice, r.status, remote_cell(r.qbo_id, r.kind), r.to or "", r.sent_at or "", r.message)
+        (
+            r.invoice,
+            r.status,
+            remote_cell(r.remote_id, r.kind),
+            r.to or "",
+            r.sent_at or "",
+            r.message,
+        )
         for r in report.results
     ]
     columns = [
@@ -214,7 +221,7 @@ def pdf_document(report: PdfReport) -> Document:
         {
             "invoice": r.invoice,
             "status": r.status,
-            "qbo_id": r.qbo_id,
+            "remote_id": r.remote_id,
             "kind": None if r.kind is None else r.kind.value,
             "format": r.format,
             "path": r.path,
@@ -223,7 +230,7 @@ def pdf_document(report: PdfReport) -> Document:
         }
         for r in report.results
     ]
-    return {"schema": "invoicesync.pdf/1", "realm_id": report.realm_id, "results": results}
+    return {"schema": "invoicesync.pdf/2", "account": report.account, "results": results}
 
 
 def pdf_table(report: PdfReport) -> TableView:
@@ -231,7 +238,7 @@ def pdf_table(report: PdfReport) -> TableView:
         (
             r.invoice,
             r.status,
-            remote_cell(r.qbo_id, r.kind),
+            remote_cell(r.remote_id, r.kind),
             r.path or "",
             str(r.size or ""),
             r.message,

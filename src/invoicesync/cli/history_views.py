@@ -14,9 +14,9 @@ from invoicesync.cli.views import Column, Document, TableView
 from invoicesync.store.runs import COUNTED, Event, RunRecord, action
 from invoicesync.usecases.history import HistoryReport, RunReport
 
-HISTORY_SCHEMA = "invoicesync.history/1"
+HISTORY_SCHEMA = "invoicesync.history/2"
 RUNS_SCHEMA = "invoicesync.runs/1"
-RUN_SCHEMA = "invoicesync.run/1"
+RUN_SCHEMA = "invoicesync.run/2"
 UNKNOWN = "unknown"
 SHORT_ID = 8  # characters of a run id a table shows (`runs show` takes any unique prefix)
 
@@ -30,7 +30,8 @@ def verb(e: Event) -> str:
 
 def target(e: Event) -> dict[str, str] | None:
     """The remote document an event names (kind and id), or None when it names none."""
-    remote = e.detail.get("qbo_id")
+    # Events written before the neutral names call it `qbo_id` (store/neutral.py).
+    remote = e.detail.get("remote_id", e.detail.get("qbo_id"))
     if remote is None:
         return None
     kind = e.detail.get("kind")
@@ -62,7 +63,7 @@ def _event_item(e: Event) -> dict[str, Any]:
         "id": e.id,
         "at": e.at,
         "invoice": e.invoice_number,
-        "realm_id": e.realm_id,
+        "account": e.account,
         "event": e.kind,
         "action": verb(e),
         "target": target(e),
@@ -78,7 +79,7 @@ def _event_item(e: Event) -> dict[str, Any]:
 def history_document(r: HistoryReport) -> Document:
     return {
         "schema": HISTORY_SCHEMA,
-        "realm_id": r.realm_id,
+        "account": r.account,
         "invoices": list(r.numbers),
         "missing": list(r.missing),
         "events": [_event_item(e) for e in r.events],

@@ -22,7 +22,7 @@ def void(
         typer.Option(
             "--reason",
             metavar="TEXT",
-            help="Written into the QuickBooks memo (default: cancelled).",
+            help="Written into the target's memo (default: cancelled).",
         ),
     ] = None,
     json_: JSON_OPT = False,

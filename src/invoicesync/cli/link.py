@@ -69,15 +69,15 @@ def _picker(inv: LocalInvoice) -> Callable[[list[Candidate]], str | None]:
         if not answer:
             return None
         if answer.isdigit() and 1 <= int(answer) <= len(candidates):
-            return candidates[int(answer) - 1].qbo_id
-        if any(c.qbo_id == answer for c in candidates):
+            return candidates[int(answer) - 1].remote_id
+        if any(c.remote_id == answer for c in candidates):
             return answer
         raise UsageError(f"{answer!r} is not a row number or a candidate's remote id")
 
     return pick
 
 
-_QBO_ID = Annotated[
+_REMOTE_ID = Annotated[
     str | None,
     typer.Argument(
         metavar="REMOTE_ID",
@@ -98,7 +98,7 @@ _DOC_NUMBER = Annotated[
 def link(
     ctx: typer.Context,
     number: Annotated[str, typer.Argument(metavar="INVOICE", help="The local invoice number.")],
-    qbo_id: _QBO_ID = None,
+    remote_id: _REMOTE_ID = None,
     doc_number: _DOC_NUMBER = None,
     best: Annotated[
         bool, typer.Option("--best", help="Take the top candidate if it is strong and unambiguous.")
@@ -126,7 +126,7 @@ def link(
     pick = None
     if state.interactive and not json_:
         pick = _picker(find_invoice(local, number))
-    request = usecase.LinkRequest(number, qbo_id, doc_number, best, pick, not no_marker, wait)
+    request = usecase.LinkRequest(number, remote_id, doc_number, best, pick, not no_marker, wait)
     with opened_session(state) as opened:
         result = usecase.link(opened, local, request)
         target = opened.ledger.name
@@ -135,11 +135,11 @@ def link(
     elif result.already_linked:
         render.info(
             f"{result.invoice} is already linked to {target} {result.kind.label} "
-            f"{result.qbo_id}; nothing to do."
+            f"{result.remote_id}; nothing to do."
         )
     else:
         render.success(
-            f"Linked {result.invoice} to {target} {result.kind.label} {result.qbo_id} "
+            f"Linked {result.invoice} to {target} {result.kind.label} {result.remote_id} "
             f"(DocNumber {result.doc_number or '-'}, "
             f"{views.shown(result.total, result.currency)})"
         )
@@ -176,7 +176,7 @@ def unlink(
         extra = " and removed our marker from it" if result.marker_removed else ""
         what = result.kind.label if result.kind else "document"
         render.success(
-            f"Unlinked {number} from {target} {what} {result.qbo_id}{extra}. The "
+            f"Unlinked {number} from {target} {what} {result.remote_id}{extra}. The "
             f"{target} {what} itself was not changed or deleted; "
             + (
                 "its number stays taken there, so a later push reports a conflict."
@@ -225,8 +225,8 @@ def reconcile(
         bool,
         typer.Option(
             "--exit-code",
-            help="Exit 10 if a linked invoice was changed, voided, deleted or copied in "
-            "QuickBooks (as `git diff --exit-code` does for changes).",
+            help="Exit 10 if a linked invoice was changed, voided, deleted or copied at the "
+            "target (as `git diff --exit-code` does for changes).",
         ),
     ] = False,
     remove_copies: REMOVE_COPIES_OPT = False,

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def candidates_document(inv: LocalInvoice, found: Sequence[Candidate]) -> Document:
     candidates: list[JSONValue] = [
         {
-            "qbo_id": c.qbo_id,
+            "remote_id": c.remote_id,
             "kind": c.kind.value,
             "doc_number": c.doc_number,
             "txn_date": c.txn_date,
@@ -44,7 +44,7 @@ def candidates_document(inv: LocalInvoice, found: Sequence[Candidate]) -> Docume
         }
         for c in found
     ]
-    return {"schema": "invoicesync.candidates/1", "invoice": inv.number, "candidates": candidates}
+    return {"schema": "invoicesync.candidates/2", "invoice": inv.number, "candidates": candidates}
 
 
 def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView:
@@ -68,7 +68,7 @@ def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView
         (
             str(i),
             str(c.score),
-            c.qbo_id,
+            c.remote_id,
             c.doc_number or "",
             c.txn_date or "",
             c.customer or "",
@@ -84,9 +84,9 @@ def candidates_table(inv: LocalInvoice, found: Sequence[Candidate]) -> TableView
 
 def link_document(r: LinkResult) -> Document:
     return {
-        "schema": "invoicesync.link/1",
+        "schema": "invoicesync.link/2",
         "invoice": r.invoice,
-        "qbo_id": r.qbo_id,
+        "remote_id": r.remote_id,
         "kind": r.kind.value,
         "doc_number": r.doc_number,
         "total": money(r.total, r.currency),
@@ -99,10 +99,10 @@ def link_document(r: LinkResult) -> Document:
 
 def unlink_document(r: UnlinkResult) -> Document:
     return {
-        "schema": "invoicesync.unlink/1",
+        "schema": "invoicesync.unlink/2",
         "invoice": r.invoice,
         "was_linked": r.was_linked,
-        "qbo_id": r.qbo_id,
+        "remote_id": r.remote_id,
         "kind": None if r.kind is None else r.kind.value,
         "marker_removed": r.marker_removed,
         "generation": r.generation,

@@ -1,5 +1,5 @@
 """`push --dry-run`: the run's plan as the push report it would become, so the dry run's
-`--json` document and table are the push's own (docs/json.md, `invoicesync.push/1`, with
+`--json` document and table are the push's own (docs/json.md, `invoicesync.push/2`, with
 `dry_run: true` and each planned payload). Pure: no I/O, no rendering here.
 """
 
@@ -31,7 +31,7 @@ def preview_report(preview: Preview) -> PushReport:
             result = results.get(c.note.number)
             if c.says and result is not None:
                 result.message = "; ".join(m for m in [result.message, c.says] if m)
-    report = PushReport(preview.realm_id, True, [], fatal=preview.fatal)
+    report = PushReport(preview.account, True, [], fatal=preview.fatal)
     for number in preview.order:
         if number not in results:
             results[number] = PushResult(number, "not attempted", message=NOT_ATTEMPTED)
@@ -62,7 +62,7 @@ def planned(plan: RunPlan) -> dict[str, PushResult]:
     for c in plan.edits:
         message = "would be updated" if c.edit.fields else f"{target} already matches the source"
         result = source_result(c.invoice, c.link, "planned", message)
-        result.payload = {"Id": c.edit.remote.id, "SyncToken": c.edit.remote.sync_token}
+        result.payload = {"Id": c.edit.remote.id, "SyncToken": c.edit.remote.version}
         result.payload |= {"sparse": True, **c.edit.fields}
         result.changes = list(c.edit.changes)
         out[c.invoice.number] = result

@@ -30,8 +30,8 @@ YES_OPT = Annotated[bool, typer.Option("--yes", help="With --prepare: create wit
 
 def prepare_document(report: PrepareReport) -> dict[str, Any]:
     return {
-        "schema": "invoicesync.prepare/1",
-        "realm_id": report.realm_id,
+        "schema": "invoicesync.prepare/2",
+        "account": report.account,
         "dry_run": report.dry_run,
         "items": [
             {

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def _finding(c: CopyFinding) -> JSONValue:
     held: list[JSONValue] = [
         {
-            "qbo_id": h.qbo_id,
+            "remote_id": h.remote_id,
             "reasons": list(h.reasons),
             "differences": [{"field": f, "survivor": a, "copy": b} for f, a, b in h.differences],
         }
@@ -47,7 +47,7 @@ def reconcile_document(report: ReconcileReport) -> Document:
     rebuilt: list[JSONValue] = [
         {
             "invoice": ln.invoice_number,
-            "qbo_id": ln.qbo_id,
+            "remote_id": ln.remote_id,
             "kind": ln.kind.value,
             "doc_number": ln.doc_number,
         }
@@ -56,7 +56,7 @@ def reconcile_document(report: ReconcileReport) -> Document:
     links: list[JSONValue] = [
         {
             "invoice": d.invoice,
-            "qbo_id": d.qbo_id,
+            "remote_id": d.remote_id,
             "kind": d.kind.value,
             "state": d.state,
             "details": list(d.details),
@@ -71,8 +71,8 @@ def reconcile_document(report: ReconcileReport) -> Document:
         for d in report.drifts
     ]
     return {
-        "schema": "invoicesync.reconcile/1",
-        "realm_id": report.realm_id,
+        "schema": "invoicesync.reconcile/2",
+        "account": report.account,
         "rebuilt": rebuilt,
         "links": links,
         "copies": [_finding(c) for c in report.copies],
@@ -81,7 +81,13 @@ def reconcile_document(report: ReconcileReport) -> Document:
 
 def reconcile_table(report: ReconcileReport) -> TableView:
     rows = [
-        (d.invoice, remote_cell(d.qbo_id, d.kind), d.state, shown(d.balance), "; ".join(d.details))
+        (
+            d.invoice,
+            remote_cell(d.remote_id, d.kind),
+            d.state,
+            shown(d.balance),
+            "; ".join(d.details),
+        )
         for d in report.drifts
     ]
     columns = [
@@ -106,7 +112,7 @@ def held_table(report: ReconcileReport) -> TableView | None:
                     (
                         c.invoice if first else "",
                         c.survivor if first else "",
-                        h.qbo_id if first else "",
+                        h.remote_id if first else "",
                         name,
                         kept,
                         this,

@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from invoicesync.cli import legacy
 from invoicesync.errors import redact
 
 if TYPE_CHECKING:  # rich is imported when something is printed: `--help` never loads it
@@ -174,6 +175,8 @@ def emit_json(data: Any) -> None:
     global _json_written
     _json_written = True
     data = with_run(data)
+    if legacy.renamed(data):
+        data = legacy.with_old_names(data)
     # JSON escapes every control character itself; only secrets need removing.
     _write(redact(json.dumps(data, indent=2, default=_default, ensure_ascii=False)))
 
@@ -185,6 +188,9 @@ def emit_json_stream(head: dict[str, Any], key: str, items: Iterable[Any]) -> No
     global _json_written
     _json_written = True
     head = with_run(head)
+    if legacy.renamed(head):
+        head = legacy.with_old_names(head)
+        items = map(legacy.with_old_names, items)
     write = sys.stdout.write
     with _guard():
         opening = json.dumps(head, indent=2, ensure_ascii=False)[:-2]  # without "\n}"

@@ -30,14 +30,14 @@ def money(value: Decimal | None, currency: str | None = None) -> str | None:
     return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
-def remote_cell(qbo_id: str | None, kind: DocKind | None) -> str:
+def remote_cell(remote_id: str | None, kind: DocKind | None) -> str:
     """A remote id in a table: as it is for an invoice, with its kind for any other document
     (`1 (credit memo)`), since invoice 1 and credit memo 1 are two documents."""
-    if qbo_id is None:
+    if remote_id is None:
         return ""
     if kind is None or kind is DocKind.INVOICE:
-        return qbo_id
-    return f"{qbo_id} ({kind.label})"
+        return remote_id
+    return f"{remote_id} ({kind.label})"
 
 
 def delivery_fields(seen: Delivery | None) -> dict[str, JSONValue]:
@@ -96,7 +96,7 @@ class TableView:
 # --- invoices ----------------------------------------------------------------------------------
 
 
-INVOICES_SCHEMA = "invoicesync.invoices/1"
+INVOICES_SCHEMA = "invoicesync.invoices/2"
 
 
 def invoice_entry(r: InvoiceRow) -> JSONValue:
@@ -107,13 +107,13 @@ def invoice_entry(r: InvoiceRow) -> JSONValue:
     link: JSONValue = None
     if ln is not None:
         link = {
-            "qbo_id": ln.qbo_id,
+            "remote_id": ln.remote_id,
             "kind": ln.kind.value,
             "doc_number": ln.doc_number,
             "origin": ln.origin,
             "linked_at": ln.linked_at,
-            "qbo_state": ln.last_state,
-            "qbo_balance": money(ln.last_balance, ln.currency or inv.currency),
+            "remote_state": ln.last_state,
+            "remote_balance": money(ln.last_balance, ln.currency or inv.currency),
             "checked_at": ln.last_checked_at,
             "changed": r.changed,
             **delivery_fields(ln.last_delivery),
@@ -155,7 +155,7 @@ def invoices_table(rows: Sequence[InvoiceRow]) -> TableView:
             ("credit " if r.invoice.is_credit_note else "")
             + shown(r.invoice.total, r.invoice.currency),
             r.invoice.status,
-            remote_cell(r.link.qbo_id, r.link.kind) if r.link else "",
+            remote_cell(r.link.remote_id, r.link.kind) if r.link else "",
             _remote_state(r) if r.link else "",
             (r.link.doc_number or "") if r.link else "",
             (r.sent_at or "")[:10],
@@ -184,7 +184,7 @@ def push_document(report: PushReport) -> Document:
             "invoice": r.invoice,
             "status": r.status,
             "exit_code": r.exit_code,
-            "qbo_id": r.qbo_id,
+            "remote_id": r.remote_id,
             "kind": None if r.kind is None else r.kind.value,
             "doc_number": r.doc_number,
             "total": money(r.total, r.currency),
@@ -211,8 +211,8 @@ def push_document(report: PushReport) -> Document:
     if report.fatal is not None:
         error = {"exit_code": report.fatal.exit_code, "message": report.fatal.message}
     return {
-        "schema": "invoicesync.push/1",
-        "realm_id": report.realm_id,
+        "schema": "invoicesync.push/2",
+        "account": report.account,
         "dry_run": report.dry_run,
         "summary": summary,
         "results": results,
@@ -247,7 +247,7 @@ def push_table(
         (
             r.invoice,
             r.status,
-            remote_cell(r.qbo_id, r.kind),
+            remote_cell(r.remote_id, r.kind),
             shown(r.total, r.currency),
             r.doc_number or "",
             r.message,

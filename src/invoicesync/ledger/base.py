@@ -46,7 +46,7 @@ class RemoteRecord(Protocol):
     @property
     def currency(self) -> str | None: ...
     @property
-    def sync_token(self) -> str | None: ...
+    def version(self) -> str | None: ...
     @property
     def txn_date(self) -> str | None: ...
     @property
@@ -141,7 +141,7 @@ class Preparation:
     drafts: list[Draft] = field(default_factory=list)
     problems: dict[str, list[Problem]] = field(default_factory=dict)
     sends_numbers: bool = False  # the target keeps our invoice numbers (a duplicate check)
-    heading: str = "missing in QuickBooks"  # how the push introduces an invoice's problems
+    heading: str = "missing at the target"  # how the push introduces an invoice's problems
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class ClaimsTable:
 
     def claim(
         self,
-        realm_id: str,
+        account: str,
         numbers: Sequence[str],
         run_id: str,
         *,
@@ -78,21 +78,21 @@ class ClaimsTable:
         with self.transaction(durable=True):
             for number in sorted(set(numbers)):
                 row = self._exec(
-                    "INSERT INTO claims (realm_id, invoice_number, run_id, holder, expires_at, "
+                    "INSERT INTO claims (account, invoice_number, run_id, holder, expires_at, "
                     f"lease) VALUES (?, ?, ?, ?, {self._NOW} + ?, ?) "
-                    "ON CONFLICT (realm_id, invoice_number) DO UPDATE SET "
+                    "ON CONFLICT (account, invoice_number) DO UPDATE SET "
                     "run_id = excluded.run_id, holder = excluded.holder, "
                     "expires_at = excluded.expires_at, lease = excluded.lease "
                     f"WHERE claims.run_id = excluded.run_id OR {self._HOLDER_DEAD} "
                     f"OR ({self._HOLDER_UNKNOWN} AND claims.expires_at <= {self._NOW}) "
                     "RETURNING invoice_number",
-                    (realm_id, number, run_id, holder or me.display(), ttl, me.lease()),
+                    (account, number, run_id, holder or me.display(), ttl, me.lease()),
                 ).fetchone()
                 if row is not None:
                     held.add(str(row[0]))
         return held
 
-    def renew_claims(self, realm_id: str, run_id: str, *, ttl: int = DEFAULT_CLAIM_TTL) -> set[str]:
+    def renew_claims(self, account: str, run_id: str, *, ttl: int = DEFAULT_CLAIM_TTL) -> set[str]:
         """Extend this run's claims by `ttl` seconds from now; returns those it still holds.
 
         Call it before each send: a number missing from the answer was taken over after this
@@ -100,9 +100,9 @@ class ClaimsTable:
         with self.transaction(durable=True):
             rows = self._exec(
                 f"UPDATE claims SET expires_at = {self._NOW} + ? "
-                f"WHERE realm_id = ? AND invoice_number IN ({self._own_rows()}) "
+                f"WHERE account = ? AND invoice_number IN ({self._own_rows()}) "
                 "RETURNING invoice_number",
-                (ttl, realm_id, realm_id, run_id),
+                (ttl, account, account, run_id),
             ).fetchall()
         return {str(r[0]) for r in rows}
 
@@ -110,35 +110,35 @@ class ClaimsTable:
         """A run's claim rows (of `among` numbers, if given), locked in number order."""
         only = f"AND invoice_number IN ({','.join('?' * among)}) " if among else ""
         return (
-            f"SELECT invoice_number FROM claims WHERE realm_id = ? AND run_id = ? {only}"
+            f"SELECT invoice_number FROM claims WHERE account = ? AND run_id = ? {only}"
             f"ORDER BY invoice_number{self._LOCK_ROWS}"
         )
 
     def release_claims(
-        self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
+        self, account: str, run_id: str, numbers: Sequence[str] | None = None
     ) -> None:
         """Give up this run's claims (all, or those `numbers`): other runs may take them now."""
         if numbers is None:
             with self.transaction(durable=True):
                 self._exec(
-                    "DELETE FROM claims WHERE realm_id = ? "
+                    "DELETE FROM claims WHERE account = ? "
                     f"AND invoice_number IN ({self._own_rows()})",
-                    (realm_id, realm_id, run_id),
+                    (account, account, run_id),
                 )
             self._end_lease(run_id)
             return
         with self.transaction(durable=True):
             for part in chunks_of(sorted(set(numbers)), 500):
                 self._exec(
-                    "DELETE FROM claims WHERE realm_id = ? "
+                    "DELETE FROM claims WHERE account = ? "
                     f"AND invoice_number IN ({self._own_rows(len(part))})",
-                    (realm_id, realm_id, run_id, *part),
+                    (account, account, run_id, *part),
                 )
 
-    def claims(self, realm_id: str) -> list[Claim]:
+    def claims(self, account: str) -> list[Claim]:
         rows = self._exec(
-            "SELECT realm_id, invoice_number, run_id, holder, expires_at, lease FROM claims "
-            "WHERE realm_id = ? ORDER BY invoice_number",
-            (realm_id,),
+            "SELECT account, invoice_number, run_id, holder, expires_at, lease FROM claims "
+            "WHERE account = ? ORDER BY invoice_number",
+            (account,),
         ).fetchall()
         return [Claim(r[0], r[1], r[2], r[3], int(r[4]), r[5]) for r in rows]

@@ -57,21 +57,21 @@ def now_iso() -> str:
 @dataclass(frozen=True)
 class JournalEntry:
     """A create, journaled before it is sent: `kind` is the kind of document it creates, and
-    once done `qbo_id` is that document's id (`ref`)."""
+    once done `remote_id` is that document's id (`ref`)."""
 
-    realm_id: str
+    account: str
     invoice_number: str
     generation: int
     request_id: str
     state: str
     doc_number: str | None
-    qbo_id: str | None
+    remote_id: str | None
     error: str | None
     kind: DocKind = field(kw_only=True)
 
     @property
     def ref(self) -> DocRef | None:
-        return None if self.qbo_id is None else DocRef(self.kind, self.qbo_id)
+        return None if self.remote_id is None else DocRef(self.kind, self.remote_id)
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Claim:
     `expires_at`, seconds since the epoch by the database's clock, so hosts with skewed clocks
     agree). `holder` is what a person is told: host name and process id."""
 
-    realm_id: str
+    account: str
     invoice_number: str
     run_id: str
     holder: str
@@ -106,7 +106,7 @@ class Journal(Protocol[E, D]):
     def intend(self, *entries: E) -> None: ...
     def done(self, entry: E, result: D) -> None: ...
     def failed(self, entry: E, error: str) -> None: ...
-    def open(self, realm_id: str) -> list[E]: ...
+    def open(self, account: str) -> list[E]: ...
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,9 @@ class Journals:
 class LinkExists(InvoiceSyncError):
     """Raised when a link would overwrite another (the caller turns it into a Conflict)."""
 
-    def __init__(self, realm_id: str, number: str, ref: DocRef) -> None:
-        super().__init__(f"invoice {number} or QuickBooks {ref} is already linked")
-        self.realm_id = realm_id
+    def __init__(self, account: str, number: str, ref: DocRef) -> None:
+        super().__init__(f"invoice {number} or {ref} is already linked")
+        self.account = account
         self.number = number
         self.ref = ref
 
@@ -158,29 +158,29 @@ class StateStore(Protocol):
         ...
 
     # links
-    def link(self, realm_id: str, number: str) -> Link | None: ...
-    def link_for_qbo(self, realm_id: str, ref: DocRef) -> Link | None: ...
-    def set_link_kind(self, realm_id: str, number: str, ref: DocRef) -> None: ...
-    def links(self, realm_id: str) -> list[Link]: ...
-    def count_links(self, realm_id: str) -> dict[str, int]: ...
+    def link(self, account: str, number: str) -> Link | None: ...
+    def link_for_qbo(self, account: str, ref: DocRef) -> Link | None: ...
+    def set_link_kind(self, account: str, number: str, ref: DocRef) -> None: ...
+    def links(self, account: str) -> list[Link]: ...
+    def count_links(self, account: str) -> dict[str, int]: ...
     def add_link(
         self, link: Link, *, request_id: str | None = None, event: dict[str, Any] | None = None
     ) -> None: ...
     def record_observations(
         self,
-        realm_id: str,
+        account: str,
         seen: Sequence[tuple[str, str, Decimal | None]],
         said: Mapping[str, Delivery | None] | None = None,
     ) -> None: ...
-    def remove_link(self, realm_id: str, number: str, event: dict[str, Any]) -> int: ...
+    def remove_link(self, account: str, number: str, event: dict[str, Any]) -> int: ...
     def move_link(self, moved: Link, event: dict[str, Any]) -> None: ...
     def record_event(
-        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+        self, account: str, number: str | None, kind: str, detail: dict[str, Any]
     ) -> None: ...
 
     # generations
-    def generation(self, realm_id: str, number: str) -> int: ...
-    def generations(self, realm_id: str) -> dict[str, int]: ...
+    def generation(self, account: str, number: str) -> int: ...
+    def generations(self, account: str) -> dict[str, int]: ...
     def grouped(self, size: int = DEFAULT_GROUP_SIZE) -> AbstractContextManager[None]:
         """Outcomes inside commit `size` at a time; intents and claims still commit at once."""
         ...
@@ -190,12 +190,12 @@ class StateStore(Protocol):
         ...
 
     # events
-    def events(self, realm_id: str) -> list[tuple[str, str | None, str, dict[str, Any]]]: ...
+    def events(self, account: str) -> list[tuple[str, str | None, str, dict[str, Any]]]: ...
 
     # claims
     def claim(
         self,
-        realm_id: str,
+        account: str,
         numbers: Sequence[str],
         run_id: str,
         *,
@@ -203,20 +203,20 @@ class StateStore(Protocol):
         holder: str = "",
     ) -> set[str]: ...
     def renew_claims(
-        self, realm_id: str, run_id: str, *, ttl: int = DEFAULT_CLAIM_TTL
+        self, account: str, run_id: str, *, ttl: int = DEFAULT_CLAIM_TTL
     ) -> set[str]: ...
     def release_claims(
-        self, realm_id: str, run_id: str, numbers: Sequence[str] | None = None
+        self, account: str, run_id: str, numbers: Sequence[str] | None = None
     ) -> None: ...
-    def claims(self, realm_id: str) -> list[Claim]: ...
+    def claims(self, account: str) -> list[Claim]: ...
 
     # the audit trail (store/history.py, store/runs.py)
-    def history(self, realm_id: str | None, numbers: Sequence[str]) -> list[Event]: ...
+    def history(self, account: str | None, numbers: Sequence[str]) -> list[Event]: ...
     def run_events(self, run_id: str) -> list[Event]: ...
     def runs(self, since: str | None = None, limit: int = 50) -> list[RunRecord]: ...
     def run_record(self, run_id: str) -> list[RunRecord]: ...
     def record_events(
-        self, realm_id: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+        self, account: str, events: Sequence[tuple[str, str, dict[str, Any]]]
     ) -> None: ...
 
 

@@ -28,7 +28,7 @@ POSTGRES_MIGRATION = [f"ALTER TABLE links ADD COLUMN {c} TEXT" for c in _COLUMNS
 # read them, leaves them as the last reconcile stored them.
 UPDATE_DELIVERY = (
     "UPDATE links SET last_delivery = ?, last_delivery_reason = ?, last_registrations = ? "
-    "WHERE realm_id = ? AND invoice_number = ?"
+    "WHERE account = ? AND invoice_number = ?"
 )
 
 

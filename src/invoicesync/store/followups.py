@@ -3,7 +3,7 @@ PostgreSQL migration 2), journalled like a push: an intent row with its requesti
 before the request, its outcome after. `kind` is 'send' (target: the address asked for;
 result_to: where it went; result_at: QuickBooks' DeliveryTime) or 'attach' (target: the file
 name; content_hash and size identify the content; result_id: the Attachable). The document
-sent or attached to is `qbo_id` of kind `doc_kind` (store/kinds.py adds the column).
+sent or attached to is `remote_id` of kind `doc_kind` (store/kinds.py adds the column).
 
 A component of `SqlStore` on the one journal's statements (store/journal.py), so both
 backends share it.
@@ -49,10 +49,10 @@ POSTGRES_DDL = [
 class FollowUp:
     """One send or attach of one linked invoice, and what became of it."""
 
-    realm_id: str
+    account: str
     kind: str
     invoice_number: str
-    qbo_id: str
+    remote_id: str
     request_id: str
     state: str = "pending"
     target: str | None = None
@@ -68,7 +68,7 @@ class FollowUp:
     @property
     def ref(self) -> DocRef:
         """The document sent or attached to."""
-        return DocRef(self.doc_kind, self.qbo_id)
+        return DocRef(self.doc_kind, self.remote_id)
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,10 @@ class Delivered:
 FOLLOWUPS = Table[FollowUp](
     name="followups",
     intent=(
-        "realm_id",
+        "account",
         "kind",
         "invoice_number",
-        "qbo_id",
+        "remote_id",
         "doc_kind",
         "request_id",
         "target",
@@ -97,17 +97,17 @@ FOLLOWUPS = Table[FollowUp](
         "size",
     ),
     values=lambda e: (
-        e.realm_id,
+        e.account,
         e.kind,
         e.invoice_number,
-        e.qbo_id,
+        e.remote_id,
         e.doc_kind.value,
         e.request_id,
         e.target,
         e.content_hash,
         e.size,
     ),
-    columns="realm_id, kind, invoice_number, qbo_id, request_id, state, target, content_hash, "
+    columns="account, kind, invoice_number, remote_id, request_id, state, target, content_hash, "
     "size, result_id, result_to, result_at, error, updated_at, doc_kind",
     entry=lambda r: FollowUp(*r[:14], doc_kind=DocKind(r[14])),
 )
@@ -123,13 +123,13 @@ class FollowUpJournal:
         """An existing intent is kept as it is."""
         self.rows.intend(entries)
 
-    def open(self, realm_id: str) -> list[FollowUp]:
-        return self.rows.entries(realm_id, state="pending")
+    def open(self, account: str) -> list[FollowUp]:
+        return self.rows.entries(account, state="pending")
 
-    def entries(self, realm_id: str, kind: str, number: str | None = None) -> list[FollowUp]:
+    def entries(self, account: str, kind: str, number: str | None = None) -> list[FollowUp]:
         """Sends or attachments of the company (or of one invoice), oldest first, whatever the
         document: a caller picks those of the document it acts on (`FollowUp.ref`)."""
-        return self.rows.entries(realm_id, kind=kind, invoice_number=number)
+        return self.rows.entries(account, kind=kind, invoice_number=number)
 
     def done(self, entry: FollowUp, result: Delivered) -> None:
         """Closed with what the target answered; our send's new SyncToken moves the link's
@@ -145,16 +145,16 @@ class FollowUpJournal:
     def _close(self, entry: FollowUp, state: str, error: str | None, result: Delivered) -> None:
         values = {"error": error, "result_id": result.result_id, "result_to": result.to}
         values["result_at"] = result.at
-        closed = self.rows.close(entry.realm_id, entry.request_id, state, values, pending_only=True)
+        closed = self.rows.close(entry.account, entry.request_id, state, values, pending_only=True)
         if closed is None:
             return  # closed before: its event was written then
-        detail: dict[str, Any] = {"qbo_id": entry.qbo_id, "kind": entry.doc_kind.value}
+        detail: dict[str, Any] = {"remote_id": entry.remote_id, "kind": entry.doc_kind.value}
         detail |= {"target": entry.target, "request_id": entry.request_id}
         if state == "done":
             detail["to"] = result.to
         else:
             detail["error"] = error
-        self.sql._event(entry.realm_id, entry.invoice_number, f"{entry.kind}-{state}", detail)
+        self.sql._event(entry.account, entry.invoice_number, f"{entry.kind}-{state}", detail)
 
     def _advance(self, entry: FollowUp, token: str | None) -> None:
         """Only from the token just before, so an edit someone made in between is still
@@ -163,11 +163,11 @@ class FollowUpJournal:
             return
         ref = entry.ref
         self.sql._exec(
-            "UPDATE links SET sync_token = ? WHERE realm_id = ? AND invoice_number = ? "
-            "AND qbo_id = ? AND kind = ? AND sync_token = ?",
+            "UPDATE links SET version = ? WHERE account = ? AND invoice_number = ? "
+            "AND remote_id = ? AND kind = ? AND version = ?",
             (
                 token,
-                entry.realm_id,
+                entry.account,
                 entry.invoice_number,
                 ref.remote_id,
                 ref.kind.value,
@@ -177,7 +177,7 @@ class FollowUpJournal:
 
 
 def followups(
-    store: StateStore, realm_id: str, kind: str, number: str | None = None
+    store: StateStore, account: str, kind: str, number: str | None = None
 ) -> list[FollowUp]:
     """`FollowUpJournal.entries` of the store's journal."""
-    return store.journals.followups.entries(realm_id, kind, number)
+    return store.journals.followups.entries(account, kind, number)

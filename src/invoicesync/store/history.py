@@ -28,7 +28,7 @@ log = logging.getLogger("invoicesync.run")
 
 # An event whose detail says it adopted a record (json.dumps with sort_keys, as `_event` writes).
 _ADOPTED = '%"adopted": true%'
-_EVENT_COLUMNS = "id, at, realm_id, invoice_number, kind, detail, run_id, host, username"
+_EVENT_COLUMNS = "id, at, account, invoice_number, kind, detail, run_id, host, username"
 _RUN_COLUMNS = "run_id, command, started_at, host, username, finished_at, exit_code, counts, lease"
 
 
@@ -68,7 +68,7 @@ class HistoryTables:
         def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
         def transaction(self, *, durable: bool = False) -> AbstractContextManager[Any]: ...
         def _event(
-            self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+            self, account: str, number: str | None, kind: str, detail: dict[str, Any]
         ) -> None: ...
 
     _BEGIN: ClassVar[str]
@@ -153,7 +153,7 @@ class HistoryTables:
         self._exec("DELETE FROM runs WHERE finished_at IS NOT NULL AND started_at < ?", (cutoff,))
 
     def record_events(
-        self, realm_id: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+        self, account: str, events: Sequence[tuple[str, str, dict[str, Any]]]
     ) -> None:
         """Several events (invoice number, kind, detail) in one commit: what a run refused
         before sending anything (pre-flight), which no journal row records."""
@@ -161,20 +161,20 @@ class HistoryTables:
             return
         with self.transaction(durable=True):
             for number, kind, detail in events:
-                self._event(realm_id, number, kind, detail)
+                self._event(account, number, kind, detail)
 
     # --- reading -------------------------------------------------------------------------
 
-    def history(self, realm_id: str | None, numbers: Sequence[str]) -> list[Event]:
-        """Every event of these invoices (of one company, or of all with `realm_id` None),
+    def history(self, account: str | None, numbers: Sequence[str]) -> list[Event]:
+        """Every event of these invoices (of one company, or of all with `account` None),
         oldest first."""
         found: list[Event] = []
         for part in chunks_of(sorted(set(numbers)), 500):
             marks = ",".join("?" * len(part))
             sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE invoice_number IN ({marks})"
             args: tuple[Any, ...] = tuple(part)
-            if realm_id is not None:
-                sql, args = sql + " AND realm_id = ?", (*args, realm_id)
+            if account is not None:
+                sql, args = sql + " AND account = ?", (*args, account)
             found += [_event(r) for r in self._exec(sql, args).fetchall()]
         return sorted(found, key=lambda e: e.id)
 

@@ -34,7 +34,7 @@ class Sql(Protocol):
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
     def transaction(self, *, durable: bool = False) -> AbstractContextManager[Any]: ...
     def _event(
-        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+        self, account: str, number: str | None, kind: str, detail: dict[str, Any]
     ) -> None: ...
 
 
@@ -66,7 +66,7 @@ class SqlJournal(Generic[E]):
         marks = ",".join("?" for _ in table.intent)
         self._insert = (
             f"INSERT INTO {t} ({', '.join(table.intent)}, state, created_at, updated_at) "
-            f"VALUES ({marks},'pending',?,?) ON CONFLICT (realm_id, request_id) {conflict}"
+            f"VALUES ({marks},'pending',?,?) ON CONFLICT (account, request_id) {conflict}"
         )
 
     def intend(self, entries: Sequence[E]) -> None:
@@ -80,7 +80,7 @@ class SqlJournal(Generic[E]):
 
     def close(
         self,
-        realm_id: str,
+        account: str,
         request_id: str,
         state: str,
         values: Mapping[str, Any],
@@ -94,16 +94,16 @@ class SqlJournal(Generic[E]):
         guard = " AND state = 'pending'" if pending_only else ""
         row: Sequence[Any] | None = self.sql._exec(
             f"UPDATE {self.table.name} SET state = ?{sets}, updated_at = ? "
-            f"WHERE realm_id = ? AND request_id = ?{guard} RETURNING {returning}",
-            (state, *values.values(), now_iso(), realm_id, request_id),
+            f"WHERE account = ? AND request_id = ?{guard} RETURNING {returning}",
+            (state, *values.values(), now_iso(), account, request_id),
         ).fetchone()
         return row
 
-    def entries(self, realm_id: str, **where: str | None) -> list[E]:
+    def entries(self, account: str, **where: str | None) -> list[E]:
         """The table's entries of a company, oldest first; `where` narrows by column (a None
         value does not narrow)."""
-        sql = f"SELECT {self.table.columns} FROM {self.table.name} WHERE realm_id = ?"
-        args: list[Any] = [realm_id]
+        sql = f"SELECT {self.table.columns} FROM {self.table.name} WHERE account = ?"
+        args: list[Any] = [account]
         for column, value in where.items():
             if value is not None:
                 sql += f" AND {column} = ?"
@@ -114,7 +114,7 @@ class SqlJournal(Generic[E]):
 CREATES = Table[JournalEntry](
     name="push_journal",
     intent=(
-        "realm_id",
+        "account",
         "invoice_number",
         "generation",
         "request_id",
@@ -122,14 +122,14 @@ CREATES = Table[JournalEntry](
         "doc_kind",
     ),
     values=lambda e: (
-        e.realm_id,
+        e.account,
         e.invoice_number,
         e.generation,
         e.request_id,
         e.doc_number,
         e.kind.value,
     ),
-    columns="realm_id, invoice_number, generation, request_id, state, doc_number, qbo_id, "
+    columns="account, invoice_number, generation, request_id, state, doc_number, remote_id, "
     "error, doc_kind",
     entry=lambda r: JournalEntry(*r[:8], kind=DocKind(r[8])),
     reopen="state = 'pending', error = NULL, updated_at = excluded.updated_at",
@@ -157,23 +157,27 @@ class CreateJournal:
         self.sql.add_link(result, request_id=entry.request_id)
 
     def failed(self, entry: JournalEntry, error: str) -> None:
-        self.refused(entry.realm_id, entry.request_id, error)
+        self.refused(entry.account, entry.request_id, error)
 
-    def open(self, realm_id: str) -> list[JournalEntry]:
-        return self.rows.entries(realm_id, state="pending")
+    def open(self, account: str) -> list[JournalEntry]:
+        return self.rows.entries(account, state="pending")
 
-    def entries(self, realm_id: str, state: str | None = None) -> list[JournalEntry]:
-        return self.rows.entries(realm_id, state=state)
+    def entries(self, account: str, state: str | None = None) -> list[JournalEntry]:
+        return self.rows.entries(account, state=state)
 
     def linked(self, link: Link, request_id: str) -> None:
         """Inside `add_link`'s transaction: the create that made `link` is done."""
-        values = {"qbo_id": link.qbo_id, "doc_kind": link.kind.value, "doc_number": link.doc_number}
-        self.rows.close(link.realm_id, request_id, "done", values, pending_only=False)
+        values = {
+            "remote_id": link.remote_id,
+            "doc_kind": link.kind.value,
+            "doc_number": link.doc_number,
+        }
+        self.rows.close(link.account, request_id, "done", values, pending_only=False)
 
-    def refused(self, realm_id: str, request_id: str, error: str) -> None:
+    def refused(self, account: str, request_id: str, error: str) -> None:
         with self.sql.transaction():
             row = self.rows.close(
-                realm_id,
+                account,
                 request_id,
                 "failed",
                 {"error": error},
@@ -182,4 +186,4 @@ class CreateJournal:
             )
             if row is not None:
                 detail = {"error": error, "request_id": request_id, "kind": row[1]}
-                self.sql._event(realm_id, row[0], "refused", detail)
+                self.sql._event(account, row[0], "refused", detail)

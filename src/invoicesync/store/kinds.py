@@ -22,7 +22,7 @@ known, never guessed:
 
 The journals are filled before the links are marked, so an update journaled against a credit
 memo keeps the kind it was sent to. Events are an audit log and are not rewritten: new events
-carry `kind` beside every `qbo_id`; an older event without it predates kinds.
+carry `kind` beside every `remote_id`; an older event without it predates kinds.
 """
 
 from __future__ import annotations

@@ -61,13 +61,13 @@ POSTGRES_MIGRATION = [
 @dataclass(frozen=True)
 class LifecycleEntry:
     """An edit, void or credit application, journaled before it is sent: to the document
-    `qbo_id` of kind `doc_kind` (for `apply`, the credit memo; the invoice is in `detail`)."""
+    `remote_id` of kind `doc_kind` (for `apply`, the credit memo; the invoice is in `detail`)."""
 
-    realm_id: str
+    account: str
     invoice_number: str
     action: str  # update | void | apply
     request_id: str
-    qbo_id: str
+    remote_id: str
     base_token: str | None
     fingerprint: str | None
     state: str = "pending"
@@ -76,7 +76,7 @@ class LifecycleEntry:
 
     @property
     def ref(self) -> DocRef:
-        return DocRef(self.doc_kind, self.qbo_id)
+        return DocRef(self.doc_kind, self.remote_id)
 
 
 Written = tuple[str | None, Decimal | None, str | None]  # SyncToken, total, fingerprint
@@ -99,28 +99,28 @@ def _entry(r: Sequence[Any]) -> LifecycleEntry:
 LIFECYCLE = Table[LifecycleEntry](
     name="lifecycle_journal",
     intent=(
-        "realm_id",
+        "account",
         "invoice_number",
         "action",
         "request_id",
-        "qbo_id",
+        "remote_id",
         "doc_kind",
         "base_token",
         "fingerprint",
         "detail",
     ),
     values=lambda e: (
-        e.realm_id,
+        e.account,
         e.invoice_number,
         e.action,
         e.request_id,
-        e.qbo_id,
+        e.remote_id,
         e.doc_kind.value,
         e.base_token,
         e.fingerprint,
         json.dumps(e.detail, default=str, sort_keys=True),
     ),
-    columns="realm_id, invoice_number, action, request_id, qbo_id, base_token, fingerprint, "
+    columns="account, invoice_number, action, request_id, remote_id, base_token, fingerprint, "
     "state, detail, doc_kind",
     entry=_entry,
     reopen="state = 'pending', updated_at = excluded.updated_at",
@@ -143,11 +143,11 @@ class LifecycleJournal:
     def failed(self, entry: LifecycleEntry, error: str) -> None:
         self.close(entry, "failed", {"error": error})
 
-    def open(self, realm_id: str) -> list[LifecycleEntry]:
-        return self.rows.entries(realm_id, state="pending")
+    def open(self, account: str) -> list[LifecycleEntry]:
+        return self.rows.entries(account, state="pending")
 
-    def entries(self, realm_id: str, action: str | None = None) -> list[LifecycleEntry]:
-        return self.rows.entries(realm_id, action=action)
+    def entries(self, account: str, action: str | None = None) -> list[LifecycleEntry]:
+        return self.rows.entries(account, action=action)
 
     def close(
         self,
@@ -161,25 +161,25 @@ class LifecycleJournal:
         merged = json.dumps({**e.detail, **detail}, default=str, sort_keys=True)
         with self.sql.transaction():
             values = {"detail": merged}
-            self.rows.close(e.realm_id, e.request_id, state, values, pending_only=False)
+            self.rows.close(e.account, e.request_id, state, values, pending_only=False)
             if written is not None:
                 token, total, fingerprint = written
                 self.sql._exec(
-                    "UPDATE links SET sync_token = ?, total = ?, fingerprint = ? "
-                    "WHERE realm_id = ? AND invoice_number = ?",
+                    "UPDATE links SET version = ?, total = ?, fingerprint = ? "
+                    "WHERE account = ? AND invoice_number = ?",
                     (
                         token,
                         None if total is None else str(total),
                         fingerprint,
-                        e.realm_id,
+                        e.account,
                         e.invoice_number,
                     ),
                 )
-            named = {"qbo_id": e.qbo_id, "kind": e.doc_kind.value, "request_id": e.request_id}
+            named = {"remote_id": e.remote_id, "kind": e.doc_kind.value, "request_id": e.request_id}
             named |= detail
-            self.sql._event(e.realm_id, e.invoice_number, f"{e.action} {state}", named)
+            self.sql._event(e.account, e.invoice_number, f"{e.action} {state}", named)
             credited = e.detail.get("invoice")
             if e.action == "apply" and state == "done" and isinstance(credited, str):
                 # The invoice's own history tells it was credited, and by which note.
                 by = {**named, "credit_note": e.invoice_number}
-                self.sql._event(e.realm_id, credited, "credited", by)
+                self.sql._event(e.account, credited, "credited", by)

@@ -40,7 +40,7 @@ from invoicesync.errors import (
     LockHeld,
     register_secret,
 )
-from invoicesync.store import claims, deliveries, followups, kinds, origin, prepared, runs
+from invoicesync.store import claims, deliveries, followups, kinds, neutral, origin, prepared, runs
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
 from invoicesync.store.pg_timeouts import (
     Deadline,
@@ -348,11 +348,11 @@ class PostgresStore(SqlStore):
                 self._exec("SELECT pg_advisory_unlock(hashtextextended(?, 0))", key)
 
 
-# Issue 18: sends and attachments, journalled like pushes (store/followups.py).
+# Sends and attachments, journalled like pushes (store/followups.py).
 MIGRATIONS.append(followups.POSTGRES_DDL)
-# Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
+# Links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
 MIGRATIONS.append(POSTGRES_MIGRATION)
-# Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
+# Customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.POSTGRES_DDL)
 # The state's origin, carried by the marker of every record it creates (store/origin.py).
 MIGRATIONS.append(origin.POSTGRES_DDL)
@@ -361,9 +361,11 @@ MIGRATIONS.append(claims.POSTGRES_MIGRATION)
 # The kind of document beside every stored remote id, filled from what is known
 # (store/kinds.py).
 MIGRATIONS.append(kinds.POSTGRES_MIGRATION)
-# Issue 32: who wrote each event (run, host, user), the runs, and the audit trail's indexes
+# Who wrote each event (run, host, user), the runs, and the audit trail's indexes
 # (store/runs.py).
 MIGRATIONS.append(runs.POSTGRES_MIGRATION)
-# Issue 29: what B2BRouter last said of each link (delivery reason, registrations), so
+# What B2BRouter last said of each link (delivery reason, registrations), so
 # `invoices` and `status` show it offline (store/deliveries.py).
 MIGRATIONS.append(deliveries.POSTGRES_MIGRATION)
+# Target-neutral column names: account, remote_id, version (store/neutral.py).
+MIGRATIONS.append(neutral.POSTGRES_MIGRATION)

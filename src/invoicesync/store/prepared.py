@@ -47,7 +47,7 @@ POSTGRES_DDL = [
 
 @dataclass(frozen=True)
 class PrepareEntry:
-    realm_id: str
+    account: str
     kind: str  # customer, service, term
     name: str
     request_id: str
@@ -58,9 +58,9 @@ class PrepareEntry:
 
 PREPARE = Table[PrepareEntry](
     name="prepare_journal",
-    intent=("realm_id", "kind", "name", "request_id"),
-    values=lambda e: (e.realm_id, e.kind, e.name, e.request_id),
-    columns="realm_id, kind, name, request_id, state, remote_id, error",
+    intent=("account", "kind", "name", "request_id"),
+    values=lambda e: (e.account, e.kind, e.name, e.request_id),
+    columns="account, kind, name, request_id, state, remote_id, error",
     entry=lambda r: PrepareEntry(*r),
 )
 
@@ -75,20 +75,20 @@ class PrepareJournal:
         self.rows.intend(entries)
 
     def done(self, entry: PrepareEntry, result: str) -> None:
-        self.outcome(entry.realm_id, entry.request_id, remote_id=result)
+        self.outcome(entry.account, entry.request_id, remote_id=result)
 
     def failed(self, entry: PrepareEntry, error: str) -> None:
-        self.outcome(entry.realm_id, entry.request_id, error=error)
+        self.outcome(entry.account, entry.request_id, error=error)
 
-    def open(self, realm_id: str) -> list[PrepareEntry]:
-        return self.rows.entries(realm_id, state="pending")
+    def open(self, account: str) -> list[PrepareEntry]:
+        return self.rows.entries(account, state="pending")
 
-    def entries(self, realm_id: str) -> list[PrepareEntry]:
-        return self.rows.entries(realm_id)
+    def entries(self, account: str) -> list[PrepareEntry]:
+        return self.rows.entries(account)
 
     def outcome(
         self,
-        realm_id: str,
+        account: str,
         request_id: str,
         *,
         remote_id: str | None = None,
@@ -98,4 +98,4 @@ class PrepareJournal:
         values = {"remote_id": remote_id, "error": error}
         state = "done" if remote_id else "failed"
         with self.sql.transaction():
-            self.rows.close(realm_id, request_id, state, values, pending_only=True)
+            self.rows.close(account, request_id, state, values, pending_only=True)

@@ -10,7 +10,7 @@ from invoicesync.models import DocKind, Link
 from invoicesync.store.deliveries import delivery_from_columns
 
 INSERT_COLUMNS = (
-    "realm_id, invoice_number, qbo_id, doc_number, origin, linked_at, sync_token, total, "
+    "account, invoice_number, remote_id, doc_number, origin, linked_at, version, total, "
     "currency, marker_written, fingerprint, kind"
 )
 LINK_COLUMNS = (
@@ -22,13 +22,13 @@ LINK_COLUMNS = (
 
 def link_from_row(row: Sequence[Any]) -> Link:
     return Link(
-        realm_id=row[0],
+        account=row[0],
         invoice_number=row[1],
-        qbo_id=row[2],
+        remote_id=row[2],
         doc_number=row[3],
         origin=row[4],
         linked_at=row[5],
-        sync_token=row[6],
+        version=row[6],
         total=Decimal(row[7]) if row[7] is not None else None,
         currency=row[8],
         marker_written=bool(row[9]),

@@ -187,7 +187,7 @@ class Event:
 
     id: int
     at: str
-    realm_id: str
+    account: str
     invoice_number: str | None
     kind: str
     detail: dict[str, Any]

@@ -164,43 +164,43 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
 
     # --- links ------------------------------------------------------------------------------
 
-    def link(self, realm_id: str, number: str) -> Link | None:
+    def link(self, account: str, number: str) -> Link | None:
         row = self._exec(
-            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND invoice_number = ?",
-            (realm_id, number),
+            f"SELECT {LINK_COLUMNS} FROM links WHERE account = ? AND invoice_number = ?",
+            (account, number),
         ).fetchone()
         return link_from_row(row) if row else None
 
-    def link_for_qbo(self, realm_id: str, ref: DocRef) -> Link | None:
+    def link_for_qbo(self, account: str, ref: DocRef) -> Link | None:
         """The link naming this document: its id only together with its kind (invoice 1 and
         credit memo 1 are two documents)."""
         row = self._exec(
-            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? AND qbo_id = ? AND kind = ?",
-            (realm_id, ref.remote_id, ref.kind.value),
+            f"SELECT {LINK_COLUMNS} FROM links WHERE account = ? AND remote_id = ? AND kind = ?",
+            (account, ref.remote_id, ref.kind.value),
         ).fetchone()
         return link_from_row(row) if row else None
 
-    def set_link_kind(self, realm_id: str, number: str, ref: DocRef) -> None:
+    def set_link_kind(self, account: str, number: str, ref: DocRef) -> None:
         """Record the kind of a link stored without one, once a read of the target proved it
         (`usecases/kinds.py`); only while it is unknown and still names the same id."""
         with self.transaction(durable=True):
             self._exec(
-                "UPDATE links SET kind = ? WHERE realm_id = ? AND invoice_number = ? "
-                "AND qbo_id = ? AND kind = ?",
-                (ref.kind.value, realm_id, number, ref.remote_id, DocKind.UNKNOWN.value),
+                "UPDATE links SET kind = ? WHERE account = ? AND invoice_number = ? "
+                "AND remote_id = ? AND kind = ?",
+                (ref.kind.value, account, number, ref.remote_id, DocKind.UNKNOWN.value),
             )
-            self._event(realm_id, number, "kind resolved", _ref_detail(ref))
+            self._event(account, number, "kind resolved", _ref_detail(ref))
 
-    def links(self, realm_id: str) -> list[Link]:
+    def links(self, account: str) -> list[Link]:
         rows = self._exec(
-            f"SELECT {LINK_COLUMNS} FROM links WHERE realm_id = ? ORDER BY invoice_number",
-            (realm_id,),
+            f"SELECT {LINK_COLUMNS} FROM links WHERE account = ? ORDER BY invoice_number",
+            (account,),
         ).fetchall()
         return [link_from_row(r) for r in rows]
 
-    def count_links(self, realm_id: str) -> dict[str, int]:
+    def count_links(self, account: str) -> dict[str, int]:
         rows = self._exec(
-            "SELECT origin, COUNT(*) FROM links WHERE realm_id = ? GROUP BY origin", (realm_id,)
+            "SELECT origin, COUNT(*) FROM links WHERE account = ? GROUP BY origin", (account,)
         ).fetchall()
         return {str(origin): int(n) for origin, n in rows}
 
@@ -213,13 +213,13 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
                 self._exec(
                     f"INSERT INTO links ({INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
-                        link.realm_id,
+                        link.account,
                         link.invoice_number,
-                        link.qbo_id,
+                        link.remote_id,
                         link.doc_number,
                         link.origin,
                         link.linked_at,
-                        link.sync_token,
+                        link.version,
                         None if link.total is None else str(link.total),
                         link.currency,
                         int(link.marker_written),
@@ -228,34 +228,34 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
                     ),
                 )
             except self._UNIQUE_VIOLATION:
-                raise LinkExists(link.realm_id, link.invoice_number, link.ref) from None
+                raise LinkExists(link.account, link.invoice_number, link.ref) from None
             if request_id is not None:
                 self._creates.linked(link, request_id)
             detail = {**(event or {"doc_number": link.doc_number}), **_ref_detail(link.ref)}
             if request_id is not None:
                 detail["request_id"] = request_id
-            self._event(link.realm_id, link.invoice_number, link.origin, detail)
+            self._event(link.account, link.invoice_number, link.origin, detail)
 
     def move_link(self, moved: Link, event: dict[str, Any]) -> None:
         """Point an existing link at another record (the survivor of a copy, which carries the
         same marker): one UPDATE and its event in one transaction, so the link is never lost."""
         with self.transaction(durable=True):
             self._exec(
-                "UPDATE links SET qbo_id = ?, doc_number = ?, sync_token = ?, total = ? "
-                "WHERE realm_id = ? AND invoice_number = ?",
+                "UPDATE links SET remote_id = ?, doc_number = ?, version = ?, total = ? "
+                "WHERE account = ? AND invoice_number = ?",
                 (
-                    moved.qbo_id,
+                    moved.remote_id,
                     moved.doc_number,
-                    moved.sync_token,
+                    moved.version,
                     None if moved.total is None else str(moved.total),
-                    moved.realm_id,
+                    moved.account,
                     moved.invoice_number,
                 ),
             )
             detail = {**event, **_ref_detail(moved.ref)}
-            self._event(moved.realm_id, moved.invoice_number, "moved", detail)
+            self._event(moved.account, moved.invoice_number, "moved", detail)
 
-    def record_observations(self, realm_id: str, seen: Observed, said: Said | None = None) -> None:
+    def record_observations(self, account: str, seen: Observed, said: Said | None = None) -> None:
         """Store what reconcile saw per link, one transaction: (number, state, balance), and
         with `said` the network's word too (store/deliveries.py)."""
         stamp = now_iso()
@@ -263,56 +263,56 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
             for number, state, bal in seen:
                 self._exec(
                     "UPDATE links SET last_state = ?, last_balance = ?, last_checked_at = ? "
-                    "WHERE realm_id = ? AND invoice_number = ?",
-                    (state, None if bal is None else str(bal), stamp, realm_id, number),
+                    "WHERE account = ? AND invoice_number = ?",
+                    (state, None if bal is None else str(bal), stamp, account, number),
                 )
                 if said is not None:
                     self._exec(
-                        UPDATE_DELIVERY, (*delivery_columns(said.get(number)), realm_id, number)
+                        UPDATE_DELIVERY, (*delivery_columns(said.get(number)), account, number)
                     )
 
-    def remove_link(self, realm_id: str, number: str, event: dict[str, Any]) -> int:
+    def remove_link(self, account: str, number: str, event: dict[str, Any]) -> int:
         """Delete the link and bump the generation (so a later push gets a fresh requestid)."""
         with self.transaction(durable=True):
             self._exec(
-                "DELETE FROM links WHERE realm_id = ? AND invoice_number = ?", (realm_id, number)
+                "DELETE FROM links WHERE account = ? AND invoice_number = ?", (account, number)
             )
-            generation = self.generation(realm_id, number) + 1
+            generation = self.generation(account, number) + 1
             self._exec(
-                "INSERT INTO generations (realm_id, invoice_number, generation) VALUES (?,?,?) "
-                "ON CONFLICT (realm_id, invoice_number) "
+                "INSERT INTO generations (account, invoice_number, generation) VALUES (?,?,?) "
+                "ON CONFLICT (account, invoice_number) "
                 "DO UPDATE SET generation = excluded.generation",
-                (realm_id, number, generation),
+                (account, number, generation),
             )
-            self._event(realm_id, number, "unlinked", {**event, "generation": generation})
+            self._event(account, number, "unlinked", {**event, "generation": generation})
             return generation
 
     # --- generations --------------------------------------------------------------------------
 
-    def generation(self, realm_id: str, number: str) -> int:
+    def generation(self, account: str, number: str) -> int:
         row = self._exec(
-            "SELECT generation FROM generations WHERE realm_id = ? AND invoice_number = ?",
-            (realm_id, number),
+            "SELECT generation FROM generations WHERE account = ? AND invoice_number = ?",
+            (account, number),
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def generations(self, realm_id: str) -> dict[str, int]:
+    def generations(self, account: str) -> dict[str, int]:
         rows = self._exec(
-            "SELECT invoice_number, generation FROM generations WHERE realm_id = ?", (realm_id,)
+            "SELECT invoice_number, generation FROM generations WHERE account = ?", (account,)
         ).fetchall()
         return {str(n): int(g) for n, g in rows}
 
     # --- events -----------------------------------------------------------------------------
 
-    def _event(self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]) -> None:
+    def _event(self, account: str, number: str | None, kind: str, detail: dict[str, Any]) -> None:
         """Append an event, stamped with the run, host and user that wrote it."""
         run_id, host, user = self._who()
         self._exec(
-            "INSERT INTO events (at, realm_id, invoice_number, kind, detail, run_id, host, "
+            "INSERT INTO events (at, account, invoice_number, kind, detail, run_id, host, "
             "username) VALUES (?,?,?,?,?,?,?,?)",
             (
                 now_iso(),
-                realm_id,
+                account,
                 number,
                 kind,
                 json.dumps(detail, default=str, sort_keys=True),
@@ -323,21 +323,21 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
         )
 
     def record_event(
-        self, realm_id: str, number: str | None, kind: str, detail: dict[str, Any]
+        self, account: str, number: str | None, kind: str, detail: dict[str, Any]
     ) -> None:
         """An event on its own, committed before this returns: the intent of an idempotent
         write (removing a copy) that needs no journal row of its own."""
         with self.transaction(durable=True):
-            self._event(realm_id, number, kind, detail)
+            self._event(account, number, kind, detail)
 
-    def events(self, realm_id: str) -> list[tuple[str, str | None, str, dict[str, Any]]]:
+    def events(self, account: str) -> list[tuple[str, str | None, str, dict[str, Any]]]:
         rows = self._exec(
-            "SELECT at, invoice_number, kind, detail FROM events WHERE realm_id = ? ORDER BY id",
-            (realm_id,),
+            "SELECT at, invoice_number, kind, detail FROM events WHERE account = ? ORDER BY id",
+            (account,),
         ).fetchall()
         return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
 
 def _ref_detail(ref: DocRef) -> dict[str, Any]:
     """How an event names a remote document: its id and, always beside it, its kind."""
-    return {"qbo_id": ref.remote_id, "kind": ref.kind.value}
+    return {"remote_id": ref.remote_id, "kind": ref.kind.value}

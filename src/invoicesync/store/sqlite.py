@@ -21,7 +21,17 @@ from typing import Any
 
 from invoicesync.errors import InvalidInput, InvoiceSyncError, LockHeld
 from invoicesync.files import FileLock, LockTimeout, UnsafeFile, ensure_dir, private_dir
-from invoicesync.store import claims, deliveries, followups, identity, kinds, origin, prepared, runs
+from invoicesync.store import (
+    claims,
+    deliveries,
+    followups,
+    identity,
+    kinds,
+    neutral,
+    origin,
+    prepared,
+    runs,
+)
 from invoicesync.store.lifecycle import SQLITE_MIGRATION
 from invoicesync.store.sql import SqlStore
 
@@ -291,11 +301,11 @@ def state_lock(
         lock.release()
 
 
-# Issue 18: sends and attachments, journalled like pushes (store/followups.py).
+# Sends and attachments, journalled like pushes (store/followups.py).
 MIGRATIONS.append(followups.SQLITE_DDL)
-# Issue 17: links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
+# Links' fingerprint and kind, the lifecycle journal (store/lifecycle.py).
 MIGRATIONS.append(SQLITE_MIGRATION)
-# Issue 19: customers, services and terms `prepare` creates, journalled (store/prepared.py).
+# Customers, services and terms `prepare` creates, journalled (store/prepared.py).
 MIGRATIONS.append(prepared.SQLITE_DDL)
 # The state's origin, carried by the marker of every record it creates (store/origin.py).
 MIGRATIONS.append(origin.SQLITE_DDL)
@@ -304,9 +314,11 @@ MIGRATIONS.append(claims.SQLITE_MIGRATION)
 # The kind of document beside every stored remote id, filled from what is known
 # (store/kinds.py).
 MIGRATIONS.append(kinds.SQLITE_MIGRATION)
-# Issue 32: who wrote each event (run, host, user), the runs, and the audit trail's indexes
+# Who wrote each event (run, host, user), the runs, and the audit trail's indexes
 # (store/runs.py).
 MIGRATIONS.append(runs.SQLITE_MIGRATION)
-# Issue 29: what B2BRouter last said of each link (delivery reason, registrations), so
+# What B2BRouter last said of each link (delivery reason, registrations), so
 # `invoices` and `status` show it offline (store/deliveries.py).
 MIGRATIONS.append(deliveries.SQLITE_MIGRATION)
+# Target-neutral column names: account, remote_id, version (store/neutral.py).
+MIGRATIONS.append(neutral.SQLITE_MIGRATION)

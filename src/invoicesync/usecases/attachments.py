@@ -46,8 +46,8 @@ def note(number: str, digest: str) -> str:
     return f"invoicesync {number} sha256:{digest}"
 
 
-def attach_request_id(realm_id: str, number: str, ref: DocRef, digest: str, attempt: int) -> str:
-    key = f"attach\x1f{realm_id}\x1f{number}\x1f{ref.key}\x1f{digest}\x1f{attempt}"
+def attach_request_id(account: str, number: str, ref: DocRef, digest: str, attempt: int) -> str:
+    key = f"attach\x1f{account}\x1f{number}\x1f{ref.key}\x1f{digest}\x1f{attempt}"
     return "is1a-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -59,7 +59,7 @@ def attach_all(session: Session, invoice: LocalInvoice, ref: DocRef) -> list[str
     remote: Sequence[Attached] | None = None
     done = {
         (h.target, h.content_hash)
-        for h in followups(session.store, session.realm_id, "attach", invoice.number)
+        for h in followups(session.store, session.account, "attach", invoice.number)
         if h.ref == ref and h.state == "done"
     }
     for a in dict.fromkeys(invoice.attachments):
@@ -90,16 +90,16 @@ def _attach_one(
     name = file_name(a)
     history = [
         h
-        for h in followups(session.store, session.realm_id, "attach", number)
+        for h in followups(session.store, session.account, "attach", number)
         if h.ref == ref and h.content_hash == a.sha256 and h.target == name
     ]
     pending = [h for h in history if h.state == "pending"]
     if pending:
         entry = pending[-1]
     else:
-        rid = attach_request_id(session.realm_id, number, ref, a.sha256, len(history))
+        rid = attach_request_id(session.account, number, ref, a.sha256, len(history))
         entry = FollowUp(
-            session.realm_id, "attach", number, ref.remote_id, rid, "pending", name, a.sha256,
+            session.account, "attach", number, ref.remote_id, rid, "pending", name, a.sha256,
             a.size, doc_kind=ref.kind,
         )  # fmt: skip
     upload = Upload(name, a.content_type, data, note(number, a.sha256))

@@ -39,7 +39,7 @@ class Held:
     """A record carrying our marker that is not deleted, why, and how it differs from the
     survivor: (field, the survivor's value, this record's value)."""
 
-    qbo_id: str
+    remote_id: str
     reasons: tuple[str, ...]
     differences: tuple[tuple[str, str, str], ...] = ()
 
@@ -66,7 +66,7 @@ class CopyFinding:
     @property
     def kept(self) -> list[str]:
         """Held because a payment reached them (the `kept` of the JSON document)."""
-        return [h.qbo_id for h in self.held if any("has a payment" in r for r in h.reasons)]
+        return [h.remote_id for h in self.held if any("has a payment" in r for r in h.reasons)]
 
     def details(self, target: str) -> list[str]:
         if self.settled:
@@ -74,7 +74,7 @@ class CopyFinding:
             return [f"removed the copy {gone}; {target} {self.kind.label} {self.survivor} stays"]
         ids = ", ".join([self.survivor, *self.copies])
         out = [f"{target} {self.kind.label}s {ids} all carry our marker for {self.invoice}"]
-        out += [f"{h.qbo_id} {'; '.join(h.reasons)}" for h in self.held]
+        out += [f"{h.remote_id} {'; '.join(h.reasons)}" for h in self.held]
         if self.failed:
             out.append(f"could not delete {', '.join(self.failed)} now; re-run later")
         if self.would_remove:
@@ -110,13 +110,13 @@ def differences(
 
 def judge(link: Link, rows: Sequence[CopyRecord], j: Judge) -> CopyFinding:
     """Which record stays, which are proven copies, and why each other one is held."""
-    ours = next(r for r in rows if r.id == link.qbo_id)
+    ours = next(r for r in rows if r.id == link.remote_id)
     skip = frozenset() if link.doc_number == link.invoice_number else THEIR_NUMBERS
     same = [r for r in rows if r is ours or not differences(ours, r, skip)]
     survivor = min(same, key=lambda r: (len(r.id), r.id))
     others = [r for r in rows if r.id != survivor.id]
     finding = CopyFinding(
-        link.invoice_number, link.kind, survivor.id, [r.id for r in others], link.qbo_id
+        link.invoice_number, link.kind, survivor.id, [r.id for r in others], link.remote_id
     )
     for r in others:
         diff = differences(survivor, r, skip)
@@ -163,7 +163,7 @@ def _origin_reasons(link: Link, r: CopyRecord, j: Judge) -> list[str]:
     origin = r.remote.origin
     if origin is not None and origin == j.origin:
         return []
-    if origin is None and r.id == link.qbo_id:
+    if origin is None and r.id == link.remote_id:
         return []
     if origin is None:
         return [
@@ -186,7 +186,7 @@ def find_copies(
     findings = []
     for ln in links:
         rows = groups.get(ln.invoice_number)
-        if ln.kind is not kind or not rows or ln.qbo_id not in {r.id for r in rows}:
+        if ln.kind is not kind or not rows or ln.remote_id not in {r.id for r in rows}:
             continue  # a marker we did not link here is not ours to settle
         findings.append(judge(ln, rows, j))
     return findings
@@ -202,10 +202,10 @@ def remove(session: Session, link: Link, finding: CopyFinding, j: Judge) -> None
     ids = [finding.survivor, *finding.copies]
     fresh = ledger.copy_records(finding.kind, ids)
     rows = [fresh[i] for i in ids if i in fresh and not fresh[i].remote.voided]
-    again = judge(link, rows, j) if link.qbo_id in {r.id for r in rows} else None
+    again = judge(link, rows, j) if link.remote_id in {r.id for r in rows} else None
     for cid in list(finding.would_remove):
         if again is None or again.survivor != finding.survivor or cid not in again.would_remove:
-            now = next((h for h in again.held if h.qbo_id == cid), None) if again else None
+            now = next((h for h in again.held if h.remote_id == cid), None) if again else None
             why = f"changed since it was first checked (it or {finding.survivor}): re-run"
             finding.held.append(Held(cid, (why, *(now.reasons if now else ())), ()))
             finding.would_remove.remove(cid)
@@ -221,18 +221,18 @@ def _delete(
     pair: tuple[CopyRecord, CopyRecord],
 ) -> None:
     copy, survivor = pair
-    store, realm = session.store, session.realm_id
-    if copy.id == link.qbo_id and not finding.moved:
+    store, realm = session.store, session.account
+    if copy.id == link.remote_id and not finding.moved:
         moved = replace(
             link,
-            qbo_id=survivor.id,
+            remote_id=survivor.id,
             doc_number=survivor.remote.doc_number,
-            sync_token=survivor.remote.sync_token,
+            version=survivor.remote.version,
             total=survivor.remote.total,
         )
-        store.move_link(moved, {"from": link.qbo_id, "to": survivor.id, "why": "copy"})
+        store.move_link(moved, {"from": link.remote_id, "to": survivor.id, "why": "copy"})
         finding.moved = True
-    detail = {"qbo_id": copy.id, "survivor": survivor.id, "kind": finding.kind.value}
+    detail = {"remote_id": copy.id, "survivor": survivor.id, "kind": finding.kind.value}
     store.record_event(
         realm, link.invoice_number, "copy removal", {**detail, "document": copy.document}
     )

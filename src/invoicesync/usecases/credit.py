@@ -51,7 +51,7 @@ def plan(session: Session, chosen: Sequence[LocalInvoice]) -> tuple[PlannedCredi
     store = session.existing_store()
     if not notes or store is None or session.ledger.facts.credits_by_reference:
         return tuple(PlannedCredit(n, str(n.credit_for)) for n in notes)
-    realm = session.realm_id
+    realm = session.account
     links = {ln.invoice_number: ln for ln in store.links(realm)}
     done = {
         e.invoice_number
@@ -77,7 +77,7 @@ def apply_all(
     if session.ledger.facts.credits_by_reference:
         _referenced(notes, results)
         return
-    realm = session.realm_id
+    realm = session.account
     links = {ln.invoice_number: ln for ln in store.links(realm)}
     done = {
         e.invoice_number
@@ -158,7 +158,7 @@ def _apply(
     target: Link,
     result: PushResult,
 ) -> None:
-    ledger, realm = session.ledger, session.realm_id
+    ledger, realm = session.ledger, session.account
     if not isinstance(ledger, AppliesCredit):
         _say(result, f"credit not applied: {lacks(ledger, 'credit application', note.number)}")
         return
@@ -170,7 +170,7 @@ def _apply(
         return
     rid = lifecycle_id(realm, note.number, credit.id, invoice.id, "apply")
     entry = LifecycleEntry(
-        realm, note.number, "apply", rid, credit.id, credit.sync_token, None,
+        realm, note.number, "apply", rid, credit.id, credit.version, None,
         detail={"invoice": target.invoice_number, "invoice_id": invoice.id},
         doc_kind=credit.ref.kind,
     )  # fmt: skip

@@ -82,7 +82,7 @@ def after_push(
 
 def _known(session: Session, ref: DocRef, number: str) -> DocRef:
     """The document a result names, its kind proved first if the link did not record it."""
-    link = session.store.link(session.realm_id, number)
+    link = session.store.link(session.account, number)
     if ref.kind is not DocKind.UNKNOWN or link is None:
         return ref
     return known(session, link).ref
@@ -99,12 +99,12 @@ def _sends(
     Created in this run: sent. A send an earlier run left pending: finished, unless the
     document was voided, deleted or paid since. With `unsent`: ours by the push journal and
     never sent, checked the same way. Adopted and not ours by the journal: reported only."""
-    store, realm = session.store, session.realm_id
+    store, realm = session.store, session.account
     sends = followups(store, realm, "send")
     pending = {f.invoice_number for f in sends if f.state == "pending"}
-    sent = {(f.invoice_number, f.qbo_id) for f in sends if f.state == "done"}
+    sent = {(f.invoice_number, f.remote_id) for f in sends if f.state == "done"}
     ours = (
-        {(e.invoice_number, e.qbo_id) for e in store.journals.creates.entries(realm, "done")}
+        {(e.invoice_number, e.remote_id) for e in store.journals.creates.entries(realm, "done")}
         if unsent
         else set()
     )
@@ -117,7 +117,7 @@ def _sends(
         and (
             n in pending
             or r.status == "adopted"
-            or ((n, r.qbo_id) in ours and (n, r.qbo_id) not in sent)
+            or ((n, r.remote_id) in ours and (n, r.remote_id) not in sent)
         )
     ]
     links = {n: ln for n in maybe if (ln := store.link(realm, n)) is not None}
@@ -130,7 +130,7 @@ def _sends(
         why = send_rules.refusal(session, links[n], seen) or send_rules.cannot_deliver(
             session, links[n], seen
         )
-        if why is None and n not in pending and (n, r.qbo_id) not in ours:
+        if why is None and n not in pending and (n, r.remote_id) not in ours:
             why = f"adopted, not created by this run; `invoicesync send {n}` sends it"
         elif why is None and n not in pending and seen is not None and seen.emailed:
             why = (
@@ -158,7 +158,7 @@ def _deliverable(
     batch read, each recipient once, before anything is queued."""
     if not created or not isinstance(session.ledger, ChecksDelivery):
         return go
-    fresh = {n: session.store.link(session.realm_id, n) for n, _ in go[:created]}
+    fresh = {n: session.store.link(session.account, n) for n, _ in go[:created]}
     links = {n: replace(ln, kind=ref.kind) for (n, ref) in go[:created] if (ln := fresh[n])}
     states = send_rules.read_states(session, links.values())
     keep = []

@@ -23,7 +23,7 @@ DEFAULT_RUNS = 50  # how many of the latest runs `runs` lists without --limit
 class HistoryReport:
     """The events of some invoices, oldest first, and the numbers nothing was recorded for."""
 
-    realm_id: str | None
+    account: str | None
     numbers: list[str]
     events: list[Event]
     missing: list[str]

@@ -42,7 +42,7 @@ def prove(session: Session, link: Link) -> Link:
         return link
     proved: list[DocRef] = []
     for kind in session.ledger.facts.kinds:
-        ref = DocRef(kind, link.qbo_id)
+        ref = DocRef(kind, link.remote_id)
         try:
             remote = session.ledger.read(ref)
         except Gone:
@@ -53,7 +53,7 @@ def prove(session: Session, link: Link) -> Link:
         number, target = link.invoice_number, session.ledger.name
         raise KindUnknown(
             f"{number}: the link was stored before invoicesync recorded whether {target} id "
-            f"{link.qbo_id} is an invoice or a credit memo, and "
+            f"{link.remote_id} is an invoice or a credit memo, and "
             + ("no" if not proved else "more than one")
             + f" document with that id carries our marker for {number}; nothing was sent. "
             f"`invoicesync unlink {number}`, then `invoicesync link {number} ID` with the id "
@@ -65,7 +65,7 @@ def prove(session: Session, link: Link) -> Link:
 def remember(session: Session, proved: Link) -> None:
     """Record the kind `prove` found for a link stored without one (the store changes only a
     link still unknown and naming the same id)."""
-    session.store.set_link_kind(session.realm_id, proved.invoice_number, proved.ref)
+    session.store.set_link_kind(session.account, proved.invoice_number, proved.ref)
 
 
 def owners(links: Iterable[Link]) -> dict[DocRef, str]:

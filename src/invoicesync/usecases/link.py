@@ -22,12 +22,12 @@ from invoicesync.usecases.session import Session
 CANDIDATE_WINDOW_DAYS = 30  # same customer within this many days of the issue date
 
 
-def marker_request_id(action: str, realm_id: str, number: str, remote: RemoteInvoice) -> str:
+def marker_request_id(action: str, account: str, number: str, remote: RemoteInvoice) -> str:
     """For writing or removing our marker: keyed on the target document and its SyncToken, so
     a retry of the same write is replayed but a write to another document (or a later version
     of the same one, or the credit memo with the same Id) is never answered with an earlier
     write's response."""
-    key = f"{action}\x1f{realm_id}\x1f{number}\x1f{remote.ref.key}\x1f{remote.sync_token}"
+    key = f"{action}\x1f{account}\x1f{number}\x1f{remote.ref.key}\x1f{remote.version}"
     return f"{action}-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
@@ -40,16 +40,16 @@ def _candidate(
         total=inv.total,
         issue_date=inv.issue_date,
         currency=inv.currency,
-        qbo_doc=remote.doc_number,
-        qbo_customer_id=remote.customer_id,
-        qbo_total=remote.total,
-        qbo_date=remote.txn_date,
-        qbo_currency=remote.currency,
+        remote_doc=remote.doc_number,
+        remote_customer_id=remote.customer_id,
+        remote_total=remote.total,
+        remote_date=remote.txn_date,
+        remote_currency=remote.currency,
         marker_number=remote.marker,
     )
     return Candidate(
         kind=remote.ref.kind,
-        qbo_id=remote.id,
+        remote_id=remote.id,
         doc_number=remote.doc_number,
         txn_date=remote.txn_date,
         customer=remote.customer_name,
@@ -81,9 +81,9 @@ def list_candidates(
         near = ledger.search(kind, customer_id=customer_id, lo=lo, hi=hi)
         rows.update((r.id, r) for r in near)
     store = session.existing_store()
-    owned = owners(store.links(session.realm_id)) if store else {}
+    owned = owners(store.links(session.account)) if store else {}
     found = [_candidate(r, inv, customer_id, owned) for r in rows.values()]
-    found.sort(key=lambda c: (-c.score, c.txn_date or "", c.qbo_id))
+    found.sort(key=lambda c: (-c.score, c.txn_date or "", c.remote_id))
     return inv, found[:limit]
 
 
@@ -91,7 +91,7 @@ def list_candidates(
 class LinkResult:
     invoice: str
     kind: DocKind
-    qbo_id: str
+    remote_id: str
     doc_number: str | None
     total: Decimal | None
     currency: str | None
@@ -103,7 +103,7 @@ class LinkResult:
 @dataclass(frozen=True)
 class LinkRequest:
     number: str
-    qbo_id: str | None = None
+    remote_id: str | None = None
     doc_number: str | None = None
     best: bool = False
     pick: Callable[[list[Candidate]], str | None] | None = None
@@ -136,12 +136,12 @@ def _chosen_candidate(session: Session, invoices: Sequence[LocalInvoice], req: L
     free = [c for c in candidates if c.linked_to is None]
     if req.best:
         if not free or not matching.unambiguous_best([c.score for c in free]):
-            contenders = ", ".join(f"{c.qbo_id} (score {c.score})" for c in free[:5])
+            contenders = ", ".join(f"{c.remote_id} (score {c.score})" for c in free[:5])
             raise Conflict(
                 f"no unambiguous best candidate for {req.number}"
                 + (f": {contenders}; link by id" if contenders else "")
             )
-        return free[0].qbo_id
+        return free[0].remote_id
     if req.pick is not None and free:
         picked = req.pick(free)
         if picked is None:
@@ -158,20 +158,20 @@ def _target(
 ) -> RemoteInvoice:
     """The document to link, of the kind the source record becomes: a credit note links to a
     credit memo, and its id is read as a credit memo's."""
-    if sum(bool(x) for x in (req.qbo_id, req.doc_number, req.best)) > 1:
+    if sum(bool(x) for x in (req.remote_id, req.doc_number, req.best)) > 1:
         raise UsageError("give one of REMOTE_ID, --doc-number or --best")
     kind = DocKind.of(inv)
     if req.doc_number is not None:
-        qbo_id = _by_doc_number(session, req.doc_number, kind)
-    elif req.best or req.qbo_id is None:
-        qbo_id = _chosen_candidate(session, invoices, req)
+        remote_id = _by_doc_number(session, req.doc_number, kind)
+    elif req.best or req.remote_id is None:
+        remote_id = _chosen_candidate(session, invoices, req)
     else:
-        qbo_id = req.qbo_id
+        remote_id = req.remote_id
     try:
-        return session.ledger.read(DocRef(kind, qbo_id))
+        return session.ledger.read(DocRef(kind, remote_id))
     except Gone:
         name = session.ledger.name
-        raise UsageError(f"{name} has no {kind.label} with id {qbo_id} (deleted?)") from None
+        raise UsageError(f"{name} has no {kind.label} with id {remote_id} (deleted?)") from None
 
 
 def _differences(target: str, inv: LocalInvoice, remote: RemoteInvoice) -> list[str]:
@@ -199,7 +199,7 @@ def _write_marker(
         warnings.append(
             f"{session.ledger.name} {remote.ref} carries the marker of {mark}; it was replaced"
         )
-    rid = marker_request_id("lk1", session.realm_id, number, remote)
+    rid = marker_request_id("lk1", session.account, number, remote)
     try:
         return session.ledger.set_marker(remote, number, rid), True
     except (Gone, InvoiceSyncError) as exc:
@@ -217,20 +217,20 @@ def link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -
 def _doc_owner(existing: Link, req: LinkRequest) -> str | None:
     """The existing link's id when `--doc-number` names that same QuickBooks invoice."""
     if req.doc_number is not None and req.doc_number == existing.doc_number:
-        return existing.qbo_id
+        return existing.remote_id
     return None
 
 
 def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) -> LinkResult:
     inv = find_invoice(invoices, req.number)
-    store, realm = session.store, session.realm_id
+    store, realm = session.store, session.account
     existing = store.link(realm, req.number)
-    if existing is not None and existing.qbo_id in {req.qbo_id, _doc_owner(existing, req)}:
+    if existing is not None and existing.remote_id in {req.remote_id, _doc_owner(existing, req)}:
         # Asked again for the link that exists: nothing to do, like `unlink` of an unlinked one.
         return LinkResult(
             req.number,
             existing.kind,
-            existing.qbo_id,
+            existing.remote_id,
             existing.doc_number,
             existing.total,
             existing.currency,
@@ -258,13 +258,13 @@ def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) 
         marker_written = True
     record = replace(link_from(inv, realm, remote, "linked"), marker_written=marker_written)
     try:
-        store.add_link(record, event={"qbo_id": record.qbo_id, "warnings": warnings})
+        store.add_link(record, event={"remote_id": record.remote_id, "warnings": warnings})
     except LinkExists:
         raise Conflict(f"{req.number} or {name} {record.ref} was linked meanwhile") from None
     return LinkResult(
         req.number,
         record.kind,
-        record.qbo_id,
+        record.remote_id,
         record.doc_number,
         record.total,
         record.currency,
@@ -277,11 +277,11 @@ def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) 
 class UnlinkResult:
     invoice: str
     was_linked: bool
-    qbo_id: str | None = None
+    remote_id: str | None = None
     marker_removed: bool = False
     generation: int = 0
     warnings: list[str] = field(default_factory=list)
-    kind: DocKind | None = None  # of the document `qbo_id` names
+    kind: DocKind | None = None  # of the document `remote_id` names
     number_stays_taken: bool = False  # a later push is a conflict, not a new document
 
 
@@ -290,7 +290,7 @@ def unlink(session: Session, number: str, *, wait: float | None = None) -> Unlin
     id: a credit memo's marker is removed from the credit memo); the document itself is left
     alone. Idempotent."""
     with session.locked(wait):
-        store, realm = session.store, session.realm_id
+        store, realm = session.store, session.account
         existing = store.link(realm, number)
         if existing is None:
             return UnlinkResult(number, False)
@@ -298,12 +298,16 @@ def unlink(session: Session, number: str, *, wait: float | None = None) -> Unlin
         removed = False
         if existing.marker_written:
             existing, removed = _remove_marker(session, existing, warnings)
-        event = {"qbo_id": existing.qbo_id, "kind": existing.kind.value, "marker_removed": removed}
+        event = {
+            "remote_id": existing.remote_id,
+            "kind": existing.kind.value,
+            "marker_removed": removed,
+        }
         generation = store.remove_link(realm, number, event)
         return UnlinkResult(
             number,
             True,
-            existing.qbo_id,
+            existing.remote_id,
             removed,
             generation,
             warnings,
@@ -319,7 +323,7 @@ def _remove_marker(session: Session, link: Link, warnings: list[str]) -> tuple[L
         remote = session.ledger.read(link.ref)
         if remote.marker != number:
             return link, False
-        rid = marker_request_id("ul1", session.realm_id, number, remote)
+        rid = marker_request_id("ul1", session.account, number, remote)
         session.ledger.set_marker(remote, None, rid)
         return link, True
     except Gone:

@@ -64,7 +64,7 @@ class Application:
 @dataclass(frozen=True)
 class PaidInvoice:
     invoice: str
-    qbo_id: str
+    remote_id: str
     doc_number: str | None
     currency: str | None
     total: Decimal | None
@@ -85,7 +85,7 @@ class PaidInvoice:
 
 @dataclass
 class PaymentsReport:
-    realm_id: str
+    account: str
     since: date | None
     target: str  # the ledger's name, for messages
     invoices: list[PaidInvoice] = field(default_factory=list)
@@ -94,14 +94,14 @@ class PaymentsReport:
 
 def payments(session: Session, since: date | None = None) -> PaymentsReport:
     follow_ups(session.ledger, "payments")  # a target without says so before any read
-    report = PaymentsReport(session.realm_id, since, session.ledger.name)
+    report = PaymentsReport(session.account, since, session.ledger.name)
     store = session.existing_store()
-    links = _known(session, store.links(session.realm_id)) if store else []
+    links = _known(session, store.links(session.account)) if store else []
     if links:
         rows = _rows(session, links)
         report.invoices = [r for r, ln in zip(rows, links, strict=True) if _news(r, ln, since)]
         assert store is not None
-        store.record_observations(session.realm_id, [(r.invoice, r.state, r.balance) for r in rows])
+        store.record_observations(session.account, [(r.invoice, r.state, r.balance) for r in rows])
     report.requests = requests_of(session.ledger)
     return report
 
@@ -120,8 +120,8 @@ def _rows(session: Session, links: list[Link]) -> list[PaidInvoice]:
     """One read per kind: the invoices, the credit memos, the payments both name, and the
     credit memos those payments use that are not linked (applied by hand)."""
     ledger = session.ledger
-    invoice_ids = [ln.qbo_id for ln in links if ln.kind is DocKind.INVOICE]
-    memo_ids = [ln.qbo_id for ln in links if ln.kind is DocKind.CREDIT_MEMO]
+    invoice_ids = [ln.remote_id for ln in links if ln.kind is DocKind.INVOICE]
+    memo_ids = [ln.remote_id for ln in links if ln.kind is DocKind.CREDIT_MEMO]
     billed = follow_ups(ledger, "payments")
     billing = billed.billing(DocKind.INVOICE, invoice_ids) if invoice_ids else {}
     memos: dict[str, RemoteInvoice] = {}
@@ -139,11 +139,11 @@ def _rows(session: Session, links: list[Link]) -> list[PaidInvoice]:
     }
     if named - memos.keys():
         memos.update(ledger.read_many(DocKind.CREDIT_MEMO, sorted(named - memos.keys())))
-    names = {(ln.kind, ln.qbo_id): ln.invoice_number for ln in links}
+    names = {(ln.kind, ln.remote_id): ln.invoice_number for ln in links}
     return [
-        _invoice_row(ln, billing.get(ln.qbo_id), paid, memos, names)
+        _invoice_row(ln, billing.get(ln.remote_id), paid, memos, names)
         if ln.kind is DocKind.INVOICE
-        else _credit_row(ln, memos.get(ln.qbo_id), paid, names)
+        else _credit_row(ln, memos.get(ln.remote_id), paid, names)
         for ln in links
     ]
 
@@ -151,7 +151,7 @@ def _rows(session: Session, links: list[Link]) -> list[PaidInvoice]:
 def _deleted(link: Link) -> PaidInvoice:
     return PaidInvoice(
         link.invoice_number,
-        link.qbo_id,
+        link.remote_id,
         link.doc_number,
         link.currency,
         link.total,

@@ -59,7 +59,7 @@ class PdfResult:
     format: str = "pdf"
 
     @property
-    def qbo_id(self) -> str | None:
+    def remote_id(self) -> str | None:
         return None if self.ref is None else self.ref.remote_id
 
     @property
@@ -69,7 +69,7 @@ class PdfResult:
 
 @dataclass
 class PdfReport:
-    realm_id: str
+    account: str
     results: list[PdfResult] = field(default_factory=list)
 
     @property
@@ -160,12 +160,12 @@ def pdf(
     if fmt not in formats:
         offered = ", ".join(f"--format {f}" for f in formats)
         raise UsageError(
-            f"{session.ledger.name} has no {fmt} document: only {offered} (the e-invoice "
-            "formats come from a B2BRouter profile)"
+            f"{session.ledger.name} has no {fmt} document: only {offered} (each target serves "
+            "its own formats: docs/commands.md, `pdf`)"
         )
     wanted = list(dict.fromkeys(numbers))
     targets = destinations(wanted, output)
-    report = PdfReport(session.realm_id)
+    report = PdfReport(session.account)
     store = session.existing_store()
     for number in wanted:
         job = _Job(session, number, targets[number], fmt, force, progress)
@@ -189,7 +189,7 @@ class _Job:
         """The document of the one the link names, of its kind (a credit memo's from
         `creditmemo/{id}/pdf`)."""
         name = self.session.ledger.name
-        link = store.link(self.session.realm_id, self.number) if store else None
+        link = store.link(self.session.account, self.number) if store else None
         if link is None:
             return self.failed(
                 f"{self.number} is not linked to {name}; push or link it first", EXIT_USAGE

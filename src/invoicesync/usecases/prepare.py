@@ -74,7 +74,7 @@ class PrepareItem:
 
 @dataclass
 class PrepareReport:
-    realm_id: str
+    account: str
     dry_run: bool
     target: str  # the ledger's name, for messages
     items: list[PrepareItem] = field(default_factory=list)
@@ -109,10 +109,10 @@ def planned(need: Prerequisite) -> PrepareItem:
     return _item(need, "would create")
 
 
-def request_id(realm_id: str, need: Prerequisite, attempt: int) -> str:
+def request_id(account: str, need: Prerequisite, attempt: int) -> str:
     """Deterministic per name and attempt: a re-sent intent is replayed, never duplicated;
     an attempt after a refusal gets a fresh one."""
-    key = "\x1f".join((realm_id, need.kind, need.name, str(attempt)))
+    key = "\x1f".join((account, need.kind, need.name, str(attempt)))
     return "prep-" + hashlib.sha256(key.encode()).hexdigest()[:27]
 
 
@@ -120,7 +120,7 @@ def request_id(realm_id: str, need: Prerequisite, attempt: int) -> str:
 class PreparePlan:
     """The names a batch lacks, read from the target before anything is created."""
 
-    realm_id: str
+    account: str
     target: str  # the ledger's name, for messages
     needs: tuple[Prerequisite, ...] = ()
 
@@ -142,7 +142,7 @@ def plan(
     names = _names(session)
     chosen, _ = select_invoices(invoices, request.numbers, request.all_, request.since)
     needs = names.prerequisites(chosen, request.kinds) if chosen else []
-    return PreparePlan(session.realm_id, session.ledger.name, tuple(needs))
+    return PreparePlan(session.account, session.ledger.name, tuple(needs))
 
 
 def prepare(
@@ -156,7 +156,7 @@ def prepare(
     person was shown and agreed to): only what it listed, if the target still lacks it."""
     if bool(request.numbers) == request.all_:
         raise UsageError("name the invoices to prepare for, or use --all (not both)")
-    report = PrepareReport(session.realm_id, request.dry_run, session.ledger.name)
+    report = PrepareReport(session.account, request.dry_run, session.ledger.name)
     lock = contextlib.nullcontext() if request.dry_run else session.locked(request.wait)
     with lock:
         try:
@@ -192,7 +192,7 @@ def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tup
     wanted = {(n.kind, n.name) for n in needs}
     store = session.store
     failed: dict[tuple[str, str], int] = {}
-    for entry in store.journals.prepare.entries(session.realm_id):
+    for entry in store.journals.prepare.entries(session.account):
         key = (entry.kind, entry.name)
         if entry.state == "failed":
             failed[key] = failed.get(key, 0) + 1
@@ -205,7 +205,7 @@ def _settle_pending(session: Session, needs: Sequence[Prerequisite]) -> dict[tup
 
 
 def _create(session: Session, need: Prerequisite, attempt: int) -> PrepareItem:
-    realm, ledger = session.realm_id, session.ledger
+    realm, ledger = session.account, session.ledger
     if not isinstance(ledger, CreatesPrerequisites):  # its needs are never creatable
         raise lacking(ledger, "creation of names")
     rid = request_id(realm, need, attempt)

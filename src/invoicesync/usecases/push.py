@@ -58,7 +58,7 @@ def _claim(
     still holds then fails with exit 9 and who holds it. One it holds but has linked already
     goes on to the plan, which skips it as linked. A dead run's claims (its database session
     is gone) the store hands over at once."""
-    store, realm = session.store, session.realm_id
+    store, realm = session.store, session.account
     held = store.claim(realm, [i.number for i in chosen], run_id)
     missing = _unlinked(session, [i for i in chosen if i.number not in held])
     if missing and wait.seconds:
@@ -81,7 +81,7 @@ def _claim(
 def _unlinked(session: Session, invoices: list[LocalInvoice]) -> list[LocalInvoice]:
     if not invoices:
         return []
-    linked = {ln.invoice_number for ln in session.store.links(session.realm_id)}
+    linked = {ln.invoice_number for ln in session.store.links(session.account)}
     return [i for i in invoices if i.number not in linked]
 
 
@@ -90,7 +90,7 @@ def _wait_for_holders(
 ) -> set[str]:
     """Wait up to `wait.seconds` for the runs holding `missing` to release them (or to die);
     returns the numbers this run then holds. Our own claims are renewed meanwhile."""
-    store, realm = session.store, session.realm_id
+    store, realm = session.store, session.account
     holders = sorted({c.holder for c in store.claims(realm) if c.run_id != run_id})
     if wait.notify is not None:
         wait.notify(
@@ -111,7 +111,7 @@ def _release(session: Session, run_id: str) -> None:
     """Release this run's claims on every way out. When the database is what failed (exit 7),
     this is best effort: the claims ended with the session anyway (store/postgres.py)."""
     with contextlib.suppress(InvoiceSyncError):
-        session.store.release_claims(session.realm_id, run_id)
+        session.store.release_claims(session.account, run_id)
 
 
 def _lock(
@@ -137,7 +137,7 @@ def push(
     person waiting should know (waiting for another run's claims). `preview` is the dry run."""
     selection = run_plan.select(session, invoices, request)
     order, results = list(selection.order), {d.invoice: d.result() for d in selection.decided}
-    report = PushReport(session.realm_id, False, [])
+    report = PushReport(session.account, False, [])
     shared = session.settings.state_url is not None
     run = runs.current()  # the command's run: its claims carry the run's id (store/runs.py)
     run_id = (run.run_id if run is not None else uuid.uuid4().hex) if shared else None
@@ -184,7 +184,7 @@ class Preview:
     """A dry run: the plan, or, when reading stopped (the target unavailable, Ctrl-C), how
     far it got and why."""
 
-    realm_id: str
+    account: str
     selection: Selection
     plan: RunPlan | None
     fatal: InvoiceSyncError | None = None
@@ -202,11 +202,11 @@ def preview(session: Session, invoices: Sequence[LocalInvoice], request: PushReq
     try:
         plan = run_plan.plan(session, invoices, request, selection, prerequisites=needs)
     except InvoiceSyncError as exc:
-        return Preview(session.realm_id, selection, None, exc)
+        return Preview(session.account, selection, None, exc)
     except KeyboardInterrupt:
         stop = Interrupted("interrupted; state is consistent, re-run the command to continue")
-        return Preview(session.realm_id, selection, None, stop)
-    return Preview(session.realm_id, selection, plan)
+        return Preview(session.account, selection, None, stop)
+    return Preview(session.account, selection, plan)
 
 
 def _record_refusals(session: Session, refused: Sequence[Decided]) -> None:
@@ -218,7 +218,7 @@ def _record_refusals(session: Session, refused: Sequence[Decided]) -> None:
         for r in refused
         if r.status == "failed"
     ]  # fmt: skip
-    session.store.record_events(session.realm_id, events)
+    session.store.record_events(session.account, events)
 
 
 UNKNOWN_IF_SENT = (
@@ -264,6 +264,6 @@ def _in_flight(session: Session, numbers: Sequence[str]) -> set[str]:
     wanted = set(numbers)
     return {
         e.invoice_number
-        for e in store.journals.creates.entries(session.realm_id, "pending")
+        for e in store.journals.creates.entries(session.account, "pending")
         if e.invoice_number in wanted
     }

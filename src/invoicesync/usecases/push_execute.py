@@ -72,7 +72,7 @@ class Executor:
         self.ledger = session.ledger
         self.store = session.store
         self.plan = plan
-        self.realm = plan.realm_id
+        self.realm = plan.account
         self.results = results
         self.progress = progress
         self.drafts = {d.number: d for d in plan.creates}
@@ -114,7 +114,7 @@ class Executor:
             self.store.add_link(
                 link,
                 request_id=a.request_id,
-                event={"qbo_id": link.qbo_id, "adopted": True, "ours": a.ours},
+                event={"remote_id": link.remote_id, "adopted": True, "ours": a.ours},
             )
         except LinkExists:
             self._fail(inv, EXIT_CONFLICT, f"{self.ledger.name} {link.ref} is already linked")

@@ -42,7 +42,7 @@ class Adoption:
 class PushPlan:
     """Every create and adoption a push will do, decided before anything is written."""
 
-    realm_id: str
+    account: str
     target: str  # the ledger's name ("QuickBooks", "B2BRouter"), for messages
     decided: tuple[Decided, ...] = ()  # settled already: skipped, changed, refused
     adoptions: tuple[Adoption, ...] = ()
@@ -59,7 +59,7 @@ class PushPlan:
 
     def request_id(self, number: str) -> str:
         gen = self.generations.get(number, 0)
-        return request_id(self.realm_id, number, gen, self.attempts.get(number, 0))
+        return request_id(self.account, number, gen, self.attempts.get(number, 0))
 
 
 @dataclass
@@ -99,7 +99,7 @@ def plan(
     adopt_existing: bool,
     run_id: str | None = None,
 ) -> PushPlan:
-    realm, target = session.realm_id, session.ledger.name
+    realm, target = session.account, session.ledger.name
     store = session.existing_store()
     linked = {ln.invoice_number: ln for ln in store.links(realm)} if store else {}
     origin = store.origin() if store else None

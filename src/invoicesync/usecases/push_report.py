@@ -16,11 +16,11 @@ from invoicesync.models import DocKind, DocRef, Link, LocalInvoice
 from invoicesync.store import now_iso
 
 
-def request_id(realm_id: str, number: str, generation: int, attempt: int = 0) -> str:
+def request_id(account: str, number: str, generation: int, attempt: int = 0) -> str:
     """Deterministic per (realm, invoice, generation, attempt): a re-run replays, never
     duplicates. `attempt` counts QuickBooks' definitive refusals of this generation: nothing
     was created, so the next try must be a fresh request, never a replay of the refusal."""
-    key = f"{realm_id}\x1f{number}\x1f{generation}"
+    key = f"{account}\x1f{number}\x1f{generation}"
     if attempt:
         key += f"\x1f{attempt}"
     return f"is1-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
@@ -59,7 +59,7 @@ NOT_ATTEMPTED = "the run stopped before it; re-run to continue"
 class PushResult:
     invoice: str
     status: str  # one of STATUSES
-    qbo_id: str | None = None
+    remote_id: str | None = None
     doc_number: str | None = None
     total: Decimal | None = None
     currency: str | None = None
@@ -70,19 +70,19 @@ class PushResult:
     warnings: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # field by field: an edit, a conflict
     credit: CreditApplied | None = None
-    kind: DocKind | None = field(default=None, kw_only=True)  # of the document `qbo_id` names
+    kind: DocKind | None = field(default=None, kw_only=True)  # of the document `remote_id` names
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"{self.invoice}: {self.status!r} is not a push status")
-        if self.qbo_id is not None and self.kind is None:
+        if self.remote_id is not None and self.kind is None:
             raise TypeError(f"{self.invoice}: a result naming a remote id must carry its kind")
 
     @property
     def ref(self) -> DocRef | None:
-        if self.qbo_id is None or self.kind is None:
+        if self.remote_id is None or self.kind is None:
             return None
-        return DocRef(self.kind, self.qbo_id)
+        return DocRef(self.kind, self.remote_id)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Decided:
 
     invoice: str
     status: str
-    qbo_id: str | None = None
+    remote_id: str | None = None
     doc_number: str | None = None
     total: Decimal | None = None
     currency: str | None = None
@@ -108,7 +108,7 @@ class Decided:
     def of(cls, r: PushResult) -> Decided:
         payload = None if r.payload is None else MappingProxyType(dict(r.payload))
         return cls(
-            r.invoice, r.status, r.qbo_id, r.doc_number, r.total, r.currency, r.message,
+            r.invoice, r.status, r.remote_id, r.doc_number, r.total, r.currency, r.message,
             r.exit_code, tuple(r.problems), payload, tuple(r.changes), r.kind,
         )  # fmt: skip
 
@@ -116,7 +116,7 @@ class Decided:
         """A fresh, mutable result for whoever goes on from here."""
         payload = None if self.payload is None else dict(self.payload)
         return PushResult(
-            self.invoice, self.status, self.qbo_id, self.doc_number, self.total, self.currency,
+            self.invoice, self.status, self.remote_id, self.doc_number, self.total, self.currency,
             self.message, self.exit_code, list(self.problems), payload,
             changes=list(self.changes), kind=self.kind,
         )  # fmt: skip
@@ -136,7 +136,7 @@ def failed(inv: LocalInvoice, code: int, message: str, problems: Sequence[str] =
 
 @dataclass
 class PushReport:
-    realm_id: str
+    account: str
     dry_run: bool
     results: list[PushResult]
     fatal: InvoiceSyncError | None = None
@@ -175,13 +175,13 @@ def link_from(invoice: LocalInvoice, realm: str, remote: RemoteInvoice, origin: 
     """The link to `remote`, of the kind `remote` is (read from that kind's endpoint), never
     of the kind the source record would suggest."""
     return Link(
-        realm_id=realm,
+        account=realm,
         invoice_number=invoice.number,
-        qbo_id=remote.id,
+        remote_id=remote.id,
         doc_number=remote.doc_number,
         origin=origin,
         linked_at=now_iso(),
-        sync_token=remote.sync_token,
+        version=remote.version,
         total=remote.total,
         currency=remote.currency,
         marker_written=remote.marker == invoice.number,
@@ -195,7 +195,7 @@ def linked_result(link: Link, status: str, message: str) -> PushResult:
     return PushResult(
         link.invoice_number,
         status,
-        link.qbo_id,
+        link.remote_id,
         link.doc_number,
         link.total,
         link.currency,
@@ -210,7 +210,7 @@ def source_result(inv: LocalInvoice, link: Link, status: str, message: str) -> P
     return PushResult(
         inv.number,
         status,
-        link.qbo_id,
+        link.remote_id,
         link.doc_number,
         inv.total,
         inv.currency,

@@ -40,14 +40,14 @@ DRIFT_STATES = (
 @dataclass
 class Drift:
     invoice: str
-    qbo_id: str
+    remote_id: str
     # ok, changed (in QuickBooks), updated (by us), paid, partly paid, voided, voided by us,
     # credit applied, deleted, copies (another record carries our marker: usecases/copies.py),
     # unknown kind (a link stored without its kind that no read could settle: usecases/kinds.py)
     state: str
     details: list[str]
     balance: Decimal | None = None
-    kind: DocKind = DocKind.UNKNOWN  # of the document `qbo_id` names
+    kind: DocKind = DocKind.UNKNOWN  # of the document `remote_id` names
     delivery: str | None = None  # an e-invoicing network's delivery state, and why
     delivery_reason: str | None = None
     registrations: tuple[Registration, ...] = ()  # VeriFactu/TicketBAI, where reported
@@ -55,7 +55,7 @@ class Drift:
 
 @dataclass
 class ReconcileReport:
-    realm_id: str
+    account: str
     drifts: list[Drift]
     target: str  # the ledger's name, for messages
     rebuilt: list[Link] = field(default_factory=list)
@@ -79,11 +79,11 @@ def drift(
     what = link.kind.label
     if remote is None:
         gone = [f"the {target} {what} was deleted"]
-        return Drift(link.invoice_number, link.qbo_id, "deleted", gone, kind=link.kind)
+        return Drift(link.invoice_number, link.remote_id, "deleted", gone, kind=link.kind)
     total = remote.total or Decimal(0)
     balance = remote.balance or Decimal(0)
     state, details = "ok", []
-    edited = link.sync_token is not None and remote.sync_token != link.sync_token
+    edited = link.version is not None and remote.version != link.version
     if remote.voided and "void" in done:
         state, details = "voided by us", ["voided by invoicesync (cancelled)"]
     elif remote.voided and (link.total or 0) != 0:
@@ -96,9 +96,7 @@ def drift(
         state, details = "partly paid", [f"{total - balance} of {total} paid"]
     elif edited:
         state = "changed"
-        details = [
-            f"edited in {target} since linked (SyncToken {link.sync_token} → {remote.sync_token})"
-        ]
+        details = [f"edited in {target} since linked (SyncToken {link.version} → {remote.version})"]
     elif "update" in done:
         state, details = "updated", [f"updated by invoicesync; unchanged in {target} since"]
     used = state in {"paid", "partly paid"}
@@ -106,11 +104,13 @@ def drift(
         state, details = "credit applied", [f"{total - balance} of {total} applied"]
     elif "apply" in done or ("credited" in done and used):
         state, details = "credit applied", details or [f"{total - balance} of {total} applied"]
-    result = Drift(link.invoice_number, link.qbo_id, state, details, balance, link.kind)
-    return _delivered(result, remote.status, remote) if isinstance(remote, Tracked) else result
+    result = Drift(link.invoice_number, link.remote_id, state, details, balance, link.kind)
+    if isinstance(remote, Tracked):
+        return _delivered(result, remote.status, remote, target)
+    return result
 
 
-def _delivered(d: Drift, status: str, remote: Tracked) -> Drift:
+def _delivered(d: Drift, status: str, remote: Tracked, target: str) -> Drift:
     """An e-invoice's delivery state with the network's reason, and its registrations; a
     failed delivery or a refused registration becomes the state when nothing else is."""
     reason = remote.delivery_reason
@@ -119,7 +119,7 @@ def _delivered(d: Drift, status: str, remote: Tracked) -> Drift:
     said = f"delivery {status}: {reason}" if reason else f"delivery {status}"
     if status in DELIVERY_PROBLEMS and d.state == "ok":
         d.state = status
-        d.details = [said if reason else f"{said}: see the invoice in B2BRouter"]
+        d.details = [said if reason else f"{said}: see the invoice in {target}"]
     elif status in DELIVERY_STATES and d.state == "ok":
         d.details = [said]
     for reg in remote.registrations:
@@ -149,10 +149,10 @@ def reconcile(
         raise lacking(session.ledger, "copies")
     with session.locked(wait):
         store = session.store
-        report = ReconcileReport(session.realm_id, [], session.ledger.name)
+        report = ReconcileReport(session.account, [], session.ledger.name)
         if rebuild:
             report.rebuilt = _rebuild(session, invoices)
-        links, unsettled = _known(session, store.links(session.realm_id))
+        links, unsettled = _known(session, store.links(session.account))
         remote = _read(session, links)
         judges = _judges(session, links)
         for kind, found in remote.items():
@@ -166,14 +166,14 @@ def reconcile(
             else:
                 report.unconfirmed = True
         if any(c.moved for c in report.copies):
-            links, unsettled = _known(session, store.links(session.realm_id))  # moved
+            links, unsettled = _known(session, store.links(session.account))  # moved
             remote = _read(session, links)
-        done = _done(store, session.realm_id)
+        done = _done(store, session.account)
         report.drifts = [
             drift(
                 session.ledger.name,
                 ln,
-                remote.get(ln.kind, {}).get(ln.qbo_id),
+                remote.get(ln.kind, {}).get(ln.remote_id),
                 done.get(ln.invoice_number, frozenset()),
             )
             for ln in links
@@ -181,7 +181,7 @@ def reconcile(
         report.drifts.sort(key=lambda d: d.invoice)
         _mark_copies(report, session.ledger.name)
         observed = [(d.invoice, d.state, d.balance) for d in report.drifts]
-        store.record_observations(session.realm_id, observed, _deliveries(report.drifts))
+        store.record_observations(session.account, observed, _deliveries(report.drifts))
         return report
 
 
@@ -204,7 +204,7 @@ def _judges(session: Session, links: Sequence[Link]) -> dict[DocKind, Judge]:
         kind: Judge(
             origin,
             shared,
-            {ln.qbo_id: ln.invoice_number for ln in links if ln.kind is kind},
+            {ln.remote_id: ln.invoice_number for ln in links if ln.kind is kind},
             session.ledger.name,
         )
         for kind in session.ledger.facts.kinds
@@ -218,11 +218,11 @@ def _copies(
     kind: DocKind,
     judge: Judge,
 ) -> list[CopyFinding]:
-    mine = [ln for ln in links if ln.kind is kind and ln.qbo_id in remote]
+    mine = [ln for ln in links if ln.kind is kind and ln.remote_id in remote]
     ledger = session.ledger
     if not mine or not isinstance(ledger, Copies):  # a target without copies holds none
         return []
-    groups = ledger.copies(kind, [remote[ln.qbo_id] for ln in mine])
+    groups = ledger.copies(kind, [remote[ln.remote_id] for ln in mine])
     return find_copies(mine, groups, kind, judge)
 
 
@@ -234,7 +234,7 @@ def _known(session: Session, links: Sequence[Link]) -> tuple[list[Link], list[Dr
         try:
             out.append(known(session, ln))
         except KindUnknown as exc:
-            state = Drift(ln.invoice_number, ln.qbo_id, "unknown kind", [exc.message])
+            state = Drift(ln.invoice_number, ln.remote_id, "unknown kind", [exc.message])
             unsettled.append(state)
     return out, unsettled
 
@@ -242,7 +242,7 @@ def _known(session: Session, links: Sequence[Link]) -> tuple[list[Link], list[Dr
 def _read(session: Session, links: Sequence[Link]) -> dict[DocKind, Mapping[str, RemoteInvoice]]:
     """The linked records by kind, then Id (invoices and credit memos have their own Ids)."""
     found = {
-        kind: session.ledger.read_many(kind, [ln.qbo_id for ln in links if ln.kind == kind])
+        kind: session.ledger.read_many(kind, [ln.remote_id for ln in links if ln.kind == kind])
         for kind in session.ledger.facts.kinds
     }
     ledger = session.ledger
@@ -278,7 +278,7 @@ def _rebuild(session: Session, invoices: Sequence[LocalInvoice]) -> list[Link]:
     """Recreate missing links from the target: our marker first, then DocNumber + customer +
     total; each source record among the documents of the kind it becomes (a credit note among
     credit memos)."""
-    store, realm = session.store, session.realm_id
+    store, realm = session.store, session.account
     existing = store.links(realm)
     linked = {ln.invoice_number for ln in existing}
     owned = owners(existing)
@@ -299,7 +299,7 @@ def _rebuild(session: Session, invoices: Sequence[LocalInvoice]) -> list[Link]:
                 continue
             record = link_from(inv, realm, hit, "rebuilt")
             try:
-                store.add_link(record, event={"qbo_id": record.qbo_id, "by": how})
+                store.add_link(record, event={"remote_id": record.remote_id, "by": how})
             except LinkExists:
                 continue
             owned[record.ref] = inv.number

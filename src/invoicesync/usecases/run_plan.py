@@ -111,7 +111,7 @@ class RunPlan:
     """Everything one push run would do. Frozen, and its collections are tuples or read-only
     mappings: the plan that was shown is the plan that is carried out."""
 
-    realm_id: str
+    account: str
     target: str  # the ledger's name, for messages
     order: tuple[str, ...]
     chosen: tuple[LocalInvoice, ...]
@@ -183,7 +183,7 @@ def plan(
             voids.append(step)
     sends = tuple(d.number for d in pushes.creates) if request.send else ()
     return RunPlan(
-        session.realm_id,
+        session.account,
         session.ledger.name,
         order,
         selection.chosen,

@@ -32,8 +32,8 @@ from invoicesync.usecases.kinds import KindUnknown, known
 from invoicesync.usecases.session import Session
 
 
-def send_request_id(realm_id: str, number: str, ref: DocRef, attempt: int) -> str:
-    key = f"send\x1f{realm_id}\x1f{number}\x1f{ref.key}\x1f{attempt}"
+def send_request_id(account: str, number: str, ref: DocRef, attempt: int) -> str:
+    key = f"send\x1f{account}\x1f{number}\x1f{ref.key}\x1f{attempt}"
     return "is1s-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -48,7 +48,7 @@ class SendResult:
     exit_code: int = 0
 
     @property
-    def qbo_id(self) -> str | None:
+    def remote_id(self) -> str | None:
         return None if self.ref is None else self.ref.remote_id
 
     @property
@@ -58,7 +58,7 @@ class SendResult:
 
 @dataclass
 class SendReport:
-    realm_id: str
+    account: str
     results: list[SendResult] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
 
@@ -84,7 +84,7 @@ def send(
     target shows voided or deleted, or paid unless `paid`, is refused first, after one read
     per kind of document for the whole batch (`send_rules`)."""
     follow_ups(session.ledger, "send")  # a target without says so before the lock is taken
-    report = SendReport(session.realm_id)
+    report = SendReport(session.account)
     with session.locked(wait):
         order = list(dict.fromkeys(numbers))
         links, unsettled = _settled(session, order)
@@ -128,7 +128,7 @@ def _settled(
     links: dict[str, Link] = {}
     unsettled: dict[str, KindUnknown] = {}
     for number in numbers:
-        link = session.store.link(session.realm_id, number)
+        link = session.store.link(session.account, number)
         if link is None:
             continue
         try:
@@ -144,9 +144,7 @@ def send_one(
     """Send one linked document exactly once (the caller holds the state lock). Only the
     sends of this very document count: an earlier send of the invoice that shares its id
     (a credit memo's, before kinds were recorded) is another document's."""
-    history = [
-        h for h in followups(session.store, session.realm_id, "send", number) if h.ref == ref
-    ]
+    history = [h for h in followups(session.store, session.account, "send", number) if h.ref == ref]
     done = [h for h in history if h.state == "done"]
     pending = [h for h in history if h.state == "pending"]
     last = done[-1] if done else None
@@ -166,9 +164,9 @@ def send_one(
             f"already sent ({last.result_at or last.updated_at}); --again sends it again",
         )
     else:
-        rid = send_request_id(session.realm_id, number, ref, len(history))
+        rid = send_request_id(session.account, number, ref, len(history))
         entry = FollowUp(
-            session.realm_id, "send", number, ref.remote_id, rid, target=to, doc_kind=ref.kind
+            session.account, "send", number, ref.remote_id, rid, target=to, doc_kind=ref.kind
         )
     return _deliver(session, write, entry)
 
@@ -179,7 +177,7 @@ def _write(session: Session, last: FollowUp | None) -> Write[FollowUp, Billing, 
 
     def record(entry: FollowUp, billing: Billing) -> Delivered:
         to = entry.target or billing.bill_email
-        return Delivered(to=to, at=billing.delivered_at, token=billing.invoice.sync_token)
+        return Delivered(to=to, at=billing.delivered_at, token=billing.invoice.version)
 
     def lookup(entries: Sequence[FollowUp]) -> list[Billing | None]:
         return [_shows_sent(session, entry, last) for entry in entries]
@@ -222,8 +220,8 @@ def _deliver(
 def _shows_sent(session: Session, entry: FollowUp, last: FollowUp | None) -> Billing | None:
     """A pending send: the target's billing state if it shows an e-mail newer than the last
     one recorded, else None."""
-    billing = follow_ups(session.ledger, "send").billing(entry.doc_kind, [entry.qbo_id])
-    found = billing.get(entry.qbo_id)
+    billing = follow_ups(session.ledger, "send").billing(entry.doc_kind, [entry.remote_id])
+    found = billing.get(entry.remote_id)
     if found is None or not found.sent or found.delivered_at is None:
         return None
     if last is not None and found.delivered_at == last.result_at:

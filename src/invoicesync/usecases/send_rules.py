@@ -41,15 +41,15 @@ def read_states(session: Session, links: Iterable[Link]) -> dict[str, Seen]:
         groups.setdefault(link.kind, []).append(link)
     out: dict[str, Seen] = {}
     for kind, group in groups.items():
-        ids = [ln.qbo_id for ln in group]
+        ids = [ln.remote_id for ln in group]
         billed = follow_ups(session.ledger, "send").billing(kind, ids)
         ledger = session.ledger
         blocked: dict[str, str] = {}
         if isinstance(ledger, ChecksDelivery):  # one read per recipient for the batch
             blocked = ledger.undeliverable({k: b.invoice for k, b in billed.items()})
         for ln in group:
-            b = billed.get(ln.qbo_id)
-            seen = Seen(b.invoice if b else None, bool(b and b.sent), blocked.get(ln.qbo_id))
+            b = billed.get(ln.remote_id)
+            seen = Seen(b.invoice if b else None, bool(b and b.sent), blocked.get(ln.remote_id))
             out[ln.invoice_number] = seen
     return out
 
@@ -58,12 +58,12 @@ def cannot_deliver(session: Session, link: Link, seen: Seen | None) -> str | Non
     """Why the target cannot deliver this document (exit 5: a prerequisite to fix there)."""
     if seen is None or seen.undeliverable is None:
         return None
-    return f"{session.ledger.name} {link.kind.label} {link.qbo_id}: {seen.undeliverable}"
+    return f"{session.ledger.name} {link.kind.label} {link.remote_id}: {seen.undeliverable}"
 
 
 def refusal(session: Session, link: Link, seen: Seen | None, *, paid: bool = False) -> str | None:
     """Why this document must not be e-mailed now, or None."""
-    what = f"{session.ledger.name} {link.kind.label} {link.qbo_id}"
+    what = f"{session.ledger.name} {link.kind.label} {link.remote_id}"
     remote = seen.remote if seen is not None else None
     if remote is None:
         return f"{what} no longer exists (deleted); `invoicesync reconcile` shows it"

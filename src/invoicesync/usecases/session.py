@@ -33,13 +33,13 @@ class NoProgress:
 
 class Session:
     """A connected target (its ledger) plus local state: what every use case works with.
-    `realm_id` names the company or account in local state (a QuickBooks realm id, or
+    `account` names the company or account in local state (a QuickBooks realm id, or
     `b2brouter:<account>`)."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, realm_id: str) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger, account: str) -> None:
         self.settings = settings
         self.ledger = ledger
-        self.realm_id = realm_id
+        self.account = account
         self._store: StateStore | None = None
 
     @property

@@ -58,9 +58,9 @@ class Change:
 
     def entry(self, realm: str) -> LifecycleEntry:
         r, fp = self.edit.remote, self.invoice.fingerprint()
-        rid = lifecycle_id(realm, self.invoice.number, r.id, r.sync_token, fp)
+        rid = lifecycle_id(realm, self.invoice.number, r.id, r.version, fp)
         number, kind = self.invoice.number, r.ref.kind
-        return LifecycleEntry(realm, number, "update", rid, r.id, r.sync_token, fp, doc_kind=kind)
+        return LifecycleEntry(realm, number, "update", rid, r.id, r.version, fp, doc_kind=kind)
 
 
 def paid_of(remote: RemoteInvoice) -> Decimal:
@@ -76,10 +76,10 @@ def paid_word(kind: DocKind) -> str:
 def _theirs(target: str, link: Link, remote: RemoteInvoice) -> list[str]:
     """What changed in the target since we last wrote or read the record."""
     out = []
-    if link.sync_token is not None and remote.sync_token != link.sync_token:
+    if link.version is not None and remote.version != link.version:
         out.append(
             f"{target}: edited since invoicesync last wrote it "
-            f"(SyncToken {link.sync_token} → {remote.sync_token})"
+            f"(SyncToken {link.version} → {remote.version})"
         )
     if link.total is not None and remote.total is not None and remote.total != link.total:
         out.append(f"{target}: total {link.total} → {remote.total}")
@@ -191,7 +191,7 @@ def execute(session: Session, changes: Sequence[Change], results: dict[str, Push
     flight, like creates. Batching is always safe here: each update is bound to its SyncToken,
     so no second writer can make it twice. Outcomes commit in groups; every intent commits
     before its request leaves (store.grouped)."""
-    realm, store = session.realm_id, session.store
+    realm, store = session.account, session.store
     for c in changes:
         if c.proved:
             remember(session, c.link)
@@ -222,7 +222,7 @@ def _write(session: Session, changes: Mapping[str, Change]) -> EditWrites:
 
     def record(entry: LifecycleEntry, remote: RemoteInvoice) -> Closing:
         c = changes[entry.invoice_number]
-        written = (remote.sync_token, remote.total, c.invoice.fingerprint())
+        written = (remote.version, remote.total, c.invoice.fingerprint())
         return Closing({"changes": list(c.edit.changes)}, written)
 
     def lookup(entries: Sequence[LifecycleEntry]) -> list[RemoteInvoice | None]:
@@ -254,7 +254,7 @@ def _send_all(
         while in_flight or (chunks and fatal is None):
             while chunks and fatal is None and len(in_flight) < WORKERS:
                 chunk = chunks.popleft()
-                entries = [c.entry(session.realm_id) for c in chunk]
+                entries = [c.entry(session.account) for c in chunk]
                 write.intend(entries)
                 sends = [(c.edit, e.request_id) for c, e in zip(chunk, entries, strict=True)]
                 in_flight[pool.submit(_editing(session).update, sends)] = (chunk, entries)
@@ -322,7 +322,7 @@ def _updated(
 def _supersede(session: Session, current: dict[str, LifecycleEntry]) -> None:
     """Older pending edits of these invoices (the source changed again since) are replaced by
     the current ones."""
-    for e in session.store.journals.lifecycle.entries(session.realm_id, "update"):
+    for e in session.store.journals.lifecycle.entries(session.account, "update"):
         mine = current.get(e.invoice_number)
         if mine is not None and e.state == "pending" and e.request_id != mine.request_id:
             session.store.journals.lifecycle.close(

@@ -66,7 +66,7 @@ def targets(
 ) -> list[tuple[LocalInvoice, Link]]:
     """Cancelled source invoices that are linked and not voided by us yet."""
     store = session.existing_store()
-    entries = store.journals.lifecycle.entries(session.realm_id, "void") if store else []
+    entries = store.journals.lifecycle.entries(session.account, "void") if store else []
     done = {e.invoice_number for e in entries if e.state == "done"}
     return [
         (inv, links[inv.number])
@@ -118,9 +118,9 @@ def execute_void(session: Session, planned: PlannedVoid) -> PushResult:
         raise lacking(ledger, "void")
     if planned.proved:
         remember(session, link)
-    rid = lifecycle_id(session.realm_id, inv.number, link.qbo_id, "void")
+    rid = lifecycle_id(session.account, inv.number, link.remote_id, "void")
     entry = LifecycleEntry(
-        session.realm_id, inv.number, "void", rid, link.qbo_id, remote.sync_token, None,
+        session.account, inv.number, "void", rid, link.remote_id, remote.version, None,
         detail={"reason": reason}, doc_kind=link.kind,
     )  # fmt: skip
     write = _write(session, link)
@@ -151,8 +151,8 @@ def _write(session: Session, link: Link) -> Write[LifecycleEntry, RemoteInvoice,
     the record back (voided: it landed)."""
 
     def record(_: LifecycleEntry, remote: RemoteInvoice) -> Closing:
-        written = (remote.sync_token, remote.total or Decimal("0.00"), link.fingerprint)
-        return Closing({"qbo_id": remote.id}, written)
+        written = (remote.version, remote.total or Decimal("0.00"), link.fingerprint)
+        return Closing({"remote_id": remote.id}, written)
 
     def lookup(entries: Sequence[LifecycleEntry]) -> list[RemoteInvoice | None]:
         try:
@@ -177,9 +177,9 @@ def void(
     from invoicesync.usecases.invoices import find_invoice
 
     chosen = [find_invoice(invoices, n) for n in dict.fromkeys(numbers)]
-    report = PushReport(session.realm_id, False, [])
+    report = PushReport(session.account, False, [])
     store = session.existing_store()
-    links = {ln.invoice_number: ln for ln in store.links(session.realm_id)} if store else {}
+    links = {ln.invoice_number: ln for ln in store.links(session.account)} if store else {}
     unlinked = [inv.number for inv in chosen if inv.number not in links]
     if unlinked:
         raise UsageError(

@@ -127,9 +127,9 @@ def status(opened: B2BRouterSession) -> B2BStatusReport:
     remote, checks = opened.b2b.setup()
     client = opened.b2b.client
     store = opened.existing_store()
-    links = store.count_links(opened.realm_id) if store else {}
-    pending = len(store.journals.creates.entries(opened.realm_id, "pending")) if store else 0
-    linked = store.links(opened.realm_id) if store else []
+    links = store.count_links(opened.account) if store else {}
+    pending = len(store.journals.creates.entries(opened.account, "pending")) if store else 0
+    linked = store.links(opened.account) if store else []
     seen = Counter(ln.last_state for ln in linked)
     last_states = {state: n for state, n in sorted(seen.items()) if state}
     warnings = mismatches(checks)

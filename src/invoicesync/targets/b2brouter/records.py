@@ -25,7 +25,7 @@ class B2BInvoice:
     """A B2BRouter invoice behind the `RemoteInvoice` protocol. `status` is the delivery
     state (new, issued, sending, sent, error, refused, accepted, registered, allegedly_paid,
     paid, closed); B2BRouter has no void and no edit counter, so `voided` is False and
-    `sync_token` None. `registrations` are filled only where they were read (reconcile)."""
+    `version` None. `registrations` are filled only where they were read (reconcile)."""
 
     invoice: Invoice
     registrations: tuple[Registration, ...] = ()
@@ -80,7 +80,7 @@ class B2BInvoice:
         return self.invoice.currency
 
     @property
-    def sync_token(self) -> str | None:
+    def version(self) -> str | None:
         return None
 
     @property

@@ -12,8 +12,19 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from invoicesync.config import Settings
+    from invoicesync.ledger import capabilities as cap
+    from invoicesync.ledger.base import Ledger
     from invoicesync.targets.b2brouter.commands import B2BRouterCommands
+    from invoicesync.targets.b2brouter.ledger import B2BRouterLedger
     from invoicesync.usecases.session import Session
+
+    def _conforms(
+        ledger: B2BRouterLedger,
+    ) -> tuple[Ledger, cap.CountsRequests, cap.FollowsUp, cap.Prerequisites]:
+        """Never called: mypy checks here that the adapter implements the seam's core and each
+        capability it offers, so a member renamed on one side is a type error, not a refusal
+        at run time (the use cases test capabilities with isinstance)."""
+        return (ledger, ledger, ledger, ledger)
 
 
 class B2BRouter:

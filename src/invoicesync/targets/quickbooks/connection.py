@@ -232,15 +232,15 @@ def status(opened: QuickBooksSession) -> StatusReport:
         conn.refresh_expires_at, qbo.of(opened.settings).environment
     )
     store = opened.existing_store()
-    links = store.count_links(opened.realm_id) if store else {}
-    pending = len(store.journals.creates.entries(opened.realm_id, "pending")) if store else 0
+    links = store.count_links(opened.account) if store else {}
+    pending = len(store.journals.creates.entries(opened.account, "pending")) if store else 0
     if pending:
         warnings.append(f"{pending} push(es) were interrupted; `invoicesync push` resolves them")
     manager = opened.manager
     access = datetime.fromtimestamp(manager.access_expires_at, UTC) if manager.refreshes else None
     return StatusReport(
         environment=qbo.of(opened.settings).environment,
-        realm_id=opened.realm_id,
+        realm_id=opened.account,
         company_name=conn.company_name,
         country=company.country,
         token_store=manager.store.describe(),
@@ -250,8 +250,8 @@ def status(opened: QuickBooksSession) -> StatusReport:
         links=links,
         pending=pending,
         warnings=warnings,
-        sent=len(sent_invoices(store, opened.realm_id)) if store else 0,
-        paid=sum(1 for ln in store.links(opened.realm_id) if ln.last_state == "paid")
+        sent=len(sent_invoices(store, opened.account)) if store else 0,
+        paid=sum(1 for ln in store.links(opened.account) if ln.last_state == "paid")
         if store
         else 0,
     )

@@ -166,7 +166,7 @@ def _same(a: Marked, b: Marked, skip: Sequence[str] = NUMBERED_BY_QUICKBOOKS) ->
 def _requestid(entity: Entity, remote: RemoteInvoice) -> str:
     """One per record and SyncToken: a retry replays, a later try at a changed record (or after
     a refusal) is a fresh request."""
-    key = f"{entity}\x1f{remote.id}\x1f{remote.sync_token}"
+    key = f"{entity}\x1f{remote.id}\x1f{remote.version}"
     return f"del-{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
@@ -181,7 +181,7 @@ def delete(client: QBOClient, remote: RemoteInvoice) -> tuple[bool | None, str]:
             "POST",
             entity.path,
             params={"operation": "delete"},
-            body={"Id": remote.id, "SyncToken": remote.sync_token},
+            body={"Id": remote.id, "SyncToken": remote.version},
             requestid=_requestid(entity, remote),
             kind="update",
         )

@@ -74,7 +74,7 @@ class QuickBooksEdits:
         if len(edits) == 1:
             edit, rid = edits[0]
             entity = entity_of(edit.remote.ref.kind)
-            body = lifecycle.sparse(edit.remote.id, edit.remote.sync_token, edit.fields)
+            body = lifecycle.sparse(edit.remote.id, edit.remote.version, edit.fields)
             action = lambda: lifecycle.update(self.client, entity, body, rid)  # noqa: E731
             return [_written("updating", action, entity)]
         entities = [entity_of(e.remote.ref.kind) for e, _ in edits]
@@ -82,7 +82,7 @@ class QuickBooksEdits:
             {
                 "bId": str(i + 1),
                 "operation": "update",
-                entity: lifecycle.sparse(e.remote.id, e.remote.sync_token, e.fields),
+                entity: lifecycle.sparse(e.remote.id, e.remote.version, e.fields),
             }
             for i, ((e, _), entity) in enumerate(zip(edits, entities, strict=True))
         ]

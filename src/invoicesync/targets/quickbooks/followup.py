@@ -17,8 +17,8 @@ from invoicesync.targets.quickbooks import errors as qb
 from invoicesync.targets.quickbooks.api import QBOClient, documents
 from invoicesync.targets.quickbooks.api import errors as qerr
 from invoicesync.targets.quickbooks.api import query as qq
-from invoicesync.targets.quickbooks.api.followup_rows import QBOAttachable, QBOBilling, QBOPayment
-from invoicesync.targets.quickbooks.records import entity_of
+from invoicesync.targets.quickbooks.api.followup_rows import QBOAttachable, QBOPayment
+from invoicesync.targets.quickbooks.records import QBOBilled, entity_of
 
 # Intuit's Attachable reference: files up to 100 MB of these types (by extension).
 MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
@@ -55,15 +55,15 @@ class QuickBooksFollowUps:
     def __init__(self, client: QBOClient) -> None:
         self.client = client
 
-    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBOBilling]:
+    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBOBilled]:
         """Invoices (or credit memos) by `Id IN (…)`, up to 1000 ids per paged query; deleted
         ones are absent."""
         entity = entity_of(kind)
-        found: dict[str, QBOBilling] = {}
+        found: dict[str, QBOBilled] = {}
         with qb.translating(f"reading {kind.label}s"):
             for part in qq.chunks(remote_ids):
                 for row in self._one_page(qq.select(entity, [("Id", "IN", part)])):
-                    view = QBOBilling.from_row(row, entity)
+                    view = QBOBilled.from_row(row, entity)
                     found[view.id] = view
         return found
 
@@ -81,7 +81,7 @@ class QuickBooksFollowUps:
         so no empty follow-up request after a full page."""
         return self.client.query_page(qq.page(statement, 1, qq.PAGE_SIZE))
 
-    def send(self, ref: DocRef, to: str | None, request_id: str) -> QBOBilling | Refusal:
+    def send(self, ref: DocRef, to: str | None, request_id: str) -> QBOBilled | Refusal:
         """QuickBooks e-mails the document `ref` names, through its own entity's endpoint."""
         entity = entity_of(ref.kind)
         try:
@@ -94,7 +94,7 @@ class QuickBooksFollowUps:
             return qb.refusal(exc)
         except qerr.QBOError as exc:
             raise qb.translate(exc, f"sending {ref}") from None
-        return QBOBilling.from_row(row, entity)
+        return QBOBilled.from_row(row, entity)
 
     document_formats = ("pdf",)  # QuickBooks renders a PDF; it serves no e-invoice formats
 

@@ -39,7 +39,7 @@ from invoicesync.targets.quickbooks import mapping, preflight
 from invoicesync.targets.quickbooks.api import QBOClient
 from invoicesync.targets.quickbooks.api import errors as qerr
 from invoicesync.targets.quickbooks.api import query as qq
-from invoicesync.targets.quickbooks.api.followup_rows import QBOAttachable, QBOBilling, QBOPayment
+from invoicesync.targets.quickbooks.api.followup_rows import QBOAttachable, QBOPayment
 from invoicesync.targets.quickbooks.api.rows import Entity
 from invoicesync.targets.quickbooks.cache import CatalogCache
 from invoicesync.targets.quickbooks.copies import QuickBooksCopies, entity_of_draft
@@ -48,7 +48,7 @@ from invoicesync.targets.quickbooks.edits import answer as _answer
 from invoicesync.targets.quickbooks.errors import refusal, translate, translating
 from invoicesync.targets.quickbooks.followup import QuickBooksFollowUps
 from invoicesync.targets.quickbooks.prerequisites import QuickBooksPrerequisites
-from invoicesync.targets.quickbooks.records import QBORecord, entity_of
+from invoicesync.targets.quickbooks.records import QBOBilled, QBORecord, entity_of
 
 BATCH_SIZE = 30  # QuickBooks' maximum operations per batch request
 
@@ -130,7 +130,7 @@ class QuickBooksLedger:
     ) -> Preparation:
         facts = catalog.facts
         use_doc = self.send_numbers and facts.custom_txn_numbers
-        prep = Preparation(sends_numbers=use_doc)
+        prep = Preparation(sends_numbers=use_doc, heading="missing in QuickBooks")
         for inv in invoices:
             refs, problems = preflight.resolve(inv, catalog)
             if refs is None:
@@ -314,7 +314,7 @@ class QuickBooksLedger:
                 remote.id,
                 {"PrivateNote": note},
                 requestid=request_id,
-                sync_token=remote.sync_token,
+                sync_token=remote.version,
             )
         except qerr.NotFoundError:
             raise Gone(remote.ref) from None
@@ -365,13 +365,13 @@ class QuickBooksLedger:
     def remove_copy(self, remote: RemoteInvoice) -> tuple[bool | None, str]:
         return self.copy_check.remove_copy(remote)
 
-    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBOBilling]:
+    def billing(self, kind: DocKind, remote_ids: Sequence[str]) -> dict[str, QBOBilled]:
         return self.followups.billing(kind, remote_ids)
 
     def payments(self, payment_ids: Sequence[str]) -> dict[str, QBOPayment]:
         return self.followups.payments(payment_ids)
 
-    def send(self, ref: DocRef, to: str | None, request_id: str) -> QBOBilling | Refusal:
+    def send(self, ref: DocRef, to: str | None, request_id: str) -> QBOBilled | Refusal:
         return self.followups.send(ref, to, request_id)
 
     document_formats = QuickBooksFollowUps.document_formats

@@ -7,10 +7,13 @@ adapter sends for a document takes its path from the document's kind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from invoicesync.errors import InvoiceSyncError
 from invoicesync.models import DocKind, DocRef
+from invoicesync.targets.quickbooks.api.followup_rows import QBOBilling
 from invoicesync.targets.quickbooks.api.rows import Entity, QBOInvoice
 
 KINDS = {Entity.INVOICE: DocKind.INVOICE, Entity.CREDIT_MEMO: DocKind.CREDIT_MEMO}
@@ -36,3 +39,21 @@ class QBORecord(QBOInvoice):
     @property
     def ref(self) -> DocRef:
         return DocRef(KINDS[self.entity], self.id)
+
+    @property
+    def version(self) -> str | None:
+        """The record's version as the seam names it: QuickBooks' SyncToken."""
+        return self.sync_token
+
+
+@dataclass(frozen=True)
+class QBOBilled(QBOBilling):
+    """A document's billing state whose document is a `QBORecord` (its ref and version)."""
+
+    invoice: QBORecord
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], entity: Entity) -> QBOBilled:
+        view = QBOBilling.from_row(row, entity)
+        record = QBORecord.from_row(row, entity)
+        return cls(record, view.email_status, view.delivered_at, view.bill_email, view.payment_ids)

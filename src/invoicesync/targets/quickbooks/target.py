@@ -12,8 +12,43 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from invoicesync.config import Settings
+    from invoicesync.ledger import capabilities as cap
+    from invoicesync.ledger.base import Ledger
     from invoicesync.targets.quickbooks.commands import QuickBooksCommands
+    from invoicesync.targets.quickbooks.ledger import QuickBooksLedger
     from invoicesync.usecases.session import Session
+
+    def _conforms(
+        ledger: QuickBooksLedger,
+    ) -> tuple[
+        Ledger,
+        cap.CountsRequests,
+        cap.Throughput,
+        cap.Edits,
+        cap.Voids,
+        cap.AppliesCredit,
+        cap.FollowsUp,
+        cap.ReadsPayments,
+        cap.Attaches,
+        cap.CreatesPrerequisites,
+        cap.Copies,
+    ]:
+        """Never called: mypy checks here that the adapter implements the seam's core and each
+        capability it offers, so a member renamed on one side is a type error, not a refusal
+        at run time (the use cases test capabilities with isinstance)."""
+        return (
+            ledger,
+            ledger,
+            ledger,
+            ledger,
+            ledger,
+            ledger,
+            ledger,
+            ledger,
+            ledger,
+            ledger,
+            ledger,
+        )
 
 
 class QuickBooks:
