@@ -53,9 +53,9 @@ def test_links_round_trip_exact_values(store: StateStore) -> None:
     assert [ln.invoice_number for ln in got] == sorted(HOSTILE)
     assert store.link(REALM, "K]x") == link("K]x", "100")
     assert store.link(REALM, "K") == link("K", "101")
-    assert store.link_for_qbo(REALM, invoice("102")) == link("[invoicesync K]", "102")
+    assert store.link_for_remote(REALM, invoice("102")) == link("[invoicesync K]", "102")
     assert store.link(REALM, "missing") is None
-    assert store.link_for_qbo(OTHER, invoice("100")) is None
+    assert store.link_for_remote(OTHER, invoice("100")) is None
     assert store.count_links(REALM) == {"pushed": len(HOSTILE)}
     assert store.count_links(OTHER) == {"pushed": 1}
     assert store.links(REALM)[0].total == Decimal("1148.00")
@@ -261,8 +261,8 @@ def test_nested_groups_join_the_outer_one(backend: Backend) -> None:
 def test_credit_memo_ids_are_their_own_sequence(store: StateStore) -> None:
     store.add_link(link("INV-1", "7"))
     store.add_link(replace(link("CN-1", "7"), kind=DocKind.CREDIT_MEMO, fingerprint="f" * 64))
-    assert store.link_for_qbo(REALM, invoice("7")) == link("INV-1", "7")
-    credit = store.link_for_qbo(REALM, DocRef(DocKind.CREDIT_MEMO, "7"))
+    assert store.link_for_remote(REALM, invoice("7")) == link("INV-1", "7")
+    credit = store.link_for_remote(REALM, DocRef(DocKind.CREDIT_MEMO, "7"))
     assert credit is not None and (credit.invoice_number, credit.fingerprint) == ("CN-1", "f" * 64)
     assert credit.kind is DocKind.CREDIT_MEMO and credit.ref == DocRef(DocKind.CREDIT_MEMO, "7")
     with pytest.raises(LinkExists):
@@ -349,7 +349,7 @@ def test_move_link_points_it_at_the_survivor_with_its_event(store: StateStore) -
         Decimal("99.95"),
         None,
     )
-    assert store.link_for_qbo(REALM, invoice("12")) is None
+    assert store.link_for_remote(REALM, invoice("12")) is None
     store.record_event(REALM, "INV-1", "copy removal", {"remote_id": "12"})
     assert [e[1:] for e in store.events(REALM)][-2:] == [
         (

@@ -171,7 +171,7 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
         ).fetchone()
         return link_from_row(row) if row else None
 
-    def link_for_qbo(self, account: str, ref: DocRef) -> Link | None:
+    def link_for_remote(self, account: str, ref: DocRef) -> Link | None:
         """The link naming this document: its id only together with its kind (invoice 1 and
         credit memo 1 are two documents)."""
         row = self._exec(

@@ -245,7 +245,7 @@ def _link(session: Session, invoices: Sequence[LocalInvoice], req: LinkRequest) 
             f"`invoicesync unlink {req.number}` first"
         )
     remote = _target(session, inv, invoices, req)
-    holder = store.link_for_qbo(realm, remote.ref) or store.link_for_qbo(
+    holder = store.link_for_remote(realm, remote.ref) or store.link_for_remote(
         realm, DocRef(DocKind.UNKNOWN, remote.id)
     )
     if holder is not None:
