@@ -1,4 +1,4 @@
-"""`payments` and `reconcile` over many links (issue 21): requests against the goal of at most
+"""`payments` and `reconcile` over many links: requests against the goal of at most
 one per 500 links plus paging, with QuickBooks' limits on and 150 ± 50 ms of latency. A
 "further page" is a query request for the next page of the same statement (`startposition`
 above 1); the goal counts the other requests.

@@ -1,4 +1,4 @@
-"""The audit trail at scale (issue 32): one invoice's history, the runs list, one run's events
+"""The audit trail at scale: one invoice's history, the runs list, one run's events
 and a run's finish row (its counts), over 100,000 links, a million events and 10,000 runs, on
 SQLite and (with --postgres) on a throw-away PostgreSQL 16.
 

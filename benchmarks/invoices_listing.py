@@ -1,4 +1,4 @@
-"""`invoices` over 100,000 source invoices, half of them linked (issue 21): `--json`, piped
+"""`invoices` over 100,000 source invoices, half of them linked: `--json`, piped
 output, and a terminal (a pty). Each command is the real CLI in its own process: wall seconds,
 CPU seconds and peak RSS beside the goals. The figures include loading and validating the
 source (about 4 CPU seconds of the total at 100,000: benchmarks/store_and_sources.py).

@@ -1,4 +1,4 @@
-"""`push INV-x` twenty times in a shell loop, with QuickBooks' real limits on (issue 21).
+"""`push INV-x` twenty times in a shell loop, with QuickBooks' real limits on.
 
 Each push is the real CLI in its own process against a loopback sandbox with the published
 limits and 150 ± 50 ms latency. The first push finds a cold home (full pre-flight); the others

@@ -1,6 +1,6 @@
 """Local scale: loading and validating sources of 10,000 and 100,000 invoices (JSON and CSV,
-each in a fresh process: seconds, CPU seconds, peak RSS, cost per invoice, beside the goals of
-issue 21), and listing and planning over 100,000 links.
+each in a fresh process: seconds, CPU seconds, peak RSS, cost per invoice, beside the goals),
+and listing and planning over 100,000 links.
 
 python benchmarks/store_and_sources.py [--invoices 10000,100000] [--links 100000]
 """
@@ -34,7 +34,7 @@ def timed(fn):  # type: ignore[no-untyped-def]
     return value, time.perf_counter() - start
 
 
-GOAL_SECONDS = 4.0  # issue 21: 100,000 invoices validated in under 4 s and 300 MB
+GOAL_SECONDS = 4.0  # the goal: 100,000 invoices validated in under 4 s and 300 MB
 GOAL_MB = 300
 
 

@@ -100,7 +100,7 @@ def test_settings_make_a_cent_of_difference() -> None:
 
 
 def test_iva_and_irpf_per_line_and_per_group_differ_by_a_cent() -> None:
-    """Issue 29: each tax of a line is computed on the line's whole base; three lines of 0.05
+    """Each tax of a line is computed on the line's whole base; three lines of 0.05
     with 21 % IVA and -15 % IRPF give 0.03 and -0.03 per line, 0.03 and -0.02 per group."""
     irpf = (TaxDraft("IRPF", "S", Decimal(-15)),)
     lines = [LineDraft("x", Decimal(1), Decimal("0.05"), "S", Decimal(21), "IVA", irpf)] * 3

@@ -96,7 +96,7 @@ def test_send_refuses_an_invoice_b2brouter_cannot_deliver(
 
 
 def test_send_refuses_contacts_without_a_channel_before_queueing_anything(eu: B2BWorld) -> None:
-    """Issue 29: the contact's transport is checked for the whole batch first (each contact
+    """The contact's transport is checked for the whole batch first (each contact
     read once, however many invoices it has), and an invoice whose contact has no delivery
     channel is refused with what to do, without asking /validate or queueing it."""
     juan = {"name": "Juan Pérez", "country": "ES"}

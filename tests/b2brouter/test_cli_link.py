@@ -130,7 +130,7 @@ def test_unlink_says_the_number_stays_taken(eu: B2BWorld) -> None:
 
 
 def test_reconcile_shows_why_delivery_failed_and_the_verifactu_state(eu: B2BWorld) -> None:
-    """Issue 29: B2BRouter's reason for `error`, each VeriFactu report's state and reason,
+    """B2BRouter's reason for `error`, each VeriFactu report's state and reason,
     and `--exit-code` counting delivery and registration errors (exit 10)."""
     juan = eu_invoice("EU-J", customer={"name": "Juan Pérez", "country": "ES"})
     eu.source([eu_invoice("EU-NIF"), eu_invoice("EU-OK"), juan])
@@ -189,7 +189,7 @@ def _failed_and_registered(eu: B2BWorld) -> None:
 
 
 def test_invoices_and_status_show_the_reason_and_the_verifactu_state(eu: B2BWorld) -> None:
-    """Issue 29: what reconcile saw (B2BRouter's reason, the VeriFactu state) is stored on the
+    """What reconcile saw (B2BRouter's reason, the VeriFactu state) is stored on the
     link, so `invoices` and `status` show it without asking B2BRouter again; `payments`, which
     does not read it, keeps it."""
     _failed_and_registered(eu)

@@ -207,8 +207,8 @@ def test_prepare_lists_missing_contacts_with_what_to_do_and_creates_nothing(eu: 
 
 
 def test_a_second_tax_beside_the_shorthand_is_refused_exit_8_nothing_sent(eu: B2BWorld) -> None:
-    """Issue 25: a line's 15 % IRPF withholding written as `taxes` was dropped with a warning
-    and the e-invoice went out at 605.00 EUR instead of 530.00, exit 0. Since issue 29 a line
+    """A line's 15 % IRPF withholding written as `taxes` was dropped with a warning
+    and the e-invoice went out at 605.00 EUR instead of 530.00, exit 0. Now a line
     takes `taxes`, but not beside `tax`/`tax_rate` (and with `rate`, not B2BRouter's
     `percent`): still refused, never half read."""
     line = {

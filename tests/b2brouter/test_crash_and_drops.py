@@ -224,7 +224,7 @@ def test_serve_prints_a_working_connection(isolated_env: Path) -> None:
 
 
 def freelance_month(live: Live, seed: int) -> list[str]:
-    """Issue 29: invoices with 21 % IVA and a -15 % IRPF withholding, each followed by a credit
+    """Invoices with 21 % IVA and a -15 % IRPF withholding, each followed by a credit
     note crediting it (referenced by number and date)."""
     rng = random.Random(seed)
     taxes = [

@@ -1,4 +1,4 @@
-"""After the push, as strict as B2BRouter (issue 29): the contract details of the client
+"""After the push, as strict as B2BRouter: the contract details of the client
 (state flags, the send answer), the legal documents, delivery failures with their reasons
 and the VeriFactu reports, against the sandbox in-process."""
 

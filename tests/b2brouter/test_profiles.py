@@ -160,7 +160,7 @@ def test_a_profile_has_its_own_aliases_and_income_account(tmp_path) -> None:
 def test_connect_and_status_show_the_calculation_settings_against_the_source(
     monkeypatch, isolated_env
 ) -> None:
-    """Issue 29: as Protemos, the account's rounding settings against what the source
+    """As Protemos, the account's rounding settings against what the source
     computes (half up, round before sum on, taxes per line off), and where to change them."""
     world = make_world(monkeypatch, isolated_env)
     connected = world.connect()

@@ -41,7 +41,7 @@ def raw(sandbox: B2BRouterSandbox, headers: dict[str, str]) -> httpx.Client:
             "api_version_subdomain_mismatch",
         ),
         # A production key cannot open the test account, and the other way round.
-        # a production key on a test account: unknown in that environment (401, issue 29)
+        # a production key on a test account: unknown in that environment (401)
         ({"X-B2B-API-Key": "local_fr_live_key"}, 401, "invalid_api_key"),
     ],
 )
@@ -90,7 +90,7 @@ def test_duplicate_number_is_parameter_taken(http: httpx.Client) -> None:
 def test_numbers_are_unique_per_account_whatever_the_year_contact_state_or_type(
     http: httpx.Client, sandbox: B2BRouterSandbox
 ) -> None:
-    """Issue 29: what is unique is the number within the account. Neither B2BRouter's API
+    """What is unique is the number within the account. Neither B2BRouter's API
     reference nor its PHP SDK scopes it to a series or a year (the SDK's examples draw a random
     number "to avoid duplicates"); the sandbox refuses any second use in the account, in any
     state (the first is sent), for another year, contact, or a credit note, and another account

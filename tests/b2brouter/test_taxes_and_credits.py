@@ -1,4 +1,4 @@
-"""Issue 29: a Spanish freelance invoice carries 21 % IVA and a 15 % IRPF withholding on one
+"""A Spanish freelance invoice carries 21 % IVA and a 15 % IRPF withholding on one
 line, and is corrected by a credit note that references it. Both go to B2BRouter exactly once,
 with the totals B2BRouter computes (500.00 + 105.00 - 75.00 = 530.00)."""
 

@@ -162,7 +162,7 @@ def test_payments_table_shows_state_and_payments(us: World, qbo: Wire) -> None:
     assert "Payments in QuickBooks" in result.stdout
 
 
-# --- issue 25: an applied credit is credit, never a payment -------------------------------------
+# --- an applied credit is credit, never a payment -------------------------------------
 
 
 def with_credit_note(world: World, qbo: Wire) -> dict[str, str]:

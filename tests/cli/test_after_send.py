@@ -195,7 +195,7 @@ def test_our_own_send_is_not_reported_as_an_edit_by_reconcile(us: World, qbo: Wi
     assert {d["invoice"]: d["state"] for d in links}["INV-2026-0106"] == "changed"
 
 
-# --- issue 25: send only the right documents --------------------------------------------------
+# --- send only the right documents --------------------------------------------------
 
 
 def settle(world: World, number: str, how: str) -> str:

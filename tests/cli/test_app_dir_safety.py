@@ -1,4 +1,4 @@
-"""The app dir under attack (issue 26, finding 8): every directory private (0700) whatever the
+"""The app dir under attack: every directory private (0700) whatever the
 umask, every lock 0600, and a link, a foreign file or a directory others can write planted at
 any path the tool uses is refused with exit 8, the path and what to do, before anything is read
 through it or written to it, and before any token is spent."""

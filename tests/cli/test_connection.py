@@ -307,7 +307,7 @@ def test_homes_sharing_one_token_never_race_a_rotation(
 def test_connect_checks_the_token_store_before_the_browser(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 16.2: a store that cannot save is found before the consent, not after it."""
+    """A store that cannot save is found before the consent, not after it."""
     keyring.set_keyring(keyring.backends.fail.Keyring())
     broken = world.run("connect", "--manual")
     assert broken.exit_code == 4
@@ -324,7 +324,7 @@ def test_connect_checks_the_token_store_before_the_browser(
 def test_disconnect_says_where_it_deleted_tokens_and_status_then_says_not_connected(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 16.1 and 16.3: connected with a token file, disconnected without the variable."""
+    """Connected with a token file, disconnected without the variable."""
     token_file = tmp_path / "ci" / "tokens.json"
     monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(token_file))
     world.connect()
@@ -359,7 +359,7 @@ def test_disconnect_exits_4_naming_tokens_it_could_not_delete(world: World) -> N
 def test_disconnect_refuses_a_token_file_that_is_a_link_before_revoking(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 26: the link may name another connection's token file (exit 8, nothing sent)."""
+    """The link may name another connection's token file (exit 8, nothing sent)."""
     real = tmp_path / "real-tokens.json"
     monkeypatch.setenv("INVOICESYNC_TOKEN_FILE", str(real))
     world.connect()

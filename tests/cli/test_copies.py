@@ -1,4 +1,4 @@
-"""Copies under attack (issue 26): a delete needs proof, not a marker; no silent link to an
+"""Copies under attack: a delete needs proof, not a marker; no silent link to an
 uncertain outcome. Through the real CLI against the in-process sandbox, with the faults a
 transport hook injects at exactly the request that matters."""
 

@@ -1,4 +1,4 @@
-"""Credit notes through every follow-up command (issue 25), against the in-process sandbox.
+"""Credit notes through every follow-up command, against the in-process sandbox.
 
 The sandbox numbers each entity on its own, like QuickBooks: the company's first credit memo is
 CreditMemo 1, and the company already has Invoice 1 (Contoso Ltd, DocNumber 1037, entered by

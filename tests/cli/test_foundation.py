@@ -211,7 +211,7 @@ def test_unknown_fields_are_shown_as_warnings(us: World) -> None:
 
 
 def test_unknown_fields_where_money_is_are_errors(us: World) -> None:
-    """Issue 25: inside the customer, a line or the totals any unknown field is refused."""
+    """Inside the customer, a line or the totals any unknown field is refused."""
     path = us.home.parent / "extra-fields.json"
     path.write_text(
         '[{"number": "W-1", "customer": {"name": "Contoso Ltd", "vat": "x"}, "colour": "red",'

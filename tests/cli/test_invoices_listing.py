@@ -1,4 +1,4 @@
-"""`invoices` over many invoices (issue 21): JSON streamed, no huge tables (cli/invoices.py)."""
+"""`invoices` over many invoices: JSON streamed, no huge tables (cli/invoices.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The invoice lifecycle through the CLI against the sandbox (issue 17): edits, conflicts,
+"""The invoice lifecycle through the CLI against the sandbox: edits, conflicts,
 voids and credit notes."""
 
 from __future__ import annotations

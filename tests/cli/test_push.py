@@ -397,7 +397,7 @@ def test_invalid_source_exits_8_and_sends_nothing(us: World) -> None:
 
 
 def test_an_unknown_money_field_exits_8_and_sends_nothing(us: World) -> None:
-    """Issue 25: an unknown `discount` was only a warning, and the invoice went out without it."""
+    """An unknown `discount` was only a warning, and the invoice went out without it."""
     write_source(us, [invoice("DISC-1", "Contoso Ltd", discount="10%")])
     before = len(us.invoices())
     us.sandbox.requests.clear()

@@ -1,4 +1,4 @@
-"""Issue 29: a line with several taxes (IVA and an IRPF withholding) cannot be held by
+"""A line with several taxes (IVA and an IRPF withholding) cannot be held by
 QuickBooks, which has one tax code per line. Refused per invoice with the reason, the rest of
 the batch pushed; never sent without one of its taxes."""
 

@@ -82,7 +82,7 @@ def test_invoices_at_80_columns_keep_the_remote_state_and_sent() -> None:
 
 
 def test_b2brouter_invoices_at_80_columns_keep_the_delivery_reason() -> None:
-    """Issue 29: B2BRouter's reason and the VeriFactu state are what a person acts on: the
+    """B2BRouter's reason and the VeriFactu state are what a person acts on: the
     Remote state column folds to fit 80 columns and goes only after the typed identifiers."""
     columns = invoices_table([]).columns
     reason = (

@@ -39,7 +39,7 @@ def pretend(name: str, root: Path) -> None:
     )
     try:
         from invoicesync.store import identity
-    except ImportError:  # before issue 26 the host name was all a claim recorded
+    except ImportError:  # older claims recorded only the host name
         return
     identity.MACHINE_ID = root / "machine-id"
     identity.BOOT_ID = root / "boot_id"

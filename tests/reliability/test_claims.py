@@ -1,4 +1,4 @@
-"""Claims across machines that share one PostgreSQL state (issue 26): a live run's claims are
+"""Claims across machines that share one PostgreSQL state: a live run's claims are
 never taken, not even by a machine with the same host name; a dead run's are free at once; an
 invoice left to another run is not success; `--wait` waits for it; a frozen database is exit 7
 within the documented bound, and the re-run finishes exactly once.
@@ -153,7 +153,7 @@ def results(out: str) -> dict[str, dict[str, Any]]:
 def test_two_machines_with_one_host_name_never_push_the_same_invoice(
     live: Live, tmp_path: Path, state_url: str, gate: Gate, seed: int
 ) -> None:
-    """Issue 26, finding 3: a run on a second machine called `ubuntu` took over the live
+    """A run on a second machine called `ubuntu` took over the live
     claims of a run on the first (its process id meant nothing there): 30 duplicates of 40,
     both exit 0. Now the holder's database session proves it alive, wherever it runs."""
     a, b = machines(live, tmp_path, state_url, ["ubuntu", "ubuntu"])
@@ -182,7 +182,7 @@ def test_two_machines_with_one_host_name_never_push_the_same_invoice(
 def test_a_killed_holder_on_another_machine_is_released_at_once(
     live: Live, tmp_path: Path, state_url: str, gate: Gate, seed: int
 ) -> None:
-    """Issue 26, finding 6: a run killed on one host held its claims for 15 minutes, and the
+    """A run killed on one host held its claims for 15 minutes, and the
     other host's `push --all` said "skipped" for each and exited 0. Its session ended with it,
     so the next run takes its invoices at once and finishes them exactly once."""
     a, b = machines(live, tmp_path, state_url, ["alpha", "beta"])
@@ -239,7 +239,7 @@ def test_wait_waits_for_the_holder_then_has_nothing_left_to_do(
 def test_a_frozen_database_is_exit_7_and_the_rerun_finishes_exactly_once(
     live: Live, tmp_path: Path, state_url: str, gate: Gate, server: PgServer
 ) -> None:
-    """Issue 26, finding 7: PostgreSQL frozen at the first create held the push for as long
+    """PostgreSQL frozen at the first create held the push for as long
     as it was frozen. With `state_timeout = 2` the push gives up within the documented bound
     (exit 7), its intents intact; the re-run after the thaw links every invoice once."""
     (a,) = machines(live, tmp_path, state_url, ["ubuntu"])

@@ -1,4 +1,4 @@
-"""Copies under attack across machines (issue 26), with real processes over loopback.
+"""Copies under attack across machines, with real processes over loopback.
 
 Two homes push the same month at once while QuickBooks numbers the invoices; every answer
 comes late, after the work committed, and both hosts are SIGKILLed once each has a create in

@@ -1,4 +1,4 @@
-"""Crash safety of the lifecycle (issue 17): SIGKILL a real `push --update` or credit run at
+"""Crash safety of the lifecycle: SIGKILL a real `push --update` or credit run at
 random points, re-run, and count: no edit applied twice or lost, no void lost, no duplicate
 credit memo or payment."""
 

@@ -1,5 +1,5 @@
 """The sandbox behaves like QuickBooks where our client could otherwise agree with it by
-accident (issue 15): number spelling, optional fields, DocNumber modes, instants, throttles,
+accident: number spelling, optional fields, DocNumber modes, instants, throttles,
 hostile dates and company files. Plain httpx, never invoicesync's client."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """CSV reading pinned row by row: rows of one invoice anywhere in the file, line numbers in
 messages, rows that are not invoices, and how columns become the canonical record; and the
-shortcuts line validation takes on repeated values (issue 21) giving the same answers."""
+shortcuts line validation takes on repeated values giving the same answers."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def test_columns_become_the_canonical_record() -> None:
 
 
 def test_a_stated_amount_is_compared_as_a_number_however_it_is_written(tmp_path: Path) -> None:
-    """Amounts written exactly as quantity × unit_price comes out skip parsing (issue 21);
+    """Amounts written exactly as quantity × unit_price comes out skip parsing;
     any other way of writing the same number still passes, and every other amount is checked
     as before, over the limit included."""
     text = HEAD + f"A,{ROW},3,0.15,0.45\nB,{ROW},3,0.15,0.450\nC,{ROW},3,0.15,+.45\n"

@@ -1,4 +1,4 @@
-"""Decimal commas (issue 31, point 5): Excel in a European locale writes `1740,00` and
+"""Decimal commas: Excel in a European locale writes `1740,00` and
 `1.740,00`. A file's convention is read where it is unambiguous and never guessed: a number that
 means different amounts in the two conventions, or a file that mixes them, is refused with its
 line and the setting that settles it. Money stays exact."""

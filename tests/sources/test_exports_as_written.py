@@ -1,4 +1,4 @@
-"""Exports as people really write them (issue 31, point 5): a file saved in Windows-1252, a JSON
+"""Exports as people really write them: a file saved in Windows-1252, a JSON
 file with a trailing comma, numbers with spaces around them, a negative quantity. Each is a
 message that says where and what to do, or a correct read."""
 

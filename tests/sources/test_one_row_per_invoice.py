@@ -1,4 +1,4 @@
-"""The Protemos path (issue 31, point 8): an invoice list, one row per invoice with its totals
+"""The Protemos path: an invoice list, one row per invoice with its totals
 and no lines, pushes as it is exported, with the service, tax and terms set once in
 config.toml; no column is added by hand each month.
 

@@ -185,7 +185,7 @@ def test_csv_round_trip_through_stdin(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_the_garbage_collector_is_restored_after_a_load_even_a_failed_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool
 ) -> None:
-    """Bulk parsing runs with the collector off (issue 21); it must come back as it was."""
+    """Bulk parsing runs with the collector off; it must come back as it was."""
     good_path, bad_path = tmp_path / "good.json", tmp_path / "bad.json"
     good_path.write_text(json.dumps([good()]))
     bad_path.write_text('[{"number": ')
@@ -213,7 +213,7 @@ def test_the_garbage_collector_is_restored_after_a_load_even_a_failed_one(
 def test_a_large_source_is_kept_out_of_later_collections(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """From FREEZE_FROM invoices on, what was loaded is frozen (issue 21: `invoices` over
+    """From FREEZE_FROM invoices on, what was loaded is frozen (`invoices` over
     100,000 spent a quarter of its time in collections rescanning them); below, it is not."""
     import invoicesync.sources as sources
 

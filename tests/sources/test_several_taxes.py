@@ -1,4 +1,4 @@
-"""Several taxes on a line (issue 29): IVA and an IRPF withholding, in JSON and in CSV.
+"""Several taxes on a line: IVA and an IRPF withholding, in JSON and in CSV.
 
 Before, `taxes` was refused as "not supported yet", so a Spanish freelance invoice could not be
 expressed at all; a negative `tax_rate` was refused too."""

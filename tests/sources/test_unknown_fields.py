@@ -1,4 +1,4 @@
-"""Unknown fields that could change money are errors, the harmless ones warnings (issue 25).
+"""Unknown fields that could change money are errors, the harmless ones warnings.
 
 A field invoicesync does not know is dropped; dropping a second tax sent a B2BRouter invoice
 at 605.00 instead of 530.00. The rule (docs/invoice-format.md#unknown-fields): inside a line,
@@ -54,7 +54,7 @@ IRPF_LINE: dict[str, Any] = {
 
 
 def test_a_second_tax_beside_the_one_tax_shorthand_is_refused(tmp_path: Path) -> None:
-    """A line takes `taxes` (issue 29) but not beside `tax`/`tax_rate`; an adjustment takes no
+    """A line takes `taxes` but not beside `tax`/`tax_rate`; an adjustment takes no
     `taxes`: both refused, never dropped."""
     text = json.dumps([good(lines=[IRPF_LINE])], indent=1)
     found = problems(tmp_path, [good(lines=[IRPF_LINE])])

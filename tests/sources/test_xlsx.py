@@ -1,4 +1,4 @@
-"""Excel workbooks read directly (issue 31, point 5): Protemos exports its lists to Excel.
+"""Excel workbooks read directly: Protemos exports its lists to Excel.
 
 Every workbook here is made by the test with openpyxl. Numbers arrive from Excel as binary
 floats: they are read exactly through their shortest text, and one that is not a plain amount at

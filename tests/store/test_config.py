@@ -63,7 +63,7 @@ def test_state_url_must_be_a_string(tmp_path: Path) -> None:
 
 
 def test_state_timeout_from_config_profile_and_env(tmp_path: Path) -> None:
-    """Issue 26: the bound on every wait for the shared state (docs/configuration.md)."""
+    """The bound on every wait for the shared state (docs/configuration.md)."""
     assert settings_with(tmp_path, "").state_timeout == 30
     assert settings_with(tmp_path, "state_timeout = 2.5\n").state_timeout == 2.5
     env = {"INVOICESYNC_STATE_TIMEOUT": "7"}

@@ -178,7 +178,7 @@ def test_record_observations(store: StateStore) -> None:
 
 
 def test_deliveries_are_kept_with_their_reason_and_registrations(backend: Backend) -> None:
-    """Issue 29: what reconcile saw of an e-invoice (delivery state, B2BRouter's reason, the
+    """What reconcile saw of an e-invoice (delivery state, B2BRouter's reason, the
     VeriFactu registration) survives a reopen, so `invoices`/`status` show it offline; a
     reader that did not ask (payments) keeps it; reconcile seeing nothing clears it."""
     store = backend.open()

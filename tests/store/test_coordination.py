@@ -74,7 +74,7 @@ def test_a_live_claim_stays_with_its_run(backend: Backend) -> None:
 
 
 def _legacy_claim(store: StateStore, numbers: list[str], run: str, expires_at: int) -> None:
-    """Claim rows as a version before issue 26 wrote them: no lease, so nothing tells whether
+    """Claim rows as a version before leases wrote them: no lease, so nothing tells whether
     their run is alive, and only their lifetime can end them."""
     with store.transaction():  # type: ignore[attr-defined]
         for number in numbers:
@@ -101,7 +101,7 @@ def test_an_expired_claim_of_an_older_version_is_taken_over_and_its_run_learns_i
 
 
 def test_a_live_runs_claims_are_never_taken_even_when_they_expire(backend: Backend) -> None:
-    """Issue 26: a claim held by a run that is provably alive (its database session is open;
+    """A claim held by a run that is provably alive (its database session is open;
     with SQLite, its process is running) stays with it, whatever its lifetime says: a run that
     stalls longer than the lifetime must not find another run sending its invoices."""
     a, b = backend.open(), backend.open()
@@ -140,7 +140,7 @@ def _session_ended(backend: Backend, backend_pid: int) -> None:
 
 
 def test_a_killed_runs_claims_are_free_at_once(backend: Backend) -> None:
-    """Issue 26: a run killed while holding claims kept them for the 15-minute lifetime, and
+    """A run killed while holding claims kept them for the 15-minute lifetime, and
     every other run skipped its invoices meanwhile (exit 0). Its end is provable at once: its
     database session is gone (PostgreSQL), or its process is (SQLite, one machine)."""
     out = FORK.Queue()
@@ -252,7 +252,7 @@ def test_a_claim_records_its_host_and_process_by_default(backend: Backend) -> No
     store = backend.open()
     store.claim(REALM, ["INV-1"], "run-a")
     (claim,) = store.claims(REALM)
-    # Not "host:pid": a version before issue 26 would read that as a process of its own host.
+    # Not "host:pid": a version before leases would read that as a process of its own host.
     assert claim.holder == f"{platform.node()} (pid {os.getpid()})"
     assert claim.lease is not None
     assert identity.parse(claim.lease) == identity.this_process()

@@ -1,4 +1,4 @@
-"""The audit trail in the store (issue 32), on SQLite and on a real PostgreSQL: runs recorded
+"""The audit trail in the store, on SQLite and on a real PostgreSQL: runs recorded
 before their first write and finished with counts, events stamped with run, host and user,
 history of one invoice in order, interrupted runs, retention that never touches a journal."""
 
@@ -130,7 +130,7 @@ def test_events_written_before_runs_were_recorded_show_nothing_invented(
     store: StateStore,
 ) -> None:
     assert isinstance(store, SqlStore)
-    with store.transaction():  # a row as the versions before issue 32 wrote it
+    with store.transaction():  # a row as the versions before runs wrote it
         store._exec(
             "INSERT INTO events (at, account, invoice_number, kind, detail) VALUES (?,?,?,?,?)",
             ("2025-01-02T03:04:05+00:00", REALM, "INV-1", "pushed", json.dumps({"remote_id": "5"})),

@@ -1,4 +1,4 @@
-"""`history` and `runs` through the CLI on both state backends (issue 32): what a run did, its
+"""`history` and `runs` through the CLI on both state backends: what a run did, its
 id in the writing command's --json, and the demo's story after the demo."""
 
 from __future__ import annotations

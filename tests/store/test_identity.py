@@ -1,4 +1,4 @@
-"""Issue 26: who holds a claim. A host name and a process id named the holder, and a machine
+"""Who holds a claim. A host name and a process id named the holder, and a machine
 that shares the host name (cloned VMs, containers with host networking) took a live run's
 claims as those of a dead process of its own. The identity now tells machines, boots, PID
 namespaces and reused PIDs apart, and says "alive" or "dead" only when it can prove it."""

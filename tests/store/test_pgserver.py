@@ -54,7 +54,7 @@ def test_staged_binaries_are_open_to_every_user(private_install: Path, tmp_path:
 @as_root
 def test_nobody_runs_the_staged_binaries_but_not_the_private_ones(private_install: Path) -> None:
     drop = _drop_to(UNPRIVILEGED)
-    # The failure of issue 27, reproduced: nobody cannot reach binaries in a private clone.
+    # The failure reproduced: nobody cannot reach binaries in a private clone.
     with pytest.raises(PermissionError):
         subprocess.run([str(private_install / "bin" / "initdb"), "-V"], check=False, **drop)  # type: ignore[call-overload]
     shared = Path(tempfile.mkdtemp(prefix="invoicesync-pg-test-", dir="/tmp"))

@@ -1,4 +1,4 @@
-"""Issue 26: a frozen or stuck shared state becomes exit 7 within a documented bound, never a
+"""A frozen or stuck shared state becomes exit 7 within a documented bound, never a
 wait without end. The server enforces its own timeouts on statements, lock waits and idle
 transactions; a server that is frozen enforces nothing, so the client bounds every statement
 itself (docs/configuration.md, "Shared state on PostgreSQL")."""
@@ -81,7 +81,7 @@ def test_a_lock_wait_past_the_timeout_is_exit_7_and_the_connection_lives_on(pg_u
 
 
 def test_a_frozen_server_is_exit_7_within_the_bound(pg_url: str, postgres_server: PgServer) -> None:
-    """Issue 26: PostgreSQL frozen for 95 s held a push for 95 s. Frozen, the server enforces
+    """PostgreSQL frozen for 95 s held a push for 95 s. Frozen, the server enforces
     no timeout of its own, so the client ends the statement: exit 7 after about twice the
     timeout, the connection given up (a later answer can never be mistaken for this one)."""
     store = _open(pg_url, 1)

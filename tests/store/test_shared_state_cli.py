@@ -78,7 +78,7 @@ def test_a_shared_state_run_holds_the_advisory_lock(us: World, pg_url: str) -> N
 def test_pushes_claim_their_invoices_and_skip_what_another_run_holds(
     us: World, pg_url: str
 ) -> None:
-    """Issue 26: an invoice left to another run is work this run did not do: not exit 0. The
+    """An invoice left to another run is work this run did not do: not exit 0. The
     run says which invoice, who holds it, and exits 9 (another run holds the lock)."""
     us.monkeypatch.setenv("INVOICESYNC_STATE_URL", pg_url)
     assert us.run("push", "INV-2026-0101").exit_code == 0  # creates the schema
@@ -196,7 +196,7 @@ def test_a_push_interrupted_by_ctrl_c_releases_its_claims(
 def test_a_push_that_loses_the_database_is_exit_7_and_its_claims_die_with_it(
     us: World, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 26: claims were left behind when a run exited 7 after losing the database, and
+    """Claims were left behind when a run exited 7 after losing the database, and
     its release then failed in turn (no push document, only the error). The release is best
     effort now, and the claims end with the session: the next run takes them at once."""
     from invoicesync.usecases import push_plan

@@ -35,7 +35,7 @@ def connect_with_token_file(world: World, path: Path) -> None:
 def test_disconnect_finds_the_token_file_config_names_when_the_env_no_longer_does(
     world: World, tmp_path: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    """Issue 16.1: connected with INVOICESYNC_TOKEN_FILE, disconnected without it."""
+    """Connected with INVOICESYNC_TOKEN_FILE, disconnected without it."""
     token_file = tmp_path / "ci" / "tokens.json"
     connect_with_token_file(world, token_file)
     world.monkeypatch.delenv("INVOICESYNC_TOKEN_FILE")
@@ -87,7 +87,7 @@ def test_tokens_that_cannot_be_deleted_are_named_and_exit_4(world: World) -> Non
 def test_a_token_file_that_is_a_link_stops_disconnect_before_anything_is_revoked(
     world: World, tmp_path: Path
 ) -> None:
-    """Issue 26: the link may name another connection's token file; revoking what it holds
+    """The link may name another connection's token file; revoking what it holds
     would disconnect that one. Refused (exit 8) before any request, the file untouched."""
     real = tmp_path / "real-tokens.json"
     connect_with_token_file(world, real)

@@ -113,7 +113,7 @@ def test_config_is_written_atomically_and_never_through_a_link(tmp_path: Path) -
     assert elsewhere.read_text() == 'environment = "sandbox"\n'
 
 
-# --- issue 26 (finding 8): private directories, reads and locks that never follow a link ------
+# --- private directories, reads and locks that never follow a link ------
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_batches_used_up_leave_the_rest_of_the_minute_to_single_creates(
     us: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Our numbers, so batches are safe. One batch a minute, of three: the first three invoices
-    # go in it, the other five go alone at once instead of waiting a minute for the next batch (issue 21).
+    # go in it, the other five go alone at once instead of waiting a minute for the next batch.
     monkeypatch.setattr(quickbooks, "BATCH_SIZE", 3)
     slept: list[float] = []
     one_batch = RateLimiter(Limits(batch_per_minute=1), sleep=slept.append)

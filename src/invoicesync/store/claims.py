@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from invoicesync.store import identity
 from invoicesync.store.contract import DEFAULT_CLAIM_TTL, Claim, chunks_of
 
-# Issue 26: the holder's lease (identity; NULL in rows older versions wrote). Appended to both
+# The holder's lease (identity; NULL in rows older versions wrote). Appended to both
 # backends' migrations (store/sqlite.py, store/postgres.py).
 SQLITE_MIGRATION = "ALTER TABLE claims ADD COLUMN lease TEXT"
 POSTGRES_MIGRATION = ["ALTER TABLE claims ADD COLUMN lease TEXT"]
