@@ -1,9 +1,9 @@
 """Claims: which run may send which invoice number, when several runs share one state.
 
-A mixin of `SqlStore` (its `_exec`, `transaction` and the backend's SQL for the clock, row
-locks and a holder's liveness), kept apart so the store's core stays small. PostgreSQL shared
-state is where claims matter: two machines pushing the same company each send only the numbers
-they hold.
+A component the store holds (`SqlStore`), on the store's `_exec` and `transaction`, the
+backend's SQL for the clock and row locks, and its `Leases`: how that backend proves a holder
+alive or dead. PostgreSQL shared state is where claims matter: two machines pushing the same
+company each send only the numbers they hold.
 
 Each claim carries a lease: the holder's identity (store/identity.py), and on PostgreSQL a
 session advisory lock the holder keeps while it runs. Whether a holder is alive is proven, not
@@ -15,11 +15,11 @@ a lease; with SQLite, a process this one cannot see) end by expiring.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Protocol
 
 from invoicesync.store import identity
 from invoicesync.store.contract import DEFAULT_CLAIM_TTL, Claim, chunks_of
+from invoicesync.store.journal import Sql
 
 # The holder's lease (identity; NULL in rows older versions wrote). Appended to both
 # backends' migrations (store/sqlite.py, store/postgres.py).
@@ -27,27 +27,29 @@ SQLITE_MIGRATION = "ALTER TABLE claims ADD COLUMN lease TEXT"
 POSTGRES_MIGRATION = ["ALTER TABLE claims ADD COLUMN lease TEXT"]
 
 
-class ClaimsTable:
-    """The `claims` table's statements."""
+class Leases(Protocol):
+    """How a backend proves a claim's holder alive or dead (PostgreSQL: a session advisory lock
+    per run, store/pg_leases.py; SQLite: the holder's process, store/sqlite.py)."""
 
-    _NOW: ClassVar[str]  # SQL for the database's clock, whole seconds since the epoch
-    _LOCK_ROWS: ClassVar[str] = ""  # PostgreSQL locks the rows it is about to change
     # SQL over a `claims` row: its holder is provably gone (the claim is free at once), and its
     # holder can be proven neither alive nor dead (the claim ends when it expires).
-    _HOLDER_DEAD: ClassVar[str]
-    _HOLDER_UNKNOWN: ClassVar[str]
+    holder_dead: str
+    holder_unknown: str
 
-    if TYPE_CHECKING:  # provided by `SqlStore`
+    def begin_lease(self, run_id: str) -> None:
+        """Before a run's first claim: what keeps its claims alive while it runs."""
 
-        def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-        def transaction(self, *, durable: bool = False) -> AbstractContextManager[Any]: ...
-
-    def _begin_lease(self, run_id: str) -> None:
-        """Before a run's first claim: what keeps its claims alive while it runs (PostgreSQL:
-        a session advisory lock; SQLite: the process itself, so nothing to do)."""
-
-    def _end_lease(self, run_id: str) -> None:
+    def end_lease(self, run_id: str) -> None:
         """After a run released all its claims."""
+
+
+class ClaimsTable:
+    """The `claims` table's statements. `now` is SQL for the database's clock (whole seconds
+    since the epoch); `lock_rows` what locks the rows a statement is about to change
+    (PostgreSQL), appended to the select of a run's rows."""
+
+    def __init__(self, sql: Sql, leases: Leases, *, now: str, lock_rows: str) -> None:
+        self.sql, self.leases, self.now, self.lock_rows = sql, leases, now, lock_rows
 
     def claim(
         self,
@@ -74,17 +76,17 @@ class ClaimsTable:
         deadlock, and the claim is committed before this returns."""
         held: set[str] = set()
         me = identity.this_process()
-        self._begin_lease(run_id)
-        with self.transaction(durable=True):
+        self.leases.begin_lease(run_id)
+        with self.sql.transaction(durable=True):
             for number in sorted(set(numbers)):
-                row = self._exec(
+                row = self.sql._exec(
                     "INSERT INTO claims (account, invoice_number, run_id, holder, expires_at, "
-                    f"lease) VALUES (?, ?, ?, ?, {self._NOW} + ?, ?) "
+                    f"lease) VALUES (?, ?, ?, ?, {self.now} + ?, ?) "
                     "ON CONFLICT (account, invoice_number) DO UPDATE SET "
                     "run_id = excluded.run_id, holder = excluded.holder, "
                     "expires_at = excluded.expires_at, lease = excluded.lease "
-                    f"WHERE claims.run_id = excluded.run_id OR {self._HOLDER_DEAD} "
-                    f"OR ({self._HOLDER_UNKNOWN} AND claims.expires_at <= {self._NOW}) "
+                    f"WHERE claims.run_id = excluded.run_id OR {self.leases.holder_dead} "
+                    f"OR ({self.leases.holder_unknown} AND claims.expires_at <= {self.now}) "
                     "RETURNING invoice_number",
                     (account, number, run_id, holder or me.display(), ttl, me.lease()),
                 ).fetchone()
@@ -97,9 +99,9 @@ class ClaimsTable:
 
         Call it before each send: a number missing from the answer was taken over after this
         run's claim expired, and must not be sent by this run."""
-        with self.transaction(durable=True):
-            rows = self._exec(
-                f"UPDATE claims SET expires_at = {self._NOW} + ? "
+        with self.sql.transaction(durable=True):
+            rows = self.sql._exec(
+                f"UPDATE claims SET expires_at = {self.now} + ? "
                 f"WHERE account = ? AND invoice_number IN ({self._own_rows()}) "
                 "RETURNING invoice_number",
                 (ttl, account, account, run_id),
@@ -111,7 +113,7 @@ class ClaimsTable:
         only = f"AND invoice_number IN ({','.join('?' * among)}) " if among else ""
         return (
             f"SELECT invoice_number FROM claims WHERE account = ? AND run_id = ? {only}"
-            f"ORDER BY invoice_number{self._LOCK_ROWS}"
+            f"ORDER BY invoice_number{self.lock_rows}"
         )
 
     def release_claims(
@@ -119,24 +121,24 @@ class ClaimsTable:
     ) -> None:
         """Give up this run's claims (all, or those `numbers`): other runs may take them now."""
         if numbers is None:
-            with self.transaction(durable=True):
-                self._exec(
+            with self.sql.transaction(durable=True):
+                self.sql._exec(
                     "DELETE FROM claims WHERE account = ? "
                     f"AND invoice_number IN ({self._own_rows()})",
                     (account, account, run_id),
                 )
-            self._end_lease(run_id)
+            self.leases.end_lease(run_id)
             return
-        with self.transaction(durable=True):
+        with self.sql.transaction(durable=True):
             for part in chunks_of(sorted(set(numbers)), 500):
-                self._exec(
+                self.sql._exec(
                     "DELETE FROM claims WHERE account = ? "
                     f"AND invoice_number IN ({self._own_rows(len(part))})",
                     (account, account, run_id, *part),
                 )
 
     def claims(self, account: str) -> list[Claim]:
-        rows = self._exec(
+        rows = self.sql._exec(
             "SELECT account, invoice_number, run_id, holder, expires_at, lease FROM claims "
             "WHERE account = ? ORDER BY invoice_number",
             (account,),

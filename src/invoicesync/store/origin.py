@@ -10,8 +10,7 @@ rightly: it cannot know what the old one linked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from invoicesync.store.journal import Sql
 
 # The table, as each backend's next migration (appended in sqlite.py and postgres.py). Sixteen
 # hex digits: two states sharing one by chance is out of reach (2^-64 a pair).
@@ -26,14 +25,13 @@ POSTGRES_DDL = [
 ]
 
 
-class _Sql(Protocol):
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-
 class StateOrigin:
-    """Mixed into `SqlStore`."""
+    """A component the store holds (`SqlStore.origin`), on its `_exec`."""
 
-    def origin(self: _Sql) -> str:
-        """The token this state's creates carry in their marker (`qbo.marker.origin_tag`)."""
-        row = self._exec("SELECT token FROM state_origin").fetchone()
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+
+    def token(self) -> str:
+        """The token this state's creates carry in their marker (`marker.origin_tag`)."""
+        row = self.sql._exec("SELECT token FROM state_origin").fetchone()
         return str(row[0])

@@ -7,7 +7,7 @@ several hosts: the same contract as SQLite, with coordination done by the databa
 - A run's claims live as long as its session: each run holds a session advisory lock of its
   own, which any other session can see in `pg_locks` without taking it. Held: the run is alive
   and keeps its claims, on whichever machine, whatever their lifetime. Gone: the run is dead
-  and its claims are free at once. Claims use the database's clock.
+  and its claims are free at once (store/pg_leases.py). Claims use the database's clock.
 - Every statement is bounded (`state_timeout`; store/pg_timeouts.py): a stuck or frozen
   server is exit 7, never a wait without end.
 - Migrations are keyed on a `schema_version` table and run under a transaction-scoped advisory
@@ -42,6 +42,7 @@ from invoicesync.errors import (
 )
 from invoicesync.store import claims, deliveries, followups, kinds, neutral, origin, prepared, runs
 from invoicesync.store.lifecycle import POSTGRES_MIGRATION
+from invoicesync.store.pg_leases import AdvisoryLocks
 from invoicesync.store.pg_timeouts import (
     Deadline,
     bound,
@@ -107,19 +108,6 @@ _M001 = [
 MIGRATIONS: list[list[str]] = [_M001]
 _OUR_TABLES = ("links", "generations", "push_journal", "events", "claims")
 
-# A run's lease: a session advisory lock on this key, held from its first claim to its release.
-_LEASE_KEY = "hashtextextended('invoicesync:claim:' || current_schema() || ':' || {run}, 0)"
-# Whether some session holds a claim row's lease, read from pg_locks (visible to every role),
-# so checking another run never takes its lock. An advisory lock on a bigint key shows as
-# classid (high 32 bits) and objid (low 32 bits), objsubid 1.
-_LEASE_HELD = (
-    "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-    "AND ((classid::bigint << 32) | objid::bigint) = "
-    + _LEASE_KEY.format(run="claims.run_id")
-    + ")"
-)
-
 _USERINFO_PASSWORD = re.compile(r"(://[^/?#@:]*:)[^/?#@]*@")
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
@@ -156,19 +144,16 @@ class PostgresStore(SqlStore):
     _NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
     _LOCK_ROWS = " FOR UPDATE"
     _UNIQUE_VIOLATION = (psycopg.errors.UniqueViolation,)
-    _HOLDER_DEAD = f"(claims.lease IS NOT NULL AND NOT {_LEASE_HELD})"
-    _HOLDER_UNKNOWN = "claims.lease IS NULL"  # rows older versions wrote, without a lease
 
     def __init__(
         self, conn: psycopg.Connection[Any], url: str, timeout: float = DEFAULT_STATE_TIMEOUT
     ) -> None:
-        super().__init__()
+        super().__init__(AdvisoryLocks(self))
         self.conn = conn
         self.url = url
         self.timeout = timeout
         where = family(conn.info.host, conn.info.hostaddr)
         self._deadline = Deadline(conn.pgconn.socket, where, bound(timeout))
-        self._leases: set[str] = set()
         self.schema = str(self._scalar("SELECT current_schema()"))
 
     @classmethod
@@ -246,50 +231,6 @@ class PostgresStore(SqlStore):
             f"{self.timeout:g} s ({cause}); what was sent is journaled: re-run when it answers "
             "(state_timeout sets the bound)"
         )
-
-    def _begin_lease(self, run_id: str) -> None:
-        if run_id in self._leases:
-            return
-        key = f"invoicesync:claim:{self.schema}:{run_id}"
-        if not self._scalar("SELECT pg_try_advisory_lock(hashtextextended(?, 0))", (key,)):
-            raise InvoiceSyncError(f"the claim lease of run {run_id} is held by another session")
-        self._leases.add(run_id)
-
-    def _end_lease(self, run_id: str) -> None:
-        if run_id in self._leases and not self.conn.broken:
-            key = f"invoicesync:claim:{self.schema}:{run_id}"
-            self._exec("SELECT pg_advisory_unlock(hashtextextended(?, 0))", (key,))
-        self._leases.discard(run_id)
-
-    def _run_key(self, run_id: str) -> str:
-        return f"invoicesync:alive:{self.schema}:{run_id}"
-
-    def _hold_run(self, run_id: str) -> None:
-        """A session advisory lock held while the run goes on: another host sees it in
-        pg_locks, and the server drops it when the run's session ends, however it ends."""
-        self._scalar(
-            "SELECT pg_try_advisory_lock(hashtextextended(?, 0))", (self._run_key(run_id),)
-        )
-
-    def _release_run(self, run_id: str) -> None:
-        if not self.conn.broken:
-            self._scalar(
-                "SELECT pg_advisory_unlock(hashtextextended(?, 0))", (self._run_key(run_id),)
-            )
-
-    def _runs_alive(self, run_ids: Sequence[str]) -> set[str] | None:
-        alive = set()
-        for run_id in run_ids:
-            held = self._scalar(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE "
-                "datname = current_database()) AND ((classid::bigint << 32) | objid::bigint) "
-                "= hashtextextended(?, 0))",
-                (self._run_key(run_id),),
-            )
-            if held:
-                alive.add(run_id)
-        return alive
 
     def _has_schema(self) -> bool:
         return self._scalar("SELECT to_regclass('schema_version')") is not None

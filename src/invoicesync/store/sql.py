@@ -1,36 +1,50 @@
 """The contract written once in SQL both SQLite and PostgreSQL accept; backends add the rest.
 
 A backend supplies how a statement runs (`_exec`), how a write transaction begins, which
-exception a unique constraint raises, the database clock as SQL, and the run lock. Everything
-else (what a link, an intent or a claim *means*) lives here, so the two cannot drift apart.
-Statements use `?` placeholders; the PostgreSQL backend translates them.
+exception a unique constraint raises, the database clock as SQL, the run lock, and its
+`Liveness` (what proves a run alive or dead). Everything else (what a link, an intent or a
+claim *means*) lives here and in the components this store holds, so the two cannot drift
+apart. Statements use `?` placeholders; the PostgreSQL backend translates them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from invoicesync.models import DocKind, DocRef, Link
-from invoicesync.store.claims import ClaimsTable
-from invoicesync.store.contract import DEFAULT_GROUP_SIZE, Journals, LinkExists, now_iso
+from invoicesync.store.claims import ClaimsTable, Leases
+from invoicesync.store.contract import (
+    DEFAULT_CLAIM_TTL,
+    DEFAULT_GROUP_SIZE,
+    Claim,
+    Journals,
+    LinkExists,
+    now_iso,
+)
 from invoicesync.store.deliveries import UPDATE_DELIVERY, Observed, Said, delivery_columns
 from invoicesync.store.followups import FollowUpJournal
-from invoicesync.store.history import HistoryTables
+from invoicesync.store.history import HistoryTables, RunHolds
 from invoicesync.store.journal import CreateJournal
 from invoicesync.store.lifecycle import LifecycleJournal
 from invoicesync.store.origin import StateOrigin
 from invoicesync.store.prepared import PrepareJournal
 from invoicesync.store.rows import INSERT_COLUMNS, LINK_COLUMNS, link_from_row
+from invoicesync.store.runs import Event, Run, RunRecord
 
 
-class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
+class Liveness(Leases, RunHolds, Protocol):
+    """How a backend proves a run alive or dead: its claims' leases and its running mark."""
+
+
+class SqlStore(ABC):
     """Shared behaviour. Every public write is one transaction, except inside `grouped()`.
-    The journals are components on this store's statements (store/journal.py)."""
+    The journals, the claims, the audit trail and the origin are components on this store's
+    statements (store/journal.py, claims.py, history.py, origin.py); the store answers the
+    contract by handing each call to the component that owns it."""
 
     _BEGIN: ClassVar[str]
     _NOW: ClassVar[str]  # SQL for the database's clock, whole seconds since the epoch
@@ -40,13 +54,17 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
     _LOCK_ROWS: ClassVar[str] = ""
     _UNIQUE_VIOLATION: ClassVar[tuple[type[Exception], ...]]
 
-    def __init__(self) -> None:
+    def __init__(self, liveness: Liveness) -> None:
         self._group_size = 0  # 0: not grouping; otherwise outcomes per commit
         self._group_count = 0
+        self.keep_days: int | None = None  # [history] keep_days (None: events kept for ever)
         self._creates = CreateJournal(self)
         self._journals = Journals(
             self._creates, LifecycleJournal(self), FollowUpJournal(self), PrepareJournal(self)
         )
+        self._claims = ClaimsTable(self, liveness, now=self._NOW, lock_rows=self._LOCK_ROWS)
+        self._history = HistoryTables(self, liveness, begin=self._BEGIN)
+        self._origin = StateOrigin(self)
 
     @property
     def journals(self) -> Journals:
@@ -72,7 +90,7 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
     def close(self) -> None:
         """Close the connection; a run this store recorded keeps it until the run's finish
         row is written (store/runs.py), which on PostgreSQL is also what proves it alive."""
-        run = self._run
+        run = self._history.run
         if run is not None and run.store is self and not run.finished:
             run.close_deferred = True
             return
@@ -83,7 +101,7 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
 
     def _opened(self) -> None:
         """Migrated: from now on the first write records the current run."""
-        self._ready = True
+        self._history.ready = True
 
     @abstractmethod
     def run_lock(self, *, wait: float | None = None) -> AbstractContextManager[None]: ...
@@ -98,7 +116,7 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
         `durable=True` marks writes other runs must see at once or that must survive a crash
         before the caller acts (intents, claims): they commit the group so far with them."""
         if self._group_count == 0:
-            self._record_run()
+            self._history.record_run()
         if not self._group_size:
             self._exec(self._BEGIN)
             try:
@@ -305,37 +323,63 @@ class SqlStore(ClaimsTable, StateOrigin, HistoryTables, ABC):
     # --- events -----------------------------------------------------------------------------
 
     def _event(self, account: str, number: str | None, kind: str, detail: dict[str, Any]) -> None:
-        """Append an event, stamped with the run, host and user that wrote it."""
-        run_id, host, user = self._who()
-        self._exec(
-            "INSERT INTO events (at, account, invoice_number, kind, detail, run_id, host, "
-            "username) VALUES (?,?,?,?,?,?,?,?)",
-            (
-                now_iso(),
-                account,
-                number,
-                kind,
-                json.dumps(detail, default=str, sort_keys=True),
-                run_id,
-                host,
-                user,
-            ),
-        )
+        """Append an event inside the caller's transaction (store/history.py)."""
+        self._history.event(account, number, kind, detail)
 
     def record_event(
         self, account: str, number: str | None, kind: str, detail: dict[str, Any]
     ) -> None:
-        """An event on its own, committed before this returns: the intent of an idempotent
-        write (removing a copy) that needs no journal row of its own."""
-        with self.transaction(durable=True):
-            self._event(account, number, kind, detail)
+        self._history.record_event(account, number, kind, detail)
 
     def events(self, account: str) -> list[tuple[str, str | None, str, dict[str, Any]]]:
-        rows = self._exec(
-            "SELECT at, invoice_number, kind, detail FROM events WHERE account = ? ORDER BY id",
-            (account,),
-        ).fetchall()
-        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+        return self._history.events(account)
+
+    # --- claims, runs and the origin (store/claims.py, history.py, origin.py) ---------------
+
+    def origin(self) -> str:
+        return self._origin.token()
+
+    def claim(
+        self,
+        account: str,
+        numbers: Sequence[str],
+        run_id: str,
+        *,
+        ttl: int = DEFAULT_CLAIM_TTL,
+        holder: str = "",
+    ) -> set[str]:
+        return self._claims.claim(account, numbers, run_id, ttl=ttl, holder=holder)
+
+    def renew_claims(self, account: str, run_id: str, *, ttl: int = DEFAULT_CLAIM_TTL) -> set[str]:
+        return self._claims.renew_claims(account, run_id, ttl=ttl)
+
+    def release_claims(
+        self, account: str, run_id: str, numbers: Sequence[str] | None = None
+    ) -> None:
+        self._claims.release_claims(account, run_id, numbers)
+
+    def claims(self, account: str) -> list[Claim]:
+        return self._claims.claims(account)
+
+    def finish_run(self, run: Run, exit_code: int) -> None:
+        self._history.finish_run(run, exit_code)
+
+    def record_events(
+        self, account: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        self._history.record_events(account, events)
+
+    def history(self, account: str | None, numbers: Sequence[str]) -> list[Event]:
+        return self._history.history(account, numbers)
+
+    def run_events(self, run_id: str) -> list[Event]:
+        return self._history.run_events(run_id)
+
+    def runs(self, since: str | None = None, limit: int = 50) -> list[RunRecord]:
+        return self._history.runs(since, limit)
+
+    def run_record(self, run_id: str) -> list[RunRecord]:
+        return self._history.run_record(run_id)
 
 
 def _ref_detail(ref: DocRef) -> dict[str, Any]:

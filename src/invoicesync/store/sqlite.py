@@ -168,18 +168,39 @@ def _prepare_file(path: Path) -> None:
         raise _refuse(path, "is not an SQLite database")
 
 
+class ByProcess:
+    """The `Leases` and `RunHolds` of one file on one machine: a holder is judged by its
+    process (store/identity.py), so a run holds nothing while it goes on."""
+
+    holder_dead = f"invoicesync_holder(claims.lease) = '{identity.DEAD}'"
+    holder_unknown = f"invoicesync_holder(claims.lease) = '{identity.UNKNOWN}'"
+
+    def begin_lease(self, run_id: str) -> None:
+        """The process itself keeps its claims alive."""
+
+    def end_lease(self, run_id: str) -> None:
+        """Nothing was held."""
+
+    def hold_run(self, run_id: str) -> None:
+        """The process itself proves the run alive."""
+
+    def release_run(self, run_id: str) -> None:
+        """Nothing was held."""
+
+    def runs_alive(self, run_ids: Sequence[str]) -> set[str] | None:
+        """Nothing held to tell by: the lease's process decides (`history._record`)."""
+        return None
+
+
 class SQLiteStore(SqlStore):
     """One SQLite database per app dir. Every public method is one transaction."""
 
     _BEGIN = "BEGIN IMMEDIATE"
     _NOW = "CAST(strftime('%s', 'now') AS INTEGER)"
     _UNIQUE_VIOLATION = (sqlite3.IntegrityError,)
-    # One file, one machine: a holder is judged by its process (store/identity.py).
-    _HOLDER_DEAD = f"invoicesync_holder(claims.lease) = '{identity.DEAD}'"
-    _HOLDER_UNKNOWN = f"invoicesync_holder(claims.lease) = '{identity.UNKNOWN}'"
 
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
-        super().__init__()
+        super().__init__(ByProcess())
         self.db = db
         self.path = path
         db.create_function("invoicesync_holder", 1, identity.state)
