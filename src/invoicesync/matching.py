@@ -45,7 +45,7 @@ class NearMatch:
     reason: str
 
 
-def difference(wanted: str, found: str) -> str:
+def difference(wanted: str, found: str, where: str = "the target") -> str:
     """Why two names that normalise alike are still different."""
 
     def spaced(text: str) -> str:
@@ -57,9 +57,9 @@ def difference(wanted: str, found: str) -> str:
     if re.search(r"\s{2,}", wanted.strip()) or re.search(r"\s{2,}", found.strip()):
         reasons.append("double spaces")
     if any(c in wanted for c in "\u2019\u2018") and "'" in found:
-        reasons.append("typographic apostrophe ’ where QuickBooks has '")
+        reasons.append(f"typographic apostrophe ’ where {where} has '")
     elif "'" in wanted and any(c in found for c in "\u2019\u2018"):
-        reasons.append("straight apostrophe ' where QuickBooks has ’")
+        reasons.append(f"straight apostrophe ' where {where} has ’")
     if any(c in wanted + found for c in "\u201c\u201d"):
         reasons.append("typographic double quotes")
     if (
@@ -85,7 +85,9 @@ def find_exact(wanted: str, records: Sequence[N], *, by_path: bool) -> N | None:
     return None
 
 
-def near_matches(wanted: str, records: Sequence[Named], limit: int = 3) -> list[NearMatch]:
+def near_matches(
+    wanted: str, records: Sequence[Named], limit: int = 3, where: str = "the target"
+) -> list[NearMatch]:
     """The closest existing names to `wanted`, each with the reason it is not a match."""
     found: list[NearMatch] = []
     target = normalize(wanted)
@@ -93,7 +95,7 @@ def near_matches(wanted: str, records: Sequence[Named], limit: int = 3) -> list[
     for r in records:
         if r.full_name == wanted or r.name == wanted:
             if not r.active:
-                found.append(NearMatch(r.full_name, "is inactive in QuickBooks; reactivate it"))
+                found.append(NearMatch(r.full_name, f"is inactive in {where}; reactivate it"))
             elif ":" in r.full_name and r.name == wanted:
                 found.append(
                     NearMatch(r.full_name, f"is a sub-customer: use the path {r.full_name!r}")
@@ -101,7 +103,7 @@ def near_matches(wanted: str, records: Sequence[Named], limit: int = 3) -> list[
             continue
         if normalize(r.full_name) == target or normalize(r.name) == target:
             other = r.full_name if normalize(r.full_name) == target else r.name
-            reason = difference(wanted, other)
+            reason = difference(wanted, other, where)
             if not r.active:
                 reason += "; also inactive"
             found.append(NearMatch(r.full_name, reason))

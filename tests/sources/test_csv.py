@@ -116,10 +116,10 @@ def test_a_stated_amount_is_compared_as_a_number_however_it_is_written(tmp_path:
     assert details(tmp_path, text) == [
         "x.csv:3: invoice B: lines[1].amount: 0.46 is not quantity × unit_price = 3 × 0.15 = "
         "0.45 (rounded half-up to cents)",
-        "x.csv:4: invoice C: lines[1].amount: 99999999000.00 is too large; QuickBooks takes at "
+        "x.csv:4: invoice C: lines[1].amount: 99999999000.00 is too large; invoicesync sends at "
         "most 9,999,999,999.99 here",
         "x.csv:4: invoice C: lines[1].amount: quantity × unit_price = 99999999000.00 is too "
-        "large; QuickBooks takes at most 9,999,999,999.99 on a line",
+        "large; invoicesync sends at most 9,999,999,999.99 on a line",
     ]
 
 

@@ -175,7 +175,7 @@ def test_a_number_with_spaces_around_it_is_read_without_them_and_warned_of(
     assert invoice.number == "INV-7"
     assert source.warnings == [
         f"{csv_path}:2: invoice INV-7: number: ' INV-7 ' has white space around it; read as "
-        "'INV-7' (the number QuickBooks and later runs see)"
+        "'INV-7' (the number the target and later runs see)"
     ]
 
 

@@ -102,7 +102,7 @@ def test_a_csv_problem_points_at_the_row_of_its_line(tmp_path: Path) -> None:
         open_source(path).invoices()
     assert info.value.details == [
         f"{path}:3: invoice A: lines[2].quantity: 0.30000000000000004 has too many decimal "
-        "places (17); at most 7 are kept by QuickBooks",
+        "places (17); at most 7 are kept",
         f"{path}:4: invoice A: adjustments[1].amount: -5.001 has too many decimal places (3); "
         "at most 2 (cents)",
     ]
@@ -123,7 +123,7 @@ def test_limits_are_inclusive(tmp_path: Path) -> None:
     line = line_of((tmp_path / "inv.json").read_text(), '"lines"')
     assert found == [
         f"inv.json:{line}: invoice INV-1: lines: the invoice subtotal 10000000000.00 is too "
-        "large; QuickBooks takes at most 9,999,999,999.99"
+        "large; invoicesync sends at most 9,999,999,999.99"
     ]
 
 

@@ -169,26 +169,26 @@ RULES: list[tuple[dict[str, Any], str, str]] = [
     (
         good(lines=[{"service": "T", "quantity": "1", "unit_price": "99999999999999"}]),
         '"unit_price"',
-        "invoice INV-1: lines[1].unit_price: 99999999999999 is too large; QuickBooks takes at "
+        "invoice INV-1: lines[1].unit_price: 99999999999999 is too large; invoicesync sends at "
         "most 9,999,999,999.99 here",
     ),
     (
         good(lines=[{"service": "T", "quantity": "0.30000000000000004", "unit_price": "1"}]),
         '"quantity"',
         "invoice INV-1: lines[1].quantity: 0.30000000000000004 has too many decimal places (17); "
-        "at most 7 are kept by QuickBooks",
+        "at most 7 are kept",
     ),
     (
         good(lines=[{"service": "T", "quantity": "999999999999", "unit_price": "999999999999"}]),
         '"quantity"',
-        "invoice INV-1: lines[1].quantity: 999999999999 is too large; QuickBooks takes at most "
+        "invoice INV-1: lines[1].quantity: 999999999999 is too large; invoicesync sends at most "
         "9,999,999,999.99 here",
     ),
     (
         good(lines=[{"service": "T", "quantity": "100000", "unit_price": "100000.01"}]),
         '"lines"+1',  # a computed field points at its line's object, after "lines": [
         "invoice INV-1: lines[1].amount: quantity × unit_price = 10000001000.00 is too large; "
-        "QuickBooks takes at most 9,999,999,999.99 on a line",
+        "invoicesync sends at most 9,999,999,999.99 on a line",
     ),
     (
         good(
@@ -198,7 +198,7 @@ RULES: list[tuple[dict[str, Any], str, str]] = [
             ],
         ),
         '"amount"',
-        "invoice INV-1: adjustments[1].amount: -999999999999.99 is too large; QuickBooks takes "
+        "invoice INV-1: adjustments[1].amount: -999999999999.99 is too large; invoicesync sends "
         "at most 9,999,999,999.99 here",
     ),
     (

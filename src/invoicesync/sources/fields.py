@@ -174,7 +174,7 @@ def _number(raw: str, places: int, limit: Decimal) -> Decimal:
             + (f": use a decimal point, {raw.replace(',', '.')}" if comma else "")
         )
     if len(raw) > 60:
-        raise Bad(f"{raw[:20]}… has {len(raw)} digits; that is not an amount QuickBooks takes")
+        raise Bad(f"{raw[:20]}… has {len(raw)} digits; that is not an amount invoicesync sends")
     number = Decimal(raw)
     dot = raw.find(".")
     if dot >= 0 and len(raw) - dot - 1 > places:
@@ -182,10 +182,10 @@ def _number(raw: str, places: int, limit: Decimal) -> Decimal:
         if isinstance(exponent, int) and -exponent > places:
             raise Bad(
                 f"{raw} has too many decimal places ({-exponent}); at most {places} "
-                + ("(cents)" if places == MONEY_PLACES else "are kept by QuickBooks")
+                + ("(cents)" if places == MONEY_PLACES else "are kept")
             )
     if len(raw) > 10 and abs(number) > limit:  # 10 characters are at most 9,999,999,999
-        raise Bad(f"{raw} is too large; QuickBooks takes at most {limit:,} here")
+        raise Bad(f"{raw} is too large; invoicesync sends at most {limit:,} here")
     return number
 
 

@@ -136,7 +136,7 @@ def _line(c: Check, path: FieldPath, raw: Mapping[str, Any]) -> Line | None:
     if written is None:  # beyond the limit
         c.err(
             (*path, "amount"),
-            f"quantity × unit_price = {expected} is too large; QuickBooks takes at most "
+            f"quantity × unit_price = {expected} is too large; invoicesync sends at most "
             f"{f.MAX_AMOUNT:,} on a line",
         )
     elif amount is not None and amount != expected:

@@ -118,7 +118,7 @@ def _trimmed(c: Check, key: str, value: str) -> str:
     c.warn(
         (key,),
         f"{f.safe(repr(value))} has white space around it; read as {f.safe(repr(trimmed))} "
-        "(the number QuickBooks and later runs see)",
+        "(the number the target and later runs see)",
     )
     return trimmed
 
@@ -218,7 +218,7 @@ def _check_amounts(c: Check, invoice: LocalInvoice, target: str) -> None:
         if abs(value) > f.MAX_AMOUNT:
             c.err(
                 ("lines",),
-                f"the invoice {name} {value} is too large; QuickBooks takes at most "
+                f"the invoice {name} {value} is too large; invoicesync sends at most "
                 f"{f.MAX_AMOUNT:,}",
             )
             return

@@ -9,8 +9,10 @@ composition root and the CLI need to reach a target without naming it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+from invoicesync.errors import UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -131,3 +133,24 @@ class Target(Protocol):
     def commands(self) -> Commands: ...  # imported on demand: the CLI's side (typer, rich)
     @property
     def source_rules(self) -> SourceRules: ...  # what it takes of an invoice (exit 8 early)
+
+
+S = TypeVar("S")
+
+
+def section_of(settings: Settings, kind: type[S], target: str) -> S:
+    """The configured target's settings section as `kind`; another target's section is
+    refused (exit 2), since reading it as this target's would reach an account or company
+    nobody configured."""
+    section = settings.section
+    if not isinstance(section, kind):
+        raise UsageError(
+            f"the {settings.target} target has no {target} settings; choose a {target} "
+            "profile with --profile"
+        )
+    return section
+
+
+def with_section(settings: Settings, kind: type[Any], target: str, **changes: Any) -> Settings:
+    """A copy of `settings` with some fields of its section replaced."""
+    return replace(settings, section=replace(section_of(settings, kind, target), **changes))

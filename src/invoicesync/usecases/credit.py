@@ -21,7 +21,7 @@ from invoicesync.errors import EXIT_UNAVAILABLE, InvoiceSyncError
 from invoicesync.ledger.base import Gone, RemoteInvoice
 from invoicesync.ledger.capabilities import AppliesCredit, lacks
 from invoicesync.models import DocKind, Link, LocalInvoice
-from invoicesync.store import LifecycleEntry
+from invoicesync.store import LifecycleEntry, StateStore
 from invoicesync.store.lifecycle import Closing
 from invoicesync.usecases.journaled import Landed, Refused, Unknown, Write
 from invoicesync.usecases.kinds import KindUnknown, known, prove
@@ -51,13 +51,7 @@ def plan(session: Session, chosen: Sequence[LocalInvoice]) -> tuple[PlannedCredi
     store = session.existing_store()
     if not notes or store is None or session.ledger.facts.credits_by_reference:
         return tuple(PlannedCredit(n, str(n.credit_for)) for n in notes)
-    realm = session.account
-    links = {ln.invoice_number: ln for ln in store.links(realm)}
-    done = {
-        e.invoice_number
-        for e in store.journals.lifecycle.entries(realm, "apply")
-        if e.state == "done"
-    }
+    links, done = _linked_and_applied(store, session.account)
     out = []
     for note in notes:
         step = _links(session, note, links, done, prove)
@@ -77,13 +71,7 @@ def apply_all(
     if session.ledger.facts.credits_by_reference:
         _referenced(notes, results)
         return
-    realm = session.account
-    links = {ln.invoice_number: ln for ln in store.links(realm)}
-    done = {
-        e.invoice_number
-        for e in store.journals.lifecycle.entries(realm, "apply")
-        if e.state == "done"
-    }
+    links, done = _linked_and_applied(store, session.account)
     for note in notes:
         result = results.get(note.number)
         if result is None:
@@ -232,3 +220,10 @@ def _record(entry: LifecycleEntry, closing: Closing, result: PushResult) -> None
     if left > 0:
         text += f"; {left} stays open credit"
     _say(result, text)
+
+
+def _linked_and_applied(store: StateStore, account: str) -> tuple[dict[str, Link], set[str]]:
+    """The company's links by number, and the credit notes whose credit is applied already."""
+    links = {ln.invoice_number: ln for ln in store.links(account)}
+    journal = store.journals.lifecycle.entries(account, "apply")
+    return links, {e.invoice_number for e in journal if e.state == "done"}

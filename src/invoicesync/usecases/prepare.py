@@ -65,7 +65,7 @@ class PrepareItem:
     kind: str
     name: str
     invoices: tuple[str, ...]
-    status: str  # would create, created, refused, failed, uncertain, set up in QuickBooks
+    status: str  # would create, created, refused, failed, uncertain, set up by hand
     message: str | None = None
     payload: dict[str, Any] | None = None
     remote_id: str | None = None
@@ -101,9 +101,7 @@ def _item(need: Prerequisite, status: str, **kw: Any) -> PrepareItem:
 def planned(need: Prerequisite) -> PrepareItem:
     """A need as the plan shows it, before anything is sent."""
     if need.kind == "tax code":
-        return _item(
-            need, "set up in QuickBooks", message=need.refused, exit_code=EXIT_PREREQUISITE
-        )
+        return _item(need, "set up by hand", message=need.refused, exit_code=EXIT_PREREQUISITE)
     if not need.creatable:
         return _item(need, "refused", message=need.refused, exit_code=EXIT_PREREQUISITE)
     return _item(need, "would create")

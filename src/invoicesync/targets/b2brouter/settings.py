@@ -8,12 +8,13 @@ environment only (never a flag or config.toml) and never shows in a repr.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from invoicesync.config import Settings
-from invoicesync.errors import UsageError
+from invoicesync.targets.target import section_of
+from invoicesync.targets.target import with_section as replace_section
 
 
 @dataclass(frozen=True)
@@ -26,20 +27,12 @@ class B2BRouterSettings:
 
 
 def of(settings: Settings) -> B2BRouterSettings:
-    """The B2BRouter section of `settings`; another target's section is refused, since reading
-    it as B2BRouter's would send to an account nobody configured."""
-    section = settings.section
-    if not isinstance(section, B2BRouterSettings):
-        raise UsageError(
-            f"the {settings.target} target has no B2BRouter settings; choose a B2BRouter "
-            "profile with --profile"
-        )
-    return section
+    return section_of(settings, B2BRouterSettings, "B2BRouter")
 
 
 def with_section(settings: Settings, **changes: Any) -> Settings:
     """A copy of `settings` with some B2BRouter fields replaced."""
-    return replace(settings, section=replace(of(settings), **changes))
+    return replace_section(settings, B2BRouterSettings, "B2BRouter", **changes)
 
 
 def load(

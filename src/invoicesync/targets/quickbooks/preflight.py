@@ -104,7 +104,7 @@ class _Resolver:
                 Problem(kind, wanted, f"{subject} inactive in QuickBooks; reactivate it")
             )
             return None
-        near = tuple(matching.near_matches(target, records))
+        near = tuple(matching.near_matches(target, records, where="QuickBooks"))
         reason = f"{subject} not in QuickBooks" if target != wanted else "not found in QuickBooks"
         self.problems.append(Problem(kind, wanted, reason, near, suggested_alias(wanted, near)))
         return None

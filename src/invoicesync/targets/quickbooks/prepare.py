@@ -224,7 +224,7 @@ class Planner:
         return {"Name": want.name, "DueDays": int(match.group(1))}
 
     def tax_code(self, want: Want) -> Prerequisite:
-        near = matching.near_matches(want.name, self.catalog.tax_codes)
+        near = matching.near_matches(want.name, self.catalog.tax_codes, where="QuickBooks")
         usable = [m for m in near if "inactive" not in m.reason]
         hint = (
             f"; or, if it is {usable[0].name!r}, add under [aliases.tax_codes] in config.toml: "
@@ -266,7 +266,7 @@ class Planner:
                 if not row.active:
                     raise Refused(_inactive(want.kind, row))
                 why = (
-                    matching.difference(name, row.name)
+                    matching.difference(name, row.name, "QuickBooks")
                     if row.name != name
                     else "names are unique, sub-customers included"
                 )

@@ -9,12 +9,14 @@ refresh-token seed come from the environment only and never show in a repr.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from invoicesync.config import Settings, string_value
-from invoicesync.errors import ConfigError, UsageError
+from invoicesync.errors import ConfigError
+from invoicesync.targets.target import section_of
+from invoicesync.targets.target import with_section as replace_section
 
 ENVIRONMENTS = ("production", "sandbox", "local")
 DEFAULT_REDIRECT_PORT = 8765
@@ -93,20 +95,12 @@ class QuickBooksSettings:
 
 
 def of(settings: Settings) -> QuickBooksSettings:
-    """The QuickBooks section of `settings`; another target's section is refused, since reading
-    it as QuickBooks' would connect to a company nobody configured."""
-    section = settings.section
-    if not isinstance(section, QuickBooksSettings):
-        raise UsageError(
-            f"the {settings.target} target has no QuickBooks settings; choose a QuickBooks "
-            "profile with --profile"
-        )
-    return section
+    return section_of(settings, QuickBooksSettings, "QuickBooks")
 
 
 def with_section(settings: Settings, **changes: Any) -> Settings:
     """A copy of `settings` with some QuickBooks fields replaced (`connect`, the tests)."""
-    return replace(settings, section=replace(of(settings), **changes))
+    return replace_section(settings, QuickBooksSettings, "QuickBooks", **changes)
 
 
 def budget_dir(settings: Settings) -> Path:
