@@ -246,8 +246,8 @@ def test_attachment_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         f"6]: 'missing.pdf' does not exist (looked in {tmp_path})",
         "7]: 'empty.pdf' is empty",
         "8]: 'fake.pdf' is not a .pdf file (its first bytes say otherwise)",
-        "9]: 'big.pdf' is 0.0 MiB; QuickBooks takes attachments up to 0 MiB",
-        "10]: 'tool.exe': QuickBooks does not take .exe files; allowed: ai, csv, doc, docx, eps, "
+        "9]: 'big.pdf' is 0.0 MiB; invoicesync attaches files up to 0 MiB",
+        "10]: 'tool.exe': invoicesync does not attach .exe files; allowed: ai, csv, doc, docx, eps, "
         "gif, jpeg, jpg, ods, pages, pdf, png, rtf, tif, tiff, txt, xls, xlsx, xml",
         "11]: 'pipe.pdf' is not a regular file (a FIFO, device or socket)",
     ]

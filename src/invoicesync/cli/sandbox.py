@@ -20,7 +20,7 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 
 TARGET_OPT = Annotated[
-    str, typer.Option(metavar="quickbooks|b2brouter", help="Which service to serve.")
+    str, typer.Option(metavar="|".join(targets.known()), help="Which service to serve.")
 ]
 
 PORT_OPT = Annotated[

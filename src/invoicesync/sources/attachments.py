@@ -3,8 +3,8 @@ sent, so a push never stops half-way on a missing or oversized file.
 
 Rules (docs/invoice-format.md): a path relative to the source file's folder (standard input:
 the current folder), staying inside that folder after symbolic links are followed (a source
-cannot make us upload `~/.ssh/id_rsa`), naming a non-empty regular file of a type QuickBooks
-takes, at most `MAX_BYTES`, whose first bytes agree with its extension where the format has a
+cannot make us upload `~/.ssh/id_rsa`), naming a non-empty regular file of a type invoicesync
+attaches, at most `MAX_BYTES`, whose first bytes agree with its extension where the format has a
 signature.
 """
 
@@ -19,9 +19,10 @@ from pathlib import Path, PurePath
 from invoicesync.models import Attachment
 from invoicesync.sources.fields import Bad, safe
 
-# QuickBooks Attachable limits: 100 MB and the extensions below, as integrators document them
-# for QuickBooks Online uploads. Intuit's own Attachable page is not in the reference notes
-# (UNVERIFIED): if QuickBooks refuses a file these allowed, it fails that invoice only.
+# The files invoicesync attaches: QuickBooks' Attachable limits (100 MB and the extensions below,
+# as integrators document them for QuickBooks Online uploads; UNVERIFIED against Intuit's own
+# page), the narrowest of the targets that take attachments. Each target judges again before
+# anything is sent (its `attachment_problem`); a file refused there fails that invoice only.
 MAX_BYTES = 100 * 1024 * 1024
 CONTENT_TYPES = {
     "ai": "application/postscript",
@@ -70,7 +71,7 @@ def check_attachment(name: str, base: Path | None) -> Attachment:
     ext = PurePath(name).suffix.lower().lstrip(".")
     if ext not in CONTENT_TYPES:
         raise Bad(
-            f"{safe(name)!r}: QuickBooks does not take .{safe(ext) or '(none)'} files; "
+            f"{safe(name)!r}: invoicesync does not attach .{safe(ext) or '(none)'} files; "
             f"allowed: {', '.join(sorted(CONTENT_TYPES))}"
         )
     try:
@@ -108,8 +109,8 @@ def _read(path: Path, name: str, ext: str) -> tuple[int, str]:
             raise Bad(f"{safe(name)!r} is empty")
         if info.st_size > MAX_BYTES:
             raise Bad(
-                f"{safe(name)!r} is {info.st_size / 1024 / 1024:.1f} MiB; QuickBooks takes "
-                f"attachments up to {MAX_BYTES // 1024 // 1024} MiB"
+                f"{safe(name)!r} is {info.st_size / 1024 / 1024:.1f} MiB; invoicesync attaches "
+                f"files up to {MAX_BYTES // 1024 // 1024} MiB"
             )
         head = file.read(_CHUNK)
         if ext in SIGNATURES and not head.startswith(SIGNATURES[ext]):
