@@ -32,8 +32,13 @@ APP_NAME = "invoicesync"
 DEFAULT_STATE_TIMEOUT = 30.0
 _SECONDS_DEFAULTS = {"timeout": 60.0, "state_timeout": DEFAULT_STATE_TIMEOUT}
 
-_SECRET_KEYS = {"client_secret", "refresh_token", "access_token", "api_key", "b2brouter_api_key"}
-_KNOWN_KEYS = profiles.PROFILE_KEYS | {"profiles"}  # a profile may set every other key
+
+def _secret_keys() -> frozenset[str]:
+    return targets.secret_keys()
+
+
+def _known_keys() -> frozenset[str]:
+    return profiles.profile_keys() | {"profiles"}  # a profile may set every other key
 
 
 @dataclass(frozen=True)
@@ -122,17 +127,17 @@ def read_config_file(path: Path) -> dict[str, Any]:
             f"{path}:{_line_of(exc)}: invalid TOML: {exc}{_twice(text, _line_of(exc))}; fix the "
             "file or pass --config"
         ) from None
-    leaked = sorted(_SECRET_KEYS & data.keys())
+    leaked = sorted(_secret_keys() & data.keys())
     if leaked:
         raise ConfigError(
             f"{path}: {', '.join(leaked)} must not be stored in config.toml; remove it and use "
             "`invoicesync connect` or the INVOICESYNC_CLIENT_SECRET / INVOICESYNC_REFRESH_TOKEN "
             "environment variables"
         )
-    unknown = sorted(data.keys() - _KNOWN_KEYS)
+    unknown = sorted(data.keys() - _known_keys())
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s): {', '.join(map(_suggest, unknown))}")
-    profiles.tables(data, path, frozenset(_SECRET_KEYS))
+    profiles.tables(data, path, _secret_keys())
     return data
 
 
@@ -140,7 +145,7 @@ def _suggest(key: str) -> str:
     """`tokenfile` → `tokenfile (did you mean token_file?)`: a typo'd key names its fix."""
     import difflib
 
-    close = difflib.get_close_matches(key.lower(), sorted(_KNOWN_KEYS), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key.lower(), sorted(_known_keys()), n=1, cutoff=0.6)
     return f"{key} (did you mean {close[0]}?)" if close else key
 
 
@@ -275,7 +280,7 @@ def save_config_values(
 ) -> None:
     """Merge `values` into the config file (written with tomli-w, atomically, never secrets);
     with `profile`, into that profile's table."""
-    bad = _SECRET_KEYS & values.keys()
+    bad = _secret_keys() & values.keys()
     if bad:  # a programming error, not a user error
         raise ValueError(f"refusing to write secrets to config: {sorted(bad)}")
     data = read_config_file(path)

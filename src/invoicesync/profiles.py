@@ -16,32 +16,29 @@ from typing import Any
 from invoicesync import targets
 from invoicesync.errors import ConfigError
 
-# Keys a profile may set; the tables (`connect`, `csv`, `push`) replace the top-level ones.
-PROFILE_KEYS = frozenset(
+# Keys any profile may set, beside each target's own (`Target.config_keys`); the tables
+# (`connect`, `csv`, `push`) replace the top-level ones.
+COMMON_KEYS = frozenset(
     {
         "target",
         "source",
-        "environment",
-        "realm_id",
-        "client_id",
         "token_file",
-        "api_url",
-        "auth_url",
-        "token_url",
-        "revoke_url",
-        "connect",
         "csv",
         "push",
         "timeout",
         "state_timeout",
         "state_url",
-        "b2brouter_account",
-        "b2brouter_url",
         "aliases",
-        "prepare",
         "history",
     }
 )
+
+
+def profile_keys() -> frozenset[str]:
+    """The keys a profile may set: the common ones and every registered target's."""
+    return COMMON_KEYS | targets.config_keys()
+
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -67,7 +64,7 @@ def tables(
                 f"{path}: profiles.{name} must not hold secrets ({leaked}); "
                 "use `invoicesync connect` or the environment"
             )
-        unknown = sorted(table.keys() - PROFILE_KEYS)
+        unknown = sorted(table.keys() - profile_keys())
         if unknown:
             raise ConfigError(f"{path}: profiles.{name}: unknown setting(s): {', '.join(unknown)}")
         out[name] = table

@@ -19,6 +19,8 @@ class Fake:
     key = "fake"
     name = NAME
     source_rules = SourceRules(target=NAME)
+    config_keys: frozenset[str] = frozenset()  # its books live in memory: nothing to configure
+    secret_keys: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self.books = Books()  # the fixture gives each test fresh books

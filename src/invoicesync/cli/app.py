@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from typer.core import TyperArgument, TyperGroup
 
-from invoicesync import __version__
+from invoicesync import __version__, targets
 from invoicesync.cli import render
 from invoicesync.errors import (
     EXIT_INTERRUPTED,
@@ -219,7 +219,7 @@ def _debug_traceback(ctx: Any) -> None:
 app = typer.Typer(
     cls=InvoiceSyncGroup,
     name="invoicesync",
-    help="Push invoices into QuickBooks Online or B2BRouter exactly once, and keep them linked.\n\n"
+    help=f"Push invoices into {targets.names()} exactly once, and keep them linked.\n\n"
     "Global options may come before or after the command: "
     "`invoicesync invoices --source x.csv` works like `invoicesync --source x.csv invoices`.",
     no_args_is_help=True,

@@ -157,7 +157,8 @@ def pdf(
         typer.Option(
             "--format",
             metavar="pdf|ubl|facturae|original",
-            help="The PDF, or (B2BRouter) the UBL BIS 3, Facturae 3.2.2 or legal original.",
+            help="The PDF, or where the target serves them the UBL BIS 3, Facturae 3.2.2 or the "
+            "legal original.",
         ),
     ] = "pdf",
     force: Annotated[bool, typer.Option("--force", help="Replace existing files.")] = False,

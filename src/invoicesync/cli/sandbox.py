@@ -13,7 +13,7 @@ from invoicesync.targets.target import SandboxOptions
 
 sandbox_app = typer.Typer(
     cls=InvoiceSyncGroup,
-    help="A local QuickBooks Online or B2BRouter for tests, demos and your own scripts.",
+    help=f"A local {targets.names()} for tests, demos and your own scripts.",
     no_args_is_help=True,
     context_settings=HELP,
 )
@@ -61,7 +61,7 @@ def sandbox_serve(
         typer.Option(
             "--limits",
             metavar="real|off",
-            help="real: enforce QBO's limits (429s); off: no limits.",
+            help="real: enforce the service's limits (429s); off: no limits.",
         ),
     ] = "real",
     time_scale: Annotated[

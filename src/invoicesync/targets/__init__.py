@@ -41,6 +41,22 @@ def get(key: str) -> Target:
     return found
 
 
+def names() -> str:
+    """The targets' names for help texts: "QuickBooks or B2BRouter"."""
+    shown = [get(key).name for key in REGISTRY]
+    return " or ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
+
+
+def config_keys() -> frozenset[str]:
+    """Every registered target's own keys of config.toml (`realm_id`, `b2brouter_url`, …)."""
+    return frozenset().union(*(get(key).config_keys for key in REGISTRY))
+
+
+def secret_keys() -> frozenset[str]:
+    """Every registered target's secrets, which config.toml must never hold."""
+    return frozenset().union(*(get(key).secret_keys for key in REGISTRY))
+
+
 def of(settings: Settings) -> Target:
     """The target the settings (the profile's `target`) point at."""
     return get(settings.target)

@@ -107,6 +107,10 @@ class Target(Protocol):
     def key(self) -> str: ...  # the config value: `target = "quickbooks"`
     @property
     def name(self) -> str: ...  # for messages: "QuickBooks"
+    @property
+    def config_keys(self) -> frozenset[str]: ...  # its own keys of config.toml
+    @property
+    def secret_keys(self) -> frozenset[str]: ...  # keys config.toml must never hold
 
     def load_settings(
         self,

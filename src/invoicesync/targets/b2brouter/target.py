@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 class B2BRouter:
     key = "b2brouter"
     name = "B2BRouter"
+    config_keys = frozenset({"b2brouter_account", "b2brouter_url"})
+    secret_keys = frozenset({"b2brouter_api_key", "api_key"})
     # No length limit on an invoice number is documented (docs/b2brouter.md): a number it
     # will not keep is refused by B2BRouter at create, per invoice, before anything is linked.
     source_rules = SourceRules(target=name)

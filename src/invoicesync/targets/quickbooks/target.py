@@ -54,6 +54,20 @@ if TYPE_CHECKING:
 class QuickBooks:
     key = "quickbooks"
     name = "QuickBooks"
+    config_keys = frozenset(
+        {
+            "environment",
+            "realm_id",
+            "client_id",
+            "api_url",
+            "auth_url",
+            "token_url",
+            "revoke_url",
+            "connect",
+            "prepare",
+        }
+    )
+    secret_keys = frozenset({"client_secret", "refresh_token", "access_token"})
     # DocNumber holds at most 21 characters (Transaction.DocNumber in Finance.xsd,
     # https://github.com/intuit/QuickBooks-V3-Java-SDK); a longer number would be cut or refused.
     source_rules = SourceRules(target=name, number_max=21)
