@@ -135,3 +135,6 @@ def test_a_type_quickbooks_does_not_take_refuses_the_invoice_before_it_is_create
     )
     assert [r for r in httpx_mock.get_requests() if r.method == "POST"] == []
     assert [i for i in us.invoices(US) if i.get("DocNumber") == NUMBER] == []
+    history = json.loads(run(us, "history", NUMBER, "--json").stdout)["events"]
+    (refused,) = [e for e in history if e["event"] == "refused"]
+    assert (refused["detail"]["stage"], refused["detail"]["exit_code"]) == ("attachments", 8)

@@ -98,6 +98,10 @@ def test_pushes_claim_their_invoices_and_skip_what_another_run_holds(
 
     alone = us.run("push", "INV-2026-0102", "--json")  # the one invoice: its reason, exit 9
     assert alone.exit_code == 9, alone.stdout + alone.stderr
+    history = json.loads(us.run("history", "INV-2026-0102", "--json").stdout)["events"]
+    held_events = [e["detail"] for e in history if e["event"] == "refused"]
+    assert [(d["stage"], d["exit_code"]) for d in held_events] == [("claim", 9), ("claim", 9)]
+    assert "cron-host (pid 4242)" in held_events[0]["error"]
     (only,) = json.loads(alone.stdout)["results"]
     assert only["status"] == "failed" and "cron-host" in only["message"]
     assert len([i for i in us.invoices() if i.get("DocNumber") == "INV-2026-0102"]) == 0

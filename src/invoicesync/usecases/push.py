@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from invoicesync.errors import EXIT_LOCKED, Interrupted, InvoiceSyncError
+from invoicesync.errors import EXIT_INVALID_INPUT, EXIT_LOCKED, Interrupted, InvoiceSyncError
 from invoicesync.ledger.capabilities import requests_of
 from invoicesync.models import LocalInvoice
 from invoicesync.store import runs
@@ -150,7 +150,8 @@ def push(
                 selection = selection.refuse(held)
             plan = run_plan.plan(session, invoices, request, selection, run_id=run_id)
             order = list(plan.order)
-            _record_refusals(session, plan.push.decided)
+            _record_refusals(session, selection.decided)  # attachments, other runs' claims
+            _record_refusals(session, plan.push.decided, "pre-flight")
             execute(session, plan, results, progress or NoProgress())
         except InvoiceSyncError as exc:
             report.fatal = exc
@@ -209,16 +210,24 @@ def preview(session: Session, invoices: Sequence[LocalInvoice], request: PushReq
     return Preview(session.account, selection, plan)
 
 
-def _record_refusals(session: Session, refused: Sequence[Decided]) -> None:
-    """The pre-flight's refusals (a customer or item not found, a DocNumber taken) in the
-    invoices' history: nothing was sent, so no journal row says why (docs/history.md)."""
+# Where a refusal of the selection was decided, by its exit code.
+_STAGES = {EXIT_LOCKED: "claim", EXIT_INVALID_INPUT: "attachments"}
+
+
+def _record_refusals(session: Session, refused: Sequence[Decided], stage: str = "") -> None:
+    """Refusals decided before anything was sent, in the invoices' history: the pre-flight's
+    (a customer or item not found, a DocNumber taken), attachments the target would refuse,
+    and invoices another live run holds (exit 9). Nothing was sent, so no journal row says why
+    (docs/history.md)."""
     events = [
         (r.invoice, "refused", {"error": r.message, "exit_code": r.exit_code,
-                                "problems": list(r.problems), "stage": "pre-flight"})
+                                "problems": list(r.problems),
+                                "stage": stage or _STAGES.get(r.exit_code, "selection")})
         for r in refused
         if r.status == "failed"
     ]  # fmt: skip
-    session.store.record_events(session.account, events)
+    if events:
+        session.store.record_events(session.account, events)
 
 
 UNKNOWN_IF_SENT = (
