@@ -176,9 +176,12 @@ def test_sigkill_during_credits_creates_and_applies_each_once(live: Live, seed: 
     for note in notes:
         [memo] = memos[note["number"]]  # exactly one credit memo
         assert per_memo.get(memo["Id"]) == 1, "credit applied other than once"
-        assert memo["RemainingCredit"] == 0
         [invoice] = found[str(note["credit_for"])]
-        assert invoice["Balance"] == invoice["TotalAmt"] - memo["TotalAmt"]
+        # At most the invoice's balance is applied; a credit note larger than a tiny invoice
+        # keeps the rest as open credit (usecases/credit.py).
+        applied = min(invoice["TotalAmt"], memo["TotalAmt"])
+        assert memo["RemainingCredit"] == memo["TotalAmt"] - applied
+        assert invoice["Balance"] == invoice["TotalAmt"] - applied
     assert len(payments) == len(notes)
     no_pending(live)
     count("lifecycle: credit runs killed and re-run")
