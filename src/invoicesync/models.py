@@ -328,6 +328,12 @@ class Registration:
     kind: str
     state: str
     reason: str | None = None
+    report_id: str | None = None  # the network's id of the submission, where it has one
+
+    @property
+    def final(self) -> bool:
+        """Settled: only `processing` (and a report we could not read) may still change."""
+        return self.report_id is not None and self.state not in ("processing", "missing")
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,3 +215,32 @@ def test_invoices_and_status_show_the_reason_and_the_verifactu_state(eu: B2BWorl
     assert "the contact has no transport" in problems["EU-J"]["delivery"]["reason"]
     shown = " ".join(eu.es("status").stdout.split())
     assert "EU-NIF" in shown and "Verifactu error: NIF del destinatario no identificado" in shown
+
+
+def test_reconcile_reads_a_tax_report_again_only_until_it_is_final(eu: B2BWorld) -> None:
+    """A report in a final state (registered, error) does not change, so the next reconcile
+    takes it from the state; one still `processing` is read again each time."""
+
+    def report_reads() -> int:
+        return sum(1 for e in eu.b2b.log() if e["path"].startswith("/tax_reports/"))
+
+    _failed_and_registered(eu)
+    assert eu.es("reconcile").exit_code == 0
+    first = report_reads()
+    assert first == 3  # EU-J, EU-NIF and EU-OK, one report each
+    assert eu.es("reconcile").exit_code == 0
+    assert report_reads() == first  # all three final: none read again
+    listed = {r["number"]: r for r in json.loads(eu.es("invoices", "--json").stdout)["invoices"]}
+    assert listed["EU-NIF"]["link"]["registrations"] == [
+        {"kind": "Verifactu", "state": "error", "reason": "NIF del destinatario no identificado"}
+    ]
+
+    eu.source([eu_invoice("EU-NIF"), eu_invoice("EU-OK"), eu_invoice("EU-P")])
+    assert eu.es("push", "--all").exit_code == 0
+    with eu.b2b.lock:  # sent, its report still processing: not delivered yet
+        net = eu.b2b.network
+        net.send(next(i for i in net.invoices.values() if i.number == "EU-P"))
+    for _ in range(2):
+        before = report_reads()
+        assert eu.es("reconcile").exit_code == 0
+        assert report_reads() == before + 1  # EU-P's processing report, every time

@@ -4,7 +4,7 @@ see these through two small protocols, so a target without them (QuickBooks) is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from invoicesync.ledger.base import RemoteInvoice, RemoteRecord
@@ -27,10 +27,14 @@ class Tracked(Protocol):
 
 @runtime_checkable
 class TracksRegistrations(Protocol):
-    """A ledger that reads the registrations of documents it has read (one read each)."""
+    """A ledger that reads the registrations of documents it has read (one read each).
+    `known`: the registrations last seen, by document id; a document whose reports are the
+    same ones and all final is not read again."""
 
     def with_registrations(
-        self, rows: Mapping[str, RemoteInvoice]
+        self,
+        rows: Mapping[str, RemoteInvoice],
+        known: Mapping[str, Sequence[Registration]] | None = None,
     ) -> Mapping[str, RemoteInvoice]: ...
 
 

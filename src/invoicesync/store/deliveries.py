@@ -37,7 +37,10 @@ def delivery_columns(seen: Delivery | None) -> tuple[str | None, str | None, str
     if seen is None:
         return None, None, None
     registrations = json.dumps(
-        [{"kind": r.kind, "state": r.state, "reason": r.reason} for r in seen.registrations],
+        [
+            {"kind": r.kind, "state": r.state, "reason": r.reason, "report_id": r.report_id}
+            for r in seen.registrations
+        ],
         ensure_ascii=False,
     )
     return seen.state, seen.reason, registrations
@@ -52,7 +55,10 @@ def delivery_from_columns(
         return None
     try:
         items = json.loads(registrations) if registrations else []
-        regs = tuple(Registration(str(i["kind"]), str(i["state"]), i.get("reason")) for i in items)
+        regs = tuple(
+            Registration(str(i["kind"]), str(i["state"]), i.get("reason"), i.get("report_id"))
+            for i in items
+        )
     except (ValueError, TypeError, KeyError, AttributeError):
         regs = ()
     return Delivery(state, reason, regs)

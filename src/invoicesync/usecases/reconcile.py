@@ -247,7 +247,8 @@ def _read(session: Session, links: Sequence[Link]) -> dict[DocKind, Mapping[str,
     }
     ledger = session.ledger
     if isinstance(ledger, TracksRegistrations):  # VeriFactu/TicketBAI, one read per report
-        found = {kind: ledger.with_registrations(rows) for kind, rows in found.items()}
+        known = {ln.remote_id: ln.last_delivery.registrations for ln in links if ln.last_delivery}
+        found = {kind: ledger.with_registrations(rows, known) for kind, rows in found.items()}
     return found
 
 

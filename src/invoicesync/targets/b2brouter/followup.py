@@ -93,13 +93,29 @@ class B2BRouterFollowUps:
             account = self.client.get_account()
         return Company(account.name, account.country), calculation_check(account)
 
-    def with_registrations(self, rows: Mapping[str, RemoteInvoice]) -> dict[str, RemoteInvoice]:
+    def with_registrations(
+        self,
+        rows: Mapping[str, RemoteInvoice],
+        known: Mapping[str, Sequence[Registration]] | None = None,
+    ) -> dict[str, RemoteInvoice]:
         """Each invoice with its VeriFactu/TicketBAI reports (`tax_report_ids`, one read
-        each; an account that does not report has none, and costs nothing)."""
+        each; an account that does not report has none, and costs nothing). Reports already
+        seen in a final state (`known`, the same ids) are not read again: a final report does
+        not change (https://github.com/B2Brouter/b2brouter-php/blob/main/docs/TAX_REPORTS.md),
+        and a new submission has a new id, so it is read."""
         out: dict[str, RemoteInvoice] = {}
         for key, row in rows.items():
             if not isinstance(row, B2BInvoice) or not row.invoice.tax_report_ids:
                 out[key] = row
+                continue
+            seen = tuple((known or {}).get(row.id, ()))
+            ids = sorted(str(i) for i in row.invoice.tax_report_ids)
+            if (
+                seen
+                and all(r.final for r in seen)
+                and sorted(str(r.report_id) for r in seen) == ids
+            ):
+                out[key] = replace(row, registrations=seen)
                 continue
             found = []
             with translating("reading the tax reports"):
@@ -107,9 +123,12 @@ class B2BRouterFollowUps:
                     try:
                         report = self.client.tax_report(report_id)
                     except berr.NotFoundError:
-                        found.append(Registration("tax report", "missing", f"{report_id} gone"))
+                        gone = f"{report_id} gone"
+                        found.append(Registration("tax report", "missing", gone, str(report_id)))
                         continue
-                    found.append(Registration(report.kind, report.state, report.reason))
+                    found.append(
+                        Registration(report.kind, report.state, report.reason, str(report_id))
+                    )
             out[key] = replace(row, registrations=tuple(found))
         return out
 

@@ -34,7 +34,7 @@ from invoicesync.ledger.base import (
     Unsearchable,
 )
 from invoicesync.marker import marker_of, with_marker, without_marker
-from invoicesync.models import DocKind, DocRef, LocalInvoice
+from invoicesync.models import DocKind, DocRef, LocalInvoice, Registration
 from invoicesync.targets.b2brouter import preflight
 from invoicesync.targets.b2brouter.api import B2BRouterClient, Credited, choose_contact
 from invoicesync.targets.b2brouter.api import errors as berr
@@ -313,8 +313,12 @@ class B2BRouterLedger:
     def setup(self) -> tuple[Company, list[SettingCheck]]:
         return self.followups.setup()
 
-    def with_registrations(self, rows: Mapping[str, RemoteInvoice]) -> dict[str, RemoteInvoice]:
-        return self.followups.with_registrations(rows)
+    def with_registrations(
+        self,
+        rows: Mapping[str, RemoteInvoice],
+        known: Mapping[str, Sequence[Registration]] | None = None,
+    ) -> dict[str, RemoteInvoice]:
+        return self.followups.with_registrations(rows, known)
 
     def undeliverable(self, rows: Mapping[str, RemoteRecord]) -> dict[str, str]:
         return self.followups.undeliverable(rows)

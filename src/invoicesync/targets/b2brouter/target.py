@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from invoicesync.config import Settings
     from invoicesync.ledger import capabilities as cap
+    from invoicesync.ledger import tracking
     from invoicesync.ledger.base import Ledger
     from invoicesync.targets.b2brouter.commands import B2BRouterCommands
     from invoicesync.targets.b2brouter.ledger import B2BRouterLedger
@@ -20,11 +21,18 @@ if TYPE_CHECKING:
 
     def _conforms(
         ledger: B2BRouterLedger,
-    ) -> tuple[Ledger, cap.CountsRequests, cap.FollowsUp, cap.Prerequisites]:
+    ) -> tuple[
+        Ledger,
+        cap.CountsRequests,
+        cap.FollowsUp,
+        cap.Prerequisites,
+        tracking.TracksRegistrations,
+        tracking.ChecksDelivery,
+    ]:
         """Never called: mypy checks here that the adapter implements the seam's core and each
         capability it offers, so a member renamed on one side is a type error, not a refusal
         at run time (the use cases test capabilities with isinstance)."""
-        return (ledger, ledger, ledger, ledger)
+        return (ledger, ledger, ledger, ledger, ledger, ledger)
 
 
 class B2BRouter:
