@@ -59,8 +59,11 @@ class Edits(Protocol):
 
 @runtime_checkable
 class Voids(Protocol):
-    """Linked documents voided in place (`void`, `push --update` of a cancelled invoice)."""
+    """Linked documents voided in place (`void`, `push --update` of a cancelled invoice), of
+    the kinds in `voidable` (another kind is refused for that document, nothing sent)."""
 
+    @property
+    def voidable(self) -> tuple[DocKind, ...]: ...
     def void(
         self, remote: RemoteInvoice, reason: str, request_id: str
     ) -> RemoteInvoice | Refusal: ...

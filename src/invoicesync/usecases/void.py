@@ -22,7 +22,7 @@ from invoicesync.errors import (
 )
 from invoicesync.ledger.base import Gone, RemoteInvoice
 from invoicesync.ledger.capabilities import Voids, lacking, lacks, requests_of
-from invoicesync.models import DocKind, Link, LocalInvoice
+from invoicesync.models import Link, LocalInvoice
 from invoicesync.store import LifecycleEntry
 from invoicesync.store.lifecycle import Closing
 from invoicesync.usecases.journaled import Landed, Refused, Unknown, Write
@@ -87,10 +87,9 @@ def plan_void(
     ledger, target = session.ledger, session.ledger.name
     if not isinstance(ledger, Voids):
         return Decided.of(failed(inv, EXIT_PARTIAL, lacks(ledger, "void", inv.number)))
-    if proved.kind is not DocKind.INVOICE:
-        # QuickBooks' API voids invoices only (Intuit's CreditMemo reference offers create,
-        # read, update, delete, send and PDF): refused for this document, with the reason, as
-        # a refusal by the target is (exit 3 alone, docs/exit-codes.md), nothing sent.
+    if proved.kind not in ledger.voidable:
+        # Refused for this document, with the reason, as a refusal by the target is (exit 3
+        # alone, docs/exit-codes.md), nothing sent.
         message = (
             f"not voided: {target} has no void for a {proved.kind.label} ({proved.ref}); delete "
             f"it in {target}, or issue an invoice that reverses it"

@@ -337,6 +337,10 @@ class QuickBooksLedger:
     def update(self, edits: Sequence[tuple[Edit, str]]) -> list[Outcome]:
         return self.lifecycle.update(edits)
 
+    # QuickBooks' API voids invoices only: Intuit's CreditMemo reference offers create, read,
+    # update, delete, send and PDF (https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/creditmemo).
+    voidable = (DocKind.INVOICE,)
+
     def void(self, remote: RemoteInvoice, reason: str, request_id: str) -> QBORecord | Refusal:
         return self.lifecycle.void(remote, reason, request_id)
 
