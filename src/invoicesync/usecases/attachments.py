@@ -1,11 +1,12 @@
-"""Attachments: the source's own files (the PDF Protemos produced, say) on the QuickBooks
-invoice or credit memo, each exactly once.
+"""Attachments: the source's own files (the PDF Protemos produced, say) on the target's
+invoice or credit memo, each exactly once (a target that takes attachments: `Attaches`).
 
 A file is identified by its name and the SHA-256 of its content, which goes into the
-Attachable's Note. Each upload is journalled (intent before, outcome after). Before uploading,
-the invoice's Attachables are read once, so a file an interrupted run (or a run whose local
-state is gone) did attach is recognised by name, size and hash and never attached twice. A
-changed file has a new hash and is attached as a new version next to the old one.
+attachment's note (QuickBooks: the Attachable's Note). Each upload is journalled (intent
+before, outcome after). Before uploading, the document's attachments are read once, so a file
+an interrupted run (or a run whose local state is gone) did attach is recognised by name, size
+and hash and never attached twice. A changed file has a new hash and is attached as a new
+version next to the old one.
 """
 
 from __future__ import annotations

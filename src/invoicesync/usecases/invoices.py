@@ -43,7 +43,7 @@ def find_invoice(invoices: Sequence[LocalInvoice], number: str) -> LocalInvoice:
 class InvoiceRow:
     invoice: LocalInvoice
     link: Link | None
-    sent_at: str | None = None  # the last e-mail QuickBooks sent of it (`send`, `push --send`)
+    sent_at: str | None = None  # the target's last send of it (`send`, `push --send`)
     sent_to: str | None = None
 
     @property
@@ -58,7 +58,7 @@ class InvoiceRow:
 def invoice_rows(
     settings: Settings, *, unlinked: bool = False, warn: Warn | None = None
 ) -> list[InvoiceRow]:
-    """Source invoices with their link state (read locally; no QuickBooks call)."""
+    """Source invoices with their link state (read locally; no call to the target)."""
     invoices = load_invoices(settings, warn)
     realm = local_realm(settings)
     links: dict[str, Link] = {}

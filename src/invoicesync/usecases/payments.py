@@ -1,4 +1,4 @@
-"""Payments: what QuickBooks says was paid of each linked invoice, to take back to the source.
+"""Payments: what the target says was paid of each linked invoice, to take back to the source.
 
 No request per invoice: the linked invoices are read by `Id IN (…)` (1000 ids per paged query),
 the linked credit memos the same way, and the Payments both name by `Id IN (…)`, so thousands
@@ -75,7 +75,7 @@ class PaidInvoice:
     state: str
     last_payment_date: str | None
     payments: tuple[PaymentLine, ...]
-    updated_at: str | None = None  # in QuickBooks
+    updated_at: str | None = None  # at the target
     kind: DocKind = DocKind.INVOICE
     credits: tuple[CreditLine, ...] = ()  # an invoice's credits applied
     applied_to: tuple[Application, ...] = ()  # a credit note's applications

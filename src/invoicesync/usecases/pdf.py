@@ -1,8 +1,9 @@
 """`pdf`: the documents of linked invoices, written atomically next to the user's files.
 
-QuickBooks renders a PDF of an invoice or credit memo. B2BRouter also serves the e-invoice
-itself (UBL BIS 3, Facturae 3.2.2, or the legal original), and makes its PDF asynchronously:
-a 404 first is normal, so the PDF is waited for, at most `PDF_WAIT_SECONDS` (docs/b2brouter.md).
+The target renders a PDF of an invoice or credit memo; a target may serve other formats too
+(`document_formats`: B2BRouter the e-invoice itself, UBL BIS 3, Facturae 3.2.2 or the legal
+original) and make a document asynchronously (`DocumentPending`: a 404 first is normal), so a
+pending one is waited for, at most `PDF_WAIT_SECONDS` (docs/b2brouter.md).
 
 File names keep every letter and digit of the invoice number, in any script; any other
 character becomes `_`, and a name that lost characters carries a short hash of the number, so

@@ -1,4 +1,4 @@
-"""Push: create QuickBooks invoices from source invoices, exactly once (docs/reliability.md).
+"""Push: create invoices at the target from source invoices, exactly once (docs/reliability.md).
 
 `run_plan.plan()` decides everything the run would do, reading only; its frozen `RunPlan` is
 what `--dry-run` shows (`preview`) and what `execute` carries out. This module runs the two

@@ -43,7 +43,7 @@ class PushPlan:
     """Every create and adoption a push will do, decided before anything is written."""
 
     account: str
-    target: str  # the ledger's name ("QuickBooks", "B2BRouter"), for messages
+    target: str  # the ledger's name, for messages
     decided: tuple[Decided, ...] = ()  # settled already: skipped, changed, refused
     adoptions: tuple[Adoption, ...] = ()
     creates: tuple[Draft, ...] = ()
@@ -140,7 +140,7 @@ def plan(
     )
 
 
-PREPARED = frozenset({"customer", "item", "term"})  # what `prepare` creates in QuickBooks
+PREPARED = frozenset({"customer", "item", "term"})  # the names `prepare` can create
 
 
 def _prepare_hint(inv: LocalInvoice, problems: Sequence[Problem]) -> str:

@@ -41,7 +41,7 @@ DRIFT_STATES = (
 class Drift:
     invoice: str
     remote_id: str
-    # ok, changed (in QuickBooks), updated (by us), paid, partly paid, voided, voided by us,
+    # ok, changed (at the target), updated (by us), paid, partly paid, voided, voided by us,
     # credit applied, deleted, copies (another record carries our marker: usecases/copies.py),
     # unknown kind (a link stored without its kind that no read could settle: usecases/kinds.py)
     state: str

@@ -74,9 +74,9 @@ class PushRequest:
     dry_run: bool = False  # the CLI renders the plan instead of carrying it out
     adopt_existing: bool = False
     wait: float | None = None
-    send: bool = False  # e-mail each invoice from QuickBooks right after creating it
+    send: bool = False  # the target sends each invoice right after creating it
     update: bool = False  # send source edits and cancellations of linked invoices
-    force: bool = False  # with update: overwrite what changed in QuickBooks
+    force: bool = False  # with update: overwrite what changed at the target
     send_unsent: bool = False  # with or without send: also what we created earlier, never sent
     prepare: bool = False  # first create the names the invoices need (`prepare.before_push`)
 

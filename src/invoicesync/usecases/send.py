@@ -1,12 +1,13 @@
-"""Send: QuickBooks e-mails linked invoices and credit memos, exactly once per document (the
-kind and id the link names: credit memo 1 is not invoice 1).
+"""Send: the target sends linked invoices and credit memos, exactly once per document (the
+kind and id the link names: credit memo 1 is not invoice 1). QuickBooks e-mails them;
+B2BRouter delivers them on the contact's channel.
 
-Journalled like a push: the intent (with a deterministic requestid) is committed before the
-send request, the outcome after. An intent left pending by a crash or a dropped connection is
-resolved by reading the invoice: if its DeliveryInfo shows an e-mail newer than the last one we
-recorded, the send happened and is recorded; otherwise it is sent with the same requestid, which
-QuickBooks answers with a replay if it did receive it. `--again` starts a new send. What must
-not be e-mailed at all (voided, deleted, paid) is refused before: `send_rules`.
+Journalled like a push (usecases/journaled.py): the intent, with a deterministic request id, is
+committed before the send request, the outcome after. An intent left pending by a crash or a
+dropped connection is resolved by reading the document's billing state: if it shows a send
+newer than the last one we recorded, the send happened and is recorded; otherwise it is sent
+with the same request id (QuickBooks answers a replay if it did receive it). `--again` starts a
+new send. What must not be sent at all (voided, deleted, paid) is refused before: `send_rules`.
 """
 
 from __future__ import annotations
