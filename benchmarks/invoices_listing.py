@@ -37,7 +37,7 @@ def prepare(work: Path, n: int) -> None:
     with store.transaction() as db:
         db.executemany(
             "INSERT INTO links (account, invoice_number, remote_id, doc_number, origin, linked_at, "
-            "sync_token, total, currency, marker_written, fingerprint) "
+            "version, total, currency, marker_written, fingerprint) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (_world.REALM, inv.number, str(i + 1), str(1000 + i), "pushed", stamp, "0",

@@ -132,7 +132,7 @@ def main() -> None:
         with store.transaction() as db:
             db.executemany(
                 "INSERT INTO links (account, invoice_number, remote_id, doc_number, origin, linked_at, "
-                "sync_token, total, currency, marker_written) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "version, total, currency, marker_written) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         _world.REALM,
