@@ -188,9 +188,8 @@ def emit_json_stream(head: dict[str, Any], key: str, items: Iterable[Any]) -> No
     global _json_written
     _json_written = True
     head = with_run(head)
-    if legacy.renamed(head):
+    if legacy.renamed(head):  # the items carry their own old names (views.invoice_entry)
         head = legacy.with_old_names(head)
-        items = map(legacy.with_old_names, items)
     write = sys.stdout.write
     with _guard():
         opening = json.dumps(head, indent=2, ensure_ascii=False)[:-2]  # without "\n}"

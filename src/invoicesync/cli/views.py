@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, TypeAlias
 
+from invoicesync.cli import legacy
 from invoicesync.models import Delivery, DocKind, minor_units
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ def invoice_entry(r: InvoiceRow) -> JSONValue:
             "changed": r.changed,
             **delivery_fields(ln.last_delivery),
         }
+        # Schema 1's names beside the new ones, on the link only (the one object here that
+        # has any): aliasing the whole entry would walk every line of 100,000 invoices.
+        link = legacy.with_old_names(link)
     canonical: JSONValue = to_canonical(inv)
     return {
         "number": inv.number,
