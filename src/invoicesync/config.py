@@ -33,10 +33,6 @@ DEFAULT_STATE_TIMEOUT = 30.0
 _SECONDS_DEFAULTS = {"timeout": 60.0, "state_timeout": DEFAULT_STATE_TIMEOUT}
 
 
-def _secret_keys() -> frozenset[str]:
-    return targets.secret_keys()
-
-
 def _known_keys() -> frozenset[str]:
     return profiles.profile_keys() | {"profiles"}  # a profile may set every other key
 
@@ -127,7 +123,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
             f"{path}:{_line_of(exc)}: invalid TOML: {exc}{_twice(text, _line_of(exc))}; fix the "
             "file or pass --config"
         ) from None
-    leaked = sorted(_secret_keys() & data.keys())
+    leaked = sorted(targets.secret_keys() & data.keys())
     if leaked:
         raise ConfigError(
             f"{path}: {', '.join(leaked)} must not be stored in config.toml; remove it and use "
@@ -137,7 +133,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     unknown = sorted(data.keys() - _known_keys())
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s): {', '.join(map(_suggest, unknown))}")
-    profiles.tables(data, path, _secret_keys())
+    profiles.tables(data, path, targets.secret_keys())
     return data
 
 
@@ -280,7 +276,7 @@ def save_config_values(
 ) -> None:
     """Merge `values` into the config file (written with tomli-w, atomically, never secrets);
     with `profile`, into that profile's table."""
-    bad = _secret_keys() & values.keys()
+    bad = targets.secret_keys() & values.keys()
     if bad:  # a programming error, not a user error
         raise ValueError(f"refusing to write secrets to config: {sorted(bad)}")
     data = read_config_file(path)

@@ -25,6 +25,7 @@ from invoicesync.targets.b2brouter.session import (
     DEFAULT_URL,
     B2BConnection,
     B2BRouterSession,
+    configured_account,
     environment_of,
     key_store,
     make_ledger,
@@ -86,7 +87,7 @@ class B2BDisconnectResult:
 def disconnect(settings: Settings) -> B2BDisconnectResult:
     """Forget the stored key and connection (B2BRouter has nothing to revoke); idempotent."""
     conn = B2BConnection.load(settings.app_dir)
-    account = b2brouter.of(settings).account or (conn.account if conn else None)
+    account = configured_account(settings, conn)
     if account is None:
         return B2BDisconnectResult(False, None)
     store = key_store(settings, account)

@@ -118,11 +118,17 @@ def usable_url(url: str) -> str:
     return url
 
 
+def configured_account(settings: Settings, conn: B2BConnection | None) -> str | None:
+    """The account id: the profile's (or INVOICESYNC_B2BROUTER_ACCOUNT), else the one `connect`
+    stored; None when neither says."""
+    return b2brouter.of(settings).account or (conn.account if conn else None)
+
+
 def credentials(settings: Settings) -> tuple[str, str, str, TokenStore | None]:
     """The account, the endpoint, the API key and where it is kept (None: the environment)."""
     own = b2brouter.of(settings)
     conn = B2BConnection.load(settings.app_dir)
-    account = own.account or (conn.account if conn else None)
+    account = configured_account(settings, conn)
     if not account:
         raise _not_connected()
     url = usable_url(own.url or (conn.url if conn else None) or PRODUCTION_URL)
@@ -178,6 +184,5 @@ def open_b2b_session(
 def local_account(settings: Settings) -> str | None:
     """The account's key in local state (`b2brouter:<account>`), read without a network call;
     None when not connected."""
-    b2b = B2BConnection.load(settings.app_dir)
-    account = b2brouter.of(settings).account or (b2b.account if b2b else None)
+    account = configured_account(settings, B2BConnection.load(settings.app_dir))
     return realm_key(account) if account else None

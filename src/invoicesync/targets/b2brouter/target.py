@@ -72,12 +72,16 @@ class B2BRouter:
         cannot be read counts as no key: `profiles` works offline and never fails on it)."""
         from invoicesync.credentials import StoreUnavailable
         from invoicesync.targets.b2brouter import settings as b2b_settings
-        from invoicesync.targets.b2brouter.session import B2BConnection, environment_of, key_store
+        from invoicesync.targets.b2brouter.session import (
+            B2BConnection,
+            configured_account,
+            environment_of,
+            key_store,
+        )
 
         b2b = B2BConnection.load(settings.app_dir)
-        section = b2b_settings.of(settings)
-        account = section.account or (b2b.account if b2b else None)
-        key = section.api_key
+        account = configured_account(settings, b2b)
+        key = b2b_settings.of(settings).api_key
         if key is None and account:
             try:
                 key = key_store(settings, account).get("api_key")
